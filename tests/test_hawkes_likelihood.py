@@ -1,0 +1,233 @@
+"""Likelihoods, simulation, goodness of fit and input validation of hawkes_model.
+
+The fast likelihoods are checked against slow double loops written straight from the
+equations in DESIGN.md, and against closed forms.
+"""
+import math
+
+import numpy as np
+import pytest
+
+from hawkes_model import HawkesPrior, HawkesProcessModel, simulate_hawkes
+
+
+def slow_loglik_continuous(realisations, end_times, mu, alpha, beta):
+    """Double loop over event pairs: sum log lambda(t_k) - compensator, strict t_l < t."""
+    d = len(mu)
+    beta = np.broadcast_to(np.asarray(beta, dtype=float), (d, d))
+    total = 0.0
+    for events, end in zip(realisations, end_times):
+        for i in range(d):
+            for t in events[i]:
+                lam = mu[i]
+                for j in range(d):
+                    for s in events[j]:
+                        if s < t:
+                            lam += alpha[i, j] * beta[i, j] * math.exp(-beta[i, j] * (t - s))
+                total += math.log(lam)
+            total -= mu[i] * end
+            for j in range(d):
+                for s in events[j]:
+                    total -= alpha[i, j] * (1.0 - math.exp(-beta[i, j] * (end - s)))
+    return total
+
+
+def slow_loglik_discrete(realisations, end_times, mu, alpha, beta, dt):
+    """Bin by bin: lambda_i[k] = mu_i + sum_j alpha_ij sum_m g_ij(m) y_j[k-m] / dt, Bernoulli terms."""
+    d = len(mu)
+    beta = np.broadcast_to(np.asarray(beta, dtype=float), (d, d))
+    total = 0.0
+    for events, end in zip(realisations, end_times):
+        n_steps = int(round(end / dt))
+        y = np.zeros((d, n_steps))
+        for j in range(d):
+            for t in events[j]:
+                y[j, int(round(t / dt))] = 1.0
+        for i in range(d):
+            for k in range(n_steps):
+                lam = mu[i]
+                for j in range(d):
+                    for m in range(1, k + 1):
+                        g = (1 - math.exp(-beta[i, j] * dt)) * math.exp(-beta[i, j] * dt * (m - 1))
+                        lam += alpha[i, j] * g * y[j, k - m] / dt
+                total += math.log(1 - math.exp(-lam * dt)) if y[i, k] else -lam * dt
+    return total
+
+
+@pytest.fixture
+def params3():
+    rng = np.random.default_rng(3)
+    return rng.uniform(0.3, 1.0, 3), rng.uniform(0.0, 0.4, (3, 3)), rng.uniform(0.5, 3.0, (3, 3))
+
+
+@pytest.mark.parametrize("kind", ["shared", "pair"])
+def test_continuous_matches_slow_reference(kind, params3):
+    mu, alpha, beta_pair = params3
+    ends = [10.0, 7.5, 12.0]
+    realisations = [simulate_hawkes(mu, alpha, beta_pair, end, seed=r) for r, end in enumerate(ends)]
+    # Integer-valued ties across neurons check the strict t_l < t (a tie never excites).
+    realisations.append([np.array([1.0, 2.0, 4.0]), np.array([2.0, 3.0]), np.array([], dtype=float)])
+    ends.append(5.0)
+    beta = 1.7 if kind == "shared" else beta_pair
+    model = HawkesProcessModel(3, beta=kind)
+    fast = model.log_likelihood(realisations, ends, mu, alpha, beta)
+    assert fast == pytest.approx(slow_loglik_continuous(realisations, ends, mu, alpha, beta), rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["shared", "pair"])
+def test_discrete_matches_slow_reference(kind, params3):
+    mu, alpha, beta_pair = params3
+    dt, ends = 0.1, [5.0, 3.0, 4.2]
+    realisations = [simulate_hawkes(mu * 3, alpha, beta_pair, end, seed=r, time="discrete", dt=dt)
+                    for r, end in enumerate(ends)]
+    assert sum(len(a) for r in realisations for a in r) > 40
+    beta = 1.7 if kind == "shared" else beta_pair
+    model = HawkesProcessModel(3, time="discrete", dt=dt, beta=kind)
+    fast = model.log_likelihood(realisations, ends, mu, alpha, beta)
+    assert fast == pytest.approx(slow_loglik_discrete(realisations, ends, mu, alpha, beta, dt), rel=1e-12)
+
+
+def test_alpha_zero_gives_poisson_and_bernoulli_closed_forms():
+    mu = np.array([0.7, 1.3])
+    ends = [20.0, 11.0]
+    realisations = [simulate_hawkes(mu, np.zeros((2, 2)), 1.0, end, seed=r) for r, end in enumerate(ends)]
+    counts = np.array([sum(len(r[i]) for r in realisations) for i in range(2)])
+    poisson = np.sum(counts * np.log(mu) - mu * sum(ends))
+    model = HawkesProcessModel(2)
+    assert model.log_likelihood(realisations, ends, mu, np.zeros((2, 2)), 3.0) == pytest.approx(poisson, rel=1e-12)
+
+    dt = 0.5
+    grid = [simulate_hawkes(mu, np.zeros((2, 2)), 1.0, end, seed=r, time="discrete", dt=dt)
+            for r, end in enumerate(ends)]
+    counts = np.array([sum(len(r[i]) for r in grid) for i in range(2)])
+    n_bins = sum(round(end / dt) for end in ends)
+    bernoulli = np.sum(counts * np.log(1 - np.exp(-mu * dt)) - (n_bins - counts) * mu * dt)
+    model = HawkesProcessModel(2, time="discrete", dt=dt)
+    assert model.log_likelihood(grid, ends, mu, np.zeros((2, 2)), 3.0) == pytest.approx(bernoulli, rel=1e-12)
+
+
+def test_two_event_hand_computation_in_ticks_convention():
+    # One neuron, events at 1 s and 2 s, T = 3 s, mu = 0.5, alpha = 0.4, beta = 2 (tick's
+    # HawkesExpKern: kernel alpha beta e^{-beta t}; its loss is (-logL - D T) / N).
+    # lambda(1) = 0.5 (strict t_l < t: an event never excites itself);
+    # lambda(2) = 0.5 + 0.4 * 2 * e^{-2} = 0.5 + 0.8 * 0.1353352832 = 0.6082682266;
+    # compensator = 0.5 * 3 + 0.4 * ((1 - e^{-4}) + (1 - e^{-2}))
+    #             = 1.5 + 0.4 * (2 - 0.0183156389 - 0.1353352832) = 2.2385396312.
+    by_hand = math.log(0.5) + math.log(0.6082682266) - 2.2385396312
+    model = HawkesProcessModel(1)
+    value = model.log_likelihood([np.array([1.0, 2.0])], 3.0, [0.5], [[0.4]], 2.0)
+    assert value == pytest.approx(by_hand, abs=1e-9)
+
+
+def test_zero_intensity_at_a_spike_is_minus_infinity():
+    model = HawkesProcessModel(2)
+    events = [np.array([0.5]), np.array([1.0])]
+    assert model.log_likelihood(events, 2.0, [0.0, 1.0], np.zeros((2, 2)), 1.0) == -np.inf
+    grid = HawkesProcessModel(2, time="discrete", dt=0.5)
+    assert grid.log_likelihood(events, 2.0, [0.0, 1.0], np.zeros((2, 2)), 1.0) == -np.inf
+
+
+def test_single_realisation_and_memoised_indexing_agree_with_fresh_calls(params3):
+    mu, alpha, _ = params3
+    first = simulate_hawkes(mu, alpha, 2.0, 30.0, seed=1)
+    second = simulate_hawkes(mu, alpha, 2.0, 30.0, seed=2)
+    model = HawkesProcessModel(3)
+    a = model.log_likelihood(first, 30.0, mu, alpha, 2.0)
+    b = model.log_likelihood(second, 30.0, mu, alpha, 2.0)
+    assert model.log_likelihood([first], [30.0], mu, alpha, 2.0) == a
+    assert HawkesProcessModel(3).log_likelihood(second, 30.0, mu, alpha, 2.0) == b
+    # An array changed in place is a different key, not a stale hit.
+    first[0][0] += 1e-3
+    assert HawkesProcessModel(3).log_likelihood(first, 30.0, mu, alpha, 2.0) == model.log_likelihood(
+        first, 30.0, mu, alpha, 2.0)
+
+
+def test_continuous_simulation_has_the_stationary_rate():
+    mu = np.array([0.5, 0.3])
+    alpha = np.array([[0.2, 0.3], [0.4, 0.1]])
+    end = 20000.0
+    events = simulate_hawkes(mu, alpha, 3.0, end, seed=5)
+    expected = np.linalg.solve(np.eye(2) - alpha, mu)              # (I - alpha)^{-1} mu
+    observed = np.array([len(e) / end for e in events])
+    assert np.allclose(observed, expected, rtol=0.05)
+    assert all(np.all(np.diff(e) >= 0) and e.min() >= 0 and e.max() < end for e in events)
+
+
+def test_discrete_simulation_follows_the_bernoulli_grid_process():
+    # Without excitation every bin spikes with probability 1 - exp(-mu dt).
+    dt, end = 0.01, 300.0
+    events = simulate_hawkes([20.0], [[0.0]], 1.0, end, seed=2, time="discrete", dt=dt)
+    assert len(events[0]) / (end / dt) == pytest.approx(1 - math.exp(-0.2), rel=0.04)
+    assert np.allclose(events[0] / dt, np.round(events[0] / dt))
+
+
+@pytest.mark.parametrize("time", ["continuous", "discrete"])
+def test_goodness_of_fit_accepts_the_truth_and_rejects_a_wrong_model(time):
+    mu, alpha, dt = np.array([8.0, 6.0]), np.array([[0.0, 0.5], [0.4, 0.2]]), 0.01
+    events = simulate_hawkes(mu, alpha, 20.0, 200.0, seed=4, time=time, dt=dt)
+    model = HawkesProcessModel(2, time=time, dt=dt)
+    truth = model.goodness_of_fit(events, 200.0, mu, alpha, 20.0)
+    wrong = model.goodness_of_fit(events, 200.0, mu, np.zeros((2, 2)), 20.0)
+    n = min(len(e) for e in events)
+    assert np.all(truth < 1.63 / math.sqrt(n))                      # below the 1% KS critical value
+    assert np.all(wrong > 2 * truth)
+    few = model.goodness_of_fit([events[0], events[1][:1]], 200.0, mu, alpha, 20.0)
+    assert np.isnan(few[1]) and np.isfinite(few[0])
+
+
+GOOD = dict(events=[np.array([0.1, 0.5]), np.array([0.3])], end_time=1.0,
+            mu=[1.0, 1.0], alpha=np.zeros((2, 2)), beta=1.0)
+
+
+@pytest.mark.parametrize("change, match", [
+    (dict(events=[np.array([0.5, 0.1]), np.array([0.3])]), "events.*sorted"),
+    (dict(events=[np.array([-0.1, 0.5]), np.array([0.3])]), "events.*>= 0"),
+    (dict(events=[np.array([0.1, 1.0]), np.array([0.3])]), "events.*end_time"),
+    (dict(events=[np.array([0.1, np.nan]), np.array([0.3])]), "events.*NaN"),
+    (dict(events=[np.array([0.1, np.inf]), np.array([0.3])]), "events.*NaN or inf"),
+    (dict(events=[np.array([0.1]), np.array([0.3]), np.array([0.2])]), "events.*n_dims"),
+    (dict(events=[[np.array([0.1])]]), "events.*n_dims"),
+    (dict(events=[]), "events"),
+    (dict(events="spikes"), "events"),
+    (dict(end_time=[1.0, 2.0]), "end_time"),
+    (dict(end_time=np.nan), "end_time"),
+    (dict(mu=[1.0, -1.0]), "mu"),
+    (dict(mu=[1.0, 1.0, 1.0]), "mu"),
+    (dict(alpha=np.zeros(2)), "alpha"),
+    (dict(alpha=-np.ones((2, 2))), "alpha"),
+    (dict(beta=0.0), "beta"),
+    (dict(beta=np.ones((2, 2))), "beta"),
+])
+def test_bad_input_raises_value_error_naming_the_argument(change, match):
+    args = {**GOOD, **change}
+    with pytest.raises(ValueError, match=match):
+        HawkesProcessModel(2).log_likelihood(**args)
+
+
+@pytest.mark.parametrize("events, match", [
+    ([np.array([0.1, 0.25]), np.array([0.3])], "events.*grid"),
+    ([np.array([0.1, 0.1]), np.array([0.3])], "events.*once per step"),
+])
+def test_discrete_bad_input(events, match):
+    with pytest.raises(ValueError, match=match):
+        HawkesProcessModel(2, time="discrete", dt=0.1).log_likelihood(events, 1.0, [1.0, 1.0], np.zeros((2, 2)), 1.0)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(n_dims=0), "n_dims"), (dict(n_dims=2, time="hybrid"), "time"), (dict(n_dims=2, dt=-1.0), "dt"),
+    (dict(n_dims=2, beta="row"), "beta"), (dict(n_dims=2, prior={"alpha_mean": 1}), "prior"),
+])
+def test_bad_model_configuration(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        HawkesProcessModel(**kwargs)
+
+
+def test_bad_prior_and_pair_beta_shape():
+    with pytest.raises(ValueError, match="prior.alpha_mean"):
+        HawkesPrior(alpha_mean=-0.1)
+    with pytest.raises(ValueError, match="beta"):
+        HawkesProcessModel(2, beta="pair").log_likelihood(**{**GOOD, "beta": np.ones((3, 3))})
+    with pytest.raises(ValueError, match="mu"):
+        simulate_hawkes(np.ones((2, 2)), np.zeros((2, 2)), 1.0, 1.0)
+    with pytest.raises(ValueError, match="end_time"):
+        simulate_hawkes([1.0], [[0.0]], 1.0, -1.0)
