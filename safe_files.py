@@ -77,10 +77,18 @@ def atomic_write(path):
     os.close(fd)
     try:
         yield Path(tmp)
+        # mkstemp creates the file owner-only; give it the permissions a plain open() would.
+        os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def _current_umask():
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 def save_pickle(obj, path):

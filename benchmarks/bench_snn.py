@@ -1,0 +1,136 @@
+"""Benchmark the batched LIF network against a per-individual, per-trial loop; time training.
+
+Measures, side by side in one run on this machine:
+
+1. one CMA-ES generation's evaluation (population 14, 100 training trials of 100 steps):
+   ``simulate_network`` on the whole population and all trials at once, against the same
+   function called once per individual and per trial (batch size 1);
+2. the full default training, ``python train_snn.py`` in a subprocess, with its test accuracy
+   and peak resident memory.
+
+Reads and writes nothing in the repo (the training writes to a temporary folder). Run::
+
+    python benchmarks/bench_snn.py
+"""
+import argparse
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import spiking_network  # noqa: E402
+import train_snn  # noqa: E402
+
+POPULATION = 14
+N_TRIALS = 100
+N_STEPS = 100
+DT = 0.001
+
+
+def evaluate_batched(theta, spikes, labels, layer_sizes, lif, fitness_options):
+    """One generation's fitness, the way ``train_snn`` computes it: all at once."""
+    weights = spiking_network.theta_to_weights(theta, layer_sizes)
+    counts = spiking_network.simulate_network(weights, spikes, lif, DT)     # (P, T, 2)
+    return train_snn.fitness(counts, labels, **fitness_options)
+
+
+def evaluate_looped(theta, spikes, labels, layer_sizes, lif, fitness_options):
+    """The same fitness with one network run per individual and per trial."""
+    values = torch.zeros(theta.shape[0])
+    for p in range(theta.shape[0]):
+        weights = spiking_network.theta_to_weights(theta[p:p + 1], layer_sizes)
+        counts = torch.stack([spiking_network.simulate_network(weights, spikes[t:t + 1], lif, DT)
+                              for t in range(spikes.shape[0])], dim=1)       # (1, T, 1, 2)
+        values[p] = train_snn.fitness(counts[:, :, 0], labels, **fitness_options)[0]
+    return values
+
+
+def best_time(function, repeats):
+    """Minimum wall time of ``repeats`` calls, in seconds, and the last result."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def time_training(extra_args):
+    """Run the default training in a subprocess; return wall seconds, test accuracy, peak MiB."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "spike_trains.pkl"
+        start = time.perf_counter()
+        subprocess.run([sys.executable, str(ROOT / "train_snn.py"), "--out", str(out),
+                        "--figures-dir", folder, *extra_args], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seconds = time.perf_counter() - start
+        accuracy = train_snn.load_spike_trains(out)["metrics"]["test"]["accuracy"]
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return seconds, accuracy, peak_mib
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="timed repeats of the batched evaluation (default 5)")
+    parser.add_argument("--skip-training", action="store_true",
+                        help="do not time the full default training")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    print(f"machine: {platform.machine()} {platform.processor() or ''}, "
+          f"{os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable), "
+          f"python {platform.python_version()}, torch {torch.__version__}, "
+          f"numpy {np.__version__}")
+    rng = np.random.default_rng(0)
+    layer_sizes = spiking_network.DEFAULT_LAYER_SIZES
+    defaults = train_snn.parse_args([])          # the training's own defaults
+    lif = spiking_network.LIFParams(tau_mem=defaults.tau_mem, tau_ref=defaults.tau_ref)
+    fitness_options = {"temperature": defaults.temperature,
+                       "silence_penalty": defaults.silence_penalty,
+                       "min_count": defaults.min_count}
+    spikes, labels = train_snn.generate_trials(
+        N_TRIALS, train_snn.class_rates(N_STEPS, defaults.sine_freq, defaults.cosine_freq), rng)
+    spikes, labels = torch.as_tensor(spikes), torch.as_tensor(labels)
+    theta = torch.as_tensor(rng.normal(0.5, 1.0, (POPULATION, spiking_network.n_parameters(
+        layer_sizes))), dtype=torch.float32)
+
+    print(f"one generation: population {POPULATION}, {N_TRIALS} trials, {N_STEPS} steps")
+    print("| variant | torch threads | seconds | speed-up vs loop |")
+    print("|---|---|---|---|")
+    torch.set_num_threads(1)
+    loop_seconds, loop_values = best_time(
+        lambda: evaluate_looped(theta, spikes, labels, layer_sizes, lif, fitness_options), 1)
+    rows = [("per-individual, per-trial loop", 1, loop_seconds)]
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        seconds, values = best_time(
+            lambda: evaluate_batched(theta, spikes, labels, layer_sizes, lif,
+                                     fitness_options), args.repeats)
+        torch.testing.assert_close(values, loop_values)   # the two compute the same thing
+        rows.append(("batched (population x trials)", threads, seconds))
+    for name, threads, seconds in rows:
+        print(f"| {name} | {threads} | {seconds:.4f} | {loop_seconds / seconds:.0f}x |")
+
+    if not args.skip_training:
+        seconds, accuracy, child_mib = time_training([])
+        print(f"default training (python train_snn.py): {seconds:.1f} s wall, "
+              f"test accuracy {accuracy:.3f}, peak memory {child_mib:.0f} MiB")
+    own_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory of this benchmark process: {own_mib:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""Leaky integrate-and-fire (LIF) network: input -> recurrent hidden -> output, in torch.
+
+One step of one LIF neuron ``i`` (potentials and weights dimensionless, times in seconds)::
+
+    r_i[k-1] > 0 (refractory):  u_i[k] = v_reset,                        s_i[k] = 0
+    otherwise:                  u_i[k] = lam * v_i[k-1] + I_i[k]
+                                s_i[k] = 1 if u_i[k] >= v_th else 0
+    reset:                      v_i[k] = v_reset if s_i[k] else u_i[k]
+    refractory counter:         r_i[k] = n_ref if s_i[k] else max(r_i[k-1] - 1, 0)
+
+with
+
+    lam   = exp(-dt / tau_mem)          leak: the potential decays towards 0 by this factor
+    n_ref = round(tau_ref / dt)         steps after a spike in which the neuron is silent
+    I_i[k] = sum_j W[j, i] s_j[k-1]     input current from every presynaptic neuron j,
+                                        W[source, target]; s_j[-1] = 0
+
+Symbols: ``v_i[k]`` membrane potential after step ``k`` (starts at ``v_reset``), ``u_i[k]``
+potential before the threshold check, ``s_i[k]`` spike (0 or 1), ``r_i[k]`` refractory steps
+left, ``v_th`` firing threshold, ``v_reset`` reset potential, ``tau_mem`` membrane time constant
+in seconds, ``tau_ref`` refractory period in seconds, ``dt`` seconds per step. During the
+refractory period the potential is clamped to ``v_reset`` and input is discarded.
+
+The current uses the spikes of step ``k-1``: every synapse, between layers and within the
+hidden layer, has a delay of one step, so a spike at step ``k`` reaches its targets at step
+``k + 1``. The hidden layer is recurrent (``W_hh`` with zero diagonal); the input layer is the
+Bernoulli spike train itself. Layers and their weight matrices, all ``[source, target]``::
+
+    weights["input_hidden"]   (n_in, n_hidden)
+    weights["hidden_hidden"]  (n_hidden, n_hidden), zero diagonal
+    weights["hidden_output"]  (n_hidden, n_out)
+
+CMA-ES optimises a flat vector ``theta`` that ``theta_to_weights`` and ``weights_to_theta``
+map to and from these matrices (the diagonal of ``W_hh`` is not a parameter). Nothing here is
+differentiated, so there is no ``nn.Module``; ``simulate_network`` runs a whole population of
+weight vectors on all trials at once, with the time loop as its only Python loop.
+"""
+import math
+from dataclasses import dataclass
+
+import torch
+
+LAYER_NAMES = ("input", "hidden", "output")
+DEFAULT_LAYER_SIZES = {"input": 1, "hidden": 10, "output": 2}
+
+
+@dataclass(frozen=True)
+class LIFParams:
+    """Parameters shared by every LIF neuron (see the module docstring for the equations).
+
+    Attributes
+    ----------
+    tau_mem : float
+        Membrane time constant in seconds.
+    tau_ref : float
+        Refractory period in seconds (rounded to whole steps of ``dt``).
+    v_threshold : float
+        Firing threshold ``v_th`` (dimensionless; weights are in the same unit).
+    v_reset : float
+        Potential at the start and after a spike.
+    """
+
+    tau_mem: float = 0.005
+    tau_ref: float = 0.002
+    v_threshold: float = 1.0
+    v_reset: float = 0.0
+
+    def leak(self, dt):
+        """Return ``lam = exp(-dt / tau_mem)``, the per-step decay factor of the potential."""
+        return math.exp(-dt / self.tau_mem)
+
+    def refractory_steps(self, dt):
+        """Return ``n_ref = round(tau_ref / dt)``, the silent steps after a spike."""
+        return round(self.tau_ref / dt)
+
+
+def lif_step(v, refractory, current, leak, lif, n_ref):
+    """Advance LIF neurons by one step.
+
+    Parameters
+    ----------
+    v : torch.Tensor, shape (..., n)
+        Membrane potentials after the previous step.
+    refractory : torch.Tensor, shape (..., n)
+        Refractory steps left after the previous step (whole numbers, stored as floats).
+    current : torch.Tensor, shape (..., n)
+        Input current ``I[k]`` arriving this step.
+    leak : float
+        Per-step decay factor ``lam``.
+    lif : LIFParams
+    n_ref : int
+        Refractory period in steps.
+
+    Returns
+    -------
+    v, refractory, spikes : torch.Tensor, shape (..., n)
+        The new state and this step's spikes (0.0 or 1.0).
+    """
+    # Arithmetic on 0/1 floats and in-place updates instead of boolean masks and
+    # torch.where: about twice as fast on CPU, where this step dominates the run time.
+    active = (1.0 - refractory).clamp_(min=0.0)          # 1 if refractory == 0, else 0
+    u = torch.add(current, v, alpha=leak).sub_(lif.v_reset).mul_(active).add_(lif.v_reset)
+    spikes = (u >= lif.v_threshold).to(v.dtype)
+    v = u.addcmul_(spikes, u - lif.v_reset, value=-1.0)  # v_reset where spiking, else u
+    # A neuron fires only with refractory == 0, so the two terms never overlap.
+    refractory = (refractory - 1.0).clamp_(min=0.0).add_(spikes, alpha=n_ref)
+    return v, refractory, spikes
+
+
+def weight_shapes(layer_sizes):
+    """Return ``{name: (n_source, n_target)}`` for the three weight matrices, in theta order."""
+    n_in, n_hidden, n_out = (layer_sizes[name] for name in LAYER_NAMES)
+    return {"input_hidden": (n_in, n_hidden),
+            "hidden_hidden": (n_hidden, n_hidden),
+            "hidden_output": (n_hidden, n_out)}
+
+
+def _n_entries(name, shape):
+    # The recurrent matrix has no self-connections, so its diagonal is not a parameter.
+    n = shape[0] * shape[1]
+    return n - shape[0] if name == "hidden_hidden" else n
+
+
+def n_parameters(layer_sizes):
+    """Return the length of ``theta`` for a network of these layer sizes."""
+    return sum(_n_entries(name, shape) for name, shape in weight_shapes(layer_sizes).items())
+
+
+def theta_to_weights(theta, layer_sizes):
+    """Unpack flat parameter vectors into named weight matrices.
+
+    Parameters
+    ----------
+    theta : torch.Tensor, shape (..., n_parameters)
+    layer_sizes : dict
+        ``{"input": n_in, "hidden": n_hidden, "output": n_out}``.
+
+    Returns
+    -------
+    dict of torch.Tensor
+        ``weights[name]`` of shape ``(..., n_source, n_target)``; the diagonal of
+        ``hidden_hidden`` is zero.
+    """
+    batch = theta.shape[:-1]
+    weights, start = {}, 0
+    for name, shape in weight_shapes(layer_sizes).items():
+        stop = start + _n_entries(name, shape)
+        block = theta[..., start:stop]
+        if name == "hidden_hidden":
+            matrix = theta.new_zeros(*batch, *shape)
+            off_diagonal = ~torch.eye(shape[0], dtype=torch.bool, device=theta.device)
+            matrix[..., off_diagonal] = block
+        else:
+            matrix = block.reshape(*batch, *shape)
+        weights[name] = matrix
+        start = stop
+    return weights
+
+
+def weights_to_theta(weights, layer_sizes):
+    """Inverse of ``theta_to_weights``: flatten named matrices into ``(..., n_parameters)``."""
+    blocks = []
+    for name, shape in weight_shapes(layer_sizes).items():
+        matrix = weights[name]
+        if name == "hidden_hidden":
+            off_diagonal = ~torch.eye(shape[0], dtype=torch.bool, device=matrix.device)
+            blocks.append(matrix[..., off_diagonal])
+        else:
+            blocks.append(matrix.reshape(*matrix.shape[:-2], shape[0] * shape[1]))
+    return torch.cat(blocks, dim=-1)
+
+
+@torch.inference_mode()
+def simulate_network(weights, input_spikes, lif, dt, record=False):
+    """Run a population of networks on a batch of trials.
+
+    Parameters
+    ----------
+    weights : dict of torch.Tensor
+        As returned by ``theta_to_weights``, each of shape ``(population, n_source, n_target)``.
+    input_spikes : torch.Tensor, shape (trials, n_in, n_steps)
+        Input-layer spikes (0/1 or bool), shared by every member of the population.
+    lif : LIFParams
+    dt : float
+        Seconds per step.
+    record : bool
+        Also return every neuron's spikes.
+
+    Returns
+    -------
+    counts : torch.Tensor, shape (population, trials, n_out)
+        Output-layer spike counts over the trial (the readout).
+    spikes : torch.Tensor, shape (population, trials, n_in + n_hidden + n_out, n_steps), bool
+        Only if ``record``: neurons ordered input, hidden, output.
+    """
+    w_ih, w_hh, w_ho = (weights[name] for name in ("input_hidden", "hidden_hidden",
+                                                   "hidden_output"))
+    dtype = w_ih.dtype
+    n_pop, n_hidden, n_out = w_ih.shape[0], w_hh.shape[-1], w_ho.shape[-1]
+    n_trials, _, n_steps = input_spikes.shape
+    n_lif = n_hidden + n_out
+    # Hidden and output neurons share one state tensor and one recurrent matrix
+    # [[W_hh, W_ho], [0, 0]], so each step is one batched matmul and one LIF update.
+    w_lif = w_ih.new_zeros(n_pop, n_lif, n_lif)                               # (P, N, N)
+    w_lif[:, :n_hidden, :n_hidden] = w_hh
+    w_lif[:, :n_hidden, n_hidden:] = w_ho
+    # The input current arriving at every step at once, time first so that each step reads
+    # contiguous memory: step k receives the input spikes of step k-1, step 0 none, and
+    # output neurons none at all: (n_steps, P, T, N).
+    input_current = w_ih.new_zeros(n_steps, n_pop, n_trials, n_lif)
+    input_current[1:, ..., :n_hidden] = torch.einsum(
+        "tis,pih->spth", input_spikes[..., :-1].to(dtype), w_ih)
+    leak, n_ref = lif.leak(dt), lif.refractory_steps(dt)
+
+    v = torch.full((n_pop, n_trials, n_lif), lif.v_reset, dtype=dtype,
+                   device=w_ih.device)                                      # (P, T, N)
+    refractory = torch.zeros_like(v)
+    spikes = torch.zeros_like(v)                                            # spikes of k-1
+    counts = w_ih.new_zeros(n_pop, n_trials, n_out)                          # (P, T, O)
+    if record:
+        raster = w_ih.new_zeros(n_steps, n_pop, n_trials, n_lif)
+    for k in range(n_steps):
+        # One-step delay: step k integrates the spikes of step k-1 (none before step 0).
+        current = torch.baddbmm(input_current[k], spikes, w_lif)            # (P, T, N)
+        v, refractory, spikes = lif_step(v, refractory, current, leak, lif, n_ref)
+        counts += spikes[..., n_hidden:]
+        if record:
+            raster[k] = spikes
+    if not record:
+        return counts
+    input_raster = input_spikes.to(torch.bool).expand(n_pop, -1, -1, -1)
+    return counts, torch.cat([input_raster, raster.to(torch.bool).permute(1, 2, 3, 0)], dim=2)

@@ -1,0 +1,168 @@
+"""The LIF network against hand computations and a plain per-trial loop."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import spiking_network as sn
+
+DT = 0.001
+# tau_mem = dt / ln 2 makes the leak exactly 0.5, so hand-computed potentials are exact.
+HALF_LEAK = sn.LIFParams(tau_mem=DT / math.log(2), tau_ref=DT, v_threshold=1.0, v_reset=0.0)
+SIZES = {"input": 1, "hidden": 3, "output": 2}
+
+
+def run_steps(currents, lif, leak, n_ref):
+    """Feed a list of scalar currents through ``lif_step``; return potentials and spikes."""
+    v = torch.full((1,), lif.v_reset, dtype=torch.float64)
+    refractory = torch.zeros(1, dtype=torch.float64)
+    potentials, spikes = [], []
+    for current in currents:
+        v, refractory, s = sn.lif_step(v, refractory, torch.tensor([current], dtype=torch.float64),
+                                       leak, lif, n_ref)
+        potentials.append(v.item())
+        spikes.append(int(s.item()))
+    return potentials, spikes
+
+
+def test_leak_and_refractory_steps_from_parameters():
+    assert HALF_LEAK.leak(DT) == 0.5
+    assert HALF_LEAK.refractory_steps(DT) == 1
+    assert sn.LIFParams(tau_ref=0.0025).refractory_steps(0.001) == 2
+
+
+def test_lif_recurrence_matches_hand_computation():
+    # v[k] = 0.5 v[k-1] + I[k]; spike and reset at >= 1; one silent step after a spike.
+    potentials, spikes = run_steps([0.6, 0.6, 0.6, 0.6, 2.0, 5.0, 0.3], HALF_LEAK, 0.5, 1)
+    # k0: 0.6   k1: 0.3+0.6=0.9   k2: 0.45+0.6=1.05 -> spike, reset 0   k3: refractory, 0
+    # k4: 0+2.0 -> spike   k5: refractory (input 5.0 discarded)   k6: 0+0.3
+    assert potentials == pytest.approx([0.6, 0.9, 0.0, 0.0, 0.0, 0.0, 0.3])
+    assert spikes == [0, 0, 1, 0, 1, 0, 0]
+
+
+def test_lif_recurrence_with_nonzero_reset():
+    lif = sn.LIFParams(tau_mem=HALF_LEAK.tau_mem, tau_ref=0.0, v_threshold=1.0, v_reset=-0.5)
+    potentials, spikes = run_steps([1.2, 0.5, 1.0, 0.0], lif, 0.5, 0)
+    # start -0.5; k0: -0.25+1.2=0.95   k1: 0.475+0.5=0.975   k2: 0.4875+1.0 -> spike, -0.5
+    # k3: -0.25
+    assert potentials == pytest.approx([0.95, 0.975, -0.5, -0.25])
+    assert spikes == [0, 0, 1, 0]
+
+
+def random_weights(rng, n_pop, sizes=SIZES, scale=2.0):
+    # Multiples of 1/8 keep every sum exact, so batched and looped runs agree bit for bit.
+    theta = np.round(rng.normal(0.5, scale, (n_pop, sn.n_parameters(sizes))) * 8) / 8
+    return sn.theta_to_weights(torch.as_tensor(theta, dtype=torch.float64), sizes)
+
+
+def test_zero_input_gives_no_spikes():
+    weights = random_weights(np.random.default_rng(1), 5)
+    x = torch.zeros(7, 1, 50)
+    counts, spikes = sn.simulate_network(weights, x, HALF_LEAK, DT, record=True)
+    assert not spikes.any()
+    assert not counts.any()
+
+
+@pytest.mark.parametrize("tau_ref", [0.0, 0.002, 0.003])
+def test_refractory_period_holds(tau_ref):
+    # A hidden neuron driven far above threshold on every step fires once per n_ref + 1 steps.
+    lif = sn.LIFParams(tau_mem=0.005, tau_ref=tau_ref)
+    n_ref = lif.refractory_steps(DT)
+    sizes = {"input": 1, "hidden": 1, "output": 1}
+    weights = {"input_hidden": torch.full((1, 1, 1), 10.0),
+               "hidden_hidden": torch.zeros(1, 1, 1),
+               "hidden_output": torch.zeros(1, 1, 1)}
+    assert sn.n_parameters(sizes) == 2
+    _, spikes = sn.simulate_network(weights, torch.ones(1, 1, 30), lif, DT, record=True)
+    times = np.flatnonzero(spikes[0, 0, 1].numpy())
+    # The input of step 0 arrives at step 1.
+    np.testing.assert_array_equal(times, np.arange(1, 30, n_ref + 1))
+
+
+def test_synaptic_delay_is_one_step_per_synapse():
+    # in0 -> h0 -> h1 -> out1, each synapse strong enough to fire its target on its own.
+    sizes = {"input": 1, "hidden": 3, "output": 2}
+    w_ih = torch.tensor([[5.0, 0.0, 0.0]])
+    w_hh = torch.zeros(3, 3)
+    w_hh[0, 1] = 5.0
+    w_ho = torch.zeros(3, 2)
+    w_ho[1, 1] = 5.0
+    weights = {"input_hidden": w_ih[None], "hidden_hidden": w_hh[None],
+               "hidden_output": w_ho[None]}
+    x = torch.zeros(1, 1, 20)
+    x[0, 0, 5] = 1.0
+    counts, spikes = sn.simulate_network(weights, x, HALF_LEAK, DT, record=True)
+    fired = {row: np.flatnonzero(spikes[0, 0, row].numpy()).tolist() for row in range(6)}
+    assert fired == {0: [5], 1: [6], 2: [7], 3: [], 4: [], 5: [8]}
+    assert counts[0, 0].tolist() == [0.0, 1.0]
+    assert sn.n_parameters(sizes) == 3 + 6 + 6
+
+
+def loop_reference(weights, x, lif, dt):
+    """The network written out neuron by neuron from the module docstring's equations."""
+    w_ih, w_hh, w_ho = (weights[name].tolist() for name in
+                        ("input_hidden", "hidden_hidden", "hidden_output"))
+    n_in, n_hidden, n_out, n_steps = len(w_ih), len(w_hh), len(w_ho[0]), len(x[0])
+    leak, n_ref = math.exp(-dt / lif.tau_mem), round(lif.tau_ref / dt)
+    sources = [(w_hh, n_hidden), (w_ho, n_out)]
+    v = [[lif.v_reset] * n_hidden, [lif.v_reset] * n_out]
+    r = [[0] * n_hidden, [0] * n_out]
+    prev_in, prev_h = [0.0] * n_in, [0] * n_hidden
+    raster = [[0] * n_steps for _ in range(n_in + n_hidden + n_out)]
+    for k in range(n_steps):
+        new_spikes = []
+        for layer, (w_from_hidden, n) in enumerate(sources):
+            layer_spikes = []
+            for i in range(n):
+                current = sum(prev_h[j] * w_from_hidden[j][i] for j in range(n_hidden))
+                if layer == 0:
+                    current += sum(prev_in[j] * w_ih[j][i] for j in range(n_in))
+                if r[layer][i] > 0:
+                    v[layer][i], spike = lif.v_reset, 0
+                    r[layer][i] -= 1
+                else:
+                    u = leak * v[layer][i] + current
+                    spike = int(u >= lif.v_threshold)
+                    v[layer][i] = lif.v_reset if spike else u
+                    r[layer][i] = n_ref if spike else 0
+                layer_spikes.append(spike)
+            new_spikes.append(layer_spikes)
+        for row, s in enumerate([x[j][k] for j in range(n_in)] + new_spikes[0] + new_spikes[1]):
+            raster[row][k] = int(s)
+        prev_in, prev_h = [x[j][k] for j in range(n_in)], new_spikes[0]
+    return raster
+
+
+def test_batched_forward_equals_per_individual_per_trial_loop():
+    rng = np.random.default_rng(3)
+    n_pop, n_trials, n_steps = 3, 4, 40
+    lif = sn.LIFParams(tau_mem=HALF_LEAK.tau_mem, tau_ref=0.002, v_threshold=1.0, v_reset=0.0)
+    weights = random_weights(rng, n_pop)
+    x = torch.as_tensor(rng.random((n_trials, 1, n_steps)) < 0.5)
+    counts, spikes = sn.simulate_network(weights, x, lif, DT, record=True)
+    assert spikes.shape == (n_pop, n_trials, 6, n_steps) and spikes.dtype == torch.bool
+    assert spikes[:, :, 1:].any() and not spikes[:, :, 1:].all()   # the test is not vacuous
+    for p in range(n_pop):
+        single = {name: w[p] for name, w in weights.items()}
+        for t in range(n_trials):
+            expected = loop_reference(single, x[t].int().tolist(), lif, DT)
+            np.testing.assert_array_equal(spikes[p, t].int().numpy(), expected)
+            assert counts[p, t].tolist() == [sum(expected[4]), sum(expected[5])]
+
+
+def test_theta_round_trip():
+    sizes = sn.DEFAULT_LAYER_SIZES
+    n_params = sn.n_parameters(sizes)
+    assert n_params == 10 + 10 * 9 + 20
+    generator = torch.Generator().manual_seed(0)
+    theta = torch.randn(4, n_params, dtype=torch.float64, generator=generator)
+    weights = sn.theta_to_weights(theta, sizes)
+    assert {name: tuple(w.shape) for name, w in weights.items()} == {
+        "input_hidden": (4, 1, 10), "hidden_hidden": (4, 10, 10), "hidden_output": (4, 10, 2)}
+    assert not torch.diagonal(weights["hidden_hidden"], dim1=-2, dim2=-1).any()
+    assert torch.equal(sn.weights_to_theta(weights, sizes), theta)
+    # Every theta entry lands in exactly one matrix entry.
+    assert sum(int((w != 0).sum()) for w in weights.values()) == int((theta != 0).sum())
+    again = sn.theta_to_weights(sn.weights_to_theta(weights, sizes), sizes)
+    assert all(torch.equal(again[name], weights[name]) for name in weights)

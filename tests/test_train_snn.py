@@ -1,0 +1,208 @@
+"""train_snn.py: the data, a tiny in-process run against the file contract, bad input."""
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+import spiking_network as sn
+import train_snn
+from safe_files import InputFileError, save_pickle
+
+TINY = ["--n-train", "16", "--n-test", "8", "--n-steps", "30", "--n-hidden", "4",
+        "--population", "4", "--generations", "3", "--seed", "7"]
+
+
+def tiny_run(tmp_path, name="spikes.pkl"):
+    out = tmp_path / name
+    train_snn.main(TINY + ["--out", str(out), "--figures-dir", str(tmp_path / "figures")])
+    return out
+
+
+@pytest.fixture(scope="module")
+def spike_file(tmp_path_factory):
+    return tiny_run(tmp_path_factory.mktemp("run"))
+
+
+def test_class_rates_follow_the_original_formulas():
+    rates = train_snn.class_rates(100, 10.0, 15.0)
+    t = np.arange(100) / 99                      # linspace(0, 1, 100): normalised trial time
+    np.testing.assert_allclose(rates[0], 0.5 * (1 + np.sin(10 * np.pi * t)), atol=1e-12)
+    np.testing.assert_allclose(rates[1], 0.5 * (1 + np.cos(15 * np.pi * t)), atol=1e-12)
+    assert rates[0, 0] == pytest.approx(0.5) and rates[1, 0] == pytest.approx(1.0)
+
+
+def test_generated_classes_have_the_right_per_step_means():
+    rates = train_snn.class_rates(50, 10.0, 15.0)
+    spikes, labels = train_snn.generate_trials(8000, rates, np.random.default_rng(0))
+    assert spikes.shape == (8000, 1, 50) and spikes.dtype == bool
+    assert np.bincount(labels).tolist() == [4000, 4000]
+    for label in (0, 1):
+        means = spikes[labels == label, 0].mean(axis=0)
+        # 5 standard errors of a Bernoulli mean over 4000 trials (at most 0.0079 each).
+        np.testing.assert_allclose(means, rates[label], atol=5 * 0.5 / np.sqrt(4000))
+
+
+def test_fitness_is_count_cross_entropy_plus_silence_penalty():
+    counts = torch.tensor([[[3.0, 1.0], [0.0, 0.0]]])          # (P=1, T=2, 2)
+    labels = torch.tensor([0, 1])
+    expected = (np.log1p(np.exp(-2.0 / 5.0)) + np.log(2.0)) / 2
+    assert train_snn.fitness(counts, labels, 5.0, 0.0, 2.0).item() == pytest.approx(expected)
+    # Mean counts per output are 1.5 and 0.5: 0.5 + 1.5 spikes short of 2 each.
+    penalised = train_snn.fitness(counts, labels, 5.0, 0.1, 2.0).item()
+    assert penalised == pytest.approx(expected + 0.1 * 2.0)
+    assert train_snn.fitness(counts, labels, 5.0, 0.1, 0.5).item() == pytest.approx(expected)
+    assert train_snn.predict(counts[0]).tolist() == [0, 0]      # a tie counts as class 0
+
+
+def test_two_runs_with_one_seed_give_identical_files(tmp_path):
+    # Same path too: the stored config holds the output paths.
+    first = tiny_run(tmp_path).read_bytes()
+    assert tiny_run(tmp_path).read_bytes() == first
+
+
+def test_spike_file_matches_the_contract(spike_file):
+    record = train_snn.load_spike_trains(spike_file)
+    assert list(record) == list(train_snn.REQUIRED_KEYS)
+    assert record["format"] == "snn-spike-trains" and record["version"] == 1
+    assert record["dt"] == 0.001 and record["n_steps"] == 30 and record["seed"] == 7
+    assert list(record["layer_sizes"].items()) == [("input", 1), ("hidden", 4), ("output", 2)]
+    assert record["neuron_labels"] == ["in0", "h0", "h1", "h2", "h3", "out0", "out1"]
+    assert record["class_names"] == ["sine", "cosine"]
+    spikes, labels, predictions = record["spikes"], record["labels"], record["predictions"]
+    assert spikes.shape == (24, 7, 30) and spikes.dtype == np.bool_
+    assert labels.dtype == np.int64 and predictions.dtype == np.int64
+    assert record["split"].tolist() == ["train"] * 16 + ["test"] * 8
+    assert {name: w.shape for name, w in record["weights"].items()} == {
+        "input_hidden": (1, 4), "hidden_hidden": (4, 4), "hidden_output": (4, 2)}
+    assert all(w.dtype == np.float64 for w in record["weights"].values())
+    # The stored weights, run on the stored input spikes, reproduce every stored spike.
+    weights = {name: torch.as_tensor(w, dtype=torch.float32)[None]
+               for name, w in record["weights"].items()}
+    lif = sn.LIFParams(**record["lif"])
+    _, rerun = sn.simulate_network(weights, torch.as_tensor(spikes[:, :1]), lif, record["dt"],
+                                   record=True)
+    np.testing.assert_array_equal(rerun[0].numpy(), spikes)
+    # Predictions are the count readout of the stored output spikes; metrics match them.
+    out_counts = spikes[:, -2:].sum(axis=2)
+    np.testing.assert_array_equal(predictions, (out_counts[:, 1] > out_counts[:, 0]).astype(int))
+    for split in ("train", "test"):
+        mask = record["split"] == split
+        metrics = record["metrics"][split]
+        assert metrics["accuracy"] == pytest.approx(np.mean(predictions[mask] == labels[mask]))
+        true_pos = np.sum((predictions[mask] == 1) & (labels[mask] == 1))
+        if predictions[mask].sum():
+            assert metrics["precision"] == pytest.approx(true_pos / predictions[mask].sum())
+        assert metrics["recall"] == pytest.approx(true_pos / labels[mask].sum())
+        assert all(type(value) is float for value in metrics.values())
+    assert all(len(h) == 3 for h in record["history"].values())
+    assert record["config"]["population"] == 4
+    assert (spike_file.parent / "figures" / "example_spiking_trains.png").stat().st_size > 0
+    assert (spike_file.parent / "figures" / "training_curve.png").stat().st_size > 0
+
+
+def one_line_error(path, *fragments):
+    with pytest.raises(InputFileError) as info:
+        train_snn.load_spike_trains(path)
+    message = str(info.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message
+    return message
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return open, (str(self.marker), "w")
+
+
+def test_loader_refuses_a_pickle_that_would_run_code(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(pickle.dumps({"format": "snn-spike-trains", "x": _Payload(marker)}))
+    one_line_error(path, "unsafe", "open")
+    assert not marker.exists()
+    pickle.loads(path.read_bytes())         # a plain unpickler does run the payload
+    assert marker.exists()
+
+
+def test_loader_refuses_truncated_and_garbage_files(tmp_path, spike_file):
+    truncated = tmp_path / "truncated.pkl"
+    truncated.write_bytes(spike_file.read_bytes()[:300])
+    one_line_error(truncated, "regenerate")
+    garbage = tmp_path / "garbage.pkl"
+    garbage.write_bytes(b"\x00\xffthis is not a pickle\x13" * 10)
+    one_line_error(garbage, "regenerate")
+
+
+def test_loader_says_how_to_make_a_missing_file(tmp_path):
+    one_line_error(tmp_path / "nope.pkl", "does not exist", "run `python train_snn.py` first")
+
+
+def _corrupt(record, key, value):
+    record[key] = value
+
+
+@pytest.mark.parametrize("edit, fragment", [
+    (lambda r: _corrupt(r, "format", "hawkes-posterior"), "format"),
+    (lambda r: _corrupt(r, "version", 2), "version"),
+    (lambda r: r.pop("weights"), "missing keys"),
+    (lambda r: _corrupt(r, "spikes", r["spikes"][:, :-1]), "'spikes' has shape"),
+    (lambda r: _corrupt(r, "spikes", r["spikes"].astype(np.float64)), "dtype"),
+    (lambda r: _corrupt(r, "labels", r["labels"][:-1]), "'labels' has shape"),
+    (lambda r: _corrupt(r, "split", np.full(len(r["split"]), "valid")), "'split' holds"),
+    (lambda r: r["weights"].update(hidden_output=np.zeros((5, 2))), "'hidden_output' has shape"),
+    (lambda r: r["weights"].update(input_hidden=np.full((1, 4), np.nan)), "non-finite"),
+    (lambda r: _corrupt(r, "n_steps", 31), "'spikes' has shape"),
+    (lambda r: _corrupt(r, "dt", -1.0), "dt"),
+    (lambda r: r["metrics"]["test"].pop("f1"), "metrics"),
+    (lambda r: _corrupt(r, "neuron_labels", r["neuron_labels"][::-1]), "neuron_labels"),
+])
+def test_loader_refuses_files_that_break_the_contract(tmp_path, spike_file, edit, fragment):
+    record = train_snn.load_spike_trains(spike_file)
+    edit(record)
+    path = tmp_path / "bad.pkl"
+    save_pickle(record, path)
+    one_line_error(path, fragment, "rerun `python train_snn.py`")
+
+
+@pytest.mark.parametrize("args", [
+    ["--n-train", "0"], ["--n-test", "-5"], ["--n-steps", "0"], ["--n-hidden", "-1"],
+    ["--population", "1"], ["--generations", "0"], ["--dt", "0"], ["--dt", "-0.001"],
+    ["--dt", "nan"], ["--sine-freq", "0"], ["--cosine-freq", "-15"], ["--tau-mem", "0"],
+    ["--n-train", "ten"],
+])
+def test_nonsense_arguments_exit_with_code_2(args, capsys):
+    with pytest.raises(SystemExit) as info:
+        train_snn.parse_args(args)
+    assert info.value.code == 2
+    assert "error: argument" in capsys.readouterr().err
+
+
+def test_unwritable_output_gives_one_line_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a regular file, not a folder")
+    with pytest.raises(SystemExit) as info:
+        train_snn.main(TINY + ["--out", str(blocker / "x.pkl"),
+                               "--figures-dir", str(tmp_path / "figures")])
+    message = info.value.code
+    assert isinstance(message, str) and message.startswith("train_snn.py: error:")
+    assert "\n" not in message
+
+
+def test_interrupted_write_leaves_the_old_file_intact(tmp_path, monkeypatch):
+    out = tiny_run(tmp_path)
+    old_bytes = out.read_bytes()
+
+    def dump_then_die(obj, fh, protocol=None):
+        fh.write(b"half a pickle")
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(pickle, "dump", dump_then_die)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        tiny_run(tmp_path)
+    assert out.read_bytes() == old_bytes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figures", "spikes.pkl"]

@@ -1,0 +1,553 @@
+"""Train the LIF network with CMA-ES to tell a sine from a cosine; store its spike trains.
+
+Each trial is one input spike train of ``n_steps`` Bernoulli draws whose firing probability
+follows ``0.5 (1 + sin(10 pi t))`` (class 0, "sine") or ``0.5 (1 + cos(15 pi t))`` (class 1,
+"cosine") on ``t = linspace(0, 1, n_steps)``, as in the original. The network
+(``spiking_network.py``) classifies a trial by which output neuron fires more; CMA-ES tunes
+all its weights, the only thing that learns.
+
+Reads: nothing.
+Writes: ``data/spike_trains.pkl`` (contract in DESIGN.md; read it with ``load_spike_trains``),
+``figures/example_spiking_trains.png`` and ``figures/training_curve.png``.
+Reproduce the README figures with::
+
+    python train_snn.py
+"""
+import argparse
+import dataclasses
+import math
+import sys
+from pathlib import Path
+
+import cma
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
+
+import spiking_network
+from safe_files import InputFileError, load_pickle, save_figure, save_pickle
+
+ROOT = Path(__file__).resolve().parent
+FORMAT = "snn-spike-trains"
+VERSION = 1
+CLASS_NAMES = ("sine", "cosine")          # label 0, label 1; "cosine" is the positive class
+SPLITS = ("train", "test")
+METRIC_NAMES = ("accuracy", "f1", "precision", "recall")
+INIT_INPUT_WEIGHT = 1.0    # CMA-ES start of input->hidden weights, in units of v_threshold
+INIT_OUTPUT_WEIGHT = 0.3   # CMA-ES start of hidden->output weights, in units of v_threshold
+RERUN = "rerun `python train_snn.py`"
+REQUIRED_KEYS = ("format", "version", "dt", "n_steps", "layer_sizes", "neuron_labels",
+                 "class_names", "spikes", "labels", "predictions", "split", "weights",
+                 "metrics", "lif", "history", "config", "seed")
+
+
+def class_rates(n_steps, sine_freq, cosine_freq):
+    """Return the per-step firing probability of each class's input neuron.
+
+    Parameters
+    ----------
+    n_steps : int
+    sine_freq, cosine_freq : float
+        Angular frequencies in units of pi per trial (the original's 10 and 15).
+
+    Returns
+    -------
+    np.ndarray, shape (2, n_steps)
+        Row 0: ``0.5 (1 + sin(sine_freq pi t))``, row 1: ``0.5 (1 + cos(cosine_freq pi t))``,
+        with ``t = linspace(0, 1, n_steps)`` the trial's normalised time.
+    """
+    t = np.linspace(0.0, 1.0, n_steps)
+    return np.stack([0.5 * (1.0 + np.sin(sine_freq * np.pi * t)),
+                     0.5 * (1.0 + np.cos(cosine_freq * np.pi * t))])
+
+
+def generate_trials(n_trials, rates, rng):
+    """Draw a balanced, shuffled set of labelled Bernoulli input spike trains.
+
+    Parameters
+    ----------
+    n_trials : int
+    rates : np.ndarray, shape (2, n_steps)
+        Firing probability per step of each class, from ``class_rates``.
+    rng : np.random.Generator
+
+    Returns
+    -------
+    spikes : np.ndarray, shape (n_trials, 1, n_steps), bool
+        Input-layer spikes.
+    labels : np.ndarray, shape (n_trials,), int64
+    """
+    labels = rng.permutation(np.arange(n_trials) % 2).astype(np.int64)
+    spikes = rng.random((n_trials, rates.shape[1])) < rates[labels]   # (n_trials, n_steps)
+    return spikes[:, None, :], labels
+
+
+def predict(counts):
+    """Predicted class: 1 ("cosine") if output 1 fires more than output 0, else 0 (ties too).
+
+    Parameters
+    ----------
+    counts : torch.Tensor, shape (..., 2)
+        Output spike counts.
+
+    Returns
+    -------
+    torch.Tensor, shape (...), int64
+    """
+    return (counts[..., 1] > counts[..., 0]).long()
+
+
+def fitness(counts, labels, temperature, silence_penalty, min_count):
+    """CMA-ES fitness to minimise: count cross-entropy plus a penalty on silent outputs.
+
+    ``mean_trials log(1 + exp(-(2 y - 1) (c_1 - c_0) / temperature))
+    + silence_penalty * sum_outputs max(0, min_count - mean_trials c_o)``.
+    The first term is the logistic loss of the count margin: unlike the error count it
+    changes with every spike that moves the margin, so CMA-ES has a slope to follow. The
+    second term pushes away from the basin where an output neuron is (nearly) silent, every
+    trial ties and the first term is flat at ``log 2``.
+
+    Parameters
+    ----------
+    counts : torch.Tensor, shape (population, trials, 2)
+        Output spike counts ``c_0, c_1``.
+    labels : torch.Tensor, shape (trials,)
+        True classes ``y``.
+    temperature : float
+        Spikes of count margin per unit of logit.
+    silence_penalty : float
+        Penalty per missing spike per trial below ``min_count``.
+    min_count : float
+        Mean spikes per trial below which an output neuron counts as silent.
+
+    Returns
+    -------
+    torch.Tensor, shape (population,)
+    """
+    sign = 2.0 * labels.to(counts.dtype) - 1.0                           # (T,)
+    margin = sign * (counts[..., 1] - counts[..., 0])                    # (P, T)
+    cross_entropy = torch.nn.functional.softplus(-margin / temperature).mean(dim=-1)
+    silence = (min_count - counts.mean(dim=1)).clamp(min=0.0).sum(dim=-1)  # (P,)
+    return cross_entropy + silence_penalty * silence
+
+
+def train_cmaes(layer_sizes, lif, dt, spikes, labels, population, generations, sigma0,
+                fitness_options, seed, device):
+    """Minimise ``fitness`` over the network weights with CMA-ES (pycma's ask/tell).
+
+    Parameters
+    ----------
+    layer_sizes : dict
+    lif : spiking_network.LIFParams
+    dt : float
+        Seconds per step.
+    spikes : torch.Tensor, shape (trials, 1, n_steps)
+        Training inputs.
+    labels : torch.Tensor, shape (trials,)
+    population, generations : int
+    sigma0 : float
+        Initial CMA-ES step size, in weight units (the threshold is ``lif.v_threshold``).
+    fitness_options : dict
+        ``temperature``, ``silence_penalty`` and ``min_count`` of ``fitness``.
+    seed : int
+        pycma gets ``seed + 1`` (pycma reads 0 as "seed from the clock").
+    device : torch.device
+
+    Returns
+    -------
+    theta : np.ndarray, shape (n_parameters,)
+        The best weights evaluated (lowest fitness over all generations).
+    history : dict of np.ndarray, each shape (generations,)
+        Per generation: best and median fitness, and the best individual's training accuracy.
+    """
+    # Start where every layer is active: each input spike fires the hidden layer, and a few
+    # hidden spikes together fire both outputs; lateral weights start at zero.
+    start = {name: torch.zeros(shape, dtype=torch.float64)
+             for name, shape in spiking_network.weight_shapes(layer_sizes).items()}
+    start["input_hidden"] += INIT_INPUT_WEIGHT * lif.v_threshold
+    start["hidden_output"] += INIT_OUTPUT_WEIGHT * lif.v_threshold
+    theta0 = spiking_network.weights_to_theta(start, layer_sizes).numpy()
+    strategy = cma.CMAEvolutionStrategy(theta0, sigma0, {
+        "popsize": population, "seed": seed + 1, "verbose": -9, "verb_log": 0})
+    history = {name: np.zeros(generations) for name in
+               ("best_fitness", "median_fitness", "train_accuracy")}
+    best_theta, best_fitness = theta0, math.inf
+    progress = tqdm(range(generations), desc="CMA-ES", unit="gen", disable=None)
+    for generation in progress:
+        candidates = np.asarray(strategy.ask())                            # (P, n_params)
+        theta = torch.as_tensor(candidates, dtype=torch.float32, device=device)
+        weights = spiking_network.theta_to_weights(theta, layer_sizes)
+        counts = spiking_network.simulate_network(weights, spikes, lif, dt)  # (P, T, 2)
+        values = fitness(counts, labels, **fitness_options).cpu().numpy().astype(np.float64)
+        strategy.tell(list(candidates), values.tolist())
+        best = int(np.argmin(values))
+        accuracy = (predict(counts[best]) == labels).double().mean().item()
+        history["best_fitness"][generation] = values[best]
+        history["median_fitness"][generation] = np.median(values)
+        history["train_accuracy"][generation] = accuracy
+        if values[best] < best_fitness:
+            best_theta, best_fitness = candidates[best], values[best]
+        progress.set_postfix(fitness=f"{values[best]:.4f}", accuracy=f"{accuracy:.3f}")
+    return best_theta, history
+
+
+def classification_metrics(y_true, y_pred):
+    """Return accuracy, F1, precision and recall (positive class 1, "cosine") as floats."""
+    return {"accuracy": float(accuracy_score(y_true, y_pred)),
+            "f1": float(f1_score(y_true, y_pred, zero_division=0)),
+            "precision": float(precision_score(y_true, y_pred, zero_division=0)),
+            "recall": float(recall_score(y_true, y_pred, zero_division=0))}
+
+
+def neuron_labels(layer_sizes):
+    """Return ``["in0", ..., "h0", ..., "out0", ...]`` in the network's neuron order."""
+    prefixes = {"input": "in", "hidden": "h", "output": "out"}
+    return [f"{prefixes[layer]}{i}" for layer in spiking_network.LAYER_NAMES
+            for i in range(layer_sizes[layer])]
+
+
+def spike_record(spikes, labels, predictions, n_train, weights, layer_sizes, lif, dt, history,
+                 config, seed):
+    """Assemble the spike file's contents (DESIGN.md, version 1), metrics included.
+
+    Parameters
+    ----------
+    spikes : np.ndarray, shape (n_trials, n_neurons, n_steps), bool
+        Training trials first, then test trials.
+    labels, predictions : np.ndarray, shape (n_trials,), int
+    n_train : int
+        How many of the trials are training trials.
+    weights : dict of np.ndarray
+        The trained network's weight matrices, ``[source, target]``.
+    layer_sizes : dict
+    lif : spiking_network.LIFParams
+    dt : float
+        Seconds per step.
+    history : dict of np.ndarray
+        From ``train_cmaes``.
+    config : dict
+        The command-line arguments, as builtins.
+    seed : int
+
+    Returns
+    -------
+    dict
+    """
+    split = np.where(np.arange(len(labels)) < n_train, "train", "test")
+    metrics = {name: classification_metrics(labels[split == name], predictions[split == name])
+               for name in SPLITS}
+    return {
+        "format": FORMAT, "version": VERSION, "dt": dt, "n_steps": spikes.shape[2],
+        "layer_sizes": layer_sizes, "neuron_labels": neuron_labels(layer_sizes),
+        "class_names": list(CLASS_NAMES), "spikes": spikes, "labels": labels,
+        "predictions": predictions, "split": split, "weights": weights, "metrics": metrics,
+        "lif": dataclasses.asdict(lif), "history": history, "config": config, "seed": seed,
+    }
+
+
+def _spike_file_error(path, problem):
+    return InputFileError(f"spike file {path}: {problem}; {RERUN}")
+
+
+def _check_array(path, record, key, shape, kinds):
+    value = record[key]
+    if not isinstance(value, np.ndarray):
+        raise _spike_file_error(path, f"{key!r} is a {type(value).__name__}, not a numpy array")
+    if value.dtype.kind not in kinds:
+        raise _spike_file_error(path, f"{key!r} has dtype {value.dtype}")
+    if value.shape != shape:
+        raise _spike_file_error(path, f"{key!r} has shape {value.shape}, expected {shape}")
+    if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+        raise _spike_file_error(path, f"{key!r} holds non-finite values")
+
+
+def _check_spike_record(path, record):
+    if not isinstance(record, dict):
+        raise _spike_file_error(path, f"holds a {type(record).__name__}, not a dict")
+    if record.get("format") != FORMAT:
+        raise _spike_file_error(path, f"format is {record.get('format')!r}, not {FORMAT!r}")
+    if record.get("version") != VERSION:
+        raise _spike_file_error(path, f"version {record.get('version')!r} is not {VERSION}")
+    missing = [key for key in REQUIRED_KEYS if key not in record]
+    if missing:
+        raise _spike_file_error(path, f"missing keys {missing}")
+    dt, n_steps, sizes = record["dt"], record["n_steps"], record["layer_sizes"]
+    if not (isinstance(dt, float) and math.isfinite(dt) and dt > 0):
+        raise _spike_file_error(path, f"dt {dt!r} is not a positive number of seconds")
+    if not (isinstance(n_steps, int) and n_steps > 0):
+        raise _spike_file_error(path, f"n_steps {n_steps!r} is not a positive integer")
+    if not (isinstance(sizes, dict) and list(sizes) == list(spiking_network.LAYER_NAMES)
+            and all(isinstance(n, int) and n > 0 for n in sizes.values())):
+        raise _spike_file_error(path, f"layer_sizes {sizes!r} is not "
+                                      "{'input': n, 'hidden': n, 'output': n}")
+    if record["neuron_labels"] != neuron_labels(sizes):
+        raise _spike_file_error(path, "neuron_labels do not match layer_sizes")
+    if list(record["class_names"]) != list(CLASS_NAMES):
+        raise _spike_file_error(path, f"class_names {record['class_names']!r} are not "
+                                      f"{list(CLASS_NAMES)}")
+    spikes = record["spikes"]
+    if not (isinstance(spikes, np.ndarray) and spikes.ndim == 3):
+        raise _spike_file_error(path, "'spikes' is not a 3-D numpy array")
+    n_trials, n_neurons = spikes.shape[0], sum(sizes.values())
+    _check_array(path, record, "spikes", (n_trials, n_neurons, n_steps), "b")
+    for key in ("labels", "predictions"):
+        _check_array(path, record, key, (n_trials,), "iu")
+        if not np.isin(record[key], (0, 1)).all():
+            raise _spike_file_error(path, f"{key!r} holds values other than 0 and 1")
+    _check_array(path, record, "split", (n_trials,), "U")
+    if not np.isin(record["split"], SPLITS).all():
+        raise _spike_file_error(path, f"'split' holds values other than {list(SPLITS)}")
+    weights = record["weights"]
+    if not isinstance(weights, dict):
+        raise _spike_file_error(path, "'weights' is not a dict")
+    expected = spiking_network.weight_shapes(sizes)
+    if set(weights) != set(expected):
+        raise _spike_file_error(path, f"weights has keys {sorted(weights)}, "
+                                      f"expected {sorted(expected)}")
+    for name, shape in expected.items():
+        _check_array(path, weights, name, shape, "f")
+    metrics = record["metrics"]
+    if not (isinstance(metrics, dict) and all(
+            isinstance(metrics.get(split), dict)
+            and all(isinstance(metrics[split].get(name), float) for name in METRIC_NAMES)
+            for split in SPLITS)):
+        raise _spike_file_error(path, "'metrics' lacks float accuracy, f1, precision and "
+                                      "recall for train and test")
+
+
+def load_spike_trains(path):
+    """Load and check a spike file written by this script, without running code from it.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    dict
+        The record as stored; keys and contents as in DESIGN.md (``spikes`` is bool
+        ``(n_trials, n_neurons, n_steps)``, ``labels``/``predictions`` int ``(n_trials,)``...).
+
+    Raises
+    ------
+    safe_files.InputFileError
+        One line saying what is wrong and what to do, if the file is missing, unsafe,
+        unreadable, or does not match the contract.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"spike file {path} does not exist; "
+                             "run `python train_snn.py` first")
+    record = load_pickle(path, "spike file")
+    _check_spike_record(path, record)
+    return record
+
+
+def plot_raster(ax, spikes, labels, layer_sizes, dt):
+    """Draw one trial's spikes, one row per neuron, input at the bottom; return ``ax``.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    spikes : np.ndarray, shape (n_neurons, n_steps), bool
+    labels : list of str, length n_neurons
+    layer_sizes : dict
+    dt : float
+        Seconds per step, for the top axis in milliseconds.
+    """
+    colours = {"input": "tab:blue", "hidden": "black", "output": "tab:red"}
+    row = 0
+    for layer in spiking_network.LAYER_NAMES:
+        for _ in range(layer_sizes[layer]):
+            ax.eventplot(np.flatnonzero(spikes[row]), lineoffsets=row, linelengths=0.8,
+                         colors=colours[layer], linewidths=1.5)
+            row += 1
+        if row < len(labels):
+            ax.axhline(row - 0.5, color="grey", lw=0.8, ls="--")
+    ax.set_yticks(range(len(labels)), labels)
+    for tick, layer in zip(ax.get_yticklabels(), [
+            layer for layer in spiking_network.LAYER_NAMES for _ in range(layer_sizes[layer])]):
+        tick.set_color(colours[layer])
+    n_steps = spikes.shape[1]
+    ax.set_xlim(-1, n_steps)
+    ax.set_ylim(-0.7, len(labels) - 0.3)
+    ax.set_xlabel("time step")
+    ax.set_ylabel("neuron (input, hidden, output)")
+    top = ax.secondary_xaxis("top", functions=(lambda k: k * dt * 1e3, lambda ms: ms / (dt * 1e3)))
+    top.set_xlabel("time (ms)")
+    return ax
+
+
+def plot_training_curve(ax_fitness, ax_accuracy, history, test_accuracy):
+    """Draw fitness and training accuracy per generation; return both axes."""
+    generations = np.arange(1, len(history["best_fitness"]) + 1)
+    ax_fitness.plot(generations, history["best_fitness"], label="best of generation")
+    ax_fitness.plot(generations, history["median_fitness"], label="median of generation")
+    ax_fitness.set_ylabel("fitness (lower is better)")
+    ax_fitness.legend()
+    ax_accuracy.plot(generations, history["train_accuracy"], color="tab:green",
+                     label="train accuracy of the generation's best")
+    ax_accuracy.axhline(test_accuracy, color="tab:red", ls="--",
+                        label=f"test accuracy of the final network ({test_accuracy:.3f})")
+    ax_accuracy.set_ylim(0.0, 1.02)
+    ax_accuracy.set_xlabel("generation")
+    ax_accuracy.set_ylabel("accuracy")
+    ax_accuracy.legend(loc="lower right")
+    return ax_fitness, ax_accuracy
+
+
+def save_figures(record, figures_dir):
+    """Write the raster of the first test trial and the training curve under ``figures_dir``."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    trial = int(np.flatnonzero(record["split"] == "test")[0])
+    names = record["class_names"]
+    fig, ax = plt.subplots(figsize=(9, 6))
+    plot_raster(ax, record["spikes"][trial], record["neuron_labels"], record["layer_sizes"],
+                record["dt"])
+    ax.set_title(f"Spike trains of test trial {trial} (true {names[record['labels'][trial]]}, "
+                 f"predicted {names[record['predictions'][trial]]})")
+    save_figure(fig, Path(figures_dir) / "example_spiking_trains.png")
+    plt.close(fig)
+
+    fig, (ax_fitness, ax_accuracy) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    plot_training_curve(ax_fitness, ax_accuracy, record["history"],
+                        record["metrics"]["test"]["accuracy"])
+    save_figure(fig, Path(figures_dir) / "training_curve.png")
+    plt.close(fig)
+
+
+def _positive_int(text):
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _population_size(text):
+    value = int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"CMA-ES needs a population of at least 2, got {text}")
+    return value
+
+
+def _positive_float(text):
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _non_negative_float(text):
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a non-negative number, got {text}")
+    return value
+
+
+def _non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
+    return value
+
+
+def parse_args(argv=None):
+    """Parse the command line; nonsense values exit with code 2 and one line."""
+    lif = spiking_network.LIFParams()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add = parser.add_argument
+    add("--n-train", type=_positive_int, default=200, help="training trials (default 200)")
+    add("--n-test", type=_positive_int, default=400, help="fresh test trials (default 400)")
+    add("--n-steps", type=_positive_int, default=100, help="steps per trial (default 100)")
+    add("--dt", type=_positive_float, default=0.001, help="seconds per step (default 0.001)")
+    add("--sine-freq", type=_positive_float, default=10.0,
+        help="class 0 rate 0.5 (1 + sin(F pi t)), t in [0, 1]; F in units of pi (default 10)")
+    add("--cosine-freq", type=_positive_float, default=15.0,
+        help="class 1 rate 0.5 (1 + cos(F pi t)); F in units of pi (default 15)")
+    add("--n-hidden", type=_positive_int, default=10, help="hidden LIF neurons (default 10)")
+    add("--tau-mem", type=_positive_float, default=lif.tau_mem,
+        help=f"membrane time constant in seconds (default {lif.tau_mem})")
+    add("--tau-ref", type=_non_negative_float, default=lif.tau_ref,
+        help=f"refractory period in seconds (default {lif.tau_ref})")
+    add("--population", type=_population_size, default=32,
+        help="CMA-ES population size, at least 2 (default 32)")
+    add("--generations", type=_positive_int, default=250,
+        help="CMA-ES generations (default 250)")
+    add("--sigma0", type=_positive_float, default=1.0,
+        help="initial CMA-ES step size in threshold units (default 1.0)")
+    add("--temperature", type=_positive_float, default=5.0,
+        help="spikes of count margin per logit in the fitness (default 5)")
+    add("--silence-penalty", type=_non_negative_float, default=0.1,
+        help="fitness penalty per missing output spike per trial below --min-count (default 0.1)")
+    add("--min-count", type=_non_negative_float, default=2.0,
+        help="mean output spikes per trial below which an output counts as silent (default 2)")
+    add("--seed", type=_non_negative_int, default=0, help="seed of data and CMA-ES (default 0)")
+    add("--device", default="cpu", help="torch device (default cpu)")
+    add("--threads", type=_positive_int, default=1,
+        help="torch CPU threads (default 1: faster than 2 for these small tensors)")
+    add("--out", type=Path, default=ROOT / "data" / "spike_trains.pkl",
+        help="spike file to write (default data/spike_trains.pkl)")
+    add("--figures-dir", type=Path, default=ROOT / "figures",
+        help="folder for the raster and training-curve figures (default figures/)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    """Train, evaluate, save the spike file and the two figures, print a summary."""
+    args = parse_args(argv)
+    try:  # fail before training, not after, if the outputs cannot be written
+        for folder in (args.out.parent, args.figures_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        sys.exit(f"train_snn.py: error: cannot create output folder: {err}")
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    rng = np.random.default_rng(args.seed)
+
+    layer_sizes = {"input": 1, "hidden": args.n_hidden, "output": 2}
+    lif = spiking_network.LIFParams(tau_mem=args.tau_mem, tau_ref=args.tau_ref)
+    rates = class_rates(args.n_steps, args.sine_freq, args.cosine_freq)
+    train_spikes, train_labels = generate_trials(args.n_train, rates, rng)
+    test_spikes, test_labels = generate_trials(args.n_test, rates, rng)
+    train_x = torch.as_tensor(train_spikes, device=device)
+    train_y = torch.as_tensor(train_labels, device=device)
+
+    # pycma's eigendecomposition of a ~120 x 120 covariance is 6x slower with a multi-threaded
+    # BLAS (and 100x under CPU contention, measured), so numpy's BLAS gets one thread.
+    with threadpool_limits(limits=1, user_api="blas"):
+        theta, history = train_cmaes(layer_sizes, lif, args.dt, train_x, train_y,
+                                     args.population, args.generations, args.sigma0,
+                                     {"temperature": args.temperature,
+                                      "silence_penalty": args.silence_penalty,
+                                      "min_count": args.min_count},
+                                     args.seed, device)
+
+    weights = spiking_network.theta_to_weights(
+        torch.as_tensor(theta[None], dtype=torch.float32, device=device), layer_sizes)
+    inputs = torch.as_tensor(np.concatenate([train_spikes, test_spikes]), device=device)
+    counts, spikes = spiking_network.simulate_network(weights, inputs, lif, args.dt, record=True)
+    config = {key: str(value) if isinstance(value, Path) else value
+              for key, value in vars(args).items()}
+    record = spike_record(
+        spikes[0].cpu().numpy(), np.concatenate([train_labels, test_labels]),
+        predict(counts[0]).cpu().numpy(), args.n_train,
+        {name: w[0].cpu().numpy().astype(np.float64) for name, w in weights.items()},
+        layer_sizes, lif, args.dt, history, config, args.seed)
+    try:
+        save_pickle(record, args.out)
+        save_figures(record, args.figures_dir)
+    except OSError as err:
+        sys.exit(f"train_snn.py: error: cannot write outputs: {err}")
+    for split_name, values in record["metrics"].items():
+        print(f"{split_name:5s} "
+              + "  ".join(f"{name} {values[name]:.3f}" for name in METRIC_NAMES))
+    print(f"wrote {args.out} and 2 figures in {args.figures_dir}")
+
+
+if __name__ == "__main__":
+    main()
