@@ -1,0 +1,384 @@
+"""Draw the fitted Hawkes excitation matrices and check them against the true weights.
+
+``alpha[i, j]`` (row ``i`` the target, column ``j`` the source) is the expected number of
+spikes of neuron ``i`` directly caused by one spike of neuron ``j``. The network's weights
+are stored the other way round, ``[source, target]``; ``connection_matrix`` is the one place
+that turns them into ``[target, source]``.
+
+Reads:  data/hawkes_posterior.npz  (written by ``python fit_hawkes_process.py``)
+Writes: figures/example_alpha_matrix.png     posterior-mean alpha of the main group
+        figures/alpha_heatmaps_by_group.png  all groups on one colour scale, weak entries grey
+        figures/alpha_vs_weights.png         alpha against the true weight, with the ROC AUC
+        figures/mcmc_traces.png              trace plots of four parameters, one line per chain
+Command that reproduces the README figures:  python plot_alpha_heatmaps.py
+"""
+import argparse
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+from scipy.stats import rankdata
+
+from fit_hawkes_process import load_posterior
+from safe_files import InputFileError, save_figure
+
+ROOT = Path(__file__).resolve().parent
+# An entry counts as clear excitation when the lower end of its 90% credible interval (the
+# 5% quantile) exceeds this: at least one target spike per 20 source spikes. Below it an
+# effect is too weak to matter in 100-step trials, and the interval says it may be zero.
+ALPHA_THRESHOLD = 0.05
+CREDIBLE_LOWER, CREDIBLE_UPPER = "q05", "q95"
+SELF, LATERAL, REVERSE, NONE = "self", "lateral", "reverse", "none"
+CMAP = "viridis"
+MASK_COLOUR = "0.85"
+ALPHA_LABEL = ("alpha[target, source]: expected spikes of the target\n"
+               "caused by one spike of the source")
+SUMMED_ALPHA_LABEL = ("summed alpha over the group's per-trial fits\n"
+                      "(sum of expected target spikes per source spike)")
+
+
+def connection_matrix(weights, layer_sizes):
+    """Map the network's weights onto the Hawkes layout ``[target, source]``.
+
+    Parameters
+    ----------
+    weights : dict
+        ``"<source layer>_<target layer>"`` -> array (n_source, n_target), e.g.
+        ``input_hidden`` (n_in, n_hidden), ``hidden_output``, optionally ``hidden_hidden``.
+    layer_sizes : dict
+        Layer name -> neuron count, in the neuron order of the model.
+
+    Returns
+    -------
+    true_weights : ndarray, shape (n_neurons, n_neurons)
+        ``true_weights[i, j]`` is the weight from source ``j`` onto target ``i``; 0 where no
+        synapse exists.
+    connection_types : ndarray of str, shape (n_neurons, n_neurons)
+        ``"<source>→<target>"`` for pairs one layer forward, ``"lateral"`` within a layer,
+        ``"reverse"`` from a later layer back to an earlier one, ``"self"`` on the diagonal,
+        ``"none"`` otherwise (layers skipped).
+    """
+    names = list(layer_sizes)
+    starts = dict(zip(names, np.cumsum([0, *layer_sizes.values()])))
+    n_neurons = sum(layer_sizes.values())
+    true_weights = np.zeros((n_neurons, n_neurons))
+    for key, w in weights.items():
+        source, target = key.split("_")
+        rows = slice(starts[target], starts[target] + layer_sizes[target])
+        cols = slice(starts[source], starts[source] + layer_sizes[source])
+        true_weights[rows, cols] = np.asarray(w).T  # (n_target, n_source)
+
+    layer = np.repeat(np.arange(len(names)), list(layer_sizes.values()))  # (n_neurons,)
+    step = layer[:, None] - layer[None, :]  # target layer minus source layer
+    forward = np.array([[f"{names[s]}→{names[t]}" if t == s + 1 else NONE
+                         for s in range(len(names))] for t in range(len(names))])
+    connection_types = np.where(step == 1, forward[layer[:, None], layer[None, :]], NONE)
+    connection_types = np.where(step == 0, LATERAL, connection_types)
+    connection_types = np.where(step < 0, REVERSE, connection_types)
+    np.fill_diagonal(connection_types, SELF)
+    return true_weights, connection_types.astype(str)
+
+
+def roc_auc(scores, is_positive):
+    """Area under the ROC curve in its Mann-Whitney form, ties counted 1/2.
+
+    ``AUC = P(score of a random positive > score of a random negative)
+    + P(equal scores) / 2``, computed from average ranks.
+
+    Parameters
+    ----------
+    scores : ndarray, shape (n,)
+    is_positive : ndarray of bool, shape (n,)
+
+    Returns
+    -------
+    float
+        NaN if there are no positives or no negatives.
+    """
+    scores = np.asarray(scores, dtype=float)
+    is_positive = np.asarray(is_positive, dtype=bool)
+    n_pos = int(is_positive.sum())
+    n_neg = is_positive.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(scores)  # ties get their average rank, which counts them 1/2
+    return float((ranks[is_positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def connectivity_auc(alpha, true_weights):
+    """ROC AUC of alpha for telling excitatory synapses from pairs with no synapse.
+
+    Positives: ``true_weights > 0``. Negatives: off-diagonal pairs with weight exactly 0.
+    Inhibitory synapses (an excitatory Hawkes model cannot express them) and the diagonal
+    (self-excitation stands for a neuron's own dynamics, not a synapse) are left out.
+
+    Parameters
+    ----------
+    alpha, true_weights : ndarray, shape (n_neurons, n_neurons), [target, source]
+
+    Returns
+    -------
+    auc : float
+    n_pos, n_neg : int
+    """
+    off_diagonal = ~np.eye(len(true_weights), dtype=bool)
+    positive = true_weights > 0
+    used = positive | ((true_weights == 0) & off_diagonal)
+    n_pos = int(positive.sum())
+    return roc_auc(alpha[used], positive[used]), n_pos, int(used.sum()) - n_pos
+
+
+def main_group(posterior):
+    """The fitted group with the most trials (the first listed among equals)."""
+    return max(posterior["group_names"], key=lambda name: len(posterior["groups"][name]["trials"]))
+
+
+def plot_alpha_matrix(ax, alpha, neuron_labels, layer_sizes, vmin=None, vmax=None, mask=None,
+                      cbar=True, cbar_ax=None, cbar_label=ALPHA_LABEL, annotate=False, title=""):
+    """Heatmap of an alpha matrix: source on x, target on y, layer boundaries drawn.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    alpha : ndarray, shape (n_neurons, n_neurons), [target, source]
+    neuron_labels : sequence of str, (n_neurons,)
+    layer_sizes : dict
+        Layer name -> size, in neuron order (for the boundary lines).
+    vmin, vmax : float, optional
+        Colour scale; shared between panels when given.
+    mask : ndarray of bool, shape (n_neurons, n_neurons), optional
+        Entries drawn grey instead of coloured.
+    cbar, cbar_ax, cbar_label :
+        Whether to draw a colour bar, on which Axes, with which label.
+    annotate : bool
+        Write each value in its cell.
+    title : str
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax.set_facecolor(MASK_COLOUR)  # masked cells are left transparent, so they show this
+    sns.heatmap(alpha, ax=ax, mask=mask, vmin=vmin, vmax=vmax, cmap=CMAP, square=True,
+                xticklabels=neuron_labels, yticklabels=neuron_labels, cbar=cbar, cbar_ax=cbar_ax,
+                cbar_kws={"label": cbar_label}, annot=annotate, fmt=".2f",
+                annot_kws={"fontsize": 5})
+    for boundary in np.cumsum(list(layer_sizes.values()))[:-1]:
+        ax.axhline(boundary, color="white", linewidth=1.5)
+        ax.axvline(boundary, color="white", linewidth=1.5)
+    ax.set_xlabel("source neuron j (cause)")
+    ax.set_ylabel("target neuron i (effect)")
+    ax.tick_params(axis="y", labelrotation=0)
+    ax.tick_params(axis="x", labelrotation=90)
+    ax.set_title(title)
+    return ax
+
+
+def plot_alpha_vs_weights(ax, alpha_mean, alpha_low, alpha_high, true_weights, connection_types,
+                          title=""):
+    """Posterior-mean alpha (90% interval bars) against the true weight, one colour per type.
+
+    Pairs without a synapse all have weight 0; they are spread over a narrow band around 0
+    (deterministically) so that they do not hide each other.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    alpha_mean, alpha_low, alpha_high : ndarray, shape (n_neurons, n_neurons), [target, source]
+        Posterior mean and the 90% credible interval's ends.
+    true_weights : ndarray, shape (n_neurons, n_neurons), [target, source]
+    connection_types : ndarray of str, shape (n_neurons, n_neurons)
+    title : str
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    present = list(dict.fromkeys(connection_types.ravel()))  # forward types in layer order
+    others = (LATERAL, REVERSE, NONE, SELF)
+    types = [kind for kind in present if kind not in others] + [k for k in others if k in present]
+    palette = dict(zip(types, sns.color_palette("colorblind", len(types))))
+    spread = 0.015 * max(np.ptp(true_weights), 1e-12)
+    jitter = np.where(true_weights == 0,
+                      np.random.default_rng(0).uniform(-spread, spread, true_weights.shape), 0.0)
+    for kind in types:
+        pairs = connection_types == kind
+        ax.errorbar(true_weights[pairs] + jitter[pairs], alpha_mean[pairs],
+                    yerr=[alpha_mean[pairs] - alpha_low[pairs],
+                          alpha_high[pairs] - alpha_mean[pairs]],
+                    fmt="o", markersize=3.5, elinewidth=0.6, alpha=0.8, color=palette[kind],
+                    label=f"{kind} ({pairs.sum()})")
+    ax.axhline(ALPHA_THRESHOLD, color="0.4", linestyle=":", linewidth=1,
+               label=f"threshold {ALPHA_THRESHOLD}")
+    ax.axvline(0, color="0.7", linewidth=0.8)
+    ax.set_xlabel("true weight, source → target (network units)")
+    ax.set_ylabel("posterior-mean alpha (90% credible interval)")
+    ax.legend(fontsize=7, title="connection (pairs)", title_fontsize=7)
+    ax.set_title(title, fontsize=9)
+    return ax
+
+
+def plot_trace(ax, draws, title="", log_scale=False):
+    """Trace plot of one scalar parameter, one line per chain.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    draws : ndarray, shape (n_chains, n_samples)
+    title : str
+    log_scale : bool
+        Logarithmic y axis (for a decay rate, which the sampler moves on the log scale).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    for chain, values in enumerate(draws):
+        ax.plot(values, linewidth=0.5, alpha=0.8, label=f"chain {chain}")
+    if log_scale:
+        ax.set_yscale("log")
+    ax.set_xlabel("draw (after warm-up)")
+    ax.set_title(title, fontsize=9)
+    return ax
+
+
+def trace_parameters(group, neuron_labels):
+    """Pick four parameters to trace: beta, the largest alpha, a near-zero alpha, one mu.
+
+    Parameters
+    ----------
+    group : dict
+        One group of ``load_posterior``'s output.
+    neuron_labels : sequence of str
+
+    Returns
+    -------
+    list of (str, ndarray (n_chains, n_samples), float)
+        Name, draws and split R-hat of each parameter.
+    """
+    mean, rhat = group["summary"]["alpha"]["mean"], group["summary"]["alpha"]["rhat"]
+    big = np.unravel_index(np.argmax(mean), mean.shape)
+    off_diagonal = np.where(np.eye(len(mean), dtype=bool), np.inf, mean)
+    small = np.unravel_index(np.argmin(off_diagonal), mean.shape)
+    pair = lambda ij: f"{neuron_labels[ij[1]]}→{neuron_labels[ij[0]]}"  # noqa: E731
+    beta_rhat = group["summary"]["beta"]["rhat"]
+    if group["beta"].ndim == 2:
+        beta = ("beta (shared, 1/s)", group["beta"], float(beta_rhat))
+    else:
+        beta = (f"beta {pair(big)} (1/s)", group["beta"][:, :, big[0], big[1]],
+                float(beta_rhat[big]))
+    return [beta,
+            (f"largest alpha {pair(big)}", group["alpha"][:, :, big[0], big[1]], float(rhat[big])),
+            (f"near-zero alpha {pair(small)}", group["alpha"][:, :, small[0], small[1]],
+             float(rhat[small])),
+            (f"mu {neuron_labels[big[0]]} (1/s)", group["mu"][:, :, big[0]],
+             float(group["summary"]["mu"]["rhat"][big[0]]))]
+
+
+def figure_example(posterior, name, cbar_label):
+    """Figure of the main group's posterior-mean alpha, values written in the cells."""
+    group = posterior["groups"][name]
+    fig, ax = plt.subplots(figsize=(8, 6.5))
+    plot_alpha_matrix(ax, group["summary"]["alpha"]["mean"], posterior["neuron_labels"],
+                      posterior["layer_sizes"], vmin=0, cbar_label=cbar_label, annotate=True,
+                      title=f"Hawkes excitation alpha, posterior mean: {name} "
+                            f"({len(group['trials'])} test trials)")
+    return fig
+
+
+def figure_by_group(posterior, cbar_label):
+    """Figure of all groups side by side on one colour scale, unclear entries grey."""
+    names = posterior["group_names"]
+    means = [posterior["groups"][name]["summary"]["alpha"]["mean"] for name in names]
+    fig, axes = plt.subplots(1, len(names), figsize=(4.6 * len(names) + 1, 4.8), squeeze=False)
+    cbar_ax = fig.add_axes([0.92, 0.2, 0.012, 0.6])
+    vmax = max(float(mean.max()) for mean in means)
+    for index, (name, mean, ax) in enumerate(zip(names, means, axes[0])):
+        lower = posterior["groups"][name]["summary"]["alpha"][CREDIBLE_LOWER]
+        plot_alpha_matrix(ax, mean, posterior["neuron_labels"], posterior["layer_sizes"],
+                          vmin=0, vmax=vmax, mask=lower <= ALPHA_THRESHOLD,
+                          cbar=index == len(names) - 1, cbar_ax=cbar_ax, cbar_label=cbar_label,
+                          title=f"{name} ({len(posterior['groups'][name]['trials'])} trials)")
+    fig.suptitle(f"Posterior-mean alpha; grey: 90% credible interval reaches "
+                 f"{ALPHA_THRESHOLD} or below", fontsize=10)
+    fig.subplots_adjust(right=0.9, wspace=0.35)
+    return fig
+
+
+def figure_vs_weights(posterior, name, true_weights, connection_types):
+    """Figure of the main group's alpha against the true weights, AUC in the title."""
+    summary = posterior["groups"][name]["summary"]["alpha"]
+    auc, n_pos, n_neg = connectivity_auc(summary["mean"], true_weights)
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    plot_alpha_vs_weights(ax, summary["mean"], summary[CREDIBLE_LOWER], summary[CREDIBLE_UPPER],
+                          true_weights, connection_types,
+                          title=f"{name}: ROC AUC of alpha = {auc:.3f} for excitatory synapses "
+                                f"(weight > 0, n={n_pos}) vs no synapse (n={n_neg})")
+    return fig
+
+
+def figure_traces(posterior, name):
+    """Figure of trace plots of four parameters of the main group."""
+    fig, axes = plt.subplots(2, 2, figsize=(10, 6), sharex=True)
+    for ax, (label, draws, rhat) in zip(axes.ravel(),
+                                        trace_parameters(posterior["groups"][name],
+                                                         posterior["neuron_labels"])):
+        plot_trace(ax, draws, title=f"{label}   R-hat {rhat:.3f}",
+                   log_scale=label.startswith("beta"))
+    for ax in axes[0]:
+        ax.set_xlabel("")  # the x axis is shared; label the bottom row only
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle(f"MCMC traces, {name}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--posterior-file", type=Path,
+                        default=ROOT / "data" / "hawkes_posterior.npz",
+                        help="posterior written by fit_hawkes_process.py")
+    parser.add_argument("--figure-dir", type=Path, default=ROOT / "figures",
+                        help="folder for the four PNG figures")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        posterior = load_posterior(args.posterior_file)
+    except InputFileError as err:
+        sys.exit(f"plot_alpha_heatmaps.py: error: {err}")
+
+    name = main_group(posterior)
+    true_weights, connection_types = connection_matrix(posterior["weights"],
+                                                       posterior["layer_sizes"])
+    cbar_label = SUMMED_ALPHA_LABEL if posterior["config"].get("per_trial") else ALPHA_LABEL
+    figures = {
+        "example_alpha_matrix.png": figure_example(posterior, name, cbar_label),
+        "alpha_heatmaps_by_group.png": figure_by_group(posterior, cbar_label),
+        "alpha_vs_weights.png": figure_vs_weights(posterior, name, true_weights, connection_types),
+        "mcmc_traces.png": figure_traces(posterior, name),
+    }
+    try:
+        for filename, fig in figures.items():
+            save_figure(fig, args.figure_dir / filename)
+    except OSError as err:
+        sys.exit(f"plot_alpha_heatmaps.py: error: cannot write figures to {args.figure_dir}: {err}")
+    finally:
+        for fig in figures.values():
+            plt.close(fig)
+
+    aucs = {group: connectivity_auc(posterior["groups"][group]["summary"]["alpha"]["mean"],
+                                    true_weights)[0]
+            for group in posterior["group_names"]}
+    print("connectivity AUC of posterior-mean alpha: "
+          + ", ".join(f"{group} {auc:.3f}" for group, auc in aucs.items())
+          + f" (main group {name}); wrote {len(figures)} figures to {args.figure_dir}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,314 @@
+"""Tests of fit_hawkes_process.py: raster conversion, grouping, the posterior file, bad input."""
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+import fit_hawkes_process as fhp
+from hawkes_model import HawkesPrior
+from safe_files import InputFileError, save_pickle
+
+LAYER_SIZES = {"input": 1, "hidden": 3, "output": 2}
+LABELS = ["in0", "h0", "h1", "h2", "out0", "out1"]
+# Tiny sampler settings: these tests check plumbing, not convergence.
+QUICK = ["--n-samples", "30", "--n-warmup", "30", "--n-chains", "2", "--n-jobs", "1",
+         "--min-trials", "1"]
+
+
+def make_spike_data(labels, predictions, split, n_steps=40, rate=0.1, seed=0):
+    """A version-1 spike-file dict with a feed-forward raster (in0 drives the hidden layer)."""
+    rng = np.random.default_rng(seed)
+    n_trials = len(labels)
+    spikes = rng.random((n_trials, 6, n_steps)) < rate  # (n_trials, n_neurons, n_steps)
+    spikes[:, 1:4, 1:] |= spikes[:, :1, :-1] & (rng.random((n_trials, 3, n_steps - 1)) < 0.5)
+    return {"format": "snn-spike-trains", "version": 1, "dt": 0.001, "n_steps": n_steps,
+            "layer_sizes": dict(LAYER_SIZES), "neuron_labels": list(LABELS),
+            "class_names": ["sine", "cosine"], "spikes": spikes,
+            "labels": np.asarray(labels), "predictions": np.asarray(predictions),
+            "split": np.asarray(split),
+            "weights": {"input_hidden": np.array([[1.0, 0.5, -0.3]]),
+                        "hidden_hidden": rng.normal(size=(3, 3)) * (1 - np.eye(3)),
+                        "hidden_output": rng.normal(size=(3, 2))},
+            "metrics": {split_name: {"accuracy": 0.5, "f1": 0.5, "precision": 0.5, "recall": 0.5}
+                        for split_name in ("train", "test")},
+            "lif": {}, "history": {}, "config": {}, "seed": 0}
+
+
+@pytest.fixture
+def spike_file(tmp_path):
+    """Four test trials: two sine (one right, one wrong), two cosine correct; one train trial."""
+    path = tmp_path / "spike_trains.pkl"
+    save_pickle(make_spike_data([0, 0, 1, 1, 0], [0, 1, 1, 1, 0],
+                                ["test", "test", "test", "test", "train"]), path)
+    return path
+
+
+def run_main(spike_file, posterior_file, *extra):
+    fhp.main(["--spike-file", str(spike_file), "--posterior-file", str(posterior_file),
+              *QUICK, *extra])
+
+
+def exit_message(excinfo):
+    message = str(excinfo.value.code)
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+# ----------------------------------------------------------------------------- pure functions
+def test_spikes_to_events_by_hand():
+    spikes = np.zeros((2, 3, 5), dtype=bool)
+    spikes[0, 0, [0, 3]] = True
+    spikes[0, 2, 4] = True
+    spikes[1, 1, [1, 2, 4]] = True
+    events = fhp.spikes_to_events(spikes, dt=0.5)
+    expected = [[[0.0, 1.5], [], [2.0]], [[], [0.5, 1.0, 2.0], []]]
+    assert len(events) == 2 and all(len(trial) == 3 for trial in events)
+    for trial, want_trial in zip(events, expected):
+        for train, want in zip(trial, want_trial):
+            assert train.dtype == np.float64
+            np.testing.assert_array_equal(train, want)
+
+
+def test_spikes_to_events_matches_a_loop():
+    spikes = np.random.default_rng(1).random((4, 5, 30)) < 0.2
+    events = fhp.spikes_to_events(spikes, dt=0.001)
+    for t in range(4):
+        for i in range(5):
+            reference = [k * 0.001 for k in range(30) if spikes[t, i, k]]
+            np.testing.assert_array_equal(events[t][i], reference)
+
+
+def test_spikes_to_events_no_trials():
+    assert fhp.spikes_to_events(np.zeros((0, 3, 10), dtype=bool), dt=1.0) == []
+
+
+def test_group_test_trials_by_class_and_outcome():
+    labels = np.array([0, 1, 0, 1, 0, 1, 0])
+    predictions = np.array([0, 1, 1, 1, 0, 0, 0])
+    split = np.array(["test", "test", "test", "test", "train", "test", "test"])
+    groups = fhp.group_test_trials(labels, predictions, split, ["sine", "cosine"])
+    assert list(groups) == ["sine_correct", "cosine_correct", "sine_wrong", "cosine_wrong"]
+    np.testing.assert_array_equal(groups["sine_correct"], [0, 6])  # train trial 4 left out
+    np.testing.assert_array_equal(groups["cosine_correct"], [1, 3])
+    np.testing.assert_array_equal(groups["sine_wrong"], [2])
+    np.testing.assert_array_equal(groups["cosine_wrong"], [5])
+
+
+def test_group_test_trials_skips_empty_groups():
+    groups = fhp.group_test_trials([0, 1, 1], [0, 1, 1], ["test", "test", "train"],
+                                   ["sine", "cosine"])
+    assert list(groups) == ["sine_correct", "cosine_correct"]
+    np.testing.assert_array_equal(groups["cosine_correct"], [1])
+
+
+def test_select_trials_skips_small_groups_and_keeps_a_spike_budget():
+    groups = {"a": np.array([0, 1, 2, 3, 4]), "b": np.array([5, 6]), "c": np.array([7, 8, 9])}
+    spike_counts = np.array([3, 4, 2, 5, 1, 9, 9, 50, 1, 1])
+    selected, skipped = fhp.select_trials(groups, spike_counts, min_trials=3, max_spikes=10)
+    assert list(selected) == ["a", "c"] and skipped == ["b"]
+    np.testing.assert_array_equal(selected["a"], [0, 1, 2])  # 3 + 4 + 2 = 9; + 5 would be 14
+    np.testing.assert_array_equal(selected["c"], [7])        # one trial even over the budget
+    unlimited, _ = fhp.select_trials(groups, spike_counts, min_trials=1, max_spikes=0)
+    assert {name: list(trials) for name, trials in unlimited.items()} == \
+        {name: list(trials) for name, trials in groups.items()}
+
+
+def test_sum_trial_fits_adds_draws_of_independent_trials():
+    rng = np.random.default_rng(2)
+
+    def fake_fit(scale):
+        return {"mu": rng.random((2, 50, 3)) * scale, "alpha": rng.random((2, 50, 3, 3)) * scale,
+                "beta": rng.random((2, 50)) * scale + 1, "max_rhat": 1.0 + scale / 100,
+                "min_ess_bulk": 100.0 * scale, "acceptance": {"beta": np.full(2, 0.1 * scale)},
+                "gof_ks": np.full(3, 0.1 * scale), "seconds": scale, "cpu_seconds": scale}
+
+    fits = [fake_fit(1.0), fake_fit(2.0), fake_fit(3.0)]
+    combined = fhp.sum_trial_fits(fits)
+    np.testing.assert_allclose(combined["alpha"], fits[0]["alpha"] + fits[1]["alpha"] + fits[2]["alpha"])
+    np.testing.assert_allclose(combined["beta"], (fits[0]["beta"] + fits[1]["beta"] + fits[2]["beta"]) / 3)
+    # The summed matrix's mean is the sum of the trials' posterior means (the original's plot).
+    np.testing.assert_allclose(combined["summary"]["alpha"]["mean"],
+                               sum(fit["alpha"].mean(axis=(0, 1)) for fit in fits))
+    np.testing.assert_allclose(combined["trial_alpha_mean"].sum(axis=0),
+                               combined["summary"]["alpha"]["mean"])
+    pooled = combined["alpha"].reshape(100, 3, 3)
+    np.testing.assert_allclose(combined["summary"]["alpha"]["q05"], np.quantile(pooled, 0.05, axis=0))
+    assert combined["max_rhat"] == pytest.approx(1.03) and combined["min_ess_bulk"] == 100.0
+    np.testing.assert_allclose(combined["acceptance"]["beta"], 0.2)
+
+
+def test_save_npz_is_deterministic_and_loads_without_pickle(tmp_path):
+    arrays = {"format": np.str_("x"), "a/b": np.arange(6.0).reshape(2, 3),
+              "names": np.array(["h0", "out1"])}
+    first, second = tmp_path / "first.npz", tmp_path / "second.npz"
+    fhp.save_npz(arrays, first)
+    fhp.save_npz(arrays, second)
+    assert first.read_bytes() == second.read_bytes()
+    with zipfile.ZipFile(first) as archive:
+        assert {info.date_time for info in archive.infolist()} == {fhp.ZIP_DATE_TIME}
+    with np.load(first, allow_pickle=False) as npz:
+        assert sorted(npz.files) == ["a/b", "format", "names"]
+        np.testing.assert_array_equal(npz["a/b"], arrays["a/b"])
+        assert list(npz["names"]) == ["h0", "out1"]
+    with pytest.raises(ValueError):
+        fhp.save_npz({"bad": np.array([{"a": 1}], dtype=object)}, tmp_path / "bad.npz")
+
+
+# ----------------------------------------------------------------------------- the script
+def test_main_fits_each_group_and_loads_back(spike_file, tmp_path, capsys):
+    posterior_file = tmp_path / "posterior.npz"
+    run_main(spike_file, posterior_file)
+    out = capsys.readouterr().out
+    for name in ("sine_correct", "cosine_correct", "sine_wrong"):
+        assert name in out
+    posterior = fhp.load_posterior(posterior_file)
+    assert posterior["group_names"] == ["sine_correct", "cosine_correct", "sine_wrong"]
+    assert posterior["neuron_labels"] == LABELS and posterior["layer_sizes"] == LAYER_SIZES
+    np.testing.assert_array_equal(posterior["groups"]["cosine_correct"]["trials"], [2, 3])
+    group = posterior["groups"]["cosine_correct"]
+    assert group["alpha"].shape == (2, 30, 6, 6) and group["alpha"].dtype == np.float32
+    assert group["beta"].shape == (2, 30)
+    assert group["summary"]["alpha"]["mean"].shape == (6, 6)
+    np.testing.assert_allclose(group["summary"]["alpha"]["mean"],
+                               group["alpha"].mean(axis=(0, 1)), rtol=1e-5)
+    data = pickle.loads(spike_file.read_bytes())
+    np.testing.assert_array_equal(group["n_spikes"], data["spikes"][[2, 3]].sum(axis=(0, 2)))
+    np.testing.assert_array_equal(posterior["weights"]["hidden_output"],
+                                  data["weights"]["hidden_output"])
+    assert posterior["config"]["time"] == "discrete" and posterior["config"]["seed"] == 0
+
+
+def test_unconverged_group_is_warned_about(spike_file, tmp_path, capsys):
+    run_main(spike_file, tmp_path / "posterior.npz")  # 2 x 30 draws cannot reach ESS 400
+    err = capsys.readouterr().err
+    assert "WARNING: group sine_correct has NOT converged" in err
+
+
+def test_small_groups_are_reported_and_skipped(spike_file, tmp_path, capsys):
+    run_main(spike_file, tmp_path / "posterior.npz", "--min-trials", "2")
+    assert "group sine_wrong has only 1 test trial(s)" in capsys.readouterr().err
+    posterior = fhp.load_posterior(tmp_path / "posterior.npz")
+    assert posterior["group_names"] == ["cosine_correct"]
+    assert posterior["skipped_groups"] == ["sine_correct", "sine_wrong"]
+
+
+def test_same_seed_same_bytes_whatever_n_jobs(spike_file, tmp_path):
+    run_main(spike_file, tmp_path / "a.npz", "--seed", "3")
+    run_main(spike_file, tmp_path / "b.npz", "--seed", "3", "--n-jobs", "2")
+    run_main(spike_file, tmp_path / "c.npz", "--seed", "4")
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    assert (tmp_path / "a.npz").read_bytes() != (tmp_path / "c.npz").read_bytes()
+
+
+def test_per_trial_mode_sums_the_trials(spike_file, tmp_path):
+    run_main(spike_file, tmp_path / "posterior.npz", "--per-trial")
+    posterior = fhp.load_posterior(tmp_path / "posterior.npz")
+    assert posterior["config"]["per_trial"] is True
+    group = posterior["groups"]["cosine_correct"]
+    assert group["trial_alpha_mean"].shape == (2, 6, 6)
+    np.testing.assert_allclose(group["trial_alpha_mean"].sum(axis=0),
+                               group["summary"]["alpha"]["mean"], rtol=1e-10)
+
+
+def test_silent_group_fits_from_the_prior(tmp_path):
+    data = make_spike_data([0, 0, 1, 1], [0, 0, 1, 1], ["test"] * 4)
+    data["spikes"][:2] = False  # the sine trials have no spike at all
+    save_pickle(data, tmp_path / "spikes.pkl")
+    run_main(tmp_path / "spikes.pkl", tmp_path / "posterior.npz")
+    silent = fhp.load_posterior(tmp_path / "posterior.npz")["groups"]["sine_correct"]
+    assert silent["n_spikes"].sum() == 0
+    for parameter in ("mu", "alpha", "beta"):
+        assert np.all(np.isfinite(silent[parameter])) and np.all(silent[parameter] > 0)
+    # With no source spikes the data say nothing about alpha: its draws are the prior's
+    # Gamma(shape, mean), so their grand mean lies within 4 standard errors of the prior mean.
+    prior = HawkesPrior()
+    draws = silent["alpha"].astype(float)
+    standard_error = prior.alpha_mean / np.sqrt(prior.alpha_shape * draws.size)
+    assert abs(draws.mean() - prior.alpha_mean) < 4 * standard_error
+
+
+# ----------------------------------------------------------------------------- bad input
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def _corrupt(tmp_path, kind):
+    """Write a bad spike file of the given kind and return its path."""
+    path = tmp_path / "spike_trains.pkl"
+    data = make_spike_data([0, 1], [0, 1], ["test", "test"])
+    if kind == "malicious":
+        path.write_bytes(pickle.dumps({"format": "snn-spike-trains",
+                                       "payload": _Payload(tmp_path / "pwned")}))
+    elif kind == "garbage":
+        path.write_bytes(b"this is not a pickle \x00\x01\x02")
+    elif kind == "truncated":
+        save_pickle(data, path)
+        path.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2])
+    elif kind == "version":
+        save_pickle({**data, "version": 99}, path)
+    elif kind == "shapes":
+        save_pickle({**data, "spikes": data["spikes"][:, :5]}, path)  # 5 neurons, sizes say 6
+    return path
+
+
+@pytest.mark.parametrize("kind", ["malicious", "garbage", "truncated", "version", "shapes"])
+def test_bad_spike_file_is_refused_and_nothing_is_overwritten(tmp_path, kind):
+    path = _corrupt(tmp_path, kind)
+    posterior_file = tmp_path / "posterior.npz"
+    posterior_file.write_bytes(b"an earlier posterior")
+    with pytest.raises(SystemExit) as excinfo:
+        run_main(path, posterior_file)
+    assert exit_message(excinfo).startswith("fit_hawkes_process.py: error:")
+    assert not (tmp_path / "pwned").exists()
+    assert posterior_file.read_bytes() == b"an earlier posterior"
+
+
+def test_missing_spike_file_says_run_train_snn(tmp_path):
+    with pytest.raises(SystemExit) as excinfo:
+        run_main(tmp_path / "nowhere.pkl", tmp_path / "posterior.npz")
+    assert "run `python train_snn.py` first" in exit_message(excinfo)
+    assert not (tmp_path / "posterior.npz").exists()
+
+
+@pytest.mark.parametrize("args", [["--n-samples", "0"], ["--n-samples", "-5"],
+                                  ["--n-chains", "1"], ["--n-jobs", "0"], ["--time", "weird"],
+                                  ["--beta", "each"], ["--n-warmup", "-1"], ["--min-trials", "0"],
+                                  ["--max-spikes", "-1"],
+                                  ["--n-samples", "many"]])
+def test_nonsense_arguments_exit_2(args):
+    with pytest.raises(SystemExit) as excinfo:
+        fhp.parse_args(args)
+    assert excinfo.value.code == 2
+
+
+def test_load_posterior_missing_says_run_fit(tmp_path):
+    with pytest.raises(InputFileError, match=r"run `python fit_hawkes_process.py` first"):
+        fhp.load_posterior(tmp_path / "hawkes_posterior.npz")
+
+
+@pytest.mark.parametrize("kind", ["garbage", "truncated", "pickled", "version", "shapes"])
+def test_load_posterior_refuses_bad_files(spike_file, tmp_path, kind):
+    good = tmp_path / "good.npz"
+    run_main(spike_file, good)
+    with np.load(good, allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    bad = tmp_path / "bad.npz"
+    if kind == "garbage":
+        bad.write_bytes(b"PK\x03\x04 not really a zip")
+    elif kind == "truncated":
+        bad.write_bytes(good.read_bytes()[:2000])
+    elif kind == "pickled":
+        np.savez(bad, **{**arrays, "config": np.array([{"a": 1}], dtype=object)})
+    elif kind == "version":
+        fhp.save_npz({**arrays, "version": np.int64(2)}, bad)
+    elif kind == "shapes":
+        fhp.save_npz({**arrays, "sine_correct/alpha": arrays["sine_correct/alpha"][..., :5]}, bad)
+    with pytest.raises(InputFileError) as excinfo:
+        fhp.load_posterior(bad)
+    assert "\n" not in str(excinfo.value)

@@ -1,0 +1,194 @@
+"""Tests of plot_alpha_heatmaps.py: weight layout, the AUC helper, the plots, bad input."""
+import itertools
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+import fit_hawkes_process as fhp
+import plot_alpha_heatmaps as pah
+
+LAYER_SIZES = {"input": 1, "hidden": 2, "output": 1}
+LABELS = ["in0", "h0", "h1", "out0"]
+WEIGHTS = {"input_hidden": np.array([[1.0, -2.0]]),        # (n_in, n_hidden) [source, target]
+           "hidden_output": np.array([[3.0], [4.0]])}       # (n_hidden, n_out)
+
+
+@pytest.fixture(autouse=True)
+def _agg_backend():
+    matplotlib.use("Agg")
+    yield
+    plt.close("all")
+
+
+# ----------------------------------------------------------------------------- weights
+def test_connection_matrix_puts_target_in_rows():
+    true_weights, types = pah.connection_matrix(WEIGHTS, LAYER_SIZES)
+    expected = np.array([[0, 0, 0, 0],
+                         [1, 0, 0, 0],    # h0 <- in0: input_hidden[0, 0]
+                         [-2, 0, 0, 0],   # h1 <- in0: input_hidden[0, 1]
+                         [0, 3, 4, 0]])   # out0 <- h0, h1: hidden_output[:, 0]
+    np.testing.assert_array_equal(true_weights, expected)
+    i2h, h2o = "input→hidden", "hidden→output"
+    np.testing.assert_array_equal(types, [["self", "reverse", "reverse", "reverse"],
+                                          [i2h, "self", "lateral", "reverse"],
+                                          [i2h, "lateral", "self", "reverse"],
+                                          ["none", h2o, h2o, "self"]])
+
+
+def test_connection_matrix_handles_a_recurrent_hidden_layer():
+    weights = {**WEIGHTS, "hidden_hidden": np.array([[0.0, 5.0], [6.0, 0.0]])}
+    true_weights, types = pah.connection_matrix(weights, LAYER_SIZES)
+    assert true_weights[2, 1] == 5.0  # h0 -> h1 is hidden_hidden[0, 1]
+    assert true_weights[1, 2] == 6.0  # h1 -> h0 is hidden_hidden[1, 0]
+    assert types[2, 1] == types[1, 2] == "lateral"
+
+
+# ----------------------------------------------------------------------------- AUC
+def _brute_force_auc(scores, positive):
+    pairs = list(itertools.product(scores[positive], scores[~positive]))
+    return sum(1.0 if p > n else 0.5 if p == n else 0.0 for p, n in pairs) / len(pairs)
+
+
+@pytest.mark.parametrize("scores, positive, expected", [
+    ([0.9, 0.8, 0.1, 0.2], [1, 1, 0, 0], 1.0),
+    ([0.1, 0.2, 0.9, 0.8], [1, 1, 0, 0], 0.0),
+    ([0.5, 0.5, 0.5], [1, 0, 0], 0.5),
+    # positives 0.8, 0.4; negatives 0.4, 0.1, 0.5: wins 3 + (tie 0.5 + 1 + 0) = 4.5 of 6
+    ([0.8, 0.4, 0.4, 0.1, 0.5], [1, 1, 0, 0, 0], 0.75),
+])
+def test_roc_auc_by_hand(scores, positive, expected):
+    assert pah.roc_auc(scores, np.array(positive, dtype=bool)) == pytest.approx(expected)
+
+
+def test_roc_auc_agrees_with_pairs_and_sklearn():
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 5, 40).astype(float)  # many ties
+    positive = rng.random(40) < 0.4
+    auc = pah.roc_auc(scores, positive)
+    assert auc == pytest.approx(_brute_force_auc(scores, positive))
+    assert auc == pytest.approx(roc_auc_score(positive, scores))
+
+
+def test_roc_auc_without_one_class_is_nan():
+    assert np.isnan(pah.roc_auc([0.1, 0.2], np.array([True, True])))
+
+
+def test_connectivity_auc_leaves_out_inhibition_and_the_diagonal():
+    true_weights, _ = pah.connection_matrix(WEIGHTS, LAYER_SIZES)
+    alpha = np.full((4, 4), 0.2)
+    alpha[1, 0], alpha[3, 1], alpha[3, 2] = 0.9, 0.1, 0.7  # the three excitatory synapses
+    alpha[2, 0] = 5.0                 # inhibitory synapse: must not count either way
+    np.fill_diagonal(alpha, 9.0)      # self terms: must not count either way
+    auc, n_pos, n_neg = pah.connectivity_auc(alpha, true_weights)
+    assert (n_pos, n_neg) == (3, 16 - 4 - 4)
+    # 0.9 and 0.7 beat all eight 0.2 negatives, 0.1 beats none: 16 of 24 pairs.
+    assert auc == pytest.approx(16 / 24)
+
+
+# ----------------------------------------------------------------------------- plots
+def test_plot_alpha_matrix_draws_target_rows_and_source_columns():
+    alpha = np.arange(16.0).reshape(4, 4) / 16
+    mask = np.zeros((4, 4), dtype=bool)
+    mask[0, 3] = True
+    fig, ax = plt.subplots()
+    assert pah.plot_alpha_matrix(ax, alpha, LABELS, LAYER_SIZES, mask=mask) is ax
+    drawn = ax.collections[0].get_array()
+    # seaborn draws row 0 at the top: the mesh holds alpha row by row, target by target.
+    np.testing.assert_array_equal(drawn.data.reshape(4, 4), alpha)
+    assert drawn.mask.reshape(4, 4)[0, 3] and drawn.mask.sum() == 1
+    assert [t.get_text() for t in ax.get_yticklabels()] == LABELS
+    assert [t.get_text() for t in ax.get_xticklabels()] == LABELS
+    assert "source" in ax.get_xlabel() and "target" in ax.get_ylabel()
+    assert "caused by one spike of the source" in fig.axes[1].get_ylabel()
+    boundaries = sorted({line.get_ydata()[0] for line in ax.lines if line.get_ydata()[0] > 0})
+    assert boundaries == [1, 3]  # after in0 and after h1
+
+
+def test_plot_alpha_vs_weights_one_series_per_connection_type():
+    true_weights, types = pah.connection_matrix(WEIGHTS, LAYER_SIZES)
+    alpha = np.random.default_rng(0).random((4, 4))
+    fig, ax = plt.subplots()
+    assert pah.plot_alpha_vs_weights(ax, alpha, alpha * 0.5, alpha * 2, true_weights, types) is ax
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[1:] == ["input→hidden (2)", "hidden→output (2)", "lateral (2)", "reverse (5)",
+                          "none (1)", "self (4)"]
+    heights = np.sort(np.concatenate([c.lines[0].get_ydata() for c in ax.containers]))
+    np.testing.assert_allclose(heights, np.sort(alpha.ravel()))
+
+
+def test_plot_trace_one_line_per_chain():
+    draws = np.random.default_rng(0).random((3, 20))
+    fig, ax = plt.subplots()
+    assert pah.plot_trace(ax, draws, "beta") is ax
+    assert len(ax.lines) == 3
+    np.testing.assert_array_equal(ax.lines[2].get_ydata(), draws[2])
+
+
+def _fake_fit(alpha_mean, n_chains=2, n_samples=40, seed=0):
+    """A fit_group-style result whose alpha draws scatter around ``alpha_mean``."""
+    rng = np.random.default_rng(seed)
+    n = len(alpha_mean)
+    draws = {"mu": rng.gamma(5.0, 2.0, (n_chains, n_samples, n)),
+             "alpha": alpha_mean * rng.gamma(50.0, 1 / 50, (n_chains, n_samples, n, n)),
+             "beta": rng.gamma(50.0, 4.0, (n_chains, n_samples))}
+    return {**draws, "summary": {p: fhp.summarise_draws(d) for p, d in draws.items()},
+            "max_rhat": 1.001, "min_ess_bulk": 500.0, "acceptance": {"beta": np.full(n_chains, 0.3)},
+            "gof_ks": np.full(n, 0.05), "seconds": 0.1, "cpu_seconds": 0.1}
+
+
+def _write_posterior(path, groups):
+    spike_data = {"dt": 0.001, "n_steps": 50, "neuron_labels": LABELS,
+                  "layer_sizes": LAYER_SIZES, "class_names": ["sine", "cosine"],
+                  "weights": WEIGHTS, "spikes": np.ones((10, 4, 50), dtype=bool)}
+    fits = {name: _fake_fit(alpha, seed=k) for k, (name, (_, alpha)) in enumerate(groups.items())}
+    trials = {name: trials for name, (trials, _) in groups.items()}
+    fhp.save_npz(fhp.posterior_arrays(spike_data, trials, [], fits, {"per_trial": False}), path)
+
+
+def test_trace_parameters_pick_the_largest_and_a_near_zero_alpha(tmp_path):
+    alpha = np.full((4, 4), 0.3)
+    alpha[3, 2], alpha[0, 1] = 0.9, 0.001
+    _write_posterior(tmp_path / "post.npz", {"sine_correct": ([0, 1], alpha)})
+    group = fhp.load_posterior(tmp_path / "post.npz")["groups"]["sine_correct"]
+    picks = pah.trace_parameters(group, LABELS)
+    assert [name for name, _, _ in picks] == ["beta (shared, 1/s)", "largest alpha h1→out0",
+                                              "near-zero alpha h0→in0", "mu out0 (1/s)"]
+    np.testing.assert_array_equal(picks[1][1], group["alpha"][:, :, 3, 2])
+    assert picks[1][1].shape == (2, 40)
+
+
+def test_main_group_is_the_largest():
+    posterior = {"group_names": ["a", "b", "c"],
+                 "groups": {"a": {"trials": [1]}, "b": {"trials": [2, 3, 4]}, "c": {"trials": [5, 6, 7]}}}
+    assert pah.main_group(posterior) == "b"
+
+
+# ----------------------------------------------------------------------------- the script
+def test_main_draws_the_four_figures(tmp_path, capsys):
+    true_weights, _ = pah.connection_matrix(WEIGHTS, LAYER_SIZES)
+    alpha = np.where(true_weights > 0, 0.8, 0.02)  # a perfect ranking: AUC 1
+    _write_posterior(tmp_path / "post.npz", {"sine_correct": ([0, 1, 2], alpha),
+                                             "cosine_correct": ([3, 4], alpha.T)})
+    pah.main(["--posterior-file", str(tmp_path / "post.npz"), "--figure-dir", str(tmp_path / "fig")])
+    for name in ("example_alpha_matrix", "alpha_heatmaps_by_group", "alpha_vs_weights", "mcmc_traces"):
+        assert (tmp_path / "fig" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "sine_correct 1.000" in capsys.readouterr().out
+    assert plt.get_fignums() == []
+
+
+def test_plotting_before_fitting_says_run_fit(tmp_path):
+    with pytest.raises(SystemExit) as excinfo:
+        pah.main(["--posterior-file", str(tmp_path / "none.npz"), "--figure-dir", str(tmp_path)])
+    message = str(excinfo.value.code)
+    assert "run `python fit_hawkes_process.py` first" in message and "\n" not in message
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_corrupt_posterior_is_one_line(tmp_path):
+    (tmp_path / "post.npz").write_bytes(b"not a zip")
+    with pytest.raises(SystemExit) as excinfo:
+        pah.main(["--posterior-file", str(tmp_path / "post.npz"), "--figure-dir", str(tmp_path)])
+    assert str(excinfo.value.code).startswith("plot_alpha_heatmaps.py: error:")
