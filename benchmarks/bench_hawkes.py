@@ -1,0 +1,593 @@
+"""Benchmark the Hawkes model: log-likelihood speed and MCMC efficiency, measured side by side.
+
+Every number is measured in the same run on simulated data with known parameters:
+
+1. continuous log-likelihood (D = 8, about 20,000 events, shared beta, a new beta every
+   call): ``HawkesProcessModel.log_likelihood`` against a pure-Python O(N * D) recursion
+   written here and, when it imports, tick's C++ ``ModelHawkesExpKernLogLik``;
+2. discrete log-likelihood (13 neurons x 30 trials x 100 steps of 1 ms) against a pure-Python
+   grid recursion;
+3. cost of the continuous log-likelihood when the number of events doubles (x2, x4, x8);
+4. MCMC: a discrete fit of that 13-neuron problem and a continuous fit of the D = 8 problem,
+   4 chains x 1000 draws after 1000 warm-up: wall time, max R-hat, min bulk ESS and min bulk
+   ESS per second, and which parameter mixes slowest.
+
+Timings are the minimum over ``--repeats`` rounds of the mean over several calls
+(``time.perf_counter``); nothing is asserted, goals are printed beside the measurements.
+
+Reads:  nothing (all data are simulated with ``--seed``).
+Writes: nothing; prints markdown tables.
+Command for the README tables (tick rows need ``pip install -r requirements-bench.txt``):
+    python benchmarks/bench_hawkes.py
+Short check:  python benchmarks/bench_hawkes.py --quick
+"""
+import argparse
+import itertools
+import math
+import os
+import platform
+import sys
+from pathlib import Path
+from time import perf_counter, process_time
+
+import numpy as np
+import scipy
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:  # the script runs from benchmarks/, the model lives above
+    sys.path.insert(0, str(REPO_ROOT))
+
+from hawkes_model import HawkesProcessModel, simulate_hawkes  # noqa: E402
+
+# Continuous standard problem (issue 3): D = 8, about 20,000 events, one shared decay.
+CONT_N_DIMS = 8
+CONT_N_EVENTS = 20_000
+CONT_N_EVENTS_QUICK = 5_000
+CONT_BETA = 2.0                      # 1/s
+# Discrete standard problem: the network's 13 neurons (input, 10 hidden, 2 output).
+DISC_N_TRIALS = 30
+DISC_N_STEPS = 100
+DISC_DT = 0.001                      # s per step
+DISC_BETA = 1000.0                   # 1/s, so beta * dt = 1
+SCALING_FACTORS = (1, 2, 4, 8)       # events multiplied by these in the scaling table
+# MCMC settings of issue 3's goals.
+N_CHAINS = 4
+N_SAMPLES = 1000
+N_WARMUP = 1000
+N_SAMPLES_QUICK = 300
+N_WARMUP_QUICK = 300
+# Goals (issue 3) and outside references, printed beside the measurements.
+GOAL_TICK_RATIO = 1.0                # our time / tick's time, new beta
+GOAL_DOUBLING_RATIO = 2.2
+GOAL_DISC_WALL_S = 10.0
+GOAL_RHAT = 1.01
+GOAL_MIN_ESS = 400
+GOAL_CONT_ESS_PER_S = 40.0
+PYHAWKES_GIBBS_S_PER_ITER = 0.59     # pyhawkes Gibbs, 13 x 30 x 100 (issue 5)
+NUTS_DISC_ESS_PER_S = 5.4            # NumPyro NUTS, min bulk ESS/s, discrete problem
+NUTS_CONT_ESS_PER_S = 1.7            # NumPyro NUTS, min bulk ESS/s, continuous problem
+
+
+# ----------------------------------------------------------------------------- problems
+def continuous_truth():
+    """The continuous standard problem's parameters: a sparse, stable 8-node network.
+
+    Returns
+    -------
+    mu : ndarray, shape (8,)
+        Baseline rates, 1/s.
+    alpha : ndarray, shape (8, 8)
+        Branching ratios, ``alpha[i, j]`` from source ``j`` to target ``i``; a ring, every
+        other node self-exciting and two long-range edges (row sums <= 0.75, so stable).
+    beta : float
+        Shared decay, 1/s.
+    """
+    n = CONT_N_DIMS
+    mu = np.linspace(0.5, 1.2, n)
+    alpha = np.zeros((n, n))
+    alpha[(np.arange(n) + 1) % n, np.arange(n)] = 0.3
+    alpha[np.arange(0, n, 2), np.arange(0, n, 2)] = 0.2
+    alpha[2, 6] = 0.25
+    alpha[5, 1] = 0.25
+    return mu, alpha, CONT_BETA
+
+
+def end_time_for(mu, alpha, n_events):
+    """Window length (s) whose expected event count is ``n_events`` at the stationary rates."""
+    rates = np.linalg.solve(np.eye(len(mu)) - alpha, mu)  # (D,) stationary rates, 1/s
+    return float(n_events / rates.sum())
+
+
+def discrete_truth():
+    """The discrete standard problem: a sparse feed-forward network like the SNN's.
+
+    Neuron 0 is the input, 1-10 hidden, 11-12 output. The input drives hidden 0-5; hidden 0-4
+    drive output 0 and hidden 5-9 output 1; every other entry of alpha is an absent edge.
+
+    Returns
+    -------
+    mu : ndarray, shape (13,)
+        Baseline rates, 1/s.
+    alpha : ndarray, shape (13, 13)
+    beta : float
+        Decay, 1/s (``beta * dt = 1``).
+    """
+    mu = np.full(13, 20.0)
+    mu[0] = 200.0
+    alpha = np.zeros((13, 13))
+    alpha[1:7, 0] = 0.4
+    alpha[11, 1:6] = 0.3
+    alpha[12, 6:11] = 0.3
+    return mu, alpha, DISC_BETA
+
+
+def simulate_trials(mu, alpha, beta, end_time, n_trials, seed, mode, dt=1.0):
+    """Simulate ``n_trials`` independent realisations, trial ``r`` seeded ``seed + r``."""
+    return [simulate_hawkes(mu, alpha, beta, end_time, seed=seed + r, time=mode, dt=dt)
+            for r in range(n_trials)]
+
+
+def count_events(events):
+    """Number of events in a list of realisations."""
+    return sum(len(times) for trial in events for times in trial)
+
+
+# ----------------------------------------------------------------------------- references
+def loglik_continuous_reference(events, end_time, mu, alpha, beta):
+    """Continuous log-likelihood by a pure-Python O(N * D) recursion over the merged stream.
+
+    Carries ``state[j] = sum_{t_l^j < t} exp(-beta (t - t_l^j))`` from event to event; an
+    event joins the state only once time has moved past it, so simultaneous events do not
+    excite each other (strict ``t_l < t``).
+
+    Parameters
+    ----------
+    events : list of list of ndarray
+        Realisations, each ``D`` sorted arrays of times (s).
+    end_time : float
+        Window length of every realisation (s).
+    mu : ndarray, shape (D,)
+    alpha : ndarray, shape (D, D)
+    beta : float
+        Shared decay, 1/s.
+
+    Returns
+    -------
+    float
+    """
+    n_dims = len(mu)
+    mu_l, alpha_l = [float(m) for m in mu], [[float(a) for a in row] for row in alpha]
+    total = 0.0
+    for trial in events:
+        stream = sorted((float(t), i) for i, times in enumerate(trial) for t in times)
+        state = [0.0] * n_dims
+        pending = [0] * n_dims           # events at the current time, not yet in the state
+        last = 0.0
+        for t, i in stream:
+            if t > last:
+                decay = math.exp(-beta * (t - last))
+                state = [(s + p) * decay for s, p in zip(state, pending)]
+                pending = [0] * n_dims
+                last = t
+            excitation = sum(a * s for a, s in zip(alpha_l[i], state))
+            total += math.log(mu_l[i] + beta * excitation)
+            pending[i] += 1
+        for j, times in enumerate(trial):
+            kernel_mass = sum(1.0 - math.exp(-beta * (end_time - float(t))) for t in times)
+            total -= sum(alpha_l[i][j] for i in range(n_dims)) * kernel_mass
+        total -= end_time * sum(mu_l)
+    return total
+
+
+def loglik_discrete_reference(events, n_steps, dt, mu, alpha, beta):
+    """Discrete (Bernoulli grid) log-likelihood by pure-Python loops over steps and neurons.
+
+    ``x[j] = sum_{m >= 1} g(m) y_j[k - m]`` with ``g(m) = (1 - e) e^(m - 1)``, ``e = exp(-beta
+    dt)``, follows ``x[j] <- e x[j] + (1 - e) y_j[k - 1]``.
+
+    Parameters
+    ----------
+    events : list of list of ndarray
+        Realisations, each ``D`` arrays of times on the ``dt`` grid (s).
+    n_steps : int
+        Steps per realisation.
+    dt : float
+        Step (s).
+    mu : ndarray, shape (D,)
+    alpha : ndarray, shape (D, D)
+    beta : float
+        Shared decay, 1/s.
+
+    Returns
+    -------
+    float
+    """
+    n_dims = len(mu)
+    decay = math.exp(-beta * dt)
+    total = 0.0
+    for trial in events:
+        spikes = [[0] * n_steps for _ in range(n_dims)]
+        for i, times in enumerate(trial):
+            for t in times:
+                spikes[i][int(round(float(t) / dt))] = 1
+        x = [0.0] * n_dims
+        for k in range(n_steps):
+            if k > 0:
+                x = [decay * x[j] + (1.0 - decay) * spikes[j][k - 1] for j in range(n_dims)]
+            for i in range(n_dims):
+                rate = float(mu[i]) + sum(float(alpha[i, j]) * x[j] for j in range(n_dims)) / dt
+                if spikes[i][k]:
+                    total += math.log(-math.expm1(-rate * dt))
+                else:
+                    total -= rate * dt
+    return total
+
+
+# ----------------------------------------------------------------------------- tick
+def import_tick():
+    """tick's log-likelihood model class and version, or ``(None, reason)`` if it won't import."""
+    try:
+        import tick
+        from tick.hawkes import ModelHawkesExpKernLogLik
+    except Exception as err:  # noqa: BLE001 -- any import failure just means "no tick rows"
+        return None, f"tick not importable ({type(err).__name__}: {err})"
+    return ModelHawkesExpKernLogLik, tick.__version__
+
+
+def tick_loglik(model, n_events, n_dims, end_time, mu, alpha):
+    """Our log L from a fitted tick model: ``loss = (-log L - D * T) / N`` (tick's convention)."""
+    coeffs = np.concatenate([mu, alpha.ravel()])  # tick's layout: baselines, then adjacency
+    return -n_events * model.loss(coeffs) - n_dims * end_time
+
+
+def tick_new_decay_loglik(tick_model_cls, events, end_time, mu, alpha, beta):
+    """What a sampler changing beta pays in tick: a model for the new decay, set_data, loss."""
+    model = tick_model_cls(beta)
+    model.fit(events, end_times=end_time)
+    return tick_loglik(model, count_events(events), len(mu), end_time, mu, alpha)
+
+
+# ----------------------------------------------------------------------------- timing
+def time_per_call(fn, n_calls, n_repeats):
+    """Minimum over ``n_repeats`` rounds of the mean time (s) of ``n_calls`` calls of ``fn()``."""
+    best = math.inf
+    for _ in range(n_repeats):
+        start = perf_counter()
+        for _ in range(n_calls):
+            fn()
+        best = min(best, (perf_counter() - start) / n_calls)
+    return best
+
+
+def new_beta_caller(fn, beta):
+    """Wrap ``fn(beta)`` into ``fn()`` that uses a different beta (0.01% apart) every call."""
+    counter = itertools.count()
+    return lambda: fn(beta * (1.0 + 1e-4 * next(counter)))
+
+
+def relative_difference(a, b):
+    return abs(a - b) / abs(b)
+
+
+def format_table(headers, rows):
+    """A markdown table with columns padded to a common width."""
+    cells = [list(map(str, headers))] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[c]) for r in cells) for c in range(len(headers))]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in cells]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def print_table(title, headers, rows):
+    print(f"\n### {title}\n")
+    print(format_table(headers, rows))
+
+
+def ms(seconds):
+    return f"{seconds * 1e3:.3f}"
+
+
+# ----------------------------------------------------------------------------- sections
+def machine_rows(tick_version):
+    """(name, value) rows describing the machine and library versions."""
+    import torch  # the repo's runtime pin; only its version and thread count are reported
+    return [
+        ("CPU", platform.processor() or platform.machine()),
+        ("CPU count (os.cpu_count)", os.cpu_count()),
+        ("usable cores (sched_getaffinity)", len(os.sched_getaffinity(0))),
+        ("Python", platform.python_version()),
+        ("numpy", np.__version__),
+        ("scipy", scipy.__version__),
+        ("torch", f"{torch.__version__} ({torch.get_num_threads()} threads)"),
+        ("tick", tick_version),
+        ("load average (1, 5, 15 min) at start", ", ".join(f"{x:.1f}" for x in os.getloadavg())),
+    ]
+
+
+def time_ours(events, end_time, mu, alpha, beta, mode, dt, n_calls, n_repeats):
+    """Time our log-likelihood with a new beta every call, with and without indexed data.
+
+    Returns
+    -------
+    warm : float
+        s per call on one model: it indexes the events once and reuses them (content-keyed
+        cache), which is what a sampler changing beta pays.
+    cold : float
+        s per call on a new model each call: validation and indexing of the events included.
+    """
+    def new_model():
+        return HawkesProcessModel(len(mu), time=mode, dt=dt, beta="shared")
+
+    model = new_model()
+    warm = time_per_call(new_beta_caller(
+        lambda b: model.log_likelihood(events, end_time, mu, alpha, b), beta), n_calls, n_repeats)
+    cold = time_per_call(new_beta_caller(
+        lambda b: new_model().log_likelihood(events, end_time, mu, alpha, b), beta), n_calls,
+        n_repeats)
+    return warm, cold
+
+
+def bench_continuous_loglik(events, end_time, mu, alpha, beta, tick_cls, n_repeats):
+    """Rows comparing ours, the Python reference and tick on one continuous data set."""
+    n_events = count_events(events)
+    ours = HawkesProcessModel(len(mu)).log_likelihood(events, end_time, mu, alpha, beta)
+    reference = loglik_continuous_reference(events, end_time, mu, alpha, beta)
+    warm, cold = time_ours(events, end_time, mu, alpha, beta, "continuous", 1.0, 20, n_repeats)
+    t_ref = time_per_call(new_beta_caller(
+        lambda b: loglik_continuous_reference(events, end_time, mu, alpha, b), beta),
+        1, min(n_repeats, 3))
+    rows = [("ours: log_likelihood, data indexed once (cached)", ms(warm), "1.00",
+             f"{ours:.6f}", "-"),
+            ("ours: new model + log_likelihood (indexes data)", ms(cold), f"{cold / warm:.2f}",
+             "-", "-"),
+            ("pure-Python recursion", ms(t_ref), f"{t_ref / warm:.1f}", f"{reference:.6f}",
+             f"{relative_difference(ours, reference):.1e}")]
+    timings = {"warm": warm, "cold": cold, "reference": t_ref}
+    if tick_cls is not None:
+        tick_value = tick_new_decay_loglik(tick_cls, events, end_time, mu, alpha, beta)
+        t_tick_new = time_per_call(new_beta_caller(
+            lambda b: tick_new_decay_loglik(tick_cls, events, end_time, mu, alpha, b), beta),
+            20, n_repeats)
+        fitted = tick_cls(beta)
+        fitted.fit(events, end_times=end_time)
+
+        def set_decay_and_loss(b):
+            fitted.decay = b         # tick's setter drops its weights; loss recomputes them
+            return tick_loglik(fitted, n_events, len(mu), end_time, mu, alpha)
+
+        t_tick_setter = time_per_call(new_beta_caller(set_decay_and_loss, beta), 20, n_repeats)
+        fitted.decay = beta
+        t_tick_cached = time_per_call(
+            lambda: tick_loglik(fitted, n_events, len(mu), end_time, mu, alpha), 50, n_repeats)
+        rows += [
+            ("tick: decay setter + loss (data kept, weights recomputed)", ms(t_tick_setter),
+             f"{t_tick_setter / warm:.2f}", "-", "-"),
+            ("tick: new model + set_data + loss", ms(t_tick_new), f"{t_tick_new / warm:.2f}",
+             f"{tick_value:.6f}", f"{relative_difference(ours, tick_value):.1e}"),
+            ("tick: loss only, same decay (weights cached)", ms(t_tick_cached),
+             f"{t_tick_cached / warm:.2f}", "-", "-"),
+        ]
+        timings.update(tick_new=t_tick_new, tick_setter=t_tick_setter, tick_cached=t_tick_cached)
+    return rows, timings
+
+
+def bench_discrete_loglik(events, mu, alpha, beta, n_repeats):
+    """Rows comparing ours with the pure-Python grid reference on the discrete problem."""
+    end_time = DISC_N_STEPS * DISC_DT
+    model = HawkesProcessModel(len(mu), time="discrete", dt=DISC_DT, beta="shared")
+    ours = model.log_likelihood(events, end_time, mu, alpha, beta)
+    reference = loglik_discrete_reference(events, DISC_N_STEPS, DISC_DT, mu, alpha, beta)
+    warm, cold = time_ours(events, end_time, mu, alpha, beta, "discrete", DISC_DT, 20,
+                           n_repeats)
+    t_ref = time_per_call(new_beta_caller(
+        lambda b: loglik_discrete_reference(events, DISC_N_STEPS, DISC_DT, mu, alpha, b), beta),
+        1, min(n_repeats, 3))
+    return [("ours: log_likelihood, data indexed once (cached)", ms(warm), "1.0",
+             f"{ours:.6f}", "-"),
+            ("ours: new model + log_likelihood (indexes data)", ms(cold), f"{cold / warm:.1f}",
+             "-", "-"),
+            ("pure-Python grid recursion", ms(t_ref), f"{t_ref / warm:.0f}",
+             f"{reference:.6f}", f"{relative_difference(ours, reference):.1e}")]
+
+
+def bench_scaling(mu, alpha, beta, base_events, seed, tick_cls, n_repeats):
+    """Rows of the continuous log-likelihood's time (new beta) as the number of events doubles."""
+    base_end = end_time_for(mu, alpha, base_events)
+    rows, previous, first = [], None, None
+    for factor in SCALING_FACTORS:
+        end_time = base_end * factor
+        events = [simulate_hawkes(mu, alpha, beta, end_time, seed=seed + factor)]
+        times = time_ours(events, end_time, mu, alpha, beta, "continuous", 1.0, 10, n_repeats)
+        first = first or times
+        cells = [f"x{factor}", count_events(events)]
+        for k, t in enumerate(times):
+            cells += [ms(t), "-" if previous is None else f"{t / previous[k]:.2f}",
+                      "-" if factor == 1 else f"{(t / first[k]) ** (1 / math.log2(factor)):.2f}"]
+        if tick_cls is not None:
+            t_tick = time_per_call(new_beta_caller(
+                lambda b: tick_new_decay_loglik(tick_cls, events, end_time, mu, alpha, b), beta),
+                10, n_repeats)
+            cells.append(f"{ms(t_tick)} ({times[1] / t_tick:.2f})")
+        else:
+            cells.append("-")
+        rows.append(cells)
+        previous = times
+    return rows
+
+
+def parameter_names(alpha_true, beta_kind):
+    """Names of the flattened parameters in the order ``mu, alpha, beta`` of ``summary()``."""
+    n = len(alpha_true)
+    names = [f"mu[{i}]" for i in range(n)]
+    names += [f"alpha[{i},{j}] ({'edge' if alpha_true[i, j] > 0 else 'absent'})"
+              for i in range(n) for j in range(n)]
+    if beta_kind == "shared":
+        return names + ["beta"]
+    return names + [f"beta[{i},{j}]" for i in range(n) for j in range(n)]
+
+
+def fit_and_diagnose(model, events, end_time, truth, n_samples, n_warmup, seed):
+    """Fit, time the fit, and gather the mixing diagnostics of the posterior.
+
+    Returns
+    -------
+    dict
+        ``wall_s``, ``cpu_s``, ``max_rhat``, ``min_ess``, ``ess_per_s``, ``slowest`` (name of the
+        parameter of least bulk ESS), per-group minimum ESS, acceptance, and the posterior
+        mean's largest alpha error.
+    """
+    alpha_true = truth[1]
+    start, start_cpu = perf_counter(), process_time()
+    post = model.fit(events, end_time, n_samples=n_samples, n_warmup=n_warmup,
+                     n_chains=N_CHAINS, seed=seed, progress=False)
+    wall, cpu = perf_counter() - start, process_time() - start_cpu
+    summary = post.summary()
+    ess = np.concatenate([np.ravel(summary[k]["ess_bulk"]) for k in ("mu", "alpha", "beta")])
+    names = parameter_names(alpha_true, "shared" if np.ndim(summary["beta"]["mean"]) == 0
+                            else "pair")
+    alpha_ess = np.asarray(summary["alpha"]["ess_bulk"])
+    edge = alpha_true > 0
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "s_per_sweep": wall / (n_samples + n_warmup),
+        "max_rhat": float(post.max_rhat),
+        "min_ess": float(post.min_ess_bulk),
+        "ess_per_s": float(post.min_ess_bulk) / wall,
+        "slowest": names[int(np.argmin(ess))],
+        "min_ess_mu": float(np.min(summary["mu"]["ess_bulk"])),
+        "min_ess_edge": float(np.min(alpha_ess[edge])),
+        "min_ess_absent": float(np.min(alpha_ess[~edge])),
+        "min_ess_beta": float(np.min(summary["beta"]["ess_bulk"])),
+        "acceptance": acceptance_text(post.acceptance),
+        "max_alpha_error": float(np.max(np.abs(summary["alpha"]["mean"] - alpha_true))),
+        "beta_mean": float(np.mean(summary["beta"]["mean"])),
+        "beta_true": float(np.mean(truth[2])),
+    }
+
+
+def acceptance_text(acceptance):
+    """A short text of the sampler's acceptance rates, whatever their container."""
+    if isinstance(acceptance, dict):
+        return ", ".join(f"{k} {np.mean(v):.2f}" for k, v in acceptance.items())
+    return f"{np.mean(acceptance):.2f}"
+
+
+def mcmc_rows(result, wall_goal, goal_ess_per_s, reference_ess_per_s):
+    """(quantity, measured, goal or reference) rows of one MCMC benchmark."""
+    r = result
+    return [
+        ("wall time (s)", f"{r['wall_s']:.2f}", wall_goal),
+        ("CPU time of the process (s; below wall time when other jobs share the cores)",
+         f"{r['cpu_s']:.2f}", "-"),
+        ("time per sweep, 4 chains (s)", f"{r['s_per_sweep']:.4f}",
+         f"pyhawkes Gibbs {PYHAWKES_GIBBS_S_PER_ITER} s/iteration (discrete)"),
+        ("max R-hat", f"{r['max_rhat']:.4f}", f"<= {GOAL_RHAT}"),
+        ("min bulk ESS", f"{r['min_ess']:.0f}", f">= {GOAL_MIN_ESS}"),
+        ("min bulk ESS per second", f"{r['ess_per_s']:.1f}",
+         f"goal >= {goal_ess_per_s:g}; NUTS {reference_ess_per_s}"),
+        ("min bulk ESS per CPU-second", f"{r['min_ess'] / r['cpu_s']:.1f}", "-"),
+        ("slowest parameter", r["slowest"], "-"),
+        ("min ESS: mu / alpha edges / absent alpha / beta",
+         f"{r['min_ess_mu']:.0f} / {r['min_ess_edge']:.0f} / {r['min_ess_absent']:.0f} / "
+         f"{r['min_ess_beta']:.0f}", "-"),
+        ("acceptance", r["acceptance"], "-"),
+        ("posterior-mean max |alpha - truth|", f"{r['max_alpha_error']:.3f}", "-"),
+        ("posterior-mean beta (truth), 1/s", f"{r['beta_mean']:.4g} ({r['beta_true']:g})",
+         "-"),
+    ]
+
+
+# ----------------------------------------------------------------------------- CLI
+def int_at_least(minimum):
+    """An argparse ``type``: an integer >= ``minimum``, else a one-line usage error."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
+        return value
+    return parse
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help=f"short run: {CONT_N_EVENTS_QUICK} continuous events, "
+                             f"{N_WARMUP_QUICK}+{N_SAMPLES_QUICK} MCMC iterations per chain")
+    parser.add_argument("--seed", type=int_at_least(0), default=0,
+                        help="seed of the simulated data and of the samplers (default 0)")
+    parser.add_argument("--repeats", type=int_at_least(1), default=5,
+                        help="timing rounds; the minimum over rounds is reported (default 5)")
+    parser.add_argument("--no-mcmc", action="store_true",
+                        help="only the log-likelihood tables (skips the two fits)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    n_events = CONT_N_EVENTS_QUICK if args.quick else CONT_N_EVENTS
+    n_samples, n_warmup = ((N_SAMPLES_QUICK, N_WARMUP_QUICK) if args.quick
+                           else (N_SAMPLES, N_WARMUP))
+    tick_cls, tick_version = import_tick()
+    print_table("Machine", ("item", "value"), machine_rows(tick_version))
+
+    cont = continuous_truth()
+    cont_end = end_time_for(cont[0], cont[1], n_events)
+    cont_events = [simulate_hawkes(*cont, cont_end, seed=args.seed)]
+    rows, timings = bench_continuous_loglik(cont_events, cont_end, *cont, tick_cls, args.repeats)
+    print_table(f"Continuous log-likelihood, D = {CONT_N_DIMS}, {count_events(cont_events)} "
+                f"events, shared beta, new beta each call (goal: ours / tick <= "
+                f"{GOAL_TICK_RATIO})",
+                ("method", "ms per call", "time / ours cached", "log L", "rel. diff. to ours"),
+                rows)
+    if tick_cls is None:
+        print(f"\ntick rows skipped: {tick_version}")
+    else:
+        print(f"\nours / tick, data kept (ours cached vs tick decay setter + loss): "
+              f"{timings['warm'] / timings['tick_setter']:.2f}\n"
+              f"ours / tick, data indexed every call (new model vs new model + set_data + "
+              f"loss): {timings['cold'] / timings['tick_new']:.2f}")
+
+    disc = discrete_truth()
+    disc_events = simulate_trials(*disc, DISC_N_STEPS * DISC_DT, DISC_N_TRIALS, args.seed,
+                                  "discrete", DISC_DT)
+    print_table(f"Discrete log-likelihood, 13 neurons x {DISC_N_TRIALS} trials x "
+                f"{DISC_N_STEPS} steps (dt = {DISC_DT} s), {count_events(disc_events)} spikes",
+                ("method", "ms per call", "time / ours cached", "log L",
+                 "rel. diff. to ours"),
+                bench_discrete_loglik(disc_events, *disc, args.repeats))
+
+    print_table(f"Scaling of the continuous log-likelihood, new beta each call (ratio: to the "
+                f"row above; per doubling: (t / t_x1) ** (1 / log2 factor), goal <= "
+                f"{GOAL_DOUBLING_RATIO})",
+                ("events", "n", "cached ms", "ratio", "per doubling", "new model ms", "ratio",
+                 "per doubling", "tick new model ms (ours new model / tick)"),
+                bench_scaling(cont[0], cont[1], cont[2], n_events, args.seed + 100, tick_cls,
+                              args.repeats))
+    if args.no_mcmc:
+        return
+
+    disc_model = HawkesProcessModel(13, time="discrete", dt=DISC_DT, beta="shared")
+    disc_fit = fit_and_diagnose(disc_model, disc_events, DISC_N_STEPS * DISC_DT, disc,
+                                n_samples, n_warmup, args.seed)
+    print_table(f"MCMC, discrete: 13 neurons x {DISC_N_TRIALS} trials x {DISC_N_STEPS} steps, "
+                f"{N_CHAINS} chains x {n_samples} draws after {n_warmup} warm-up",
+                ("quantity", "measured", "goal / reference"),
+                mcmc_rows(disc_fit, f"<= {GOAL_DISC_WALL_S:g}", GOAL_MIN_ESS / GOAL_DISC_WALL_S,
+                          NUTS_DISC_ESS_PER_S))
+    cont_model = HawkesProcessModel(CONT_N_DIMS, time="continuous", beta="shared")
+    cont_fit = fit_and_diagnose(cont_model, cont_events, cont_end, cont, n_samples, n_warmup,
+                                args.seed)
+    print_table(f"MCMC, continuous: D = {CONT_N_DIMS}, {count_events(cont_events)} events, "
+                f"shared beta, {N_CHAINS} chains x {n_samples} draws after {n_warmup} warm-up",
+                ("quantity", "measured", "goal / reference"),
+                mcmc_rows(cont_fit, "-", GOAL_CONT_ESS_PER_S, NUTS_CONT_ESS_PER_S))
+    print(f"\ndiscrete fit {disc_fit['wall_s']:.1f} s, min ESS/s {disc_fit['ess_per_s']:.1f}; "
+          f"continuous fit {cont_fit['wall_s']:.1f} s, min ESS/s {cont_fit['ess_per_s']:.1f}")
+
+
+if __name__ == "__main__":
+    main()
