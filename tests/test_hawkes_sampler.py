@@ -2,12 +2,14 @@
 
 R-hat and bulk ESS are checked against arviz-stats (a test-only dependency) as the oracle.
 """
+import warnings
+
 import numpy as np
 import pytest
 from arviz_stats.base import array_stats
 from scipy.optimize import minimize
 
-from hawkes_model import HawkesPrior, HawkesProcessModel, ess_bulk, simulate_hawkes, split_rhat
+from hawkes_model import HawkesPrior, HawkesProcessModel, _Workspace, ess_bulk, simulate_hawkes, split_rhat
 
 
 def ar1_draws(rng, shape, rho):
@@ -134,18 +136,21 @@ def test_ridge_move_accepts_with_the_exact_posterior_ratio(time, kind):
         return model.log_likelihood(events, end, m, a, b) + log_prior
 
     replay = np.random.default_rng(5)
+    # The move draws the normals of every source first, then the uniforms: (source, chain, target).
+    z_all, u_all = replay.standard_normal((2, n_chains, 2)), replay.random((2, n_chains, 2))
     expected = np.zeros_like(acc)
     for j in range(2):
-        z, u = replay.standard_normal((n_chains, 2)), replay.random((n_chains, 2))
+        z, u = z_all[j], u_all[j]
         for c in range(n_chains):
             b = beta[c]
             for i in range(2):
                 b_ij = b if kind == "shared" else b[i, j]
                 comp_ij = np.sum(1 - np.exp(-b_ij * (window - events[j])))
-                delta = np.exp(log_step[c, i, j]) * z[c, i]
+                # A random walk reflected at alpha = 0, along the line of constant compensator.
+                step = abs(alpha[c, i, j] + np.exp(log_step[c, i, j]) * z[c, i]) - alpha[c, i, j]
                 mu_new, alpha_new = mu[c].copy(), alpha[c].copy()
-                mu_new[i] -= delta * comp_ij / exposure
-                alpha_new[i, j] += delta
+                mu_new[i] -= step * comp_ij / exposure
+                alpha_new[i, j] += step
                 if mu_new[i] > 0 and alpha_new[i, j] > 0:
                     ratio = log_post(mu_new, alpha_new, b) - log_post(mu[c], alpha[c], b)
                     if np.log(u[c, i]) < ratio:
@@ -155,6 +160,38 @@ def test_ridge_move_accepts_with_the_exact_posterior_ratio(time, kind):
     assert 0 < acc.mean() < 1
     assert np.allclose(mu_moved, mu, rtol=1e-12) and np.allclose(alpha_moved, alpha, rtol=1e-12)
     assert np.allclose(lam_moved, model._per_event(mu, data) + np.einsum("csk,csk->ck", alpha_src, h), rtol=1e-10)
+    # alpha_src is updated in place, entry by entry, and must equal a fresh layout exactly.
+    assert np.array_equal(alpha_src, model._source_alpha(data, alpha_moved))
+
+
+@pytest.mark.parametrize("time", ["continuous", "discrete"])
+def test_moves_with_reused_work_buffers_equal_moves_with_fresh_ones(time):
+    # fit passes one workspace to every sweep; stale contents must never leak into a result.
+    dt, end, n_chains = 0.05, 60.0, 3
+    events = simulate_hawkes([2.0, 1.0], [[0.2, 0.3], [0.5, 0.0]], 4.0, end, seed=9, time=time, dt=dt)
+    model = HawkesProcessModel(2, time=time, dt=dt)
+    data = model._prepare(events, end)
+    prior = model._resolve_prior(data)
+    rng = np.random.default_rng(1)
+    mu, alpha = rng.uniform(0.7, 2.0, (n_chains, 2)), rng.uniform(0.0, 0.6, (n_chains, 2, 2))
+    beta, log_step = rng.uniform(2.0, 6.0, n_chains), np.log(rng.uniform(0.05, 0.5, (n_chains, 2, 2)))
+    work = _Workspace.allocate(n_chains, data.sources.size, data.dim.size)
+    for buffer in vars(work).values():
+        buffer.fill(np.nan)
+    results = []
+    for buffers in (None, work):
+        m, a, b = mu.copy(), alpha.copy(), beta.copy()
+        h, comp = model._all_stats(data, b)
+        alpha_src = model._source_alpha(data, a)
+        lam = model._per_event(m, data) + np.einsum("csk,csk->ck", alpha_src, h)
+        acc_ridge, lam = model._move_ridge(data, np.random.default_rng(5), m, a, alpha_src, lam, h, comp,
+                                           log_step, prior, buffers)
+        acc_beta, excite = model._move_beta_shared(data, np.random.default_rng(6), m, a, alpha_src, lam, b, h,
+                                                   comp, np.full(n_chains, np.log(0.5)), prior, buffers)
+        results.append((acc_ridge, acc_beta, m, a, b, lam, h, comp, excite))
+    assert 0 < results[0][0].mean() < 1 and 0 < results[0][1].mean() < 1
+    for fresh, reused in zip(*results):
+        assert np.array_equal(fresh, reused)
 
 
 @pytest.mark.parametrize("time", ["continuous", "discrete"])
@@ -264,6 +301,50 @@ def test_beta_move_accepts_with_the_exact_posterior_ratio(time, kind):
     assert np.allclose(excite, model._source_alpha(data, alpha) * h_new, rtol=1e-10)
 
 
+@pytest.mark.parametrize("time", ["continuous", "discrete"])
+def test_independent_beta_proposal_accepts_with_the_exact_hastings_ratio(time):
+    # After warm-up a shared beta is proposed from a fixed log-normal q whatever the current
+    # value: the ratio is target(proposal) q(current) / (target(current) q(proposal)).
+    dt, end, n_chains = 0.05, 60.0, 8
+    events = simulate_hawkes([2.0, 1.0], [[0.2, 0.3], [0.5, 0.0]], 4.0, end, seed=9, time=time, dt=dt)
+    model = HawkesProcessModel(2, time=time, dt=dt)
+    rng = np.random.default_rng(1)
+    mu = rng.uniform(0.7, 2.0, (n_chains, 2))
+    alpha = rng.uniform(0.0, 0.6, (n_chains, 2, 2))
+    beta = rng.uniform(2.0, 6.0, n_chains)
+    centre, scale = np.log(4.0), 0.3
+    data = model._prepare(events, end)
+    prior = model._resolve_prior(data)
+    lb_mean, lb_sd = prior[4:]
+    h, comp = model._all_stats(data, beta.copy())
+    alpha_src = model._source_alpha(data, alpha)
+    lam = model._per_event(mu, data) + np.einsum("csk,csk->ck", alpha_src, h)
+    beta_moved = beta.copy()
+    acc, excite = model._move_beta_shared(data, np.random.default_rng(5), mu, alpha, alpha_src, lam, beta_moved,
+                                          h, comp, np.zeros(n_chains), prior, independent=(centre, scale))
+
+    def log_target(c, b):
+        return model.log_likelihood(events, end, mu[c], alpha[c], b) - (np.log(b) - lb_mean) ** 2 / (2 * lb_sd ** 2)
+
+    def log_q(b):
+        return -(np.log(b) - centre) ** 2 / (2 * scale ** 2)
+
+    replay = np.random.default_rng(5)
+    z, u = replay.standard_normal(n_chains), replay.random(n_chains)
+    expected = np.zeros_like(acc)
+    for c in range(n_chains):
+        proposal = np.exp(centre + scale * z[c])
+        ratio = log_target(c, proposal) - log_target(c, beta[c]) + log_q(beta[c]) - log_q(proposal)
+        if np.log(u[c]) < ratio:
+            expected[c], beta[c] = 1.0, proposal
+    assert np.array_equal(acc, expected)
+    assert 0 < acc.mean() < 1
+    assert np.allclose(beta_moved, beta, rtol=1e-12)
+    h_new, comp_new = model._all_stats(data, beta.copy())
+    assert np.allclose(h, h_new, rtol=1e-10) and np.allclose(comp, comp_new, rtol=1e-10)
+    assert np.allclose(excite, model._source_alpha(data, alpha) * h_new, rtol=1e-10)
+
+
 def small_network():
     mu = np.array([0.6, 0.4, 0.5])
     alpha = np.array([[0.0, 0.0, 0.3], [0.5, 0.2, 0.0], [0.0, 0.4, 0.0]])
@@ -355,6 +436,17 @@ def test_silent_neuron_and_empty_trials_fall_back_to_the_prior():
             assert abs(post.alpha[:, :, :, 2].mean() - 0.1) < 0.02
             assert post.mu[:, :, 2].mean() < 0.5                     # silent neuron: tiny background
             assert post.beta.shape == ((2, 300) if kind == "shared" else (2, 300, 3, 3))
+
+
+def test_fit_without_any_spike_reports_nan_for_moves_with_nothing_to_move_and_warns_nothing():
+    model = HawkesProcessModel(3, time="discrete", dt=0.001)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        post = model.fit([[np.array([])] * 3] * 2, 0.04, n_samples=20, n_warmup=20, progress=False)
+    # No source has an event: no ridge or transfer move exists (documented NaN); beta still moves.
+    assert np.all(np.isnan(post.acceptance["ridge"])) and np.all(np.isnan(post.acceptance["transfer"]))
+    assert np.all((post.acceptance["beta"] > 0) & (post.acceptance["beta"] < 1))
+    assert np.all(np.isfinite(post.alpha)) and np.all(post.mu > 0)
 
 
 def test_identical_sources_share_their_alpha_evenly_and_mix():
