@@ -123,6 +123,7 @@ class _Data:
     exposure: float         # total observed time (continuous) or dt x total bins (discrete), s
     n_events: np.ndarray    # (n_dims,) events per neuron
     trial: np.ndarray       # (N,) realisation of each event
+    window: np.ndarray      # (n_real,) observed time of each realisation (discrete: n_steps x dt), s
     duplicates: list        # groups (int arrays) of neurons with identical spike trains in every realisation
 
 
@@ -344,10 +345,12 @@ class HawkesProcessModel:
             times = steps * self.dt
             # Mass of the lag-filtered kernel that still falls inside the last bin (n_steps - 1).
             remaining = (n_steps[trial] - 1) * self.dt - times
-            lag_shift, exposure = self.dt, float(n_steps.sum() * self.dt)
+            window = n_steps * self.dt
+            lag_shift = self.dt
         else:
             remaining = end[trial] - times
-            lag_shift, exposure = 0.0, float(end.sum())
+            window, lag_shift = end, 0.0
+        exposure = float(window.sum())
         n_total = times.size
         first = np.ones(n_total, dtype=bool)
         first[1:] = segment[1:] != segment[:-1]
@@ -380,7 +383,8 @@ class HawkesProcessModel:
         duplicates = [np.array(g) for g in groups.values() if len(g) > 1]
         data = _Data(n_dims=n_dims, dim=dim, times=times, gap=gap, remaining=remaining, start=start,
                      sources=sources, last=last, lag=lag, n_before=n_before, max_run=int(lengths.max(initial=0)),
-                     exposure=exposure, n_events=lengths.sum(axis=1), trial=trial, duplicates=duplicates)
+                     exposure=exposure, n_events=lengths.sum(axis=1), trial=trial, window=window,
+                     duplicates=duplicates)
         self._cache = (key, data)
         return data
 
@@ -556,8 +560,14 @@ class HawkesProcessModel:
     def goodness_of_fit(self, events, end_time, mu, alpha, beta, seed=0):
         """Kolmogorov-Smirnov statistic of time-rescaled inter-spike intervals per neuron.
 
-        Continuous time: ``tau = Lambda_i(t_k) - Lambda_i(t_{k-1})`` (from 0 at each
-        realisation's start) is Exp(1) under the model (time-rescaling theorem). Discrete time:
+        Continuous time: ``tau = Lambda_i(t_k) - Lambda_i(t_{k-1})`` is Exp(1) under the model
+        (time-rescaling theorem). Realisations are laid end to end in rescaled time, each
+        adding its whole compensator, so the interval that spans a realisation's end joins the
+        next one's first spike: by the strong Markov property the result is one unit-rate
+        Poisson process and only its final interval is censored (dropped). Restarting the
+        clock in every realisation instead would keep only the intervals short enough to end
+        inside it, a bias towards short intervals that rejects the true model on short trials.
+        Discrete time:
         Haslinger, Pipa & Brown (2010): the non-spike bins between spikes contribute
         ``lambda dt`` each and the spike bin ``-log(1 - u (1 - e^{-lambda dt}))`` with
         ``u ~ U(0, 1)``, which makes ``tau`` exactly Exp(1). The statistic compares
@@ -589,10 +599,13 @@ class HawkesProcessModel:
             base = mu[data.dim] * (data.times + self.dt)
         else:
             base = mu[data.dim] * data.times
-        cum = base + (alpha_ev * (data.n_before - r)).sum(axis=0)                 # (N,)
+        cum = base + (alpha_ev * (data.n_before - r)).sum(axis=0)                 # (N,) from each realisation's start
+        total = self._realisation_compensators(data, mu, alpha, beta)            # (D, n_real)
+        offset = np.cumsum(total, axis=1) - total                                # earlier realisations' mass
+        rescaled = offset[data.dim, data.trial] + cum                            # (N,) one clock per neuron
         first = np.ones(data.dim.size, dtype=bool)
-        first[1:] = (data.dim[1:] != data.dim[:-1]) | (data.trial[1:] != data.trial[:-1])
-        tau = np.where(first, cum, np.diff(cum, prepend=0.0))
+        first[1:] = data.dim[1:] != data.dim[:-1]
+        tau = np.where(first, rescaled, np.diff(rescaled, prepend=0.0))
         if self.time == "discrete":
             q = lam * self.dt
             u = _resolve_seed(seed).random(q.size)
@@ -604,6 +617,25 @@ class HawkesProcessModel:
             if zi.size >= 2:
                 ks[i] = stats.kstest(zi, "uniform").statistic
         return ks
+
+    def _realisation_compensators(self, data, mu, alpha, beta):
+        """Compensator of every neuron over every whole realisation, shape (n_dims, n_real).
+
+        ``mu_i T_r + sum_j alpha_ij sum_{l in r, source j} (1 - exp(-beta_ij remaining_l))``,
+        where ``remaining`` runs to the end of the realisation (discrete: through its last bin).
+        """
+        n_real = data.window.size
+        index = data.dim * n_real + data.trial                                   # (N,) (source, realisation) cell
+        if beta.ndim == 0:
+            mass = np.bincount(index, weights=-np.expm1(-beta * data.remaining),
+                               minlength=self.n_dims * n_real).reshape(self.n_dims, n_real)
+            excited = alpha @ mass                                               # (D, n_real)
+        else:
+            per_target = -np.expm1(-beta[:, data.dim] * data.remaining)          # (D, N)
+            mass = np.zeros((self.n_dims, self.n_dims * n_real))
+            np.add.at(mass, (slice(None), index), per_target)
+            excited = np.einsum("ij,ijr->ir", alpha, mass.reshape(self.n_dims, self.n_dims, n_real))
+        return mu[:, None] * data.window[None, :] + excited
 
     def _resolve_prior(self, data):
         """Numbers of the prior: (mu shape, mu rate, alpha shape, alpha rate, log-beta mean, sd)."""
