@@ -47,7 +47,7 @@ for _path in (BENCH_DIR.parent, BENCH_DIR):  # the model lives above, the table 
 
 from bench_hawkes import (end_time_for, int_at_least, print_table,  # noqa: E402
                           simulate_trials)
-from hawkes_model import HawkesProcessModel, simulate_hawkes  # noqa: E402
+from hawkes_model import HawkesPrior, HawkesProcessModel, simulate_hawkes  # noqa: E402
 from safe_files import atomic_write  # noqa: E402
 
 # Continuous truths: mu ~ U(MU_RANGE) 1/s; each alpha entry an edge with EDGE_PROB, then
@@ -78,11 +78,15 @@ MU_FLOOR = 1e-9                      # 1/s, lower bound of mu in the MLE (keeps 
 KS_CRITICAL_5PCT = 1.358             # sqrt(n) * KS above this rejects at 5%
 # Run sizes: data sets (continuous, discrete, discrete also fitted in continuous time, dense
 # continuous), D and events of the continuous ones, warm-up and draws per chain.
-FULL = dict(n_cont=4, n_disc=8, n_bias=1, n_dense=4, n_dims=8, n_events=20_000,
+FULL = dict(n_calib=100, n_cont=4, n_disc=8, n_bias=1, n_dense=4, n_dims=8, n_events=20_000,
             n_warmup=1000, n_samples=1000)
-QUICK = dict(n_cont=2, n_disc=2, n_bias=1, n_dense=1, n_dims=4, n_events=2_000, n_warmup=300,
+QUICK = dict(n_calib=20, n_cont=2, n_disc=2, n_bias=1, n_dense=1, n_dims=4, n_events=2_000, n_warmup=300,
              n_samples=300)
 # Dense continuous truths (every alpha > 0): coverage without the boundary at alpha = 0.
+# Simulation-based calibration: truths drawn from this fixed prior (discrete time), so the
+# posterior's intervals must cover them at exactly their nominal rate if the sampler is right.
+CALIB_PRIOR = dict(mu_mean=30.0, alpha_mean=0.15, beta_median=1.0 / DT, beta_log_sd=0.5)
+CALIB_N_DIMS = 3
 DENSE_N_DIMS = 4
 DENSE_N_EVENTS = 5_000
 N_CHAINS = 4
@@ -458,6 +462,47 @@ def run_discrete(seed_seq, settings):
     return record, (events, truth, fit_seed)
 
 
+def run_calibration(seed_seq, settings):
+    """One simulation-based calibration draw: truth from the prior, data from the truth.
+
+    With the truth drawn from the same prior the sampler uses, every central credible
+    interval covers it with exactly its nominal probability, whatever the data say; a
+    shortfall can only come from the sampler (or from too few effective draws).
+
+    Returns
+    -------
+    dict
+        ``hits50``, ``hits90``: lists of bools over all mu, alpha and beta.
+    """
+    truth_rng, data_seed, fit_seed = (np.random.default_rng(s) for s in seed_seq.spawn(3))
+    prior = HawkesPrior(**CALIB_PRIOR)
+    d = CALIB_N_DIMS
+    mu = truth_rng.gamma(prior.mu_shape, prior.mu_mean / prior.mu_shape, d)
+    alpha = truth_rng.gamma(prior.alpha_shape, prior.alpha_mean / prior.alpha_shape, (d, d))
+    beta = float(np.exp(truth_rng.normal(np.log(prior.beta_median), prior.beta_log_sd)))
+    events = [simulate_hawkes(mu, alpha, beta, N_STEPS * DT, seed=data_seed, time="discrete", dt=DT)
+              for _ in range(N_TRIALS)]
+    model = HawkesProcessModel(d, time="discrete", dt=DT, prior=prior)
+    post = model.fit(events, N_STEPS * DT, n_samples=settings["n_samples"],
+                     n_warmup=settings["n_warmup"], n_chains=N_CHAINS, seed=fit_seed, progress=False)
+    hits = {}
+    for level in (0.5, 0.9):
+        hits[f"hits{round(level * 100)}"] = np.concatenate([
+            interval_hits(post.mu, mu, level).ravel(), interval_hits(post.alpha, alpha, level).ravel(),
+            np.ravel(interval_hits(post.beta, beta, level))]).tolist()
+    return hits
+
+
+def calibration_rows(records):
+    """Pooled coverage of the 50% and 90% intervals with binomial standard errors."""
+    rows = []
+    for level in (50, 90):
+        hits = np.concatenate([r[f"hits{level}"] for r in records])
+        rate = hits.mean()
+        rows.append((f"{level}%", f"{hits.size}", f"{rate:.3f} +- {np.sqrt(rate * (1 - rate) / hits.size):.3f}"))
+    return rows
+
+
 def saturated_truth():
     """An SNN-like grid network: strong input drive, every neuron spiking in 1/4-1/2 of steps.
 
@@ -599,6 +644,9 @@ def parse_args(argv=None):
                              f"{QUICK['n_warmup']}+{QUICK['n_samples']} iterations per chain")
     parser.add_argument("--seed", type=int_at_least(0), default=0,
                         help="seed of truths, simulations and samplers (default 0)")
+    parser.add_argument("--n-calibration", type=int_at_least(0), default=None,
+                        help="simulation-based calibration data sets, truth drawn from the prior "
+                             "(default: 20 quick, 100 full)")
     parser.add_argument("--n-continuous", type=int_at_least(0), default=None,
                         help=f"continuous data sets (default {FULL['n_cont']}, quick "
                              f"{QUICK['n_cont']})")
@@ -621,15 +669,21 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     settings = dict(QUICK if args.quick else FULL)
-    for key, value in (("n_cont", args.n_continuous), ("n_disc", args.n_discrete),
+    for key, value in (("n_calib", args.n_calibration), ("n_cont", args.n_continuous), ("n_disc", args.n_discrete),
                        ("n_bias", args.n_bias), ("n_dense", args.n_dense)):
         settings[key] = settings[key] if value is None else value
     settings["n_bias"] = min(settings["n_bias"], settings["n_disc"])
-    cont_seeds, disc_seeds, dense_seeds = np.random.SeedSequence(args.seed).spawn(3)
+    cont_seeds, disc_seeds, dense_seeds, calib_seeds = np.random.SeedSequence(args.seed).spawn(4)
     start = perf_counter()
     print(f"machine: {os.cpu_count()} CPUs, numpy {np.__version__}, scipy {scipy.__version__}, "
           f"load average {os.getloadavg()[0]:.1f}; settings {settings}")
 
+    calib = [run_calibration(s, settings) for s in calib_seeds.spawn(settings["n_calib"])]
+    if calib:
+        print_table(f"Simulation-based calibration: {len(calib)} discrete data sets ({CALIB_N_DIMS} "
+                    f"neurons x {N_TRIALS} trials x {N_STEPS} steps), truth drawn from the prior "
+                    f"{CALIB_PRIOR}; every mu, alpha, beta pooled",
+                    ("interval", "parameters", "coverage"), calibration_rows(calib))
     cont = [run_continuous(s, settings, settings["n_dims"], settings["n_events"])
             for s in cont_seeds.spawn(settings["n_cont"])]
     if cont:
@@ -662,7 +716,7 @@ def main(argv=None):
                      "beta*dt discrete / continuous", "max R-hat discrete / continuous"),
                     bias_rows([name for name, _ in bias_data], bias))
     if args.out is not None:
-        report = {"settings": settings, "seed": args.seed, "continuous": cont, "dense": dense,
+        report = {"settings": settings, "seed": args.seed, "calibration": calib, "continuous": cont, "dense": dense,
                   "discrete": disc,
                   "grid_bias": {name: res for (name, _), res in zip(bias_data, bias)}}
         try:
@@ -670,7 +724,7 @@ def main(argv=None):
                 tmp.write_text(json.dumps(report, indent=1))
         except OSError as err:
             sys.exit(f"validate_hawkes.py: error: cannot write {args.out}: {err}")
-    print(f"\nvalidated {len(cont)} sparse and {len(dense)} dense continuous, {len(disc)} "
+    print(f"\nvalidated {len(calib)} calibration, {len(cont)} sparse and {len(dense)} dense continuous, {len(disc)} "
           f"discrete and {len(bias)} grid-bias data sets in {perf_counter() - start:.0f} s")
 
 
