@@ -3,7 +3,7 @@
 One step of one LIF neuron ``i`` (potentials and weights dimensionless, times in seconds)::
 
     r_i[k-1] > 0 (refractory):  u_i[k] = v_reset,                        s_i[k] = 0
-    otherwise:                  u_i[k] = lam * v_i[k-1] + I_i[k]
+    otherwise:                  u_i[k] = lam * v_i[k-1] + I_i[k] + sigma * xi_i[k]
                                 s_i[k] = 1 if u_i[k] >= v_th else 0
     reset:                      v_i[k] = v_reset if s_i[k] else u_i[k]
     refractory counter:         r_i[k] = n_ref if s_i[k] else max(r_i[k-1] - 1, 0)
@@ -14,12 +14,20 @@ with
     n_ref = round(tau_ref / dt)         steps after a spike in which the neuron is silent
     I_i[k] = sum_j W[j, i] s_j[k-1]     input current from every presynaptic neuron j,
                                         W[source, target]; s_j[-1] = 0
+    xi_i[k] ~ N(0, 1)                   intrinsic noise: independent per neuron, step and
+                                        trial, drawn from a ``torch.Generator`` passed in
 
 Symbols: ``v_i[k]`` membrane potential after step ``k`` (starts at ``v_reset``), ``u_i[k]``
 potential before the threshold check, ``s_i[k]`` spike (0 or 1), ``r_i[k]`` refractory steps
 left, ``v_th`` firing threshold, ``v_reset`` reset potential, ``tau_mem`` membrane time constant
-in seconds, ``tau_ref`` refractory period in seconds, ``dt`` seconds per step. During the
-refractory period the potential is clamped to ``v_reset`` and input is discarded.
+in seconds, ``tau_ref`` refractory period in seconds, ``dt`` seconds per step, ``sigma`` the
+standard deviation of the noise current (in potential units, per step). During the refractory
+period the potential is clamped to ``v_reset`` and input and noise are discarded.
+
+The noise stands for the channel and background-synaptic noise every real neuron has; it
+makes firing stochastic and irregular, as a Hawkes process assumes, and keeps neurons with
+similar input from locking into identical spike trains. With ``sigma = 0`` the network is
+deterministic given its input.
 
 The current uses the spikes of step ``k-1``: every synapse, between layers and within the
 hidden layer, has a delay of one step, so a spike at step ``k`` reaches its targets at step
@@ -58,12 +66,16 @@ class LIFParams:
         Firing threshold ``v_th`` (dimensionless; weights are in the same unit).
     v_reset : float
         Potential at the start and after a spike.
+    sigma : float
+        Standard deviation of the Gaussian noise current added to every neuron at every step,
+        in the unit of the potential (``v_threshold`` = 1 by default).
     """
 
     tau_mem: float = 0.005
     tau_ref: float = 0.002
     v_threshold: float = 1.0
     v_reset: float = 0.0
+    sigma: float = 0.0
 
     def leak(self, dt):
         """Return ``lam = exp(-dt / tau_mem)``, the per-step decay factor of the potential."""
@@ -170,8 +182,36 @@ def weights_to_theta(weights, layer_sizes):
     return torch.cat(blocks, dim=-1)
 
 
+def draw_noise(lif, n_steps, n_trials, n_neurons, generator, dtype=torch.float32):
+    """Draw the noise current ``sigma * xi`` of every LIF neuron, step and trial.
+
+    The same draw is shared by every member of a population (common random numbers), so
+    CMA-ES compares individuals on the same noise. It is drawn on the CPU, so a seed gives the
+    same noise on every device.
+
+    Parameters
+    ----------
+    lif : LIFParams
+    n_steps, n_trials, n_neurons : int
+        ``n_neurons`` counts the LIF neurons, hidden then output.
+    generator : torch.Generator or None
+        CPU generator; may be None only if ``lif.sigma == 0``.
+    dtype : torch.dtype
+
+    Returns
+    -------
+    torch.Tensor, shape (n_steps, n_trials, n_neurons), or None if ``lif.sigma == 0``
+    """
+    if lif.sigma == 0:
+        return None
+    if generator is None:
+        raise ValueError("a noisy network (sigma > 0) needs a torch.Generator")
+    xi = torch.randn(n_steps, n_trials, n_neurons, generator=generator, dtype=dtype)
+    return xi.mul_(lif.sigma)
+
+
 @torch.inference_mode()
-def simulate_network(weights, input_spikes, lif, dt, record=False):
+def simulate_network(weights, input_spikes, lif, dt, generator=None, record=False):
     """Run a population of networks on a batch of trials.
 
     Parameters
@@ -183,13 +223,16 @@ def simulate_network(weights, input_spikes, lif, dt, record=False):
     lif : LIFParams
     dt : float
         Seconds per step.
+    generator : torch.Generator or None
+        CPU generator of the noise current (``draw_noise``); needed only if ``lif.sigma > 0``.
     record : bool
         Also return every neuron's spikes.
 
     Returns
     -------
-    counts : torch.Tensor, shape (population, trials, n_out)
-        Output-layer spike counts over the trial (the readout).
+    counts : torch.Tensor, shape (population, trials, n_hidden + n_out)
+        Spike counts over the trial of every LIF neuron, hidden then output; the last
+        ``n_out`` columns are the readout.
     spikes : torch.Tensor, shape (population, trials, n_in + n_hidden + n_out, n_steps), bool
         Only if ``record``: neurons ordered input, hidden, output.
     """
@@ -206,24 +249,27 @@ def simulate_network(weights, input_spikes, lif, dt, record=False):
     w_lif[:, :n_hidden, n_hidden:] = w_ho
     # The input current arriving at every step at once, time first so that each step reads
     # contiguous memory: step k receives the input spikes of step k-1, step 0 none, and
-    # output neurons none at all: (n_steps, P, T, N).
+    # output neurons none at all; the noise current joins it here: (n_steps, P, T, N).
     input_current = w_ih.new_zeros(n_steps, n_pop, n_trials, n_lif)
     input_current[1:, ..., :n_hidden] = torch.einsum(
         "tis,pih->spth", input_spikes[..., :-1].to(dtype), w_ih)
+    noise = draw_noise(lif, n_steps, n_trials, n_lif, generator, dtype)       # (S, T, N)
+    if noise is not None:
+        input_current += noise.to(w_ih.device)[:, None]                     # (S, P, T, N)
     leak, n_ref = lif.leak(dt), lif.refractory_steps(dt)
 
     v = torch.full((n_pop, n_trials, n_lif), lif.v_reset, dtype=dtype,
                    device=w_ih.device)                                      # (P, T, N)
     refractory = torch.zeros_like(v)
     spikes = torch.zeros_like(v)                                            # spikes of k-1
-    counts = w_ih.new_zeros(n_pop, n_trials, n_out)                          # (P, T, O)
+    counts = torch.zeros_like(v)                                            # (P, T, N)
     if record:
         raster = w_ih.new_zeros(n_steps, n_pop, n_trials, n_lif)
     for k in range(n_steps):
         # One-step delay: step k integrates the spikes of step k-1 (none before step 0).
         current = torch.baddbmm(input_current[k], spikes, w_lif)            # (P, T, N)
         v, refractory, spikes = lif_step(v, refractory, current, leak, lif, n_ref)
-        counts += spikes[..., n_hidden:]
+        counts += spikes
         if record:
             raster[k] = spikes
     if not record:

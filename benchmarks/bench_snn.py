@@ -40,7 +40,7 @@ DT = 0.001
 def evaluate_batched(theta, spikes, labels, layer_sizes, lif, fitness_options):
     """One generation's fitness, the way ``train_snn`` computes it: all at once."""
     weights = spiking_network.theta_to_weights(theta, layer_sizes)
-    counts = spiking_network.simulate_network(weights, spikes, lif, DT)     # (P, T, 2)
+    counts = spiking_network.simulate_network(weights, spikes, lif, DT)     # (P, T, N)
     return train_snn.fitness(counts, labels, **fitness_options)
 
 
@@ -50,7 +50,7 @@ def evaluate_looped(theta, spikes, labels, layer_sizes, lif, fitness_options):
     for p in range(theta.shape[0]):
         weights = spiking_network.theta_to_weights(theta[p:p + 1], layer_sizes)
         counts = torch.stack([spiking_network.simulate_network(weights, spikes[t:t + 1], lif, DT)
-                              for t in range(spikes.shape[0])], dim=1)       # (1, T, 1, 2)
+                              for t in range(spikes.shape[0])], dim=1)       # (1, T, 1, N)
         values[p] = train_snn.fitness(counts[:, :, 0], labels, **fitness_options)[0]
     return values
 
@@ -97,10 +97,15 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     layer_sizes = spiking_network.DEFAULT_LAYER_SIZES
     defaults = train_snn.parse_args([])          # the training's own defaults
-    lif = spiking_network.LIFParams(tau_mem=defaults.tau_mem, tau_ref=defaults.tau_ref)
+    # The looped variant draws its noise trial by trial, so the two agree only without noise;
+    # the noise itself is one randn call before the time loop.
+    lif = spiking_network.LIFParams(tau_mem=defaults.tau_mem, tau_ref=defaults.tau_ref,
+                                    sigma=0.0)
     fitness_options = {"temperature": defaults.temperature,
                        "silence_penalty": defaults.silence_penalty,
-                       "min_count": defaults.min_count}
+                       "min_count": defaults.min_count, "n_steps": N_STEPS,
+                       "rate_floor": defaults.rate_floor, "rate_target": defaults.rate_target,
+                       "rate_penalty": defaults.rate_penalty}
     spikes, labels = train_snn.generate_trials(
         N_TRIALS, train_snn.class_rates(N_STEPS, defaults.sine_freq, defaults.cosine_freq), rng)
     spikes, labels = torch.as_tensor(spikes), torch.as_tensor(labels)

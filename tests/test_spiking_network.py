@@ -95,12 +95,16 @@ def test_synaptic_delay_is_one_step_per_synapse():
     counts, spikes = sn.simulate_network(weights, x, HALF_LEAK, DT, record=True)
     fired = {row: np.flatnonzero(spikes[0, 0, row].numpy()).tolist() for row in range(6)}
     assert fired == {0: [5], 1: [6], 2: [7], 3: [], 4: [], 5: [8]}
-    assert counts[0, 0].tolist() == [0.0, 1.0]
+    assert counts[0, 0].tolist() == [1.0, 1.0, 0.0, 0.0, 1.0]     # h0, h1, h2, out0, out1
     assert sn.n_parameters(sizes) == 3 + 6 + 6
 
 
-def loop_reference(weights, x, lif, dt):
-    """The network written out neuron by neuron from the module docstring's equations."""
+def loop_reference(weights, x, lif, dt, noise=None):
+    """The network written out neuron by neuron from the module docstring's equations.
+
+    ``noise[k][i]`` is the noise current ``sigma * xi`` of LIF neuron ``i`` (hidden, then
+    output) at step ``k``; None means none.
+    """
     w_ih, w_hh, w_ho = (weights[name].tolist() for name in
                         ("input_hidden", "hidden_hidden", "hidden_output"))
     n_in, n_hidden, n_out, n_steps = len(w_ih), len(w_hh), len(w_ho[0]), len(x[0])
@@ -118,6 +122,8 @@ def loop_reference(weights, x, lif, dt):
                 current = sum(prev_h[j] * w_from_hidden[j][i] for j in range(n_hidden))
                 if layer == 0:
                     current += sum(prev_in[j] * w_ih[j][i] for j in range(n_in))
+                if noise is not None:
+                    current += noise[k][layer * n_hidden + i]
                 if r[layer][i] > 0:
                     v[layer][i], spike = lif.v_reset, 0
                     r[layer][i] -= 1
@@ -134,21 +140,80 @@ def loop_reference(weights, x, lif, dt):
     return raster
 
 
-def test_batched_forward_equals_per_individual_per_trial_loop():
+@pytest.mark.parametrize("sigma", [0.0, 0.5])
+def test_batched_forward_equals_per_individual_per_trial_loop(sigma):
     rng = np.random.default_rng(3)
     n_pop, n_trials, n_steps = 3, 4, 40
-    lif = sn.LIFParams(tau_mem=HALF_LEAK.tau_mem, tau_ref=0.002, v_threshold=1.0, v_reset=0.0)
+    lif = sn.LIFParams(tau_mem=HALF_LEAK.tau_mem, tau_ref=0.002, v_threshold=1.0, v_reset=0.0,
+                       sigma=sigma)
     weights = random_weights(rng, n_pop)
     x = torch.as_tensor(rng.random((n_trials, 1, n_steps)) < 0.5)
-    counts, spikes = sn.simulate_network(weights, x, lif, DT, record=True)
+    counts, spikes = sn.simulate_network(weights, x, lif, DT, torch.Generator().manual_seed(9),
+                                         record=True)
+    # The same draw, as the network makes it: one (step, trial, neuron) block for everyone.
+    noise = sn.draw_noise(lif, n_steps, n_trials, 5, torch.Generator().manual_seed(9),
+                          torch.float64)
     assert spikes.shape == (n_pop, n_trials, 6, n_steps) and spikes.dtype == torch.bool
     assert spikes[:, :, 1:].any() and not spikes[:, :, 1:].all()   # the test is not vacuous
     for p in range(n_pop):
         single = {name: w[p] for name, w in weights.items()}
         for t in range(n_trials):
-            expected = loop_reference(single, x[t].int().tolist(), lif, DT)
+            trial_noise = None if noise is None else noise[:, t].tolist()
+            expected = loop_reference(single, x[t].int().tolist(), lif, DT, trial_noise)
             np.testing.assert_array_equal(spikes[p, t].int().numpy(), expected)
-            assert counts[p, t].tolist() == [sum(expected[4]), sum(expected[5])]
+            assert counts[p, t].tolist() == [sum(row) for row in expected[1:]]
+
+
+def test_noise_enters_the_recurrence_as_a_current():
+    # One hidden and one output neuron with no synapses: v[k] = 0.5 v[k-1] + sigma xi[k],
+    # spike and reset at >= 1, one silent step after a spike; xi drawn by hand here.
+    lif = sn.LIFParams(tau_mem=HALF_LEAK.tau_mem, tau_ref=DT, sigma=0.8)
+    weights = {"input_hidden": torch.zeros(1, 1, 1, dtype=torch.float64),
+               "hidden_hidden": torch.zeros(1, 1, 1, dtype=torch.float64),
+               "hidden_output": torch.zeros(1, 1, 1, dtype=torch.float64)}
+    n_steps = 60
+    _, spikes = sn.simulate_network(weights, torch.zeros(1, 1, n_steps), lif, DT,
+                                    torch.Generator().manual_seed(4), record=True)
+    xi = torch.randn(n_steps, 1, 2, generator=torch.Generator().manual_seed(4),
+                     dtype=torch.float64)[:, 0]
+    for neuron in range(2):
+        v, silent, expected = 0.0, 0, []
+        for k in range(n_steps):
+            if silent:
+                v, silent, spike = 0.0, 0, 0
+            else:
+                v = 0.5 * v + 0.8 * xi[k, neuron].item()
+                spike = int(v >= 1.0)
+                if spike:
+                    v, silent = 0.0, 1
+            expected.append(spike)
+        assert 0 < sum(expected) < n_steps / 2                   # noise alone fires it, sometimes
+        np.testing.assert_array_equal(spikes[0, 0, 1 + neuron].int().numpy(), expected)
+
+
+def test_noise_is_common_to_the_population_and_independent_across_neurons_and_trials():
+    lif = sn.LIFParams(sigma=0.6)
+    one = random_weights(np.random.default_rng(5), 1)
+    twins = {name: w.expand(2, -1, -1).clone() for name, w in one.items()}
+    x = torch.as_tensor(np.random.default_rng(6).random((20, 1, 200)) < 0.3)
+    _, spikes = sn.simulate_network(twins, x, lif, DT, torch.Generator().manual_seed(1),
+                                    record=True)
+    assert torch.equal(spikes[0], spikes[1])                     # common random numbers
+    _, again = sn.simulate_network(one, x, lif, DT, torch.Generator().manual_seed(1),
+                                   record=True)
+    assert torch.equal(again[0], spikes[0])                      # same seed, same spikes
+    _, other = sn.simulate_network(one, x, lif, DT, torch.Generator().manual_seed(2),
+                                   record=True)
+    assert not torch.equal(other[0], spikes[0])
+    noise = sn.draw_noise(lif, 4000, 3, 5, torch.Generator().manual_seed(0))
+    assert noise.shape == (4000, 3, 5)
+    assert noise.std().item() == pytest.approx(0.6, rel=0.02)
+    flat = noise.reshape(4000, 15).T.double()
+    off_diagonal = torch.corrcoef(flat)[~torch.eye(15, dtype=torch.bool)]
+    assert off_diagonal.abs().max().item() < 5 / np.sqrt(4000)   # independent streams
+    assert sn.draw_noise(sn.LIFParams(), 10, 2, 3, None) is None
+    with pytest.raises(ValueError, match="Generator"):
+        sn.simulate_network(one, x, lif, DT)
 
 
 def test_theta_round_trip():

@@ -10,7 +10,8 @@ import train_snn
 from safe_files import InputFileError, save_pickle
 
 TINY = ["--n-train", "16", "--n-test", "8", "--n-steps", "30", "--n-hidden", "4",
-        "--population", "4", "--generations", "3", "--seed", "7"]
+        "--population", "4", "--generations", "3", "--seed", "7", "--noise-sigma", "0.3",
+        "--rate-penalty", "0.5"]
 
 
 def tiny_run(tmp_path, name="spikes.pkl"):
@@ -55,6 +56,27 @@ def test_fitness_is_count_cross_entropy_plus_silence_penalty():
     assert train_snn.predict(counts[0]).tolist() == [0, 0]      # a tie counts as class 0
 
 
+def test_fitness_penalises_rates_outside_the_band_and_reads_the_last_two_columns():
+    # (P=1, T=2, 3 neurons: one hidden, out0, out1) over 10 steps.
+    counts = torch.tensor([[[6.0, 3.0, 1.0], [0.0, 0.0, 4.0]]])
+    labels = torch.tensor([0, 1])
+    base = (np.log1p(np.exp(-2.0 / 5.0)) + np.log1p(np.exp(-4.0 / 5.0))) / 2
+    assert train_snn.fitness(counts, labels, 5.0, 0.0, 2.0).item() == pytest.approx(base)
+    assert train_snn.predict(counts[0]).tolist() == [0, 1]
+    # Mean rates 0.3, 0.15, 0.25 spikes/step; band [0.2, 0.25]: excess 0.05 + 0.05 + 0.
+    value = train_snn.fitness(counts, labels, 5.0, 0.0, 2.0, n_steps=10, rate_floor=0.2,
+                              rate_target=0.25, rate_penalty=3.0).item()
+    assert value == pytest.approx(base + 3.0 * (0.05 + 0.05 + 0.0) / 3)
+
+
+def test_noise_generators_are_seeded_and_distinct():
+    draw = [torch.randn(5, generator=train_snn.noise_generator(seed, purpose))
+            for seed in (0, 1) for purpose in ("train", "record")]
+    again = torch.randn(5, generator=train_snn.noise_generator(0, "train"))
+    assert torch.equal(draw[0], again)
+    assert all(not torch.equal(draw[i], draw[j]) for i in range(4) for j in range(i))
+
+
 def test_two_runs_with_one_seed_give_identical_files(tmp_path):
     # Same path too: the stored config holds the output paths.
     first = tiny_run(tmp_path).read_bytes()
@@ -80,7 +102,9 @@ def test_spike_file_matches_the_contract(spike_file):
     weights = {name: torch.as_tensor(w, dtype=torch.float32)[None]
                for name, w in record["weights"].items()}
     lif = sn.LIFParams(**record["lif"])
+    assert lif.sigma > 0                                         # the default network is noisy
     _, rerun = sn.simulate_network(weights, torch.as_tensor(spikes[:, :1]), lif, record["dt"],
+                                   train_snn.noise_generator(record["seed"], "record"),
                                    record=True)
     np.testing.assert_array_equal(rerun[0].numpy(), spikes)
     # Predictions are the count readout of the stored output spikes; metrics match them.
@@ -173,7 +197,8 @@ def test_loader_refuses_files_that_break_the_contract(tmp_path, spike_file, edit
     ["--n-train", "0"], ["--n-test", "-5"], ["--n-steps", "0"], ["--n-hidden", "-1"],
     ["--population", "1"], ["--generations", "0"], ["--dt", "0"], ["--dt", "-0.001"],
     ["--dt", "nan"], ["--sine-freq", "0"], ["--cosine-freq", "-15"], ["--tau-mem", "0"],
-    ["--n-train", "ten"],
+    ["--n-train", "ten"], ["--noise-sigma", "-0.1"], ["--rate-penalty", "-1"],
+    ["--rate-target", "nan"], ["--rate-floor", "-0.01"],
 ])
 def test_nonsense_arguments_exit_with_code_2(args, capsys):
     with pytest.raises(SystemExit) as info:
