@@ -558,9 +558,9 @@ def parse_args(argv=None):
     add("--device", default="cpu", help="torch device (default cpu)")
     add("--threads", type=_positive_int, default=1,
         help="torch CPU threads (default 1: faster than 2 for these small tensors)")
-    add("--out", type=Path, default=ROOT / "data" / "spike_trains.pkl",
+    add("--spike-file", type=Path, default=ROOT / "data" / "spike_trains.pkl",
         help="spike file to write (default data/spike_trains.pkl)")
-    add("--figures-dir", type=Path, default=ROOT / "figures",
+    add("--figure-dir", type=Path, default=ROOT / "figures",
         help="folder for the raster and training-curve figures (default figures/)")
     return parser.parse_args(argv)
 
@@ -569,7 +569,7 @@ def main(argv=None):
     """Train, evaluate, save the spike file and the two figures, print a summary."""
     args = parse_args(argv)
     try:  # fail before training, not after, if the outputs cannot be written
-        for folder in (args.out.parent, args.figures_dir):
+        for folder in (args.spike_file.parent, args.figure_dir):
             folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         sys.exit(f"train_snn.py: error: cannot create output folder: {err}")
@@ -604,16 +604,18 @@ def main(argv=None):
     inputs = torch.as_tensor(np.concatenate([train_spikes, test_spikes]), device=device)
     counts, spikes = spiking_network.simulate_network(
         weights, inputs, lif, args.dt, noise_generator(args.seed, "record"), record=True)
-    config = {key: str(value) if isinstance(value, Path) else value
-              for key, value in vars(args).items()}
+    # The settings that shape the result; output paths are left out so the file's bytes do
+    # not depend on where it is written.
+    config = {key: value for key, value in vars(args).items()
+              if key not in ("spike_file", "figure_dir")}
     record = spike_record(
         spikes[0].cpu().numpy(), np.concatenate([train_labels, test_labels]),
         predict(counts[0]).cpu().numpy(), args.n_train,
         {name: w[0].cpu().numpy().astype(np.float64) for name, w in weights.items()},
         layer_sizes, lif, args.dt, history, config, args.seed)
     try:
-        save_pickle(record, args.out)
-        save_figures(record, args.figures_dir)
+        save_pickle(record, args.spike_file)
+        save_figures(record, args.figure_dir)
     except OSError as err:
         sys.exit(f"train_snn.py: error: cannot write outputs: {err}")
     for split_name, values in record["metrics"].items():
@@ -623,7 +625,7 @@ def main(argv=None):
     rates = spikes[0, :, layer_sizes["input"]:].double().mean(dim=(0, 2))
     print(f"mean rate (spikes/step): hidden {rates[:-2].mean().item():.3f}  "
           f"output {rates[-2:].mean().item():.3f}  max {rates.max().item():.3f}")
-    print(f"wrote {args.out} and 2 figures in {args.figures_dir}")
+    print(f"wrote {args.spike_file} and 2 figures in {args.figure_dir}")
 
 
 if __name__ == "__main__":

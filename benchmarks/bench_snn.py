@@ -70,8 +70,8 @@ def time_training(extra_args):
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "spike_trains.pkl"
         start = time.perf_counter()
-        subprocess.run([sys.executable, str(ROOT / "train_snn.py"), "--out", str(out),
-                        "--figures-dir", folder, *extra_args], check=True,
+        subprocess.run([sys.executable, str(ROOT / "train_snn.py"), "--spike-file", str(out),
+                        "--figure-dir", folder, *extra_args], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         seconds = time.perf_counter() - start
         accuracy = train_snn.load_spike_trains(out)["metrics"]["test"]["accuracy"]

@@ -34,7 +34,7 @@ def test_train_fit_plot(tmp_path, capsys):
     figures = tmp_path / "figures"
     train_snn.main(["--n-train", "8", "--n-test", "16", "--n-steps", "30", "--n-hidden",
                     str(N_HIDDEN), "--population", "4", "--generations", "2",
-                    "--out", str(spike_file), "--figures-dir", str(figures)])
+                    "--spike-file", str(spike_file), "--figure-dir", str(figures)])
     fit_hawkes_process.main(["--spike-file", str(spike_file), "--posterior-file",
                              str(posterior_file), "--n-samples", str(N_SAMPLES), "--n-warmup",
                              "20", "--n-chains", str(N_CHAINS), "--min-trials", "1",

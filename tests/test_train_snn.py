@@ -16,7 +16,7 @@ TINY = ["--n-train", "16", "--n-test", "8", "--n-steps", "30", "--n-hidden", "4"
 
 def tiny_run(tmp_path, name="spikes.pkl"):
     out = tmp_path / name
-    train_snn.main(TINY + ["--out", str(out), "--figures-dir", str(tmp_path / "figures")])
+    train_snn.main(TINY + ["--spike-file", str(out), "--figure-dir", str(tmp_path / "figures")])
     return out
 
 
@@ -211,8 +211,8 @@ def test_unwritable_output_gives_one_line_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("a regular file, not a folder")
     with pytest.raises(SystemExit) as info:
-        train_snn.main(TINY + ["--out", str(blocker / "x.pkl"),
-                               "--figures-dir", str(tmp_path / "figures")])
+        train_snn.main(TINY + ["--spike-file", str(blocker / "x.pkl"),
+                               "--figure-dir", str(tmp_path / "figures")])
     message = info.value.code
     assert isinstance(message, str) and message.startswith("train_snn.py: error:")
     assert "\n" not in message
