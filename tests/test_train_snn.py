@@ -77,6 +77,41 @@ def test_noise_generators_are_seeded_and_distinct():
     assert all(not torch.equal(draw[i], draw[j]) for i in range(4) for j in range(i))
 
 
+def test_select_stream_leaves_the_train_and_record_streams_unchanged():
+    # The "train" and "record" streams must be those of spawn(2), as before "select" existed.
+    for index, purpose in enumerate(("train", "record")):
+        child = np.random.SeedSequence(3).spawn(2)[index]
+        old = torch.Generator().manual_seed(int(child.generate_state(1, np.uint64)[0] >> 1))
+        assert torch.equal(torch.randn(5, generator=old),
+                           torch.randn(5, generator=train_snn.noise_generator(3, purpose)))
+    select = torch.randn(5, generator=train_snn.noise_generator(3, "select"))
+    assert not any(torch.equal(select, torch.randn(5, generator=train_snn.noise_generator(
+        3, purpose))) for purpose in ("train", "record"))
+
+
+def test_select_weights_picks_the_lowest_fitness_like_a_per_candidate_loop():
+    sizes = {"input": 1, "hidden": 3, "output": 2}
+    lif = sn.LIFParams(sigma=0.0)
+    n_params = sn.weights_to_theta(
+        {name: torch.zeros(shape) for name, shape in sn.weight_shapes(sizes).items()},
+        sizes).numel()
+    candidates = np.random.default_rng(1).normal(0.0, 1.5, (6, n_params))
+    spikes, labels = train_snn.generate_trials(
+        20, train_snn.class_rates(40, 10.0, 15.0), np.random.default_rng(2))
+    spikes, labels = torch.as_tensor(spikes), torch.as_tensor(labels)
+    options = {"temperature": 5.0, "silence_penalty": 0.1, "min_count": 2.0,
+               "rate_floor": 0.02, "rate_target": 0.1, "rate_penalty": 0.5}
+    reference = []                            # one candidate at a time, no noise
+    for row in candidates:
+        weights = sn.theta_to_weights(torch.as_tensor(row[None], dtype=torch.float32), sizes)
+        counts = sn.simulate_network(weights, spikes, lif, 0.001, torch.Generator())
+        reference.append(train_snn.fitness(counts, labels, n_steps=40, **options).item())
+    for order in (np.arange(6), np.arange(6)[::-1]):
+        chosen = train_snn.select_weights(candidates[order], sizes, lif, 0.001, spikes, labels,
+                                          options, torch.Generator(), torch.device("cpu"))
+        assert order[chosen] == int(np.argmin(reference))
+
+
 def test_two_runs_with_one_seed_give_identical_files(tmp_path):
     # Same path too: the stored config holds the output paths.
     first = tiny_run(tmp_path).read_bytes()
@@ -198,7 +233,7 @@ def test_loader_refuses_files_that_break_the_contract(tmp_path, spike_file, edit
     ["--population", "1"], ["--generations", "0"], ["--dt", "0"], ["--dt", "-0.001"],
     ["--dt", "nan"], ["--sine-freq", "0"], ["--cosine-freq", "-15"], ["--tau-mem", "0"],
     ["--n-train", "ten"], ["--noise-sigma", "-0.1"], ["--rate-penalty", "-1"],
-    ["--rate-target", "nan"], ["--rate-floor", "-0.01"],
+    ["--rate-target", "nan"], ["--rate-floor", "-0.01"], ["--noise-draws", "0"],
 ])
 def test_nonsense_arguments_exit_with_code_2(args, capsys):
     with pytest.raises(SystemExit) as info:
