@@ -38,14 +38,14 @@ SPLITS = ("train", "test")
 METRIC_NAMES = ("accuracy", "f1", "precision", "recall")
 INIT_INPUT_WEIGHT = 1.0    # CMA-ES start of input->hidden weights, in units of v_threshold
 INIT_OUTPUT_WEIGHT = 0.3   # CMA-ES start of hidden->output weights, in units of v_threshold
-# Noise and activity regulariser: off by default. Measured (readme_snn.md): every noisy or
-# rate-limited setting tried so far, with held-out selection of the final weights, reaches at
-# best 0.955 test accuracy for a Hawkes connectivity AUC (main group) of only 0.66-0.76, so
-# the defaults keep the 0.97-accurate network.
-NOISE_SIGMA = 0.0          # sd of the noise current per step, in units of v_threshold
-RATE_FLOOR = 0.0           # spikes per step below which a hidden/output neuron is penalised
-RATE_TARGET = 0.1          # spikes per step a hidden/output neuron may fire before penalty
-RATE_PENALTY = 0.0         # fitness per spike/step of rate outside the band (0.5 tried)
+# Intrinsic noise and the activity regulariser keep the hidden layer irregular and below
+# saturation, so its spike trains carry its synapses: without them CMA-ES builds clock-like,
+# saturated chains (test accuracy 0.970, but Hawkes connectivity AUC 0.53); with them, 0.955
+# and 0.74 at seed 0 (measured; neighbouring settings swing widely, see the README).
+NOISE_SIGMA = 0.2          # sd of the noise current per step, in units of v_threshold
+RATE_FLOOR = 0.03          # spikes per step below which a hidden/output neuron is penalised
+RATE_TARGET = 0.15         # spikes per step a hidden/output neuron may fire before penalty
+RATE_PENALTY = 0.5         # fitness per spike/step of rate outside the band
 # With noise, the final weights are chosen among the CMA-ES mean, the best weights of all
 # generations and the best individual of each of the last SELECT_GENERATIONS generations.
 SELECT_GENERATIONS = 20
