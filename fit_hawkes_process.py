@@ -14,6 +14,7 @@ Writes: data/hawkes_posterior.npz  (read by ``python plot_alpha_heatmaps.py``; i
 Command that reproduces the README figures' input:  python fit_hawkes_process.py
 """
 import argparse
+import hashlib
 import json
 import sys
 import zipfile
@@ -556,12 +557,14 @@ def main(argv=None):
                   f"{MIN_ESS_BULK}); do not trust its alpha, rerun with larger --n-warmup "
                   "and --n-samples", file=sys.stderr)
 
-    # Only settings that change the result: a run differing in --n-jobs or the output path
-    # writes the same bytes.
+    # Only settings that change the result: a run differing in --n-jobs or in where its files
+    # live writes the same bytes.
     config = {**sampler_options, "time": args.time, "beta": args.beta, "seed": args.seed,
               "per_trial": args.per_trial, "min_trials": args.min_trials,
               "max_spikes": args.max_spikes,
-              "spike_file": str(args.spike_file), "max_rhat_limit": MAX_RHAT,
+              # The input's content, not its path: the same data give the same bytes anywhere.
+              "spike_file_sha256": hashlib.sha256(args.spike_file.read_bytes()).hexdigest(),
+              "max_rhat_limit": MAX_RHAT,
               "min_ess_bulk_limit": MIN_ESS_BULK}
     try:
         save_npz(posterior_arrays(spike_data, groups, skipped, fits, config), args.posterior_file)

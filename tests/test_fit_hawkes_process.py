@@ -202,6 +202,15 @@ def test_same_seed_same_bytes_whatever_n_jobs(spike_file, tmp_path):
     assert (tmp_path / "a.npz").read_bytes() != (tmp_path / "c.npz").read_bytes()
 
 
+def test_same_data_elsewhere_same_bytes(spike_file, tmp_path):
+    moved = tmp_path / "elsewhere" / "copy.pkl"
+    moved.parent.mkdir()
+    moved.write_bytes(spike_file.read_bytes())
+    run_main(spike_file, tmp_path / "a.npz")
+    run_main(moved, tmp_path / "elsewhere" / "b.npz")
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "elsewhere" / "b.npz").read_bytes()
+
+
 def test_per_trial_mode_sums_the_trials(spike_file, tmp_path):
     run_main(spike_file, tmp_path / "posterior.npz", "--per-trial")
     posterior = fhp.load_posterior(tmp_path / "posterior.npz")
