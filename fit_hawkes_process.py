@@ -506,7 +506,7 @@ def parse_args(argv=None):
     parser.add_argument("--n-jobs", type=_nonzero_int, default=-1,
                         help="parallel joblib workers over groups (-1: all cores); the result "
                              "does not depend on it")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the MCMC chains")
+    parser.add_argument("--seed", type=_int_at_least(0), default=0, help="seed of the MCMC chains")
     return parser.parse_args(argv)
 
 

@@ -288,7 +288,7 @@ def test_missing_spike_file_says_run_train_snn(tmp_path):
 @pytest.mark.parametrize("args", [["--n-samples", "0"], ["--n-samples", "-5"],
                                   ["--n-chains", "1"], ["--n-jobs", "0"], ["--time", "weird"],
                                   ["--beta", "each"], ["--n-warmup", "-1"], ["--min-trials", "0"],
-                                  ["--max-spikes", "-1"],
+                                  ["--max-spikes", "-1"], ["--seed", "-1"],
                                   ["--n-samples", "many"]])
 def test_nonsense_arguments_exit_2(args):
     with pytest.raises(SystemExit) as excinfo:
