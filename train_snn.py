@@ -523,39 +523,32 @@ def save_figures(record, figures_dir):
     plt.close(fig)
 
 
-def _positive_int(text):
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+def _int_at_least(low, meaning):
+    """An argparse ``type``: an integer >= ``low``, else a one-line usage error."""
+    def parse(text):
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {meaning}, got {text}")
+        return value
+    return parse
 
 
-def _population_size(text):
-    value = int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"CMA-ES needs a population of at least 2, got {text}")
-    return value
+def _finite_float(low, strict):
+    """An argparse ``type``: a finite float above ``low`` (``strict``) or at least ``low``."""
+    def parse(text):
+        value = float(text)
+        if not (math.isfinite(value) and (value > low if strict else value >= low)):
+            kind = "positive" if strict else "non-negative"
+            raise argparse.ArgumentTypeError(f"must be a {kind} number, got {text}")
+        return value
+    return parse
 
 
-def _positive_float(text):
-    value = float(text)
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def _non_negative_float(text):
-    value = float(text)
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a non-negative number, got {text}")
-    return value
-
-
-def _non_negative_int(text):
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
-    return value
+_positive_int = _int_at_least(1, "a positive integer")
+_non_negative_int = _int_at_least(0, "a non-negative integer")
+_population_size = _int_at_least(2, "at least 2 (CMA-ES needs a population)")
+_positive_float = _finite_float(0.0, strict=True)
+_non_negative_float = _finite_float(0.0, strict=False)
 
 
 def parse_args(argv=None):
