@@ -130,6 +130,45 @@ def select_trials(groups, spike_counts, min_trials, max_spikes):
     return selected, [name for name in groups if name not in selected]
 
 
+def stimulus_background(spikes, labels, split, trials, stimulus_neurons):
+    """Relative background of one group: the stimulus neurons follow their training PSTH.
+
+    The input layer fires at a rate set by the stimulus, locked to the trial's onset (the
+    sine or the cosine); a constant Hawkes background cannot follow that rhythm, and the fit
+    then explains it by excitation from the neurons that follow the input (the strongest
+    false edges of the plain model). The stimulus neurons' background is therefore their
+    peri-stimulus time histogram over the *training* trials of the group's class (the same
+    stimulus, trials the fit does not use), read as an intensity, ``-log(1 - p)`` per step for
+    a spike probability ``p`` (as in the discrete likelihood), normalised to mean 1, so ``mu``
+    stays their mean background rate; every other neuron keeps a constant background. A
+    class without training trials gets a constant background (the estimate is 1/2 at every
+    step).
+
+    Parameters
+    ----------
+    spikes : ndarray of bool, shape (n_trials, n_neurons, n_steps)
+    labels : ndarray of int, shape (n_trials,)
+    split : ndarray of str, shape (n_trials,)
+    trials : ndarray of int, shape (n,)
+        The group's trials (all of one class).
+    stimulus_neurons : ndarray of int, shape (k,)
+        Neurons driven by the stimulus (the input layer).
+
+    Returns
+    -------
+    ndarray, shape (n_neurons, n_steps)
+        Relative background, > 0, mean 1 per row; ones outside ``stimulus_neurons``.
+    """
+    same_class = (np.asarray(split) == "train") & (np.asarray(labels) == labels[trials[0]])
+    counts = spikes[same_class][:, stimulus_neurons].sum(axis=0)          # (k, n_steps)
+    # Jeffreys' estimate (count + 1/2) / (n + 1) lies strictly inside (0, 1): the intensity
+    # is finite and no step is impossible.
+    intensity = -np.log1p(-(counts + 0.5) / (same_class.sum() + 1.0))      # (k, n_steps) per step
+    background = np.ones(spikes.shape[1:])
+    background[stimulus_neurons] = intensity / intensity.mean(axis=1, keepdims=True)
+    return background
+
+
 def fit_group(events, end_time, n_dims, model_options, sampler_options, seed):
     """Fit one pooled posterior to a list of realisations (one joblib task).
 
@@ -140,7 +179,7 @@ def fit_group(events, end_time, n_dims, model_options, sampler_options, seed):
         Length of every realisation in seconds.
     n_dims : int
     model_options : dict
-        ``time``, ``dt``, ``beta`` for ``HawkesProcessModel``.
+        ``time``, ``dt``, ``beta`` and ``background`` for ``HawkesProcessModel``.
     sampler_options : dict
         ``n_samples``, ``n_warmup``, ``n_chains`` for ``HawkesProcessModel.fit``.
     seed : numpy.random.SeedSequence
@@ -221,7 +260,7 @@ def sum_trial_fits(fits):
 
 
 def fit_groups(events, end_time, groups, n_dims, model_options, sampler_options, per_trial,
-               seed, n_jobs):
+               seed, n_jobs, backgrounds=None):
     """Fit every group (or, with ``per_trial``, every trial of every group) in parallel.
 
     Parameters
@@ -239,6 +278,8 @@ def fit_groups(events, end_time, groups, n_dims, model_options, sampler_options,
     seed : int
     n_jobs : int
         joblib workers (-1: all cores). The result does not depend on it.
+    backgrounds : dict or None
+        Group name -> relative background (n_dims, n_steps) of its fits; None: constant.
 
     Returns
     -------
@@ -250,10 +291,12 @@ def fit_groups(events, end_time, groups, n_dims, model_options, sampler_options,
     else:
         tasks = [(name, list(trials)) for name, trials in groups.items()]
     seeds = np.random.SeedSequence(seed).spawn(len(tasks))
+    backgrounds = backgrounds or {}
     fits = Parallel(n_jobs=n_jobs)(
-        delayed(fit_group)([events[t] for t in trials], end_time, n_dims, model_options,
+        delayed(fit_group)([events[t] for t in trials], end_time, n_dims,
+                           {**model_options, "background": backgrounds.get(name)},
                            sampler_options, task_seed)
-        for (_, trials), task_seed in zip(tasks, seeds))
+        for (name, trials), task_seed in zip(tasks, seeds))
     if not per_trial:
         return {name: fit for (name, _), fit in zip(tasks, fits)}
     return {name: sum_trial_fits([fit for (task_name, _), fit in zip(tasks, fits)
@@ -322,7 +365,7 @@ def save_npz(arrays, path):
                 np.lib.format.write_array(fh, np.asarray(value), allow_pickle=False)
 
 
-def posterior_arrays(spike_data, groups, skipped, fits, config):
+def posterior_arrays(spike_data, groups, skipped, fits, config, backgrounds=None):
     """Lay the fit out as the flat key -> array mapping of ``data/hawkes_posterior.npz``.
 
     Keys (D neurons, C chains, S samples; ``<g>`` a group name, ``<p>`` one of mu, alpha,
@@ -338,8 +381,11 @@ def posterior_arrays(spike_data, groups, skipped, fits, config):
     ``<g>/alpha`` float32 (C, S, D, D) [target, source], ``<g>/beta`` float32 (C, S) or
     (C, S, D, D), ``<g>/<p>/<s>`` float64 (parameter shape), ``<g>/max_rhat`` and
     ``<g>/min_ess_bulk`` float64 (), ``<g>/acceptance/<move>`` float64 (C,), ``<g>/gof_ks``
-    float64 (D,); with ``--per-trial`` also ``<g>/trial_alpha_mean`` float64 (n, D, D).
+    float64 (D,), ``<g>/background`` float64 (D, n_steps) the relative background the group
+    was fitted with (ones: constant); with ``--per-trial`` also ``<g>/trial_alpha_mean``
+    float64 (n, D, D).
     """
+    backgrounds = backgrounds or {}
     weights = spike_data["weights"]
     arrays = {
         "format": np.str_(POSTERIOR_FORMAT), "version": np.int64(POSTERIOR_VERSION),
@@ -367,6 +413,9 @@ def posterior_arrays(spike_data, groups, skipped, fits, config):
         for move, rate in fit["acceptance"].items():
             arrays[f"{name}/acceptance/{move}"] = np.asarray(rate, dtype=np.float64)
         arrays[f"{name}/gof_ks"] = np.asarray(fit["gof_ks"], dtype=np.float64)
+        background = backgrounds.get(name)
+        arrays[f"{name}/background"] = (np.ones(spikes.shape[1:]) if background is None
+                                        else np.asarray(background, dtype=np.float64))
         if "trial_alpha_mean" in fit:
             arrays[f"{name}/trial_alpha_mean"] = np.asarray(fit["trial_alpha_mean"],
                                                             dtype=np.float64)
@@ -388,7 +437,8 @@ def load_posterior(path):
         (n_source, n_target) array), ``group_names``, ``skipped_groups`` (lists of str), and
         ``groups``: name -> {``trials``, ``n_spikes``, ``mu``, ``alpha``, ``beta``,
         ``summary`` (param -> stat -> array), ``max_rhat``, ``min_ess_bulk``,
-        ``acceptance`` (move -> (C,)), ``gof_ks``, and ``trial_alpha_mean`` if per-trial}.
+        ``acceptance`` (move -> (C,)), ``gof_ks``, ``background`` (D, n_steps), and
+        ``trial_alpha_mean`` if per-trial}.
 
     Raises
     ------
@@ -434,7 +484,7 @@ def _unpack_posterior(arrays):
     }
     for name in posterior["group_names"]:
         group = {key: arrays[f"{name}/{key}"]
-                 for key in ("trials", "n_spikes", *PARAMETERS, "gof_ks")}
+                 for key in ("trials", "n_spikes", *PARAMETERS, "gof_ks", "background")}
         group["summary"] = {p: {s: arrays[f"{name}/{p}/{s}"] for s in SUMMARY_STATS}
                             for p in PARAMETERS}
         group["max_rhat"] = float(arrays[f"{name}/max_rhat"])
@@ -487,6 +537,11 @@ def parse_args(argv=None):
     parser.add_argument("--time", choices=("discrete", "continuous"), default="discrete",
                         help="discrete-time model on the dt grid (right for rasters) or the "
                              "continuous-time model of the spike times k*dt")
+    parser.add_argument("--background", choices=("stimulus", "constant"), default="stimulus",
+                        help="stimulus: the input layer's background follows its PSTH over the "
+                             "training trials of the group's class (the stimulus is locked to "
+                             "the trial), the other neurons' is constant; constant: the plain "
+                             "Hawkes model, every background constant")
     parser.add_argument("--beta", choices=("shared", "pair"), default="shared",
                         help="one decay rate (1/s) for all pairs, or one per (target, source)")
     parser.add_argument("--n-samples", type=_int_at_least(1), default=2500,
@@ -537,14 +592,21 @@ def main(argv=None):
     events = spikes_to_events(spike_data["spikes"], dt)
     n_dims = spike_data["spikes"].shape[1]
     model_options = {"time": args.time, "dt": dt, "beta": args.beta}
+    backgrounds = {}
+    if args.background == "stimulus":
+        stimulus_neurons = np.arange(spike_data["layer_sizes"]["input"])
+        backgrounds = {name: stimulus_background(spike_data["spikes"], spike_data["labels"],
+                                                 spike_data["split"], trials, stimulus_neurons)
+                       for name, trials in groups.items()}
     sampler_options = {"n_samples": args.n_samples, "n_warmup": args.n_warmup,
                        "n_chains": args.n_chains}
     print(f"fitting {len(groups)} group(s) of test trials "
           f"({'per trial' if args.per_trial else 'pooled'}, {args.time} time, "
-          f"{args.beta} beta, {args.n_chains} chains x {args.n_samples} draws)")
+          f"{args.background} background, {args.beta} beta, "
+          f"{args.n_chains} chains x {args.n_samples} draws)")
     start = perf_counter()
     fits = fit_groups(events, spike_data["n_steps"] * dt, groups, n_dims, model_options,
-                      sampler_options, args.per_trial, args.seed, args.n_jobs)
+                      sampler_options, args.per_trial, args.seed, args.n_jobs, backgrounds)
     seconds = perf_counter() - start
 
     n_spikes = {name: int(spike_data["spikes"][groups[name]].sum()) for name in fits}
@@ -560,6 +622,7 @@ def main(argv=None):
     # Only settings that change the result: a run differing in --n-jobs or in where its files
     # live writes the same bytes.
     config = {**sampler_options, "time": args.time, "beta": args.beta, "seed": args.seed,
+              "background": args.background,
               "per_trial": args.per_trial, "min_trials": args.min_trials,
               "max_spikes": args.max_spikes,
               # The input's content, not its path: the same data give the same bytes anywhere.
@@ -567,7 +630,8 @@ def main(argv=None):
               "max_rhat_limit": MAX_RHAT,
               "min_ess_bulk_limit": MIN_ESS_BULK}
     try:
-        save_npz(posterior_arrays(spike_data, groups, skipped, fits, config), args.posterior_file)
+        save_npz(posterior_arrays(spike_data, groups, skipped, fits, config, backgrounds),
+                 args.posterior_file)
     except OSError as err:
         sys.exit(f"fit_hawkes_process.py: error: cannot write {args.posterior_file}: {err}")
     print(f"fitted {len(fits)} group(s) in {seconds:.1f} s; wrote {args.posterior_file}")

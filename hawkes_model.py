@@ -16,6 +16,12 @@ Discrete time, for rasters on a ``dt`` grid (spike of step ``k`` at time ``k dt`
     S_ij[k] = sum_{m>=1} g_ij(m) y_j[k-m] / dt,   g_ij(m) = (1 - e^{-beta dt}) e^{-beta dt (m-1)}
     log L = sum_{i,k} ( y_i[k] log(1 - exp(-lambda_i[k] dt)) - (1 - y_i[k]) lambda_i[k] dt )
 
+``mu_i`` may be modulated in time by a fixed relative background ``b_i(t)`` (``background``,
+piecewise constant over bins of width ``dt``): ``mu_i`` becomes ``mu_i b_i(t)`` above, and its
+compensator ``mu_i int b_i``. It is for neurons driven by a stimulus that is locked to the
+trial (a rate-coded input): a constant background cannot follow such a neuron's rhythm, and
+the fit would explain the rhythm by excitation from the neurons that follow it.
+
 Both are computed from one quantity, ``R_ij(t) = sum_{t_l^j < t} exp(-beta (t - t_l^j))`` at the
 events of ``i`` (in discrete time ``S_ij[k] = (e^{beta dt} - 1) R_ij(k dt) / dt``), obtained for
 all events at once by a parallel prefix scan of the recursion ``A_l = 1 + e^{-beta gap_l}
@@ -66,7 +72,8 @@ class HawkesPrior:
         Shape of the background-rate prior (1: exponential).
     mu_mean : float or None
         Prior mean of ``mu`` in 1/s. None: the data's mean rate per neuron (events / (n_dims x
-        total observed time)); ``0.1 / dt`` when there are no events or no observed time.
+        total observed time), with a background: events / sum_i int b_i); ``0.1 / dt`` when
+        there are no events or no observed time.
     alpha_shape : float
         Shape of the branching-ratio prior. The default 1 (exponential, mode at 0) favours
         sparsity without the pole at 0 of a shape < 1, which would trap the natural-scale
@@ -101,6 +108,42 @@ def _check_positive_number(value, name):
         raise ValueError(f"{name} must be a finite positive number, got {value!r}")
 
 
+def _check_background(background, n_dims):
+    """Validate a relative background, (n_dims, n_bins) finite and > 0; None stays None."""
+    if background is None:
+        return None
+    background = np.array(background, dtype=float)
+    if background.ndim != 2 or background.shape[0] != n_dims or background.shape[1] < 1:
+        raise ValueError(f"background must have shape ({n_dims}, n_bins), got {background.shape}")
+    if not np.all(np.isfinite(background)) or np.any(background <= 0):
+        raise ValueError("background must be finite and > 0")
+    background.setflags(write=False)
+    return background
+
+
+def _background_integral(background, dt, t):
+    """Integral of each neuron's piecewise-constant relative background from 0 to ``t``.
+
+    Parameters
+    ----------
+    background : ndarray, shape (D, n_bins)
+        Value on ``[m dt, (m + 1) dt)`` in bin ``m``.
+    dt : float
+        Bin width, s.
+    t : ndarray, shape (...,)
+        Times in ``[0, n_bins dt]``, s.
+
+    Returns
+    -------
+    ndarray, shape (D, ...)
+        ``int_0^t b_i(s) ds`` in s.
+    """
+    n_bins = background.shape[1]
+    cum = np.concatenate([np.zeros((background.shape[0], 1)), np.cumsum(background, axis=1)], axis=1)
+    m = np.clip(np.floor(t / dt).astype(np.int64), 0, n_bins - 1)
+    return dt * (cum[:, m] + (t / dt - m) * background[:, m])
+
+
 @dataclass
 class _Data:
     """Events of all realisations, flattened and indexed for the vectorised likelihood.
@@ -121,6 +164,9 @@ class _Data:
     n_before: np.ndarray    # (S, N) number of events of source s strictly before event k in its realisation
     max_run: int            # most events of one neuron in one realisation
     exposure: float         # total observed time (continuous) or dt x total bins (discrete), s
+    base: np.ndarray | None  # (N,) relative background at each event; None: constant 1
+    base_window: np.ndarray  # (n_dims, n_real) integral of the relative background over each window, s
+    base_mass: np.ndarray   # (n_dims,) its sum over realisations: mu_i times it is i's background compensator
     n_events: np.ndarray    # (n_dims,) events per neuron
     trial: np.ndarray       # (N,) realisation of each event
     window: np.ndarray      # (n_real,) observed time of each realisation (discrete: n_steps x dt), s
@@ -232,7 +278,8 @@ class HawkesProcessModel:
        number of latent Poisson events behind each spike bin is drawn first, from
        ``Poisson(lambda dt)`` truncated to >= 1 (``y = 1{N > 0}`` with ``N ~ Poisson`` is
        exactly the Bernoulli likelihood).
-    2. ``mu`` and ``alpha`` given the parents (exact Gibbs): conjugate Gamma conditionals.
+    2. ``mu`` and ``alpha`` given the parents (exact Gibbs): conjugate Gamma conditionals
+       (``mu_i``'s exposure is ``int b_i``, the total time when the background is constant).
     3. Ridge moves (Metropolis on the observed-data likelihood): ``alpha_ij + delta`` with
        ``mu_i - delta comp_ij / T``, which keeps the compensator fixed; this is the direction
        along which absent edges trade off against the background, where the Gibbs moves
@@ -269,6 +316,11 @@ class HawkesProcessModel:
         One decay rate, or one per (target, source) pair.
     prior : HawkesPrior or None
         Priors; None uses ``HawkesPrior()``.
+    background : array_like, shape (n_dims, n_bins), optional
+        Relative background ``b_i`` (finite, > 0) on bins ``[m dt, (m + 1) dt)`` counted from
+        the start of every realisation, which it must cover: the background intensity of
+        neuron ``i`` is ``mu_i b_i(t)``. With rows of mean 1 ``mu_i`` keeps its meaning, the
+        mean background rate. None: ``b = 1`` (a constant background).
 
     Examples
     --------
@@ -279,7 +331,7 @@ class HawkesProcessModel:
     (4, 200, 2, 2)
     """
 
-    def __init__(self, n_dims, time="continuous", dt=1.0, beta="shared", prior=None):
+    def __init__(self, n_dims, time="continuous", dt=1.0, beta="shared", prior=None, background=None):
         if not isinstance(n_dims, numbers.Integral) or isinstance(n_dims, bool) or n_dims < 1:
             raise ValueError(f"n_dims must be a positive integer, got {n_dims!r}")
         if time not in ("continuous", "discrete"):
@@ -294,6 +346,7 @@ class HawkesProcessModel:
         self.dt = float(dt)
         self.beta_kind = beta
         self.prior = prior if prior is not None else HawkesPrior()
+        self.background = _check_background(background, self.n_dims)
         self._cache = None  # (content key, _Data) of the last events indexed
 
     # ------------------------------------------------------------------ data and parameters
@@ -320,7 +373,8 @@ class HawkesProcessModel:
         times = np.concatenate(trains) if trains else np.zeros(0)
         # Content key: the same events, windows and settings give the same indexed data.
         key = hashlib.blake2b(times.tobytes() + lengths.tobytes() + end.tobytes()
-                              + repr((self.time, self.dt)).encode()).digest()
+                              + repr((self.time, self.dt)).encode()
+                              + (b"" if self.background is None else self.background.tobytes())).digest()
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
         dim = np.repeat(np.repeat(np.arange(n_dims), n_real), lengths.ravel())
@@ -351,6 +405,15 @@ class HawkesProcessModel:
             remaining = end[trial] - times
             window, lag_shift = end, 0.0
         exposure = float(window.sum())
+        if self.background is None:
+            base, base_window = None, np.repeat(window[None, :], n_dims, axis=0)
+        else:
+            if np.any(window > self.background.shape[1] * self.dt * (1 + GRID_TOLERANCE)):
+                raise ValueError(f"background covers {self.background.shape[1]} bins of dt={self.dt}, "
+                                 f"shorter than the longest realisation ({window.max()} s)")
+            step = np.minimum((times / self.dt + GRID_TOLERANCE).astype(np.int64), self.background.shape[1] - 1)
+            base = self.background[dim, step]
+            base_window = _background_integral(self.background, self.dt, window)
         n_total = times.size
         first = np.ones(n_total, dtype=bool)
         first[1:] = segment[1:] != segment[:-1]
@@ -383,7 +446,8 @@ class HawkesProcessModel:
         duplicates = [np.array(g) for g in groups.values() if len(g) > 1]
         data = _Data(n_dims=n_dims, dim=dim, times=times, gap=gap, remaining=remaining, start=start,
                      sources=sources, last=last, lag=lag, n_before=n_before, max_run=int(lengths.max(initial=0)),
-                     exposure=exposure, n_events=lengths.sum(axis=1), trial=trial, window=window,
+                     exposure=exposure, base=base, base_window=base_window, base_mass=base_window.sum(axis=1),
+                     n_events=lengths.sum(axis=1), trial=trial, window=window,
                      duplicates=duplicates)
         self._cache = (key, data)
         return data
@@ -509,12 +573,17 @@ class HawkesProcessModel:
         """Log-likelihood per chain and target, (C, D), from intensities at the events (C, N)."""
         ev = _segment_sums(self._event_term(lam), data.start)                   # (C, D)
         comp3 = comp[:, None, :] if comp.ndim == 2 else comp                    # (C, 1|D, D)
-        return ev - mu * data.exposure - (alpha * comp3).sum(axis=2)
+        return ev - mu * data.base_mass - (alpha * comp3).sum(axis=2)
 
     @staticmethod
     def _per_event(x, data):
         """Per-target values (..., D) repeated onto the events (..., N), which are target-sorted."""
         return np.repeat(x, data.n_events, axis=-1)
+
+    def _background_rate(self, mu, data):
+        """Background intensity at every event, (..., N), from ``mu`` (..., D), 1/s."""
+        rate = self._per_event(mu, data)
+        return rate if data.base is None else rate * data.base
 
     def _source_alpha(self, data, alpha, out=None):
         """``alpha[c, dim_k, sources[s]]`` laid out as (C, S, N) to match ``h`` (into ``out``)."""
@@ -554,7 +623,7 @@ class HawkesProcessModel:
         data = self._prepare(events, end_time)
         mu, alpha, beta = self._check_params(mu, alpha, beta)
         h, comp = self._all_stats(data, beta[None])
-        lam = mu[data.dim] + np.einsum("csk,csk->ck", self._source_alpha(data, alpha[None]), h)[0]
+        lam = self._background_rate(mu, data) + np.einsum("csk,csk->ck", self._source_alpha(data, alpha[None]), h)[0]
         return float(self._loglik(data, lam[None], mu[None], alpha[None], comp).sum())
 
     def goodness_of_fit(self, events, end_time, mu, alpha, beta, seed=0):
@@ -589,16 +658,20 @@ class HawkesProcessModel:
         mu, alpha, beta = self._check_params(mu, alpha, beta)
         h, _ = self._all_stats(data, beta[None])
         alpha_ev = self._source_alpha(data, alpha[None])[0]                     # (S, N)
-        lam = mu[data.dim] + (alpha_ev * h[0]).sum(axis=0)
+        lam = self._background_rate(mu, data) + (alpha_ev * h[0]).sum(axis=0)
         # Integrated kernel mass before each event: n_before - R, with R = h / kernel factor.
         beta_ev = beta if beta.ndim == 0 else beta[data.dim][:, data.sources].T  # scalar or (S, N)
         r = h[0] / self._kernel_factor(beta_ev)
         if self.time == "discrete":
             # h was evaluated one step back (lag shifted by dt); the mass runs through bin k.
             r = r * np.exp(-beta_ev * self.dt)
-            base = mu[data.dim] * (data.times + self.dt)
+            until = data.times + self.dt
         else:
-            base = mu[data.dim] * data.times
+            until = data.times
+        if self.background is None:
+            base = mu[data.dim] * until
+        else:
+            base = mu[data.dim] * _background_integral(self.background, self.dt, until)[data.dim, np.arange(until.size)]
         cum = base + (alpha_ev * (data.n_before - r)).sum(axis=0)                 # (N,) from each realisation's start
         total = self._realisation_compensators(data, mu, alpha, beta)            # (D, n_real)
         offset = np.cumsum(total, axis=1) - total                                # earlier realisations' mass
@@ -635,7 +708,7 @@ class HawkesProcessModel:
             mass = np.zeros((self.n_dims, self.n_dims * n_real))
             np.add.at(mass, (slice(None), index), per_target)
             excited = np.einsum("ij,ijr->ir", alpha, mass.reshape(self.n_dims, self.n_dims, n_real))
-        return mu[:, None] * data.window[None, :] + excited
+        return mu[:, None] * data.base_window + excited
 
     def _resolve_prior(self, data):
         """Numbers of the prior: (mu shape, mu rate, alpha shape, alpha rate, log-beta mean, sd)."""
@@ -644,7 +717,7 @@ class HawkesProcessModel:
         if p.mu_mean is not None:
             mu_mean = p.mu_mean
         elif n_total > 0 and data.exposure > 0:
-            mu_mean = n_total / (self.n_dims * data.exposure)
+            mu_mean = n_total / data.base_mass.sum()
         else:
             mu_mean = 0.1 / self.dt
         if p.beta_median is not None:
@@ -686,7 +759,7 @@ class HawkesProcessModel:
         silent = np.flatnonzero(data.n_events == 0)
 
         # Dispersed starts: mu around half the observed rate, alpha small, beta around the prior median.
-        rate = np.maximum(data.n_events / max(data.exposure, 1e-300), 0.01 * mu_a / mu_b)
+        rate = np.maximum(data.n_events / np.maximum(data.base_mass, 1e-300), 0.01 * mu_a / mu_b)
         mu = 0.5 * rate * rng.lognormal(0.0, 0.5, (c_n, d))                    # (C, D)
         alpha = rng.exponential(0.5 / d, (c_n, d, d))                           # (C, D, D)
         beta_shape = (c_n, d, d) if pair else (c_n,)
@@ -710,15 +783,15 @@ class HawkesProcessModel:
         independent = None                                                      # (centre, scale) after warm-up
         for it in tqdm(range(n_warmup + n_samples), disable=None if progress else True, desc="Hawkes MCMC"):
             # 1. Branching structure given (mu, alpha, beta); 2. conjugate mu, alpha given it.
-            counts = self._draw_parents(data, rng, self._per_event(mu, data), excite)  # (C, D, 1+S)
-            mu = rng.gamma(mu_a + counts[:, :, 0], 1.0 / (mu_b + data.exposure))
+            counts = self._draw_parents(data, rng, self._background_rate(mu, data), excite)  # (C, D, 1+S)
+            mu = rng.gamma(mu_a + counts[:, :, 0], 1.0 / (mu_b + data.base_mass))
             n_alpha = np.zeros((c_n, d, d))
             n_alpha[:, :, data.sources] = counts[:, :, 1:]
             alpha = rng.gamma(al_a + n_alpha, 1.0 / (al_b + (comp if pair else comp[:, None, :])))
             # 3. (mu_i, alpha_ij) along the likelihood ridge and 4. beta, both by Metropolis on
             # the observed-data likelihood (parents marginalised).
             alpha_src = self._source_alpha(data, alpha, out=excite)             # (C, S, N)
-            lam = self._per_event(mu, data) + np.einsum("csk,csk->ck", alpha_src, h)  # (C, N)
+            lam = self._background_rate(mu, data) + np.einsum("csk,csk->ck", alpha_src, h)  # (C, N)
             acc_ridge, lam = self._move_ridge(data, rng, mu, alpha, alpha_src, lam, h, comp,
                                               log_step_ridge, prior, work)
             if data.duplicates and not pair:
@@ -811,7 +884,8 @@ class HawkesProcessModel:
         """Random-walk Metropolis along the ridge of each (mu_i, alpha_ij), one source at a time.
 
         The proposal ``alpha' = |alpha_ij + z|``, ``mu' = mu_i - (alpha' - alpha_ij) comp_ij /
-        exposure`` keeps the compensator ``mu_i T + sum_j alpha_ij comp_ij`` fixed, so it moves
+        B_i`` keeps the compensator ``mu_i B_i + sum_j alpha_ij comp_ij`` fixed (``B_i``: the
+        integrated relative background, ``T`` when it is constant), so it moves
         along the direction in which the data barely constrain the pair. On that line it is a
         random walk reflected at alpha = 0, whose density ``phi(a' - a) + phi(a' + a)`` is
         symmetric, so the Metropolis ratio is the posterior ratio; reflecting rather than
@@ -832,8 +906,9 @@ class HawkesProcessModel:
             return acc_all, lam
         comp_src = comp[:, :, sources] if comp.ndim == 3 else comp[:, None, sources]   # (C, D|1, S)
         # Shift of mu_i per unit delta; the window may be empty (no data, no compensator).
-        slope = np.broadcast_to(comp_src / data.exposure if data.exposure > 0 else 0.0 * comp_src,
-                                (n_chains, d, sources.size))                           # (C, D, S)
+        mass = data.base_mass[None, :, None]                                           # (1, D, 1)
+        slope = np.broadcast_to(np.divide(comp_src, mass, out=np.zeros(np.broadcast_shapes(comp_src.shape, mass.shape)),
+                                          where=mass > 0), (n_chains, d, sources.size))  # (C, D, S)
         walk = (np.exp(log_step[:, :, sources]).transpose(2, 0, 1)
                 * rng.standard_normal((sources.size, n_chains, d)))                    # (S, C, D)
         uniform = rng.random((sources.size, n_chains, d))                              # (S, C, D)
@@ -850,11 +925,11 @@ class HawkesProcessModel:
                 delta = alpha_new - alpha_j
                 mu_new = mu - delta * slope[:, :, s]
                 valid = (alpha_new > 0) & (mu_new > 0)
-                # At the events of target i: lam + delta_i (h_s - slope_i).
-                if comp.ndim == 2:  # shared beta: one slope per chain, no per-event copy
+                # At the events of target i: lam + delta_i (h_s - slope_i b_i(t)).
+                if comp.ndim == 2 and data.base is None:  # one slope per chain: no per-event copy
                     np.subtract(h[:, s], slope[:, :1, s], out=lam_new)
                 else:
-                    np.subtract(h[:, s], self._per_event(slope[:, :, s], data), out=lam_new)
+                    np.subtract(h[:, s], self._background_rate(slope[:, :, s], data), out=lam_new)
                 lam_new *= self._per_event(delta, data)
                 lam_new += lam
                 self._event_term(lam_new, out=term_new, scratch=diff)
@@ -980,7 +1055,7 @@ class HawkesProcessModel:
             log_q_ratio = ((np.log(proposal) - centre) ** 2 - (np.log(beta) - centre) ** 2) / (2 * scale ** 2)
         h_new, comp_new = self._stats_shared(data, proposal, work)              # (C, S, N), (C, D)
         ll_old = self._loglik(data, lam, mu, alpha, comp).sum(axis=1)
-        lam_new = self._per_event(mu, data) + np.einsum("csk,csk->ck", alpha_src, h_new)  # (C, N)
+        lam_new = self._background_rate(mu, data) + np.einsum("csk,csk->ck", alpha_src, h_new)  # (C, N)
         ll_new = self._loglik(data, lam_new, mu, alpha, comp_new).sum(axis=1)
         # Target density of log beta: likelihood x normal prior (the Jacobian turns the
         # log-normal density of beta into a normal one in log beta).
@@ -1201,10 +1276,11 @@ class HawkesPosterior:
 
 
 # ---------------------------------------------------------------------- simulation
-def simulate_hawkes(mu, alpha, beta, end_time, seed=0, time="continuous", dt=1.0):
+def simulate_hawkes(mu, alpha, beta, end_time, seed=0, time="continuous", dt=1.0, background=None):
     """Simulate one realisation of the Hawkes process on ``[0, end_time)``.
 
-    Continuous time: exact simulation by the branching structure (Poisson immigrants, then
+    Continuous time: exact simulation by the branching structure (Poisson immigrants, with
+    rate ``mu_i b_i(t)`` piecewise constant over the bins of the background, then
     generation after generation of offspring, ``Poisson(alpha[i, j])`` children of type ``i``
     per event of type ``j`` at Exponential(beta[i, j]) delays), vectorised per generation.
     Discrete time: the Bernoulli grid process of the discrete likelihood, one step at a time.
@@ -1222,7 +1298,10 @@ def simulate_hawkes(mu, alpha, beta, end_time, seed=0, time="continuous", dt=1.0
     seed : int, SeedSequence or Generator
     time : {"continuous", "discrete"}
     dt : float
-        Grid step, s (discrete).
+        Grid step, s (discrete), and bin width of ``background``.
+    background : array_like, shape (D, n_bins), optional
+        Relative background (as in ``HawkesProcessModel``); the background intensity of
+        neuron ``i`` is ``mu_i b_i(t)``. None: constant 1.
 
     Returns
     -------
@@ -1232,16 +1311,29 @@ def simulate_hawkes(mu, alpha, beta, end_time, seed=0, time="continuous", dt=1.0
     if mu.ndim != 1:
         raise ValueError(f"mu must be 1-D, got shape {mu.shape}")
     d = mu.size
-    model = HawkesProcessModel(d, time=time, dt=dt, beta="pair")
+    model = HawkesProcessModel(d, time=time, dt=dt, beta="pair", background=background)
     mu, alpha, beta = model._check_params(mu, alpha, beta)
     if not isinstance(end_time, numbers.Real) or not np.isfinite(end_time) or end_time < 0:
         raise ValueError(f"end_time must be a finite number >= 0, got {end_time!r}")
+    n_bins = int(np.ceil(end_time / dt * (1 - GRID_TOLERANCE)))
+    if model.background is not None and model.background.shape[1] < n_bins:
+        raise ValueError(f"background covers {model.background.shape[1]} bins of dt={dt}, "
+                         f"shorter than end_time={end_time}")
     rng = _resolve_seed(seed)
     if time == "discrete":
-        return _simulate_discrete(mu, alpha, beta, end_time, dt, rng)
-    n_imm = rng.poisson(mu * end_time)
-    gen_t = rng.random(n_imm.sum()) * end_time
-    gen_d = np.repeat(np.arange(d), n_imm)
+        base = np.ones((d, n_bins)) if model.background is None else model.background
+        return _simulate_discrete(mu, alpha, beta, end_time, dt, rng, base)
+    if model.background is None:  # one bin: the whole window
+        base, n_bins, lo, width = np.ones((d, 1)), 1, np.zeros(1), np.full(1, float(end_time))
+    else:
+        base = model.background
+        lo = np.arange(n_bins) * dt                                             # (n_bins,) bin starts
+        width = np.minimum(lo + dt, end_time) - lo
+    # Immigrants bin by bin: Poisson(mu_i b_im x the bin's length in the window), uniform in it.
+    n_imm = rng.poisson(mu[:, None] * base[:, :n_bins] * width)                 # (D, n_bins)
+    cell = np.repeat(np.arange(d * n_bins), n_imm.ravel())
+    gen_d, gen_bin = np.divmod(cell, n_bins)
+    gen_t = lo[gen_bin] + rng.random(cell.size) * width[gen_bin]
     all_t, all_d, total = [gen_t], [gen_d], gen_t.size
     while gen_t.size:
         n_child = rng.poisson(alpha[:, gen_d].T)                                # (n_gen, D) children per type
@@ -1260,8 +1352,9 @@ def simulate_hawkes(mu, alpha, beta, end_time, seed=0, time="continuous", dt=1.0
     return [np.sort(t[dims == j]) for j in range(d)]
 
 
-def _simulate_discrete(mu, alpha, beta, end_time, dt, rng):
-    """Bernoulli grid process: P(spike of i at step k) = 1 - exp(-lambda_i[k] dt)."""
+def _simulate_discrete(mu, alpha, beta, end_time, dt, rng, base):
+    """Bernoulli grid process: P(spike of i at step k) = 1 - exp(-lambda_i[k] dt), background
+    ``mu_i base[i, k]``."""
     d = mu.size
     n_steps = int(round(end_time / dt))
     decay = np.exp(-beta * dt)                                                  # (D, D)
@@ -1269,7 +1362,7 @@ def _simulate_discrete(mu, alpha, beta, end_time, dt, rng):
     spikes = np.zeros((n_steps, d), dtype=bool)
     uniform = rng.random((n_steps, d))
     for k in range(n_steps):
-        lam = mu + (alpha * s).sum(axis=1)
+        lam = mu * base[:, k] + (alpha * s).sum(axis=1)
         spikes[k] = uniform[k] < -np.expm1(-lam * dt)
         s = decay * s + (1.0 - decay) * spikes[k][None, :] / dt
     return [np.flatnonzero(spikes[:, j]) * dt for j in range(d)]

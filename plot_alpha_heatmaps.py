@@ -277,14 +277,28 @@ def trace_parameters(group, neuron_labels):
              float(group["summary"]["mu"]["rhat"][big[0]]))]
 
 
+def silent_sources(group):
+    """Mask (D, D) of the columns of neurons without a spike in the group's fitted trials.
+
+    Such a neuron never excites anything in the data, so its column of alpha is the prior's,
+    not an estimate.
+    """
+    silent = np.asarray(group["n_spikes"]) == 0
+    return np.broadcast_to(silent[None, :], (silent.size, silent.size))
+
+
 def figure_example(posterior, name, cbar_label):
     """Figure of the main group's posterior-mean alpha, values written in the cells."""
     group = posterior["groups"][name]
+    mask = silent_sources(group)
     fig, ax = plt.subplots(figsize=(8, 6.5))
+    title = (f"Hawkes excitation alpha, posterior mean: {name} "
+             f"({len(group['trials'])} test trials)")
+    if mask.any():
+        title += "\ngrey columns: sources that never fired in these trials (alpha = prior)"
     plot_alpha_matrix(ax, group["summary"]["alpha"]["mean"], posterior["neuron_labels"],
-                      posterior["layer_sizes"], vmin=0, cbar_label=cbar_label, annotate=True,
-                      title=f"Hawkes excitation alpha, posterior mean: {name} "
-                            f"({len(group['trials'])} test trials)")
+                      posterior["layer_sizes"], vmin=0, mask=mask, cbar_label=cbar_label,
+                      annotate=True, title=title)
     return fig
 
 

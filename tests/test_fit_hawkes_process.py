@@ -115,6 +115,23 @@ def test_select_trials_skips_small_groups_and_keeps_a_spike_budget():
         {name: list(trials) for name, trials in groups.items()}
 
 
+def test_stimulus_background_is_the_training_psth_of_the_class_as_an_intensity():
+    # Three sine training trials whose input fires at steps {0, 1}, {0} and {0, 2}; a cosine
+    # training trial and the test trials must not count.
+    spikes = np.zeros((6, 3, 4), dtype=bool)                 # (trials, neurons, steps)
+    spikes[0, 0, [0, 1]] = spikes[1, 0, 0] = spikes[2, 0, [0, 2]] = True
+    spikes[3, 0, :] = spikes[4, 0, 3] = spikes[5, 0, 3] = True
+    labels, split = np.array([0, 0, 0, 1, 0, 0]), np.array(["train"] * 4 + ["test"] * 2)
+    background = fhp.stimulus_background(spikes, labels, split, np.array([4, 5]), np.array([0]))
+    # Jeffreys' (count + 1/2) / (n + 1) with counts (3, 1, 1, 0) of n = 3, as -log(1 - p).
+    intensity = -np.log(1 - np.array([3.5, 1.5, 1.5, 0.5]) / 4)
+    np.testing.assert_allclose(background[0], intensity / intensity.mean(), rtol=1e-12)
+    np.testing.assert_array_equal(background[1:], np.ones((2, 4)))
+    # The cosine group gets its own class's PSTH: one trial firing at every step.
+    cosine = fhp.stimulus_background(spikes, np.array([0, 0, 0, 1, 1, 1]), split, np.array([4]), np.array([0]))
+    np.testing.assert_allclose(cosine[0], np.ones(4))
+
+
 def test_sum_trial_fits_adds_draws_of_independent_trials():
     rng = np.random.default_rng(2)
 
@@ -178,6 +195,22 @@ def test_main_fits_each_group_and_loads_back(spike_file, tmp_path, capsys):
     np.testing.assert_array_equal(posterior["weights"]["hidden_output"],
                                   data["weights"]["hidden_output"])
     assert posterior["config"]["time"] == "discrete" and posterior["config"]["seed"] == 0
+
+
+def test_background_option_is_stored_with_the_posterior(spike_file, tmp_path):
+    run_main(spike_file, tmp_path / "stimulus.npz")
+    run_main(spike_file, tmp_path / "constant.npz", "--background", "constant")
+    stimulus = fhp.load_posterior(tmp_path / "stimulus.npz")
+    constant = fhp.load_posterior(tmp_path / "constant.npz")
+    assert stimulus["config"]["background"] == "stimulus" and constant["config"]["background"] == "constant"
+    data = pickle.loads(spike_file.read_bytes())
+    for name, group in stimulus["groups"].items():
+        expected = fhp.stimulus_background(data["spikes"], data["labels"], data["split"], group["trials"],
+                                           np.arange(LAYER_SIZES["input"]))
+        np.testing.assert_array_equal(group["background"], expected)
+        np.testing.assert_array_equal(constant["groups"][name]["background"], np.ones((6, 40)))
+    # The sine class has a training trial, so its input's background is not flat.
+    assert np.ptp(stimulus["groups"]["sine_correct"]["background"][0]) > 0
 
 
 def test_unconverged_group_is_warned_about(spike_file, tmp_path, capsys):
@@ -288,7 +321,7 @@ def test_missing_spike_file_says_run_train_snn(tmp_path):
 @pytest.mark.parametrize("args", [["--n-samples", "0"], ["--n-samples", "-5"],
                                   ["--n-chains", "1"], ["--n-jobs", "0"], ["--time", "weird"],
                                   ["--beta", "each"], ["--n-warmup", "-1"], ["--min-trials", "0"],
-                                  ["--max-spikes", "-1"], ["--seed", "-1"],
+                                  ["--max-spikes", "-1"], ["--seed", "-1"], ["--background", "psth"],
                                   ["--n-samples", "many"]])
 def test_nonsense_arguments_exit_2(args):
     with pytest.raises(SystemExit) as excinfo:

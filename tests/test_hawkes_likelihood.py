@@ -12,29 +12,37 @@ import pytest
 from hawkes_model import HawkesPrior, HawkesProcessModel, simulate_hawkes
 
 
-def slow_loglik_continuous(realisations, end_times, mu, alpha, beta):
-    """Double loop over event pairs: sum log lambda(t_k) - compensator, strict t_l < t."""
+def slow_loglik_continuous(realisations, end_times, mu, alpha, beta, background=None, dt=1.0):
+    """Double loop over event pairs: sum log lambda(t_k) - compensator, strict t_l < t.
+
+    With ``background`` (D, n_bins) the background of i is mu_i b_i[floor(t / dt)], and its
+    compensator the sum over bins of mu_i b_i[m] times the bin's overlap with [0, end).
+    """
     d = len(mu)
     beta = np.broadcast_to(np.asarray(beta, dtype=float), (d, d))
     total = 0.0
     for events, end in zip(realisations, end_times):
         for i in range(d):
             for t in events[i]:
-                lam = mu[i]
+                lam = mu[i] if background is None else mu[i] * background[i, int(t // dt)]
                 for j in range(d):
                     for s in events[j]:
                         if s < t:
                             lam += alpha[i, j] * beta[i, j] * math.exp(-beta[i, j] * (t - s))
                 total += math.log(lam)
-            total -= mu[i] * end
+            if background is None:
+                total -= mu[i] * end
+            else:
+                for m in range(background.shape[1]):
+                    total -= mu[i] * background[i, m] * max(0.0, min(end, (m + 1) * dt) - m * dt)
             for j in range(d):
                 for s in events[j]:
                     total -= alpha[i, j] * (1.0 - math.exp(-beta[i, j] * (end - s)))
     return total
 
 
-def slow_loglik_discrete(realisations, end_times, mu, alpha, beta, dt):
-    """Bin by bin: lambda_i[k] = mu_i + sum_j alpha_ij sum_m g_ij(m) y_j[k-m] / dt, Bernoulli terms."""
+def slow_loglik_discrete(realisations, end_times, mu, alpha, beta, dt, background=None):
+    """Bin by bin: lambda_i[k] = mu_i b_i[k] + sum_j alpha_ij sum_m g_ij(m) y_j[k-m] / dt, Bernoulli terms."""
     d = len(mu)
     beta = np.broadcast_to(np.asarray(beta, dtype=float), (d, d))
     total = 0.0
@@ -46,7 +54,7 @@ def slow_loglik_discrete(realisations, end_times, mu, alpha, beta, dt):
                 y[j, int(round(t / dt))] = 1.0
         for i in range(d):
             for k in range(n_steps):
-                lam = mu[i]
+                lam = mu[i] if background is None else mu[i] * background[i, k]
                 for j in range(d):
                     for m in range(1, k + 1):
                         g = (1 - math.exp(-beta[i, j] * dt)) * math.exp(-beta[i, j] * dt * (m - 1))
@@ -86,6 +94,63 @@ def test_discrete_matches_slow_reference(kind, params3):
     model = HawkesProcessModel(3, time="discrete", dt=dt, beta=kind)
     fast = model.log_likelihood(realisations, ends, mu, alpha, beta)
     assert fast == pytest.approx(slow_loglik_discrete(realisations, ends, mu, alpha, beta, dt), rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["shared", "pair"])
+def test_likelihoods_with_a_background_match_slow_references(kind, params3):
+    mu, alpha, beta_pair = params3
+    dt, ends = 0.5, [10.0, 7.25, 12.0]
+    background = np.random.default_rng(5).uniform(0.2, 3.0, (3, 24))     # 12 s of 0.5 s bins
+    beta = 1.7 if kind == "shared" else beta_pair
+    for time in ("continuous", "discrete"):
+        ends_t = ends if time == "continuous" else [10.0, 7.5, 12.0]
+        realisations = [simulate_hawkes(mu, alpha, beta_pair, end, seed=r, time=time, dt=dt,
+                                        background=background) for r, end in enumerate(ends_t)]
+        model = HawkesProcessModel(3, time=time, dt=dt, beta=kind, background=background)
+        fast = model.log_likelihood(realisations, ends_t, mu, alpha, beta)
+        if time == "continuous":
+            slow = slow_loglik_continuous(realisations, ends_t, mu, alpha, beta, background, dt)
+        else:
+            slow = slow_loglik_discrete(realisations, ends_t, mu, alpha, beta, dt, background)
+        assert fast == pytest.approx(slow, rel=1e-12)
+        # A background of ones is the constant model, to the last bit.
+        ones = HawkesProcessModel(3, time=time, dt=dt, beta=kind, background=np.ones((3, 24)))
+        plain = HawkesProcessModel(3, time=time, dt=dt, beta=kind)
+        assert (ones.log_likelihood(realisations, ends_t, mu, alpha, beta)
+                == plain.log_likelihood(realisations, ends_t, mu, alpha, beta))
+
+
+@pytest.mark.parametrize("time", ["continuous", "discrete"])
+def test_simulation_with_a_background_follows_it_bin_by_bin(time):
+    # alpha = 0: an inhomogeneous Poisson (Bernoulli) process; mean counts per bin are
+    # mu b dt (continuous) and 1 - exp(-mu b dt) (discrete), checked by a chi-square test.
+    dt, n_bins, n_real = 0.1, 20, 400
+    background = 0.2 + 1.8 * (np.arange(n_bins) % 5 == 0)[None, :] * np.ones((2, 1))
+    mu = np.array([4.0, 8.0])
+    counts = np.zeros((2, n_bins))
+    for r in range(n_real):
+        events = simulate_hawkes(mu, np.zeros((2, 2)), 1.0, n_bins * dt, seed=r, time=time, dt=dt,
+                                 background=background)
+        for j in range(2):
+            counts[j] += np.bincount((events[j] / dt + 1e-9).astype(int), minlength=n_bins)
+    rate = mu[:, None] * background * dt
+    expected = n_real * (rate if time == "continuous" else -np.expm1(-rate))
+    chi2 = ((counts - expected) ** 2 / expected).sum()
+    assert stats.chi2.sf(chi2, counts.size) > 0.001
+
+
+@pytest.mark.parametrize("time", ["continuous", "discrete"])
+def test_goodness_of_fit_with_a_background_accepts_the_truth_and_rejects_a_constant_one(time):
+    dt, n_bins = 0.1, 10_000
+    background = 1 + 0.95 * np.sin(2 * np.pi * np.arange(n_bins) / 200)[None, :] * np.ones((2, 1))
+    mu, alpha = np.array([1.2, 0.8]), np.array([[0.0, 0.3], [0.3, 0.0]])
+    events = simulate_hawkes(mu, alpha, 5.0, n_bins * dt, seed=6, time=time, dt=dt, background=background)
+    truth = HawkesProcessModel(2, time=time, dt=dt, background=background).goodness_of_fit(
+        events, n_bins * dt, mu, alpha, 5.0)
+    constant = HawkesProcessModel(2, time=time, dt=dt).goodness_of_fit(events, n_bins * dt, mu, alpha, 5.0)
+    n = np.array([len(e) for e in events])
+    assert np.all(stats.kstwo.sf(truth, n) > 0.01)
+    assert np.all(stats.kstwo.sf(constant, n) < 0.01)
 
 
 def test_alpha_zero_gives_poisson_and_bernoulli_closed_forms():
@@ -249,6 +314,19 @@ def test_discrete_bad_input(events, match):
 def test_bad_model_configuration(kwargs, match):
     with pytest.raises(ValueError, match=match):
         HawkesProcessModel(**kwargs)
+
+
+@pytest.mark.parametrize("background, match", [
+    (np.ones(3), "shape"), (np.ones((3, 4)), "shape"), (np.zeros((2, 4)), "> 0"),
+    (np.full((2, 4), np.nan), "finite"), (np.full((2, 1), 1.0), "shorter"),
+])
+def test_bad_background(background, match):
+    with pytest.raises(ValueError, match=match):
+        model = HawkesProcessModel(2, dt=0.5, background=background)
+        model.log_likelihood(**GOOD)
+    if match == "shorter":
+        with pytest.raises(ValueError, match=match):
+            simulate_hawkes([1.0, 1.0], np.zeros((2, 2)), 1.0, 1.0, dt=0.5, background=background)
 
 
 def test_bad_prior_and_pair_beta_shape():

@@ -64,29 +64,34 @@ def test_zero_length_window_reproduces_the_prior(time):
 
 
 @pytest.mark.parametrize("time", ["continuous", "discrete"])
-def test_posterior_moments_match_numerical_integration(time):
+@pytest.mark.parametrize("modulated", [False, True])
+def test_posterior_moments_match_numerical_integration(time, modulated):
     # One neuron with data; beta pinned by a very tight prior, so the posterior of (mu, alpha)
     # is a 2-D density that a grid integrates directly. This checks all moves on real data
     # (the branching Gibbs moves, the ridge moves) against an independent computation.
     mu_true, alpha_true, beta, dt, end = 2.0, 0.4, 5.0, 0.05, 100.0
-    events = simulate_hawkes([mu_true], [[alpha_true]], beta, end, seed=6, time=time, dt=dt)[0]
+    n_bins = round(end / dt)
+    background = (1 + 0.9 * np.sin(np.arange(n_bins) / 30))[None, :] if modulated else np.ones((1, n_bins))
+    events = simulate_hawkes([mu_true], [[alpha_true]], beta, end, seed=6, time=time, dt=dt,
+                             background=background)[0]
     prior = HawkesPrior(mu_shape=2.0, mu_mean=2.0, alpha_shape=1.0, alpha_mean=0.3,
                         beta_median=beta, beta_log_sd=1e-4)
-    post = HawkesProcessModel(1, time=time, dt=dt, prior=prior).fit(
+    post = HawkesProcessModel(1, time=time, dt=dt, prior=prior, background=background if modulated else None).fit(
         [events], end, n_samples=1500, n_warmup=300, seed=4, progress=False)
 
     # Reference: excitation at each event by a direct O(N^2) sum, then the log posterior on a grid.
     lag = events[:, None] - events[None, :]                        # (N, N) t_k - t_l
     decay = np.where(lag > 0, np.exp(-beta * np.where(lag > 0, lag, 0.0)), 0.0).sum(axis=1)
+    base = background[0, np.floor(events / dt + 1e-9).astype(int)]  # b in each event's bin
+    exposure = background.sum() * dt                               # int b over the window
     if time == "continuous":
-        h, exposure, comp = beta * decay, end, np.sum(1 - np.exp(-beta * (end - events)))
+        h, comp = beta * decay, np.sum(1 - np.exp(-beta * (end - events)))
     else:
         h = np.expm1(beta * dt) / dt * decay                       # S[k] = (e^{beta dt} - 1) R / dt
-        exposure = end
         comp = np.sum(1 - np.exp(-beta * (end - dt - events)))
     mu_grid = np.linspace(0.5, 4.0, 300)[:, None, None]
     alpha_grid = np.linspace(1e-4, 0.9, 300)[None, :, None]
-    lam = mu_grid + alpha_grid * h[None, None, :]
+    lam = mu_grid * base[None, None, :] + alpha_grid * h[None, None, :]
     if time == "continuous":
         event_terms = np.log(lam).sum(axis=2)
     else:
@@ -104,14 +109,19 @@ def test_posterior_moments_match_numerical_integration(time):
 
 @pytest.mark.parametrize("time", ["continuous", "discrete"])
 @pytest.mark.parametrize("kind", ["shared", "pair"])
-def test_ridge_move_accepts_with_the_exact_posterior_ratio(time, kind):
+@pytest.mark.parametrize("modulated", [False, True])
+def test_ridge_move_accepts_with_the_exact_posterior_ratio(time, kind, modulated):
     # Replays the ridge move's random numbers (same seed) and recomputes every acceptance
     # decision from the public log-likelihood and the prior density written here.
     dt, end, n_chains = 0.05, 60.0, 3
     mu0, alpha0 = np.array([2.0, 1.0]), np.array([[0.2, 0.3], [0.5, 0.0]])
-    events = simulate_hawkes(mu0, alpha0, 4.0, end, seed=9, time=time, dt=dt)
+    # A time-varying background changes mu's exposure: int b_i instead of the window length.
+    steps = np.arange(round(end / dt))
+    background = np.stack([1 + 0.8 * np.sin(steps / 40), 1 + 0.5 * np.cos(steps / 25)]) if modulated else None
+    events = simulate_hawkes(mu0, alpha0, 4.0, end, seed=9, time=time, dt=dt, background=background)
     # Shapes other than 1 so that both prior densities enter the ratio.
-    model = HawkesProcessModel(2, time=time, dt=dt, beta=kind, prior=HawkesPrior(mu_shape=2.0, alpha_shape=1.5))
+    model = HawkesProcessModel(2, time=time, dt=dt, beta=kind, prior=HawkesPrior(mu_shape=2.0, alpha_shape=1.5),
+                               background=background)
     rng = np.random.default_rng(0)
     mu = mu0 * rng.uniform(0.7, 1.3, (n_chains, 2))
     alpha = rng.uniform(0.0, 0.6, (n_chains, 2, 2))
@@ -122,14 +132,14 @@ def test_ridge_move_accepts_with_the_exact_posterior_ratio(time, kind):
     prior = model._resolve_prior(data)
     h, comp = model._all_stats(data, beta.copy())
     alpha_src = model._source_alpha(data, alpha)
-    lam = model._per_event(mu, data) + np.einsum("csk,csk->ck", alpha_src, h)
+    lam = model._background_rate(mu, data) + np.einsum("csk,csk->ck", alpha_src, h)
     mu_moved, alpha_moved = mu.copy(), alpha.copy()                # moved in place by the sampler
     acc, lam_moved = model._move_ridge(data, np.random.default_rng(5), mu_moved, alpha_moved, alpha_src, lam,
                                        h, comp, log_step, prior)
 
     mu_a, mu_b, al_a, al_b = prior[:4]
     window = end - (dt if time == "discrete" else 0.0)             # the kernel's mass counts until here
-    exposure = round(end / dt) * dt if time == "discrete" else end
+    exposure = np.full(2, end) if background is None else background.sum(axis=1) * dt
 
     def log_post(m, a, b):
         log_prior = np.sum((mu_a - 1) * np.log(m) - mu_b * m) + np.sum((al_a - 1) * np.log(a) - al_b * a)
@@ -149,7 +159,7 @@ def test_ridge_move_accepts_with_the_exact_posterior_ratio(time, kind):
                 # A random walk reflected at alpha = 0, along the line of constant compensator.
                 step = abs(alpha[c, i, j] + np.exp(log_step[c, i, j]) * z[c, i]) - alpha[c, i, j]
                 mu_new, alpha_new = mu[c].copy(), alpha[c].copy()
-                mu_new[i] -= step * comp_ij / exposure
+                mu_new[i] -= step * comp_ij / exposure[i]
                 alpha_new[i, j] += step
                 if mu_new[i] > 0 and alpha_new[i, j] > 0:
                     ratio = log_post(mu_new, alpha_new, b) - log_post(mu[c], alpha[c], b)
@@ -159,7 +169,8 @@ def test_ridge_move_accepts_with_the_exact_posterior_ratio(time, kind):
     assert np.array_equal(acc, expected)
     assert 0 < acc.mean() < 1
     assert np.allclose(mu_moved, mu, rtol=1e-12) and np.allclose(alpha_moved, alpha, rtol=1e-12)
-    assert np.allclose(lam_moved, model._per_event(mu, data) + np.einsum("csk,csk->ck", alpha_src, h), rtol=1e-10)
+    assert np.allclose(lam_moved, model._background_rate(mu, data) + np.einsum("csk,csk->ck", alpha_src, h),
+                       rtol=1e-10)
     # alpha_src is updated in place, entry by entry, and must equal a fresh layout exactly.
     assert np.array_equal(alpha_src, model._source_alpha(data, alpha_moved))
 
@@ -419,6 +430,25 @@ def test_discrete_model_ranks_edges_on_tied_grid_data_and_continuous_fit_shrinks
         realisations, 100.0, n_samples=300, n_warmup=300, seed=2, progress=False)
     shrink = alpha[true_edge].sum() / continuous.summary()["alpha"]["mean"][true_edge].sum()
     assert shrink > 3.0
+
+
+def test_stimulus_background_removes_the_false_self_excitation_of_a_driven_neuron():
+    # Neuron 0 follows a trial-locked stimulus (rate x (1 + 0.95 sin)), neuron 1 is driven by
+    # it. A constant background explains the stimulus's rhythm by self-excitation of neuron
+    # 0; given the stimulus's shape as background, that false edge goes away and the true
+    # one stays.
+    dt, n_steps = 1.0, 100
+    stimulus = np.stack([1 + 0.95 * np.sin(2 * np.pi * np.arange(n_steps) / 20), np.ones(n_steps)])
+    mu, alpha = np.array([0.4, 0.05]), np.array([[0.0, 0.0], [0.6, 0.0]])
+    trials = [simulate_hawkes(mu, alpha, 1.0, n_steps * dt, seed=r, time="discrete", dt=dt, background=stimulus)
+              for r in range(30)]
+    fits = {name: HawkesProcessModel(2, time="discrete", dt=dt, background=background).fit(
+                trials, n_steps * dt, n_samples=500, n_warmup=200, seed=1, progress=False).summary()["alpha"]
+            for name, background in (("constant", None), ("stimulus", stimulus))}
+    assert fits["constant"]["q05"][0, 0] > 0.1
+    assert fits["stimulus"]["q95"][0, 0] < 0.1
+    for summary in fits.values():
+        assert abs(summary["mean"][1, 0] - 0.6) < 3 * summary["sd"][1, 0]
 
 
 def test_silent_neuron_and_empty_trials_fall_back_to_the_prior():

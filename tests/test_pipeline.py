@@ -20,7 +20,7 @@ def expected_keys(group_names, acceptance_moves):
             "weights/input_hidden", "weights/hidden_hidden", "weights/hidden_output"}
     for g in group_names:
         keys |= {f"{g}/{key}" for key in ("trials", "n_spikes", "mu", "alpha", "beta",
-                                          "max_rhat", "min_ess_bulk", "gof_ks")}
+                                          "max_rhat", "min_ess_bulk", "gof_ks", "background")}
         keys |= {f"{g}/{p}/{s}" for p in ("mu", "alpha", "beta")
                  for s in ("mean", "sd", "q05", "q95", "rhat", "ess_bulk")}
         keys |= {f"{g}/acceptance/{move}" for move in acceptance_moves}
@@ -70,6 +70,11 @@ def test_train_fit_plot(tmp_path, capsys):
         assert arrays[f"{g}/alpha/q05"].dtype == np.float64
         assert np.all(arrays[f"{g}/alpha"] >= 0)
         assert arrays[f"{g}/gof_ks"].shape == (N_NEURONS,)
+        # The stimulus background: only the input neuron's varies, each row has mean 1.
+        background = arrays[f"{g}/background"]
+        assert background.shape == (N_NEURONS, 30) and background.dtype == np.float64
+        np.testing.assert_allclose(background.mean(axis=1), 1.0, rtol=1e-12)
+        np.testing.assert_array_equal(background[1:], 1.0)
     for name in ("example_spiking_trains", "example_alpha_matrix", "alpha_heatmaps_by_group",
                  "alpha_vs_weights", "mcmc_traces"):
         assert (figures / f"{name}.png").stat().st_size > 10_000

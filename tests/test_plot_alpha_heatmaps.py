@@ -160,6 +160,21 @@ def test_trace_parameters_pick_the_largest_and_a_near_zero_alpha(tmp_path):
     assert picks[1][1].shape == (2, 40)
 
 
+def test_example_figure_greys_the_columns_of_sources_that_never_fired(tmp_path):
+    _write_posterior(tmp_path / "post.npz", {"sine_correct": ([0, 1], np.full((4, 4), 0.3))})
+    posterior = fhp.load_posterior(tmp_path / "post.npz")
+    group = posterior["groups"]["sine_correct"]
+    group["n_spikes"] = np.array([5, 0, 3, 2])           # h0 never fired in these trials
+    fig = pah.figure_example(posterior, "sine_correct", pah.ALPHA_LABEL)
+    drawn_mask = fig.axes[0].collections[0].get_array().mask.reshape(4, 4)
+    expected = np.zeros((4, 4), dtype=bool)
+    expected[:, 1] = True
+    np.testing.assert_array_equal(drawn_mask, expected)
+    assert "never fired" in fig.axes[0].get_title()
+    group["n_spikes"] = np.array([5, 1, 3, 2])
+    assert "never fired" not in pah.figure_example(posterior, "sine_correct", pah.ALPHA_LABEL).axes[0].get_title()
+
+
 def test_main_group_is_the_largest():
     posterior = {"group_names": ["a", "b", "c"],
                  "groups": {"a": {"trials": [1]}, "b": {"trials": [2, 3, 4]}, "c": {"trials": [5, 6, 7]}}}
