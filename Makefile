@@ -28,10 +28,11 @@ plot: data/hawkes_posterior.npz plot_alpha_heatmaps.py
 test: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP) data/spike_trains.pkl
 	$(PY) benchmarks/bench_snn.py
 	$(PY) benchmarks/bench_hawkes.py
 	$(PY) benchmarks/validate_hawkes.py --quick
+	$(PY) benchmarks/validate_pipeline.py
 
 clean:
 	rm -rf $(VENV) data/*.pkl data/*.npz

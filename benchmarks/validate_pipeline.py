@@ -1,0 +1,140 @@
+"""Validate fit_hawkes_process.py and the AUC on spike trains whose Hawkes truth is known.
+
+The trained network's spike file supplies everything but the spikes: layer sizes, labels,
+predictions, the train/test split, the stimuli and the true weights. The spikes are replaced
+by a discrete-time Hawkes process over the network's graph: ``alpha = ALPHA_EDGE`` on every
+pair with a positive weight and 0 elsewhere (the AUC's positives and negatives), one shared
+``beta = BETA`` and background ``MU_LIF`` for the LIF neurons; the input neuron has no
+incoming edge and fires with its class's stimulus probability per step, ``0.5 (1 + sin)`` or
+``0.5 (1 + cos)`` as in training (a Hawkes node whose background is locked to the stimulus).
+``fit_hawkes_process.py`` then fits these trains with its defaults, with ``--background
+constant`` and with ``--per-trial`` (the original's summed matrices), and the connectivity
+AUC of every group is printed: the pipeline's own ceiling, and what the stimulus background
+is for.
+
+Reads:  data/spike_trains.pkl  (written by ``python train_snn.py``)
+Writes: nothing in the repo (temporary files only)
+Commands for the README numbers:  python benchmarks/validate_pipeline.py  (about 1.5 min)
+                                  python benchmarks/validate_pipeline.py --max-spikes 4000
+"""
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+from time import perf_counter
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import fit_hawkes_process  # noqa: E402
+import plot_alpha_heatmaps  # noqa: E402
+from hawkes_model import simulate_hawkes  # noqa: E402
+from safe_files import InputFileError, save_pickle  # noqa: E402
+from train_snn import class_rates, load_spike_trains  # noqa: E402
+
+ALPHA_EDGE = 0.12   # branching ratio of every excitatory synapse (sum over a row stays < 1)
+BETA = 1000.0       # 1/s: with dt = 1 ms most of an effect falls on the next step, like a synapse
+MU_LIF = 20.0       # 1/s background of the hidden and output neurons
+# The stimulus's probability reaches 0 and 1, where the intensity -log(1 - p) / dt would be
+# infinite or zero; clipped to this range it changes by at most 0.1% of the steps.
+P_RANGE = (1e-3, 1 - 1e-3)
+VARIANTS = {"default (stimulus background)": [],
+            "--background constant": ["--background", "constant"],
+            "--per-trial (summed matrices)": ["--per-trial"]}
+
+
+def hawkes_truth(record):
+    """Hawkes parameters over the network's graph and the stimulus background of each class.
+
+    Parameters
+    ----------
+    record : dict
+        A spike file as returned by ``load_spike_trains``.
+
+    Returns
+    -------
+    mu : ndarray, shape (D,)
+        1/s; the input's is its mean stimulus intensity.
+    alpha : ndarray, shape (D, D)
+        ``ALPHA_EDGE`` where the true weight ``[target, source]`` is positive, else 0.
+    backgrounds : ndarray, shape (n_classes, D, n_steps)
+        Relative background per class: the input's stimulus intensity over its mean, ones
+        for the LIF neurons.
+    """
+    config, dt = record["config"], record["dt"]
+    true_weights, _ = plot_alpha_heatmaps.connection_matrix(record["weights"], record["layer_sizes"])
+    n_dims, n_in = true_weights.shape[0], record["layer_sizes"]["input"]
+    probability = np.clip(class_rates(record["n_steps"], config["sine_freq"], config["cosine_freq"]),
+                          *P_RANGE)                                            # (n_classes, n_steps)
+    intensity = -np.log1p(-probability) / dt                                     # 1/s, P(spike) = p
+    mu = np.full(n_dims, MU_LIF)
+    mu[:n_in] = intensity.mean()
+    backgrounds = np.ones((probability.shape[0], n_dims, record["n_steps"]))
+    backgrounds[:, :n_in] = (intensity / intensity.mean())[:, None, :]
+    return mu, np.where(true_weights > 0, ALPHA_EDGE, 0.0), backgrounds
+
+
+def simulated_record(record, seed):
+    """The spike file with its spikes replaced by the Hawkes truth, one realisation per trial."""
+    mu, alpha, backgrounds = hawkes_truth(record)
+    dt, n_steps = record["dt"], record["n_steps"]
+    spikes = np.zeros_like(record["spikes"])                                     # (trials, D, n_steps)
+    seeds = np.random.SeedSequence(seed).spawn(len(spikes))
+    for trial, (label, trial_seed) in enumerate(zip(record["labels"], seeds)):  # one realisation each
+        events = simulate_hawkes(mu, alpha, BETA, n_steps * dt, seed=trial_seed, time="discrete",
+                                 dt=dt, background=backgrounds[label])
+        for neuron, times in enumerate(events):
+            spikes[trial, neuron, np.rint(times / dt).astype(int)] = True
+    return {**record, "spikes": spikes}
+
+
+def fit_and_score(spike_file, workdir, options, seed, max_spikes):
+    """Run fit_hawkes_process.py on ``spike_file``; return {group: (trials, AUC, converged)}."""
+    posterior_file = workdir / "posterior.npz"
+    fit_hawkes_process.main(["--spike-file", str(spike_file), "--posterior-file", str(posterior_file),
+                             "--seed", str(seed), "--max-spikes", str(max_spikes), *options])
+    posterior = fit_hawkes_process.load_posterior(posterior_file)
+    true_weights, _ = plot_alpha_heatmaps.connection_matrix(posterior["weights"], posterior["layer_sizes"])
+    return {name: (len(group["trials"]),
+                   plot_alpha_heatmaps.connectivity_auc(group["summary"]["alpha"]["mean"], true_weights)[0],
+                   fit_hawkes_process.is_converged(group))
+            for name, group in posterior["groups"].items()}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--spike-file", type=Path, default=ROOT / "data" / "spike_trains.pkl",
+                        help="trained network's spike file (its graph and labels are used)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the simulation and the fits")
+    parser.add_argument("--max-spikes", type=int, default=1000,
+                        help="fit_hawkes_process.py's spike budget per group (its default: 1000)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        record = load_spike_trains(args.spike_file)
+    except InputFileError as err:
+        sys.exit(f"validate_pipeline.py: error: {err}")
+    start = perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        spike_file = workdir / "spike_trains.pkl"
+        save_pickle(simulated_record(record, args.seed), spike_file)
+        print(f"simulated {len(record['spikes'])} trials over the network's graph "
+              f"(alpha {ALPHA_EDGE} on every positive weight) in {perf_counter() - start:.1f} s")
+        results = {variant: fit_and_score(spike_file, workdir, options, args.seed, args.max_spikes)
+                   for variant, options in VARIANTS.items()}
+    print(f"\n{'fit':<32} {'group':<16} {'trials':>6} {'AUC':>6}  converged")
+    for variant, groups in results.items():
+        for name, (n_trials, auc, converged) in groups.items():
+            print(f"{variant:<32} {name:<16} {n_trials:>6} {auc:>6.3f}  {'yes' if converged else 'NO'}")
+    print(f"\ntotal {perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
