@@ -138,7 +138,7 @@ def n_parameters(layer_sizes):
     return sum(_n_entries(name, shape) for name, shape in weight_shapes(layer_sizes).items())
 
 
-def theta_to_weights(theta, layer_sizes):
+def theta_to_weights(theta, layer_sizes, limits=None):
     """Unpack flat parameter vectors into named weight matrices.
 
     Parameters
@@ -146,6 +146,10 @@ def theta_to_weights(theta, layer_sizes):
     theta : torch.Tensor, shape (..., n_parameters)
     layer_sizes : dict
         ``{"input": n_in, "hidden": n_hidden, "output": n_out}``.
+    limits : dict, optional
+        Weight name -> largest magnitude (threshold units); the matrix is clipped to
+        ``[-limit, limit]``. CMA-ES searches ``theta`` unbounded; the network only ever sees
+        the clipped weights, so ``weights_to_theta`` of them maps back to the same weights.
 
     Returns
     -------
@@ -153,6 +157,7 @@ def theta_to_weights(theta, layer_sizes):
         ``weights[name]`` of shape ``(..., n_source, n_target)``; the diagonal of
         ``hidden_hidden`` is zero.
     """
+    limits = limits or {}
     batch = theta.shape[:-1]
     weights, start = {}, 0
     for name, shape in weight_shapes(layer_sizes).items():
@@ -164,6 +169,8 @@ def theta_to_weights(theta, layer_sizes):
             matrix[..., off_diagonal] = block
         else:
             matrix = block.reshape(*batch, *shape)
+        if name in limits:
+            matrix = matrix.clamp(-limits[name], limits[name])
         weights[name] = matrix
         start = stop
     return weights

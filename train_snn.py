@@ -189,7 +189,7 @@ def noise_generator(seed, purpose):
 
 
 def train_cmaes(layer_sizes, lif, dt, spikes, labels, population, generations, sigma0,
-                fitness_options, seed, device, noise_draws=1):
+                fitness_options, seed, device, noise_draws=1, weight_limits=None):
     """Minimise ``fitness`` over the network weights with CMA-ES (pycma's ask/tell).
 
     Parameters
@@ -214,6 +214,9 @@ def train_cmaes(layer_sizes, lif, dt, spikes, labels, population, generations, s
     noise_draws : int
         Noise draws per training trial and generation; the fitness averages over them (the
         trials are simply repeated, each copy gets its own noise). Cost grows linearly.
+    weight_limits : dict or None
+        Weight name -> largest magnitude the network may use (``theta_to_weights``'s
+        ``limits``); None: unbounded.
 
     Returns
     -------
@@ -247,7 +250,7 @@ def train_cmaes(layer_sizes, lif, dt, spikes, labels, population, generations, s
     for generation in progress:
         candidates = np.asarray(strategy.ask())                            # (P, n_params)
         theta = torch.as_tensor(candidates, dtype=torch.float32, device=device)
-        weights = spiking_network.theta_to_weights(theta, layer_sizes)
+        weights = spiking_network.theta_to_weights(theta, layer_sizes, weight_limits)
         counts = spiking_network.simulate_network(weights, spikes, lif, dt,
                                                   generator)                   # (P, T, N)
         values = fitness(counts, labels, n_steps=n_steps,
@@ -267,18 +270,18 @@ def train_cmaes(layer_sizes, lif, dt, spikes, labels, population, generations, s
         return best_theta, history
     finalists = np.stack([best_theta, strategy.mean, *finalists])
     chosen = select_weights(finalists, layer_sizes, lif, dt, spikes, labels, fitness_options,
-                            noise_generator(seed, "select"), device)
+                            noise_generator(seed, "select"), device, weight_limits)
     return finalists[chosen], history
 
 
 def select_weights(candidates, layer_sizes, lif, dt, spikes, labels, fitness_options,
-                   generator, device):
+                   generator, device, weight_limits=None):
     """Return the index of the candidate of lowest fitness on one fresh noise draw.
 
     Parameters
     ----------
     candidates : np.ndarray, shape (C, n_parameters)
-    layer_sizes, lif, dt, spikes, labels, fitness_options, device
+    layer_sizes, lif, dt, spikes, labels, fitness_options, device, weight_limits
         As in ``train_cmaes``.
     generator : torch.Generator
         The held-out noise, common to all candidates (``noise_generator(seed, "select")``).
@@ -290,7 +293,8 @@ def select_weights(candidates, layer_sizes, lif, dt, spikes, labels, fitness_opt
     """
     theta = torch.as_tensor(candidates, dtype=torch.float32, device=device)
     counts = spiking_network.simulate_network(
-        spiking_network.theta_to_weights(theta, layer_sizes), spikes, lif, dt, generator)
+        spiking_network.theta_to_weights(theta, layer_sizes, weight_limits), spikes, lif, dt,
+        generator)
     values = fitness(counts, labels, n_steps=spikes.shape[-1], **fitness_options)
     return int(torch.argmin(values).item())
 
@@ -597,6 +601,10 @@ def parse_args(argv=None):
         help=f"fitness penalty per spike per step of rate outside [--rate-floor, "
              f"--rate-target], averaged over neurons "
              f"(default {RATE_PENALTY})")
+    add("--max-input-weight", type=_positive_float, default=None,
+        help="clip every input->hidden weight to [-W, W], threshold units (default: unbounded)")
+    add("--max-lateral-weight", type=_positive_float, default=None,
+        help="clip every hidden->hidden weight to [-W, W], threshold units (default: unbounded)")
     add("--seed", type=_non_negative_int, default=0,
         help="seed of data, CMA-ES and noise (default 0)")
     add("--device", default="cpu", help="torch device (default cpu)")
@@ -627,6 +635,9 @@ def main(argv=None):
     rates = class_rates(args.n_steps, args.sine_freq, args.cosine_freq)
     train_spikes, train_labels = generate_trials(args.n_train, rates, rng)
     test_spikes, test_labels = generate_trials(args.n_test, rates, rng)
+    weight_limits = {name: limit for name, limit in (("input_hidden", args.max_input_weight),
+                                                      ("hidden_hidden", args.max_lateral_weight))
+                     if limit is not None}
     train_x = torch.as_tensor(train_spikes, device=device)
     train_y = torch.as_tensor(train_labels, device=device)
 
@@ -641,10 +652,11 @@ def main(argv=None):
                                       "rate_floor": args.rate_floor,
                                       "rate_target": args.rate_target,
                                       "rate_penalty": args.rate_penalty},
-                                     args.seed, device, args.noise_draws)
+                                     args.seed, device, args.noise_draws, weight_limits)
 
     weights = spiking_network.theta_to_weights(
-        torch.as_tensor(theta[None], dtype=torch.float32, device=device), layer_sizes)
+        torch.as_tensor(theta[None], dtype=torch.float32, device=device), layer_sizes,
+        weight_limits)
     inputs = torch.as_tensor(np.concatenate([train_spikes, test_spikes]), device=device)
     counts, spikes = spiking_network.simulate_network(
         weights, inputs, lif, args.dt, noise_generator(args.seed, "record"), record=True)

@@ -231,3 +231,22 @@ def test_theta_round_trip():
     assert sum(int((w != 0).sum()) for w in weights.values()) == int((theta != 0).sum())
     again = sn.theta_to_weights(sn.weights_to_theta(weights, sizes), sizes)
     assert all(torch.equal(again[name], weights[name]) for name in weights)
+
+
+def test_weight_limits_clip_only_the_named_matrices():
+    sizes = sn.DEFAULT_LAYER_SIZES
+    theta = 3 * torch.randn(2, sn.n_parameters(sizes), dtype=torch.float64,
+                            generator=torch.Generator().manual_seed(1))
+    free = sn.theta_to_weights(theta, sizes)
+    limits = {"input_hidden": 0.5, "hidden_hidden": 2.0}
+    bounded = sn.theta_to_weights(theta, sizes, limits)
+    for name, limit in limits.items():
+        # An entry-by-entry reference: min(max(w, -limit), limit).
+        expected = torch.tensor([[[min(max(w, -limit), limit) for w in row] for row in matrix]
+                                 for matrix in free[name].tolist()], dtype=torch.float64)
+        assert torch.equal(bounded[name], expected)
+        assert (free[name].abs() > limit).any()              # the limit did bite
+    assert torch.equal(bounded["hidden_output"], free["hidden_output"])
+    # The clipped weights map back to themselves.
+    again = sn.theta_to_weights(sn.weights_to_theta(bounded, sizes), sizes, limits)
+    assert all(torch.equal(again[name], bounded[name]) for name in bounded)

@@ -228,12 +228,31 @@ def test_loader_refuses_files_that_break_the_contract(tmp_path, spike_file, edit
     one_line_error(path, fragment, "rerun `python train_snn.py`")
 
 
+def test_weight_limits_bound_the_stored_weights(tmp_path):
+    out = tmp_path / "bounded.pkl"
+    train_snn.main(TINY + ["--max-input-weight", "0.4", "--max-lateral-weight", "0.7",
+                           "--spike-file", str(out), "--figure-dir", str(tmp_path / "figures")])
+    record = train_snn.load_spike_trains(out)
+    # The network runs in float32, so the bound is float32's nearest value to the limit.
+    assert np.abs(record["weights"]["input_hidden"]).max() <= np.float32(0.4)
+    assert np.abs(record["weights"]["hidden_hidden"]).max() <= np.float32(0.7)
+    assert record["config"]["max_input_weight"] == 0.4
+    # The stored weights reproduce the stored spikes (the clipped weights are the network's).
+    weights = {name: torch.as_tensor(w, dtype=torch.float32)[None]
+               for name, w in record["weights"].items()}
+    _, rerun = sn.simulate_network(weights, torch.as_tensor(record["spikes"][:, :1]),
+                                   sn.LIFParams(**record["lif"]), record["dt"],
+                                   train_snn.noise_generator(record["seed"], "record"), record=True)
+    np.testing.assert_array_equal(rerun[0].numpy(), record["spikes"])
+
+
 @pytest.mark.parametrize("args", [
     ["--n-train", "0"], ["--n-test", "-5"], ["--n-steps", "0"], ["--n-hidden", "-1"],
     ["--population", "1"], ["--generations", "0"], ["--dt", "0"], ["--dt", "-0.001"],
     ["--dt", "nan"], ["--sine-freq", "0"], ["--cosine-freq", "-15"], ["--tau-mem", "0"],
     ["--n-train", "ten"], ["--noise-sigma", "-0.1"], ["--rate-penalty", "-1"],
     ["--rate-target", "nan"], ["--rate-floor", "-0.01"], ["--noise-draws", "0"],
+    ["--max-input-weight", "0"], ["--max-lateral-weight", "-1"], ["--max-lateral-weight", "inf"],
 ])
 def test_nonsense_arguments_exit_with_code_2(args, capsys):
     with pytest.raises(SystemExit) as info:
