@@ -121,8 +121,8 @@ def _check_background(background, n_dims):
     return background
 
 
-def _background_integral(background, dt, t):
-    """Integral of each neuron's piecewise-constant relative background from 0 to ``t``.
+def _background_integral(background, dt, t, rows=None):
+    """Integral of a piecewise-constant relative background from 0 to ``t``.
 
     Parameters
     ----------
@@ -132,16 +132,19 @@ def _background_integral(background, dt, t):
         Bin width, s.
     t : ndarray, shape (...,)
         Times in ``[0, n_bins dt]``, s.
+    rows : ndarray of int, shape like ``t``, optional
+        The neuron of each time; None: every neuron at every time.
 
     Returns
     -------
-    ndarray, shape (D, ...)
+    ndarray, shape (D, ...) or shaped like ``t`` with ``rows``
         ``int_0^t b_i(s) ds`` in s.
     """
     n_bins = background.shape[1]
     cum = np.concatenate([np.zeros((background.shape[0], 1)), np.cumsum(background, axis=1)], axis=1)
     m = np.clip(np.floor(t / dt).astype(np.int64), 0, n_bins - 1)
-    return dt * (cum[:, m] + (t / dt - m) * background[:, m])
+    i = slice(None) if rows is None else rows
+    return dt * (cum[i, m] + (t / dt - m) * background[i, m])
 
 
 @dataclass
@@ -281,9 +284,10 @@ class HawkesProcessModel:
     2. ``mu`` and ``alpha`` given the parents (exact Gibbs): conjugate Gamma conditionals
        (``mu_i``'s exposure is ``int b_i``, the total time when the background is constant).
     3. Ridge moves (Metropolis on the observed-data likelihood): ``alpha_ij + delta`` with
-       ``mu_i - delta comp_ij / T``, which keeps the compensator fixed; this is the direction
-       along which absent edges trade off against the background, where the Gibbs moves
-       alone crawl (the latent counts know more about alpha than the data do). The random
+       ``mu_i - delta comp_ij / int b_i`` (``/ T`` for a constant background), which keeps the
+       compensator fixed; this is the direction along which absent edges trade off against
+       the background, where the Gibbs moves alone crawl (the latent counts know more about
+       alpha than the data do). The random
        walk is reflected at alpha = 0 (still symmetric), so absent edges are not stuck
        behind rejected negative proposals.
     4. ``beta``: log-scale random-walk Metropolis (Jacobian included) on the observed-data
@@ -671,7 +675,7 @@ class HawkesProcessModel:
         if self.background is None:
             base = mu[data.dim] * until
         else:
-            base = mu[data.dim] * _background_integral(self.background, self.dt, until)[data.dim, np.arange(until.size)]
+            base = mu[data.dim] * _background_integral(self.background, self.dt, until, data.dim)
         cum = base + (alpha_ev * (data.n_before - r)).sum(axis=0)                 # (N,) from each realisation's start
         total = self._realisation_compensators(data, mu, alpha, beta)            # (D, n_real)
         offset = np.cumsum(total, axis=1) - total                                # earlier realisations' mass
