@@ -415,7 +415,8 @@ class HawkesProcessModel:
             if np.any(window > self.background.shape[1] * self.dt * (1 + GRID_TOLERANCE)):
                 raise ValueError(f"background covers {self.background.shape[1]} bins of dt={self.dt}, "
                                  f"shorter than the longest realisation ({window.max()} s)")
-            step = np.minimum((times / self.dt + GRID_TOLERANCE).astype(np.int64), self.background.shape[1] - 1)
+            n_bins = self.background.shape[1]
+            step = np.minimum((times / self.dt + GRID_TOLERANCE).astype(np.int64), n_bins - 1)
             base = self.background[dim, step]
             base_window = _background_integral(self.background, self.dt, window)
         n_total = times.size
@@ -627,7 +628,8 @@ class HawkesProcessModel:
         data = self._prepare(events, end_time)
         mu, alpha, beta = self._check_params(mu, alpha, beta)
         h, comp = self._all_stats(data, beta[None])
-        lam = self._background_rate(mu, data) + np.einsum("csk,csk->ck", self._source_alpha(data, alpha[None]), h)[0]
+        excitation = np.einsum("csk,csk->ck", self._source_alpha(data, alpha[None]), h)[0]
+        lam = self._background_rate(mu, data) + excitation
         return float(self._loglik(data, lam[None], mu[None], alpha[None], comp).sum())
 
     def goodness_of_fit(self, events, end_time, mu, alpha, beta, seed=0):
