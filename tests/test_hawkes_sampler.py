@@ -12,6 +12,14 @@ from scipy.optimize import minimize
 from hawkes_model import HawkesPrior, HawkesProcessModel, _Workspace, ess_bulk, simulate_hawkes, split_rhat
 
 
+def chain_state(model, data, mu, alpha, beta):
+    """Kernel statistics, alpha laid out per event and intensities of chains, as ``fit`` builds them."""
+    h, comp = model._all_stats(data, beta.copy())
+    alpha_src = model._source_alpha(data, alpha)
+    lam = model._background_rate(mu, data) + np.einsum("csk,csk->ck", alpha_src, h)
+    return h, comp, alpha_src, lam
+
+
 def ar1_draws(rng, shape, rho):
     """(chains, draws, ...) AR(1) chains with autocorrelation rho."""
     x = np.empty(shape)
@@ -130,9 +138,7 @@ def test_ridge_move_accepts_with_the_exact_posterior_ratio(time, kind, modulated
 
     data = model._prepare(events, end)
     prior = model._resolve_prior(data)
-    h, comp = model._all_stats(data, beta.copy())
-    alpha_src = model._source_alpha(data, alpha)
-    lam = model._background_rate(mu, data) + np.einsum("csk,csk->ck", alpha_src, h)
+    h, comp, alpha_src, lam = chain_state(model, data, mu, alpha, beta)
     mu_moved, alpha_moved = mu.copy(), alpha.copy()                # moved in place by the sampler
     acc, lam_moved = model._move_ridge(data, np.random.default_rng(5), mu_moved, alpha_moved, alpha_src, lam,
                                        h, comp, log_step, prior)
@@ -192,9 +198,7 @@ def test_moves_with_reused_work_buffers_equal_moves_with_fresh_ones(time):
     results = []
     for buffers in (None, work):
         m, a, b = mu.copy(), alpha.copy(), beta.copy()
-        h, comp = model._all_stats(data, b)
-        alpha_src = model._source_alpha(data, a)
-        lam = model._per_event(m, data) + np.einsum("csk,csk->ck", alpha_src, h)
+        h, comp, alpha_src, lam = chain_state(model, data, m, a, b)
         acc_ridge, lam = model._move_ridge(data, np.random.default_rng(5), m, a, alpha_src, lam, h, comp,
                                            log_step, prior, buffers)
         acc_beta, excite = model._move_beta_shared(data, np.random.default_rng(6), m, a, alpha_src, lam, b, h,
@@ -221,12 +225,10 @@ def test_transfer_move_accepts_with_the_exact_posterior_ratio(time, kind):
     beta = rng.uniform(2.0, 6.0, (n_chains,) if kind == "shared" else (n_chains, 3, 3))
     data = model._prepare(events, end)
     prior = model._resolve_prior(data)
-    h, comp = model._all_stats(data, beta.copy())
+    h, comp, alpha_src, lam = chain_state(model, data, mu, alpha, beta)
     pairs = model._transfer_pairs(h[0])
     assert pairs.tolist() == [[0, 1]]
     log_step = np.log(rng.uniform(0.05, 0.5, (n_chains, 3, 1)))
-    alpha_src = model._source_alpha(data, alpha)
-    lam = model._per_event(mu, data) + np.einsum("csk,csk->ck", alpha_src, h)
     alpha_moved = alpha.copy()
     acc, lam_moved = model._move_transfer(data, np.random.default_rng(5), pairs, mu, alpha_moved, alpha_src,
                                           lam, h, comp, log_step, prior)
@@ -275,9 +277,7 @@ def test_beta_move_accepts_with_the_exact_posterior_ratio(time, kind):
     data = model._prepare(events, end)
     prior = model._resolve_prior(data)
     lb_mean, lb_sd = prior[4:]
-    h, comp = model._all_stats(data, beta.copy())
-    alpha_src = model._source_alpha(data, alpha)
-    lam = model._per_event(mu, data) + np.einsum("csk,csk->ck", alpha_src, h)
+    h, comp, alpha_src, lam = chain_state(model, data, mu, alpha, beta)
     beta_moved = beta.copy()
     move = model._move_beta_shared if kind == "shared" else model._move_beta_pair
     acc, excite = move(data, np.random.default_rng(5), mu, alpha, alpha_src, lam, beta_moved, h, comp,
@@ -327,9 +327,7 @@ def test_independent_beta_proposal_accepts_with_the_exact_hastings_ratio(time):
     data = model._prepare(events, end)
     prior = model._resolve_prior(data)
     lb_mean, lb_sd = prior[4:]
-    h, comp = model._all_stats(data, beta.copy())
-    alpha_src = model._source_alpha(data, alpha)
-    lam = model._per_event(mu, data) + np.einsum("csk,csk->ck", alpha_src, h)
+    h, comp, alpha_src, lam = chain_state(model, data, mu, alpha, beta)
     beta_moved = beta.copy()
     acc, excite = model._move_beta_shared(data, np.random.default_rng(5), mu, alpha, alpha_src, lam, beta_moved,
                                           h, comp, np.zeros(n_chains), prior, independent=(centre, scale))
