@@ -24,7 +24,7 @@ from time import perf_counter, process_time
 import numpy as np
 from joblib import Parallel, delayed
 
-from hawkes_model import HawkesProcessModel, ess_bulk, split_rhat
+from hawkes_model import MIN_SAMPLES, HawkesProcessModel, summarise_draws
 from safe_files import InputFileError, atomic_write
 
 ROOT = Path(__file__).resolve().parent
@@ -202,25 +202,6 @@ def fit_group(events, end_time, n_dims, model_options, sampler_options, seed):
             "max_rhat": post.max_rhat, "min_ess_bulk": post.min_ess_bulk,
             "acceptance": dict(post.acceptance), "gof_ks": np.asarray(gof_ks, dtype=float),
             "seconds": perf_counter() - start, "cpu_seconds": process_time() - cpu_start}
-
-
-def summarise_draws(draws):
-    """Posterior summary of derived draws, in the layout of ``HawkesPosterior.summary()[name]``.
-
-    Parameters
-    ----------
-    draws : ndarray, shape (n_chains, n_samples, ...)
-
-    Returns
-    -------
-    dict
-        ``mean``, ``sd``, ``q05``, ``q95`` over all chains' draws; ``rhat`` (split R-hat) and
-        ``ess_bulk``; each of shape ``draws.shape[2:]``.
-    """
-    pooled = draws.reshape((-1,) + draws.shape[2:])  # (C * S, ...)
-    q05, q95 = np.quantile(pooled, [0.05, 0.95], axis=0)
-    return {"mean": pooled.mean(axis=0), "sd": pooled.std(axis=0, ddof=1), "q05": q05, "q95": q95,
-            "rhat": split_rhat(draws), "ess_bulk": ess_bulk(draws)}
 
 
 def sum_trial_fits(fits):
@@ -463,6 +444,11 @@ def load_posterior(path):
                              f"{err}); rerun `python fit_hawkes_process.py`") from None
 
 
+def _expect_shape(what, array, shape):
+    if np.shape(array) != shape:
+        raise ValueError(f"{what} has shape {np.shape(array)}, expected {shape}")
+
+
 def _unpack_posterior(arrays):
     """Nest and validate the flat arrays of a posterior file (see ``load_posterior``)."""
     if arrays.get("format") != POSTERIOR_FORMAT or arrays.get("version") != POSTERIOR_VERSION:
@@ -473,8 +459,11 @@ def _unpack_posterior(arrays):
     layer_sizes = {str(k): int(v) for k, v in zip(arrays["layer_names"], arrays["layer_sizes"])}
     if sum(layer_sizes.values()) != n_dims:
         raise ValueError(f"layer sizes {layer_sizes} do not add up to {n_dims} neuron labels")
+    config = json.loads(str(arrays["config"]))
+    if not isinstance(config, dict):
+        raise ValueError("config is not a JSON object")
     posterior = {
-        "config": json.loads(str(arrays["config"])), "dt": float(arrays["dt"]),
+        "config": config, "dt": float(arrays["dt"]),
         "n_steps": int(arrays["n_steps"]), "neuron_labels": labels, "layer_sizes": layer_sizes,
         "class_names": [str(name) for name in arrays["class_names"]],
         "weights": {str(name): arrays[f"weights/{name}"] for name in arrays["weight_names"]},
@@ -482,6 +471,11 @@ def _unpack_posterior(arrays):
         "skipped_groups": [str(name) for name in arrays["skipped_groups"]],
         "groups": {},
     }
+    for name, weight in posterior["weights"].items():
+        source, target = name.split("_")  # "<source layer>_<target layer>"
+        _expect_shape(f"weights/{name}", weight, (layer_sizes[source], layer_sizes[target]))
+    if not posterior["group_names"]:
+        raise ValueError("it holds no fitted group")
     for name in posterior["group_names"]:
         group = {key: arrays[f"{name}/{key}"]
                  for key in ("trials", "n_spikes", *PARAMETERS, "gof_ks", "background")}
@@ -494,11 +488,22 @@ def _unpack_posterior(arrays):
                                if key.startswith(prefix)}
         if f"{name}/trial_alpha_mean" in arrays:
             group["trial_alpha_mean"] = arrays[f"{name}/trial_alpha_mean"]
-        alpha_shape = group["alpha"].shape
-        if group["alpha"].ndim != 4 or alpha_shape[2:] != (n_dims, n_dims) \
-                or group["mu"].shape != alpha_shape[:3]:
-            raise ValueError(f"group {name}: alpha {alpha_shape} and mu {group['mu'].shape} "
-                             f"do not match {n_dims} neurons")
+        if group["alpha"].ndim != 4:
+            raise ValueError(f"{name}/alpha has {group['alpha'].ndim} dimensions, expected 4")
+        draws = group["alpha"].shape[:2]  # (C, S)
+        _expect_shape(f"{name}/alpha", group["alpha"], (*draws, n_dims, n_dims))
+        _expect_shape(f"{name}/mu", group["mu"], (*draws, n_dims))
+        if group["beta"].shape not in ((*draws,), (*draws, n_dims, n_dims)):
+            raise ValueError(f"{name}/beta has shape {group['beta'].shape}, expected {draws} "
+                             f"or {(*draws, n_dims, n_dims)}")
+        for p in PARAMETERS:
+            for stat, value in group["summary"][p].items():
+                _expect_shape(f"{name}/{p}/{stat}", value, group[p].shape[2:])
+        _expect_shape(f"{name}/trials", group["trials"], (group["trials"].size,))
+        for key in ("n_spikes", "gof_ks"):
+            _expect_shape(f"{name}/{key}", group[key], (n_dims,))
+        _expect_shape(f"{name}/background", group["background"],
+                      (n_dims, posterior["n_steps"]))
         posterior["groups"][name] = group
     return posterior
 
@@ -544,8 +549,9 @@ def parse_args(argv=None):
                              "Hawkes model, every background constant")
     parser.add_argument("--beta", choices=("shared", "pair"), default="shared",
                         help="one decay rate (1/s) for all pairs, or one per (target, source)")
-    parser.add_argument("--n-samples", type=_int_at_least(1), default=2500,
-                        help="kept MCMC draws per chain")
+    parser.add_argument("--n-samples", type=_int_at_least(MIN_SAMPLES), default=2500,
+                        help="kept MCMC draws per chain (split R-hat needs at least "
+                             f"{MIN_SAMPLES})")
     parser.add_argument("--n-warmup", type=_int_at_least(0), default=500,
                         help="warm-up (step-size adaptation) iterations per chain, discarded")
     parser.add_argument("--n-chains", type=_int_at_least(2), default=4,
@@ -576,6 +582,10 @@ def main(argv=None):
         spike_data = load_spike_trains(args.spike_file)
     except InputFileError as err:
         sys.exit(f"fit_hawkes_process.py: error: {err}")
+    try:  # fail before fitting, not after, if the posterior cannot be written
+        args.posterior_file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        sys.exit(f"fit_hawkes_process.py: error: cannot create output folder: {err}")
 
     all_groups = group_test_trials(spike_data["labels"], spike_data["predictions"],
                                    spike_data["split"], spike_data["class_names"])

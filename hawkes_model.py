@@ -56,6 +56,8 @@ GRID_TOLERANCE = 1e-6
 SCAN_TOLERANCE = 1e-17
 # A simulation that produces more events than this is treated as exploding.
 MAX_SIMULATED_EVENTS = 10_000_000
+# Split R-hat and bulk ESS halve every chain; each half needs two draws for a variance.
+MIN_SAMPLES = 4
 
 
 @dataclass(frozen=True)
@@ -743,7 +745,8 @@ class HawkesProcessModel:
         events, end_time
             As in ``log_likelihood``.
         n_samples, n_warmup : int
-            Draws kept per chain, and warm-up sweeps (step-size adaptation) discarded before.
+            Draws kept per chain (at least ``MIN_SAMPLES`` = 4, for split R-hat), and warm-up
+            sweeps (step-size adaptation) discarded before.
         n_chains : int
             Independent chains from dispersed starts.
         seed : int, SeedSequence or Generator
@@ -754,7 +757,8 @@ class HawkesProcessModel:
         -------
         HawkesPosterior
         """
-        counts_to_check = (("n_samples", n_samples, 1), ("n_warmup", n_warmup, 0), ("n_chains", n_chains, 1))
+        counts_to_check = (("n_samples", n_samples, MIN_SAMPLES), ("n_warmup", n_warmup, 0),
+                           ("n_chains", n_chains, 1))
         for name, value, low in counts_to_check:
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -1238,7 +1242,8 @@ class HawkesPosterior:
         ``alpha`` (exact Gibbs moves: 1), ``ridge``, ``transfer`` and ``beta`` (random-walk
         Metropolis, averaged over the moves of the chain; NaN for a move with nothing to move).
 
-    R-hat and ESS are computed once, on first use; the draws are not meant to be modified.
+    The summary (with R-hat and ESS) is computed once, on first use; the draws are not meant
+    to be modified.
     """
 
     mu: np.ndarray
@@ -1247,10 +1252,9 @@ class HawkesPosterior:
     acceptance: dict
 
     @functools.cached_property
-    def _diagnostics(self):
-        """``{name: (split R-hat, bulk ESS)}``, computed once."""
-        return {name: (split_rhat(getattr(self, name)), ess_bulk(getattr(self, name)))
-                for name in ("mu", "alpha", "beta")}
+    def _summary(self):
+        """``summarise_draws`` of every parameter, computed once."""
+        return {name: summarise_draws(getattr(self, name)) for name in ("mu", "alpha", "beta")}
 
     def summary(self):
         """Mean, sd, 5% and 95% quantiles, R-hat and bulk ESS of every parameter.
@@ -1258,27 +1262,39 @@ class HawkesPosterior:
         Returns
         -------
         dict
-            ``{"mu": {...}, "alpha": {...}, "beta": {...}}``; each inner dict has keys
-            ``mean, sd, q05, q95, rhat, ess_bulk``, each shaped like one draw.
+            ``{"mu": {...}, "alpha": {...}, "beta": {...}}``, each as ``summarise_draws``.
         """
-        out = {}
-        for name, (rhat, ess) in self._diagnostics.items():
-            draws = getattr(self, name)
-            pooled = draws.reshape(-1, *draws.shape[2:])
-            out[name] = {"mean": pooled.mean(axis=0), "sd": pooled.std(axis=0, ddof=1),
-                         "q05": np.quantile(pooled, 0.05, axis=0), "q95": np.quantile(pooled, 0.95, axis=0),
-                         "rhat": rhat, "ess_bulk": ess}
-        return out
+        return {name: dict(stats_) for name, stats_ in self._summary.items()}
 
     @property
     def max_rhat(self):
         """Largest split R-hat over all parameters."""
-        return float(max(np.nanmax(rhat) for rhat, _ in self._diagnostics.values()))
+        return float(max(np.nanmax(s["rhat"]) for s in self._summary.values()))
 
     @property
     def min_ess_bulk(self):
         """Smallest bulk ESS over all parameters."""
-        return float(min(np.nanmin(ess) for _, ess in self._diagnostics.values()))
+        return float(min(np.nanmin(s["ess_bulk"]) for s in self._summary.values()))
+
+
+def summarise_draws(draws):
+    """Posterior summary of one parameter's draws.
+
+    Parameters
+    ----------
+    draws : ndarray, shape (n_chains, n_samples, ...)
+
+    Returns
+    -------
+    dict
+        ``mean``, ``sd``, ``q05``, ``q95`` over all chains' draws; ``rhat`` (split R-hat) and
+        ``ess_bulk``; each of shape ``draws.shape[2:]``.
+    """
+    draws = np.asarray(draws, dtype=float)
+    pooled = draws.reshape((-1,) + draws.shape[2:])  # (C * S, ...)
+    q05, q95 = np.quantile(pooled, [0.05, 0.95], axis=0)
+    return {"mean": pooled.mean(axis=0), "sd": pooled.std(axis=0, ddof=1), "q05": q05, "q95": q95,
+            "rhat": split_rhat(draws), "ess_bulk": ess_bulk(draws)}
 
 
 # ---------------------------------------------------------------------- simulation

@@ -262,7 +262,10 @@ def trace_parameters(group, neuron_labels):
     big = np.unravel_index(np.argmax(mean), mean.shape)
     off_diagonal = np.where(np.eye(len(mean), dtype=bool), np.inf, mean)
     small = np.unravel_index(np.argmin(off_diagonal), mean.shape)
-    pair = lambda ij: f"{neuron_labels[ij[1]]}→{neuron_labels[ij[0]]}"  # noqa: E731
+
+    def pair(ij):
+        return f"{neuron_labels[ij[1]]}→{neuron_labels[ij[0]]}"
+
     beta_rhat = group["summary"]["beta"]["rhat"]
     if group["beta"].ndim == 2:
         beta = ("beta (shared, 1/s)", group["beta"], float(beta_rhat))

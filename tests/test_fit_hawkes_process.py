@@ -213,6 +213,26 @@ def test_background_option_is_stored_with_the_posterior(spike_file, tmp_path):
     assert np.ptp(stimulus["groups"]["sine_correct"]["background"][0]) > 0
 
 
+@pytest.mark.parametrize("option, beta_shape", [(["--beta", "pair"], (2, 30, 6, 6)),
+                                                  (["--time", "continuous"], (2, 30))])
+def test_other_model_options_fit_and_plot(spike_file, tmp_path, option, beta_shape):
+    import plot_alpha_heatmaps as pah
+
+    run_main(spike_file, tmp_path / "posterior.npz", *option)
+    posterior = fhp.load_posterior(tmp_path / "posterior.npz")
+    assert posterior["config"][option[0][2:]] == option[1]
+    group = posterior["groups"]["cosine_correct"]
+    assert group["beta"].shape == beta_shape
+    assert group["summary"]["beta"]["mean"].shape == beta_shape[2:]
+    names = [name for name, _, _ in pah.trace_parameters(group, LABELS)]
+    # A per-pair beta is traced for the pair of the largest alpha.
+    edge = names[1].removeprefix("largest alpha ")
+    assert names[0] == (f"beta {edge} (1/s)" if option[1] == "pair" else "beta (shared, 1/s)")
+    pah.main(["--posterior-file", str(tmp_path / "posterior.npz"),
+              "--figure-dir", str(tmp_path / "figures")])
+    assert len(list((tmp_path / "figures").glob("*.png"))) == 4
+
+
 def test_unconverged_group_is_warned_about(spike_file, tmp_path, capsys):
     run_main(spike_file, tmp_path / "posterior.npz")  # 2 x 30 draws cannot reach ESS 400
     err = capsys.readouterr().err
@@ -318,7 +338,7 @@ def test_missing_spike_file_says_run_train_snn(tmp_path):
     assert not (tmp_path / "posterior.npz").exists()
 
 
-@pytest.mark.parametrize("args", [["--n-samples", "0"], ["--n-samples", "-5"],
+@pytest.mark.parametrize("args", [["--n-samples", "0"], ["--n-samples", "-5"], ["--n-samples", "3"],
                                   ["--n-chains", "1"], ["--n-jobs", "0"], ["--time", "weird"],
                                   ["--beta", "each"], ["--n-warmup", "-1"], ["--min-trials", "0"],
                                   ["--max-spikes", "-1"], ["--seed", "-1"], ["--background", "psth"],
@@ -329,12 +349,23 @@ def test_nonsense_arguments_exit_2(args):
     assert excinfo.value.code == 2
 
 
+def test_unwritable_posterior_path_fails_before_fitting(spike_file, tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SystemExit) as excinfo:
+        run_main(spike_file, blocker / "posterior.npz")
+    assert "cannot create output folder" in exit_message(excinfo)
+    assert "fitting" not in capsys.readouterr().out
+
+
 def test_load_posterior_missing_says_run_fit(tmp_path):
     with pytest.raises(InputFileError, match=r"run `python fit_hawkes_process.py` first"):
         fhp.load_posterior(tmp_path / "hawkes_posterior.npz")
 
 
-@pytest.mark.parametrize("kind", ["garbage", "truncated", "pickled", "version", "shapes"])
+@pytest.mark.parametrize("kind", ["garbage", "truncated", "pickled", "version", "shapes",
+                                  "weights", "no_group", "n_spikes", "config", "beta",
+                                  "background", "summary"])
 def test_load_posterior_refuses_bad_files(spike_file, tmp_path, kind):
     good = tmp_path / "good.npz"
     run_main(spike_file, good)
@@ -351,6 +382,15 @@ def test_load_posterior_refuses_bad_files(spike_file, tmp_path, kind):
         fhp.save_npz({**arrays, "version": np.int64(2)}, bad)
     elif kind == "shapes":
         fhp.save_npz({**arrays, "sine_correct/alpha": arrays["sine_correct/alpha"][..., :5]}, bad)
+    else:  # a loadable file whose contents disagree with themselves
+        wrong = {"weights": ("weights/input_hidden", np.zeros((2, 3))),
+                 "no_group": ("group_names", np.array([], dtype=str)),
+                 "n_spikes": ("sine_correct/n_spikes", np.zeros(5, dtype=np.int64)),
+                 "config": ("config", np.str_("[1, 2]")),
+                 "beta": ("sine_correct/beta", arrays["sine_correct/beta"][:, :-1]),
+                 "background": ("sine_correct/background", np.ones((6, 39))),
+                 "summary": ("sine_correct/alpha/mean", np.zeros((6, 5)))}[kind]
+        fhp.save_npz({**arrays, wrong[0]: wrong[1]}, bad)
     with pytest.raises(InputFileError) as excinfo:
         fhp.load_posterior(bad)
     assert "\n" not in str(excinfo.value)

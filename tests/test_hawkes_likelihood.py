@@ -241,6 +241,59 @@ def test_goodness_of_fit_accepts_the_truth_and_rejects_a_wrong_model(time):
     assert np.isnan(few[1]) and np.isfinite(few[0])
 
 
+def slow_rescaled_intervals(realisations, end, mu, alpha, beta, time, dt, seed):
+    """Time-rescaled intervals, one loop per event pair (continuous) or per bin (discrete).
+
+    Realisations are laid end to end on one clock per neuron; in discrete time the spike bin
+    counts ``-log(1 - u (1 - e^{-lambda dt}))`` with the ``u`` of ``goodness_of_fit``'s seed,
+    drawn in its event order (neuron, realisation, time).
+    """
+    d = len(mu)
+    beta = np.broadcast_to(np.asarray(beta, dtype=float), (d, d))
+    u = iter(np.random.default_rng(seed).random(sum(len(r[i]) for r in realisations for i in range(d))))
+    intervals = []
+    for i in range(d):
+        clock, last, taus = 0.0, 0.0, []      # clock: compensator at the start of the realisation
+        for events in realisations:
+            if time == "continuous":
+                def compensator(t):
+                    return mu[i] * t + sum(alpha[i, j] * (1 - math.exp(-beta[i, j] * (t - s)))
+                                           for j in range(d) for s in events[j] if s < t)
+                for t in events[i]:
+                    taus.append(clock + compensator(t) - last)
+                    last = clock + compensator(t)
+                clock += compensator(end)
+                continue
+            n_steps = int(round(end / dt))
+            steps = {j: {int(round(t / dt)) for t in events[j]} for j in range(d)}
+            for k in range(n_steps):
+                lam = mu[i] + sum(alpha[i, j] * (1 - math.exp(-beta[i, j] * dt))
+                                  * math.exp(-beta[i, j] * dt * (k - l - 1)) / dt
+                                  for j in range(d) for l in steps[j] if l < k)
+                q = lam * dt
+                if k in steps[i]:
+                    taus.append(clock - last - math.log(1 - next(u) * (1 - math.exp(-q))))
+                    last = clock
+                else:
+                    clock += q
+        intervals.append(np.array(taus))
+    return intervals
+
+
+@pytest.mark.parametrize("time", ["continuous", "discrete"])
+@pytest.mark.parametrize("beta", [7.0, np.array([[3.0, 12.0, 7.0], [20.0, 5.0, 9.0], [4.0, 6.0, 15.0]])])
+def test_goodness_of_fit_matches_a_loop_over_events(time, beta):
+    mu, dt, end = np.array([6.0, 4.0, 8.0]), 0.02, 4.0
+    alpha = np.array([[0.1, 0.4, 0.0], [0.3, 0.0, 0.2], [0.0, 0.5, 0.1]])
+    model = HawkesProcessModel(3, time=time, dt=dt, beta="shared" if np.ndim(beta) == 0 else "pair")
+    realisations = [simulate_hawkes(mu, alpha, beta, end, seed=s, time=time, dt=dt) for s in (1, 2)]
+    ks = model.goodness_of_fit(realisations, end, mu, alpha, beta, seed=5)
+    taus = slow_rescaled_intervals(realisations, end, mu, alpha, beta, time, dt, seed=5)
+    expected = [stats.kstest(-np.expm1(-tau), "uniform").statistic for tau in taus]
+    assert min(len(tau) for tau in taus) >= 10
+    np.testing.assert_allclose(ks, expected, rtol=1e-9)
+
+
 def test_goodness_of_fit_lays_realisations_end_to_end():
     # Without excitation the compensator is mu * t, so 30 short trials rescale exactly like
     # one long realisation made by shifting trial r by r * T: the statistics must agree.

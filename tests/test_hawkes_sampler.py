@@ -54,8 +54,10 @@ def test_rhat_flags_chains_stuck_apart():
 
 @pytest.mark.parametrize("time", ["continuous", "discrete"])
 def test_zero_length_window_reproduces_the_prior(time):
-    # With T = 0 the likelihood is constant, so every move must leave the prior invariant;
-    # the beta move is a plain Metropolis-Hastings step, so this checks its Jacobian.
+    # With T = 0 the likelihood is constant, so the moves that run must leave the prior
+    # invariant: the Gibbs draws of mu and alpha and the beta move (a plain Metropolis-Hastings
+    # step, so this checks its Jacobian). With no events there are no sources, so the ridge,
+    # transfer and split moves do not run; the exact replays and the split test cover them.
     prior = HawkesPrior(mu_shape=2.0, mu_mean=3.0, alpha_shape=1.0, alpha_mean=0.2,
                         beta_median=5.0, beta_log_sd=0.8)
     model = HawkesProcessModel(2, time=time, dt=0.1, prior=prior)
@@ -500,6 +502,26 @@ def test_identical_sources_share_their_alpha_evenly_and_mix():
     assert np.max(split_rhat(post.alpha)) < 1.05
 
 
+def test_split_of_three_identical_sources_is_dirichlet_and_keeps_the_sum():
+    source = simulate_hawkes([2.0], [[0.0]], 1.0, 50.0, seed=1)[0]
+    events = [source, source.copy(), source.copy(), simulate_hawkes([1.0], [[0.0]], 1.0, 50.0, seed=2)[0]]
+    model = HawkesProcessModel(4)
+    data = model._prepare(events, 50.0)
+    assert [g.tolist() for g in data.duplicates] == [[0, 1, 2]]
+    n_chains, shape = 20_000, 2.0
+    alpha = np.random.default_rng(0).random((n_chains, 4, 4))
+    before = alpha.copy()
+    alpha_src = model._source_alpha(data, alpha)
+    model._split_duplicates(data, np.random.default_rng(1), alpha, alpha_src, shape)
+    np.testing.assert_allclose(alpha[:, :, :3].sum(axis=2), before[:, :, :3].sum(axis=2), rtol=1e-12)
+    np.testing.assert_array_equal(alpha[:, :, 3], before[:, :, 3])        # not a duplicate
+    np.testing.assert_array_equal(alpha_src, model._source_alpha(data, alpha))
+    share = alpha[:, 2, :3] / alpha[:, 2, :3].sum(axis=1, keepdims=True)     # (C, 3)
+    # Dirichlet(a, a, a): mean 1/3, variance (1/3)(2/3) / (3a + 1).
+    np.testing.assert_allclose(share.mean(axis=0), 1 / 3, atol=0.006)
+    np.testing.assert_allclose(share.var(axis=0), 2 / 9 / (3 * shape + 1), rtol=0.04)
+
+
 def test_pair_beta_fit_recovers_decays_of_strong_edges():
     mu, alpha = np.array([0.5, 0.5]), np.array([[0.0, 0.6], [0.0, 0.0]])
     beta = np.array([[1.0, 4.0], [1.0, 1.0]])
@@ -528,6 +550,10 @@ def test_same_seed_gives_same_draws_and_seed_types_are_accepted():
     for name in ("n_samples", "n_chains", "n_warmup"):
         with pytest.raises(ValueError, match=name):
             model.fit(events, 200.0, **{name: -1}, progress=False)
+    # Split R-hat needs two draws in each half chain.
+    with pytest.raises(ValueError, match="n_samples must be an integer >= 4"):
+        model.fit(events, 200.0, n_samples=3, progress=False)
+    assert np.isfinite(model.fit(events, 200.0, n_samples=4, n_warmup=5, progress=False).max_rhat)
 
 
 def test_summary_keys_and_shapes():

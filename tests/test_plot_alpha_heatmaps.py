@@ -8,6 +8,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 import fit_hawkes_process as fhp
+import hawkes_model
 import plot_alpha_heatmaps as pah
 
 LAYER_SIZES = {"input": 1, "hidden": 2, "output": 1}
@@ -134,7 +135,7 @@ def _fake_fit(alpha_mean, n_chains=2, n_samples=40, seed=0):
     draws = {"mu": rng.gamma(5.0, 2.0, (n_chains, n_samples, n)),
              "alpha": alpha_mean * rng.gamma(50.0, 1 / 50, (n_chains, n_samples, n, n)),
              "beta": rng.gamma(50.0, 4.0, (n_chains, n_samples))}
-    return {**draws, "summary": {p: fhp.summarise_draws(d) for p, d in draws.items()},
+    return {**draws, "summary": {p: hawkes_model.summarise_draws(d) for p, d in draws.items()},
             "max_rhat": 1.001, "min_ess_bulk": 500.0, "acceptance": {"beta": np.full(n_chains, 0.3)},
             "gof_ks": np.full(n, 0.05), "seconds": 0.1, "cpu_seconds": 0.1}
 

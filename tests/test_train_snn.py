@@ -113,9 +113,10 @@ def test_select_weights_picks_the_lowest_fitness_like_a_per_candidate_loop():
 
 
 def test_two_runs_with_one_seed_give_identical_files(tmp_path):
-    # Same path too: the stored config holds the output paths.
     first = tiny_run(tmp_path).read_bytes()
     assert tiny_run(tmp_path).read_bytes() == first
+    # Written elsewhere, the same bytes: the stored config leaves the output paths out.
+    assert tiny_run(tmp_path / "elsewhere", "other.pkl").read_bytes() == first
 
 
 def test_spike_file_matches_the_contract(spike_file):
@@ -219,6 +220,11 @@ def _corrupt(record, key, value):
     (lambda r: _corrupt(r, "dt", -1.0), "dt"),
     (lambda r: r["metrics"]["test"].pop("f1"), "metrics"),
     (lambda r: _corrupt(r, "neuron_labels", r["neuron_labels"][::-1]), "neuron_labels"),
+    # Arrays and numbers where lists and strings belong: elementwise == must not escape.
+    (lambda r: _corrupt(r, "neuron_labels", np.array(r["neuron_labels"])), "neuron_labels"),
+    (lambda r: _corrupt(r, "format", np.array(["snn-spike-trains"])), "format"),
+    (lambda r: _corrupt(r, "version", np.int64(1)), "version"),
+    (lambda r: _corrupt(r, "class_names", 3), "class_names"),
 ])
 def test_loader_refuses_files_that_break_the_contract(tmp_path, spike_file, edit, fragment):
     record = train_snn.load_spike_trains(spike_file)
