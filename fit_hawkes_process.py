@@ -29,7 +29,7 @@ from safe_files import InputFileError, atomic_write
 
 ROOT = Path(__file__).resolve().parent
 POSTERIOR_FORMAT = "snn-hawkes-posterior"
-POSTERIOR_VERSION = 1
+POSTERIOR_VERSION = 2  # 2: alpha_free (which alphas were fitted)
 PARAMETERS = ("mu", "alpha", "beta")
 SUMMARY_STATS = ("mean", "sd", "q05", "q95", "rhat", "ess_bulk")
 OUTCOMES = ("correct", "wrong")
@@ -169,6 +169,30 @@ def stimulus_background(spikes, labels, split, trials, stimulus_neurons):
     return background
 
 
+def exogenous_input_mask(layer_sizes):
+    """Mask of the fitted alphas when the input layer is driven by the stimulus alone.
+
+    The input neurons' spikes are drawn from the stimulus (Bernoulli at the class's rate): no
+    neuron of the network projects onto them. Their rows of alpha are therefore fixed at 0 and
+    only their (stimulus) background is fitted; left free, those rows are weakly identified
+    (the input fires in half of all steps) and hold false edges at about the prior's scale.
+
+    Parameters
+    ----------
+    layer_sizes : dict
+        Layer name -> size, in neuron order; the first layer is the input.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_neurons, n_neurons)
+        ``[target, source]``; False on the input neurons' rows.
+    """
+    n_neurons = sum(layer_sizes.values())
+    free = np.ones((n_neurons, n_neurons), dtype=bool)
+    free[:next(iter(layer_sizes.values()))] = False
+    return free
+
+
 def fit_group(events, end_time, n_dims, model_options, sampler_options, seed):
     """Fit one pooled posterior to a list of realisations (one joblib task).
 
@@ -179,7 +203,8 @@ def fit_group(events, end_time, n_dims, model_options, sampler_options, seed):
         Length of every realisation in seconds.
     n_dims : int
     model_options : dict
-        ``time``, ``dt``, ``beta`` and ``background`` for ``HawkesProcessModel``.
+        ``time``, ``dt``, ``beta``, ``background`` and ``alpha_mask`` for
+        ``HawkesProcessModel``.
     sampler_options : dict
         ``n_samples``, ``n_warmup``, ``n_chains`` for ``HawkesProcessModel.fit``.
     seed : numpy.random.SeedSequence
@@ -346,7 +371,7 @@ def save_npz(arrays, path):
                 np.lib.format.write_array(fh, np.asarray(value), allow_pickle=False)
 
 
-def posterior_arrays(spike_data, groups, skipped, fits, config, backgrounds=None):
+def posterior_arrays(spike_data, groups, skipped, fits, config, backgrounds=None, alpha_free=None):
     """Lay the fit out as the flat key -> array mapping of ``data/hawkes_posterior.npz``.
 
     Keys (D neurons, C chains, S samples; ``<g>`` a group name, ``<p>`` one of mu, alpha,
@@ -356,8 +381,9 @@ def posterior_arrays(spike_data, groups, skipped, fits, config, backgrounds=None
     float64 (seconds per step), ``n_steps`` int64, ``neuron_labels`` str (D,),
     ``layer_names`` str (L,), ``layer_sizes`` int64 (L,), ``class_names`` str (K,),
     ``weight_names`` str (W,), ``weights/<name>`` float64 (n_source, n_target) as in the
-    spike file, ``group_names`` str (G,) of the fitted groups, ``skipped_groups`` str of
-    groups with too few trials; per fitted group ``<g>/trials`` int64 (n,) indices into the
+    spike file, ``alpha_free`` bool (D, D), False where alpha was fixed at 0 (``--input
+    exogenous``: the input's rows), ``group_names`` str (G,) of the fitted groups,
+    ``skipped_groups`` str of groups with too few trials; per fitted group ``<g>/trials`` int64 (n,) indices into the
     spike file's trials, ``<g>/n_spikes`` int64 (D,), ``<g>/mu`` float32 (C, S, D),
     ``<g>/alpha`` float32 (C, S, D, D) [target, source], ``<g>/beta`` float32 (C, S) or
     (C, S, D, D), ``<g>/<p>/<s>`` float64 (parameter shape), ``<g>/max_rhat`` and
@@ -368,6 +394,7 @@ def posterior_arrays(spike_data, groups, skipped, fits, config, backgrounds=None
     """
     backgrounds = backgrounds or {}
     weights = spike_data["weights"]
+    n_dims = len(spike_data["neuron_labels"])
     arrays = {
         "format": np.str_(POSTERIOR_FORMAT), "version": np.int64(POSTERIOR_VERSION),
         "config": np.str_(json.dumps(config, sort_keys=True)),
@@ -378,6 +405,8 @@ def posterior_arrays(spike_data, groups, skipped, fits, config, backgrounds=None
         "class_names": np.array(spike_data["class_names"], dtype=str),
         "weight_names": np.array(list(weights), dtype=str),
         **{f"weights/{name}": np.asarray(w, dtype=np.float64) for name, w in weights.items()},
+        "alpha_free": (np.ones((n_dims, n_dims), dtype=bool) if alpha_free is None
+                       else np.asarray(alpha_free, dtype=bool)),
         "group_names": np.array(list(fits), dtype=str),
         "skipped_groups": np.array(skipped, dtype=str),
     }
@@ -415,7 +444,8 @@ def load_posterior(path):
     dict
         ``config`` (dict), ``dt``, ``n_steps``, ``neuron_labels`` (list of str),
         ``layer_sizes`` (ordered dict layer -> size), ``class_names``, ``weights`` (name ->
-        (n_source, n_target) array), ``group_names``, ``skipped_groups`` (lists of str), and
+        (n_source, n_target) array), ``alpha_free`` (D, D) bool, ``group_names``,
+        ``skipped_groups`` (lists of str), and
         ``groups``: name -> {``trials``, ``n_spikes``, ``mu``, ``alpha``, ``beta``,
         ``summary`` (param -> stat -> array), ``max_rhat``, ``min_ess_bulk``,
         ``acceptance`` (move -> (C,)), ``gof_ks``, ``background`` (D, n_steps), and
@@ -467,6 +497,7 @@ def _unpack_posterior(arrays):
         "n_steps": int(arrays["n_steps"]), "neuron_labels": labels, "layer_sizes": layer_sizes,
         "class_names": [str(name) for name in arrays["class_names"]],
         "weights": {str(name): arrays[f"weights/{name}"] for name in arrays["weight_names"]},
+        "alpha_free": arrays["alpha_free"],
         "group_names": [str(name) for name in arrays["group_names"]],
         "skipped_groups": [str(name) for name in arrays["skipped_groups"]],
         "groups": {},
@@ -474,6 +505,9 @@ def _unpack_posterior(arrays):
     for name, weight in posterior["weights"].items():
         source, target = name.split("_")  # "<source layer>_<target layer>"
         _expect_shape(f"weights/{name}", weight, (layer_sizes[source], layer_sizes[target]))
+    _expect_shape("alpha_free", posterior["alpha_free"], (n_dims, n_dims))
+    if posterior["alpha_free"].dtype != bool:
+        raise ValueError(f"alpha_free has dtype {posterior['alpha_free'].dtype}, expected bool")
     if not posterior["group_names"]:
         raise ValueError("it holds no fitted group")
     for name in posterior["group_names"]:
@@ -547,6 +581,10 @@ def parse_args(argv=None):
                              "training trials of the group's class (the stimulus is locked to "
                              "the trial), the other neurons' is constant; constant: the plain "
                              "Hawkes model, every background constant")
+    parser.add_argument("--input", choices=("exogenous", "coupled"), default="exogenous",
+                        help="exogenous: the input layer is driven by the stimulus alone, its "
+                             "rows of alpha are fixed at 0; coupled: they are fitted like any "
+                             "other (the original)")
     parser.add_argument("--beta", choices=("shared", "pair"), default="shared",
                         help="one decay rate (1/s) for all pairs, or one per (target, source)")
     parser.add_argument("--n-samples", type=_int_at_least(MIN_SAMPLES), default=2500,
@@ -601,7 +639,9 @@ def main(argv=None):
     dt = float(spike_data["dt"])
     events = spikes_to_events(spike_data["spikes"], dt)
     n_dims = spike_data["spikes"].shape[1]
-    model_options = {"time": args.time, "dt": dt, "beta": args.beta}
+    alpha_free = (exogenous_input_mask(spike_data["layer_sizes"]) if args.input == "exogenous"
+                  else None)
+    model_options = {"time": args.time, "dt": dt, "beta": args.beta, "alpha_mask": alpha_free}
     backgrounds = {}
     if args.background == "stimulus":
         stimulus_neurons = np.arange(spike_data["layer_sizes"]["input"])
@@ -612,7 +652,7 @@ def main(argv=None):
                        "n_chains": args.n_chains}
     print(f"fitting {len(groups)} group(s) of test trials "
           f"({'per trial' if args.per_trial else 'pooled'}, {args.time} time, "
-          f"{args.background} background, {args.beta} beta, "
+          f"{args.background} background, {args.input} input, {args.beta} beta, "
           f"{args.n_chains} chains x {args.n_samples} draws)")
     start = perf_counter()
     fits = fit_groups(events, spike_data["n_steps"] * dt, groups, n_dims, model_options,
@@ -632,7 +672,7 @@ def main(argv=None):
     # Only settings that change the result: a run differing in --n-jobs or in where its files
     # live writes the same bytes.
     config = {**sampler_options, "time": args.time, "beta": args.beta, "seed": args.seed,
-              "background": args.background,
+              "background": args.background, "input": args.input,
               "per_trial": args.per_trial, "min_trials": args.min_trials,
               "max_spikes": args.max_spikes,
               # The input's content, not its path: the same data give the same bytes anywhere.
@@ -640,8 +680,8 @@ def main(argv=None):
               "max_rhat_limit": MAX_RHAT,
               "min_ess_bulk_limit": MIN_ESS_BULK}
     try:
-        save_npz(posterior_arrays(spike_data, groups, skipped, fits, config, backgrounds),
-                 args.posterior_file)
+        save_npz(posterior_arrays(spike_data, groups, skipped, fits, config, backgrounds,
+                                  alpha_free), args.posterior_file)
     except OSError as err:
         sys.exit(f"fit_hawkes_process.py: error: cannot write {args.posterior_file}: {err}")
     print(f"fitted {len(fits)} group(s) in {seconds:.1f} s; wrote {args.posterior_file}")

@@ -22,6 +22,10 @@ compensator ``mu_i int b_i``. It is for neurons driven by a stimulus that is loc
 trial (a rate-coded input): a constant background cannot follow such a neuron's rhythm, and
 the fit would explain the rhythm by excitation from the neurons that follow it.
 
+``alpha_mask`` fixes chosen ``alpha[i, j]`` at 0 (a prior point mass: a synapse known not to
+exist, or a neuron driven by the stimulus alone, whose row is all 0); the sampler never moves
+them.
+
 Both are computed from one quantity, ``R_ij(t) = sum_{t_l^j < t} exp(-beta (t - t_l^j))`` at the
 events of ``i`` (in discrete time ``S_ij[k] = (e^{beta dt} - 1) R_ij(k dt) / dt``), obtained for
 all events at once by a parallel prefix scan of the recursion ``A_l = 1 + e^{-beta gap_l}
@@ -121,6 +125,19 @@ def _check_background(background, n_dims):
         raise ValueError("background must be finite and > 0")
     background.setflags(write=False)
     return background
+
+
+def _check_alpha_mask(alpha_mask, n_dims):
+    """Validate a mask of free alphas, (n_dims, n_dims) bool; None stays None."""
+    if alpha_mask is None:
+        return None
+    mask = np.asarray(alpha_mask)
+    if mask.shape != (n_dims, n_dims) or mask.dtype != bool:
+        raise ValueError(f"alpha_mask must be a bool array of shape ({n_dims}, {n_dims}), "
+                         f"got {mask.dtype} {mask.shape}")
+    mask = mask.copy()
+    mask.setflags(write=False)
+    return mask
 
 
 def _background_integral(background, dt, t, rows=None):
@@ -327,6 +344,10 @@ class HawkesProcessModel:
         the start of every realisation, which it must cover: the background intensity of
         neuron ``i`` is ``mu_i b_i(t)``. With rows of mean 1 ``mu_i`` keeps its meaning, the
         mean background rate. None: ``b = 1`` (a constant background).
+    alpha_mask : array_like of bool, shape (n_dims, n_dims), optional
+        False where ``alpha[i, j]`` is fixed at 0 (known absent; a row of False: neuron ``i``
+        is driven by its background alone). Its draws are exactly 0 and no move proposes to
+        change them. None: every alpha is free.
 
     Examples
     --------
@@ -337,7 +358,8 @@ class HawkesProcessModel:
     (4, 200, 2, 2)
     """
 
-    def __init__(self, n_dims, time="continuous", dt=1.0, beta="shared", prior=None, background=None):
+    def __init__(self, n_dims, time="continuous", dt=1.0, beta="shared", prior=None, background=None,
+                 alpha_mask=None):
         if not isinstance(n_dims, numbers.Integral) or isinstance(n_dims, bool) or n_dims < 1:
             raise ValueError(f"n_dims must be a positive integer, got {n_dims!r}")
         if time not in ("continuous", "discrete"):
@@ -353,6 +375,7 @@ class HawkesProcessModel:
         self.beta_kind = beta
         self.prior = prior if prior is not None else HawkesPrior()
         self.background = _check_background(background, self.n_dims)
+        self.alpha_mask = _check_alpha_mask(alpha_mask, self.n_dims)
         self._cache = None  # (content key, _Data) of the last events indexed
 
     # ------------------------------------------------------------------ data and parameters
@@ -771,7 +794,8 @@ class HawkesProcessModel:
         # Dispersed starts: mu around half the observed rate, alpha small, beta around the prior median.
         rate = np.maximum(data.n_events / np.maximum(data.base_mass, 1e-300), 0.01 * mu_a / mu_b)
         mu = 0.5 * rate * rng.lognormal(0.0, 0.5, (c_n, d))                    # (C, D)
-        alpha = rng.exponential(0.5 / d, (c_n, d, d))                           # (C, D, D)
+        free = np.ones((d, d), dtype=bool) if self.alpha_mask is None else self.alpha_mask
+        alpha = rng.exponential(0.5 / d, (c_n, d, d)) * free                    # (C, D, D)
         beta_shape = (c_n, d, d) if pair else (c_n,)
         beta = np.exp(lb_mean + rng.normal(0.0, 0.5, beta_shape))
         log_step = np.full(beta_shape, np.log(0.5))
@@ -797,17 +821,17 @@ class HawkesProcessModel:
             mu = rng.gamma(mu_a + counts[:, :, 0], 1.0 / (mu_b + data.base_mass))
             n_alpha = np.zeros((c_n, d, d))
             n_alpha[:, :, data.sources] = counts[:, :, 1:]
-            alpha = rng.gamma(al_a + n_alpha, 1.0 / (al_b + (comp if pair else comp[:, None, :])))
+            alpha = rng.gamma(al_a + n_alpha, 1.0 / (al_b + (comp if pair else comp[:, None, :]))) * free
             # 3. (mu_i, alpha_ij) along the likelihood ridge and 4. beta, both by Metropolis on
             # the observed-data likelihood (parents marginalised).
             alpha_src = self._source_alpha(data, alpha, out=excite)             # (C, S, N)
             lam = self._background_rate(mu, data) + np.einsum("csk,csk->ck", alpha_src, h)  # (C, N)
             acc_ridge, lam = self._move_ridge(data, rng, mu, alpha, alpha_src, lam, h, comp,
-                                              log_step_ridge, prior, work)
+                                              log_step_ridge, prior, free, work)
             if data.duplicates and not pair:
                 self._split_duplicates(data, rng, alpha, alpha_src, al_a)
             acc_transfer, lam = self._move_transfer(data, rng, pairs, mu, alpha, alpha_src, lam, h, comp,
-                                                    log_step_transfer, prior)
+                                                    log_step_transfer, prior, free)
             if pair:
                 acc_beta, excite = self._move_beta_pair(data, rng, mu, alpha, alpha_src, lam, beta, h, comp,
                                                         log_step, prior)
@@ -834,14 +858,16 @@ class HawkesProcessModel:
                 accepted_transfer += acc_transfer
                 k = it - n_warmup
                 draws_mu[:, k], draws_alpha[:, k], draws_beta[:, k] = mu, alpha, beta
-        # Metropolis moves exist only for sources with events (NaN when there are none).
-        ridge = accepted_ridge[:, :, data.sources].reshape(c_n, -1)
+        # Metropolis moves exist only for sources with events and free alphas (NaN: none).
+        ridge = accepted_ridge[:, :, data.sources][:, free[:, data.sources]]     # (C, free pairs)
+        transfer = accepted_transfer[:, free[:, data.sources[pairs]].all(axis=2)] if pairs.size \
+            else accepted_transfer.reshape(c_n, 0)                               # (C, free rows x pairs)
         moved_beta = (accepted_beta[:, :, data.sources] if pair else accepted_beta).reshape(c_n, -1)
         ones = np.ones(c_n)
         acceptance = {"parents": ones, "mu": ones, "alpha": ones,
                       "ridge": ridge.mean(axis=1) / n_samples if ridge.size else np.full(c_n, np.nan),
-                      "transfer": (accepted_transfer.reshape(c_n, -1).mean(axis=1) / n_samples
-                                   if pairs.size else np.full(c_n, np.nan)),
+                      "transfer": (transfer.mean(axis=1) / n_samples
+                                   if transfer.size else np.full(c_n, np.nan)),
                       "beta": moved_beta.mean(axis=1) / n_samples if moved_beta.size else np.full(c_n, np.nan)}
         return HawkesPosterior(mu=draws_mu, alpha=draws_alpha, beta=draws_beta, acceptance=acceptance)
 
@@ -890,7 +916,7 @@ class HawkesProcessModel:
         counts = np.bincount(np.concatenate(keys), minlength=n_chains * self.n_dims * n_cat)
         return counts.reshape(n_chains, self.n_dims, n_cat).astype(float)
 
-    def _move_ridge(self, data, rng, mu, alpha, alpha_src, lam, h, comp, log_step, prior, work=None):
+    def _move_ridge(self, data, rng, mu, alpha, alpha_src, lam, h, comp, log_step, prior, free, work=None):
         """Random-walk Metropolis along the ridge of each (mu_i, alpha_ij), one source at a time.
 
         The proposal ``alpha' = |alpha_ij + z|``, ``mu' = mu_i - (alpha' - alpha_ij) comp_ij /
@@ -905,8 +931,9 @@ class HawkesProcessModel:
         Gibbs); targets and chains move in parallel, since the likelihood factorises over
         targets. The normals of all sources are drawn first, (S, C, D), then the uniforms.
 
-        ``mu``, ``alpha``, ``alpha_src`` and ``lam`` are updated in place (``work``: the fit's
-        buffers, or None). Returns (C, D, D) acceptance indicators and the intensities (C, N).
+        ``mu``, ``alpha``, ``alpha_src`` and ``lam`` are updated in place (``free``: (D, D) bool,
+        False for an alpha fixed at 0, which is never moved; ``work``: the fit's buffers, or
+        None). Returns (C, D, D) acceptance indicators and the intensities (C, N).
         """
         mu_a, mu_b, al_a, al_b = prior[:4]
         n_chains, d = mu.shape
@@ -934,7 +961,7 @@ class HawkesProcessModel:
                 alpha_new = np.abs(alpha_j + walk[s])
                 delta = alpha_new - alpha_j
                 mu_new = mu - delta * slope[:, :, s]
-                valid = (alpha_new > 0) & (mu_new > 0)
+                valid = (alpha_new > 0) & (mu_new > 0) & free[:, j]
                 # At the events of target i: lam + delta_i (h_s - slope_i b_i(t)).
                 if comp.ndim == 2 and data.base is None:  # one slope per chain: no per-event copy
                     np.subtract(h[:, s], slope[:, :1, s], out=lam_new)
@@ -981,7 +1008,7 @@ class HawkesProcessModel:
                 used.update((a, b))
         return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
-    def _move_transfer(self, data, rng, pairs, mu, alpha, alpha_src, lam, h, comp, log_step, prior):
+    def _move_transfer(self, data, rng, pairs, mu, alpha, alpha_src, lam, h, comp, log_step, prior, free):
         """Random-walk Metropolis moving excitation between two correlated sources.
 
         For a pair of source rows (s, t) (neurons j, k) and every target i: ``alpha_ij + delta``
@@ -989,9 +1016,10 @@ class HawkesProcessModel:
         with near-identical spike trains can substitute for each other; this is the direction
         along which they trade off, which neither the Gibbs nor the ridge moves follow. A
         symmetric shift, so the ratio is the posterior ratio (the compensator term is kept in
-        it, so a source with no kernel mass inside the window is handled exactly). Updates
-        ``alpha`` and ``alpha_src`` in place; returns (C, D, P) acceptance indicators and the
-        intensities (C, N).
+        it, so a source with no kernel mass inside the window is handled exactly). Targets for
+        which either alpha is fixed at 0 (``free`` False) are not moved. Updates ``alpha`` and
+        ``alpha_src`` in place; returns (C, D, P) acceptance indicators and the intensities
+        (C, N).
         """
         al_a, al_b = prior[2:4]
         n_chains, d = mu.shape
@@ -1006,7 +1034,7 @@ class HawkesProcessModel:
             ratio = np.where(comp_k > 0, comp_j / np.where(comp_k > 0, comp_k, 1.0), 0.0)  # (C, D)
             delta = np.exp(log_step[:, :, p]) * rng.standard_normal((n_chains, d))
             alpha_j, alpha_k = alpha[:, :, j] + delta, alpha[:, :, k] - delta * ratio
-            valid = (alpha_j > 0) & (alpha_k > 0)
+            valid = (alpha_j > 0) & (alpha_k > 0) & free[:, j] & free[:, k]
             delta_ev = self._per_event(delta, data)                              # (C, N)
             lam_new = lam + delta_ev * (h[:, s] - self._per_event(ratio, data) * h[:, t])
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -1204,7 +1232,8 @@ def ess_bulk(draws):
     acov = np.fft.irfft(spec * np.conj(spec), n=2 * n, axis=1)[:, :n] / n       # (M, n, P)
     mean_var = acov[:, 0].mean(axis=0) * n / (n - 1.0)                          # (P,)
     var_plus = mean_var * (n - 1.0) / n + (z.mean(axis=1).var(axis=0, ddof=1) if m > 1 else 0.0)
-    rho = 1.0 - (mean_var - acov.mean(axis=0)) / var_plus                      # (n, P)
+    with np.errstate(invalid="ignore", divide="ignore"):  # constant draws: 0 / 0, set below
+        rho = 1.0 - (mean_var - acov.mean(axis=0)) / var_plus                  # (n, P)
     rho[0] = 1.0                                   # by definition, as in the reference estimator
     # The reference loop (Geyer's initial positive sequence) visits pairs m = 1..n_pairs of
     # (rho_2m, rho_2m+1) and stops at the first pair whose sum is <= 0.

@@ -107,7 +107,7 @@ def roc_auc(scores, is_positive):
     return float((ranks[is_positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def connectivity_auc(alpha, true_weights):
+def connectivity_auc(alpha, true_weights, fitted=None):
     """ROC AUC of alpha for telling excitatory synapses from pairs with no synapse.
 
     Positives: ``true_weights > 0``. Negatives: off-diagonal pairs with weight exactly 0.
@@ -117,6 +117,9 @@ def connectivity_auc(alpha, true_weights):
     Parameters
     ----------
     alpha, true_weights : ndarray, shape (n_neurons, n_neurons), [target, source]
+    fitted : ndarray of bool, shape (n_neurons, n_neurons), optional
+        Only these pairs count (e.g. ``alpha_free``: leave out the alphas the model fixed at
+        0 by assumption). None: every pair.
 
     Returns
     -------
@@ -126,8 +129,20 @@ def connectivity_auc(alpha, true_weights):
     off_diagonal = ~np.eye(len(true_weights), dtype=bool)
     positive = true_weights > 0
     used = positive | ((true_weights == 0) & off_diagonal)
-    n_pos = int(positive.sum())
+    if fitted is not None:
+        used &= fitted
+    n_pos = int((positive & used).sum())
     return roc_auc(alpha[used], positive[used]), n_pos, int(used.sum()) - n_pos
+
+
+def group_aucs(posterior, true_weights, fitted=None):
+    """Group name -> ``connectivity_auc`` of its posterior-mean alpha (``fitted`` as there)."""
+    return {name: connectivity_auc(group["summary"]["alpha"]["mean"], true_weights, fitted)[0]
+            for name, group in posterior["groups"].items()}
+
+
+def format_aucs(aucs):
+    return ", ".join(f"{name} {auc:.3f}" for name, auc in aucs.items())
 
 
 def main_group(posterior):
@@ -244,7 +259,7 @@ def plot_trace(ax, draws, title="", log_scale=False):
     return ax
 
 
-def trace_parameters(group, neuron_labels):
+def trace_parameters(group, neuron_labels, alpha_free):
     """Pick four parameters to trace: beta, the largest alpha, a near-zero alpha, one mu.
 
     Parameters
@@ -252,6 +267,8 @@ def trace_parameters(group, neuron_labels):
     group : dict
         One group of ``load_posterior``'s output.
     neuron_labels : sequence of str
+    alpha_free : ndarray of bool, shape (D, D)
+        The fitted alphas; the near-zero one is chosen among them (a fixed 0 never moves).
 
     Returns
     -------
@@ -260,8 +277,8 @@ def trace_parameters(group, neuron_labels):
     """
     mean, rhat = group["summary"]["alpha"]["mean"], group["summary"]["alpha"]["rhat"]
     big = np.unravel_index(np.argmax(mean), mean.shape)
-    off_diagonal = np.where(np.eye(len(mean), dtype=bool), np.inf, mean)
-    small = np.unravel_index(np.argmin(off_diagonal), mean.shape)
+    candidates = np.where(~np.eye(len(mean), dtype=bool) & alpha_free, mean, np.inf)
+    small = np.unravel_index(np.argmin(candidates), mean.shape)
 
     def pair(ij):
         return f"{neuron_labels[ij[1]]}→{neuron_labels[ij[0]]}"
@@ -293,15 +310,18 @@ def silent_sources(group):
 def figure_example(posterior, name, cbar_label):
     """Figure of the main group's posterior-mean alpha, values written in the cells."""
     group = posterior["groups"][name]
-    mask = silent_sources(group)
+    silent, fixed = silent_sources(group), ~posterior["alpha_free"]
     fig, ax = plt.subplots(figsize=(8, 6.5))
     title = (f"Hawkes excitation alpha, posterior mean: {name} "
              f"({len(group['trials'])} test trials)")
-    if mask.any():
-        title += "\ngrey columns: sources that never fired in these trials (alpha = prior)"
+    notes = ["alpha fixed at 0 (the input is driven by the stimulus alone)" if fixed.any() else "",
+             "sources that never fired in these trials (alpha = prior)" if silent.any() else ""]
+    notes = [note for note in notes if note]
+    if notes:
+        title += "\ngrey: " + "; ".join(notes)
     plot_alpha_matrix(ax, group["summary"]["alpha"]["mean"], posterior["neuron_labels"],
-                      posterior["layer_sizes"], vmin=0, mask=mask, cbar_label=cbar_label,
-                      annotate=True, title=title)
+                      posterior["layer_sizes"], vmin=0, mask=silent | fixed,
+                      cbar_label=cbar_label, annotate=True, title=title)
     return fig
 
 
@@ -328,11 +348,16 @@ def figure_vs_weights(posterior, name, true_weights, connection_types):
     """Figure of the main group's alpha against the true weights, AUC in the title."""
     summary = posterior["groups"][name]["summary"]["alpha"]
     auc, n_pos, n_neg = connectivity_auc(summary["mean"], true_weights)
+    title = (f"{name}: ROC AUC of alpha = {auc:.3f} for excitatory synapses "
+             f"(weight > 0, n={n_pos}) vs no synapse (n={n_neg})")
+    if not posterior["alpha_free"].all():
+        fitted_auc, fitted_pos, fitted_neg = connectivity_auc(summary["mean"], true_weights,
+                                                              posterior["alpha_free"])
+        title += (f"\nover the fitted pairs only (alphas fixed at 0 left out): "
+                  f"{fitted_auc:.3f} (n={fitted_pos} vs {fitted_neg})")
     fig, ax = plt.subplots(figsize=(7.5, 5.5))
     plot_alpha_vs_weights(ax, summary["mean"], summary[CREDIBLE_LOWER], summary[CREDIBLE_UPPER],
-                          true_weights, connection_types,
-                          title=f"{name}: ROC AUC of alpha = {auc:.3f} for excitatory synapses "
-                                f"(weight > 0, n={n_pos}) vs no synapse (n={n_neg})")
+                          true_weights, connection_types, title=title)
     return fig
 
 
@@ -341,7 +366,8 @@ def figure_traces(posterior, name):
     fig, axes = plt.subplots(2, 2, figsize=(10, 6), sharex=True)
     for ax, (label, draws, rhat) in zip(axes.ravel(),
                                         trace_parameters(posterior["groups"][name],
-                                                         posterior["neuron_labels"])):
+                                                         posterior["neuron_labels"],
+                                                         posterior["alpha_free"])):
         plot_trace(ax, draws, title=f"{label}   R-hat {rhat:.3f}",
                    log_scale=label.startswith("beta"))
     for ax in axes[0]:
@@ -389,12 +415,12 @@ def main(argv=None):
         for fig in figures.values():
             plt.close(fig)
 
-    aucs = {group: connectivity_auc(posterior["groups"][group]["summary"]["alpha"]["mean"],
-                                    true_weights)[0]
-            for group in posterior["group_names"]}
     print("connectivity AUC of posterior-mean alpha: "
-          + ", ".join(f"{group} {auc:.3f}" for group, auc in aucs.items())
-          + f" (main group {name}); wrote {len(figures)} figures to {args.figure_dir}")
+          + format_aucs(group_aucs(posterior, true_weights)) + f" (main group {name})")
+    if not posterior["alpha_free"].all():
+        print("  over the fitted pairs only: "
+              + format_aucs(group_aucs(posterior, true_weights, posterior["alpha_free"])))
+    print(f"wrote {len(figures)} figures to {args.figure_dir}")
 
 
 if __name__ == "__main__":

@@ -224,13 +224,32 @@ def test_other_model_options_fit_and_plot(spike_file, tmp_path, option, beta_sha
     group = posterior["groups"]["cosine_correct"]
     assert group["beta"].shape == beta_shape
     assert group["summary"]["beta"]["mean"].shape == beta_shape[2:]
-    names = [name for name, _, _ in pah.trace_parameters(group, LABELS)]
+    names = [name for name, _, _ in pah.trace_parameters(group, LABELS, posterior["alpha_free"])]
     # A per-pair beta is traced for the pair of the largest alpha.
     edge = names[1].removeprefix("largest alpha ")
     assert names[0] == (f"beta {edge} (1/s)" if option[1] == "pair" else "beta (shared, 1/s)")
     pah.main(["--posterior-file", str(tmp_path / "posterior.npz"),
               "--figure-dir", str(tmp_path / "figures")])
     assert len(list((tmp_path / "figures").glob("*.png"))) == 4
+
+
+def test_exogenous_input_mask_fixes_the_input_rows():
+    free = fhp.exogenous_input_mask({"input": 2, "hidden": 3, "output": 1})
+    assert free.shape == (6, 6) and free.dtype == bool
+    assert not free[:2].any() and free[2:].all()
+
+
+def test_input_option_fixes_or_fits_the_input_row(spike_file, tmp_path):
+    run_main(spike_file, tmp_path / "exogenous.npz")
+    run_main(spike_file, tmp_path / "coupled.npz", "--input", "coupled")
+    exogenous = fhp.load_posterior(tmp_path / "exogenous.npz")
+    coupled = fhp.load_posterior(tmp_path / "coupled.npz")
+    assert exogenous["config"]["input"] == "exogenous" and coupled["config"]["input"] == "coupled"
+    np.testing.assert_array_equal(exogenous["alpha_free"], fhp.exogenous_input_mask(LAYER_SIZES))
+    assert coupled["alpha_free"].all()
+    for name, group in exogenous["groups"].items():
+        assert np.all(group["alpha"][:, :, 0] == 0) and np.all(group["summary"]["alpha"]["mean"][0] == 0)
+        assert np.all(coupled["groups"][name]["alpha"][:, :, 0] > 0)
 
 
 def test_unconverged_group_is_warned_about(spike_file, tmp_path, capsys):
@@ -281,12 +300,14 @@ def test_silent_group_fits_from_the_prior(tmp_path):
     run_main(tmp_path / "spikes.pkl", tmp_path / "posterior.npz")
     silent = fhp.load_posterior(tmp_path / "posterior.npz")["groups"]["sine_correct"]
     assert silent["n_spikes"].sum() == 0
-    for parameter in ("mu", "alpha", "beta"):
+    for parameter in ("mu", "beta"):
         assert np.all(np.isfinite(silent[parameter])) and np.all(silent[parameter] > 0)
-    # With no source spikes the data say nothing about alpha: its draws are the prior's
-    # Gamma(shape, mean), so their grand mean lies within 4 standard errors of the prior mean.
+    assert np.all(silent["alpha"][:, :, 0] == 0)  # the input's row is fixed at 0
+    # With no source spikes the data say nothing about the fitted alphas: their draws are the
+    # prior's Gamma(shape, mean), so their grand mean lies within 4 standard errors of it.
     prior = HawkesPrior()
-    draws = silent["alpha"].astype(float)
+    draws = silent["alpha"][:, :, 1:].astype(float)
+    assert np.all(draws > 0)
     standard_error = prior.alpha_mean / np.sqrt(prior.alpha_shape * draws.size)
     assert abs(draws.mean() - prior.alpha_mean) < 4 * standard_error
 
@@ -365,7 +386,7 @@ def test_load_posterior_missing_says_run_fit(tmp_path):
 
 @pytest.mark.parametrize("kind", ["garbage", "truncated", "pickled", "version", "shapes",
                                   "weights", "no_group", "n_spikes", "config", "beta",
-                                  "background", "summary"])
+                                  "background", "summary", "alpha_free"])
 def test_load_posterior_refuses_bad_files(spike_file, tmp_path, kind):
     good = tmp_path / "good.npz"
     run_main(spike_file, good)
@@ -379,7 +400,7 @@ def test_load_posterior_refuses_bad_files(spike_file, tmp_path, kind):
     elif kind == "pickled":
         np.savez(bad, **{**arrays, "config": np.array([{"a": 1}], dtype=object)})
     elif kind == "version":
-        fhp.save_npz({**arrays, "version": np.int64(2)}, bad)
+        fhp.save_npz({**arrays, "version": np.int64(fhp.POSTERIOR_VERSION + 1)}, bad)
     elif kind == "shapes":
         fhp.save_npz({**arrays, "sine_correct/alpha": arrays["sine_correct/alpha"][..., :5]}, bad)
     else:  # a loadable file whose contents disagree with themselves
@@ -389,7 +410,8 @@ def test_load_posterior_refuses_bad_files(spike_file, tmp_path, kind):
                  "config": ("config", np.str_("[1, 2]")),
                  "beta": ("sine_correct/beta", arrays["sine_correct/beta"][:, :-1]),
                  "background": ("sine_correct/background", np.ones((6, 39))),
-                 "summary": ("sine_correct/alpha/mean", np.zeros((6, 5)))}[kind]
+                 "summary": ("sine_correct/alpha/mean", np.zeros((6, 5))),
+                 "alpha_free": ("alpha_free", np.ones((6, 6)))}[kind]
         fhp.save_npz({**arrays, wrong[0]: wrong[1]}, bad)
     with pytest.raises(InputFileError) as excinfo:
         fhp.load_posterior(bad)

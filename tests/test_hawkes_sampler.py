@@ -120,9 +120,11 @@ def test_posterior_moments_match_numerical_integration(time, modulated):
 @pytest.mark.parametrize("time", ["continuous", "discrete"])
 @pytest.mark.parametrize("kind", ["shared", "pair"])
 @pytest.mark.parametrize("modulated", [False, True])
-def test_ridge_move_accepts_with_the_exact_posterior_ratio(time, kind, modulated):
+@pytest.mark.parametrize("masked", [False, True])
+def test_ridge_move_accepts_with_the_exact_posterior_ratio(time, kind, modulated, masked):
     # Replays the ridge move's random numbers (same seed) and recomputes every acceptance
-    # decision from the public log-likelihood and the prior density written here.
+    # decision from the public log-likelihood and the prior density written here. Masked:
+    # alpha[0, 1] is fixed at 0 (a point mass), never moved and outside the prior density.
     dt, end, n_chains = 0.05, 60.0, 3
     mu0, alpha0 = np.array([2.0, 1.0]), np.array([[0.2, 0.3], [0.5, 0.0]])
     # A time-varying background changes mu's exposure: int b_i instead of the window length.
@@ -137,20 +139,24 @@ def test_ridge_move_accepts_with_the_exact_posterior_ratio(time, kind, modulated
     alpha = rng.uniform(0.0, 0.6, (n_chains, 2, 2))
     beta = rng.uniform(2.0, 6.0, (n_chains,) if kind == "shared" else (n_chains, 2, 2))
     log_step = np.log(rng.uniform(0.05, 0.5, (n_chains, 2, 2)))
+    free = np.ones((2, 2), dtype=bool)
+    if masked:
+        free[0, 1] = False
+        alpha[:, 0, 1] = 0.0
 
     data = model._prepare(events, end)
     prior = model._resolve_prior(data)
     h, comp, alpha_src, lam = chain_state(model, data, mu, alpha, beta)
     mu_moved, alpha_moved = mu.copy(), alpha.copy()                # moved in place by the sampler
     acc, lam_moved = model._move_ridge(data, np.random.default_rng(5), mu_moved, alpha_moved, alpha_src, lam,
-                                       h, comp, log_step, prior)
+                                       h, comp, log_step, prior, free)
 
     mu_a, mu_b, al_a, al_b = prior[:4]
     window = end - (dt if time == "discrete" else 0.0)             # the kernel's mass counts until here
     exposure = np.full(2, end) if background is None else background.sum(axis=1) * dt
 
     def log_post(m, a, b):
-        log_prior = np.sum((mu_a - 1) * np.log(m) - mu_b * m) + np.sum((al_a - 1) * np.log(a) - al_b * a)
+        log_prior = np.sum((mu_a - 1) * np.log(m) - mu_b * m) + np.sum((al_a - 1) * np.log(a[free]) - al_b * a[free])
         return model.log_likelihood(events, end, m, a, b) + log_prior
 
     replay = np.random.default_rng(5)
@@ -169,7 +175,7 @@ def test_ridge_move_accepts_with_the_exact_posterior_ratio(time, kind, modulated
                 mu_new, alpha_new = mu[c].copy(), alpha[c].copy()
                 mu_new[i] -= step * comp_ij / exposure[i]
                 alpha_new[i, j] += step
-                if mu_new[i] > 0 and alpha_new[i, j] > 0:
+                if mu_new[i] > 0 and alpha_new[i, j] > 0 and free[i, j]:
                     ratio = log_post(mu_new, alpha_new, b) - log_post(mu[c], alpha[c], b)
                     if np.log(u[c, i]) < ratio:
                         expected[c, i, j] = 1.0
@@ -177,6 +183,7 @@ def test_ridge_move_accepts_with_the_exact_posterior_ratio(time, kind, modulated
     assert np.array_equal(acc, expected)
     assert 0 < acc.mean() < 1
     assert np.allclose(mu_moved, mu, rtol=1e-12) and np.allclose(alpha_moved, alpha, rtol=1e-12)
+    assert np.all(alpha_moved[:, ~free] == 0.0)
     assert np.allclose(lam_moved, model._background_rate(mu, data) + np.einsum("csk,csk->ck", alpha_src, h),
                        rtol=1e-10)
     # alpha_src is updated in place, entry by entry, and must equal a fresh layout exactly.
@@ -202,7 +209,7 @@ def test_moves_with_reused_work_buffers_equal_moves_with_fresh_ones(time):
         m, a, b = mu.copy(), alpha.copy(), beta.copy()
         h, comp, alpha_src, lam = chain_state(model, data, m, a, b)
         acc_ridge, lam = model._move_ridge(data, np.random.default_rng(5), m, a, alpha_src, lam, h, comp,
-                                           log_step, prior, buffers)
+                                           log_step, prior, np.ones(a.shape[1:], dtype=bool), buffers)
         acc_beta, excite = model._move_beta_shared(data, np.random.default_rng(6), m, a, alpha_src, lam, b, h,
                                                    comp, np.full(n_chains, np.log(0.5)), prior, buffers)
         results.append((acc_ridge, acc_beta, m, a, b, lam, h, comp, excite))
@@ -233,7 +240,7 @@ def test_transfer_move_accepts_with_the_exact_posterior_ratio(time, kind):
     log_step = np.log(rng.uniform(0.05, 0.5, (n_chains, 3, 1)))
     alpha_moved = alpha.copy()
     acc, lam_moved = model._move_transfer(data, np.random.default_rng(5), pairs, mu, alpha_moved, alpha_src,
-                                          lam, h, comp, log_step, prior)
+                                          lam, h, comp, log_step, prior, np.ones((3, 3), dtype=bool))
 
     al_a, al_b = prior[2:4]
     window = end - (dt if time == "discrete" else 0.0)
@@ -500,6 +507,44 @@ def test_identical_sources_share_their_alpha_evenly_and_mix():
     fraction = pair[..., 0] / total
     assert abs(fraction.mean() - 0.5) < 0.03 and abs(fraction.std() - np.sqrt(1 / 12)) < 0.02
     assert np.max(split_rhat(post.alpha)) < 1.05
+
+
+@pytest.mark.parametrize("time", ["continuous", "discrete"])
+def test_masked_row_is_exactly_zero_and_its_background_posterior_is_closed_form(time):
+    # Neuron 0 drives neuron 1 and is driven by nothing; fixing its row at 0 makes it a
+    # Poisson process of rate mu_0 (a Bernoulli raster of rate mu_0 in discrete time), whose
+    # posterior under mu_0 ~ Gamma(a, b) is Gamma(a + n, b + T) in continuous time and, in
+    # discrete time with n spike bins of K, the density of mu^(a-1) e^(-b mu)
+    # (1 - e^(-mu dt))^n e^(-mu dt (K - n)), integrated here on a grid.
+    dt, end = 0.01, 300.0
+    events = simulate_hawkes([3.0, 1.0], [[0.0, 0.0], [0.6, 0.0]], 20.0, end, seed=3, time=time, dt=dt)
+    mask = np.array([[False, False], [True, True]])
+    prior = HawkesPrior(mu_shape=2.0, mu_mean=4.0)
+    model = HawkesProcessModel(2, time=time, dt=dt, prior=prior, alpha_mask=mask)
+    post = model.fit(events, end, n_samples=1500, n_warmup=300, seed=2, progress=False)
+    assert np.all(post.alpha[:, :, 0, :] == 0.0) and np.all(post.alpha[:, :, 1, 0] > 0)
+    a, b, n = 2.0, 2.0 / 4.0, len(events[0])
+    if time == "continuous":
+        mean, var = (a + n) / (b + end), (a + n) / (b + end) ** 2
+    else:
+        grid = np.linspace(1.5, 5.0, 20_001)
+        log_density = ((a - 1) * np.log(grid) - b * grid + n * np.log(-np.expm1(-grid * dt))
+                       - grid * dt * (round(end / dt) - n))
+        weight = np.exp(log_density - log_density.max())
+        mean = np.sum(grid * weight) / weight.sum()
+        var = np.sum((grid - mean) ** 2 * weight) / weight.sum()
+    draws = post.mu[:, :, 0]
+    ess = ess_bulk(draws)
+    assert abs(draws.mean() - mean) < 4 * np.sqrt(var / ess)
+    assert abs(draws.var() / var - 1) < 6 * np.sqrt(2.0 / ess)
+    assert abs(post.summary()["alpha"]["mean"][1, 0] - 0.6) < 0.15
+    assert np.all(np.isfinite(post.acceptance["ridge"]))
+
+
+@pytest.mark.parametrize("mask", [np.ones((3, 3), dtype=bool), np.ones((2, 2)), [[True, False]]])
+def test_bad_alpha_mask_is_refused(mask):
+    with pytest.raises(ValueError, match="alpha_mask"):
+        HawkesProcessModel(2, alpha_mask=mask)
 
 
 def test_split_of_three_identical_sources_is_dirichlet_and_keeps_the_sum():

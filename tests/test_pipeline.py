@@ -17,7 +17,8 @@ def expected_keys(group_names, acceptance_moves):
     """The posterior file's keys as documented in fit_hawkes_process.posterior_arrays."""
     keys = {"format", "version", "config", "dt", "n_steps", "neuron_labels", "layer_names",
             "layer_sizes", "class_names", "weight_names", "group_names", "skipped_groups",
-            "weights/input_hidden", "weights/hidden_hidden", "weights/hidden_output"}
+            "weights/input_hidden", "weights/hidden_hidden", "weights/hidden_output",
+            "alpha_free"}
     for g in group_names:
         keys |= {f"{g}/{key}" for key in ("trials", "n_spikes", "mu", "alpha", "beta",
                                           "max_rhat", "min_ess_bulk", "gof_ks", "background")}
@@ -56,6 +57,9 @@ def test_train_fit_plot(tmp_path, capsys):
     assert set(arrays) == expected_keys(groups, moves)
 
     assert arrays["neuron_labels"].dtype.kind == "U"
+    # The input is exogenous by default: its row of alpha is fixed at 0.
+    assert arrays["alpha_free"].dtype == bool and not arrays["alpha_free"][0].any()
+    assert arrays["alpha_free"][1:].all()
     assert list(arrays["neuron_labels"]) == spikes["neuron_labels"]
     np.testing.assert_array_equal(arrays["layer_sizes"], [1, N_HIDDEN, 2])
     for name, weight in spikes["weights"].items():
@@ -68,7 +72,7 @@ def test_train_fit_plot(tmp_path, capsys):
         assert arrays[f"{g}/alpha"].dtype == np.float32
         assert arrays[f"{g}/alpha/q05"].shape == (N_NEURONS, N_NEURONS)
         assert arrays[f"{g}/alpha/q05"].dtype == np.float64
-        assert np.all(arrays[f"{g}/alpha"] >= 0)
+        assert np.all(arrays[f"{g}/alpha"] >= 0) and np.all(arrays[f"{g}/alpha"][:, :, 0] == 0)
         assert arrays[f"{g}/gof_ks"].shape == (N_NEURONS,)
         # The stimulus background: only the input neuron's varies, each row has mean 1.
         background = arrays[f"{g}/background"]

@@ -87,6 +87,10 @@ def test_connectivity_auc_leaves_out_inhibition_and_the_diagonal():
     assert (n_pos, n_neg) == (3, 16 - 4 - 4)
     # 0.9 and 0.7 beat all eight 0.2 negatives, 0.1 beats none: 16 of 24 pairs.
     assert auc == pytest.approx(16 / 24)
+    # Leaving out the input's row (three absent pairs fixed by the model): 10 of 15.
+    fitted = np.ones((4, 4), dtype=bool)
+    fitted[0] = False
+    assert pah.connectivity_auc(alpha, true_weights, fitted) == (pytest.approx(10 / 15), 3, 5)
 
 
 # ----------------------------------------------------------------------------- plots
@@ -154,9 +158,13 @@ def test_trace_parameters_pick_the_largest_and_a_near_zero_alpha(tmp_path):
     alpha[3, 2], alpha[0, 1] = 0.9, 0.001
     _write_posterior(tmp_path / "post.npz", {"sine_correct": ([0, 1], alpha)})
     group = fhp.load_posterior(tmp_path / "post.npz")["groups"]["sine_correct"]
-    picks = pah.trace_parameters(group, LABELS)
+    picks = pah.trace_parameters(group, LABELS, np.ones((4, 4), dtype=bool))
     assert [name for name, _, _ in picks] == ["beta (shared, 1/s)", "largest alpha h1→out0",
                                               "near-zero alpha h0→in0", "mu out0 (1/s)"]
+    # A fixed alpha never moves, so the near-zero trace is picked among the fitted ones.
+    free = np.ones((4, 4), dtype=bool)
+    free[0] = False
+    assert pah.trace_parameters(group, LABELS, free)[2][0] != "near-zero alpha h0→in0"
     np.testing.assert_array_equal(picks[1][1], group["alpha"][:, :, 3, 2])
     assert picks[1][1].shape == (2, 40)
 

@@ -1,0 +1,105 @@
+"""Random search over the training settings: can one network be accurate and Hawkes-visible?
+
+Each run trains the network (`train_snn.py`, the given seed) with settings drawn at random
+from ``SPACE``; a network whose test accuracy reaches ``--min-accuracy`` is fitted with the
+default Hawkes settings (`fit_hawkes_process.py`) and scored by the connectivity AUC of
+posterior-mean alpha in every fitted group. One JSON line per run, then a summary.
+
+    python benchmarks/search_training.py              # 120 runs, about 1 hour on 2 cores
+    python benchmarks/search_training.py --runs 4     # a quick look
+"""
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from joblib import Parallel, delayed
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from fit_hawkes_process import load_posterior  # noqa: E402
+from plot_alpha_heatmaps import connection_matrix, connectivity_auc  # noqa: E402
+from train_snn import load_spike_trains  # noqa: E402
+
+# Flag -> values drawn uniformly; None leaves the flag at its default (an unbounded weight).
+SPACE = {
+    "--noise-sigma": [0.1, 0.15, 0.2, 0.25, 0.3],
+    "--temperature": [1, 2, 3, 5, 8],
+    "--rate-target": [0.05, 0.08, 0.1, 0.15, 0.2],
+    "--rate-floor": [0.0, 0.02, 0.03, 0.05],
+    "--rate-penalty": [0, 0.5, 1, 2, 5],
+    "--max-input-weight": [None, 1.5, 2, 3, 5],
+    "--max-lateral-weight": [None, 3, 4, 6, 10],
+    "--tau-mem": [0.005, 0.01, 0.02],
+}
+
+
+def draw_settings(n_runs, seed):
+    """``n_runs`` dicts flag -> value, drawn from ``SPACE`` with one seeded generator."""
+    rng = np.random.default_rng(seed)
+    return [{flag: values[rng.integers(len(values))] for flag, values in SPACE.items()}
+            for _ in range(n_runs)]
+
+
+def run_one(settings, train_seed, min_accuracy):
+    """Train with ``settings``; fit and score the network if it is accurate enough."""
+    python = sys.executable
+    with tempfile.TemporaryDirectory() as tmp:
+        spike_file, posterior_file = Path(tmp) / "spikes.pkl", Path(tmp) / "posterior.npz"
+        flags = [str(x) for flag, value in settings.items() if value is not None
+                 for x in (flag, value)]
+        subprocess.run([python, str(ROOT / "train_snn.py"), "--seed", str(train_seed),
+                        "--spike-file", str(spike_file), "--figure-dir", tmp, *flags],
+                       check=True, capture_output=True)
+        result = {"settings": settings,
+                  "accuracy": load_spike_trains(spike_file)["metrics"]["test"]["accuracy"]}
+        if result["accuracy"] < min_accuracy:
+            return result
+        subprocess.run([python, str(ROOT / "fit_hawkes_process.py"), "--spike-file",
+                        str(spike_file), "--posterior-file", str(posterior_file),
+                        "--n-jobs", "1"], check=True, capture_output=True)
+        posterior = load_posterior(posterior_file)
+    true_weights, _ = connection_matrix(posterior["weights"], posterior["layer_sizes"])
+    groups = posterior["groups"]
+    result["auc"] = {name: round(connectivity_auc(g["summary"]["alpha"]["mean"], true_weights)[0], 3)
+                     for name, g in groups.items()}
+    result["converged"] = all(g["max_rhat"] <= 1.01 and g["min_ess_bulk"] >= 400
+                              for g in groups.values())
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=120, help="settings to try")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the drawn settings")
+    parser.add_argument("--train-seed", type=int, default=0, help="train_snn.py --seed")
+    parser.add_argument("--min-accuracy", type=float, default=0.9,
+                        help="test accuracy from which a network is fitted")
+    parser.add_argument("--n-jobs", type=int, default=-1, help="parallel runs (-1: all cores)")
+    args = parser.parse_args(argv)
+
+    results = Parallel(n_jobs=args.n_jobs)(
+        delayed(run_one)(settings, args.train_seed, args.min_accuracy)
+        for settings in draw_settings(args.runs, args.seed))
+    for result in results:
+        print(json.dumps(result))
+    fitted = [r for r in results if "auc" in r]
+    accuracies = np.array([r["accuracy"] for r in results])
+    print(f"{len(results)} runs: test accuracy >= {args.min_accuracy} in {len(fitted)}, "
+          f">= 0.95 in {int((accuracies >= 0.95).sum())}")
+    for threshold in (args.min_accuracy, 0.95):
+        lows = [min(r["auc"].values()) for r in fitted if r["accuracy"] >= threshold]
+        highs = [max(r["auc"].values()) for r in fitted if r["accuracy"] >= threshold]
+        if lows:
+            print(f"accuracy >= {threshold}: worst-group AUC {min(lows):.3f}-{max(lows):.3f}, "
+                  f"best group anywhere {max(highs):.3f}")
+    both = [r for r in fitted if r["accuracy"] >= 0.95 and min(r["auc"].values()) >= 0.9]
+    print(f"runs with accuracy >= 0.95 and AUC >= 0.9 in every group: {len(both)}")
+
+
+if __name__ == "__main__":
+    main()
