@@ -829,7 +829,7 @@ class HawkesProcessModel:
             acc_ridge, lam = self._move_ridge(data, rng, mu, alpha, alpha_src, lam, h, comp,
                                               log_step_ridge, prior, free, work)
             if data.duplicates and not pair:
-                self._split_duplicates(data, rng, alpha, alpha_src, al_a)
+                self._split_duplicates(data, rng, alpha, alpha_src, al_a, free)
             acc_transfer, lam = self._move_transfer(data, rng, pairs, mu, alpha, alpha_src, lam, h, comp,
                                                     log_step_transfer, prior, free)
             if pair:
@@ -1053,19 +1053,22 @@ class HawkesProcessModel:
         self._source_alpha(data, alpha, out=alpha_src)
         return acc_all, lam
 
-    def _split_duplicates(self, data, rng, alpha, alpha_src, alpha_shape):
+    def _split_duplicates(self, data, rng, alpha, alpha_src, alpha_shape, free):
         """Exact Gibbs draw of how ``alpha[i, g]`` splits over a group ``g`` of identical sources.
 
         Sources with identical spike trains (and a shared beta) have identical kernel
         statistics, so the likelihood sees only ``sum_{j in g} alpha_ij``; given that sum, the
-        independent Gamma(a, b) priors make the split Dirichlet(a, ..., a). Without this move
-        the chains drift along the unidentified split and R-hat stays high. ``alpha`` and
-        ``alpha_src`` are updated in place; the intensities do not change.
+        independent Gamma(a, b) priors make the split over the free members (``free``, (D, D)
+        bool) Dirichlet(a, ..., a), drawn as normalised Gamma(a) variates; fixed members keep
+        0. Without this move the chains drift along the unidentified split and R-hat stays
+        high. ``alpha`` and ``alpha_src`` are updated in place; the intensities do not change.
         """
         n_chains, d = alpha.shape[:2]
         for group in data.duplicates:  # a few groups at most
             total = alpha[:, :, group].sum(axis=2, keepdims=True)              # (C, D, 1)
-            share = rng.dirichlet(np.full(group.size, alpha_shape), size=(n_chains, d))  # (C, D, k)
+            weight = rng.standard_gamma(alpha_shape, (n_chains, d, group.size)) * free[:, group]
+            norm = weight.sum(axis=2, keepdims=True)                           # 0: no free member
+            share = np.divide(weight, norm, out=np.zeros_like(weight), where=norm > 0)
             alpha[:, :, group] = total * share
             rows = np.searchsorted(data.sources, group)
             alpha_src[:, rows] = self._per_event(alpha[:, :, group].transpose(0, 2, 1), data)

@@ -547,17 +547,19 @@ def test_bad_alpha_mask_is_refused(mask):
         HawkesProcessModel(2, alpha_mask=mask)
 
 
-def test_split_of_three_identical_sources_is_dirichlet_and_keeps_the_sum():
+def test_split_of_three_identical_sources_is_dirichlet_over_the_free_ones():
     source = simulate_hawkes([2.0], [[0.0]], 1.0, 50.0, seed=1)[0]
     events = [source, source.copy(), source.copy(), simulate_hawkes([1.0], [[0.0]], 1.0, 50.0, seed=2)[0]]
     model = HawkesProcessModel(4)
     data = model._prepare(events, 50.0)
     assert [g.tolist() for g in data.duplicates] == [[0, 1, 2]]
     n_chains, shape = 20_000, 2.0
-    alpha = np.random.default_rng(0).random((n_chains, 4, 4))
+    free = np.ones((4, 4), dtype=bool)
+    free[1, 1] = False                                # target 1 may not be excited by source 1
+    alpha = np.random.default_rng(0).random((n_chains, 4, 4)) * free
     before = alpha.copy()
     alpha_src = model._source_alpha(data, alpha)
-    model._split_duplicates(data, np.random.default_rng(1), alpha, alpha_src, shape)
+    model._split_duplicates(data, np.random.default_rng(1), alpha, alpha_src, shape, free)
     np.testing.assert_allclose(alpha[:, :, :3].sum(axis=2), before[:, :, :3].sum(axis=2), rtol=1e-12)
     np.testing.assert_array_equal(alpha[:, :, 3], before[:, :, 3])        # not a duplicate
     np.testing.assert_array_equal(alpha_src, model._source_alpha(data, alpha))
@@ -565,6 +567,11 @@ def test_split_of_three_identical_sources_is_dirichlet_and_keeps_the_sum():
     # Dirichlet(a, a, a): mean 1/3, variance (1/3)(2/3) / (3a + 1).
     np.testing.assert_allclose(share.mean(axis=0), 1 / 3, atol=0.006)
     np.testing.assert_allclose(share.var(axis=0), 2 / 9 / (3 * shape + 1), rtol=0.04)
+    # With a fixed member, the split is Dirichlet(a, a) over the two free ones.
+    assert np.all(alpha[:, 1, 1] == 0)
+    share = alpha[:, 1, [0, 2]] / alpha[:, 1, :3].sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(share.mean(axis=0), 1 / 2, atol=0.008)
+    np.testing.assert_allclose(share.var(axis=0), 1 / 4 / (2 * shape + 1), rtol=0.04)
 
 
 def test_pair_beta_fit_recovers_decays_of_strong_edges():
