@@ -8,13 +8,14 @@ pair with a positive weight and 0 elsewhere (the AUC's positives and negatives),
 incoming edge and fires with its class's stimulus probability per step, ``0.5 (1 + sin)`` or
 ``0.5 (1 + cos)`` as in training (a Hawkes node whose background is locked to the stimulus).
 ``fit_hawkes_process.py`` then fits these trains with its defaults, with ``--background
-constant`` and with ``--per-trial`` (the original's summed matrices), and the connectivity
-AUC of every group is printed: the pipeline's own ceiling, and what the stimulus background
-is for.
+constant``, with ``--input coupled`` (the input's row fitted too) and with ``--per-trial``
+(the original's summed matrices), and the connectivity AUC of every group is printed, over all
+pairs and over the fitted pairs only: the pipeline's own ceiling, and what the stimulus
+background and the exogenous input are for.
 
 Reads:  data/spike_trains.pkl  (written by ``python train_snn.py``)
 Writes: nothing in the repo (temporary files only)
-Commands for the README numbers:  python benchmarks/validate_pipeline.py  (about 1.5 min)
+Commands for the README numbers:  python benchmarks/validate_pipeline.py  (about 2.5 min)
                                   python benchmarks/validate_pipeline.py --max-spikes 4000
 """
 import argparse
@@ -40,8 +41,9 @@ MU_LIF = 20.0       # 1/s background of the hidden and output neurons
 # The stimulus's probability reaches 0 and 1, where the intensity -log(1 - p) / dt would be
 # infinite or zero; clipped to this range it changes by at most 0.1% of the steps.
 P_RANGE = (1e-3, 1 - 1e-3)
-VARIANTS = {"default (stimulus background)": [],
+VARIANTS = {"default (stimulus bg., exogenous)": [],
             "--background constant": ["--background", "constant"],
+            "--input coupled": ["--input", "coupled"],
             "--per-trial (summed matrices)": ["--per-trial"]}
 
 
@@ -91,14 +93,18 @@ def simulated_record(record, seed):
 
 
 def fit_and_score(spike_file, workdir, options, seed, max_spikes):
-    """Run fit_hawkes_process.py on ``spike_file``; return {group: (trials, AUC, converged)}."""
+    """Run fit_hawkes_process.py on ``spike_file``.
+
+    Returns {group: (trials, AUC over all pairs, AUC over the fitted pairs, converged)}.
+    """
     posterior_file = workdir / "posterior.npz"
     fit_hawkes_process.main(["--spike-file", str(spike_file), "--posterior-file", str(posterior_file),
                              "--seed", str(seed), "--max-spikes", str(max_spikes), *options])
     posterior = fit_hawkes_process.load_posterior(posterior_file)
     true_weights, _ = plot_alpha_heatmaps.connection_matrix(posterior["weights"], posterior["layer_sizes"])
-    return {name: (len(group["trials"]),
-                   plot_alpha_heatmaps.connectivity_auc(group["summary"]["alpha"]["mean"], true_weights)[0],
+    auc_all = plot_alpha_heatmaps.group_aucs(posterior, true_weights)
+    auc_fitted = plot_alpha_heatmaps.group_aucs(posterior, true_weights, posterior["alpha_free"])
+    return {name: (len(group["trials"]), auc_all[name], auc_fitted[name],
                    fit_hawkes_process.is_converged(group))
             for name, group in posterior["groups"].items()}
 
@@ -129,10 +135,11 @@ def main(argv=None):
               f"(alpha {ALPHA_EDGE} on every positive weight) in {perf_counter() - start:.1f} s")
         results = {variant: fit_and_score(spike_file, workdir, options, args.seed, args.max_spikes)
                    for variant, options in VARIANTS.items()}
-    print(f"\n{'fit':<32} {'group':<16} {'trials':>6} {'AUC':>6}  converged")
+    print(f"\n{'fit':<34} {'group':<16} {'trials':>6} {'AUC all':>8} {'fitted':>7}  converged")
     for variant, groups in results.items():
-        for name, (n_trials, auc, converged) in groups.items():
-            print(f"{variant:<32} {name:<16} {n_trials:>6} {auc:>6.3f}  {'yes' if converged else 'NO'}")
+        for name, (n_trials, auc, auc_fitted, converged) in groups.items():
+            print(f"{variant:<34} {name:<16} {n_trials:>6} {auc:>8.3f} {auc_fitted:>7.3f}  "
+                  f"{'yes' if converged else 'NO'}")
     print(f"\ntotal {perf_counter() - start:.0f} s")
 
 
