@@ -6,7 +6,9 @@ one posterior, pooled over its trials (every trial starts with empty history), b
 hand-written Metropolis-Hastings sampler of ``hawkes_model.py``. Groups are fitted in
 parallel through joblib; each gets its own child of ``SeedSequence(seed)``, so the result
 does not depend on ``--n-jobs`` or on the joblib backend. ``--per-trial`` instead fits every
-trial alone and sums each group's alpha matrices, as the original did.
+trial alone and sums each group's alpha matrices, as the original did. The input layer is
+driven by the stimulus alone: its rows of alpha are fixed at 0 and its background follows the
+stimulus (``--input coupled`` and ``--background constant`` fit it like any other neuron).
 
 Reads:  data/spike_trains.pkl      (written by ``python train_snn.py``)
 Writes: data/hawkes_posterior.npz  (read by ``python plot_alpha_heatmaps.py``; its keys are
