@@ -83,6 +83,9 @@ def main(argv=None):
                         help="test accuracy from which a network is fitted")
     parser.add_argument("--n-jobs", type=int, default=-1, help="parallel runs (-1: all cores)")
     args = parser.parse_args(argv)
+    if args.runs < 1 or args.seed < 0 or args.train_seed < 0 or args.n_jobs == 0 \
+            or not 0.0 <= args.min_accuracy <= 1.0:
+        parser.error("need --runs >= 1, seeds >= 0, --n-jobs != 0 and --min-accuracy in [0, 1]")
 
     results = Parallel(n_jobs=args.n_jobs)(
         delayed(run_one)(settings, args.train_seed, args.min_accuracy)
