@@ -860,8 +860,7 @@ class HawkesProcessModel:
                 draws_mu[:, k], draws_alpha[:, k], draws_beta[:, k] = mu, alpha, beta
         # Metropolis moves exist only for sources with events and free alphas (NaN: none).
         ridge = accepted_ridge[:, :, data.sources][:, free[:, data.sources]]     # (C, free pairs)
-        transfer = accepted_transfer[:, free[:, data.sources[pairs]].all(axis=2)] if pairs.size \
-            else accepted_transfer.reshape(c_n, 0)                               # (C, free rows x pairs)
+        transfer = accepted_transfer[:, free[:, data.sources[pairs]].all(axis=2)]  # (C, free rows x pairs)
         moved_beta = (accepted_beta[:, :, data.sources] if pair else accepted_beta).reshape(c_n, -1)
         ones = np.ones(c_n)
         acceptance = {"parents": ones, "mu": ones, "alpha": ones,
