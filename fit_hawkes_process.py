@@ -385,8 +385,9 @@ def posterior_arrays(spike_data, groups, skipped, fits, config, backgrounds=None
     ``weight_names`` str (W,), ``weights/<name>`` float64 (n_source, n_target) as in the
     spike file, ``alpha_free`` bool (D, D), False where alpha was fixed at 0 (``--input
     exogenous``: the input's rows), ``group_names`` str (G,) of the fitted groups,
-    ``skipped_groups`` str of groups with too few trials; per fitted group ``<g>/trials`` int64 (n,) indices into the
-    spike file's trials, ``<g>/n_spikes`` int64 (D,), ``<g>/mu`` float32 (C, S, D),
+    ``skipped_groups`` str of groups with too few trials; per fitted group ``<g>/trials``
+    int64 (n,) indices into the spike file's trials, ``<g>/n_spikes`` int64 (D,), ``<g>/mu``
+    float32 (C, S, D),
     ``<g>/alpha`` float32 (C, S, D, D) [target, source], ``<g>/beta`` float32 (C, S) or
     (C, S, D, D), ``<g>/<p>/<s>`` float64 (parameter shape), ``<g>/max_rhat`` and
     ``<g>/min_ess_bulk`` float64 (), ``<g>/acceptance/<move>`` float64 (C,), ``<g>/gof_ks``

@@ -314,9 +314,10 @@ def figure_example(posterior, name, cbar_label):
     fig, ax = plt.subplots(figsize=(8, 6.5))
     title = (f"Hawkes excitation alpha, posterior mean: {name} "
              f"({len(group['trials'])} test trials)")
-    notes = ["alpha fixed at 0 (the input is driven by the stimulus alone)" if fixed.any() else "",
-             "sources that never fired in these trials (alpha = prior)" if silent.any() else ""]
-    notes = [note for note in notes if note]
+    notes = [note for note, shown in
+             (("alpha fixed at 0 (the input is driven by the stimulus alone)", fixed.any()),
+              ("sources that never fired in these trials (alpha = prior)", silent.any()))
+             if shown]
     if notes:
         title += "\ngrey: " + "; ".join(notes)
     plot_alpha_matrix(ax, group["summary"]["alpha"]["mean"], posterior["neuron_labels"],
