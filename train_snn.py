@@ -534,38 +534,26 @@ def save_figures(record, figures_dir):
     plt.close(fig)
 
 
-def _int_at_least(low, meaning):
-    """An argparse ``type``: an integer >= ``low``, else a one-line usage error."""
+def _number(kind, valid, meaning):
+    """An argparse ``type``: ``kind(text)`` (int or float) for which ``valid`` holds, else a
+    one-line usage error."""
     def parse(text):
         try:
-            value = int(text)
+            value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-        if value < low:
+            raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: {text!r}") from None
+        if not valid(value):
             raise argparse.ArgumentTypeError(f"must be {meaning}, got {text}")
         return value
     return parse
 
 
-def _finite_float(low, strict):
-    """An argparse ``type``: a finite float above ``low`` (``strict``) or at least ``low``."""
-    def parse(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
-        if not (math.isfinite(value) and (value > low if strict else value >= low)):
-            kind = "positive" if strict else "non-negative"
-            raise argparse.ArgumentTypeError(f"must be a {kind} number, got {text}")
-        return value
-    return parse
-
-
-_positive_int = _int_at_least(1, "a positive integer")
-_non_negative_int = _int_at_least(0, "a non-negative integer")
-_population_size = _int_at_least(2, "at least 2 (CMA-ES needs a population)")
-_positive_float = _finite_float(0.0, strict=True)
-_non_negative_float = _finite_float(0.0, strict=False)
+_positive_int = _number(int, lambda v: v >= 1, "a positive integer")
+_non_negative_int = _number(int, lambda v: v >= 0, "a non-negative integer")
+_population_size = _number(int, lambda v: v >= 2, "at least 2 (CMA-ES needs a population)")
+_positive_float = _number(float, lambda v: math.isfinite(v) and v > 0, "a positive number")
+_non_negative_float = _number(float, lambda v: math.isfinite(v) and v >= 0,
+                              "a non-negative number")
 
 
 def parse_args(argv=None):
