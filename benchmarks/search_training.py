@@ -23,7 +23,7 @@ from joblib import Parallel, delayed
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fit_hawkes_process import load_posterior  # noqa: E402
+from fit_hawkes_process import is_converged, load_posterior  # noqa: E402
 from plot_alpha_heatmaps import connection_matrix, group_aucs  # noqa: E402
 from train_snn import load_spike_trains  # noqa: E402
 
@@ -69,8 +69,7 @@ def run_one(settings, train_seed, min_accuracy):
     for key, fitted in (("auc", None), ("auc_fitted", posterior["alpha_free"])):
         aucs = group_aucs(posterior, true_weights, fitted)
         result[key] = {name: round(auc, 3) for name, auc in aucs.items()}
-    result["converged"] = all(g["max_rhat"] <= 1.01 and g["min_ess_bulk"] >= 400
-                              for g in posterior["groups"].values())
+    result["converged"] = all(is_converged(g) for g in posterior["groups"].values())
     return result
 
 
