@@ -107,7 +107,7 @@ def roc_auc(scores, is_positive):
     return float((ranks[is_positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def connectivity_auc(alpha, true_weights, fitted=None):
+def connectivity_auc(alpha, true_weights, pairs=None):
     """ROC AUC of alpha for telling excitatory synapses from pairs with no synapse.
 
     Positives: ``true_weights > 0``. Negatives: off-diagonal pairs with weight exactly 0.
@@ -117,9 +117,8 @@ def connectivity_auc(alpha, true_weights, fitted=None):
     Parameters
     ----------
     alpha, true_weights : ndarray, shape (n_neurons, n_neurons), [target, source]
-    fitted : ndarray of bool, shape (n_neurons, n_neurons), optional
-        Only these pairs count (e.g. ``alpha_free``: leave out the alphas the model fixed at
-        0 by assumption). None: every pair.
+    pairs : ndarray of bool, shape (n_neurons, n_neurons), optional
+        Only these pairs count (e.g. ``observable_pairs``). None: every pair.
 
     Returns
     -------
@@ -129,15 +128,43 @@ def connectivity_auc(alpha, true_weights, fitted=None):
     off_diagonal = ~np.eye(len(true_weights), dtype=bool)
     positive = true_weights > 0
     used = positive | ((true_weights == 0) & off_diagonal)
-    if fitted is not None:
-        used &= fitted
+    if pairs is not None:
+        used &= pairs
     n_pos = int((positive & used).sum())
     return roc_auc(alpha[used], positive[used]), n_pos, int(used.sum()) - n_pos
 
 
-def group_aucs(posterior, true_weights, fitted=None):
-    """Group name -> ``connectivity_auc`` of its posterior-mean alpha (``fitted`` as there)."""
-    return {name: connectivity_auc(group["summary"]["alpha"]["mean"], true_weights, fitted)[0]
+def observable_pairs(group, alpha_free):
+    """Mask (D, D) of the pairs a group's spike trains can speak to.
+
+    A pair is observable when its alpha was fitted (``alpha_free``) and both neurons fire in
+    the group's fitted trials. A silent source's column is the prior's: without its spikes the
+    likelihood does not depend on it. A silent target's row only says that no source made it
+    fire, which holds alike with a synapse and without one, so nothing that sees only the
+    spikes can tell them apart.
+
+    Parameters
+    ----------
+    group : dict
+        One group of ``load_posterior``; uses ``n_spikes``, shape (D,).
+    alpha_free : ndarray of bool, shape (D, D)
+
+    Returns
+    -------
+    ndarray of bool, shape (D, D), [target, source]
+    """
+    fired = np.asarray(group["n_spikes"]) > 0
+    return alpha_free & fired[:, None] & fired[None, :]
+
+
+def group_aucs(posterior, true_weights, observable=False):
+    """Group name -> ``connectivity_auc`` of its posterior-mean alpha.
+
+    Over every pair, or with ``observable`` over the group's ``observable_pairs`` only.
+    """
+    return {name: connectivity_auc(group["summary"]["alpha"]["mean"], true_weights,
+                                   observable_pairs(group, posterior["alpha_free"])
+                                   if observable else None)[0]
             for name, group in posterior["groups"].items()}
 
 
@@ -347,15 +374,15 @@ def figure_by_group(posterior, cbar_label):
 
 def figure_vs_weights(posterior, name, true_weights, connection_types):
     """Figure of the main group's alpha against the true weights, AUC in the title."""
-    summary = posterior["groups"][name]["summary"]["alpha"]
+    group = posterior["groups"][name]
+    summary = group["summary"]["alpha"]
     auc, n_pos, n_neg = connectivity_auc(summary["mean"], true_weights)
+    seen_auc, seen_pos, seen_neg = connectivity_auc(
+        summary["mean"], true_weights, observable_pairs(group, posterior["alpha_free"]))
     title = (f"{name}: ROC AUC of alpha = {auc:.3f} for excitatory synapses "
-             f"(weight > 0, n={n_pos}) vs no synapse (n={n_neg})")
-    if not posterior["alpha_free"].all():
-        fitted_auc, fitted_pos, fitted_neg = connectivity_auc(summary["mean"], true_weights,
-                                                              posterior["alpha_free"])
-        title += (f"\nover the fitted pairs only (alphas fixed at 0 left out): "
-                  f"{fitted_auc:.3f} (n={fitted_pos} vs {fitted_neg})")
+             f"(weight > 0, n={n_pos}) vs no synapse (n={n_neg})\n"
+             f"over the observable pairs (alpha fitted, both neurons fire): "
+             f"{seen_auc:.3f} (n={seen_pos} vs {seen_neg})")
     fig, ax = plt.subplots(figsize=(7.5, 5.5))
     plot_alpha_vs_weights(ax, summary["mean"], summary[CREDIBLE_LOWER], summary[CREDIBLE_UPPER],
                           true_weights, connection_types, title=title)
@@ -418,9 +445,8 @@ def main(argv=None):
 
     print("connectivity AUC of posterior-mean alpha: "
           + format_aucs(group_aucs(posterior, true_weights)) + f" (main group {name})")
-    if not posterior["alpha_free"].all():
-        print("  over the fitted pairs only: "
-              + format_aucs(group_aucs(posterior, true_weights, posterior["alpha_free"])))
+    print("  over the observable pairs (alpha fitted, both neurons fire): "
+          + format_aucs(group_aucs(posterior, true_weights, observable=True)))
     print(f"wrote {len(figures)} figures to {args.figure_dir}")
 
 

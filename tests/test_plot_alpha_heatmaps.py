@@ -93,6 +93,34 @@ def test_connectivity_auc_leaves_out_inhibition_and_the_diagonal():
     assert pah.connectivity_auc(alpha, true_weights, fitted) == (pytest.approx(10 / 15), 3, 5)
 
 
+
+def test_observable_pairs_leave_out_fixed_alphas_and_silent_neurons():
+    free = np.ones((4, 4), dtype=bool)
+    free[0] = False                                  # the input's row, fixed at 0
+    group = {"n_spikes": np.array([5, 0, 3, 2])}     # h0 never fires
+    expected = np.array([[0, 0, 0, 0],
+                         [0, 0, 0, 0],               # silent target
+                         [1, 0, 1, 1],               # silent source h0 (column 1) left out
+                         [1, 0, 1, 1]], dtype=bool)
+    np.testing.assert_array_equal(pah.observable_pairs(group, free), expected)
+
+
+def test_group_aucs_over_observable_pairs_by_hand():
+    true_weights, _ = pah.connection_matrix(WEIGHTS, LAYER_SIZES)
+    alpha = np.full((4, 4), 0.2)
+    alpha[1, 0], alpha[3, 1], alpha[3, 2] = 0.9, 0.1, 0.7  # the three excitatory synapses
+    alpha[2, 3] = 0.8                                       # an absent pair ranked high
+    free = np.ones((4, 4), dtype=bool)
+    free[0] = False
+    posterior = {"alpha_free": free, "groups": {"g": {
+        "n_spikes": np.array([5, 0, 3, 2]), "summary": {"alpha": {"mean": alpha}}}}}
+    # All pairs: 0.9 beats all eight negatives, 0.7 seven of them, 0.1 none: 15 of 24.
+    assert pah.group_aucs(posterior, true_weights) == {"g": pytest.approx(15 / 24)}
+    # Observable: h0 is silent, so 0.9 (silent target) and 0.1 (silent source) drop out;
+    # 0.7 against the negatives out0 <- in0 (0.2) and h1 <- out0 (0.8): 1 of 2.
+    assert pah.group_aucs(posterior, true_weights, observable=True) == {"g": pytest.approx(0.5)}
+
+
 # ----------------------------------------------------------------------------- plots
 def test_plot_alpha_matrix_draws_target_rows_and_source_columns():
     alpha = np.arange(16.0).reshape(4, 4) / 16
