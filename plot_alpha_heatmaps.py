@@ -219,11 +219,12 @@ def plot_alpha_matrix(ax, alpha, neuron_labels, layer_sizes, vmin=None, vmax=Non
 
 
 def plot_alpha_vs_weights(ax, alpha_mean, alpha_low, alpha_high, true_weights, connection_types,
-                          title=""):
+                          title="", observable=None):
     """Posterior-mean alpha (90% interval bars) against the true weight, one colour per type.
 
     Pairs without a synapse all have weight 0; they are spread over a narrow band around 0
-    (deterministically) so that they do not hide each other.
+    (deterministically) so that they do not hide each other. Pairs outside ``observable`` are
+    drawn hollow: their alpha is the prior's or a fixed 0, not what the spikes show.
 
     Parameters
     ----------
@@ -233,11 +234,15 @@ def plot_alpha_vs_weights(ax, alpha_mean, alpha_low, alpha_high, true_weights, c
     true_weights : ndarray, shape (n_neurons, n_neurons), [target, source]
     connection_types : ndarray of str, shape (n_neurons, n_neurons)
     title : str
+    observable : ndarray of bool, shape (n_neurons, n_neurons), optional
+        ``observable_pairs``; None: every pair is drawn filled.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
+    if observable is None:
+        observable = np.ones(true_weights.shape, dtype=bool)
     present = list(dict.fromkeys(connection_types.ravel()))  # forward types in layer order
     others = (LATERAL, REVERSE, NONE, SELF)
     types = [kind for kind in present if kind not in others] + [k for k in others if k in present]
@@ -246,14 +251,21 @@ def plot_alpha_vs_weights(ax, alpha_mean, alpha_low, alpha_high, true_weights, c
     jitter = np.where(true_weights == 0,
                       np.random.default_rng(0).uniform(-spread, spread, true_weights.shape), 0.0)
     for kind in types:
-        pairs = connection_types == kind
-        ax.errorbar(true_weights[pairs] + jitter[pairs], alpha_mean[pairs],
-                    yerr=[alpha_mean[pairs] - alpha_low[pairs],
-                          alpha_high[pairs] - alpha_mean[pairs]],
-                    fmt="o", markersize=3.5, elinewidth=0.6, alpha=0.8, color=palette[kind],
-                    label=f"{kind} ({pairs.sum()})")
+        of_kind = connection_types == kind
+        for seen in (True, False):
+            pairs = of_kind & (observable == seen)
+            if pairs.any():
+                ax.errorbar(true_weights[pairs] + jitter[pairs], alpha_mean[pairs],
+                            yerr=[alpha_mean[pairs] - alpha_low[pairs],
+                                  alpha_high[pairs] - alpha_mean[pairs]],
+                            fmt="o", markersize=3.5, elinewidth=0.6, alpha=0.8,
+                            color=palette[kind], markerfacecolor=None if seen else "none",
+                            label=f"{kind} ({of_kind.sum()})" if seen else None)
     ax.axhline(ALPHA_THRESHOLD, color="0.4", linestyle=":", linewidth=1,
                label=f"threshold {ALPHA_THRESHOLD}")
+    if not observable.all():
+        ax.plot([], [], "o", markersize=3.5, color="0.4", markerfacecolor="none",
+                label="hollow: not observable")
     ax.axvline(0, color="0.7", linewidth=0.8)
     ax.set_xlabel("true weight, source → target (network units)")
     ax.set_ylabel("posterior-mean alpha (90% credible interval)")
@@ -377,15 +389,15 @@ def figure_vs_weights(posterior, name, true_weights, connection_types):
     group = posterior["groups"][name]
     summary = group["summary"]["alpha"]
     auc, n_pos, n_neg = connectivity_auc(summary["mean"], true_weights)
-    seen_auc, seen_pos, seen_neg = connectivity_auc(
-        summary["mean"], true_weights, observable_pairs(group, posterior["alpha_free"]))
+    observable = observable_pairs(group, posterior["alpha_free"])
+    seen_auc, seen_pos, seen_neg = connectivity_auc(summary["mean"], true_weights, observable)
     title = (f"{name}: ROC AUC of alpha = {auc:.3f} for excitatory synapses "
              f"(weight > 0, n={n_pos}) vs no synapse (n={n_neg})\n"
              f"over the observable pairs (alpha fitted, both neurons fire): "
              f"{seen_auc:.3f} (n={seen_pos} vs {seen_neg})")
     fig, ax = plt.subplots(figsize=(7.5, 5.5))
     plot_alpha_vs_weights(ax, summary["mean"], summary[CREDIBLE_LOWER], summary[CREDIBLE_UPPER],
-                          true_weights, connection_types, title=title)
+                          true_weights, connection_types, title=title, observable=observable)
     return fig
 
 

@@ -152,6 +152,21 @@ def test_plot_alpha_vs_weights_one_series_per_connection_type():
     np.testing.assert_allclose(heights, np.sort(alpha.ravel()))
 
 
+def test_plot_alpha_vs_weights_draws_unobservable_pairs_hollow():
+    true_weights, types = pah.connection_matrix(WEIGHTS, LAYER_SIZES)
+    alpha = np.random.default_rng(0).random((4, 4))
+    observable = np.ones((4, 4), dtype=bool)
+    observable[:, 1] = False                       # h0 never fires
+    fig, ax = plt.subplots()
+    pah.plot_alpha_vs_weights(ax, alpha, alpha, alpha, true_weights, types, observable=observable)
+    hollow = [c.lines[0] for c in ax.containers if c.lines[0].get_markerfacecolor() == "none"]
+    np.testing.assert_allclose(np.sort(np.concatenate([line.get_ydata() for line in hollow])),
+                               np.sort(alpha[:, 1]))
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[:2] == ["threshold 0.05", "hollow: not observable"]
+    assert legend[2:] == ["input→hidden (2)", "hidden→output (2)", "lateral (2)", "reverse (5)",
+                          "none (1)", "self (4)"]
+
 def test_plot_trace_one_line_per_chain():
     draws = np.random.default_rng(0).random((3, 20))
     fig, ax = plt.subplots()
