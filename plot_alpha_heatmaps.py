@@ -123,7 +123,9 @@ def connectivity_auc(alpha, true_weights, pairs=None):
     Returns
     -------
     auc : float
+        NaN when the scored pairs hold no positive or no negative.
     n_pos, n_neg : int
+        Positives and negatives scored (after ``pairs``).
     """
     off_diagonal = ~np.eye(len(true_weights), dtype=bool)
     positive = true_weights > 0
@@ -158,7 +160,7 @@ def observable_pairs(group, alpha_free):
 
 
 def group_aucs(posterior, true_weights, observable=False):
-    """Group name -> ``connectivity_auc`` of its posterior-mean alpha.
+    """Group name -> ``connectivity_auc`` of its posterior-mean alpha (a float, NaN as there).
 
     Over every pair, or with ``observable`` over the group's ``observable_pairs`` only.
     """
@@ -224,7 +226,8 @@ def plot_alpha_vs_weights(ax, alpha_mean, alpha_low, alpha_high, true_weights, c
 
     Pairs without a synapse all have weight 0; they are spread over a narrow band around 0
     (deterministically) so that they do not hide each other. Pairs outside ``observable`` are
-    drawn hollow: their alpha is the prior's or a fixed 0, not what the spikes show.
+    drawn hollow: their alpha is the prior's, a fixed 0, or pushed to 0 by a target that never
+    fires, not what the spikes show of a synapse.
 
     Parameters
     ----------
@@ -252,6 +255,7 @@ def plot_alpha_vs_weights(ax, alpha_mean, alpha_low, alpha_high, true_weights, c
                       np.random.default_rng(0).uniform(-spread, spread, true_weights.shape), 0.0)
     for kind in types:
         of_kind = connection_types == kind
+        label = f"{kind} ({of_kind.sum()})"  # on the first series drawn, filled or hollow
         for seen in (True, False):
             pairs = of_kind & (observable == seen)
             if pairs.any():
@@ -260,7 +264,8 @@ def plot_alpha_vs_weights(ax, alpha_mean, alpha_low, alpha_high, true_weights, c
                                   alpha_high[pairs] - alpha_mean[pairs]],
                             fmt="o", markersize=3.5, elinewidth=0.6, alpha=0.8,
                             color=palette[kind], markerfacecolor=None if seen else "none",
-                            label=f"{kind} ({of_kind.sum()})" if seen else None)
+                            label=label)
+                label = None
     ax.axhline(ALPHA_THRESHOLD, color="0.4", linestyle=":", linewidth=1,
                label=f"threshold {ALPHA_THRESHOLD}")
     if not observable.all():

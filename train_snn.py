@@ -40,9 +40,9 @@ INIT_INPUT_WEIGHT = 1.0    # CMA-ES start of input->hidden weights, in units of 
 INIT_OUTPUT_WEIGHT = 0.3   # CMA-ES start of hidden->output weights, in units of v_threshold
 # Intrinsic noise and the activity regulariser keep the hidden layer irregular and below
 # saturation, so its spike trains carry its synapses: without them CMA-ES builds clock-like,
-# saturated chains (test accuracy 0.970, but Hawkes connectivity AUC 0.56-0.65 over the
-# fitted pairs); with them, 0.955 and 0.87-0.89 at seed 0 (measured; neighbouring settings
-# swing widely, see the README).
+# saturated chains (test accuracy 0.970, but Hawkes connectivity AUC 0.49-0.57 over the
+# observable pairs); with them, 0.955 and 0.93-0.94 at seed 0 (measured; neighbouring
+# settings swing widely, see the README).
 NOISE_SIGMA = 0.2          # sd of the noise current per step, in units of v_threshold
 RATE_FLOOR = 0.03          # spikes per step below which a hidden/output neuron is penalised
 RATE_TARGET = 0.15         # spikes per step a hidden/output neuron may fire before penalty

@@ -10,8 +10,8 @@ incoming edge and fires with its class's stimulus probability per step, ``0.5 (1
 ``fit_hawkes_process.py`` then fits these trains with its defaults, with ``--background
 constant``, with ``--input coupled`` (the input's row fitted too) and with ``--per-trial``
 (the original's summed matrices), and the connectivity AUC of every group is printed, over all
-pairs and over the observable pairs (alpha fitted, both neurons fire): the pipeline's own ceiling, and what the stimulus
-background and the exogenous input are for.
+pairs and over the observable pairs (alpha fitted, both neurons fire): the pipeline's own
+ceiling, and what the stimulus background and the exogenous input are for.
 
 Reads:  data/spike_trains.pkl  (written by ``python train_snn.py``)
 Writes: nothing in the repo (temporary files only)

@@ -93,7 +93,6 @@ def test_connectivity_auc_leaves_out_inhibition_and_the_diagonal():
     assert pah.connectivity_auc(alpha, true_weights, fitted) == (pytest.approx(10 / 15), 3, 5)
 
 
-
 def test_observable_pairs_leave_out_fixed_alphas_and_silent_neurons():
     free = np.ones((4, 4), dtype=bool)
     free[0] = False                                  # the input's row, fixed at 0
@@ -156,16 +155,18 @@ def test_plot_alpha_vs_weights_draws_unobservable_pairs_hollow():
     true_weights, types = pah.connection_matrix(WEIGHTS, LAYER_SIZES)
     alpha = np.random.default_rng(0).random((4, 4))
     observable = np.ones((4, 4), dtype=bool)
-    observable[:, 1] = False                       # h0 never fires
+    observable[:, 1] = observable[3] = False        # h0 and out0 never fire
     fig, ax = plt.subplots()
     pah.plot_alpha_vs_weights(ax, alpha, alpha, alpha, true_weights, types, observable=observable)
     hollow = [c.lines[0] for c in ax.containers if c.lines[0].get_markerfacecolor() == "none"]
     np.testing.assert_allclose(np.sort(np.concatenate([line.get_ydata() for line in hollow])),
-                               np.sort(alpha[:, 1]))
+                               np.sort(alpha[~observable]))
+    # hidden->output is all hollow here and keeps its legend entry.
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend[:2] == ["threshold 0.05", "hollow: not observable"]
     assert legend[2:] == ["input→hidden (2)", "hidden→output (2)", "lateral (2)", "reverse (5)",
                           "none (1)", "self (4)"]
+
 
 def test_plot_trace_one_line_per_chain():
     draws = np.random.default_rng(0).random((3, 20))
