@@ -155,8 +155,8 @@ def observable_pairs(group, alpha_free):
     -------
     ndarray of bool, shape (D, D), [target, source]
     """
-    fired = np.asarray(group["n_spikes"]) > 0
-    return alpha_free & fired[:, None] & fired[None, :]
+    silent = silent_sources(group)  # True in the columns of neurons that never fire
+    return alpha_free & ~silent & ~silent.T
 
 
 def group_aucs(posterior, true_weights, observable=False):
