@@ -26,17 +26,17 @@ from time import perf_counter, process_time
 import numpy as np
 from joblib import Parallel, delayed
 
-from hawkes_model import MIN_SAMPLES, HawkesProcessModel, summarise_draws
-from safe_files import InputFileError, atomic_write
+from hawkes_model import HawkesProcessModel
+from mcmc_diagnostics import MAX_RHAT, MIN_ESS_BULK, MIN_SAMPLES, summarise_draws
+from mcmc_diagnostics import is_converged as limits_met
+from safe_files import InputFileError, atomic_write, check_writable
 
 ROOT = Path(__file__).resolve().parent
 POSTERIOR_FORMAT = "snn-hawkes-posterior"
-POSTERIOR_VERSION = 2  # 2: alpha_free (which alphas were fitted)
+POSTERIOR_VERSION = 3  # 2: alpha_free (which alphas were fitted); 3: acceptance of the HMC sampler
 PARAMETERS = ("mu", "alpha", "beta")
 SUMMARY_STATS = ("mean", "sd", "q05", "q95", "rhat", "ess_bulk")
 OUTCOMES = ("correct", "wrong")
-MAX_RHAT = 1.01       # convergence: every parameter's split R-hat at most this ...
-MIN_ESS_BULK = 400    # ... and its bulk effective sample size at least this
 # Fixed zip member timestamp (the earliest a zip can hold): np.savez_compressed stamps the
 # wall-clock time into every member, which would make two identical fits differ in bytes.
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
@@ -313,8 +313,8 @@ def fit_groups(events, end_time, groups, n_dims, model_options, sampler_options,
 
 
 def is_converged(fit):
-    """True if the fit meets ``MAX_RHAT`` and ``MIN_ESS_BULK``."""
-    return fit["max_rhat"] <= MAX_RHAT and fit["min_ess_bulk"] >= MIN_ESS_BULK
+    """True if the fit meets ``MAX_RHAT`` and ``MIN_ESS_BULK`` (see ``mcmc_diagnostics``)."""
+    return limits_met(fit["max_rhat"], fit["min_ess_bulk"])
 
 
 def format_diagnostics(fits, groups, n_available, n_spikes):
@@ -334,17 +334,18 @@ def format_diagnostics(fits, groups, n_available, n_spikes):
     Returns
     -------
     str
-        The table, header first. ``acc(beta)`` is the beta move's acceptance rate averaged
-        over chains; ``KS`` the goodness-of-fit KS statistic averaged over neurons;
-        ``seconds`` wall and ``cpu s`` CPU time of the group's fit.
+        The table, header first. ``acc(hmc)`` and ``acc(beta)`` are the acceptance rates of
+        the HMC and beta moves averaged over chains; ``KS`` the goodness-of-fit KS statistic
+        averaged over neurons; ``seconds`` wall and ``cpu s`` CPU time of the group's fit.
     """
     lines = [f"{'group':<16} {'trials':>9} {'spikes':>7} {'max R-hat':>9} {'min ESS':>8} "
-             f"{'acc(beta)':>9} {'KS':>6} {'seconds':>7} {'cpu s':>6}  converged"]
+             f"{'acc(hmc)':>8} {'acc(beta)':>9} {'KS':>6} {'seconds':>7} {'cpu s':>6}  converged"]
     for name, fit in fits.items():
         ks = fit["gof_ks"][np.isfinite(fit["gof_ks"])]  # NaN for neurons with < 2 spikes
         trials = f"{len(groups[name])}/{n_available[name]}"
         lines.append(f"{name:<16} {trials:>9} {n_spikes[name]:>7} "
                      f"{fit['max_rhat']:>9.4f} {fit['min_ess_bulk']:>8.0f} "
+                     f"{np.mean(fit['acceptance']['hmc']):>8.2f} "
                      f"{np.mean(fit['acceptance']['beta']):>9.2f} "
                      f"{ks.mean() if ks.size else np.nan:>6.3f} "
                      f"{fit['seconds']:>7.1f} {fit['cpu_seconds']:>6.1f}  "
@@ -590,18 +591,18 @@ def parse_args(argv=None):
                              "other (the original)")
     parser.add_argument("--beta", choices=("shared", "pair"), default="shared",
                         help="one decay rate (1/s) for all pairs, or one per (target, source)")
-    parser.add_argument("--n-samples", type=_int_at_least(MIN_SAMPLES), default=2500,
+    parser.add_argument("--n-samples", type=_int_at_least(MIN_SAMPLES), default=500,
                         help="kept MCMC draws per chain (split R-hat needs at least "
                              f"{MIN_SAMPLES})")
-    parser.add_argument("--n-warmup", type=_int_at_least(0), default=500,
-                        help="warm-up (step-size adaptation) iterations per chain, discarded")
+    parser.add_argument("--n-warmup", type=_int_at_least(0), default=200,
+                        help="warm-up (adaptation) sweeps per chain, discarded")
     parser.add_argument("--n-chains", type=_int_at_least(2), default=4,
                         help="MCMC chains per fit (R-hat needs at least 2)")
     parser.add_argument("--min-trials", type=_int_at_least(1), default=5,
                         help="groups with fewer test trials are reported and not fitted")
-    parser.add_argument("--max-spikes", type=_int_at_least(0), default=1000,
+    parser.add_argument("--max-spikes", type=_int_at_least(0), default=0,
                         help="fit each group's first test trials up to this many spikes in "
-                             "all (0: all trials); bounds the run time, which grows with spikes")
+                             "all (0: every trial); bounds the run time, which grows with spikes")
     parser.add_argument("--per-trial", action="store_true",
                         help="fit every test trial alone and sum each group's posterior draws "
                              "of alpha and mu (the original's summed matrices)")
@@ -624,9 +625,10 @@ def main(argv=None):
     except InputFileError as err:
         sys.exit(f"fit_hawkes_process.py: error: {err}")
     try:  # fail before fitting, not after, if the posterior cannot be written
-        args.posterior_file.parent.mkdir(parents=True, exist_ok=True)
+        check_writable(args.posterior_file)
     except OSError as err:
-        sys.exit(f"fit_hawkes_process.py: error: cannot create output folder: {err}")
+        sys.exit(f"fit_hawkes_process.py: error: cannot write {args.posterior_file} ({err}); "
+                 "pass a writable --posterior-file")
 
     all_groups = group_test_trials(spike_data["labels"], spike_data["predictions"],
                                    spike_data["split"], spike_data["class_names"])

@@ -39,29 +39,15 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
-from tqdm.auto import tqdm
 
-# Warm-up adaptation of the beta random walk: Robbins-Monro on the log step size towards the
-# optimal acceptance rate of a one-dimensional random-walk Metropolis move (Roberts & Rosenthal).
-TARGET_ACCEPTANCE = 0.44
-ADAPT_DECAY = 0.6
-# After a warm-up of at least MIN_WARMUP_INDEPENDENT sweeps, a shared beta is proposed
-# independently from Normal(mean, INDEPENDENCE_SCALE x sd) in log beta, mean and sd taken from the
-# second half of the warm-up: the benchmark's beta ESS doubled (544 -> 1136 of 4000) at the same
-# cost. The scale above 1 keeps the proposal's tails wider than the posterior's.
-MIN_WARMUP_INDEPENDENT = 100
-INDEPENDENCE_SCALE = 1.3
-# Transfer moves between two sources are set up for source pairs whose excitation at the
-# events correlates above this (near-duplicate spike trains), at most one pair per source.
-TRANSFER_CORRELATION = 0.5
+from mcmc_diagnostics import MIN_SAMPLES, summarise_draws
+
 # Relative tolerance for "this time lies on the dt grid".
 GRID_TOLERANCE = 1e-6
 # The prefix scan stops once the terms it would still add are below this (relative to A >= 1).
 SCAN_TOLERANCE = 1e-17
 # A simulation that produces more events than this is treated as exploding.
 MAX_SIMULATED_EVENTS = 10_000_000
-# Split R-hat and bulk ESS halve every chain; each half needs two draws for a variance.
-MIN_SAMPLES = 4
 
 
 @dataclass(frozen=True)
@@ -107,6 +93,19 @@ class HawkesPrior:
         for name in ("mu_mean", "beta_median"):
             if getattr(self, name) is not None:
                 _check_positive_number(getattr(self, name), f"prior.{name}")
+
+
+@dataclass(frozen=True)
+class PriorRates:
+    """The prior of one fit in numbers: ``mu ~ Gamma(mu_shape, rate=mu_rate)``, ``alpha ~
+    Gamma(alpha_shape, rate=alpha_rate)``, ``log beta ~ Normal(log_beta_mean, log_beta_sd)``."""
+
+    mu_shape: float
+    mu_rate: float
+    alpha_shape: float
+    alpha_rate: float
+    log_beta_mean: float
+    log_beta_sd: float
 
 
 def _check_positive_number(value, name):
@@ -183,6 +182,8 @@ class _Data:
     sources: np.ndarray     # (S,) neurons with at least one event (the only ones that excite)
     last: np.ndarray        # (S, N) last event of source s strictly before event k, same realisation (N: none)
     lag: np.ndarray         # (S, N) time from that source event to event k, minus the lag shift; 0 when none
+    steps: tuple | None     # discrete time: gap (N,), lag (S, N) and remaining (N,) in whole steps,
+                            # int32, a gap of none set to one past the largest; None in continuous time
     n_before: np.ndarray    # (S, N) number of events of source s strictly before event k in its realisation
     max_run: int            # most events of one neuron in one realisation
     exposure: float         # total observed time (continuous) or dt x total bins (discrete), s
@@ -193,28 +194,6 @@ class _Data:
     trial: np.ndarray       # (N,) realisation of each event
     window: np.ndarray      # (n_real,) observed time of each realisation (discrete: n_steps x dt), s
     duplicates: list        # groups (int arrays) of neurons with identical spike trains in every realisation
-
-
-@dataclass
-class _Workspace:
-    """Work arrays of one fit, allocated once and overwritten by every sweep.
-
-    A sweep would otherwise allocate and free the same few-MB temporaries over and over; the
-    allocator hands them back to the OS and faults them in again, which measured about a third
-    of the sampler's time (discrete benchmark, 4 chains x 2,699 events).
-    """
-
-    h_new: np.ndarray     # (C, S, N) kernel sums at a proposed beta
-    decay: np.ndarray     # (C, S, N) decay factors while computing them
-    lam_new: np.ndarray   # (C, N) intensities at a proposal
-    term: np.ndarray      # (C, N) event terms at the current intensities
-    term_new: np.ndarray  # (C, N) event terms at a proposal
-    diff: np.ndarray      # (C, N) their difference
-
-    @classmethod
-    def allocate(cls, n_chains, n_src, n_events):
-        big = (n_chains, n_src, n_events)
-        return cls(np.empty(big), np.empty(big), *(np.empty((n_chains, n_events)) for _ in range(4)))
 
 
 def _resolve_seed(seed):
@@ -293,39 +272,15 @@ class HawkesProcessModel:
     ``alpha_ij ~ Exponential(mean = 0.1)``, ``beta ~ LogNormal(log beta_median, 1.5)`` with
     ``beta_median = 1/dt`` (discrete) or the data's merged event rate (continuous).
 
-    Sampler (``fit``), one sweep of these moves, each leaving the posterior invariant:
-
-    1. Branching structure (exact Gibbs): every event's parent (background or a source
-       neuron) is drawn with probabilities ``mu_i : alpha_ij h_ij(t)``; in discrete time the
-       number of latent Poisson events behind each spike bin is drawn first, from
-       ``Poisson(lambda dt)`` truncated to >= 1 (``y = 1{N > 0}`` with ``N ~ Poisson`` is
-       exactly the Bernoulli likelihood).
-    2. ``mu`` and ``alpha`` given the parents (exact Gibbs): conjugate Gamma conditionals
-       (``mu_i``'s exposure is ``int b_i``, the total time when the background is constant).
-    3. Ridge moves (Metropolis on the observed-data likelihood): ``alpha_ij + delta`` with
-       ``mu_i - delta comp_ij / int b_i`` (``/ T`` for a constant background), which keeps the
-       compensator fixed; this is the direction along which absent edges trade off against
-       the background, where the Gibbs moves alone crawl (the latent counts know more about
-       alpha than the data do). The random
-       walk is reflected at alpha = 0 (still symmetric), so absent edges are not stuck
-       behind rejected negative proposals.
-    4. ``beta``: log-scale random-walk Metropolis (Jacobian included) on the observed-data
-       likelihood; with ``beta="pair"`` the pairs of one source are proposed together and
-       accepted per target, since the likelihood factorises over targets. A shared beta is,
-       after the warm-up, proposed independently from a log-normal fitted to the warm-up
-       draws (independence Metropolis-Hastings, fixed from then on, so still valid).
-
-    Two more moves follow 3, for sources that can substitute for each other. Near-duplicate
-    sources (excitation correlated above 0.5; pairs fixed at the start) get transfer moves,
-    ``alpha_ij + delta``, ``alpha_ik - delta comp_ij / comp_ik`` (compensator fixed, Metropolis).
-    Exact duplicates (identical spike trains, as some of the network's neurons have) are
-    indistinguishable with a shared beta: only the sum of their alphas is identified, and its
-    split over the group is drawn exactly from its conditional, Dirichlet(alpha_shape, ...).
-
-    Random-walk step sizes (and the independence proposal of a shared beta) adapt during
-    warm-up only, towards an acceptance rate of 0.44.
-    Chains start dispersed (mu around half the observed rates, small random alpha, beta
-    around the prior median) and move together as arrays with a leading chain axis.
+    Sampler (``fit``, written by hand in ``hawkes_sampler``): given beta the likelihood
+    factorises over targets and each target's intensity is linear in ``(mu_i, alpha_i.)``, so
+    every sweep moves each target's parameters by Hamiltonian Monte Carlo on their logarithms
+    (dense metric, all chains and targets in one batch), moves correlated pairs along their
+    ridge by random-walk Metropolis, draws what has no likelihood exactly (silent targets,
+    silent sources, the split of identical sources), and updates beta by Metropolis-Hastings.
+    Each move is an exact Gibbs draw or a Metropolis-Hastings step with its full ratio;
+    adaptation happens during warm-up only. Chains start dispersed and move together as
+    arrays with a leading chain axis.
 
     Parameters
     ----------
@@ -474,8 +429,16 @@ class HawkesProcessModel:
             lo, hi = start[j], start[j + 1]
             groups.setdefault(trial[lo:hi].tobytes() + times[lo:hi].tobytes(), []).append(j)
         duplicates = [np.array(g) for g in groups.values() if len(g) > 1]
+        steps = None
+        if self.time == "discrete":
+            gap_steps, lag_steps, remaining_steps = (np.rint(x / self.dt) for x in
+                                                     (np.where(first, 0.0, gap), lag, remaining))
+            none = int(max(x.max(initial=0) for x in (gap_steps, lag_steps, remaining_steps))) + 1
+            steps = (np.where(first, none, gap_steps).astype(np.int32), lag_steps.astype(np.int32),
+                     remaining_steps.astype(np.int32))
         data = _Data(n_dims=n_dims, dim=dim, times=times, gap=gap, remaining=remaining, start=start,
-                     sources=sources, last=last, lag=lag, n_before=n_before, max_run=int(lengths.max(initial=0)),
+                     sources=sources, last=last, lag=lag, steps=steps, n_before=n_before,
+                     max_run=int(lengths.max(initial=0)),
                      exposure=exposure, base=base, base_window=base_window, base_mass=base_window.sum(axis=1),
                      n_events=lengths.sum(axis=1), trial=trial, window=window,
                      duplicates=duplicates)
@@ -513,15 +476,16 @@ class HawkesProcessModel:
             return beta
         return -np.expm1(-beta * self.dt) / self.dt
 
-    def _stats_shared(self, data, beta, work=None):
+    def _stats_shared(self, data, beta, out=None, scratch=None):
         """Excitation and compensator statistics for one shared beta per chain.
 
         Parameters
         ----------
         data : _Data
         beta : ndarray, shape (C,)
-        work : _Workspace or None
-            If given, ``h`` is written into ``work.h_new`` (and ``work.decay`` is overwritten).
+        out, scratch : ndarray, shape (C, S, N), optional
+            Buffers for ``h`` and an intermediate. A sampler that passes the same two on every
+            call avoids allocating, and the OS faulting in, two arrays of several MB each time.
 
         Returns
         -------
@@ -532,14 +496,26 @@ class HawkesProcessModel:
             Integrated kernel mass of each source's events inside the window (per unit alpha).
         """
         b = beta[:, None]                                                        # (C, 1)
-        a = _prefix_decay_sums(np.exp(-b * data.gap), data.max_run)              # (C, N)
+        if data.steps is None:
+            decay = np.exp(-b * data.gap)                                        # (C, N)
+        else:  # on the grid every gap and lag is a whole number of steps: look the decays up
+            gap_steps, lag_steps, remaining_steps = data.steps
+            powers = np.exp(-b * self.dt * np.arange(gap_steps.max(initial=0) + 1))  # (C, M)
+            powers[:, -1] = 0.0                                                  # the index of "no gap"
+            decay = np.take(powers, gap_steps, axis=1)
+        a = _prefix_decay_sums(decay, data.max_run)                              # (C, N)
         # Slot N (no source event) is 0; the kernel factor is applied here, on N numbers.
         a = np.concatenate([a * self._kernel_factor(b), np.zeros((beta.size, 1))], axis=1)  # (C, N+1)
-        # In place: large temporaries cost more in page faults than in arithmetic.
-        h = np.take(a, data.last, axis=1, out=None if work is None else work.h_new)   # (C, S, N)
-        decay = np.multiply(data.lag, -b[:, :, None], out=None if work is None else work.decay)
-        h *= np.exp(decay, out=decay)
-        comp = _segment_sums(-np.expm1(-b * data.remaining), data.start)         # (C, D)
+        # mode="clip" (the indices are in range): with `out`, the default mode buffers a copy.
+        h = np.take(a, data.last, axis=1, out=out, mode="clip")                  # (C, S, N)
+        if data.steps is None:
+            lag_decay = np.multiply(data.lag, -b[:, :, None], out=scratch)
+            h *= np.exp(lag_decay, out=lag_decay)
+            mass = -np.expm1(-b * data.remaining)
+        else:
+            h *= np.take(powers, lag_steps, axis=1, out=scratch, mode="clip")
+            mass = 1.0 - np.take(powers, remaining_steps, axis=1)
+        comp = _segment_sums(mass, data.start)                                   # (C, D)
         return h, comp
 
     def _stats_pair_column(self, data, beta_col, s):
@@ -578,26 +554,19 @@ class HawkesProcessModel:
             h[:, s], comp[:, :, j] = self._stats_pair_column(data, beta[:, :, j], s)
         return h, comp
 
-    def _event_term(self, lam, out=None, scratch=None):
+    def _event_term(self, lam):
         """Per-event log-likelihood term at the spikes: log lambda, or the Bernoulli form.
 
         Parameters
         ----------
         lam : ndarray
             Intensities at the events, 1/s.
-        out, scratch : ndarray or None
-            Buffers of ``lam``'s shape for the result and an intermediate (the samplers reuse
-            theirs for every move).
         """
         with np.errstate(divide="ignore"):
             if self.time == "continuous":
-                return np.log(lam, out=out)
-            neg_x = np.multiply(lam, -self.dt, out=scratch)
-            term = np.expm1(neg_x, out=out)
-            np.negative(term, out=term)
-            np.log(term, out=term)
-            term -= neg_x                               # log(1 - e^{-x}) + x, stable for large x
-            return term
+                return np.log(lam)
+            neg_x = -lam * self.dt
+            return np.log(-np.expm1(neg_x)) - neg_x     # log(1 - e^{-x}) + x, stable for large x
 
     def _loglik(self, data, lam, mu, alpha, comp):
         """Log-likelihood per chain and target, (C, D), from intensities at the events (C, N)."""
@@ -615,14 +584,9 @@ class HawkesProcessModel:
         rate = self._per_event(mu, data)
         return rate if data.base is None else rate * data.base
 
-    def _source_alpha(self, data, alpha, out=None):
-        """``alpha[c, dim_k, sources[s]]`` laid out as (C, S, N) to match ``h`` (into ``out``)."""
-        layout = self._per_event(alpha[:, :, data.sources].transpose(0, 2, 1), data)
-        if out is None:
-            return layout
-        # repeat has no out=; a copy into the fit's buffer still beat np.take(..., out=) 2-3x.
-        np.copyto(out, layout)
-        return out
+    def _source_alpha(self, data, alpha):
+        """``alpha[c, dim_k, sources[s]]`` laid out as (C, S, N) to match ``h``."""
+        return self._per_event(alpha[:, :, data.sources].transpose(0, 2, 1), data)
 
     # ------------------------------------------------------------------ public API
     def log_likelihood(self, events, end_time, mu, alpha, beta):
@@ -742,7 +706,7 @@ class HawkesProcessModel:
         return mu[:, None] * data.base_window + excited
 
     def _resolve_prior(self, data):
-        """Numbers of the prior: (mu shape, mu rate, alpha shape, alpha rate, log-beta mean, sd)."""
+        """The prior's numbers for these data (``PriorRates``)."""
         p = self.prior
         n_total = int(data.n_events.sum())
         if p.mu_mean is not None:
@@ -757,11 +721,12 @@ class HawkesProcessModel:
             beta_median = n_total / data.exposure
         else:
             beta_median = 1.0 / self.dt
-        return (p.mu_shape, p.mu_shape / mu_mean, p.alpha_shape, p.alpha_shape / p.alpha_mean,
-                np.log(beta_median), p.beta_log_sd)
+        return PriorRates(mu_shape=p.mu_shape, mu_rate=p.mu_shape / mu_mean, alpha_shape=p.alpha_shape,
+                          alpha_rate=p.alpha_shape / p.alpha_mean, log_beta_mean=float(np.log(beta_median)),
+                          log_beta_sd=p.beta_log_sd)
 
     def fit(self, events, end_time, n_samples=1000, n_warmup=1000, n_chains=4, seed=0, progress=True):
-        """Sample the posterior of (mu, alpha, beta) with the branching-structure sampler.
+        """Sample the posterior of (mu, alpha, beta) with the sampler of ``hawkes_sampler``.
 
         Parameters
         ----------
@@ -769,7 +734,7 @@ class HawkesProcessModel:
             As in ``log_likelihood``.
         n_samples, n_warmup : int
             Draws kept per chain (at least ``MIN_SAMPLES`` = 4, for split R-hat), and warm-up
-            sweeps (step-size adaptation) discarded before.
+            sweeps (adaptation) discarded before.
         n_chains : int
             Independent chains from dispersed starts.
         seed : int, SeedSequence or Generator
@@ -780,485 +745,21 @@ class HawkesProcessModel:
         -------
         HawkesPosterior
         """
+        # Imported here: the sampler is built on this module's likelihood internals.
+        from hawkes_sampler import sample
+
         counts_to_check = (("n_samples", n_samples, MIN_SAMPLES), ("n_warmup", n_warmup, 0),
                            ("n_chains", n_chains, 1))
         for name, value, low in counts_to_check:
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
         data = self._prepare(events, end_time)
-        rng = _resolve_seed(seed)
-        mu_a, mu_b, al_a, al_b, lb_mean, lb_sd = self._resolve_prior(data)
-        d, c_n, pair = self.n_dims, n_chains, self.beta_kind == "pair"
-        silent = np.flatnonzero(data.n_events == 0)
-
-        # Dispersed starts: mu around half the observed rate, alpha small, beta around the prior median.
-        rate = np.maximum(data.n_events / np.maximum(data.base_mass, 1e-300), 0.01 * mu_a / mu_b)
-        mu = 0.5 * rate * rng.lognormal(0.0, 0.5, (c_n, d))                    # (C, D)
-        free = np.ones((d, d), dtype=bool) if self.alpha_mask is None else self.alpha_mask
-        alpha = rng.exponential(0.5 / d, (c_n, d, d)) * free                    # (C, D, D)
-        beta_shape = (c_n, d, d) if pair else (c_n,)
-        beta = np.exp(lb_mean + rng.normal(0.0, 0.5, beta_shape))
-        log_step = np.full(beta_shape, np.log(0.5))
-        work = _Workspace.allocate(c_n, data.sources.size, data.dim.size)
-        h, comp = self._all_stats(data, beta)                                   # (C, S, N); (C, D) or (C, D, D)
-        # One (C, S, N) array holds alpha * h for the parents, then alpha laid out as h.
-        excite = self._source_alpha(data, alpha) * h
-        log_step_ridge = np.full((c_n, d, d), np.log(0.1))
-        pairs = self._transfer_pairs(h[0])                                      # (P, 2) rows of h
-        log_step_transfer = np.full((c_n, d, len(pairs)), np.log(0.1))
-        accepted_transfer = np.zeros((c_n, d, len(pairs)))
-        accepted_beta, accepted_ridge = np.zeros(beta_shape), np.zeros((c_n, d, d))
-        prior = (mu_a, mu_b, al_a, al_b, lb_mean, lb_sd)
-
-        draws_mu = np.empty((c_n, n_samples, d))
-        draws_alpha = np.empty((c_n, n_samples, d, d))
-        draws_beta = np.empty((c_n, n_samples) + beta_shape[1:])
-        warmup_log_beta = np.empty((c_n, n_warmup))                             # shared beta only
-        independent = None                                                      # (centre, scale) after warm-up
-        for it in tqdm(range(n_warmup + n_samples), disable=None if progress else True, desc="Hawkes MCMC"):
-            # 1. Branching structure given (mu, alpha, beta); 2. conjugate mu, alpha given it.
-            counts = self._draw_parents(data, rng, self._background_rate(mu, data), excite)  # (C, D, 1+S)
-            mu = rng.gamma(mu_a + counts[:, :, 0], 1.0 / (mu_b + data.base_mass))
-            n_alpha = np.zeros((c_n, d, d))
-            n_alpha[:, :, data.sources] = counts[:, :, 1:]
-            alpha = rng.gamma(al_a + n_alpha, 1.0 / (al_b + (comp if pair else comp[:, None, :]))) * free
-            # 3. (mu_i, alpha_ij) along the likelihood ridge and 4. beta, both by Metropolis on
-            # the observed-data likelihood (parents marginalised).
-            alpha_src = self._source_alpha(data, alpha, out=excite)             # (C, S, N)
-            lam = self._background_rate(mu, data) + np.einsum("csk,csk->ck", alpha_src, h)  # (C, N)
-            acc_ridge, lam = self._move_ridge(data, rng, mu, alpha, alpha_src, lam, h, comp,
-                                              log_step_ridge, prior, free, work)
-            if data.duplicates and not pair:
-                self._split_duplicates(data, rng, alpha, alpha_src, al_a, free)
-            acc_transfer, lam = self._move_transfer(data, rng, pairs, mu, alpha, alpha_src, lam, h, comp,
-                                                    log_step_transfer, prior, free)
-            if pair:
-                acc_beta, excite = self._move_beta_pair(data, rng, mu, alpha, alpha_src, lam, beta, h, comp,
-                                                        log_step, prior)
-            else:
-                acc_beta, excite = self._move_beta_shared(data, rng, mu, alpha, alpha_src, lam, beta, h, comp,
-                                                          log_step, prior, work, independent)
-            if pair and silent.size:
-                # Decays of silent sources have no likelihood: draw them from the prior exactly.
-                beta[:, :, silent] = np.exp(lb_mean + lb_sd * rng.standard_normal((c_n, d, silent.size)))
-            if it < n_warmup:
-                if not pair:
-                    warmup_log_beta[:, it] = np.log(beta)
-                    if it == n_warmup - 1 and n_warmup >= MIN_WARMUP_INDEPENDENT:
-                        settled = warmup_log_beta[:, n_warmup // 2:]            # (C, n_warmup - n_warmup // 2)
-                        if settled.std() > 0:  # else beta never moved: keep the random walk
-                            independent = (settled.mean(), INDEPENDENCE_SCALE * settled.std())
-                gain = (it + 1) ** -ADAPT_DECAY
-                log_step += (acc_beta - TARGET_ACCEPTANCE) * gain
-                log_step_ridge += (acc_ridge - TARGET_ACCEPTANCE) * gain
-                log_step_transfer += (acc_transfer - TARGET_ACCEPTANCE) * gain
-            else:
-                accepted_beta += acc_beta
-                accepted_ridge += acc_ridge
-                accepted_transfer += acc_transfer
-                k = it - n_warmup
-                draws_mu[:, k], draws_alpha[:, k], draws_beta[:, k] = mu, alpha, beta
-        # Metropolis moves exist only for sources with events and free alphas (NaN: none).
-        ridge = accepted_ridge[:, :, data.sources][:, free[:, data.sources]]     # (C, free pairs)
-        transfer = accepted_transfer[:, free[:, data.sources[pairs]].all(axis=2)]  # (C, free rows x pairs)
-        moved_beta = (accepted_beta[:, :, data.sources] if pair else accepted_beta).reshape(c_n, -1)
-        ones = np.ones(c_n)
-        acceptance = {"parents": ones, "mu": ones, "alpha": ones,
-                      "ridge": ridge.mean(axis=1) / n_samples if ridge.size else np.full(c_n, np.nan),
-                      "transfer": (transfer.mean(axis=1) / n_samples
-                                   if transfer.size else np.full(c_n, np.nan)),
-                      "beta": moved_beta.mean(axis=1) / n_samples if moved_beta.size else np.full(c_n, np.nan)}
-        return HawkesPosterior(mu=draws_mu, alpha=draws_alpha, beta=draws_beta, acceptance=acceptance)
-
-    def _draw_parents(self, data, rng, mu_ev, excite):
-        """Draw the branching structure and count parents per (chain, target, category).
-
-        Continuous time: one parent per event, with probabilities proportional to
-        ``(mu_i, alpha_ij h_ij)``. Discrete time: the number of latent Poisson events in the
-        spike bin, ``N ~ Poisson(lambda dt | N >= 1)``, each with such a parent.
-
-        Parameters
-        ----------
-        mu_ev : ndarray, shape (C, N)
-            Background rate at each event.
-        excite : ndarray, shape (C, S, N)
-            ``alpha * h`` per source at each event.
-
-        Returns
-        -------
-        ndarray, shape (C, D, 1 + S)
-            Category 0: background; category ``1 + s``: source ``data.sources[s]``.
-        """
-        n_chains, n_src, n_events = excite.shape
-        n_cat = n_src + 1
-        lam = mu_ev + excite.sum(axis=1)                                         # (C, N)
-        # Inverse CDF over the categories; 1 - U lies in (0, 1], so a zero-weight category is
-        # never chosen. A loop over sources keeps every operation on contiguous (C, N) rows.
-        u = (1.0 - rng.random((n_chains, n_events))) * lam
-        running = mu_ev.copy()
-        parent = (running < u).astype(np.int64)
-        for s in range(n_src - 1):
-            running += excite[:, s]
-            parent += running < u
-        offset = (np.arange(n_chains)[:, None] * self.n_dims + data.dim) * n_cat  # (C, N)
-        keys = [(offset + parent).ravel()]
-        if self.time == "discrete":
-            extra = _draw_zero_truncated_poisson(rng, lam * self.dt) - 1         # (C, N) further latent events
-            c_idx, k_idx = np.nonzero(extra)
-            repeats = extra[c_idx, k_idx]
-            c_idx, k_idx = np.repeat(c_idx, repeats), np.repeat(k_idx, repeats)
-            # Categories along the first axis: a cumulative sum over short rows is slow in numpy.
-            weights_x = np.concatenate([mu_ev[c_idx, k_idx][None], excite[c_idx, :, k_idx].T])  # (1+S, M)
-            cum_x = np.cumsum(weights_x, axis=0)                               # (1+S, M)
-            u_x = (1.0 - rng.random(c_idx.size)) * cum_x[-1]                     # (M,) for M extra units
-            keys.append(offset[c_idx, k_idx] + (cum_x[:-1] < u_x).sum(axis=0))
-        counts = np.bincount(np.concatenate(keys), minlength=n_chains * self.n_dims * n_cat)
-        return counts.reshape(n_chains, self.n_dims, n_cat).astype(float)
-
-    def _move_ridge(self, data, rng, mu, alpha, alpha_src, lam, h, comp, log_step, prior, free, work=None):
-        """Random-walk Metropolis along the ridge of each (mu_i, alpha_ij), one source at a time.
-
-        The proposal ``alpha' = |alpha_ij + z|``, ``mu' = mu_i - (alpha' - alpha_ij) comp_ij /
-        B_i`` keeps the compensator ``mu_i B_i + sum_j alpha_ij comp_ij`` fixed (``B_i``: the
-        integrated relative background, ``T`` when it is constant), so it moves
-        along the direction in which the data barely constrain the pair. On that line it is a
-        random walk reflected at alpha = 0, whose density ``phi(a' - a) + phi(a' + a)`` is
-        symmetric, so the Metropolis ratio is the posterior ratio; reflecting rather than
-        rejecting negative proposals lets absent edges (alpha near 0) move more often. The
-        Gibbs moves alone crawl here: for an absent edge the latent parent counts carry more
-        information on alpha than the data. Sources are visited in turn (Metropolis-within-
-        Gibbs); targets and chains move in parallel, since the likelihood factorises over
-        targets. The normals of all sources are drawn first, (S, C, D), then the uniforms.
-
-        ``mu``, ``alpha``, ``alpha_src`` and ``lam`` are updated in place (``free``: (D, D) bool,
-        False for an alpha fixed at 0, which is never moved; ``work``: the fit's buffers, or
-        None). Returns (C, D, D) acceptance indicators and the intensities (C, N).
-        """
-        mu_a, mu_b, al_a, al_b = prior[:4]
-        n_chains, d = mu.shape
-        sources = data.sources
-        acc_all = np.zeros((n_chains, d, d))
-        if sources.size == 0:
-            return acc_all, lam
-        comp_src = comp[:, :, sources] if comp.ndim == 3 else comp[:, None, sources]   # (C, D|1, S)
-        # Shift of mu_i per unit delta; the window may be empty (no data, no compensator).
-        mass = data.base_mass[None, :, None]                                           # (1, D, 1)
-        slope = np.broadcast_to(np.divide(comp_src, mass, out=np.zeros(np.broadcast_shapes(comp_src.shape, mass.shape)),
-                                          where=mass > 0), (n_chains, d, sources.size))  # (C, D, S)
-        walk = (np.exp(log_step[:, :, sources]).transpose(2, 0, 1)
-                * rng.standard_normal((sources.size, n_chains, d)))                    # (S, C, D)
-        uniform = rng.random((sources.size, n_chains, d))                              # (S, C, D)
-        if work is None:
-            work = _Workspace.allocate(n_chains, sources.size, lam.shape[1])
-        lam_new, term_new, diff = work.lam_new, work.term_new, work.diff                # (C, N)
-        term = self._event_term(lam, out=work.term)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            # An invalid proposal (a parameter <= 0) may give lam_new <= 0 and NaN terms; it is
-            # rejected by `valid` whatever its ratio.
-            for s, j in enumerate(sources):  # sequential Metropolis-within-Gibbs over sources
-                alpha_j = alpha[:, :, j]                                                # (C, D)
-                alpha_new = np.abs(alpha_j + walk[s])
-                delta = alpha_new - alpha_j
-                mu_new = mu - delta * slope[:, :, s]
-                valid = (alpha_new > 0) & (mu_new > 0) & free[:, j]
-                # At the events of target i: lam + delta_i (h_s - slope_i b_i(t)).
-                if comp.ndim == 2 and data.base is None:  # one slope per chain: no per-event copy
-                    np.subtract(h[:, s], slope[:, :1, s], out=lam_new)
-                else:
-                    np.subtract(h[:, s], self._background_rate(slope[:, :, s], data), out=lam_new)
-                lam_new *= self._per_event(delta, data)
-                lam_new += lam
-                self._event_term(lam_new, out=term_new, scratch=diff)
-                log_ratio = (_segment_sums(np.subtract(term_new, term, out=diff), data.start)
-                             + (mu_a - 1) * np.log(mu_new / mu) - mu_b * (mu_new - mu)
-                             + (al_a - 1) * np.log(alpha_new / alpha_j) - al_b * delta)
-                acc = valid & (np.log(uniform[s]) < log_ratio)                          # (C, D)
-                acc_all[:, :, j] = acc
-                if acc.any():  # nothing to copy after a full rejection
-                    acc_ev = self._per_event(acc, data)                                  # (C, N)
-                    np.copyto(lam, lam_new, where=acc_ev)
-                    np.copyto(term, term_new, where=acc_ev)
-                    np.copyto(alpha_src[:, s], self._per_event(alpha_new, data), where=acc_ev)
-                    alpha[:, :, j] = np.where(acc, alpha_new, alpha_j)
-                    mu[...] = np.where(acc, mu_new, mu)
-        return acc_all, lam
-
-    @staticmethod
-    def _transfer_pairs(h):
-        """Pairs of rows of ``h`` (S, N) whose excitation correlates above TRANSFER_CORRELATION.
-
-        Chosen once, from the data at the starting state, so the moves stay fixed while
-        sampling. Each source joins at most one pair (its most correlated partner, strongest
-        first); exact duplicates (correlation 1) are left to the exact split move.
-        """
-        if h.shape[0] < 2 or h.shape[1] < 3:
-            return np.zeros((0, 2), dtype=np.int64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            corr = np.corrcoef(h)                                                # (S, S)
-        corr = np.where(np.isfinite(corr) & (corr < 1 - 1e-9), corr, 0.0)
-        corr[np.tril_indices_from(corr)] = 0.0
-        pairs, used = [], set()
-        for k in np.argsort(corr, axis=None)[::-1]:  # at most S*S/2 candidates, strongest first
-            a, b = divmod(int(k), corr.shape[0])
-            if corr[a, b] <= TRANSFER_CORRELATION:
-                break
-            if a not in used and b not in used:
-                pairs.append((a, b))
-                used.update((a, b))
-        return np.array(pairs, dtype=np.int64).reshape(-1, 2)
-
-    def _move_transfer(self, data, rng, pairs, mu, alpha, alpha_src, lam, h, comp, log_step, prior, free):
-        """Random-walk Metropolis moving excitation between two correlated sources.
-
-        For a pair of source rows (s, t) (neurons j, k) and every target i: ``alpha_ij + delta``
-        and ``alpha_ik - delta comp_ij / comp_ik``, which keeps the compensator fixed. Sources
-        with near-identical spike trains can substitute for each other; this is the direction
-        along which they trade off, which neither the Gibbs nor the ridge moves follow. A
-        symmetric shift, so the ratio is the posterior ratio (the compensator term is kept in
-        it, so a source with no kernel mass inside the window is handled exactly). Targets for
-        which either alpha is fixed at 0 (``free`` False) are not moved. Updates ``alpha`` and
-        ``alpha_src`` in place; returns (C, D, P) acceptance indicators and the intensities
-        (C, N).
-        """
-        al_a, al_b = prior[2:4]
-        n_chains, d = mu.shape
-        acc_all = np.zeros((n_chains, d, len(pairs)))
-        if len(pairs) == 0:
-            return acc_all, lam
-        term = self._event_term(lam)
-        for p, (s, t) in enumerate(pairs):  # sequential Metropolis-within-Gibbs over pairs
-            j, k = data.sources[s], data.sources[t]
-            comp_j = comp[:, :, j] if comp.ndim == 3 else np.broadcast_to(comp[:, j, None], (n_chains, d))
-            comp_k = comp[:, :, k] if comp.ndim == 3 else np.broadcast_to(comp[:, k, None], (n_chains, d))
-            ratio = np.where(comp_k > 0, comp_j / np.where(comp_k > 0, comp_k, 1.0), 0.0)  # (C, D)
-            delta = np.exp(log_step[:, :, p]) * rng.standard_normal((n_chains, d))
-            alpha_j, alpha_k = alpha[:, :, j] + delta, alpha[:, :, k] - delta * ratio
-            valid = (alpha_j > 0) & (alpha_k > 0) & free[:, j] & free[:, k]
-            delta_ev = self._per_event(delta, data)                              # (C, N)
-            lam_new = lam + delta_ev * (h[:, s] - self._per_event(ratio, data) * h[:, t])
-            with np.errstate(invalid="ignore", divide="ignore"):
-                term_new = self._event_term(lam_new)
-                log_ratio = (_segment_sums(term_new - term, data.start)
-                             - (alpha_j - alpha[:, :, j]) * comp_j - (alpha_k - alpha[:, :, k]) * comp_k
-                             + (al_a - 1) * (np.log(alpha_j / alpha[:, :, j]) + np.log(alpha_k / alpha[:, :, k]))
-                             - al_b * (alpha_j - alpha[:, :, j] + alpha_k - alpha[:, :, k]))
-                acc = valid & (np.log(rng.random((n_chains, d))) < log_ratio)   # (C, D)
-            acc_ev = self._per_event(acc, data)
-            alpha[:, :, j] = np.where(acc, alpha_j, alpha[:, :, j])
-            alpha[:, :, k] = np.where(acc, alpha_k, alpha[:, :, k])
-            np.copyto(lam, lam_new, where=acc_ev)
-            np.copyto(term, term_new, where=acc_ev)
-            acc_all[:, :, p] = acc
-        self._source_alpha(data, alpha, out=alpha_src)
-        return acc_all, lam
-
-    def _split_duplicates(self, data, rng, alpha, alpha_src, alpha_shape, free):
-        """Exact Gibbs draw of how ``alpha[i, g]`` splits over a group ``g`` of identical sources.
-
-        Sources with identical spike trains (and a shared beta) have identical kernel
-        statistics, so the likelihood sees only ``sum_{j in g} alpha_ij``; given that sum, the
-        independent Gamma(a, b) priors make the split over the free members (``free``, (D, D)
-        bool) Dirichlet(a, ..., a), drawn as normalised Gamma(a) variates; fixed members keep
-        0. Without this move the chains drift along the unidentified split and R-hat stays
-        high. ``alpha`` and ``alpha_src`` are updated in place; the intensities do not change.
-        """
-        n_chains, d = alpha.shape[:2]
-        for group in data.duplicates:  # a few groups at most
-            total = alpha[:, :, group].sum(axis=2, keepdims=True)              # (C, D, 1)
-            weight = rng.standard_gamma(alpha_shape, (n_chains, d, group.size)) * free[:, group]
-            norm = weight.sum(axis=2, keepdims=True)                           # 0: no free member
-            share = np.divide(weight, norm, out=np.zeros_like(weight), where=norm > 0)
-            alpha[:, :, group] = total * share
-            rows = np.searchsorted(data.sources, group)
-            alpha_src[:, rows] = self._per_event(alpha[:, :, group].transpose(0, 2, 1), data)
-
-    def _move_beta_shared(self, data, rng, mu, alpha, alpha_src, lam, beta, h, comp, log_step, prior,
-                          work=None, independent=None):
-        """Metropolis-Hastings on the shared beta of every chain, on the log scale.
-
-        ``independent=None``: a random walk with steps ``exp(log_step)`` (C,). Otherwise
-        ``(centre, scale)``: ``log beta' ~ Normal(centre, scale)`` whatever the current beta
-        (independence sampler; the ratio gains ``q(current) / q(proposal)``).
-        ``lam`` (C, N) are the current intensities. ``beta``, ``h`` and ``comp`` are updated
-        in place (``work``: the fit's buffers, or None). Returns the acceptance indicator per
-        chain (C,) and ``alpha * h`` (C, S, N) at the new state, written into ``alpha_src``.
-        """
-        lb_mean, lb_sd = prior[4:]
-        n_chains = beta.size
-        z = rng.standard_normal(n_chains)
-        if independent is None:
-            proposal = beta * np.exp(np.exp(log_step) * z)
-            log_q_ratio = 0.0
-        else:
-            centre, scale = independent
-            proposal = np.exp(centre + scale * z)
-            log_q_ratio = ((np.log(proposal) - centre) ** 2 - (np.log(beta) - centre) ** 2) / (2 * scale ** 2)
-        h_new, comp_new = self._stats_shared(data, proposal, work)              # (C, S, N), (C, D)
-        ll_old = self._loglik(data, lam, mu, alpha, comp).sum(axis=1)
-        lam_new = self._background_rate(mu, data) + np.einsum("csk,csk->ck", alpha_src, h_new)  # (C, N)
-        ll_new = self._loglik(data, lam_new, mu, alpha, comp_new).sum(axis=1)
-        # Target density of log beta: likelihood x normal prior (the Jacobian turns the
-        # log-normal density of beta into a normal one in log beta).
-        log_ratio = (ll_new - ll_old + log_q_ratio
-                     - ((np.log(proposal) - lb_mean) ** 2 - (np.log(beta) - lb_mean) ** 2) / (2 * lb_sd ** 2))
-        with np.errstate(invalid="ignore"):
-            acc = np.log(rng.random(n_chains)) < log_ratio                      # NaN ratio: rejected
-        beta[acc] = proposal[acc]
-        np.copyto(h, h_new, where=acc[:, None, None])
-        comp[acc] = comp_new[acc]
-        excite = np.multiply(alpha_src, h, out=alpha_src)
-        return acc.astype(float), excite
-
-    def _move_beta_pair(self, data, rng, mu, alpha, alpha_src, lam, beta, h, comp, log_step, prior):
-        """Log-scale random-walk Metropolis on ``beta[:, :, j]``, one source at a time.
-
-        The likelihood factorises over targets, so the ``n_dims`` pairs of one source are
-        proposed together and accepted or rejected per target. ``beta``, ``h`` and ``comp``
-        are updated in place. Returns (C, D, D) acceptance indicators and ``alpha * h``.
-        """
-        lb_mean, lb_sd = prior[4:]
-        n_chains, d = mu.shape
-        acc_all = np.zeros((n_chains, d, d))
-        term = self._event_term(lam)
-        for s, j in enumerate(data.sources):  # sequential Metropolis-within-Gibbs over sources
-            proposal = beta[:, :, j] * np.exp(np.exp(log_step[:, :, j]) * rng.standard_normal((n_chains, d)))
-            h_new, comp_new = self._stats_pair_column(data, proposal, s)        # (C, N), (C, D)
-            lam_new = lam + alpha_src[:, s] * (h_new - h[:, s])
-            term_new = self._event_term(lam_new)
-            with np.errstate(invalid="ignore"):
-                delta = (_segment_sums(term_new - term, data.start)
-                         - alpha[:, :, j] * (comp_new - comp[:, :, j]))         # (C, D)
-                log_ratio = delta - ((np.log(proposal) - lb_mean) ** 2
-                                     - (np.log(beta[:, :, j]) - lb_mean) ** 2) / (2 * lb_sd ** 2)
-                acc = np.log(rng.random((n_chains, d))) < log_ratio              # (C, D)
-            acc_ev = self._per_event(acc, data)                                  # (C, N)
-            beta[:, :, j] = np.where(acc, proposal, beta[:, :, j])
-            comp[:, :, j] = np.where(acc, comp_new, comp[:, :, j])
-            h[:, s] = np.where(acc_ev, h_new, h[:, s])
-            lam = np.where(acc_ev, lam_new, lam)
-            term = np.where(acc_ev, term_new, term)
-            acc_all[:, :, j] = acc
-        return acc_all, np.multiply(alpha_src, h, out=alpha_src)
+        draws = sample(self, data, self._resolve_prior(data), int(n_samples), int(n_warmup), int(n_chains),
+                       _resolve_seed(seed), progress)
+        return HawkesPosterior(**draws)
 
 
-def _draw_zero_truncated_poisson(rng, rate):
-    """Exact draws of N ~ Poisson(rate) conditioned on N >= 1, by inverse CDF (vectorised).
-
-    Parameters
-    ----------
-    rate : ndarray
-        Poisson means, > 0.
-
-    Returns
-    -------
-    ndarray of int, same shape
-    """
-    u = rng.random(rate.shape)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        term = np.where(rate > 0, rate / np.expm1(rate), 1.0)                   # P(N = 1 | N >= 1)
-    n = np.ones(rate.shape, dtype=np.int64)
-    idx = np.flatnonzero(u >= term)
-    cdf, term, r, u_left, k = term.ravel()[idx], term.ravel()[idx], rate.ravel()[idx], u.ravel()[idx], 1
-    while idx.size:
-        k += 1
-        term = term * r / k
-        cdf = cdf + term
-        n.ravel()[idx] = k
-        more = (u_left >= cdf) & (term > 0)
-        idx, cdf, term, r, u_left = idx[more], cdf[more], term[more], r[more], u_left[more]
-    return n
-
-
-# ---------------------------------------------------------------------- posterior and diagnostics
-def _split_chains(draws):
-    """(C, S, ...) -> (2C, S // 2, ...): first and last halves of every chain."""
-    half = draws.shape[1] // 2
-    return np.concatenate([draws[:, :half], draws[:, draws.shape[1] - half:]], axis=0)
-
-
-def _z_scale(draws):
-    """Rank-normalise over all chains and draws (average ranks, Blom offset 3/8)."""
-    flat = draws.reshape(draws.shape[0] * draws.shape[1], -1)
-    ranks = stats.rankdata(flat, method="average", axis=0)
-    z = stats.norm.ppf((ranks - 0.375) / (flat.shape[0] + 0.25))
-    return z.reshape(draws.shape)
-
-
-def _classic_rhat(draws):
-    """Gelman-Rubin R-hat of (M, S, ...) draws."""
-    n = draws.shape[1]
-    within = draws.var(axis=1, ddof=1).mean(axis=0)
-    between = n * draws.mean(axis=1).var(axis=0, ddof=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.sqrt((between / within + n - 1) / n)
-
-
-def split_rhat(draws):
-    """Rank-normalised split R-hat (Vehtari et al. 2021): max of the bulk and folded versions.
-
-    Parameters
-    ----------
-    draws : array_like, shape (n_chains, n_samples, ...)
-
-    Returns
-    -------
-    ndarray, shape (...)
-    """
-    draws = _split_chains(np.asarray(draws, dtype=float))
-    folded = np.abs(draws - np.median(draws.reshape(-1, *draws.shape[2:]), axis=0))
-    return np.maximum(_classic_rhat(_z_scale(draws)), _classic_rhat(_z_scale(folded)))
-
-
-def ess_bulk(draws):
-    """Bulk effective sample size (Vehtari et al. 2021): ESS of rank-normalised split chains.
-
-    Autocorrelations are averaged over chains (Stan's estimator) and truncated by Geyer's
-    initial monotone sequence.
-
-    Parameters
-    ----------
-    draws : array_like, shape (n_chains, n_samples, ...)
-
-    Returns
-    -------
-    ndarray, shape (...)
-    """
-    draws = np.asarray(draws, dtype=float)
-    trailing = draws.shape[2:]
-    flat = draws.reshape(draws.shape[0], draws.shape[1], -1)                    # (C, S, P)
-    constant = np.ptp(flat, axis=(0, 1)) < np.finfo(float).resolution
-    z = _z_scale(_split_chains(flat))                                           # (M, n, P)
-    m, n = z.shape[:2]
-    centred = z - z.mean(axis=1, keepdims=True)
-    spec = np.fft.rfft(centred, n=2 * n, axis=1)
-    acov = np.fft.irfft(spec * np.conj(spec), n=2 * n, axis=1)[:, :n] / n       # (M, n, P)
-    mean_var = acov[:, 0].mean(axis=0) * n / (n - 1.0)                          # (P,)
-    var_plus = mean_var * (n - 1.0) / n + (z.mean(axis=1).var(axis=0, ddof=1) if m > 1 else 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):  # constant draws: 0 / 0, set below
-        rho = 1.0 - (mean_var - acov.mean(axis=0)) / var_plus                  # (n, P)
-    rho[0] = 1.0                                   # by definition, as in the reference estimator
-    # The reference loop (Geyer's initial positive sequence) visits pairs m = 1..n_pairs of
-    # (rho_2m, rho_2m+1) and stops at the first pair whose sum is <= 0.
-    n_pairs = max((n - 1) // 2 - 1, 0)
-    gamma = rho[: 2 * n_pairs + 2].reshape(n_pairs + 1, 2, -1).sum(axis=1)     # (n_pairs+1, P)
-    sentinel = np.ones((1, gamma.shape[1]), dtype=bool)
-    first = np.argmax(np.concatenate([gamma[1:] <= 0, sentinel]), axis=0) + 1  # n_pairs + 1: none
-    found = first <= n_pairs
-    stop = np.minimum(first, n_pairs)
-    stop = np.where(gamma[0] > 0, stop, 0)
-    ran_out = ~found & (gamma[0] > 0)
-    gamma_mono = np.minimum.accumulate(gamma, axis=0)                           # initial monotone sequence
-    kept = np.arange(n_pairs + 1)[:, None] < stop[None, :]
-    last_even = np.take_along_axis(rho, 2 * stop[None, :], axis=0)[0]
-    # A pair that ran out of lags was kept whole; otherwise only a positive even term counts.
-    extra = np.where(ran_out & (n_pairs > 0), last_even, np.maximum(last_even, 0.0))
-    tau = -1.0 + 2.0 * np.where(kept, gamma_mono, 0.0).sum(axis=0) + extra
-    total = m * n
-    tau = np.maximum(tau, 1.0 / np.log10(total))
-    ess = np.where(constant, float(flat.shape[0] * flat.shape[1]), total / tau)
-    return ess.reshape(trailing) if trailing else ess.reshape(())[()]
-
-
+# ---------------------------------------------------------------------- posterior
 @dataclass
 class HawkesPosterior:
     """Posterior draws of ``HawkesProcessModel.fit``.
@@ -1269,9 +770,9 @@ class HawkesPosterior:
     alpha : ndarray, shape (n_chains, n_samples, n_dims, n_dims)
     beta : ndarray, shape (n_chains, n_samples) or (n_chains, n_samples, n_dims, n_dims)
     acceptance : dict
-        Move name -> (n_chains,) acceptance rate over the kept draws: ``parents``, ``mu``,
-        ``alpha`` (exact Gibbs moves: 1), ``ridge``, ``transfer`` and ``beta`` (random-walk
-        Metropolis, averaged over the moves of the chain; NaN for a move with nothing to move).
+        Move name -> (n_chains,) acceptance rate over the kept draws: ``hmc`` (averaged over
+        the targets that have events), ``transfer`` (over the chosen pairs) and ``beta`` (over
+        the decays that have a likelihood); NaN for a move with nothing to move.
 
     The summary (with R-hat and ESS) is computed once, on first use; the draws are not meant
     to be modified.
@@ -1306,26 +807,6 @@ class HawkesPosterior:
     def min_ess_bulk(self):
         """Smallest bulk ESS over all parameters."""
         return float(min(np.nanmin(s["ess_bulk"]) for s in self._summary.values()))
-
-
-def summarise_draws(draws):
-    """Posterior summary of one parameter's draws.
-
-    Parameters
-    ----------
-    draws : ndarray, shape (n_chains, n_samples, ...)
-
-    Returns
-    -------
-    dict
-        ``mean``, ``sd``, ``q05``, ``q95`` over all chains' draws; ``rhat`` (split R-hat) and
-        ``ess_bulk``; each of shape ``draws.shape[2:]``.
-    """
-    draws = np.asarray(draws, dtype=float)
-    pooled = draws.reshape((-1,) + draws.shape[2:])  # (C * S, ...)
-    q05, q95 = np.quantile(pooled, [0.05, 0.95], axis=0)
-    return {"mean": pooled.mean(axis=0), "sd": pooled.std(axis=0, ddof=1), "q05": q05, "q95": q95,
-            "rhat": split_rhat(draws), "ess_bulk": ess_bulk(draws)}
 
 
 # ---------------------------------------------------------------------- simulation

@@ -85,6 +85,21 @@ def atomic_write(path):
             os.unlink(tmp)
 
 
+def check_writable(path):
+    """Raise ``OSError`` now if ``path`` could not be written later (by ``atomic_write``).
+
+    Creates the parent folder and a temporary file in it, which is removed again; refuses a
+    path that is a folder. Lets a long computation fail before it starts, not after.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".check")
+    os.close(fd)
+    os.unlink(tmp)
+
+
 def _current_umask():
     umask = os.umask(0)
     os.umask(umask)

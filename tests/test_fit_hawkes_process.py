@@ -370,13 +370,27 @@ def test_nonsense_arguments_exit_2(args):
     assert excinfo.value.code == 2
 
 
-def test_unwritable_posterior_path_fails_before_fitting(spike_file, tmp_path, capsys):
-    blocker = tmp_path / "a_file"
-    blocker.write_text("not a folder")
+@pytest.mark.parametrize("where", ["under_a_file", "a_folder", "read_only_folder"])
+def test_unwritable_posterior_path_fails_before_fitting(spike_file, tmp_path, capsys, where):
+    if where == "under_a_file":
+        blocker = tmp_path / "a_file"
+        blocker.write_text("not a folder")
+        target = blocker / "posterior.npz"
+    elif where == "a_folder":
+        target = tmp_path / "posterior.npz"
+        target.mkdir()
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root writes into read-only folders")
+        folder = tmp_path / "locked"
+        folder.mkdir(mode=0o500)
+        target = folder / "posterior.npz"
     with pytest.raises(SystemExit) as excinfo:
-        run_main(spike_file, blocker / "posterior.npz")
-    assert "cannot create output folder" in exit_message(excinfo)
+        run_main(spike_file, target)
+    message = exit_message(excinfo)
+    assert f"cannot write {target}" in message and "--posterior-file" in message and "\n" not in message
     assert "fitting" not in capsys.readouterr().out
+    assert not any(p.name.endswith(".check") for p in tmp_path.rglob("*"))
 
 
 def test_load_posterior_missing_says_run_fit(tmp_path):
