@@ -95,12 +95,12 @@ def group_test_trials(labels, predictions, split, class_names):
     return groups
 
 
-def select_trials(groups, spike_counts, min_trials, max_spikes):
-    """Keep the groups with enough trials, each cut to its first trials within a spike budget.
+def select_trials(groups, spike_counts, min_trials, max_spikes, max_trials=0):
+    """Keep the groups with enough trials, each cut to its first trials within the budgets.
 
     The sampler's cost grows linearly with the number of spikes, so a spike budget bounds the
     run time whatever the network's firing rates. The test trials are independent random
-    draws, so a group's first trials are a random sample of it.
+    draws, so a group's first trials are a random sample of it. Both budgets are off by default.
 
     Parameters
     ----------
@@ -113,6 +113,8 @@ def select_trials(groups, spike_counts, min_trials, max_spikes):
     max_spikes : int
         Each group keeps its longest run of first trials whose spikes total at most this
         (at least one trial); 0: no limit.
+    max_trials : int
+        Each group keeps at most this many first trials; 0: no limit.
 
     Returns
     -------
@@ -125,6 +127,8 @@ def select_trials(groups, spike_counts, min_trials, max_spikes):
     for name, trials in groups.items():
         if len(trials) < min_trials:
             continue
+        if max_trials > 0:
+            trials = trials[:max_trials]
         if max_spikes > 0:
             within = np.searchsorted(np.cumsum(spike_counts[trials]), max_spikes, side="right")
             trials = trials[:max(int(within), 1)]
@@ -603,6 +607,9 @@ def parse_args(argv=None):
     parser.add_argument("--max-spikes", type=_int_at_least(0), default=0,
                         help="fit each group's first test trials up to this many spikes in "
                              "all (0: every trial); bounds the run time, which grows with spikes")
+    parser.add_argument("--max-trials", type=_int_at_least(0), default=0,
+                        help="fit at most each group's first this many test trials (0: every "
+                             "trial)")
     parser.add_argument("--per-trial", action="store_true",
                         help="fit every test trial alone and sum each group's posterior draws "
                              "of alpha and mu (the original's summed matrices)")
@@ -633,7 +640,7 @@ def main(argv=None):
     all_groups = group_test_trials(spike_data["labels"], spike_data["predictions"],
                                    spike_data["split"], spike_data["class_names"])
     groups, skipped = select_trials(all_groups, spike_data["spikes"].sum(axis=(1, 2)),
-                                    args.min_trials, args.max_spikes)
+                                    args.min_trials, args.max_spikes, args.max_trials)
     for name in skipped:
         print(f"fit_hawkes_process.py: group {name} has only {len(all_groups[name])} test "
               f"trial(s) (< --min-trials {args.min_trials}); not fitted", file=sys.stderr)
@@ -679,7 +686,7 @@ def main(argv=None):
     config = {**sampler_options, "time": args.time, "beta": args.beta, "seed": args.seed,
               "background": args.background, "input": args.input,
               "per_trial": args.per_trial, "min_trials": args.min_trials,
-              "max_spikes": args.max_spikes,
+              "max_spikes": args.max_spikes, "max_trials": args.max_trials,
               # The input's content, not its path: the same data give the same bytes anywhere.
               "spike_file_sha256": hashlib.sha256(args.spike_file.read_bytes()).hexdigest(),
               "max_rhat_limit": MAX_RHAT,

@@ -1,9 +1,8 @@
 """Draw the fitted Hawkes excitation matrices and check them against the true weights.
 
 ``alpha[i, j]`` (row ``i`` the target, column ``j`` the source) is the expected number of
-spikes of neuron ``i`` directly caused by one spike of neuron ``j``. The network's weights
-are stored the other way round, ``[source, target]``; ``connection_matrix`` is the one place
-that turns them into ``[target, source]``.
+spikes of neuron ``i`` directly caused by one spike of neuron ``j``. The scores against the
+network's true weights live in ``connectivity.py``.
 
 Reads:  data/hawkes_posterior.npz  (written by ``python fit_hawkes_process.py``)
 Writes: figures/example_alpha_matrix.png     posterior-mean alpha of the main group
@@ -19,8 +18,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
-from scipy.stats import rankdata
 
+from connectivity import (LATERAL, NONE, REVERSE, SELF, connection_matrix, connectivity_auc, format_aucs,
+                          group_aucs, observable_pairs, silent_sources)
 from fit_hawkes_process import load_posterior
 from safe_files import InputFileError, save_figure
 
@@ -30,148 +30,12 @@ ROOT = Path(__file__).resolve().parent
 # effect is too weak to matter in 100-step trials, and the interval says it may be zero.
 ALPHA_THRESHOLD = 0.05
 CREDIBLE_LOWER, CREDIBLE_UPPER = "q05", "q95"
-SELF, LATERAL, REVERSE, NONE = "self", "lateral", "reverse", "none"
 CMAP = "viridis"
 MASK_COLOUR = "0.85"
 ALPHA_LABEL = ("alpha[target, source]: expected spikes of the target\n"
                "caused by one spike of the source")
 SUMMED_ALPHA_LABEL = ("summed alpha over the group's per-trial fits\n"
                       "(sum of expected target spikes per source spike)")
-
-
-def connection_matrix(weights, layer_sizes):
-    """Map the network's weights onto the Hawkes layout ``[target, source]``.
-
-    Parameters
-    ----------
-    weights : dict
-        ``"<source layer>_<target layer>"`` -> array (n_source, n_target), e.g.
-        ``input_hidden`` (n_in, n_hidden), ``hidden_output``, optionally ``hidden_hidden``.
-    layer_sizes : dict
-        Layer name -> neuron count, in the neuron order of the model.
-
-    Returns
-    -------
-    true_weights : ndarray, shape (n_neurons, n_neurons)
-        ``true_weights[i, j]`` is the weight from source ``j`` onto target ``i``; 0 where no
-        synapse exists.
-    connection_types : ndarray of str, shape (n_neurons, n_neurons)
-        ``"<source>→<target>"`` for pairs one layer forward, ``"lateral"`` within a layer,
-        ``"reverse"`` from a later layer back to an earlier one, ``"self"`` on the diagonal,
-        ``"none"`` otherwise (layers skipped).
-    """
-    names = list(layer_sizes)
-    starts = dict(zip(names, np.cumsum([0, *layer_sizes.values()])))
-    n_neurons = sum(layer_sizes.values())
-    true_weights = np.zeros((n_neurons, n_neurons))
-    for key, w in weights.items():
-        source, target = key.split("_")
-        rows = slice(starts[target], starts[target] + layer_sizes[target])
-        cols = slice(starts[source], starts[source] + layer_sizes[source])
-        true_weights[rows, cols] = np.asarray(w).T  # (n_target, n_source)
-
-    layer = np.repeat(np.arange(len(names)), list(layer_sizes.values()))  # (n_neurons,)
-    step = layer[:, None] - layer[None, :]  # target layer minus source layer
-    forward = np.array([[f"{names[s]}→{names[t]}" if t == s + 1 else NONE
-                         for s in range(len(names))] for t in range(len(names))])
-    connection_types = np.where(step == 1, forward[layer[:, None], layer[None, :]], NONE)
-    connection_types = np.where(step == 0, LATERAL, connection_types)
-    connection_types = np.where(step < 0, REVERSE, connection_types)
-    np.fill_diagonal(connection_types, SELF)
-    return true_weights, connection_types.astype(str)
-
-
-def roc_auc(scores, is_positive):
-    """Area under the ROC curve in its Mann-Whitney form, ties counted 1/2.
-
-    ``AUC = P(score of a random positive > score of a random negative)
-    + P(equal scores) / 2``, computed from average ranks.
-
-    Parameters
-    ----------
-    scores : ndarray, shape (n,)
-    is_positive : ndarray of bool, shape (n,)
-
-    Returns
-    -------
-    float
-        NaN if there are no positives or no negatives.
-    """
-    scores = np.asarray(scores, dtype=float)
-    is_positive = np.asarray(is_positive, dtype=bool)
-    n_pos = int(is_positive.sum())
-    n_neg = is_positive.size - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    ranks = rankdata(scores)  # ties get their average rank, which counts them 1/2
-    return float((ranks[is_positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def connectivity_auc(alpha, true_weights, pairs=None):
-    """ROC AUC of alpha for telling excitatory synapses from pairs with no synapse.
-
-    Positives: ``true_weights > 0``. Negatives: off-diagonal pairs with weight exactly 0.
-    Inhibitory synapses (an excitatory Hawkes model cannot express them) and the diagonal
-    (self-excitation stands for a neuron's own dynamics, not a synapse) are left out.
-
-    Parameters
-    ----------
-    alpha, true_weights : ndarray, shape (n_neurons, n_neurons), [target, source]
-    pairs : ndarray of bool, shape (n_neurons, n_neurons), optional
-        Only these pairs count (e.g. ``observable_pairs``). None: every pair.
-
-    Returns
-    -------
-    auc : float
-        NaN when the scored pairs hold no positive or no negative.
-    n_pos, n_neg : int
-        Positives and negatives scored (after ``pairs``).
-    """
-    off_diagonal = ~np.eye(len(true_weights), dtype=bool)
-    positive = true_weights > 0
-    used = positive | ((true_weights == 0) & off_diagonal)
-    if pairs is not None:
-        used &= pairs
-    n_pos = int((positive & used).sum())
-    return roc_auc(alpha[used], positive[used]), n_pos, int(used.sum()) - n_pos
-
-
-def observable_pairs(group, alpha_free):
-    """Mask (D, D) of the pairs a group's spike trains can speak to.
-
-    A pair is observable when its alpha was fitted (``alpha_free``) and both neurons fire in
-    the group's fitted trials. A silent source's column is the prior's: without its spikes the
-    likelihood does not depend on it. A silent target's row only says that no source made it
-    fire, which holds alike with a synapse and without one, so nothing that sees only the
-    spikes can tell them apart.
-
-    Parameters
-    ----------
-    group : dict
-        One group of ``load_posterior``; uses ``n_spikes``, shape (D,).
-    alpha_free : ndarray of bool, shape (D, D)
-
-    Returns
-    -------
-    ndarray of bool, shape (D, D), [target, source]
-    """
-    silent = silent_sources(group)  # True in the columns of neurons that never fire
-    return alpha_free & ~silent & ~silent.T
-
-
-def group_aucs(posterior, true_weights, observable=False):
-    """Group name -> ``connectivity_auc`` of its posterior-mean alpha (a float, NaN as there).
-
-    Over every pair, or with ``observable`` over the group's ``observable_pairs`` only.
-    """
-    return {name: connectivity_auc(group["summary"]["alpha"]["mean"], true_weights,
-                                   observable_pairs(group, posterior["alpha_free"])
-                                   if observable else None)[0]
-            for name, group in posterior["groups"].items()}
-
-
-def format_aucs(aucs):
-    return ", ".join(f"{name} {auc:.3f}" for name, auc in aucs.items())
 
 
 def main_group(posterior):
@@ -341,20 +205,10 @@ def trace_parameters(group, neuron_labels, alpha_free):
              float(group["summary"]["mu"]["rhat"][big[0]]))]
 
 
-def silent_sources(group):
-    """Mask (D, D) of the columns of neurons without a spike in the group's fitted trials.
-
-    Such a neuron never excites anything in the data, so its column of alpha is the prior's,
-    not an estimate.
-    """
-    silent = np.asarray(group["n_spikes"]) == 0
-    return np.broadcast_to(silent[None, :], (silent.size, silent.size))
-
-
 def figure_example(posterior, name, cbar_label):
     """Figure of the main group's posterior-mean alpha, values written in the cells."""
     group = posterior["groups"][name]
-    silent, fixed = silent_sources(group), ~posterior["alpha_free"]
+    silent, fixed = silent_sources(group["n_spikes"]), ~posterior["alpha_free"]
     fig, ax = plt.subplots(figsize=(8, 6.5))
     title = (f"Hawkes excitation alpha, posterior mean: {name} "
              f"({len(group['trials'])} test trials)")
@@ -394,7 +248,7 @@ def figure_vs_weights(posterior, name, true_weights, connection_types):
     group = posterior["groups"][name]
     summary = group["summary"]["alpha"]
     auc, n_pos, n_neg = connectivity_auc(summary["mean"], true_weights)
-    observable = observable_pairs(group, posterior["alpha_free"])
+    observable = observable_pairs(group["n_spikes"], posterior["alpha_free"])
     seen_auc, seen_pos, seen_neg = connectivity_auc(summary["mean"], true_weights, observable)
     title = (f"{name}: ROC AUC of alpha = {auc:.3f} for excitatory synapses "
              f"(weight > 0, n={n_pos}) vs no synapse (n={n_neg})\n"

@@ -77,6 +77,21 @@ class LIFParams:
     v_reset: float = 0.0
     sigma: float = 0.0
 
+    def __post_init__(self):
+        values = {name: getattr(self, name) for name in ("tau_mem", "tau_ref", "v_threshold", "v_reset", "sigma")}
+        for name, value in values.items():
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                raise ValueError(f"LIFParams.{name} must be a finite number, got {value!r}")
+        if self.tau_mem <= 0:
+            raise ValueError(f"LIFParams.tau_mem must be > 0 s, got {self.tau_mem}")
+        if self.tau_ref < 0 or self.sigma < 0:
+            raise ValueError(f"LIFParams.tau_ref and sigma must be >= 0, got {self.tau_ref} and {self.sigma}")
+        # A reset at or above threshold would fire again on the first step after the
+        # refractory period without any input, every time: the neuron becomes a clock.
+        if self.v_reset >= self.v_threshold:
+            raise ValueError(f"LIFParams.v_reset ({self.v_reset}) must be below v_threshold "
+                             f"({self.v_threshold})")
+
     def leak(self, dt):
         """Return ``lam = exp(-dt / tau_mem)``, the per-step decay factor of the potential."""
         return math.exp(-dt / self.tau_mem)

@@ -189,9 +189,15 @@ def noise_generator(seed, purpose):
     return torch.Generator().manual_seed(int(child.generate_state(1, np.uint64)[0] >> 1))
 
 
-def train_cmaes(layer_sizes, lif, dt, spikes, labels, population, generations, sigma0,
-                fitness_options, seed, device, noise_draws=1, weight_limits=None):
-    """Minimise ``fitness`` over the network weights with CMA-ES (pycma's ask/tell).
+def train_cmaes(layer_sizes, lif, dt, spikes, labels, validation, population, generations, sigma0,
+                fitness_options, seed, device, noise_draws=1, weight_limits=None, runs=1):
+    """Minimise ``fitness`` over the network weights with ``runs`` CMA-ES runs side by side.
+
+    The runs are independent (pycma's ask/tell, each its own seed) but share every network
+    simulation: each generation, all their populations are evaluated as one batch on the same
+    noise draw. A run can settle in a poor local optimum from which more generations do not
+    lead out, so several runs, and a choice among them on trials no run trained on, make the
+    result depend less on one run's luck.
 
     Parameters
     ----------
@@ -202,15 +208,19 @@ def train_cmaes(layer_sizes, lif, dt, spikes, labels, population, generations, s
     spikes : torch.Tensor, shape (trials, 1, n_steps)
         Training inputs.
     labels : torch.Tensor, shape (trials,)
+    validation : tuple of torch.Tensor
+        ``(spikes, labels)`` of the validation trials, drawn like the training trials: the
+        final weights are chosen on them (``select_weights``), never on the test trials.
     population, generations : int
+        Per run.
     sigma0 : float
         Initial CMA-ES step size, in weight units (the threshold is ``lif.v_threshold``).
     fitness_options : dict
         ``temperature``, ``silence_penalty``, ``min_count``, ``rate_floor``, ``rate_target``
         and ``rate_penalty`` of ``fitness``.
     seed : int
-        pycma gets ``seed + 1`` (pycma reads 0 as "seed from the clock"); the noise comes
-        from ``noise_generator(seed, "train")``.
+        Run ``r`` gives pycma ``seed + 1 + 1000 r`` (pycma reads 0 as "seed from the clock");
+        the noise comes from ``noise_generator(seed, "train")``.
     device : torch.device
     noise_draws : int
         Noise draws per training trial and generation; the fitness averages over them (the
@@ -218,18 +228,20 @@ def train_cmaes(layer_sizes, lif, dt, spikes, labels, population, generations, s
     weight_limits : dict or None
         Weight name -> largest magnitude the network may use (``theta_to_weights``'s
         ``limits``); None: unbounded.
+    runs : int
+        Independent CMA-ES runs. Cost grows linearly.
 
     Returns
     -------
     theta : np.ndarray, shape (n_parameters,)
-        Without noise (``lif.sigma == 0``): the best weights evaluated (lowest fitness over
-        all generations). With noise, each generation's fitness is one lucky or unlucky draw,
-        so the lowest one over-selects luck: the final weights are those of lowest fitness on
-        a held-out noise draw of the training set (``select_weights``) among the CMA-ES mean,
-        the best weights of all generations and the best individual of each of the last
-        ``SELECT_GENERATIONS`` generations.
+        The candidate of lowest fitness on the validation trials (with the held-out noise
+        ``noise_generator(seed, "select")``) among, for every run, its final mean, the best
+        weights of all its generations and its best individual of each of the last
+        ``SELECT_GENERATIONS`` generations. (A generation's lowest fitness is one lucky or
+        unlucky noise draw on the training trials, so it over-selects luck.)
     history : dict of np.ndarray, each shape (generations,)
-        Per generation: best and median fitness, and the best individual's training accuracy.
+        Per generation, over all runs: best and median fitness, and the best individual's
+        training accuracy.
     """
     # Start where every layer is active: each input spike fires the hidden layer, and a few
     # hidden spikes together fire both outputs; lateral weights start at zero.
@@ -238,52 +250,54 @@ def train_cmaes(layer_sizes, lif, dt, spikes, labels, population, generations, s
     start["input_hidden"] += INIT_INPUT_WEIGHT * lif.v_threshold
     start["hidden_output"] += INIT_OUTPUT_WEIGHT * lif.v_threshold
     theta0 = spiking_network.weights_to_theta(start, layer_sizes).numpy()
-    strategy = cma.CMAEvolutionStrategy(theta0, sigma0, {
-        "popsize": population, "seed": seed + 1, "verbose": -9, "verb_log": 0})
+    strategies = [cma.CMAEvolutionStrategy(theta0, sigma0, {
+        "popsize": population, "seed": seed + 1 + 1000 * run, "verbose": -9, "verb_log": 0})
+        for run in range(runs)]
     history = {name: np.zeros(generations) for name in
                ("best_fitness", "median_fitness", "train_accuracy")}
-    best_theta, best_fitness = theta0, math.inf
+    best = [(theta0, math.inf)] * runs                                      # per run: (theta, fitness)
     generator = noise_generator(seed, "train")
     spikes, labels = spikes.repeat(noise_draws, 1, 1), labels.repeat(noise_draws)
-    finalists = []   # best individual of each of the last SELECT_GENERATIONS generations
+    finalists = []   # best individual of each run in each of the last SELECT_GENERATIONS generations
     n_steps = spikes.shape[-1]
     progress = tqdm(range(generations), desc="CMA-ES", unit="gen", disable=None)
     for generation in progress:
-        candidates = np.asarray(strategy.ask())                            # (P, n_params)
-        theta = torch.as_tensor(candidates, dtype=torch.float32, device=device)
+        candidates = np.stack([np.asarray(s.ask()) for s in strategies])    # (R, P, n_params)
+        theta = torch.as_tensor(candidates.reshape(runs * population, -1), dtype=torch.float32, device=device)
         weights = spiking_network.theta_to_weights(theta, layer_sizes, weight_limits)
-        counts = spiking_network.simulate_network(weights, spikes, lif, dt,
-                                                  generator)                   # (P, T, N)
+        counts = spiking_network.simulate_network(weights, spikes, lif, dt, generator)  # (R P, T, N)
         values = fitness(counts, labels, n_steps=n_steps,
-                         **fitness_options).cpu().numpy().astype(np.float64)
-        strategy.tell(list(candidates), values.tolist())
-        best = int(np.argmin(values))
-        accuracy = (predict(counts[best]) == labels).double().mean().item()
-        history["best_fitness"][generation] = values[best]
+                         **fitness_options).cpu().numpy().astype(np.float64).reshape(runs, population)
+        for strategy, run_candidates, run_values in zip(strategies, candidates, values):
+            strategy.tell(list(run_candidates), run_values.tolist())
+        leaders = values.argmin(axis=1)                                      # (R,) best of each run
+        overall = int(np.argmin(values.min(axis=1)))
+        accuracy = (predict(counts[overall * population + leaders[overall]]) == labels).double().mean().item()
+        history["best_fitness"][generation] = values.min()
         history["median_fitness"][generation] = np.median(values)
         history["train_accuracy"][generation] = accuracy
-        if values[best] < best_fitness:
-            best_theta, best_fitness = candidates[best], values[best]
+        best = [(candidates[r, leaders[r]], values[r, leaders[r]]) if values[r, leaders[r]] < best[r][1] else best[r]
+                for r in range(runs)]
         if generation >= generations - SELECT_GENERATIONS:
-            finalists.append(candidates[best])
-        progress.set_postfix(fitness=f"{values[best]:.4f}", accuracy=f"{accuracy:.3f}")
-    if lif.sigma == 0:  # the training fitness is exact: nothing to re-evaluate
-        return best_theta, history
-    finalists = np.stack([best_theta, strategy.mean, *finalists])
-    chosen = select_weights(finalists, layer_sizes, lif, dt, spikes, labels, fitness_options,
+            finalists.extend(candidates[np.arange(runs), leaders])
+        progress.set_postfix(fitness=f"{values.min():.4f}", accuracy=f"{accuracy:.3f}")
+    finalists = np.stack([*(theta for theta, _ in best), *(s.mean for s in strategies), *finalists])
+    chosen = select_weights(finalists, layer_sizes, lif, dt, *validation, fitness_options,
                             noise_generator(seed, "select"), device, weight_limits)
     return finalists[chosen], history
 
 
 def select_weights(candidates, layer_sizes, lif, dt, spikes, labels, fitness_options,
                    generator, device, weight_limits=None):
-    """Return the index of the candidate of lowest fitness on one fresh noise draw.
+    """Return the index of the candidate of lowest fitness on the given trials and noise draw.
 
     Parameters
     ----------
     candidates : np.ndarray, shape (C, n_parameters)
-    layer_sizes, lif, dt, spikes, labels, fitness_options, device, weight_limits
+    layer_sizes, lif, dt, fitness_options, device, weight_limits
         As in ``train_cmaes``.
+    spikes, labels : torch.Tensor, shapes (trials, 1, n_steps) and (trials,)
+        The trials to judge on (the validation trials).
     generator : torch.Generator
         The held-out noise, common to all candidates (``noise_generator(seed, "select")``).
 
@@ -554,6 +568,24 @@ _population_size = _number(int, lambda v: v >= 2, "at least 2 (CMA-ES needs a po
 _positive_float = _number(float, lambda v: math.isfinite(v) and v > 0, "a positive number")
 _non_negative_float = _number(float, lambda v: math.isfinite(v) and v >= 0,
                               "a non-negative number")
+_finite_float = _number(float, math.isfinite, "a finite number")
+
+
+def _device(text):
+    """An argparse ``type``: a torch device this machine has, else a one-line usage error."""
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise argparse.ArgumentTypeError(f"unknown torch device {text!r}; use cpu, cuda or cuda:N") from None
+    available = {"cpu": lambda: True, "cuda": torch.cuda.is_available,
+                 "mps": lambda: torch.backends.mps.is_available()}.get(device.type, lambda: False)
+    if not available():
+        raise argparse.ArgumentTypeError(f"device {text!r} is not available on this machine "
+                                         "(torch sees no such device); use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise argparse.ArgumentTypeError(f"device {text!r} does not exist: torch sees "
+                                         f"{torch.cuda.device_count()} CUDA device(s)")
+    return device
 
 
 def parse_args(argv=None):
@@ -574,12 +606,22 @@ def parse_args(argv=None):
         help=f"membrane time constant in seconds (default {lif.tau_mem})")
     add("--tau-ref", type=_non_negative_float, default=lif.tau_ref,
         help=f"refractory period in seconds (default {lif.tau_ref})")
+    add("--v-threshold", type=_finite_float, default=lif.v_threshold,
+        help=f"firing threshold; weights are in its unit (default {lif.v_threshold})")
+    add("--v-reset", type=_finite_float, default=lif.v_reset,
+        help=f"potential at the start and after a spike, below --v-threshold (default {lif.v_reset})")
     add("--noise-sigma", type=_non_negative_float, default=NOISE_SIGMA,
         help=f"sd of every LIF neuron's Gaussian noise current per step, in threshold units "
              f"(default {NOISE_SIGMA})")
     add("--noise-draws", type=_positive_int, default=1,
         help="noise draws per training trial per generation, averaged in the fitness "
              "(default 1)")
+    add("--n-validation", type=_positive_int, default=200,
+        help="validation trials, drawn like the training trials, on which the final weights "
+             "are chosen (default 200)")
+    add("--cma-runs", type=_positive_int, default=4,
+        help="independent CMA-ES runs trained side by side; the final weights are the best "
+             "of all of them on the validation trials (default 4)")
     add("--population", type=_population_size, default=32,
         help="CMA-ES population size, at least 2 (default 32)")
     add("--generations", type=_positive_int, default=250,
@@ -608,14 +650,18 @@ def parse_args(argv=None):
         help="clip every hidden->hidden weight to [-W, W], threshold units (default: unbounded)")
     add("--seed", type=_non_negative_int, default=0,
         help="seed of data, CMA-ES and noise (default 0)")
-    add("--device", default="cpu", help="torch device (default cpu)")
-    add("--threads", type=_positive_int, default=1,
-        help="torch CPU threads (default 1: faster than 2 for these small tensors)")
+    add("--device", type=_device, default="cpu", help="torch device: cpu, cuda or cuda:N (default cpu)")
+    add("--threads", type=_positive_int, default=2,
+        help="torch CPU threads (default 2; the result may differ between thread counts)")
     add("--spike-file", type=Path, default=ROOT / "data" / "spike_trains.pkl",
         help="spike file to write (default data/spike_trains.pkl)")
     add("--figure-dir", type=Path, default=ROOT / "figures",
         help="folder for the raster and training-curve figures (default figures/)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.v_reset >= args.v_threshold:
+        parser.error(f"argument --v-reset: must be below --v-threshold ({args.v_threshold}), "
+                     f"got {args.v_reset}")
+    return args
 
 
 def main(argv=None):
@@ -627,15 +673,16 @@ def main(argv=None):
     except OSError as err:
         sys.exit(f"train_snn.py: error: cannot create output folder: {err}")
     torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
+    device = args.device
     rng = np.random.default_rng(args.seed)
 
     layer_sizes = {"input": 1, "hidden": args.n_hidden, "output": 2}
-    lif = spiking_network.LIFParams(tau_mem=args.tau_mem, tau_ref=args.tau_ref,
-                                    sigma=args.noise_sigma)
+    lif = spiking_network.LIFParams(tau_mem=args.tau_mem, tau_ref=args.tau_ref, v_threshold=args.v_threshold,
+                                    v_reset=args.v_reset, sigma=args.noise_sigma)
     rates = class_rates(args.n_steps, args.sine_freq, args.cosine_freq)
     train_spikes, train_labels = generate_trials(args.n_train, rates, rng)
     test_spikes, test_labels = generate_trials(args.n_test, rates, rng)
+    validation_spikes, validation_labels = generate_trials(args.n_validation, rates, rng)
     weight_limits = {name: limit for name, limit in (("input_hidden", args.max_input_weight),
                                                       ("hidden_hidden", args.max_lateral_weight))
                      if limit is not None}
@@ -646,6 +693,8 @@ def main(argv=None):
     # BLAS (and 100x under CPU contention, measured), so numpy's BLAS gets one thread.
     with threadpool_limits(limits=1, user_api="blas"):
         theta, history = train_cmaes(layer_sizes, lif, args.dt, train_x, train_y,
+                                     (torch.as_tensor(validation_spikes, device=device),
+                                      torch.as_tensor(validation_labels, device=device)),
                                      args.population, args.generations, args.sigma0,
                                      {"temperature": args.temperature,
                                       "silence_penalty": args.silence_penalty,
@@ -653,7 +702,7 @@ def main(argv=None):
                                       "rate_floor": args.rate_floor,
                                       "rate_target": args.rate_target,
                                       "rate_penalty": args.rate_penalty},
-                                     args.seed, device, args.noise_draws, weight_limits)
+                                     args.seed, device, args.noise_draws, weight_limits, args.cma_runs)
 
     weights = spiking_network.theta_to_weights(
         torch.as_tensor(theta[None], dtype=torch.float32, device=device), layer_sizes,
@@ -664,7 +713,7 @@ def main(argv=None):
     # The settings that can shape the result (device and threads too: they may change the
     # order of floating-point sums); output paths are left out so the file's bytes do not
     # depend on where it is written.
-    config = {key: value for key, value in vars(args).items()
+    config = {key: str(value) if key == "device" else value for key, value in vars(args).items()
               if key not in ("spike_file", "figure_dir")}
     record = spike_record(
         spikes[0].cpu().numpy(), np.concatenate([train_labels, test_labels]),

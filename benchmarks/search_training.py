@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fit_hawkes_process import is_converged, load_posterior  # noqa: E402
-from plot_alpha_heatmaps import connection_matrix, group_aucs  # noqa: E402
+from connectivity import connection_matrix, group_aucs  # noqa: E402
 from train_snn import load_spike_trains  # noqa: E402
 
 # Flag -> values drawn uniformly; None leaves the flag at its default (an unbounded weight).

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import fit_hawkes_process  # noqa: E402
-import plot_alpha_heatmaps  # noqa: E402
+import connectivity  # noqa: E402
 from hawkes_model import simulate_hawkes  # noqa: E402
 from safe_files import InputFileError, save_pickle  # noqa: E402
 from train_snn import class_rates, load_spike_trains  # noqa: E402
@@ -66,7 +66,7 @@ def hawkes_truth(record):
         for the LIF neurons.
     """
     config, dt = record["config"], record["dt"]
-    true_weights, _ = plot_alpha_heatmaps.connection_matrix(record["weights"], record["layer_sizes"])
+    true_weights, _ = connectivity.connection_matrix(record["weights"], record["layer_sizes"])
     n_dims, n_in = true_weights.shape[0], record["layer_sizes"]["input"]
     probability = np.clip(class_rates(record["n_steps"], config["sine_freq"], config["cosine_freq"]),
                           *P_RANGE)                                            # (n_classes, n_steps)
@@ -101,9 +101,9 @@ def fit_and_score(spike_file, workdir, options, seed, max_spikes):
     fit_hawkes_process.main(["--spike-file", str(spike_file), "--posterior-file", str(posterior_file),
                              "--seed", str(seed), "--max-spikes", str(max_spikes), *options])
     posterior = fit_hawkes_process.load_posterior(posterior_file)
-    true_weights, _ = plot_alpha_heatmaps.connection_matrix(posterior["weights"], posterior["layer_sizes"])
-    auc_all = plot_alpha_heatmaps.group_aucs(posterior, true_weights)
-    auc_seen = plot_alpha_heatmaps.group_aucs(posterior, true_weights, observable=True)
+    true_weights, _ = connectivity.connection_matrix(posterior["weights"], posterior["layer_sizes"])
+    auc_all = connectivity.group_aucs(posterior, true_weights)
+    auc_seen = connectivity.group_aucs(posterior, true_weights, observable=True)
     return {name: (len(group["trials"]), auc_all[name], auc_seen[name],
                    fit_hawkes_process.is_converged(group))
             for name, group in posterior["groups"].items()}

@@ -111,6 +111,9 @@ def test_select_trials_skips_small_groups_and_keeps_a_spike_budget():
     np.testing.assert_array_equal(selected["a"], [0, 1, 2])  # 3 + 4 + 2 = 9; + 5 would be 14
     np.testing.assert_array_equal(selected["c"], [7])        # one trial even over the budget
     unlimited, _ = fhp.select_trials(groups, spike_counts, min_trials=1, max_spikes=0)
+    by_count, _ = fhp.select_trials(groups, spike_counts, min_trials=3, max_spikes=0, max_trials=2)
+    assert {name: trials.tolist() for name, trials in by_count.items()} == {
+        name: trials[:2].tolist() for name, trials in groups.items() if len(trials) >= 3}
     assert {name: list(trials) for name, trials in unlimited.items()} == \
         {name: list(trials) for name, trials in groups.items()}
 

@@ -3,6 +3,7 @@ import matplotlib
 import numpy as np
 
 import fit_hawkes_process
+import connectivity
 import plot_alpha_heatmaps
 import train_snn
 from hawkes_model import simulate_hawkes
@@ -95,7 +96,7 @@ def hawkes_spike_record(n_trials, n_steps, seed):
                "hidden_hidden": np.array([[0.0, 0.0, 1.5], [0.0, 0.0, 0.0], [-2.0, 0.0, 0.0]]),
                "hidden_output": np.array([[1.0, -1.0], [0.0, 2.0], [-0.5, 0.0]])}
     layer_sizes = {"input": 1, "hidden": 3, "output": 2}
-    true_weights, _ = plot_alpha_heatmaps.connection_matrix(weights, layer_sizes)
+    true_weights, _ = connectivity.connection_matrix(weights, layer_sizes)
     alpha = np.where(true_weights > 0, 0.5, 0.0)                      # (6, 6) [target, source]
     mu = np.array([150.0, 20.0, 20.0, 20.0, 20.0, 20.0])              # 1/s
     dt = 0.001
@@ -125,10 +126,10 @@ def test_fit_recovers_known_connectivity(tmp_path):
                              str(tmp_path / "post.npz"), "--n-samples", "300", "--n-warmup",
                              "200", "--max-spikes", "0", "--n-jobs", "1"])
     posterior = fit_hawkes_process.load_posterior(tmp_path / "post.npz")
-    true_weights, _ = plot_alpha_heatmaps.connection_matrix(posterior["weights"],
+    true_weights, _ = connectivity.connection_matrix(posterior["weights"],
                                                             posterior["layer_sizes"])
     for group in posterior["groups"].values():
-        auc, n_pos, n_neg = plot_alpha_heatmaps.connectivity_auc(group["summary"]["alpha"]["mean"],
+        auc, n_pos, n_neg = connectivity.connectivity_auc(group["summary"]["alpha"]["mean"],
                                                                  true_weights)
         assert (n_pos, n_neg) == (5, 30 - 5 - 4)  # 30 off-diagonal pairs, 4 inhibitory
         assert auc >= 0.9

@@ -250,3 +250,22 @@ def test_weight_limits_clip_only_the_named_matrices():
     # The clipped weights map back to themselves.
     again = sn.theta_to_weights(sn.weights_to_theta(bounded, sizes), sizes, limits)
     assert all(torch.equal(again[name], bounded[name]) for name in bounded)
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"v_reset": 1.0}, "v_reset"), ({"v_reset": 1.5, "v_threshold": 1.0}, "v_reset"),
+    ({"tau_mem": 0.0}, "tau_mem"), ({"tau_ref": -0.001}, "tau_ref"), ({"sigma": -1.0}, "sigma"),
+    ({"v_threshold": float("nan")}, "v_threshold"), ({"tau_mem": "5 ms"}, "tau_mem"),
+])
+def test_lif_params_refuse_settings_without_a_working_neuron(kwargs, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        sn.LIFParams(**kwargs)
+
+
+def test_a_reset_just_below_threshold_is_allowed_and_does_not_fire_by_itself():
+    lif = sn.LIFParams(tau_mem=0.005, tau_ref=0.002, v_threshold=1.0, v_reset=0.999)
+    v = torch.full((1, 1), lif.v_reset)
+    refractory = torch.zeros((1, 1))
+    for _ in range(5):  # no input: the potential decays from the reset, never reaching threshold
+        v, refractory, spikes = sn.lif_step(v, refractory, torch.zeros((1, 1)), lif.leak(0.001), lif, 2)
+        assert spikes.item() == 0

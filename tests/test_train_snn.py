@@ -11,7 +11,7 @@ from safe_files import InputFileError, save_pickle
 
 TINY = ["--n-train", "16", "--n-test", "8", "--n-steps", "30", "--n-hidden", "4",
         "--population", "4", "--generations", "3", "--seed", "7", "--noise-sigma", "0.3",
-        "--rate-penalty", "0.5"]
+        "--rate-penalty", "0.5", "--n-validation", "8", "--cma-runs", "2"]
 
 
 def tiny_run(tmp_path, name="spikes.pkl"):
@@ -259,12 +259,18 @@ def test_weight_limits_bound_the_stored_weights(tmp_path):
     ["--n-train", "ten"], ["--noise-sigma", "-0.1"], ["--rate-penalty", "-1"],
     ["--rate-target", "nan"], ["--rate-floor", "-0.01"], ["--noise-draws", "0"],
     ["--max-input-weight", "0"], ["--max-lateral-weight", "-1"], ["--max-lateral-weight", "inf"],
-])
+    ["--v-reset", "1.0"], ["--v-reset", "2", "--v-threshold", "1.5"], ["--v-threshold", "nan"],
+    ["--device", "foo"], ["--device", "cuda:99"],
+] + ([] if torch.cuda.is_available() else [["--device", "cuda"]]))
 def test_nonsense_arguments_exit_with_code_2(args, capsys):
     with pytest.raises(SystemExit) as info:
         train_snn.parse_args(args)
     assert info.value.code == 2
-    assert "error: argument" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    # argparse's usage, then exactly one line that names the problem
+    assert [line for line in err.splitlines() if "error" in line] == [err.strip().splitlines()[-1]]
+    assert "error: argument" in err.strip().splitlines()[-1]
 
 
 def test_unwritable_output_gives_one_line_error(tmp_path):

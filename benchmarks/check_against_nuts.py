@@ -1,0 +1,540 @@
+"""Check the project's Hawkes sampler against NumPyro's NUTS on the same model, prior and data.
+
+An independent validity check of ``HawkesProcessModel.fit`` (the hand-written sampler of
+``hawkes_sampler.py``): the discrete-time Hawkes model with one shared beta, no background and
+no alpha mask is written again here in jax.numpy from its equations (module docstring of
+``hawkes_model.py``)::
+
+    lambda_i[k] = mu_i + sum_j alpha[i,j] sum_{m>=1} g(m) y_j[k-m] / dt,
+    g(m) = (1 - exp(-beta dt)) exp(-beta dt (m-1)),
+    log L = sum_{i,k} ( y_i[k] log(1 - exp(-lambda_i[k] dt)) - (1 - y_i[k]) lambda_i[k] dt ),
+
+every trial starting with an empty history, with the prior's numbers taken from the model
+(``HawkesProcessModel._resolve_prior``): ``mu_i ~ Gamma(mu_shape, rate=mu_rate)``,
+``alpha_ij ~ Gamma(alpha_shape, rate=alpha_rate)``, ``log beta ~ Normal(log_beta_mean,
+log_beta_sd)``. Before sampling, this likelihood is checked against
+``HawkesProcessModel.log_likelihood`` at several parameter points (relative difference below
+``LOGLIK_RTOL``, else the script stops), so both samplers target one posterior.
+
+The data are the discrete standard problem of ``bench_hawkes.py`` (13 neurons, 30 trials x 100
+steps of 1 ms, simulated with ``--seed``). Both samplers run 4 chains with the same warm-up;
+the project's sampler keeps ``OURS_SAMPLES_FACTOR`` times as many draws as NUTS (they are
+cheap). For every parameter (13 mu, 169 alpha, beta) the posterior means are compared by
+``z = (mean_ours - mean_nuts) / sqrt(mcse_ours^2 + mcse_nuts^2)`` with ``mcse = sd / sqrt(bulk
+ESS)`` (``mcmc_diagnostics.ess_bulk``), and the posterior sds by ``sd_ours / sd_nuts``.
+
+Prints: machine and versions, settings, the likelihood check, a summary per parameter group
+(mu, alpha on true edges, absent alpha, beta), how the z-scores are spread (about N(0, 1) when
+the samplers agree), the parameters of largest |z|, both samplers' wall time, max R-hat, min
+bulk ESS and min ESS per second, NUTS divergences, and a verdict: PASS if every |z| <
+``Z_LIMIT`` and every sd ratio lies in ``SD_RATIO_RANGE``, else FAIL with the counts. It
+reports and does not assert: the exit status is 0 either way (1 without NumPyro/JAX).
+``compare_samplers`` returns the numbers for other code.
+
+Reads:  nothing (all data are simulated with ``--seed``).
+Writes: nothing; prints plain text and markdown tables.
+Needs:  numpyro and jax, ``pip install -r requirements-bench.txt`` in a separate venv.
+Command (several minutes on 2 cores, most of it NUTS):
+    .venv-bench/bin/python benchmarks/check_against_nuts.py
+Short smoke test:
+    .venv-bench/bin/python benchmarks/check_against_nuts.py --quick
+"""
+import argparse
+import os
+import platform
+import sys
+from pathlib import Path
+from time import perf_counter
+
+import numpy as np
+
+BENCH_DIR = Path(__file__).resolve().parent
+for _path in (BENCH_DIR.parent, BENCH_DIR):  # the model lives above, the problem beside
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from bench_hawkes import (DISC_DT, DISC_N_STEPS, DISC_N_TRIALS, discrete_truth,  # noqa: E402
+                          format_table, int_at_least, parameter_names, simulate_trials)
+from hawkes_model import HawkesProcessModel  # noqa: E402
+from mcmc_diagnostics import ess_bulk, split_rhat  # noqa: E402
+
+try:  # optional (requirements-bench.txt); main() says how to install them when absent
+    import jax
+    import jax.numpy as jnp
+    import numpyro
+    import numpyro.distributions as dist
+    from numpyro.infer import MCMC, NUTS, init_to_median
+    jax.config.update("jax_enable_x64", True)  # NUTS and the likelihood check in float64
+except ImportError:
+    jax = None
+
+# The problem: bench_hawkes.py's discrete standard network (1 input, 10 hidden, 2 output).
+N_DIMS = 13
+N_TRIALS = DISC_N_TRIALS
+# Chains; NUTS draws and warm-up per chain (full run and --quick). The project's sampler has
+# the same warm-up and OURS_SAMPLES_FACTOR times the draws: they cost it far less than NUTS,
+# and more of them shrink its share of the Monte Carlo noise in z and in the sd ratios.
+N_CHAINS = 4
+N_SAMPLES = 2000
+N_WARMUP = 500
+N_SAMPLES_QUICK = 200
+N_WARMUP_QUICK = 200
+OURS_SAMPLES_FACTOR = 4
+# NUTS (diagonal mass matrix): chains one after another, on one core; vectorized chains would
+# wait for the longest tree at every draw.
+NUTS_CHAIN_METHOD = "sequential"
+NUTS_TARGET_ACCEPT = 0.8             # NumPyro's default
+# Likelihood check: points (the truth, the prior median, draws from the prior) and tolerance.
+N_PRIOR_POINTS = 3
+LOGLIK_RTOL = 1e-8
+# Verdict: every |z| below Z_LIMIT and every sd ratio inside SD_RATIO_RANGE.
+Z_LIMIT = 4.0
+SD_RATIO_RANGE = (0.9, 1.1)
+N_WORST = 10                         # parameters of largest |z| printed
+Z_REFERENCE = 2.0                    # share of |z| above it printed (4.6% for N(0, 1))
+INSTALL_HINT = ("check_against_nuts.py needs numpyro and jax: pip install -r "
+                "requirements-bench.txt in a separate venv (e.g. python3 -m venv .venv-bench)")
+
+
+# ----------------------------------------------------------------------------- data
+def raster(events, n_steps, dt):
+    """Spike raster of realisations whose times lie on the ``dt`` grid.
+
+    Parameters
+    ----------
+    events : list of list of ndarray
+        ``R`` realisations, each ``D`` arrays of spike times (s), at most one per step.
+    n_steps : int
+        Steps per realisation (``K``).
+    dt : float
+        Step, s.
+
+    Returns
+    -------
+    ndarray, shape (R, K, D)
+        1.0 where neuron ``d`` spikes in step ``k`` of realisation ``r``, else 0.0.
+    """
+    y = np.zeros((len(events), n_steps, len(events[0])))
+    for r, trial in enumerate(events):
+        for d, times in enumerate(trial):
+            y[r, np.rint(np.asarray(times) / dt).astype(int), d] = 1.0
+    return y
+
+
+def spike_bins(y):
+    """``nonzero(y)`` as jax arrays: trial, step and neuron of each spike of an (R, K, D) raster."""
+    return tuple(jnp.asarray(index) for index in np.nonzero(y))
+
+
+# ----------------------------------------------------------------------------- the model in jax
+def kernel_sums(y, beta, dt):
+    """``S_j[k] = sum_{m>=1} g(m) y_j[k-m] / dt`` of every trial, from an empty history.
+
+    With ``e = exp(-beta dt)``, ``g(m) = (1 - e) e^(m-1)``, so ``x[k] = dt S[k]`` follows
+    ``x[0] = 0``, ``x[k] = e x[k-1] + (1 - e) y[k-1]``: one ``lax.scan`` over the steps.
+
+    Parameters
+    ----------
+    y : jax array, shape (R, K, D)
+        Spike raster (0/1).
+    beta : jax scalar
+        Shared decay, 1/s.
+    dt : float
+        Step, s.
+
+    Returns
+    -------
+    jax array, shape (R, K, D)
+        1/s.
+    """
+    decay = jnp.exp(-beta * dt)
+
+    def step(x, y_k):                             # x: (R, D) at step k; y_k: the spikes of step k
+        return decay * x - jnp.expm1(-beta * dt) * y_k, x
+
+    _, x = jax.lax.scan(step, jnp.zeros((y.shape[0], y.shape[2])), jnp.swapaxes(y, 0, 1))
+    return jnp.swapaxes(x, 0, 1) / dt                               # (K, R, D) -> (R, K, D)
+
+
+def log_likelihood_jax(y, spikes, mu, alpha, beta, dt):
+    """Discrete-time Hawkes log-likelihood of a raster, every trial from an empty history.
+
+    ``sum_{r,k,i} y log(1 - exp(-lambda dt)) - (1 - y) lambda dt`` is evaluated as
+    ``sum_{spike bins} (log(1 - exp(-lambda dt)) + lambda dt) - sum_{all bins} lambda dt``, the
+    same sum: ``lambda`` is needed per bin only where ``y = 1``, and its sum over all bins of
+    target ``i`` is ``mu_i R K + sum_j alpha[i, j] sum_{r,k} S_j[k]``.
+
+    Parameters
+    ----------
+    y : jax array, shape (R, K, D)
+        Spike raster (0/1).
+    spikes : tuple of 3 jax int arrays, each shape (n_spikes,)
+        ``nonzero(y)``: trial, step and neuron of every spike.
+    mu : jax array, shape (D,)
+        Background rates, 1/s.
+    alpha : jax array, shape (D, D)
+        Branching ratios ``alpha[target, source]``.
+    beta : jax scalar
+        Shared decay, 1/s.
+    dt : float
+        Step, s.
+
+    Returns
+    -------
+    jax scalar
+    """
+    trial, step, target = spikes
+    s = kernel_sums(y, beta, dt)                                                # (R, K, D)
+    at_spikes = (mu[target] + jnp.sum(alpha[target] * s[trial, step], axis=1)) * dt  # (n,)
+    total = mu * (y.shape[0] * y.shape[1]) + alpha @ jnp.sum(s, axis=(0, 1))  # (D,) sum of lambda_i
+    return jnp.sum(jnp.log(-jnp.expm1(-at_spikes)) + at_spikes) - jnp.sum(total) * dt
+
+
+def hawkes_numpyro_model(y, spikes, dt, prior):
+    """NumPyro model: the project's prior (``PriorRates``) and the discrete Hawkes likelihood.
+
+    Parameters
+    ----------
+    y : jax array, shape (R, K, D)
+        Spike raster.
+    spikes : tuple of 3 jax int arrays, each shape (n_spikes,)
+        ``nonzero(y)``.
+    dt : float
+        Step, s.
+    prior : PriorRates
+        The numbers of ``HawkesProcessModel._resolve_prior`` for these data.
+    """
+    n_dims = y.shape[2]
+    mu = numpyro.sample("mu", dist.Gamma(prior.mu_shape, prior.mu_rate)
+                        .expand([n_dims]).to_event(1))
+    alpha = numpyro.sample("alpha", dist.Gamma(prior.alpha_shape, prior.alpha_rate)
+                           .expand([n_dims, n_dims]).to_event(2))
+    log_beta = numpyro.sample("log_beta", dist.Normal(prior.log_beta_mean, prior.log_beta_sd))
+    numpyro.factor("log_lik", log_likelihood_jax(y, spikes, mu, alpha, jnp.exp(log_beta), dt))
+
+
+# ----------------------------------------------------------------------------- checks and fits
+def check_points(truth, prior, rng):
+    """Parameter points of the likelihood check: the truth, the prior median, prior draws.
+
+    Returns
+    -------
+    list of (label, mu (D,), alpha (D, D), beta float)
+    """
+    mu_true, alpha_true, beta_true = truth
+    d = len(mu_true)
+    points = [("truth", mu_true, alpha_true, beta_true),
+              ("prior median", np.full(d, prior.mu_shape / prior.mu_rate),
+               np.full((d, d), prior.alpha_shape / prior.alpha_rate), np.exp(prior.log_beta_mean))]
+    for n in range(N_PRIOR_POINTS):
+        points.append((f"prior draw {n + 1}", rng.gamma(prior.mu_shape, 1.0 / prior.mu_rate, d),
+                       rng.gamma(prior.alpha_shape, 1.0 / prior.alpha_rate, (d, d)),
+                       float(np.exp(rng.normal(prior.log_beta_mean, prior.log_beta_sd)))))
+    return points
+
+
+def check_likelihood(model, events, end_time, y, points):
+    """Relative difference of the jax likelihood to ``model.log_likelihood`` at each point.
+
+    Returns
+    -------
+    list of (label, ours float, jax float, relative difference float)
+    """
+    rows = []
+    for label, mu, alpha, beta in points:
+        ours = model.log_likelihood(events, end_time, mu, alpha, beta)
+        theirs = float(log_likelihood_jax(jnp.asarray(y), spike_bins(y), jnp.asarray(mu),
+                                          jnp.asarray(alpha), jnp.asarray(beta), model.dt))
+        rows.append((label, ours, theirs, abs(ours - theirs) / abs(ours)))
+    return rows
+
+
+def fit_ours(events, end_time, n_samples, n_warmup, seed):
+    """Fit with ``HawkesProcessModel.fit`` and time it.
+
+    Returns
+    -------
+    draws : ndarray, shape (C, S, P)
+        ``mu`` (D), ``alpha`` row-major (D * D), ``beta`` (1) per draw.
+    info : dict
+        ``wall_s``, ``n_samples`` and ``acceptance`` (move name -> mean rate over chains).
+    """
+    model = HawkesProcessModel(N_DIMS, time="discrete", dt=DISC_DT, beta="shared")
+    start = perf_counter()
+    post = model.fit(events, end_time, n_samples=n_samples, n_warmup=n_warmup, n_chains=N_CHAINS,
+                     seed=seed, progress=False)
+    wall = perf_counter() - start
+    c, s = post.beta.shape
+    draws = np.concatenate([post.mu, post.alpha.reshape(c, s, -1), post.beta[:, :, None]], axis=2)
+    acceptance = {k: float(np.mean(v)) for k, v in post.acceptance.items()}  # NaN: nothing moved
+    return draws, {"wall_s": wall, "n_samples": n_samples, "acceptance": acceptance}
+
+
+def fit_nuts(y, dt, prior, n_samples, n_warmup, seed):
+    """Fit the NumPyro model with NUTS and time it (jit compilation included).
+
+    Every chain starts at the median of 15 prior draws of every site (``init_to_median``), so
+    beta starts near its prior median ``exp(log_beta_mean)``; NumPyro's default
+    ``init_to_uniform`` can start beta near 0, a known false mode of grid data.
+
+    Returns
+    -------
+    draws : ndarray, shape (C, S, P)
+        As ``fit_ours``.
+    info : dict
+        ``wall_s``, ``divergences`` (total), ``mean_steps`` (leapfrog steps per draw) and
+        ``max_steps``.
+    """
+    kernel = NUTS(hawkes_numpyro_model, init_strategy=init_to_median(num_samples=15),
+                  target_accept_prob=NUTS_TARGET_ACCEPT)
+    mcmc = MCMC(kernel, num_warmup=n_warmup, num_samples=n_samples, num_chains=N_CHAINS,
+                chain_method=NUTS_CHAIN_METHOD, progress_bar=False)
+    start = perf_counter()
+    mcmc.run(jax.random.PRNGKey(seed), jnp.asarray(y), spike_bins(y), dt, prior,
+             extra_fields=("diverging", "num_steps"))
+    samples = jax.block_until_ready(mcmc.get_samples(group_by_chain=True))
+    wall = perf_counter() - start
+    extra = mcmc.get_extra_fields(group_by_chain=True)
+    mu, alpha = np.asarray(samples["mu"]), np.asarray(samples["alpha"])
+    c, s = mu.shape[:2]
+    beta = np.exp(np.asarray(samples["log_beta"]))
+    draws = np.concatenate([mu, alpha.reshape(c, s, -1), beta[:, :, None]], axis=2)
+    steps = np.asarray(extra["num_steps"])
+    return draws, {"wall_s": wall, "divergences": int(np.sum(extra["diverging"])),
+                   "mean_steps": float(steps.mean()), "max_steps": int(steps.max())}
+
+
+# ----------------------------------------------------------------------------- comparison
+def posterior_moments(draws):
+    """Mean, sd, Monte Carlo standard error of the mean, bulk ESS and split R-hat per parameter.
+
+    Parameters
+    ----------
+    draws : ndarray, shape (C, S, P)
+
+    Returns
+    -------
+    dict of ndarray, each shape (P,)
+        ``mean``, ``sd`` (pooled, ddof 1), ``ess`` (bulk), ``mcse`` (``sd / sqrt(ess)``),
+        ``rhat``.
+    """
+    pooled = draws.reshape(-1, draws.shape[2])
+    sd = pooled.std(axis=0, ddof=1)
+    ess = np.asarray(ess_bulk(draws))
+    return {"mean": pooled.mean(axis=0), "sd": sd, "ess": ess, "mcse": sd / np.sqrt(ess),
+            "rhat": np.asarray(split_rhat(draws))}
+
+
+def compare_moments(ours, nuts):
+    """z-scores of the difference of posterior means and ratios of posterior sds.
+
+    Parameters
+    ----------
+    ours, nuts : dict
+        ``posterior_moments`` of each sampler (arrays of shape (P,)).
+
+    Returns
+    -------
+    z : ndarray, shape (P,)
+        ``(mean_ours - mean_nuts) / sqrt(mcse_ours^2 + mcse_nuts^2)``.
+    sd_ratio : ndarray, shape (P,)
+        ``sd_ours / sd_nuts``.
+    """
+    z = (ours["mean"] - nuts["mean"]) / np.sqrt(ours["mcse"] ** 2 + nuts["mcse"] ** 2)
+    return z, ours["sd"] / nuts["sd"]
+
+
+def parameter_groups(alpha_true):
+    """Masks over the flattened parameters (mu, alpha row-major, beta) of each group.
+
+    Returns
+    -------
+    dict of str -> ndarray of bool, shape (P,)
+    """
+    d = len(alpha_true)
+    kind = np.concatenate([np.zeros(d), np.where(alpha_true.ravel() > 0, 1, 2), [3]])
+    return {"mu": kind == 0, "alpha, true edges": kind == 1, "alpha, absent": kind == 2,
+            "beta": kind == 3}
+
+
+def verdict(z, sd_ratio):
+    """PASS if every |z| < Z_LIMIT and every sd ratio lies in SD_RATIO_RANGE, else FAIL.
+
+    Returns
+    -------
+    passed : bool
+    text : str
+        One line with the counts.
+    """
+    n_z = int(np.sum(~(np.abs(z) < Z_LIMIT)))
+    low, high = SD_RATIO_RANGE
+    n_sd = int(np.sum(~((sd_ratio >= low) & (sd_ratio <= high))))
+    passed = n_z == 0 and n_sd == 0
+    if passed:
+        return True, (f"PASS: all {z.size} |z| < {Z_LIMIT:g} and all sd ratios in "
+                      f"[{low:g}, {high:g}]")
+    return False, (f"FAIL: {n_z} of {z.size} parameters with |z| >= {Z_LIMIT:g}, {n_sd} of "
+                   f"{z.size} sd ratios outside [{low:g}, {high:g}]")
+
+
+def compare_samplers(seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP,
+                     ours_factor=OURS_SAMPLES_FACTOR):
+    """Simulate the data, check the likelihoods agree, fit with both samplers and compare.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the data (trial ``r`` uses ``seed + r``), of both samplers and of the check
+        points.
+    n_samples, n_warmup : int
+        NUTS draws kept and warm-up iterations per chain (the same warm-up for ours).
+    ours_factor : int
+        The project's sampler keeps ``ours_factor * n_samples`` draws per chain.
+
+    Returns
+    -------
+    dict
+        ``names`` (P,), ``truth`` (P,), ``groups`` (name -> mask), ``n_spikes``, ``prior``
+        (PriorRates), ``loglik_check`` (rows of ``check_likelihood``), ``ours`` and ``nuts``
+        (``posterior_moments`` plus the fit's info), ``z`` (P,), ``sd_ratio`` (P,), ``passed``
+        and ``verdict``.
+    """
+    truth = discrete_truth()
+    end_time = DISC_N_STEPS * DISC_DT
+    events = simulate_trials(*truth, end_time, N_TRIALS, seed, "discrete", DISC_DT)
+    y = raster(events, DISC_N_STEPS, DISC_DT)
+    model = HawkesProcessModel(N_DIMS, time="discrete", dt=DISC_DT, beta="shared")
+    prior = model._resolve_prior(model._prepare(events, end_time))
+
+    check = check_likelihood(model, events, end_time, y,
+                             check_points(truth, prior, np.random.default_rng(seed)))
+    worst = max(row[3] for row in check)
+    if not worst < LOGLIK_RTOL:
+        raise RuntimeError(f"the jax likelihood differs from HawkesProcessModel.log_likelihood "
+                           f"by {worst:.2e} (relative) > {LOGLIK_RTOL:g}: not the same model")
+
+    ours_draws, ours_info = fit_ours(events, end_time, ours_factor * n_samples, n_warmup, seed)
+    nuts_draws, nuts_info = fit_nuts(y, DISC_DT, prior, n_samples, n_warmup, seed)
+    ours = {**posterior_moments(ours_draws), **ours_info}
+    nuts = {**posterior_moments(nuts_draws), **nuts_info}
+    z, sd_ratio = compare_moments(ours, nuts)
+    passed, text = verdict(z, sd_ratio)
+    return {"names": parameter_names(truth[1], "shared"),
+            "truth": np.concatenate([truth[0], truth[1].ravel(), [truth[2]]]),
+            "groups": parameter_groups(truth[1]), "n_spikes": int(y.sum()), "prior": prior,
+            "loglik_check": check, "ours": ours, "nuts": nuts, "z": z, "sd_ratio": sd_ratio,
+            "passed": passed, "verdict": text}
+
+
+# ----------------------------------------------------------------------------- report
+def machine_line():
+    """One line: platform, Python, numpy, jax, numpyro, CPU count and load average."""
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"machine: {platform.platform()}, Python {platform.python_version()}, numpy "
+            f"{np.__version__}, jax {jax.__version__}, numpyro {numpyro.__version__}, "
+            f"{os.cpu_count()} CPUs, load average (1, 5, 15 min) {load}")
+
+
+def group_rows(result):
+    """(group, n, max |z|, min sd ratio, max sd ratio, min ESS ours, min ESS NUTS) rows."""
+    rows = []
+    for name, mask in result["groups"].items():
+        z, ratio = result["z"][mask], result["sd_ratio"][mask]
+        rows.append((name, int(mask.sum()), f"{np.max(np.abs(z)):.2f}", f"{ratio.min():.3f}",
+                     f"{ratio.max():.3f}", f"{result['ours']['ess'][mask].min():.0f}",
+                     f"{result['nuts']['ess'][mask].min():.0f}"))
+    return rows
+
+
+def worst_rows(result, n=N_WORST):
+    """Rows of the ``n`` parameters of largest |z|."""
+    ours, nuts, z = result["ours"], result["nuts"], result["z"]
+    order = np.argsort(-np.abs(z))[:n]
+    return [(result["names"][p], f"{result['truth'][p]:.4g}", f"{ours['mean'][p]:.5g}",
+             f"{nuts['mean'][p]:.5g}", f"{ours['sd'][p]:.4g}", f"{nuts['sd'][p]:.4g}",
+             f"{z[p]:+.2f}", f"{result['sd_ratio'][p]:.3f}") for p in order]
+
+
+def sampler_rows(result):
+    """(quantity, ours, NUTS) rows: wall time, R-hat, ESS, ESS per second, extras."""
+    ours, nuts = result["ours"], result["nuts"]
+    acceptance = ", ".join(f"{k} {v:.2f}" for k, v in ours["acceptance"].items())
+    return [
+        ("wall time (s)", f"{ours['wall_s']:.1f}", f"{nuts['wall_s']:.1f} (jit included)"),
+        ("max split R-hat", f"{ours['rhat'].max():.4f}", f"{nuts['rhat'].max():.4f}"),
+        ("min bulk ESS", f"{ours['ess'].min():.0f}", f"{nuts['ess'].min():.0f}"),
+        ("min bulk ESS per second", f"{ours['ess'].min() / ours['wall_s']:.1f}",
+         f"{nuts['ess'].min() / nuts['wall_s']:.1f}"),
+        ("median bulk ESS", f"{np.median(ours['ess']):.0f}", f"{np.median(nuts['ess']):.0f}"),
+        ("acceptance / divergences", acceptance, f"{nuts['divergences']} divergent transitions"),
+        ("leapfrog steps per draw (mean, max)", "-",
+         f"{nuts['mean_steps']:.1f}, {nuts['max_steps']}"),
+    ]
+
+
+def print_report(result, args, n_samples, n_warmup):
+    """Print the sections described in the module docstring."""
+    p = result["prior"]
+    print(f"settings: seed {args.seed}; data {N_DIMS} neurons x {N_TRIALS} trials x "
+          f"{DISC_N_STEPS} steps of {DISC_DT} s, {result['n_spikes']} spikes; {N_CHAINS} chains "
+          f"each; ours {result['ours']['n_samples']} draws after {n_warmup} warm-up; NUTS "
+          f"{n_samples} draws after {n_warmup} warm-up, {NUTS_CHAIN_METHOD} chains, diagonal "
+          f"mass matrix, target acceptance {NUTS_TARGET_ACCEPT}, init_to_median")
+    print(f"prior: mu ~ Gamma({p.mu_shape:g}, rate {p.mu_rate:.6g}), alpha ~ Gamma("
+          f"{p.alpha_shape:g}, rate {p.alpha_rate:g}), log beta ~ Normal({p.log_beta_mean:.6g}, "
+          f"{p.log_beta_sd:g})")
+    print("\n### Likelihood check: jax model against HawkesProcessModel.log_likelihood\n")
+    print(format_table(("point", "ours", "jax", "rel. diff."),
+                       [(label, f"{a:.10f}", f"{b:.10f}", f"{r:.1e}")
+                        for label, a, b, r in result["loglik_check"]]))
+    print(f"\nmax relative difference {max(r[3] for r in result['loglik_check']):.2e} "
+          f"(tolerance {LOGLIK_RTOL:g})")
+    print("\n### Per group (z: difference of means in MCSEs; sd ratio: ours / NUTS)\n")
+    print(format_table(("group", "n", "max |z|", "min sd ratio", "max sd ratio",
+                        "min ESS ours", "min ESS NUTS"), group_rows(result)))
+    z = result["z"]
+    print(f"\nz over all {z.size} parameters: mean {z.mean():+.2f}, sd {z.std(ddof=1):.2f}, "
+          f"|z| > {Z_REFERENCE:g} for {np.mean(np.abs(z) > Z_REFERENCE):.1%} (N(0, 1): 4.6%)")
+    print(f"\n### The {N_WORST} parameters of largest |z|\n")
+    print(format_table(("parameter", "truth", "mean ours", "mean NUTS", "sd ours", "sd NUTS", "z",
+                        "sd ratio"), worst_rows(result)))
+    print("\n### Samplers\n")
+    print(format_table(("quantity", "ours (hawkes_sampler)", "NumPyro NUTS"),
+                       sampler_rows(result)))
+    print(f"\n{result['verdict']}")
+
+
+# ----------------------------------------------------------------------------- CLI
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seed", type=int_at_least(0), default=0,
+                        help="seed of the simulated data and of both samplers (default 0)")
+    parser.add_argument("--n-samples", type=int_at_least(4), default=None,
+                        help=f"NUTS draws kept per chain; ours keeps {OURS_SAMPLES_FACTOR} times "
+                             f"as many (default {N_SAMPLES}, quick {N_SAMPLES_QUICK})")
+    parser.add_argument("--n-warmup", type=int_at_least(0), default=None,
+                        help=f"warm-up iterations per chain, both samplers (default {N_WARMUP}, "
+                             f"quick {N_WARMUP_QUICK})")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smoke test: {N_WARMUP_QUICK} warm-up + {N_SAMPLES_QUICK} NUTS draws "
+                             "per chain")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if jax is None:
+        print(INSTALL_HINT)
+        sys.exit(1)
+    n_samples = args.n_samples if args.n_samples is not None else (
+        N_SAMPLES_QUICK if args.quick else N_SAMPLES)
+    n_warmup = args.n_warmup if args.n_warmup is not None else (
+        N_WARMUP_QUICK if args.quick else N_WARMUP)
+    print(machine_line())
+    result = compare_samplers(args.seed, n_samples, n_warmup)
+    print_report(result, args, n_samples, n_warmup)
+    return result
+
+
+if __name__ == "__main__":
+    main()

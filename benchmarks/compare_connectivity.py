@@ -1,0 +1,221 @@
+"""Score the Hawkes posterior against what a neuroscientist would use instead, on the same trials.
+
+For every fitted group of the spike file and a growing number of its test trials (the first n,
+the trials ``fit_hawkes_process.py --max-trials n`` fits), the connectivity AUC of excitatory
+synapses against absent pairs, over the observable pairs and over all pairs, of:
+
+- **Hawkes**: the posterior-mean alpha of ``fit_hawkes_process.py`` with its default settings
+  (run as a subprocess, so it is exactly the script's fit);
+- **cross-correlogram**: the lag-1 excess firing ``P(y_i[k] | y_j[k-1]) - P(y_i[k])``;
+- **logistic GLM**: per target, scikit-learn's ``LogisticRegression(C=1)`` (L2) of ``y_i[k]`` on
+  every neuron's exponentially filtered past spikes (the discrete kernel with ``beta dt = 1``),
+  the coefficient of source ``j`` as its score;
+- **tick MLE**: tick's ``HawkesExpKern`` maximum-likelihood adjacency of the spike times ``k dt``
+  (continuous time, decay ``1 / dt``), when tick imports (``requirements-bench.txt``).
+
+Every method is scored by ``connectivity.connectivity_auc`` against the network's true
+weights; the observable pairs are those of the Hawkes fit (alpha fitted, both neurons fire in
+the trials used), the same for every method.
+
+Reads:  data/spike_trains.pkl (``python train_snn.py``)
+Writes: figures/connectivity_vs_data.png (AUC over the observable pairs against trials used);
+        prints a markdown table per trial count.
+Command (about ten minutes on two cores):  python benchmarks/compare_connectivity.py
+"""
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from time import perf_counter
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from scipy.signal import lfilter  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:  # the script runs from benchmarks/, the modules live above
+    sys.path.insert(0, str(REPO_ROOT))
+
+from connectivity import connection_matrix, connectivity_auc, observable_pairs  # noqa: E402
+from fit_hawkes_process import load_posterior  # noqa: E402
+from safe_files import save_figure  # noqa: E402
+from train_snn import load_spike_trains  # noqa: E402
+
+TRIAL_COUNTS = (4, 8, 16, 32, 64, 0)   # first n test trials of each group; 0: all of them
+GLM_C = 1.0                            # inverse L2 strength of the logistic GLM
+KERNEL_BETA_DT = 1.0                   # beta dt of the GLM's filter and the tick decay x dt
+METHODS = ("Hawkes posterior", "logistic GLM", "cross-correlogram", "tick MLE")
+
+
+def lag1_excess(spikes):
+    """Lag-1 cross-correlogram score ``P(y_i[k] = 1 | y_j[k-1] = 1) - P(y_i[k] = 1)``.
+
+    Parameters
+    ----------
+    spikes : ndarray of bool, shape (n_trials, D, n_steps)
+
+    Returns
+    -------
+    ndarray, shape (D, D), [target, source]; 0 for a source that never fires before the end.
+    """
+    now = spikes[:, :, 1:].astype(float)                  # (R, D, K-1) y_i[k]
+    before = spikes[:, :, :-1].astype(float)              # (R, D, K-1) y_j[k-1]
+    joint = np.einsum("rik,rjk->ij", now, before)         # (D, D) bins with both
+    n_source = before.sum(axis=(0, 2))                    # (D,)
+    conditional = np.divide(joint, n_source[None, :], out=np.zeros_like(joint), where=n_source > 0)
+    return conditional - now.mean(axis=(0, 2))[:, None]
+
+
+def filtered_past(spikes, beta_dt):
+    """Each neuron's past spikes through the discrete kernel ``g(m) = (1 - r) r^(m-1)``, r = e^(-beta dt).
+
+    Returns
+    -------
+    ndarray, shape (n_trials, D, n_steps)
+        ``sum_{m >= 1} g(m) y[k - m]`` at every step (0 at step 0).
+    """
+    r = np.exp(-beta_dt)
+    return lfilter([0.0, 1.0 - r], [1.0, -r], spikes.astype(float), axis=2)
+
+
+def logistic_glm(spikes, beta_dt=KERNEL_BETA_DT, c=GLM_C):
+    """Coefficients of an L2 logistic GLM of each neuron on every neuron's filtered past.
+
+    Returns
+    -------
+    ndarray, shape (D, D), [target, source]; 0 in the row of a target that never or always fires.
+    """
+    n_trials, n_dims, n_steps = spikes.shape
+    features = filtered_past(spikes, beta_dt).transpose(0, 2, 1).reshape(-1, n_dims)  # (R K, D)
+    scores = np.zeros((n_dims, n_dims))
+    for i in range(n_dims):  # one regression per target
+        y = spikes[:, i, :].reshape(-1)
+        if 0 < y.sum() < y.size:
+            scores[i] = LogisticRegression(C=c, max_iter=1000).fit(features, y).coef_[0]
+    return scores
+
+
+def tick_mle(spikes, dt, beta_dt=KERNEL_BETA_DT):
+    """tick's ``HawkesExpKern`` adjacency of the spike times ``k dt``, or None without tick.
+
+    Returns
+    -------
+    ndarray, shape (D, D), [target, source], or None.
+    """
+    try:
+        from tick.hawkes import HawkesExpKern
+    except ImportError:
+        return None
+    n_trials, n_dims, n_steps = spikes.shape
+    realisations = [[np.flatnonzero(spikes[r, j]) * dt for j in range(n_dims)] for r in range(n_trials)]
+    learner = HawkesExpKern(beta_dt / dt, gofit="likelihood", penalty="none", max_iter=500)
+    learner.fit(realisations, end_times=np.full(n_trials, n_steps * dt))
+    return np.asarray(learner.adjacency)
+
+
+def fit_hawkes(spike_file, n_trials, seed, workdir):
+    """Posterior file of ``fit_hawkes_process.py`` on each group's first ``n_trials`` (0: all)."""
+    posterior_file = Path(workdir) / f"posterior_{n_trials}.npz"
+    subprocess.run([sys.executable, str(REPO_ROOT / "fit_hawkes_process.py"), "--spike-file", str(spike_file),
+                    "--posterior-file", str(posterior_file), "--max-trials", str(n_trials),
+                    "--seed", str(seed)], check=True, stdout=subprocess.DEVNULL)
+    return load_posterior(posterior_file)
+
+
+def score_group(alpha_by_method, true_weights, observable):
+    """Method -> (AUC over the observable pairs, AUC over all pairs); NaN for a missing method."""
+    scores = {}
+    for method, alpha in alpha_by_method.items():
+        if alpha is None:
+            scores[method] = (float("nan"), float("nan"))
+        else:
+            scores[method] = (connectivity_auc(alpha, true_weights, observable)[0],
+                              connectivity_auc(alpha, true_weights)[0])
+    return scores
+
+
+def compare(spike_data, posterior, true_weights):
+    """Group -> (number of trials, method -> (AUC observable, AUC all)) for one posterior file."""
+    results = {}
+    for name, group in posterior["groups"].items():
+        spikes = spike_data["spikes"][group["trials"]]
+        alphas = {"Hawkes posterior": group["summary"]["alpha"]["mean"],
+                  "logistic GLM": logistic_glm(spikes),
+                  "cross-correlogram": lag1_excess(spikes),
+                  "tick MLE": tick_mle(spikes, spike_data["dt"])}
+        observable = observable_pairs(group["n_spikes"], posterior["alpha_free"])
+        results[name] = (len(group["trials"]), score_group(alphas, true_weights, observable))
+    return results
+
+
+def plot_auc_against_trials(ax, rows, group):
+    """One line per method: AUC over the observable pairs against the number of trials used."""
+    for method in METHODS:
+        points = [(n, scores[method][0]) for n, scores in rows if np.isfinite(scores[method][0])]
+        if points:
+            ax.plot(*zip(*points), marker="o", label=method)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("test trials used")
+    ax.set_title(group)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def markdown_table(results):
+    """The AUC table at one trial count: one row per group, observable / all pairs per method."""
+    lines = ["| group | trials | " + " | ".join(f"{m} (observable / all)" for m in METHODS) + " |",
+             "|---|---|" + "---|" * len(METHODS)]
+    for name, (n, scores) in results.items():
+        cells = [f"{scores[m][0]:.3f} / {scores[m][1]:.3f}" if np.isfinite(scores[m][0]) else "-"
+                 for m in METHODS]
+        lines.append(f"| {name} | {n} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--spike-file", type=Path, default=REPO_ROOT / "data" / "spike_trains.pkl",
+                        help="spike trains written by train_snn.py")
+    parser.add_argument("--figure", type=Path, default=REPO_ROOT / "figures" / "connectivity_vs_data.png",
+                        help="where to draw the AUC against the number of trials")
+    parser.add_argument("--trial-counts", type=int, nargs="+", default=list(TRIAL_COUNTS),
+                        help="first n test trials of each group to use (0: all)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the Hawkes fits")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    spike_data = load_spike_trains(args.spike_file)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; "
+          f"python {platform.python_version()}")
+    by_group = {}
+    with tempfile.TemporaryDirectory() as workdir:
+        for n_trials in args.trial_counts:
+            start = perf_counter()
+            posterior = fit_hawkes(args.spike_file, n_trials, args.seed, workdir)
+            true_weights, _ = connection_matrix(posterior["weights"], posterior["layer_sizes"])
+            results = compare(spike_data, posterior, true_weights)
+            print(f"\n### First {n_trials or 'all'} test trials of each group "
+                  f"({perf_counter() - start:.0f} s)\n\n{markdown_table(results)}")
+            for name, row in results.items():
+                by_group.setdefault(name, []).append(row)
+    fig, axes = plt.subplots(1, len(by_group), figsize=(4.5 * len(by_group), 4), sharey=True, squeeze=False)
+    for ax, (name, rows) in zip(axes[0], by_group.items()):
+        plot_auc_against_trials(ax, sorted(rows), name)
+    axes[0, 0].set_ylabel("connectivity AUC, observable pairs")
+    axes[0, -1].legend(loc="lower right")
+    save_figure(fig, args.figure)
+    plt.close(fig)
+    print(f"\nwrote {args.figure}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""Seed sweep: train and fit the default pipeline for every seed, one table of the spread.
+
+For each seed, ``train_snn.py --seed S`` and ``fit_hawkes_process.py --seed S`` run with their
+defaults (extra flags can be passed through), in a temporary folder of the process that runs
+them; the table gives the train and test accuracy, the lowest and highest connectivity AUC over
+the fitted groups (observable pairs and all pairs), how many groups converged, and the seconds
+each script took. Runs go through joblib: locally (``--n-jobs``), or on a Dask cluster with
+``--dask-scheduler ADDRESS`` (every worker needs this repository at the same path and its
+requirements installed; a run's files stay on its worker, only the numbers come back).
+
+Reads:  nothing.
+Writes: the "seeds" section of docs/RESULTS.md (unless ``--no-report``); prints the table.
+Command:  python -m benchmarks.seeds            (seeds 0-9, about 15 minutes on 2 cores)
+"""
+import argparse
+import shlex
+import subprocess
+import sys
+import tempfile
+from contextlib import nullcontext
+from pathlib import Path
+from time import perf_counter
+
+import numpy as np
+from joblib import Parallel, delayed, parallel_config
+
+from benchmarks.report import write_section
+from connectivity import connection_matrix, group_aucs
+from fit_hawkes_process import is_converged, load_posterior
+from train_snn import load_spike_trains
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SEEDS = tuple(range(10))
+COLUMNS = ("seed", "train acc.", "test acc.", "AUC observable (min-max)", "AUC all (min-max)",
+           "converged", "train s", "fit s")
+
+
+def run_seed(seed, train_flags=(), fit_flags=()):
+    """Train and fit one seed in a temporary folder; return its row of numbers.
+
+    Returns
+    -------
+    dict
+        ``seed``, ``train_accuracy``, ``test_accuracy``, ``auc_observable`` and ``auc_all``
+        (name -> AUC of each fitted group), ``converged`` and ``groups`` (counts),
+        ``train_seconds``, ``fit_seconds``.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        spike_file, posterior_file = Path(tmp) / "spikes.pkl", Path(tmp) / "posterior.npz"
+        start = perf_counter()
+        subprocess.run([sys.executable, str(ROOT / "train_snn.py"), "--seed", str(seed), "--spike-file",
+                        str(spike_file), "--figure-dir", tmp, *train_flags], check=True, capture_output=True)
+        train_seconds = perf_counter() - start
+        subprocess.run([sys.executable, str(ROOT / "fit_hawkes_process.py"), "--seed", str(seed),
+                        "--spike-file", str(spike_file), "--posterior-file", str(posterior_file),
+                        "--n-jobs", "1", *fit_flags], check=True, capture_output=True)
+        fit_seconds = perf_counter() - start - train_seconds
+        metrics = load_spike_trains(spike_file)["metrics"]
+        posterior = load_posterior(posterior_file)
+    true_weights, _ = connection_matrix(posterior["weights"], posterior["layer_sizes"])
+    return {"seed": seed, "train_accuracy": metrics["train"]["accuracy"],
+            "test_accuracy": metrics["test"]["accuracy"],
+            "auc_observable": group_aucs(posterior, true_weights, observable=True),
+            "auc_all": group_aucs(posterior, true_weights),
+            "converged": sum(is_converged(group) for group in posterior["groups"].values()),
+            "groups": len(posterior["groups"]),
+            "train_seconds": train_seconds, "fit_seconds": fit_seconds}
+
+
+def sweep(seeds, train_flags=(), fit_flags=(), n_jobs=-1, dask_scheduler=None):
+    """``run_seed`` for every seed through joblib, on local processes or a Dask cluster."""
+    if dask_scheduler is None:
+        backend = nullcontext()
+    else:
+        from dask.distributed import Client  # optional: requirements-dev.txt
+        client = Client(dask_scheduler)
+        backend = parallel_config(backend="dask")
+    try:
+        with backend:
+            return Parallel(n_jobs=n_jobs)(delayed(run_seed)(seed, train_flags, fit_flags) for seed in seeds)
+    finally:
+        if dask_scheduler is not None:
+            client.close()
+
+
+def _span(aucs):
+    values = [auc for auc in aucs.values() if np.isfinite(auc)]
+    return f"{min(values):.3f}-{max(values):.3f}" if values else "-"
+
+
+def markdown_table(rows):
+    """The sweep as a markdown table, one row per seed, then the spread over seeds."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for r in rows:
+        lines.append(f"| {r['seed']} | {r['train_accuracy']:.3f} | {r['test_accuracy']:.3f} | "
+                     f"{_span(r['auc_observable'])} | {_span(r['auc_all'])} | {r['converged']}/{r['groups']} | "
+                     f"{r['train_seconds']:.0f} | {r['fit_seconds']:.0f} |")
+    test = np.array([r["test_accuracy"] for r in rows])
+    worst = np.array([min(r["auc_observable"].values(), default=np.nan) for r in rows])
+    lines.append("")
+    lines.append(f"Test accuracy {test.min():.3f}-{test.max():.3f} (median {np.median(test):.3f}), >= 0.95 "
+                 f"in {int((test >= 0.95).sum())} of {len(rows)} seeds; worst group's AUC over the observable "
+                 f"pairs {np.nanmin(worst):.3f}-{np.nanmax(worst):.3f}, >= 0.9 in "
+                 f"{int((worst >= 0.9).sum())} of {len(rows)}; both in "
+                 f"{int(((test >= 0.95) & (worst >= 0.9)).sum())} of {len(rows)}.")
+    return "\n".join(lines)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS), help="seeds to run")
+    parser.add_argument("--n-jobs", type=int, default=-1, help="parallel runs (-1: one per core)")
+    parser.add_argument("--dask-scheduler", default=None,
+                        help="address of a Dask scheduler (e.g. tcp://host:8786): run there instead")
+    parser.add_argument("--train-flags", type=shlex.split, default=[],
+                        help='flags for train_snn.py, quoted, e.g. "--generations 400"')
+    parser.add_argument("--fit-flags", type=shlex.split, default=[],
+                        help='flags for fit_hawkes_process.py, quoted, e.g. "--n-samples 1000"')
+    parser.add_argument("--no-report", action="store_true", help="do not write docs/RESULTS.md")
+    args = parser.parse_args(argv)
+    if any(seed < 0 for seed in args.seeds) or args.n_jobs == 0:
+        parser.error("seeds must be >= 0 and --n-jobs a positive count or negative (-1: all cores)")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    rows = sweep(args.seeds, args.train_flags, args.fit_flags, args.n_jobs, args.dask_scheduler)
+    table = markdown_table(rows)
+    print(table)
+    if not args.no_report:
+        command = shlex.join([sys.executable.rsplit("/", 1)[-1], "-m", "benchmarks.seeds", *(argv or sys.argv[1:])])
+        write_section("seeds", "Every seed: accuracy and connectivity AUC of the default pipeline", command, table)
+
+
+if __name__ == "__main__":
+    main()
