@@ -89,7 +89,7 @@ def test_select_stream_leaves_the_train_and_record_streams_unchanged():
         3, purpose))) for purpose in ("train", "record"))
 
 
-def test_select_weights_picks_the_lowest_fitness_like_a_per_candidate_loop():
+def test_select_weights_picks_the_most_accurate_then_the_fittest_like_a_per_candidate_loop():
     sizes = {"input": 1, "hidden": 3, "output": 2}
     lif = sn.LIFParams(sigma=0.0)
     n_params = sn.weights_to_theta(
@@ -101,15 +101,19 @@ def test_select_weights_picks_the_lowest_fitness_like_a_per_candidate_loop():
     spikes, labels = torch.as_tensor(spikes), torch.as_tensor(labels)
     options = {"temperature": 5.0, "silence_penalty": 0.1, "min_count": 2.0,
                "rate_floor": 0.02, "rate_target": 0.1, "rate_penalty": 0.5}
+    candidates = np.concatenate([candidates, candidates[:2]])   # exact ties of accuracy and fitness
     reference = []                            # one candidate at a time, no noise
     for row in candidates:
         weights = sn.theta_to_weights(torch.as_tensor(row[None], dtype=torch.float32), sizes)
         counts = sn.simulate_network(weights, spikes, lif, 0.001, torch.Generator())
-        reference.append(train_snn.fitness(counts, labels, n_steps=40, **options).item())
-    for order in (np.arange(6), np.arange(6)[::-1]):
+        accuracy = (train_snn.predict(counts[0]) == labels).double().mean().item()
+        reference.append((-accuracy, train_snn.fitness(counts, labels, n_steps=40, **options).item()))
+    assert len({r[0] for r in reference}) < len(reference)      # some accuracies tie
+    for order in (np.arange(8), np.arange(8)[::-1]):
         chosen = train_snn.select_weights(candidates[order], sizes, lif, 0.001, spikes, labels,
                                           options, torch.Generator(), torch.device("cpu"))
-        assert order[chosen] == int(np.argmin(reference))
+        best = min(range(8), key=lambda k: (reference[order[k]], k))     # first of equals
+        assert chosen == best
 
 
 def test_two_runs_with_one_seed_give_identical_files(tmp_path):
