@@ -26,6 +26,7 @@ from time import perf_counter, process_time
 import numpy as np
 from joblib import Parallel, delayed
 
+from cli_types import int_at_least, worker_count
 from hawkes_model import HawkesProcessModel
 from mcmc_diagnostics import MAX_RHAT, MIN_ESS_BULK, MIN_SAMPLES, summarise_draws
 from mcmc_diagnostics import is_converged as limits_met
@@ -550,29 +551,6 @@ def _unpack_posterior(arrays):
     return posterior
 
 
-def _int_at_least(low):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
-        return value
-    return parse
-
-
-def _nonzero_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be a positive worker count or negative "
-                                         "(-1: all cores), not 0")
-    return value
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -595,28 +573,28 @@ def parse_args(argv=None):
                              "other (the original)")
     parser.add_argument("--beta", choices=("shared", "pair"), default="shared",
                         help="one decay rate (1/s) for all pairs, or one per (target, source)")
-    parser.add_argument("--n-samples", type=_int_at_least(MIN_SAMPLES), default=500,
+    parser.add_argument("--n-samples", type=int_at_least(MIN_SAMPLES), default=500,
                         help="kept MCMC draws per chain (split R-hat needs at least "
                              f"{MIN_SAMPLES})")
-    parser.add_argument("--n-warmup", type=_int_at_least(0), default=200,
+    parser.add_argument("--n-warmup", type=int_at_least(0), default=200,
                         help="warm-up (adaptation) sweeps per chain, discarded")
-    parser.add_argument("--n-chains", type=_int_at_least(2), default=4,
+    parser.add_argument("--n-chains", type=int_at_least(2), default=4,
                         help="MCMC chains per fit (R-hat needs at least 2)")
-    parser.add_argument("--min-trials", type=_int_at_least(1), default=5,
+    parser.add_argument("--min-trials", type=int_at_least(1), default=5,
                         help="groups with fewer test trials are reported and not fitted")
-    parser.add_argument("--max-spikes", type=_int_at_least(0), default=0,
+    parser.add_argument("--max-spikes", type=int_at_least(0), default=0,
                         help="fit each group's first test trials up to this many spikes in "
                              "all (0: every trial); bounds the run time, which grows with spikes")
-    parser.add_argument("--max-trials", type=_int_at_least(0), default=0,
+    parser.add_argument("--max-trials", type=int_at_least(0), default=0,
                         help="fit at most each group's first this many test trials (0: every "
                              "trial)")
     parser.add_argument("--per-trial", action="store_true",
                         help="fit every test trial alone and sum each group's posterior draws "
                              "of alpha and mu (the original's summed matrices)")
-    parser.add_argument("--n-jobs", type=_nonzero_int, default=-1,
+    parser.add_argument("--n-jobs", type=worker_count, default=-1,
                         help="parallel joblib workers over groups (-1: all cores); the result "
                              "does not depend on it")
-    parser.add_argument("--seed", type=_int_at_least(0), default=0, help="seed of the MCMC chains")
+    parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the MCMC chains")
     return parser.parse_args(argv)
 
 

@@ -28,6 +28,8 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 import spiking_network
+from cli_types import (finite_float, non_negative_float, non_negative_int, number, positive_float,
+                       positive_int)
 from safe_files import InputFileError, load_pickle, save_figure, save_pickle
 
 ROOT = Path(__file__).resolve().parent
@@ -548,27 +550,7 @@ def save_figures(record, figures_dir):
     plt.close(fig)
 
 
-def _number(kind, valid, meaning):
-    """An argparse ``type``: ``kind(text)`` (int or float) for which ``valid`` holds, else a
-    one-line usage error."""
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: {text!r}") from None
-        if not valid(value):
-            raise argparse.ArgumentTypeError(f"must be {meaning}, got {text}")
-        return value
-    return parse
-
-
-_positive_int = _number(int, lambda v: v >= 1, "a positive integer")
-_non_negative_int = _number(int, lambda v: v >= 0, "a non-negative integer")
-_population_size = _number(int, lambda v: v >= 2, "at least 2 (CMA-ES needs a population)")
-_positive_float = _number(float, lambda v: math.isfinite(v) and v > 0, "a positive number")
-_non_negative_float = _number(float, lambda v: math.isfinite(v) and v >= 0,
-                              "a non-negative number")
-_finite_float = _number(float, math.isfinite, "a finite number")
+_population_size = number(int, lambda v: v >= 2, "at least 2 (CMA-ES needs a population)")
 
 
 def _device(text):
@@ -593,65 +575,65 @@ def parse_args(argv=None):
     lif = spiking_network.LIFParams()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add = parser.add_argument
-    add("--n-train", type=_positive_int, default=200, help="training trials (default 200)")
-    add("--n-test", type=_positive_int, default=400, help="fresh test trials (default 400)")
-    add("--n-steps", type=_positive_int, default=100, help="steps per trial (default 100)")
-    add("--dt", type=_positive_float, default=0.001, help="seconds per step (default 0.001)")
-    add("--sine-freq", type=_positive_float, default=10.0,
+    add("--n-train", type=positive_int, default=200, help="training trials (default 200)")
+    add("--n-test", type=positive_int, default=400, help="fresh test trials (default 400)")
+    add("--n-steps", type=positive_int, default=100, help="steps per trial (default 100)")
+    add("--dt", type=positive_float, default=0.001, help="seconds per step (default 0.001)")
+    add("--sine-freq", type=positive_float, default=10.0,
         help="class 0 rate 0.5 (1 + sin(F pi t)), t in [0, 1]; F in units of pi (default 10)")
-    add("--cosine-freq", type=_positive_float, default=15.0,
+    add("--cosine-freq", type=positive_float, default=15.0,
         help="class 1 rate 0.5 (1 + cos(F pi t)); F in units of pi (default 15)")
-    add("--n-hidden", type=_positive_int, default=10, help="hidden LIF neurons (default 10)")
-    add("--tau-mem", type=_positive_float, default=lif.tau_mem,
+    add("--n-hidden", type=positive_int, default=10, help="hidden LIF neurons (default 10)")
+    add("--tau-mem", type=positive_float, default=lif.tau_mem,
         help=f"membrane time constant in seconds (default {lif.tau_mem})")
-    add("--tau-ref", type=_non_negative_float, default=lif.tau_ref,
+    add("--tau-ref", type=non_negative_float, default=lif.tau_ref,
         help=f"refractory period in seconds (default {lif.tau_ref})")
-    add("--v-threshold", type=_finite_float, default=lif.v_threshold,
+    add("--v-threshold", type=finite_float, default=lif.v_threshold,
         help=f"firing threshold; weights are in its unit (default {lif.v_threshold})")
-    add("--v-reset", type=_finite_float, default=lif.v_reset,
+    add("--v-reset", type=finite_float, default=lif.v_reset,
         help=f"potential at the start and after a spike, below --v-threshold (default {lif.v_reset})")
-    add("--noise-sigma", type=_non_negative_float, default=NOISE_SIGMA,
+    add("--noise-sigma", type=non_negative_float, default=NOISE_SIGMA,
         help=f"sd of every LIF neuron's Gaussian noise current per step, in threshold units "
              f"(default {NOISE_SIGMA})")
-    add("--noise-draws", type=_positive_int, default=1,
+    add("--noise-draws", type=positive_int, default=1,
         help="noise draws per training trial per generation, averaged in the fitness "
              "(default 1)")
-    add("--n-validation", type=_positive_int, default=200,
+    add("--n-validation", type=positive_int, default=200,
         help="validation trials, drawn like the training trials, on which the final weights "
              "are chosen (default 200)")
-    add("--cma-runs", type=_positive_int, default=4,
+    add("--cma-runs", type=positive_int, default=4,
         help="independent CMA-ES runs trained side by side; the final weights are the best "
              "of all of them on the validation trials (default 4)")
     add("--population", type=_population_size, default=32,
         help="CMA-ES population size, at least 2 (default 32)")
-    add("--generations", type=_positive_int, default=250,
+    add("--generations", type=positive_int, default=250,
         help="CMA-ES generations (default 250)")
-    add("--sigma0", type=_positive_float, default=1.0,
+    add("--sigma0", type=positive_float, default=1.0,
         help="initial CMA-ES step size in threshold units (default 1.0)")
-    add("--temperature", type=_positive_float, default=5.0,
+    add("--temperature", type=positive_float, default=5.0,
         help="spikes of count margin per logit in the fitness (default 5)")
-    add("--silence-penalty", type=_non_negative_float, default=0.1,
+    add("--silence-penalty", type=non_negative_float, default=0.1,
         help="fitness penalty per missing output spike per trial below --min-count (default 0.1)")
-    add("--min-count", type=_non_negative_float, default=2.0,
+    add("--min-count", type=non_negative_float, default=2.0,
         help="mean output spikes per trial below which an output counts as silent (default 2)")
-    add("--rate-floor", type=_non_negative_float, default=RATE_FLOOR,
+    add("--rate-floor", type=non_negative_float, default=RATE_FLOOR,
         help=f"firing rate in spikes per step below which the fitness penalises a hidden or "
              f"output neuron (default {RATE_FLOOR})")
-    add("--rate-target", type=_non_negative_float, default=RATE_TARGET,
+    add("--rate-target", type=non_negative_float, default=RATE_TARGET,
         help=f"firing rate in spikes per step above which the fitness penalises a hidden or "
              f"output neuron (default {RATE_TARGET})")
-    add("--rate-penalty", type=_non_negative_float, default=RATE_PENALTY,
+    add("--rate-penalty", type=non_negative_float, default=RATE_PENALTY,
         help=f"fitness penalty per spike per step of rate outside [--rate-floor, "
              f"--rate-target], averaged over neurons "
              f"(default {RATE_PENALTY})")
-    add("--max-input-weight", type=_positive_float, default=None,
+    add("--max-input-weight", type=positive_float, default=None,
         help="clip every input->hidden weight to [-W, W], threshold units (default: unbounded)")
-    add("--max-lateral-weight", type=_positive_float, default=None,
+    add("--max-lateral-weight", type=positive_float, default=None,
         help="clip every hidden->hidden weight to [-W, W], threshold units (default: unbounded)")
-    add("--seed", type=_non_negative_int, default=0,
+    add("--seed", type=non_negative_int, default=0,
         help="seed of data, CMA-ES and noise (default 0)")
     add("--device", type=_device, default="cpu", help="torch device: cpu, cuda or cuda:N (default cpu)")
-    add("--threads", type=_positive_int, default=2,
+    add("--threads", type=positive_int, default=2,
         help="torch CPU threads (default 2; the result may differ between thread counts)")
     add("--spike-file", type=Path, default=ROOT / "data" / "spike_trains.pkl",
         help="spike file to write (default data/spike_trains.pkl)")

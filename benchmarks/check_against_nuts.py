@@ -54,9 +54,10 @@ for _path in (BENCH_DIR.parent, BENCH_DIR):  # the model lives above, the proble
         sys.path.insert(0, str(_path))
 
 from bench_hawkes import (DISC_DT, DISC_N_STEPS, DISC_N_TRIALS, discrete_truth,  # noqa: E402
-                          format_table, int_at_least, parameter_names, simulate_trials)
+                          format_table, parameter_names, simulate_trials)
+from cli_types import int_at_least  # noqa: E402
 from hawkes_model import HawkesProcessModel  # noqa: E402
-from mcmc_diagnostics import ess_bulk, split_rhat  # noqa: E402
+from mcmc_diagnostics import MIN_SAMPLES, ess_bulk, split_rhat  # noqa: E402
 
 try:  # optional (requirements-bench.txt); main() says how to install them when absent
     import jax
@@ -509,7 +510,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int_at_least(0), default=0,
                         help="seed of the simulated data and of both samplers (default 0)")
-    parser.add_argument("--n-samples", type=int_at_least(4), default=None,
+    parser.add_argument("--n-samples", type=int_at_least(MIN_SAMPLES), default=None,
                         help=f"NUTS draws kept per chain; ours keeps {OURS_SAMPLES_FACTOR} times "
                              f"as many (default {N_SAMPLES}, quick {N_SAMPLES_QUICK})")
     parser.add_argument("--n-warmup", type=int_at_least(0), default=None,

@@ -45,8 +45,8 @@ for _path in (BENCH_DIR.parent, BENCH_DIR):  # the model lives above, the table 
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from bench_hawkes import (end_time_for, int_at_least, print_table,  # noqa: E402
-                          simulate_trials)
+from bench_hawkes import end_time_for, print_table, simulate_trials  # noqa: E402
+from cli_types import int_at_least  # noqa: E402
 from hawkes_model import HawkesPrior, HawkesProcessModel, simulate_hawkes  # noqa: E402
 from safe_files import atomic_write  # noqa: E402
 
