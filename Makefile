@@ -14,10 +14,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-data/spike_trains.pkl: $(STAMP) spiking_network.py train_snn.py safe_files.py
+data/spike_trains.pkl: $(STAMP) spiking_network.py train_snn.py safe_files.py spike_file.py
 	$(PY) train_snn.py
 
-data/hawkes_posterior.npz: data/spike_trains.pkl hawkes_model.py fit_hawkes_process.py safe_files.py
+data/hawkes_posterior.npz: data/spike_trains.pkl hawkes_model.py fit_hawkes_process.py safe_files.py spike_file.py
 	$(PY) fit_hawkes_process.py
 
 train: data/spike_trains.pkl

@@ -10,7 +10,7 @@ trial alone and sums each group's alpha matrices, as the original did. The input
 driven by the stimulus alone: its rows of alpha are fixed at 0 and its background follows the
 stimulus (``--input coupled`` and ``--background constant`` fit it like any other neuron).
 
-Reads:  data/spike_trains.pkl      (written by ``python train_snn.py``)
+Reads:  data/spike_trains.pkl      (written by ``python train_snn.py``; see ``spike_file.py``)
 Writes: data/hawkes_posterior.npz  (read by ``python plot_alpha_heatmaps.py``; its keys are
         listed in ``save_posterior`` and in the README)
 Command that reproduces the README figures' input:  python fit_hawkes_process.py
@@ -31,6 +31,7 @@ from hawkes_model import HawkesProcessModel
 from mcmc_diagnostics import MAX_RHAT, MIN_ESS_BULK, MIN_SAMPLES, summarise_draws
 from mcmc_diagnostics import is_converged as limits_met
 from safe_files import InputFileError, atomic_write, check_writable
+from spike_file import load_spike_trains, spikes_to_events
 
 ROOT = Path(__file__).resolve().parent
 POSTERIOR_FORMAT = "snn-hawkes-posterior"
@@ -44,27 +45,6 @@ ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 # Draws are stored as float32: 7 significant digits are far below their Monte Carlo error,
 # and it halves the file. Summaries are computed from the float64 draws and kept float64.
 DRAW_DTYPE = np.float32
-
-
-def spikes_to_events(spikes, dt):
-    """Turn spike rasters into Hawkes realisations: a spike of step ``k`` happens at ``k * dt``.
-
-    Parameters
-    ----------
-    spikes : ndarray of bool, shape (n_trials, n_neurons, n_steps)
-    dt : float
-        Seconds per step.
-
-    Returns
-    -------
-    list of n_trials lists of n_neurons sorted float64 arrays
-        Spike times in seconds, in ``[0, n_steps * dt)``.
-    """
-    n_trials, n_neurons, _ = spikes.shape
-    trial, neuron, step = np.nonzero(spikes)  # C order: steps ascend within each (trial, neuron)
-    counts = np.bincount(trial * n_neurons + neuron, minlength=n_trials * n_neurons)
-    trains = np.split(step * float(dt), np.cumsum(counts)[:-1])  # n_trials * n_neurons arrays
-    return [trains[t * n_neurons:(t + 1) * n_neurons] for t in range(n_trials)]
 
 
 def group_test_trials(labels, predictions, split, class_names):
@@ -599,11 +579,6 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    # Imported here, not at the top: train_snn pulls in torch (seconds to import), which
-    # neither joblib workers (they import this module to run fit_group) nor
-    # plot_alpha_heatmaps.py (it imports load_posterior from here) need.
-    from train_snn import load_spike_trains
-
     args = parse_args(argv)
     try:
         spike_data = load_spike_trains(args.spike_file)

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 import spiking_network  # noqa: E402
 import train_snn  # noqa: E402
+from spike_file import load_spike_trains  # noqa: E402
 
 POPULATION = 14
 N_TRIALS = 100
@@ -74,7 +75,7 @@ def time_training(extra_args):
                         "--figure-dir", folder, *extra_args], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         seconds = time.perf_counter() - start
-        accuracy = train_snn.load_spike_trains(out)["metrics"]["test"]["accuracy"]
+        accuracy = load_spike_trains(out)["metrics"]["test"]["accuracy"]
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return seconds, accuracy, peak_mib
 

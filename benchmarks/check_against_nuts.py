@@ -58,6 +58,7 @@ from bench_hawkes import (DISC_DT, DISC_N_STEPS, DISC_N_TRIALS, discrete_truth, 
 from cli_types import int_at_least  # noqa: E402
 from hawkes_model import HawkesProcessModel  # noqa: E402
 from mcmc_diagnostics import MIN_SAMPLES, ess_bulk, split_rhat  # noqa: E402
+from spike_file import events_to_raster  # noqa: E402
 
 try:  # optional (requirements-bench.txt); main() says how to install them when absent
     import jax
@@ -98,30 +99,6 @@ INSTALL_HINT = ("check_against_nuts.py needs numpyro and jax: pip install -r "
 
 
 # ----------------------------------------------------------------------------- data
-def raster(events, n_steps, dt):
-    """Spike raster of realisations whose times lie on the ``dt`` grid.
-
-    Parameters
-    ----------
-    events : list of list of ndarray
-        ``R`` realisations, each ``D`` arrays of spike times (s), at most one per step.
-    n_steps : int
-        Steps per realisation (``K``).
-    dt : float
-        Step, s.
-
-    Returns
-    -------
-    ndarray, shape (R, K, D)
-        1.0 where neuron ``d`` spikes in step ``k`` of realisation ``r``, else 0.0.
-    """
-    y = np.zeros((len(events), n_steps, len(events[0])))
-    for r, trial in enumerate(events):
-        for d, times in enumerate(trial):
-            y[r, np.rint(np.asarray(times) / dt).astype(int), d] = 1.0
-    return y
-
-
 def spike_bins(y):
     """``nonzero(y)`` as jax arrays: trial, step and neuron of each spike of an (R, K, D) raster."""
     return tuple(jnp.asarray(index) for index in np.nonzero(y))
@@ -403,7 +380,8 @@ def compare_samplers(seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP,
     truth = discrete_truth()
     end_time = DISC_N_STEPS * DISC_DT
     events = simulate_trials(*truth, end_time, N_TRIALS, seed, "discrete", DISC_DT)
-    y = raster(events, DISC_N_STEPS, DISC_DT)
+    # (R, K, D) floats 0/1: the jax model scans over steps, with the neurons last.
+    y = events_to_raster(events, DISC_N_STEPS, DISC_DT).transpose(0, 2, 1).astype(float)
     model = HawkesProcessModel(N_DIMS, time="discrete", dt=DISC_DT, beta="shared")
     prior = model._resolve_prior(model._prepare(events, end_time))
 

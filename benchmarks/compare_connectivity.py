@@ -46,7 +46,7 @@ if str(REPO_ROOT) not in sys.path:  # the script runs from benchmarks/, the modu
 from connectivity import connection_matrix, connectivity_auc, observable_pairs  # noqa: E402
 from fit_hawkes_process import load_posterior  # noqa: E402
 from safe_files import save_figure  # noqa: E402
-from train_snn import load_spike_trains  # noqa: E402
+from spike_file import load_spike_trains  # noqa: E402
 
 TRIAL_COUNTS = (4, 8, 16, 32, 64, 0)   # first n test trials of each group; 0: all of them
 GLM_C = 1.0                            # inverse L2 strength of the logistic GLM

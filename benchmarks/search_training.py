@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from fit_hawkes_process import is_converged, load_posterior  # noqa: E402
 from connectivity import connection_matrix, group_aucs  # noqa: E402
-from train_snn import load_spike_trains  # noqa: E402
+from spike_file import load_spike_trains  # noqa: E402
 
 # Flag -> values drawn uniformly; None leaves the flag at its default (an unbounded weight).
 SPACE = {

@@ -27,7 +27,7 @@ from joblib import Parallel, delayed, parallel_config
 from benchmarks.report import write_section
 from connectivity import connection_matrix, group_aucs
 from fit_hawkes_process import is_converged, load_posterior
-from train_snn import load_spike_trains
+from spike_file import load_spike_trains
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEEDS = tuple(range(10))

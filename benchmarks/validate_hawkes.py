@@ -49,6 +49,7 @@ from bench_hawkes import end_time_for, print_table, simulate_trials  # noqa: E40
 from cli_types import int_at_least  # noqa: E402
 from hawkes_model import HawkesPrior, HawkesProcessModel, simulate_hawkes  # noqa: E402
 from safe_files import atomic_write  # noqa: E402
+from spike_file import events_to_raster  # noqa: E402
 
 # Continuous truths: mu ~ U(MU_RANGE) 1/s; each alpha entry an edge with EDGE_PROB, then
 # ~ U(ALPHA_RANGE), scaled down if the spectral radius exceeds MAX_SPECTRAL_RADIUS;
@@ -136,15 +137,6 @@ def draw_discrete_truth(rng):
     alpha[output, hidden] = (rng.uniform(*DISC_ALPHA_RANGE, (n_out, n_hidden))
                              * (rng.random((n_out, n_hidden)) < P_HIDDEN_OUTPUT))
     return mu, alpha, float(rng.uniform(*BETA_DT_RANGE) / DT)
-
-
-def to_raster(events, n_dims, n_steps, dt):
-    """Bool spikes ``(n_trials, n_dims, n_steps)`` from grid times."""
-    raster = np.zeros((len(events), n_dims, n_steps), dtype=bool)
-    for r, trial in enumerate(events):
-        for i, times in enumerate(trial):
-            raster[r, i, np.rint(np.asarray(times) / dt).astype(int)] = True
-    return raster
 
 
 # ----------------------------------------------------------------------------- MLE
@@ -454,7 +446,7 @@ def run_discrete(seed_seq, settings):
     truth = draw_discrete_truth(rng)
     sim_seed, fit_seed = (int(s) for s in rng.integers(0, 2**31, 2))
     events = simulate_trials(*truth, N_STEPS * DT, N_TRIALS, sim_seed, "discrete", DT)
-    raster = to_raster(events, len(truth[0]), N_STEPS, DT)
+    raster = events_to_raster(events, N_STEPS, DT)
     model = HawkesProcessModel(len(truth[0]), time="discrete", dt=DT, beta="shared")
     record = validate_one(model, events, N_STEPS * DT, truth,
                           lambda b: discrete_statistics(raster, b, DT),
@@ -532,7 +524,7 @@ def grid_bias(events, truth, fit_seed, settings):
     mu_t, alpha_t, _ = truth
     n_dims = len(mu_t)
     edge = alpha_t > 0
-    raster = to_raster(events, n_dims, N_STEPS, DT)
+    raster = events_to_raster(events, N_STEPS, DT)
     start = rate_start(raster.sum(axis=(0, 2)), N_TRIALS * N_STEPS * DT, n_dims)
     statistics = {"discrete": lambda b: discrete_statistics(raster, b, DT),
                   "continuous": lambda b: continuous_statistics(events, [N_STEPS * DT]

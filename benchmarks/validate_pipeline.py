@@ -32,8 +32,9 @@ sys.path.insert(0, str(ROOT))
 import fit_hawkes_process  # noqa: E402
 import connectivity  # noqa: E402
 from hawkes_model import simulate_hawkes  # noqa: E402
-from safe_files import InputFileError, save_pickle  # noqa: E402
-from train_snn import class_rates, load_spike_trains  # noqa: E402
+from safe_files import InputFileError  # noqa: E402
+from spike_file import events_to_raster, load_spike_trains, save_spike_trains  # noqa: E402
+from train_snn import class_rates  # noqa: E402
 
 ALPHA_EDGE = 0.12   # branching ratio of every excitatory synapse (sum over a row stays < 1)
 BETA = 1000.0       # 1/s: with dt = 1 ms most of an effect falls on the next step, like a synapse
@@ -82,14 +83,11 @@ def simulated_record(record, seed):
     """The spike file with its spikes replaced by the Hawkes truth, one realisation per trial."""
     mu, alpha, backgrounds = hawkes_truth(record)
     dt, n_steps = record["dt"], record["n_steps"]
-    spikes = np.zeros_like(record["spikes"])                                     # (trials, D, n_steps)
-    seeds = np.random.SeedSequence(seed).spawn(len(spikes))
-    for trial, (label, trial_seed) in enumerate(zip(record["labels"], seeds)):  # one realisation each
-        events = simulate_hawkes(mu, alpha, BETA, n_steps * dt, seed=trial_seed, time="discrete",
-                                 dt=dt, background=backgrounds[label])
-        for neuron, times in enumerate(events):
-            spikes[trial, neuron, np.rint(times / dt).astype(int)] = True
-    return {**record, "spikes": spikes}
+    seeds = np.random.SeedSequence(seed).spawn(len(record["spikes"]))
+    events = [simulate_hawkes(mu, alpha, BETA, n_steps * dt, seed=trial_seed, time="discrete",
+                              dt=dt, background=backgrounds[label])
+              for label, trial_seed in zip(record["labels"], seeds)]             # one per trial
+    return {**record, "spikes": events_to_raster(events, n_steps, dt)}          # (trials, D, n_steps)
 
 
 def fit_and_score(spike_file, workdir, options, seed, max_spikes):
@@ -130,7 +128,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         spike_file = workdir / "spike_trains.pkl"
-        save_pickle(simulated_record(record, args.seed), spike_file)
+        save_spike_trains(simulated_record(record, args.seed), spike_file)
         print(f"simulated {len(record['spikes'])} trials over the network's graph "
               f"(alpha {ALPHA_EDGE} on every positive weight) in {perf_counter() - start:.1f} s")
         results = {variant: fit_and_score(spike_file, workdir, options, args.seed, args.max_spikes)

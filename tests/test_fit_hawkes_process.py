@@ -1,4 +1,4 @@
-"""Tests of fit_hawkes_process.py: raster conversion, grouping, the posterior file, bad input."""
+"""Tests of fit_hawkes_process.py: grouping, backgrounds, the posterior file, bad input."""
 import os
 import pickle
 import zipfile
@@ -57,33 +57,6 @@ def exit_message(excinfo):
 
 
 # ----------------------------------------------------------------------------- pure functions
-def test_spikes_to_events_by_hand():
-    spikes = np.zeros((2, 3, 5), dtype=bool)
-    spikes[0, 0, [0, 3]] = True
-    spikes[0, 2, 4] = True
-    spikes[1, 1, [1, 2, 4]] = True
-    events = fhp.spikes_to_events(spikes, dt=0.5)
-    expected = [[[0.0, 1.5], [], [2.0]], [[], [0.5, 1.0, 2.0], []]]
-    assert len(events) == 2 and all(len(trial) == 3 for trial in events)
-    for trial, want_trial in zip(events, expected):
-        for train, want in zip(trial, want_trial):
-            assert train.dtype == np.float64
-            np.testing.assert_array_equal(train, want)
-
-
-def test_spikes_to_events_matches_a_loop():
-    spikes = np.random.default_rng(1).random((4, 5, 30)) < 0.2
-    events = fhp.spikes_to_events(spikes, dt=0.001)
-    for t in range(4):
-        for i in range(5):
-            reference = [k * 0.001 for k in range(30) if spikes[t, i, k]]
-            np.testing.assert_array_equal(events[t][i], reference)
-
-
-def test_spikes_to_events_no_trials():
-    assert fhp.spikes_to_events(np.zeros((0, 3, 10), dtype=bool), dt=1.0) == []
-
-
 def test_group_test_trials_by_class_and_outcome():
     labels = np.array([0, 1, 0, 1, 0, 1, 0])
     predictions = np.array([0, 1, 1, 1, 0, 0, 0])

@@ -8,6 +8,7 @@ import plot_alpha_heatmaps
 import train_snn
 from hawkes_model import simulate_hawkes
 from safe_files import save_pickle
+from spike_file import events_to_raster, load_spike_trains
 
 N_HIDDEN = 3
 N_NEURONS = 1 + N_HIDDEN + 2
@@ -46,7 +47,7 @@ def test_train_fit_plot(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "max R-hat" in out and "connectivity AUC" in out
 
-    spikes = train_snn.load_spike_trains(spike_file)
+    spikes = load_spike_trains(spike_file)
     with np.load(posterior_file, allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in npz.files}
     groups = [str(g) for g in arrays["group_names"]]
@@ -100,12 +101,9 @@ def hawkes_spike_record(n_trials, n_steps, seed):
     alpha = np.where(true_weights > 0, 0.5, 0.0)                      # (6, 6) [target, source]
     mu = np.array([150.0, 20.0, 20.0, 20.0, 20.0, 20.0])              # 1/s
     dt = 0.001
-    spikes = np.zeros((n_trials, 6, n_steps), dtype=bool)
-    for trial in range(n_trials):  # a simple loop: this builds test data, it is not timed code
-        events = simulate_hawkes(mu, alpha, 1.0 / dt, n_steps * dt, seed=seed + trial,
-                                 time="discrete", dt=dt)
-        for neuron, times in enumerate(events):
-            spikes[trial, neuron, np.rint(times / dt).astype(int)] = True
+    spikes = events_to_raster([simulate_hawkes(mu, alpha, 1.0 / dt, n_steps * dt, seed=seed + trial,
+                                               time="discrete", dt=dt)
+                               for trial in range(n_trials)], n_steps, dt)
     labels = np.arange(n_trials) % 2
     return {"format": "snn-spike-trains", "version": 1, "dt": dt, "n_steps": n_steps,
             "layer_sizes": layer_sizes, "neuron_labels": ["in0", "h0", "h1", "h2", "out0", "out1"],
