@@ -17,7 +17,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 data/spike_trains.pkl: $(STAMP) spiking_network.py train_snn.py safe_files.py spike_file.py
 	$(PY) train_snn.py
 
-data/hawkes_posterior.npz: data/spike_trains.pkl hawkes_model.py fit_hawkes_process.py safe_files.py spike_file.py
+data/hawkes_posterior.npz: data/spike_trains.pkl hawkes_model.py fit_hawkes_process.py safe_files.py spike_file.py \
+                          posterior_file.py
 	$(PY) fit_hawkes_process.py
 
 train: data/spike_trains.pkl

@@ -23,8 +23,9 @@ from joblib import Parallel, delayed
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fit_hawkes_process import is_converged, load_posterior  # noqa: E402
 from connectivity import connection_matrix, group_aucs  # noqa: E402
+from mcmc_diagnostics import is_converged  # noqa: E402
+from posterior_file import load_posterior  # noqa: E402
 from spike_file import load_spike_trains  # noqa: E402
 
 # Flag -> values drawn uniformly; None leaves the flag at its default (an unbounded weight).
@@ -65,13 +66,14 @@ def run_one(settings, train_seed, min_accuracy):
                         str(spike_file), "--posterior-file", str(posterior_file),
                         "--n-jobs", "1"], check=True, capture_output=True)
         posterior = load_posterior(posterior_file)
-    true_weights, _ = connection_matrix(posterior["weights"], posterior["layer_sizes"])
+    true_weights, _ = connection_matrix(posterior.weights, posterior.layer_sizes)
     for key, observable in (("auc", False), ("auc_observable", True)):
         aucs = group_aucs(posterior, true_weights, observable)
         # A group with no scorable synapse or absent pair has no AUC: null, left out below.
         result[key] = {name: round(auc, 3) if np.isfinite(auc) else None
                        for name, auc in aucs.items()}
-    result["converged"] = all(is_converged(g) for g in posterior["groups"].values())
+    result["converged"] = all(is_converged(g.max_rhat, g.min_ess_bulk)
+                              for g in posterior.groups.values())
     return result
 
 

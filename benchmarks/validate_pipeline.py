@@ -32,6 +32,8 @@ sys.path.insert(0, str(ROOT))
 import fit_hawkes_process  # noqa: E402
 import connectivity  # noqa: E402
 from hawkes_model import simulate_hawkes  # noqa: E402
+from mcmc_diagnostics import is_converged  # noqa: E402
+from posterior_file import load_posterior  # noqa: E402
 from safe_files import InputFileError  # noqa: E402
 from spike_file import events_to_raster, load_spike_trains, save_spike_trains  # noqa: E402
 from train_snn import class_rates  # noqa: E402
@@ -86,8 +88,8 @@ def simulated_record(record, seed):
     seeds = np.random.SeedSequence(seed).spawn(len(record["spikes"]))
     events = [simulate_hawkes(mu, alpha, BETA, n_steps * dt, seed=trial_seed, time="discrete",
                               dt=dt, background=backgrounds[label])
-              for label, trial_seed in zip(record["labels"], seeds)]             # one per trial
-    return {**record, "spikes": events_to_raster(events, n_steps, dt)}          # (trials, D, n_steps)
+              for label, trial_seed in zip(record["labels"], seeds)]  # one realisation per trial
+    return {**record, "spikes": events_to_raster(events, n_steps, dt)}  # (trials, D, n_steps)
 
 
 def fit_and_score(spike_file, workdir, options, seed, max_spikes):
@@ -98,13 +100,13 @@ def fit_and_score(spike_file, workdir, options, seed, max_spikes):
     posterior_file = workdir / "posterior.npz"
     fit_hawkes_process.main(["--spike-file", str(spike_file), "--posterior-file", str(posterior_file),
                              "--seed", str(seed), "--max-spikes", str(max_spikes), *options])
-    posterior = fit_hawkes_process.load_posterior(posterior_file)
-    true_weights, _ = connectivity.connection_matrix(posterior["weights"], posterior["layer_sizes"])
+    posterior = load_posterior(posterior_file)
+    true_weights, _ = connectivity.connection_matrix(posterior.weights, posterior.layer_sizes)
     auc_all = connectivity.group_aucs(posterior, true_weights)
     auc_seen = connectivity.group_aucs(posterior, true_weights, observable=True)
-    return {name: (len(group["trials"]), auc_all[name], auc_seen[name],
-                   fit_hawkes_process.is_converged(group))
-            for name, group in posterior["groups"].items()}
+    return {name: (len(group.trials), auc_all[name], auc_seen[name],
+                   is_converged(group.max_rhat, group.min_ess_bulk))
+            for name, group in posterior.groups.items()}
 
 
 def parse_args(argv=None):

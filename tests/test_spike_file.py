@@ -68,7 +68,7 @@ def test_saved_record_loads_back_unchanged_and_the_same_record_gives_the_same_by
 
 def test_contract_modules_import_without_torch_sklearn_or_matplotlib():
     heavy = ("torch", "sklearn", "matplotlib")
-    code = ("import sys, spike_file, connectivity, cli_types; "
+    code = ("import sys, spike_file, posterior_file, connectivity, cli_types; "
             f"print([name for name in {heavy!r} if name in sys.modules])")
     result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent,
                             capture_output=True, text=True, check=True)
