@@ -30,10 +30,10 @@ test: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m pytest
 
 bench: $(STAMP) data/spike_trains.pkl
-	$(PY) benchmarks/bench_snn.py
-	$(PY) benchmarks/bench_hawkes.py
-	$(PY) benchmarks/validate_hawkes.py --quick
-	$(PY) benchmarks/validate_pipeline.py
+	$(PY) -m benchmarks.bench_snn
+	$(PY) -m benchmarks.bench_hawkes
+	$(PY) -m benchmarks.validate_hawkes --quick
+	$(PY) -m benchmarks.validate_pipeline
 
 clean:
 	rm -rf $(VENV) data/*.pkl data/*.npz

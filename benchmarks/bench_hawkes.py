@@ -18,29 +18,24 @@ Timings are the minimum over ``--repeats`` rounds of the mean over several calls
 
 Reads:  nothing (all data are simulated with ``--seed``).
 Writes: nothing; prints markdown tables.
-Command for the README tables (tick rows need ``pip install -r requirements-bench.txt``):
-    python benchmarks/bench_hawkes.py
-Short check:  python benchmarks/bench_hawkes.py --quick
+Command for the README tables, from the repository root (tick rows need ``pip install -r
+requirements-bench.txt``):
+    python -m benchmarks.bench_hawkes
+Short check:  python -m benchmarks.bench_hawkes --quick
 """
 import argparse
 import itertools
 import math
 import os
 import platform
-import sys
-from pathlib import Path
 from time import perf_counter, process_time
 
 import numpy as np
 import scipy
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:  # the script runs from benchmarks/, the model lives above
-    sys.path.insert(0, str(REPO_ROOT))
-
-from cli_types import int_at_least  # noqa: E402
-from hawkes_model import HawkesProcessModel, simulate_hawkes  # noqa: E402
-from mcmc_diagnostics import MAX_RHAT, MIN_ESS_BULK  # noqa: E402
+from cli_types import int_at_least
+from hawkes_model import HawkesProcessModel, simulate_hawkes
+from mcmc_diagnostics import MAX_RHAT, MIN_ESS_BULK
 
 # Continuous standard problem: D = 8, about 20,000 events, one shared decay.
 CONT_N_DIMS = 8

@@ -34,31 +34,25 @@ reports and does not assert: the exit status is 0 either way (1 without NumPyro/
 Reads:  nothing (all data are simulated with ``--seed``).
 Writes: nothing; prints plain text and markdown tables.
 Needs:  numpyro and jax, ``pip install -r requirements-bench.txt`` in a separate venv.
-Command (several minutes on 2 cores, most of it NUTS):
-    .venv-bench/bin/python benchmarks/check_against_nuts.py
+Command, from the repository root (several minutes on 2 cores, most of it NUTS):
+    .venv-bench/bin/python -m benchmarks.check_against_nuts
 Short smoke test:
-    .venv-bench/bin/python benchmarks/check_against_nuts.py --quick
+    .venv-bench/bin/python -m benchmarks.check_against_nuts --quick
 """
 import argparse
 import os
 import platform
 import sys
-from pathlib import Path
 from time import perf_counter
 
 import numpy as np
 
-BENCH_DIR = Path(__file__).resolve().parent
-for _path in (BENCH_DIR.parent, BENCH_DIR):  # the model lives above, the problem beside
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
-from bench_hawkes import (DISC_DT, DISC_N_STEPS, DISC_N_TRIALS, discrete_truth,  # noqa: E402
-                          format_table, parameter_names, simulate_trials)
-from cli_types import int_at_least  # noqa: E402
-from hawkes_model import HawkesProcessModel  # noqa: E402
-from mcmc_diagnostics import MIN_SAMPLES, ess_bulk, split_rhat  # noqa: E402
-from spike_file import events_to_raster  # noqa: E402
+from benchmarks.bench_hawkes import (DISC_DT, DISC_N_STEPS, DISC_N_TRIALS, discrete_truth,
+                                     format_table, parameter_names, simulate_trials)
+from cli_types import int_at_least
+from hawkes_model import HawkesProcessModel
+from mcmc_diagnostics import MIN_SAMPLES, ess_bulk, split_rhat
+from spike_file import events_to_raster
 
 try:  # optional (requirements-bench.txt); main() says how to install them when absent
     import jax

@@ -20,7 +20,8 @@ the trials used), the same for every method.
 Reads:  data/spike_trains.pkl (``python train_snn.py``)
 Writes: figures/connectivity_vs_data.png (AUC over the observable pairs against trials used);
         prints a markdown table per trial count.
-Command (about ten minutes on two cores):  python benchmarks/compare_connectivity.py
+Command, from the repository root (about ten minutes on two cores):
+    python -m benchmarks.compare_connectivity
 """
 import argparse
 import os
@@ -39,15 +40,12 @@ import numpy as np  # noqa: E402
 from scipy.signal import lfilter  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:  # the script runs from benchmarks/, the modules live above
-    sys.path.insert(0, str(REPO_ROOT))
-
 from connectivity import connection_matrix, connectivity_auc, observable_pairs  # noqa: E402
 from posterior_file import load_posterior  # noqa: E402
 from safe_files import save_figure  # noqa: E402
 from spike_file import load_spike_trains  # noqa: E402
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 TRIAL_COUNTS = (4, 8, 16, 32, 64, 0)   # first n test trials of each group; 0: all of them
 GLM_C = 1.0                            # inverse L2 strength of the logistic GLM
 KERNEL_BETA_DT = 1.0                   # beta dt of the GLM's filter and the tick decay x dt

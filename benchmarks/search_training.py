@@ -7,8 +7,8 @@ posterior-mean alpha in every fitted group, over all pairs and over the observab
 (alpha fitted, both neurons fire in the group's trials). One JSON line per run, then a
 summary.
 
-    python benchmarks/search_training.py              # 120 runs, about 1 hour on 2 cores
-    python benchmarks/search_training.py --runs 4     # a quick look
+    python -m benchmarks.search_training              # 120 runs, about 1 hour on 2 cores
+    python -m benchmarks.search_training --runs 4     # a quick look
 """
 import argparse
 import json
@@ -20,14 +20,12 @@ from pathlib import Path
 import numpy as np
 from joblib import Parallel, delayed
 
+from connectivity import connection_matrix, group_aucs
+from mcmc_diagnostics import is_converged
+from posterior_file import load_posterior
+from spike_file import load_spike_trains
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from connectivity import connection_matrix, group_aucs  # noqa: E402
-from mcmc_diagnostics import is_converged  # noqa: E402
-from posterior_file import load_posterior  # noqa: E402
-from spike_file import load_spike_trains  # noqa: E402
-
 # Flag -> values drawn uniformly; None leaves the flag at its default (an unbounded weight).
 SPACE = {
     "--noise-sigma": [0.1, 0.15, 0.2, 0.25, 0.3],

@@ -22,9 +22,9 @@ maximum-likelihood estimate computed here, independently of ``hawkes_model.py``:
 
 Reads:  nothing (all data are simulated with ``--seed``).
 Writes: nothing, or a JSON of every data set's numbers with ``--out``.
-Commands for the README tables:
-    python benchmarks/validate_hawkes.py            (full table, several minutes on 2 cores)
-    python benchmarks/validate_hawkes.py --quick    (about a minute)
+Commands for the README tables, from the repository root:
+    python -m benchmarks.validate_hawkes            (full table, several minutes on 2 cores)
+    python -m benchmarks.validate_hawkes --quick    (about a minute)
 """
 import argparse
 import json
@@ -40,16 +40,11 @@ from scipy.signal import lfilter
 from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
-BENCH_DIR = Path(__file__).resolve().parent
-for _path in (BENCH_DIR.parent, BENCH_DIR):  # the model lives above, the table helpers beside
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
-from bench_hawkes import end_time_for, print_table, simulate_trials  # noqa: E402
-from cli_types import int_at_least  # noqa: E402
-from hawkes_model import HawkesPrior, HawkesProcessModel, simulate_hawkes  # noqa: E402
-from safe_files import atomic_write  # noqa: E402
-from spike_file import events_to_raster  # noqa: E402
+from benchmarks.bench_hawkes import end_time_for, print_table, simulate_trials
+from cli_types import int_at_least
+from hawkes_model import HawkesPrior, HawkesProcessModel, simulate_hawkes
+from safe_files import atomic_write
+from spike_file import events_to_raster
 
 # Continuous truths: mu ~ U(MU_RANGE) 1/s; each alpha entry an edge with EDGE_PROB, then
 # ~ U(ALPHA_RANGE), scaled down if the spectral radius exceeds MAX_SPECTRAL_RADIUS;
