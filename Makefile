@@ -14,10 +14,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-data/spike_trains.pkl: $(STAMP) spiking_network.py train_snn.py safe_files.py
+data/spike_trains.pkl: $(STAMP) spiking_network.py train_snn.py safe_files.py spike_file.py
 	$(PY) train_snn.py
 
-data/hawkes_posterior.npz: data/spike_trains.pkl hawkes_model.py fit_hawkes_process.py safe_files.py
+data/hawkes_posterior.npz: data/spike_trains.pkl hawkes_model.py fit_hawkes_process.py safe_files.py spike_file.py \
+                          posterior_file.py
 	$(PY) fit_hawkes_process.py
 
 train: data/spike_trains.pkl
@@ -29,10 +30,10 @@ test: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m pytest
 
 bench: $(STAMP) data/spike_trains.pkl
-	$(PY) benchmarks/bench_snn.py
-	$(PY) benchmarks/bench_hawkes.py
-	$(PY) benchmarks/validate_hawkes.py --quick
-	$(PY) benchmarks/validate_pipeline.py
+	$(PY) -m benchmarks.bench_snn
+	$(PY) -m benchmarks.bench_hawkes
+	$(PY) -m benchmarks.validate_hawkes --quick
+	$(PY) -m benchmarks.validate_pipeline
 
 clean:
 	rm -rf $(VENV) data/*.pkl data/*.npz

@@ -151,15 +151,14 @@ def group_aucs(posterior, true_weights, observable=False):
 
     Parameters
     ----------
-    posterior : dict
-        As read by ``posterior_file.load_posterior``.
+    posterior : posterior_file.Posterior
     true_weights : ndarray, shape (D, D)
     observable : bool
     """
-    return {name: connectivity_auc(group["summary"]["alpha"]["mean"], true_weights,
-                                   observable_pairs(group["n_spikes"], posterior["alpha_free"])
+    return {name: connectivity_auc(group.summary["alpha"]["mean"], true_weights,
+                                   observable_pairs(group.n_spikes, posterior.alpha_free)
                                    if observable else None)[0]
-            for name, group in posterior["groups"].items()}
+            for name, group in posterior.groups.items()}
 
 
 def format_aucs(aucs):

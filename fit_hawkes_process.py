@@ -10,60 +10,29 @@ trial alone and sums each group's alpha matrices, as the original did. The input
 driven by the stimulus alone: its rows of alpha are fixed at 0 and its background follows the
 stimulus (``--input coupled`` and ``--background constant`` fit it like any other neuron).
 
-Reads:  data/spike_trains.pkl      (written by ``python train_snn.py``)
-Writes: data/hawkes_posterior.npz  (read by ``python plot_alpha_heatmaps.py``; its keys are
-        listed in ``save_posterior`` and in the README)
+Reads:  data/spike_trains.pkl      (written by ``python train_snn.py``; see ``spike_file.py``)
+Writes: data/hawkes_posterior.npz  (read by ``python plot_alpha_heatmaps.py``; its layout and
+        reader are in ``posterior_file.py``)
 Command that reproduces the README figures' input:  python fit_hawkes_process.py
 """
 import argparse
 import hashlib
-import json
 import sys
-import zipfile
 from pathlib import Path
 from time import perf_counter, process_time
 
 import numpy as np
 from joblib import Parallel, delayed
 
+from cli_types import int_at_least, worker_count
 from hawkes_model import HawkesProcessModel
-from mcmc_diagnostics import MAX_RHAT, MIN_ESS_BULK, MIN_SAMPLES, summarise_draws
-from mcmc_diagnostics import is_converged as limits_met
-from safe_files import InputFileError, atomic_write, check_writable
+from mcmc_diagnostics import MAX_RHAT, MIN_ESS_BULK, MIN_SAMPLES, is_converged, summarise_draws
+from posterior_file import PARAMETERS, GroupPosterior, Posterior, save_posterior
+from safe_files import InputFileError, check_writable
+from spike_file import load_spike_trains, spikes_to_events
 
 ROOT = Path(__file__).resolve().parent
-POSTERIOR_FORMAT = "snn-hawkes-posterior"
-POSTERIOR_VERSION = 3  # 2: alpha_free (which alphas were fitted); 3: acceptance of the HMC sampler
-PARAMETERS = ("mu", "alpha", "beta")
-SUMMARY_STATS = ("mean", "sd", "q05", "q95", "rhat", "ess_bulk")
 OUTCOMES = ("correct", "wrong")
-# Fixed zip member timestamp (the earliest a zip can hold): np.savez_compressed stamps the
-# wall-clock time into every member, which would make two identical fits differ in bytes.
-ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
-# Draws are stored as float32: 7 significant digits are far below their Monte Carlo error,
-# and it halves the file. Summaries are computed from the float64 draws and kept float64.
-DRAW_DTYPE = np.float32
-
-
-def spikes_to_events(spikes, dt):
-    """Turn spike rasters into Hawkes realisations: a spike of step ``k`` happens at ``k * dt``.
-
-    Parameters
-    ----------
-    spikes : ndarray of bool, shape (n_trials, n_neurons, n_steps)
-    dt : float
-        Seconds per step.
-
-    Returns
-    -------
-    list of n_trials lists of n_neurons sorted float64 arrays
-        Spike times in seconds, in ``[0, n_steps * dt)``.
-    """
-    n_trials, n_neurons, _ = spikes.shape
-    trial, neuron, step = np.nonzero(spikes)  # C order: steps ascend within each (trial, neuron)
-    counts = np.bincount(trial * n_neurons + neuron, minlength=n_trials * n_neurons)
-    trains = np.split(step * float(dt), np.cumsum(counts)[:-1])  # n_trials * n_neurons arrays
-    return [trains[t * n_neurons:(t + 1) * n_neurons] for t in range(n_trials)]
 
 
 def group_test_trials(labels, predictions, split, class_names):
@@ -316,11 +285,6 @@ def fit_groups(events, end_time, groups, n_dims, model_options, sampler_options,
             for name in groups}
 
 
-def is_converged(fit):
-    """True if the fit meets ``MAX_RHAT`` and ``MIN_ESS_BULK`` (see ``mcmc_diagnostics``)."""
-    return limits_met(fit["max_rhat"], fit["min_ess_bulk"])
-
-
 def format_diagnostics(fits, groups, n_available, n_spikes):
     """One table row per group: trials, spikes, max R-hat, min bulk ESS, acceptance, KS, time.
 
@@ -353,224 +317,56 @@ def format_diagnostics(fits, groups, n_available, n_spikes):
                      f"{np.mean(fit['acceptance']['beta']):>9.2f} "
                      f"{ks.mean() if ks.size else np.nan:>6.3f} "
                      f"{fit['seconds']:>7.1f} {fit['cpu_seconds']:>6.1f}  "
-                     f"{'yes' if is_converged(fit) else 'NO'}")
+                     f"{'yes' if is_converged(fit['max_rhat'], fit['min_ess_bulk']) else 'NO'}")
     return "\n".join(lines)
 
 
-def save_npz(arrays, path):
-    """Write arrays as an ``.npz`` (deflated) that is byte-identical for identical input.
-
-    ``np.load(path, allow_pickle=False)`` reads it like any ``np.savez_compressed`` file;
-    unlike that function, every member gets the fixed timestamp ``ZIP_DATE_TIME``.
+def posterior_record(spike_data, groups, skipped, fits, config, backgrounds=None, alpha_free=None):
+    """Build the ``posterior_file.Posterior`` that this fit writes.
 
     Parameters
     ----------
-    arrays : dict
-        Key -> array-like of numeric or str dtype (object arrays are refused).
-    path : str or Path
-        Written atomically (temporary name, then rename).
-    """
-    with atomic_write(path) as tmp, zipfile.ZipFile(tmp, "w") as archive:
-        for key, value in arrays.items():
-            member = zipfile.ZipInfo(f"{key}.npy", date_time=ZIP_DATE_TIME)
-            member.compress_type = zipfile.ZIP_DEFLATED
-            with archive.open(member, "w", force_zip64=True) as fh:
-                np.lib.format.write_array(fh, np.asarray(value), allow_pickle=False)
-
-
-def posterior_arrays(spike_data, groups, skipped, fits, config, backgrounds=None, alpha_free=None):
-    """Lay the fit out as the flat key -> array mapping of ``data/hawkes_posterior.npz``.
-
-    Keys (D neurons, C chains, S samples; ``<g>`` a group name, ``<p>`` one of mu, alpha,
-    beta, ``<s>`` one of mean, sd, q05, q95, rhat, ess_bulk):
-
-    ``format`` str, ``version`` int64, ``config`` str (JSON of the fit settings), ``dt``
-    float64 (seconds per step), ``n_steps`` int64, ``neuron_labels`` str (D,),
-    ``layer_names`` str (L,), ``layer_sizes`` int64 (L,), ``class_names`` str (K,),
-    ``weight_names`` str (W,), ``weights/<name>`` float64 (n_source, n_target) as in the
-    spike file, ``alpha_free`` bool (D, D), False where alpha was fixed at 0 (``--input
-    exogenous``: the input's rows), ``group_names`` str (G,) of the fitted groups,
-    ``skipped_groups`` str of groups with too few trials; per fitted group ``<g>/trials``
-    int64 (n,) indices into the spike file's trials, ``<g>/n_spikes`` int64 (D,), ``<g>/mu``
-    float32 (C, S, D),
-    ``<g>/alpha`` float32 (C, S, D, D) [target, source], ``<g>/beta`` float32 (C, S) or
-    (C, S, D, D), ``<g>/<p>/<s>`` float64 (parameter shape), ``<g>/max_rhat`` and
-    ``<g>/min_ess_bulk`` float64 (), ``<g>/acceptance/<move>`` float64 (C,), ``<g>/gof_ks``
-    float64 (D,), ``<g>/background`` float64 (D, n_steps) the relative background the group
-    was fitted with (ones: constant); with ``--per-trial`` also ``<g>/trial_alpha_mean``
-    float64 (n, D, D).
-    """
-    backgrounds = backgrounds or {}
-    weights = spike_data["weights"]
-    n_dims = len(spike_data["neuron_labels"])
-    arrays = {
-        "format": np.str_(POSTERIOR_FORMAT), "version": np.int64(POSTERIOR_VERSION),
-        "config": np.str_(json.dumps(config, sort_keys=True)),
-        "dt": np.float64(spike_data["dt"]), "n_steps": np.int64(spike_data["n_steps"]),
-        "neuron_labels": np.array(spike_data["neuron_labels"], dtype=str),
-        "layer_names": np.array(list(spike_data["layer_sizes"]), dtype=str),
-        "layer_sizes": np.array(list(spike_data["layer_sizes"].values()), dtype=np.int64),
-        "class_names": np.array(spike_data["class_names"], dtype=str),
-        "weight_names": np.array(list(weights), dtype=str),
-        **{f"weights/{name}": np.asarray(w, dtype=np.float64) for name, w in weights.items()},
-        "alpha_free": (np.ones((n_dims, n_dims), dtype=bool) if alpha_free is None
-                       else np.asarray(alpha_free, dtype=bool)),
-        "group_names": np.array(list(fits), dtype=str),
-        "skipped_groups": np.array(skipped, dtype=str),
-    }
-    for name, fit in fits.items():
-        arrays[f"{name}/trials"] = np.asarray(groups[name], dtype=np.int64)
-        spikes = spike_data["spikes"][groups[name]]  # (n_trials, D, n_steps)
-        arrays[f"{name}/n_spikes"] = spikes.sum(axis=(0, 2)).astype(np.int64)
-        for p in PARAMETERS:
-            arrays[f"{name}/{p}"] = np.asarray(fit[p], dtype=DRAW_DTYPE)
-            for stat in SUMMARY_STATS:
-                arrays[f"{name}/{p}/{stat}"] = np.asarray(fit["summary"][p][stat], dtype=np.float64)
-        arrays[f"{name}/max_rhat"] = np.float64(fit["max_rhat"])
-        arrays[f"{name}/min_ess_bulk"] = np.float64(fit["min_ess_bulk"])
-        for move, rate in fit["acceptance"].items():
-            arrays[f"{name}/acceptance/{move}"] = np.asarray(rate, dtype=np.float64)
-        arrays[f"{name}/gof_ks"] = np.asarray(fit["gof_ks"], dtype=np.float64)
-        background = backgrounds.get(name)
-        arrays[f"{name}/background"] = (np.ones(spikes.shape[1:]) if background is None
-                                        else np.asarray(background, dtype=np.float64))
-        if "trial_alpha_mean" in fit:
-            arrays[f"{name}/trial_alpha_mean"] = np.asarray(fit["trial_alpha_mean"],
-                                                            dtype=np.float64)
-    return arrays
-
-
-def load_posterior(path):
-    """Read ``data/hawkes_posterior.npz`` (no pickles) and check it against its format.
-
-    Parameters
-    ----------
-    path : str or Path
+    spike_data : dict
+        The spike file, as from ``spike_file.load_spike_trains``.
+    groups : dict
+        Group name -> the fitted trial indices (``select_trials``).
+    skipped : list of str
+        Groups too small to fit.
+    fits : dict
+        Group name -> ``fit_group``-style result, in the order the groups are stored.
+    config : dict
+        The settings that change the result (JSON-able).
+    backgrounds : dict or None
+        Group name -> relative background (D, n_steps) it was fitted with; missing: constant.
+    alpha_free : ndarray of bool, shape (D, D), or None
+        The fitted alphas; None: all of them.
 
     Returns
     -------
-    dict
-        ``config`` (dict), ``dt``, ``n_steps``, ``neuron_labels`` (list of str),
-        ``layer_sizes`` (ordered dict layer -> size), ``class_names``, ``weights`` (name ->
-        (n_source, n_target) array), ``alpha_free`` (D, D) bool, ``group_names``,
-        ``skipped_groups`` (lists of str), and
-        ``groups``: name -> {``trials``, ``n_spikes``, ``mu``, ``alpha``, ``beta``,
-        ``summary`` (param -> stat -> array), ``max_rhat``, ``min_ess_bulk``,
-        ``acceptance`` (move -> (C,)), ``gof_ks``, ``background`` (D, n_steps), and
-        ``trial_alpha_mean`` if per-trial}.
-
-    Raises
-    ------
-    InputFileError
-        If the file is missing, not an npz, holds pickled objects, has another format or
-        version, lacks keys, or its shapes disagree with its neuron count.
+    posterior_file.Posterior
     """
-    path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except FileNotFoundError:
-        raise InputFileError(f"posterior file {path} does not exist; "
-                             "run `python fit_hawkes_process.py` first") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
-        raise InputFileError(f"{path} is not a readable posterior file ({type(err).__name__}: "
-                             f"{err}); rerun `python fit_hawkes_process.py`") from None
-    try:
-        return _unpack_posterior(arrays)
-    except (KeyError, ValueError, TypeError, IndexError) as err:
-        raise InputFileError(f"{path} is not a valid posterior file ({type(err).__name__}: "
-                             f"{err}); rerun `python fit_hawkes_process.py`") from None
-
-
-def _expect_shape(what, array, shape):
-    if np.shape(array) != shape:
-        raise ValueError(f"{what} has shape {np.shape(array)}, expected {shape}")
-
-
-def _unpack_posterior(arrays):
-    """Nest and validate the flat arrays of a posterior file (see ``load_posterior``)."""
-    if arrays.get("format") != POSTERIOR_FORMAT or arrays.get("version") != POSTERIOR_VERSION:
-        raise ValueError(f"format {arrays.get('format')!s} version {arrays.get('version')!s}, "
-                         f"expected {POSTERIOR_FORMAT} version {POSTERIOR_VERSION}")
-    labels = [str(label) for label in arrays["neuron_labels"]]
-    n_dims = len(labels)
-    layer_sizes = {str(k): int(v) for k, v in zip(arrays["layer_names"], arrays["layer_sizes"])}
-    if sum(layer_sizes.values()) != n_dims:
-        raise ValueError(f"layer sizes {layer_sizes} do not add up to {n_dims} neuron labels")
-    config = json.loads(str(arrays["config"]))
-    if not isinstance(config, dict):
-        raise ValueError("config is not a JSON object")
-    posterior = {
-        "config": config, "dt": float(arrays["dt"]),
-        "n_steps": int(arrays["n_steps"]), "neuron_labels": labels, "layer_sizes": layer_sizes,
-        "class_names": [str(name) for name in arrays["class_names"]],
-        "weights": {str(name): arrays[f"weights/{name}"] for name in arrays["weight_names"]},
-        "alpha_free": arrays["alpha_free"],
-        "group_names": [str(name) for name in arrays["group_names"]],
-        "skipped_groups": [str(name) for name in arrays["skipped_groups"]],
-        "groups": {},
-    }
-    for name, weight in posterior["weights"].items():
-        source, target = name.split("_")  # "<source layer>_<target layer>"
-        _expect_shape(f"weights/{name}", weight, (layer_sizes[source], layer_sizes[target]))
-    _expect_shape("alpha_free", posterior["alpha_free"], (n_dims, n_dims))
-    if posterior["alpha_free"].dtype != bool:
-        raise ValueError(f"alpha_free has dtype {posterior['alpha_free'].dtype}, expected bool")
-    if not posterior["group_names"]:
-        raise ValueError("it holds no fitted group")
-    for name in posterior["group_names"]:
-        group = {key: arrays[f"{name}/{key}"]
-                 for key in ("trials", "n_spikes", *PARAMETERS, "gof_ks", "background")}
-        group["summary"] = {p: {s: arrays[f"{name}/{p}/{s}"] for s in SUMMARY_STATS}
-                            for p in PARAMETERS}
-        group["max_rhat"] = float(arrays[f"{name}/max_rhat"])
-        group["min_ess_bulk"] = float(arrays[f"{name}/min_ess_bulk"])
-        prefix = f"{name}/acceptance/"
-        group["acceptance"] = {key[len(prefix):]: arrays[key] for key in arrays
-                               if key.startswith(prefix)}
-        if f"{name}/trial_alpha_mean" in arrays:
-            group["trial_alpha_mean"] = arrays[f"{name}/trial_alpha_mean"]
-        if group["alpha"].ndim != 4:
-            raise ValueError(f"{name}/alpha has {group['alpha'].ndim} dimensions, expected 4")
-        draws = group["alpha"].shape[:2]  # (C, S)
-        _expect_shape(f"{name}/alpha", group["alpha"], (*draws, n_dims, n_dims))
-        _expect_shape(f"{name}/mu", group["mu"], (*draws, n_dims))
-        if group["beta"].shape not in ((*draws,), (*draws, n_dims, n_dims)):
-            raise ValueError(f"{name}/beta has shape {group['beta'].shape}, expected {draws} "
-                             f"or {(*draws, n_dims, n_dims)}")
-        for p in PARAMETERS:
-            for stat, value in group["summary"][p].items():
-                _expect_shape(f"{name}/{p}/{stat}", value, group[p].shape[2:])
-        _expect_shape(f"{name}/trials", group["trials"], (group["trials"].size,))
-        for key in ("n_spikes", "gof_ks"):
-            _expect_shape(f"{name}/{key}", group[key], (n_dims,))
-        _expect_shape(f"{name}/background", group["background"],
-                      (n_dims, posterior["n_steps"]))
-        posterior["groups"][name] = group
-    return posterior
-
-
-def _int_at_least(low):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
-        return value
-    return parse
-
-
-def _nonzero_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be a positive worker count or negative "
-                                         "(-1: all cores), not 0")
-    return value
+    backgrounds = backgrounds or {}
+    n_dims = len(spike_data["neuron_labels"])
+    records = {}
+    for name, fit in fits.items():
+        spikes = spike_data["spikes"][groups[name]]  # (n_trials, D, n_steps)
+        background = backgrounds.get(name)
+        records[name] = GroupPosterior(
+            trials=np.asarray(groups[name], dtype=np.int64),
+            n_spikes=spikes.sum(axis=(0, 2)).astype(np.int64),
+            mu=fit["mu"], alpha=fit["alpha"], beta=fit["beta"], summary=fit["summary"],
+            max_rhat=float(fit["max_rhat"]), min_ess_bulk=float(fit["min_ess_bulk"]),
+            acceptance=fit["acceptance"], gof_ks=fit["gof_ks"],
+            background=np.ones(spikes.shape[1:]) if background is None else background,
+            trial_alpha_mean=fit.get("trial_alpha_mean"))
+    return Posterior(
+        config=config, dt=float(spike_data["dt"]), n_steps=int(spike_data["n_steps"]),
+        neuron_labels=list(spike_data["neuron_labels"]),
+        layer_sizes=dict(spike_data["layer_sizes"]), class_names=list(spike_data["class_names"]),
+        weights=spike_data["weights"],
+        alpha_free=(np.ones((n_dims, n_dims), dtype=bool) if alpha_free is None
+                    else np.asarray(alpha_free, dtype=bool)),
+        group_names=list(fits), skipped_groups=list(skipped), groups=records)
 
 
 def parse_args(argv=None):
@@ -595,37 +391,32 @@ def parse_args(argv=None):
                              "other (the original)")
     parser.add_argument("--beta", choices=("shared", "pair"), default="shared",
                         help="one decay rate (1/s) for all pairs, or one per (target, source)")
-    parser.add_argument("--n-samples", type=_int_at_least(MIN_SAMPLES), default=500,
+    parser.add_argument("--n-samples", type=int_at_least(MIN_SAMPLES), default=500,
                         help="kept MCMC draws per chain (split R-hat needs at least "
                              f"{MIN_SAMPLES})")
-    parser.add_argument("--n-warmup", type=_int_at_least(0), default=200,
+    parser.add_argument("--n-warmup", type=int_at_least(0), default=200,
                         help="warm-up (adaptation) sweeps per chain, discarded")
-    parser.add_argument("--n-chains", type=_int_at_least(2), default=4,
+    parser.add_argument("--n-chains", type=int_at_least(2), default=4,
                         help="MCMC chains per fit (R-hat needs at least 2)")
-    parser.add_argument("--min-trials", type=_int_at_least(1), default=5,
+    parser.add_argument("--min-trials", type=int_at_least(1), default=5,
                         help="groups with fewer test trials are reported and not fitted")
-    parser.add_argument("--max-spikes", type=_int_at_least(0), default=0,
+    parser.add_argument("--max-spikes", type=int_at_least(0), default=0,
                         help="fit each group's first test trials up to this many spikes in "
                              "all (0: every trial); bounds the run time, which grows with spikes")
-    parser.add_argument("--max-trials", type=_int_at_least(0), default=0,
+    parser.add_argument("--max-trials", type=int_at_least(0), default=0,
                         help="fit at most each group's first this many test trials (0: every "
                              "trial)")
     parser.add_argument("--per-trial", action="store_true",
                         help="fit every test trial alone and sum each group's posterior draws "
                              "of alpha and mu (the original's summed matrices)")
-    parser.add_argument("--n-jobs", type=_nonzero_int, default=-1,
+    parser.add_argument("--n-jobs", type=worker_count, default=-1,
                         help="parallel joblib workers over groups (-1: all cores); the result "
                              "does not depend on it")
-    parser.add_argument("--seed", type=_int_at_least(0), default=0, help="seed of the MCMC chains")
+    parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the MCMC chains")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
-    # Imported here, not at the top: train_snn pulls in torch (seconds to import), which
-    # neither joblib workers (they import this module to run fit_group) nor
-    # plot_alpha_heatmaps.py (it imports load_posterior from here) need.
-    from train_snn import load_spike_trains
-
     args = parse_args(argv)
     try:
         spike_data = load_spike_trains(args.spike_file)
@@ -675,7 +466,7 @@ def main(argv=None):
     n_available = {name: len(all_groups[name]) for name in fits}
     print(format_diagnostics(fits, groups, n_available, n_spikes))
     for name, fit in fits.items():
-        if not is_converged(fit):
+        if not is_converged(fit["max_rhat"], fit["min_ess_bulk"]):
             print(f"WARNING: group {name} has NOT converged (max R-hat {fit['max_rhat']:.4f}, "
                   f"limit {MAX_RHAT}; min bulk ESS {fit['min_ess_bulk']:.0f}, limit "
                   f"{MIN_ESS_BULK}); do not trust its alpha, rerun with larger --n-warmup "
@@ -692,8 +483,8 @@ def main(argv=None):
               "max_rhat_limit": MAX_RHAT,
               "min_ess_bulk_limit": MIN_ESS_BULK}
     try:
-        save_npz(posterior_arrays(spike_data, groups, skipped, fits, config, backgrounds,
-                                  alpha_free), args.posterior_file)
+        save_posterior(posterior_record(spike_data, groups, skipped, fits, config, backgrounds,
+                                        alpha_free), args.posterior_file)
     except OSError as err:
         sys.exit(f"fit_hawkes_process.py: error: cannot write {args.posterior_file}: {err}")
     print(f"fitted {len(fits)} group(s) in {seconds:.1f} s; wrote {args.posterior_file}")

@@ -4,7 +4,8 @@
 spikes of neuron ``i`` directly caused by one spike of neuron ``j``. The scores against the
 network's true weights live in ``connectivity.py``.
 
-Reads:  data/hawkes_posterior.npz  (written by ``python fit_hawkes_process.py``)
+Reads:  data/hawkes_posterior.npz  (written by ``python fit_hawkes_process.py``; its layout and
+        reader are in ``posterior_file.py``)
 Writes: figures/example_alpha_matrix.png     posterior-mean alpha of the main group
         figures/alpha_heatmaps_by_group.png  all groups on one colour scale, weak entries grey
         figures/alpha_vs_weights.png         alpha against the true weight, with the ROC AUC
@@ -21,7 +22,7 @@ import seaborn as sns
 
 from connectivity import (LATERAL, NONE, REVERSE, SELF, connection_matrix, connectivity_auc, format_aucs,
                           group_aucs, observable_pairs, silent_sources)
-from fit_hawkes_process import load_posterior
+from posterior_file import load_posterior
 from safe_files import InputFileError, save_figure
 
 ROOT = Path(__file__).resolve().parent
@@ -40,7 +41,7 @@ SUMMED_ALPHA_LABEL = ("summed alpha over the group's per-trial fits\n"
 
 def main_group(posterior):
     """The fitted group with the most trials (the first listed among equals)."""
-    return max(posterior["group_names"], key=lambda name: len(posterior["groups"][name]["trials"]))
+    return max(posterior.group_names, key=lambda name: len(posterior.groups[name].trials))
 
 
 def plot_alpha_matrix(ax, alpha, neuron_labels, layer_sizes, vmin=None, vmax=None, mask=None,
@@ -172,8 +173,7 @@ def trace_parameters(group, neuron_labels, alpha_free):
 
     Parameters
     ----------
-    group : dict
-        One group of ``load_posterior``'s output.
+    group : posterior_file.GroupPosterior
     neuron_labels : sequence of str
     alpha_free : ndarray of bool, shape (D, D)
         The fitted alphas; the near-zero one is chosen among them (a fixed 0 never moves).
@@ -183,7 +183,7 @@ def trace_parameters(group, neuron_labels, alpha_free):
     list of (str, ndarray (n_chains, n_samples), float)
         Name, draws and split R-hat of each parameter.
     """
-    mean, rhat = group["summary"]["alpha"]["mean"], group["summary"]["alpha"]["rhat"]
+    mean, rhat = group.summary["alpha"]["mean"], group.summary["alpha"]["rhat"]
     big = np.unravel_index(np.argmax(mean), mean.shape)
     candidates = np.where(~np.eye(len(mean), dtype=bool) & alpha_free, mean, np.inf)
     small = np.unravel_index(np.argmin(candidates), mean.shape)
@@ -191,52 +191,52 @@ def trace_parameters(group, neuron_labels, alpha_free):
     def pair(ij):
         return f"{neuron_labels[ij[1]]}→{neuron_labels[ij[0]]}"
 
-    beta_rhat = group["summary"]["beta"]["rhat"]
-    if group["beta"].ndim == 2:
-        beta = ("beta (shared, 1/s)", group["beta"], float(beta_rhat))
+    beta_rhat = group.summary["beta"]["rhat"]
+    if group.beta.ndim == 2:
+        beta = ("beta (shared, 1/s)", group.beta, float(beta_rhat))
     else:
-        beta = (f"beta {pair(big)} (1/s)", group["beta"][:, :, big[0], big[1]],
+        beta = (f"beta {pair(big)} (1/s)", group.beta[:, :, big[0], big[1]],
                 float(beta_rhat[big]))
     return [beta,
-            (f"largest alpha {pair(big)}", group["alpha"][:, :, big[0], big[1]], float(rhat[big])),
-            (f"near-zero alpha {pair(small)}", group["alpha"][:, :, small[0], small[1]],
+            (f"largest alpha {pair(big)}", group.alpha[:, :, big[0], big[1]], float(rhat[big])),
+            (f"near-zero alpha {pair(small)}", group.alpha[:, :, small[0], small[1]],
              float(rhat[small])),
-            (f"mu {neuron_labels[big[0]]} (1/s)", group["mu"][:, :, big[0]],
-             float(group["summary"]["mu"]["rhat"][big[0]]))]
+            (f"mu {neuron_labels[big[0]]} (1/s)", group.mu[:, :, big[0]],
+             float(group.summary["mu"]["rhat"][big[0]]))]
 
 
 def figure_example(posterior, name, cbar_label):
     """Figure of the main group's posterior-mean alpha, values written in the cells."""
-    group = posterior["groups"][name]
-    silent, fixed = silent_sources(group["n_spikes"]), ~posterior["alpha_free"]
+    group = posterior.groups[name]
+    silent, fixed = silent_sources(group.n_spikes), ~posterior.alpha_free
     fig, ax = plt.subplots(figsize=(8, 6.5))
     title = (f"Hawkes excitation alpha, posterior mean: {name} "
-             f"({len(group['trials'])} test trials)")
+             f"({len(group.trials)} test trials)")
     notes = [note for note, shown in
              (("alpha fixed at 0 (the input is driven by the stimulus alone)", fixed.any()),
               ("sources that never fired in these trials (alpha = prior)", silent.any()))
              if shown]
     if notes:
         title += "\ngrey: " + "; ".join(notes)
-    plot_alpha_matrix(ax, group["summary"]["alpha"]["mean"], posterior["neuron_labels"],
-                      posterior["layer_sizes"], vmin=0, mask=silent | fixed,
+    plot_alpha_matrix(ax, group.summary["alpha"]["mean"], posterior.neuron_labels,
+                      posterior.layer_sizes, vmin=0, mask=silent | fixed,
                       cbar_label=cbar_label, annotate=True, title=title)
     return fig
 
 
 def figure_by_group(posterior, cbar_label):
     """Figure of all groups side by side on one colour scale, unclear entries grey."""
-    names = posterior["group_names"]
-    means = [posterior["groups"][name]["summary"]["alpha"]["mean"] for name in names]
+    names = posterior.group_names
+    means = [posterior.groups[name].summary["alpha"]["mean"] for name in names]
     fig, axes = plt.subplots(1, len(names), figsize=(4.6 * len(names) + 1, 4.8), squeeze=False)
     cbar_ax = fig.add_axes([0.92, 0.2, 0.012, 0.6])
     vmax = max(float(mean.max()) for mean in means)
     for index, (name, mean, ax) in enumerate(zip(names, means, axes[0])):
-        lower = posterior["groups"][name]["summary"]["alpha"][CREDIBLE_LOWER]
-        plot_alpha_matrix(ax, mean, posterior["neuron_labels"], posterior["layer_sizes"],
+        lower = posterior.groups[name].summary["alpha"][CREDIBLE_LOWER]
+        plot_alpha_matrix(ax, mean, posterior.neuron_labels, posterior.layer_sizes,
                           vmin=0, vmax=vmax, mask=lower <= ALPHA_THRESHOLD,
                           cbar=index == len(names) - 1, cbar_ax=cbar_ax, cbar_label=cbar_label,
-                          title=f"{name} ({len(posterior['groups'][name]['trials'])} trials)")
+                          title=f"{name} ({len(posterior.groups[name].trials)} trials)")
     fig.suptitle(f"Posterior-mean alpha; grey: 90% credible interval reaches "
                  f"{ALPHA_THRESHOLD} or below", fontsize=10)
     fig.subplots_adjust(right=0.9, wspace=0.35)
@@ -245,10 +245,10 @@ def figure_by_group(posterior, cbar_label):
 
 def figure_vs_weights(posterior, name, true_weights, connection_types):
     """Figure of the main group's alpha against the true weights, AUC in the title."""
-    group = posterior["groups"][name]
-    summary = group["summary"]["alpha"]
+    group = posterior.groups[name]
+    summary = group.summary["alpha"]
     auc, n_pos, n_neg = connectivity_auc(summary["mean"], true_weights)
-    observable = observable_pairs(group["n_spikes"], posterior["alpha_free"])
+    observable = observable_pairs(group.n_spikes, posterior.alpha_free)
     seen_auc, seen_pos, seen_neg = connectivity_auc(summary["mean"], true_weights, observable)
     title = (f"{name}: ROC AUC of alpha = {auc:.3f} for excitatory synapses "
              f"(weight > 0, n={n_pos}) vs no synapse (n={n_neg})\n"
@@ -264,9 +264,9 @@ def figure_traces(posterior, name):
     """Figure of trace plots of four parameters of the main group."""
     fig, axes = plt.subplots(2, 2, figsize=(10, 6), sharex=True)
     for ax, (label, draws, rhat) in zip(axes.ravel(),
-                                        trace_parameters(posterior["groups"][name],
-                                                         posterior["neuron_labels"],
-                                                         posterior["alpha_free"])):
+                                        trace_parameters(posterior.groups[name],
+                                                         posterior.neuron_labels,
+                                                         posterior.alpha_free)):
         plot_trace(ax, draws, title=f"{label}   R-hat {rhat:.3f}",
                    log_scale=label.startswith("beta"))
     for ax in axes[0]:
@@ -296,9 +296,8 @@ def main(argv=None):
         sys.exit(f"plot_alpha_heatmaps.py: error: {err}")
 
     name = main_group(posterior)
-    true_weights, connection_types = connection_matrix(posterior["weights"],
-                                                       posterior["layer_sizes"])
-    cbar_label = SUMMED_ALPHA_LABEL if posterior["config"].get("per_trial") else ALPHA_LABEL
+    true_weights, connection_types = connection_matrix(posterior.weights, posterior.layer_sizes)
+    cbar_label = SUMMED_ALPHA_LABEL if posterior.config.get("per_trial") else ALPHA_LABEL
     figures = {
         "example_alpha_matrix.png": figure_example(posterior, name, cbar_label),
         "alpha_heatmaps_by_group.png": figure_by_group(posterior, cbar_label),

@@ -32,7 +32,8 @@ deterministic given its input.
 The current uses the spikes of step ``k-1``: every synapse, between layers and within the
 hidden layer, has a delay of one step, so a spike at step ``k`` reaches its targets at step
 ``k + 1``. The hidden layer is recurrent (``W_hh`` with zero diagonal); the input layer is the
-Bernoulli spike train itself. Layers and their weight matrices, all ``[source, target]``::
+Bernoulli spike train itself. Layers and their weight matrices, all ``[source, target]``
+(``spike_file.weight_shapes``: the spike file stores them so)::
 
     weights["input_hidden"]   (n_in, n_hidden)
     weights["hidden_hidden"]  (n_hidden, n_hidden), zero diagonal
@@ -48,7 +49,8 @@ from dataclasses import dataclass
 
 import torch
 
-LAYER_NAMES = ("input", "hidden", "output")
+from spike_file import weight_shapes
+
 DEFAULT_LAYER_SIZES = {"input": 1, "hidden": 10, "output": 2}
 
 
@@ -132,14 +134,6 @@ def lif_step(v, refractory, current, leak, lif, n_ref):
     # A neuron fires only with refractory == 0, so the two terms never overlap.
     refractory = (refractory - 1.0).clamp_(min=0.0).add_(spikes, alpha=n_ref)
     return v, refractory, spikes
-
-
-def weight_shapes(layer_sizes):
-    """Return ``{name: (n_source, n_target)}`` for the three weight matrices, in theta order."""
-    n_in, n_hidden, n_out = (layer_sizes[name] for name in LAYER_NAMES)
-    return {"input_hidden": (n_in, n_hidden),
-            "hidden_hidden": (n_hidden, n_hidden),
-            "hidden_output": (n_hidden, n_out)}
 
 
 def _n_entries(name, shape):

@@ -8,7 +8,7 @@ all its weights, the only thing that learns. With intrinsic noise (``--noise-sig
 final weights are chosen on a held-out noise draw of the training set (``train_cmaes``).
 
 Reads: nothing.
-Writes: ``data/spike_trains.pkl`` (contract in DESIGN.md; read it with ``load_spike_trains``),
+Writes: ``data/spike_trains.pkl`` (contract and reader in ``spike_file.py``),
 ``figures/example_spiking_trains.png`` and ``figures/training_curve.png``.
 Reproduce the README figures with::
 
@@ -28,14 +28,13 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 import spiking_network
-from safe_files import InputFileError, load_pickle, save_figure, save_pickle
+from cli_types import (finite_float, non_negative_float, non_negative_int, number, positive_float,
+                       positive_int)
+from safe_files import save_figure
+from spike_file import (LAYER_NAMES, METRIC_NAMES, SPLITS, save_spike_trains, spike_record,
+                        trial_split, weight_shapes)
 
 ROOT = Path(__file__).resolve().parent
-FORMAT = "snn-spike-trains"
-VERSION = 1
-CLASS_NAMES = ("sine", "cosine")          # label 0, label 1; "cosine" is the positive class
-SPLITS = ("train", "test")
-METRIC_NAMES = ("accuracy", "f1", "precision", "recall")
 INIT_INPUT_WEIGHT = 1.0    # CMA-ES start of input->hidden weights, in units of v_threshold
 INIT_OUTPUT_WEIGHT = 0.3   # CMA-ES start of hidden->output weights, in units of v_threshold
 # Intrinsic noise and the activity regulariser keep the hidden layer irregular and below
@@ -50,10 +49,6 @@ RATE_PENALTY = 0.5         # fitness per spike/step of rate outside the band
 # With noise, the final weights are chosen among the CMA-ES mean, the best weights of all
 # generations and the best individual of each of the last SELECT_GENERATIONS generations.
 SELECT_GENERATIONS = 20
-RERUN = "rerun `python train_snn.py`"
-REQUIRED_KEYS = ("format", "version", "dt", "n_steps", "layer_sizes", "neuron_labels",
-                 "class_names", "spikes", "labels", "predictions", "split", "weights",
-                 "metrics", "lif", "history", "config", "seed")
 
 
 def class_rates(n_steps, sine_freq, cosine_freq):
@@ -246,7 +241,7 @@ def train_cmaes(layer_sizes, lif, dt, spikes, labels, validation, population, ge
     # Start where every layer is active: each input spike fires the hidden layer, and a few
     # hidden spikes together fire both outputs; lateral weights start at zero.
     start = {name: torch.zeros(shape, dtype=torch.float64)
-             for name, shape in spiking_network.weight_shapes(layer_sizes).items()}
+             for name, shape in weight_shapes(layer_sizes).items()}
     start["input_hidden"] += INIT_INPUT_WEIGHT * lif.v_threshold
     start["hidden_output"] += INIT_OUTPUT_WEIGHT * lif.v_threshold
     theta0 = spiking_network.weights_to_theta(start, layer_sizes).numpy()
@@ -326,154 +321,17 @@ def classification_metrics(y_true, y_pred):
             "recall": float(recall_score(y_true, y_pred, zero_division=0))}
 
 
-def neuron_labels(layer_sizes):
-    """Return ``["in0", ..., "h0", ..., "out0", ...]`` in the network's neuron order."""
-    prefixes = {"input": "in", "hidden": "h", "output": "out"}
-    return [f"{prefixes[layer]}{i}" for layer in spiking_network.LAYER_NAMES
-            for i in range(layer_sizes[layer])]
-
-
-def spike_record(spikes, labels, predictions, n_train, weights, layer_sizes, lif, dt, history,
-                 config, seed):
-    """Assemble the spike file's contents (DESIGN.md, version 1), metrics included.
+def metrics_by_split(labels, predictions, split):
+    """Return ``{split: classification_metrics}`` over the trials of each split of ``SPLITS``.
 
     Parameters
     ----------
-    spikes : np.ndarray, shape (n_trials, n_neurons, n_steps), bool
-        Training trials first, then test trials.
     labels, predictions : np.ndarray, shape (n_trials,), int
-    n_train : int
-        How many of the trials are training trials.
-    weights : dict of np.ndarray
-        The trained network's weight matrices, ``[source, target]``.
-    layer_sizes : dict
-    lif : spiking_network.LIFParams
-    dt : float
-        Seconds per step.
-    history : dict of np.ndarray
-        From ``train_cmaes``.
-    config : dict
-        The command-line arguments, as builtins.
-    seed : int
-
-    Returns
-    -------
-    dict
+    split : np.ndarray, shape (n_trials,), str
+        As from ``spike_file.trial_split``.
     """
-    split = np.where(np.arange(len(labels)) < n_train, "train", "test")
-    metrics = {name: classification_metrics(labels[split == name], predictions[split == name])
-               for name in SPLITS}
-    return {
-        "format": FORMAT, "version": VERSION, "dt": dt, "n_steps": spikes.shape[2],
-        "layer_sizes": layer_sizes, "neuron_labels": neuron_labels(layer_sizes),
-        "class_names": list(CLASS_NAMES), "spikes": spikes, "labels": labels,
-        "predictions": predictions, "split": split, "weights": weights, "metrics": metrics,
-        "lif": dataclasses.asdict(lif), "history": history, "config": config, "seed": seed,
-    }
-
-
-def _spike_file_error(path, problem):
-    return InputFileError(f"spike file {path}: {problem}; {RERUN}")
-
-
-def _check_array(path, record, key, shape, kinds):
-    value = record[key]
-    if not isinstance(value, np.ndarray):
-        raise _spike_file_error(path, f"{key!r} is a {type(value).__name__}, not a numpy array")
-    if value.dtype.kind not in kinds:
-        raise _spike_file_error(path, f"{key!r} has dtype {value.dtype}")
-    if value.shape != shape:
-        raise _spike_file_error(path, f"{key!r} has shape {value.shape}, expected {shape}")
-    if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
-        raise _spike_file_error(path, f"{key!r} holds non-finite values")
-
-
-def _same(value, expected):
-    """``value == expected`` with the same type: a stored array or number never stands in for
-    a list or a string (``==`` on an array is elementwise and cannot be tested for truth)."""
-    return type(value) is type(expected) and value == expected
-
-
-def _check_spike_record(path, record):
-    if not isinstance(record, dict):
-        raise _spike_file_error(path, f"holds a {type(record).__name__}, not a dict")
-    if not _same(record.get("format"), FORMAT):
-        raise _spike_file_error(path, f"format is {record.get('format')!r}, not {FORMAT!r}")
-    if not _same(record.get("version"), VERSION):
-        raise _spike_file_error(path, f"version {record.get('version')!r} is not {VERSION}")
-    missing = [key for key in REQUIRED_KEYS if key not in record]
-    if missing:
-        raise _spike_file_error(path, f"missing keys {missing}")
-    dt, n_steps, sizes = record["dt"], record["n_steps"], record["layer_sizes"]
-    if not (isinstance(dt, float) and math.isfinite(dt) and dt > 0):
-        raise _spike_file_error(path, f"dt {dt!r} is not a positive number of seconds")
-    if not (isinstance(n_steps, int) and n_steps > 0):
-        raise _spike_file_error(path, f"n_steps {n_steps!r} is not a positive integer")
-    if not (isinstance(sizes, dict) and list(sizes) == list(spiking_network.LAYER_NAMES)
-            and all(isinstance(n, int) and n > 0 for n in sizes.values())):
-        raise _spike_file_error(path, f"layer_sizes {sizes!r} is not "
-                                      "{'input': n, 'hidden': n, 'output': n}")
-    if not _same(record["neuron_labels"], neuron_labels(sizes)):
-        raise _spike_file_error(path, "neuron_labels do not match layer_sizes")
-    if not _same(record["class_names"], list(CLASS_NAMES)):
-        raise _spike_file_error(path, f"class_names {record['class_names']!r} are not "
-                                      f"{list(CLASS_NAMES)}")
-    spikes = record["spikes"]
-    if not (isinstance(spikes, np.ndarray) and spikes.ndim == 3):
-        raise _spike_file_error(path, "'spikes' is not a 3-D numpy array")
-    n_trials, n_neurons = spikes.shape[0], sum(sizes.values())
-    _check_array(path, record, "spikes", (n_trials, n_neurons, n_steps), "b")
-    for key in ("labels", "predictions"):
-        _check_array(path, record, key, (n_trials,), "iu")
-        if not np.isin(record[key], (0, 1)).all():
-            raise _spike_file_error(path, f"{key!r} holds values other than 0 and 1")
-    _check_array(path, record, "split", (n_trials,), "U")
-    if not np.isin(record["split"], SPLITS).all():
-        raise _spike_file_error(path, f"'split' holds values other than {list(SPLITS)}")
-    weights = record["weights"]
-    if not isinstance(weights, dict):
-        raise _spike_file_error(path, "'weights' is not a dict")
-    expected = spiking_network.weight_shapes(sizes)
-    if set(weights) != set(expected):
-        raise _spike_file_error(path, f"weights has keys {sorted(weights)}, "
-                                      f"expected {sorted(expected)}")
-    for name, shape in expected.items():
-        _check_array(path, weights, name, shape, "f")
-    metrics = record["metrics"]
-    if not (isinstance(metrics, dict) and all(
-            isinstance(metrics.get(split), dict)
-            and all(isinstance(metrics[split].get(name), float) for name in METRIC_NAMES)
-            for split in SPLITS)):
-        raise _spike_file_error(path, "'metrics' lacks float accuracy, f1, precision and "
-                                      "recall for train and test")
-
-
-def load_spike_trains(path):
-    """Load and check a spike file written by this script, without running code from it.
-
-    Parameters
-    ----------
-    path : str or Path
-
-    Returns
-    -------
-    dict
-        The record as stored; keys and contents as in DESIGN.md (``spikes`` is bool
-        ``(n_trials, n_neurons, n_steps)``, ``labels``/``predictions`` int ``(n_trials,)``...).
-
-    Raises
-    ------
-    safe_files.InputFileError
-        One line saying what is wrong and what to do, if the file is missing, unsafe,
-        unreadable, or does not match the contract.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"spike file {path} does not exist; "
-                             "run `python train_snn.py` first")
-    record = load_pickle(path, "spike file")
-    _check_spike_record(path, record)
-    return record
+    return {name: classification_metrics(labels[split == name], predictions[split == name])
+            for name in SPLITS}
 
 
 def plot_raster(ax, spikes, labels, layer_sizes, dt):
@@ -490,7 +348,7 @@ def plot_raster(ax, spikes, labels, layer_sizes, dt):
     """
     colours = {"input": "tab:blue", "hidden": "black", "output": "tab:red"}
     row = 0
-    for layer in spiking_network.LAYER_NAMES:
+    for layer in LAYER_NAMES:
         for _ in range(layer_sizes[layer]):
             ax.eventplot(np.flatnonzero(spikes[row]), lineoffsets=row, linelengths=0.8,
                          colors=colours[layer], linewidths=1.5)
@@ -499,7 +357,7 @@ def plot_raster(ax, spikes, labels, layer_sizes, dt):
             ax.axhline(row - 0.5, color="grey", lw=0.8, ls="--")
     ax.set_yticks(range(len(labels)), labels)
     for tick, layer in zip(ax.get_yticklabels(), [
-            layer for layer in spiking_network.LAYER_NAMES for _ in range(layer_sizes[layer])]):
+            layer for layer in LAYER_NAMES for _ in range(layer_sizes[layer])]):
         tick.set_color(colours[layer])
     n_steps = spikes.shape[1]
     ax.set_xlim(-1, n_steps)
@@ -552,27 +410,7 @@ def save_figures(record, figures_dir):
     plt.close(fig)
 
 
-def _number(kind, valid, meaning):
-    """An argparse ``type``: ``kind(text)`` (int or float) for which ``valid`` holds, else a
-    one-line usage error."""
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: {text!r}") from None
-        if not valid(value):
-            raise argparse.ArgumentTypeError(f"must be {meaning}, got {text}")
-        return value
-    return parse
-
-
-_positive_int = _number(int, lambda v: v >= 1, "a positive integer")
-_non_negative_int = _number(int, lambda v: v >= 0, "a non-negative integer")
-_population_size = _number(int, lambda v: v >= 2, "at least 2 (CMA-ES needs a population)")
-_positive_float = _number(float, lambda v: math.isfinite(v) and v > 0, "a positive number")
-_non_negative_float = _number(float, lambda v: math.isfinite(v) and v >= 0,
-                              "a non-negative number")
-_finite_float = _number(float, math.isfinite, "a finite number")
+_population_size = number(int, lambda v: v >= 2, "at least 2 (CMA-ES needs a population)")
 
 
 def _device(text):
@@ -597,65 +435,65 @@ def parse_args(argv=None):
     lif = spiking_network.LIFParams()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add = parser.add_argument
-    add("--n-train", type=_positive_int, default=200, help="training trials (default 200)")
-    add("--n-test", type=_positive_int, default=400, help="fresh test trials (default 400)")
-    add("--n-steps", type=_positive_int, default=100, help="steps per trial (default 100)")
-    add("--dt", type=_positive_float, default=0.001, help="seconds per step (default 0.001)")
-    add("--sine-freq", type=_positive_float, default=10.0,
+    add("--n-train", type=positive_int, default=200, help="training trials (default 200)")
+    add("--n-test", type=positive_int, default=400, help="fresh test trials (default 400)")
+    add("--n-steps", type=positive_int, default=100, help="steps per trial (default 100)")
+    add("--dt", type=positive_float, default=0.001, help="seconds per step (default 0.001)")
+    add("--sine-freq", type=positive_float, default=10.0,
         help="class 0 rate 0.5 (1 + sin(F pi t)), t in [0, 1]; F in units of pi (default 10)")
-    add("--cosine-freq", type=_positive_float, default=15.0,
+    add("--cosine-freq", type=positive_float, default=15.0,
         help="class 1 rate 0.5 (1 + cos(F pi t)); F in units of pi (default 15)")
-    add("--n-hidden", type=_positive_int, default=10, help="hidden LIF neurons (default 10)")
-    add("--tau-mem", type=_positive_float, default=lif.tau_mem,
+    add("--n-hidden", type=positive_int, default=10, help="hidden LIF neurons (default 10)")
+    add("--tau-mem", type=positive_float, default=lif.tau_mem,
         help=f"membrane time constant in seconds (default {lif.tau_mem})")
-    add("--tau-ref", type=_non_negative_float, default=lif.tau_ref,
+    add("--tau-ref", type=non_negative_float, default=lif.tau_ref,
         help=f"refractory period in seconds (default {lif.tau_ref})")
-    add("--v-threshold", type=_finite_float, default=lif.v_threshold,
+    add("--v-threshold", type=finite_float, default=lif.v_threshold,
         help=f"firing threshold; weights are in its unit (default {lif.v_threshold})")
-    add("--v-reset", type=_finite_float, default=lif.v_reset,
+    add("--v-reset", type=finite_float, default=lif.v_reset,
         help=f"potential at the start and after a spike, below --v-threshold (default {lif.v_reset})")
-    add("--noise-sigma", type=_non_negative_float, default=NOISE_SIGMA,
+    add("--noise-sigma", type=non_negative_float, default=NOISE_SIGMA,
         help=f"sd of every LIF neuron's Gaussian noise current per step, in threshold units "
              f"(default {NOISE_SIGMA})")
-    add("--noise-draws", type=_positive_int, default=1,
+    add("--noise-draws", type=positive_int, default=1,
         help="noise draws per training trial per generation, averaged in the fitness "
              "(default 1)")
-    add("--n-validation", type=_positive_int, default=200,
+    add("--n-validation", type=positive_int, default=200,
         help="validation trials, drawn like the training trials, on which the final weights "
              "are chosen (default 200)")
-    add("--cma-runs", type=_positive_int, default=4,
+    add("--cma-runs", type=positive_int, default=4,
         help="independent CMA-ES runs trained side by side; the final weights are the best "
              "of all of them on the validation trials (default 4)")
     add("--population", type=_population_size, default=32,
         help="CMA-ES population size, at least 2 (default 32)")
-    add("--generations", type=_positive_int, default=250,
+    add("--generations", type=positive_int, default=250,
         help="CMA-ES generations (default 250)")
-    add("--sigma0", type=_positive_float, default=1.0,
+    add("--sigma0", type=positive_float, default=1.0,
         help="initial CMA-ES step size in threshold units (default 1.0)")
-    add("--temperature", type=_positive_float, default=5.0,
+    add("--temperature", type=positive_float, default=5.0,
         help="spikes of count margin per logit in the fitness (default 5)")
-    add("--silence-penalty", type=_non_negative_float, default=0.1,
+    add("--silence-penalty", type=non_negative_float, default=0.1,
         help="fitness penalty per missing output spike per trial below --min-count (default 0.1)")
-    add("--min-count", type=_non_negative_float, default=2.0,
+    add("--min-count", type=non_negative_float, default=2.0,
         help="mean output spikes per trial below which an output counts as silent (default 2)")
-    add("--rate-floor", type=_non_negative_float, default=RATE_FLOOR,
+    add("--rate-floor", type=non_negative_float, default=RATE_FLOOR,
         help=f"firing rate in spikes per step below which the fitness penalises a hidden or "
              f"output neuron (default {RATE_FLOOR})")
-    add("--rate-target", type=_non_negative_float, default=RATE_TARGET,
+    add("--rate-target", type=non_negative_float, default=RATE_TARGET,
         help=f"firing rate in spikes per step above which the fitness penalises a hidden or "
              f"output neuron (default {RATE_TARGET})")
-    add("--rate-penalty", type=_non_negative_float, default=RATE_PENALTY,
+    add("--rate-penalty", type=non_negative_float, default=RATE_PENALTY,
         help=f"fitness penalty per spike per step of rate outside [--rate-floor, "
              f"--rate-target], averaged over neurons "
              f"(default {RATE_PENALTY})")
-    add("--max-input-weight", type=_positive_float, default=None,
+    add("--max-input-weight", type=positive_float, default=None,
         help="clip every input->hidden weight to [-W, W], threshold units (default: unbounded)")
-    add("--max-lateral-weight", type=_positive_float, default=None,
+    add("--max-lateral-weight", type=positive_float, default=None,
         help="clip every hidden->hidden weight to [-W, W], threshold units (default: unbounded)")
-    add("--seed", type=_non_negative_int, default=0,
+    add("--seed", type=non_negative_int, default=0,
         help="seed of data, CMA-ES and noise (default 0)")
     add("--device", type=_device, default="cpu", help="torch device: cpu, cuda or cuda:N (default cpu)")
-    add("--threads", type=_positive_int, default=2,
+    add("--threads", type=positive_int, default=2,
         help="torch CPU threads (default 2; the result may differ between thread counts)")
     add("--spike-file", type=Path, default=ROOT / "data" / "spike_trains.pkl",
         help="spike file to write (default data/spike_trains.pkl)")
@@ -719,13 +557,15 @@ def main(argv=None):
     # depend on where it is written.
     config = {key: str(value) if key == "device" else value for key, value in vars(args).items()
               if key not in ("spike_file", "figure_dir")}
+    labels = np.concatenate([train_labels, test_labels])
+    predictions = predict(counts[0]).cpu().numpy()
     record = spike_record(
-        spikes[0].cpu().numpy(), np.concatenate([train_labels, test_labels]),
-        predict(counts[0]).cpu().numpy(), args.n_train,
+        spikes[0].cpu().numpy(), labels, predictions, args.n_train,
         {name: w[0].cpu().numpy().astype(np.float64) for name, w in weights.items()},
-        layer_sizes, lif, args.dt, history, config, args.seed)
+        layer_sizes, dataclasses.asdict(lif), args.dt, history, config, args.seed,
+        metrics_by_split(labels, predictions, trial_split(len(labels), args.n_train)))
     try:
-        save_pickle(record, args.spike_file)
+        save_spike_trains(record, args.spike_file)
         save_figures(record, args.figure_dir)
     except OSError as err:
         sys.exit(f"train_snn.py: error: cannot write outputs: {err}")

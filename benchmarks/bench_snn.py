@@ -8,9 +8,10 @@ Measures, side by side in one run on this machine:
 2. the full default training, ``python train_snn.py`` in a subprocess, with its test accuracy
    and peak resident memory.
 
-Reads and writes nothing in the repo (the training writes to a temporary folder). Run::
+Reads and writes nothing in the repo (the training writes to a temporary folder). It imports
+``train_snn`` because it times that script's own functions. Run from the repository root::
 
-    python benchmarks/bench_snn.py
+    python -m benchmarks.bench_snn
 """
 import argparse
 import os
@@ -25,12 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import spiking_network
+import train_snn
+from spike_file import load_spike_trains
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import spiking_network  # noqa: E402
-import train_snn  # noqa: E402
-
 POPULATION = 14
 N_TRIALS = 100
 N_STEPS = 100
@@ -74,7 +74,7 @@ def time_training(extra_args):
                         "--figure-dir", folder, *extra_args], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         seconds = time.perf_counter() - start
-        accuracy = train_snn.load_spike_trains(out)["metrics"]["test"]["accuracy"]
+        accuracy = load_spike_trains(out)["metrics"]["test"]["accuracy"]
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return seconds, accuracy, peak_mib
 

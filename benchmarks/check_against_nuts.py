@@ -34,29 +34,25 @@ reports and does not assert: the exit status is 0 either way (1 without NumPyro/
 Reads:  nothing (all data are simulated with ``--seed``).
 Writes: nothing; prints plain text and markdown tables.
 Needs:  numpyro and jax, ``pip install -r requirements-bench.txt`` in a separate venv.
-Command (several minutes on 2 cores, most of it NUTS):
-    .venv-bench/bin/python benchmarks/check_against_nuts.py
+Command, from the repository root (several minutes on 2 cores, most of it NUTS):
+    .venv-bench/bin/python -m benchmarks.check_against_nuts
 Short smoke test:
-    .venv-bench/bin/python benchmarks/check_against_nuts.py --quick
+    .venv-bench/bin/python -m benchmarks.check_against_nuts --quick
 """
 import argparse
 import os
 import platform
 import sys
-from pathlib import Path
 from time import perf_counter
 
 import numpy as np
 
-BENCH_DIR = Path(__file__).resolve().parent
-for _path in (BENCH_DIR.parent, BENCH_DIR):  # the model lives above, the problem beside
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
-from bench_hawkes import (DISC_DT, DISC_N_STEPS, DISC_N_TRIALS, discrete_truth,  # noqa: E402
-                          format_table, int_at_least, parameter_names, simulate_trials)
-from hawkes_model import HawkesProcessModel  # noqa: E402
-from mcmc_diagnostics import ess_bulk, split_rhat  # noqa: E402
+from benchmarks.bench_hawkes import (DISC_DT, DISC_N_STEPS, DISC_N_TRIALS, discrete_truth,
+                                     format_table, parameter_names, simulate_trials)
+from cli_types import int_at_least
+from hawkes_model import HawkesProcessModel
+from mcmc_diagnostics import MIN_SAMPLES, ess_bulk, split_rhat
+from spike_file import events_to_raster
 
 try:  # optional (requirements-bench.txt); main() says how to install them when absent
     import jax
@@ -97,30 +93,6 @@ INSTALL_HINT = ("check_against_nuts.py needs numpyro and jax: pip install -r "
 
 
 # ----------------------------------------------------------------------------- data
-def raster(events, n_steps, dt):
-    """Spike raster of realisations whose times lie on the ``dt`` grid.
-
-    Parameters
-    ----------
-    events : list of list of ndarray
-        ``R`` realisations, each ``D`` arrays of spike times (s), at most one per step.
-    n_steps : int
-        Steps per realisation (``K``).
-    dt : float
-        Step, s.
-
-    Returns
-    -------
-    ndarray, shape (R, K, D)
-        1.0 where neuron ``d`` spikes in step ``k`` of realisation ``r``, else 0.0.
-    """
-    y = np.zeros((len(events), n_steps, len(events[0])))
-    for r, trial in enumerate(events):
-        for d, times in enumerate(trial):
-            y[r, np.rint(np.asarray(times) / dt).astype(int), d] = 1.0
-    return y
-
-
 def spike_bins(y):
     """``nonzero(y)`` as jax arrays: trial, step and neuron of each spike of an (R, K, D) raster."""
     return tuple(jnp.asarray(index) for index in np.nonzero(y))
@@ -402,7 +374,8 @@ def compare_samplers(seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP,
     truth = discrete_truth()
     end_time = DISC_N_STEPS * DISC_DT
     events = simulate_trials(*truth, end_time, N_TRIALS, seed, "discrete", DISC_DT)
-    y = raster(events, DISC_N_STEPS, DISC_DT)
+    # (R, K, D) floats 0/1: the jax model scans over steps, with the neurons last.
+    y = events_to_raster(events, DISC_N_STEPS, DISC_DT).transpose(0, 2, 1).astype(float)
     model = HawkesProcessModel(N_DIMS, time="discrete", dt=DISC_DT, beta="shared")
     prior = model._resolve_prior(model._prepare(events, end_time))
 
@@ -509,7 +482,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int_at_least(0), default=0,
                         help="seed of the simulated data and of both samplers (default 0)")
-    parser.add_argument("--n-samples", type=int_at_least(4), default=None,
+    parser.add_argument("--n-samples", type=int_at_least(MIN_SAMPLES), default=None,
                         help=f"NUTS draws kept per chain; ours keeps {OURS_SAMPLES_FACTOR} times "
                              f"as many (default {N_SAMPLES}, quick {N_SAMPLES_QUICK})")
     parser.add_argument("--n-warmup", type=int_at_least(0), default=None,

@@ -20,7 +20,8 @@ the trials used), the same for every method.
 Reads:  data/spike_trains.pkl (``python train_snn.py``)
 Writes: figures/connectivity_vs_data.png (AUC over the observable pairs against trials used);
         prints a markdown table per trial count.
-Command (about ten minutes on two cores):  python benchmarks/compare_connectivity.py
+Command, from the repository root (about ten minutes on two cores):
+    python -m benchmarks.compare_connectivity
 """
 import argparse
 import os
@@ -39,15 +40,12 @@ import numpy as np  # noqa: E402
 from scipy.signal import lfilter  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:  # the script runs from benchmarks/, the modules live above
-    sys.path.insert(0, str(REPO_ROOT))
-
 from connectivity import connection_matrix, connectivity_auc, observable_pairs  # noqa: E402
-from fit_hawkes_process import load_posterior  # noqa: E402
+from posterior_file import load_posterior  # noqa: E402
 from safe_files import save_figure  # noqa: E402
-from train_snn import load_spike_trains  # noqa: E402
+from spike_file import load_spike_trains  # noqa: E402
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 TRIAL_COUNTS = (4, 8, 16, 32, 64, 0)   # first n test trials of each group; 0: all of them
 GLM_C = 1.0                            # inverse L2 strength of the logistic GLM
 KERNEL_BETA_DT = 1.0                   # beta dt of the GLM's filter and the tick decay x dt
@@ -144,14 +142,14 @@ def score_group(alpha_by_method, true_weights, observable):
 def compare(spike_data, posterior, true_weights):
     """Group -> (number of trials, method -> (AUC observable, AUC all)) for one posterior file."""
     results = {}
-    for name, group in posterior["groups"].items():
-        spikes = spike_data["spikes"][group["trials"]]
-        alphas = {"Hawkes posterior": group["summary"]["alpha"]["mean"],
+    for name, group in posterior.groups.items():
+        spikes = spike_data["spikes"][group.trials]
+        alphas = {"Hawkes posterior": group.summary["alpha"]["mean"],
                   "logistic GLM": logistic_glm(spikes),
                   "cross-correlogram": lag1_excess(spikes),
                   "tick MLE": tick_mle(spikes, spike_data["dt"])}
-        observable = observable_pairs(group["n_spikes"], posterior["alpha_free"])
-        results[name] = (len(group["trials"]), score_group(alphas, true_weights, observable))
+        observable = observable_pairs(group.n_spikes, posterior.alpha_free)
+        results[name] = (len(group.trials), score_group(alphas, true_weights, observable))
     return results
 
 
@@ -201,7 +199,7 @@ def main(argv=None):
         for n_trials in args.trial_counts:
             start = perf_counter()
             posterior = fit_hawkes(args.spike_file, n_trials, args.seed, workdir)
-            true_weights, _ = connection_matrix(posterior["weights"], posterior["layer_sizes"])
+            true_weights, _ = connection_matrix(posterior.weights, posterior.layer_sizes)
             results = compare(spike_data, posterior, true_weights)
             print(f"\n### First {n_trials or 'all'} test trials of each group "
                   f"({perf_counter() - start:.0f} s)\n\n{markdown_table(results)}")

@@ -7,8 +7,8 @@ posterior-mean alpha in every fitted group, over all pairs and over the observab
 (alpha fitted, both neurons fire in the group's trials). One JSON line per run, then a
 summary.
 
-    python benchmarks/search_training.py              # 120 runs, about 1 hour on 2 cores
-    python benchmarks/search_training.py --runs 4     # a quick look
+    python -m benchmarks.search_training              # 120 runs, about 1 hour on 2 cores
+    python -m benchmarks.search_training --runs 4     # a quick look
 """
 import argparse
 import json
@@ -20,13 +20,12 @@ from pathlib import Path
 import numpy as np
 from joblib import Parallel, delayed
 
+from connectivity import connection_matrix, group_aucs
+from mcmc_diagnostics import is_converged
+from posterior_file import load_posterior
+from spike_file import load_spike_trains
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from fit_hawkes_process import is_converged, load_posterior  # noqa: E402
-from connectivity import connection_matrix, group_aucs  # noqa: E402
-from train_snn import load_spike_trains  # noqa: E402
-
 # Flag -> values drawn uniformly; None leaves the flag at its default (an unbounded weight).
 SPACE = {
     "--noise-sigma": [0.1, 0.15, 0.2, 0.25, 0.3],
@@ -65,13 +64,14 @@ def run_one(settings, train_seed, min_accuracy):
                         str(spike_file), "--posterior-file", str(posterior_file),
                         "--n-jobs", "1"], check=True, capture_output=True)
         posterior = load_posterior(posterior_file)
-    true_weights, _ = connection_matrix(posterior["weights"], posterior["layer_sizes"])
+    true_weights, _ = connection_matrix(posterior.weights, posterior.layer_sizes)
     for key, observable in (("auc", False), ("auc_observable", True)):
         aucs = group_aucs(posterior, true_weights, observable)
         # A group with no scorable synapse or absent pair has no AUC: null, left out below.
         result[key] = {name: round(auc, 3) if np.isfinite(auc) else None
                        for name, auc in aucs.items()}
-    result["converged"] = all(is_converged(g) for g in posterior["groups"].values())
+    result["converged"] = all(is_converged(g.max_rhat, g.min_ess_bulk)
+                              for g in posterior.groups.values())
     return result
 
 

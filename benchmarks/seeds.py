@@ -26,8 +26,9 @@ from joblib import Parallel, delayed, parallel_config
 
 from benchmarks.report import write_section
 from connectivity import connection_matrix, group_aucs
-from fit_hawkes_process import is_converged, load_posterior
-from train_snn import load_spike_trains
+from mcmc_diagnostics import is_converged
+from posterior_file import load_posterior
+from spike_file import load_spike_trains
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEEDS = tuple(range(10))
@@ -57,13 +58,14 @@ def run_seed(seed, train_flags=(), fit_flags=()):
         fit_seconds = perf_counter() - start - train_seconds
         metrics = load_spike_trains(spike_file)["metrics"]
         posterior = load_posterior(posterior_file)
-    true_weights, _ = connection_matrix(posterior["weights"], posterior["layer_sizes"])
+    true_weights, _ = connection_matrix(posterior.weights, posterior.layer_sizes)
     return {"seed": seed, "train_accuracy": metrics["train"]["accuracy"],
             "test_accuracy": metrics["test"]["accuracy"],
             "auc_observable": group_aucs(posterior, true_weights, observable=True),
             "auc_all": group_aucs(posterior, true_weights),
-            "converged": sum(is_converged(group) for group in posterior["groups"].values()),
-            "groups": len(posterior["groups"]),
+            "converged": sum(is_converged(group.max_rhat, group.min_ess_bulk)
+                             for group in posterior.groups.values()),
+            "groups": len(posterior.groups),
             "train_seconds": train_seconds, "fit_seconds": fit_seconds}
 
 

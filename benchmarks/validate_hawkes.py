@@ -22,9 +22,9 @@ maximum-likelihood estimate computed here, independently of ``hawkes_model.py``:
 
 Reads:  nothing (all data are simulated with ``--seed``).
 Writes: nothing, or a JSON of every data set's numbers with ``--out``.
-Commands for the README tables:
-    python benchmarks/validate_hawkes.py            (full table, several minutes on 2 cores)
-    python benchmarks/validate_hawkes.py --quick    (about a minute)
+Commands for the README tables, from the repository root:
+    python -m benchmarks.validate_hawkes            (full table, several minutes on 2 cores)
+    python -m benchmarks.validate_hawkes --quick    (about a minute)
 """
 import argparse
 import json
@@ -40,15 +40,11 @@ from scipy.signal import lfilter
 from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
-BENCH_DIR = Path(__file__).resolve().parent
-for _path in (BENCH_DIR.parent, BENCH_DIR):  # the model lives above, the table helpers beside
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
-from bench_hawkes import (end_time_for, int_at_least, print_table,  # noqa: E402
-                          simulate_trials)
-from hawkes_model import HawkesPrior, HawkesProcessModel, simulate_hawkes  # noqa: E402
-from safe_files import atomic_write  # noqa: E402
+from benchmarks.bench_hawkes import end_time_for, print_table, simulate_trials
+from cli_types import int_at_least
+from hawkes_model import HawkesPrior, HawkesProcessModel, simulate_hawkes
+from safe_files import atomic_write
+from spike_file import events_to_raster
 
 # Continuous truths: mu ~ U(MU_RANGE) 1/s; each alpha entry an edge with EDGE_PROB, then
 # ~ U(ALPHA_RANGE), scaled down if the spectral radius exceeds MAX_SPECTRAL_RADIUS;
@@ -136,15 +132,6 @@ def draw_discrete_truth(rng):
     alpha[output, hidden] = (rng.uniform(*DISC_ALPHA_RANGE, (n_out, n_hidden))
                              * (rng.random((n_out, n_hidden)) < P_HIDDEN_OUTPUT))
     return mu, alpha, float(rng.uniform(*BETA_DT_RANGE) / DT)
-
-
-def to_raster(events, n_dims, n_steps, dt):
-    """Bool spikes ``(n_trials, n_dims, n_steps)`` from grid times."""
-    raster = np.zeros((len(events), n_dims, n_steps), dtype=bool)
-    for r, trial in enumerate(events):
-        for i, times in enumerate(trial):
-            raster[r, i, np.rint(np.asarray(times) / dt).astype(int)] = True
-    return raster
 
 
 # ----------------------------------------------------------------------------- MLE
@@ -454,7 +441,7 @@ def run_discrete(seed_seq, settings):
     truth = draw_discrete_truth(rng)
     sim_seed, fit_seed = (int(s) for s in rng.integers(0, 2**31, 2))
     events = simulate_trials(*truth, N_STEPS * DT, N_TRIALS, sim_seed, "discrete", DT)
-    raster = to_raster(events, len(truth[0]), N_STEPS, DT)
+    raster = events_to_raster(events, N_STEPS, DT)
     model = HawkesProcessModel(len(truth[0]), time="discrete", dt=DT, beta="shared")
     record = validate_one(model, events, N_STEPS * DT, truth,
                           lambda b: discrete_statistics(raster, b, DT),
@@ -532,7 +519,7 @@ def grid_bias(events, truth, fit_seed, settings):
     mu_t, alpha_t, _ = truth
     n_dims = len(mu_t)
     edge = alpha_t > 0
-    raster = to_raster(events, n_dims, N_STEPS, DT)
+    raster = events_to_raster(events, N_STEPS, DT)
     start = rate_start(raster.sum(axis=(0, 2)), N_TRIALS * N_STEPS * DT, n_dims)
     statistics = {"discrete": lambda b: discrete_statistics(raster, b, DT),
                   "continuous": lambda b: continuous_statistics(events, [N_STEPS * DT]

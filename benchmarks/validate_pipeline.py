@@ -7,7 +7,7 @@ pair with a positive weight and 0 elsewhere (the AUC's positives and negatives),
 ``beta = BETA`` and background ``MU_LIF`` for the LIF neurons; the input neuron has no
 incoming edge and fires with its class's stimulus probability per step, ``0.5 (1 + sin)`` or
 ``0.5 (1 + cos)`` as in training (a Hawkes node whose background is locked to the stimulus).
-``fit_hawkes_process.py`` then fits these trains with its defaults, with ``--background
+``fit_hawkes_process.py``, run as a subprocess, then fits these trains with its defaults, with ``--background
 constant``, with ``--input coupled`` (the input's row fitted too) and with ``--per-trial``
 (the original's summed matrices), and the connectivity AUC of every group is printed, over all
 pairs and over the observable pairs (alpha fitted, both neurons fire): the pipeline's own
@@ -15,10 +15,12 @@ ceiling, and what the stimulus background and the exogenous input are for.
 
 Reads:  data/spike_trains.pkl  (written by ``python train_snn.py``)
 Writes: nothing in the repo (temporary files only)
-Commands for the README numbers:  python benchmarks/validate_pipeline.py  (about 2.5 min)
-                                  python benchmarks/validate_pipeline.py --max-spikes 4000
+Commands for the README numbers, from the repository root:
+    python -m benchmarks.validate_pipeline                    (about 2.5 min)
+    python -m benchmarks.validate_pipeline --max-spikes 4000
 """
 import argparse
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -26,15 +28,21 @@ from time import perf_counter
 
 import numpy as np
 
+import connectivity
+from hawkes_model import simulate_hawkes
+from mcmc_diagnostics import is_converged
+from posterior_file import load_posterior
+from safe_files import InputFileError
+from spike_file import events_to_raster, load_spike_trains, save_spike_trains
+# The one script imported by a benchmark that does not time it: class_rates is the stimulus the
+# network was trained on, defined once beside the training that draws it, and the simulated
+# input must fire with exactly those probabilities. It describes the data set, not the spike
+# file's format, so spike_file.py is no home for it; a copy here could drift from it, and an
+# estimate from the stored input spikes would put a noisy stand-in where the truth is known.
+# The price is importing torch with train_snn.
+from train_snn import class_rates
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import fit_hawkes_process  # noqa: E402
-import connectivity  # noqa: E402
-from hawkes_model import simulate_hawkes  # noqa: E402
-from safe_files import InputFileError, save_pickle  # noqa: E402
-from train_snn import class_rates, load_spike_trains  # noqa: E402
-
 ALPHA_EDGE = 0.12   # branching ratio of every excitatory synapse (sum over a row stays < 1)
 BETA = 1000.0       # 1/s: with dt = 1 ms most of an effect falls on the next step, like a synapse
 MU_LIF = 20.0       # 1/s background of the hidden and output neurons
@@ -82,31 +90,29 @@ def simulated_record(record, seed):
     """The spike file with its spikes replaced by the Hawkes truth, one realisation per trial."""
     mu, alpha, backgrounds = hawkes_truth(record)
     dt, n_steps = record["dt"], record["n_steps"]
-    spikes = np.zeros_like(record["spikes"])                                     # (trials, D, n_steps)
-    seeds = np.random.SeedSequence(seed).spawn(len(spikes))
-    for trial, (label, trial_seed) in enumerate(zip(record["labels"], seeds)):  # one realisation each
-        events = simulate_hawkes(mu, alpha, BETA, n_steps * dt, seed=trial_seed, time="discrete",
-                                 dt=dt, background=backgrounds[label])
-        for neuron, times in enumerate(events):
-            spikes[trial, neuron, np.rint(times / dt).astype(int)] = True
-    return {**record, "spikes": spikes}
+    seeds = np.random.SeedSequence(seed).spawn(len(record["spikes"]))
+    events = [simulate_hawkes(mu, alpha, BETA, n_steps * dt, seed=trial_seed, time="discrete",
+                              dt=dt, background=backgrounds[label])
+              for label, trial_seed in zip(record["labels"], seeds)]  # one realisation per trial
+    return {**record, "spikes": events_to_raster(events, n_steps, dt)}  # (trials, D, n_steps)
 
 
 def fit_and_score(spike_file, workdir, options, seed, max_spikes):
-    """Run fit_hawkes_process.py on ``spike_file``.
+    """Run fit_hawkes_process.py on ``spike_file`` in a subprocess; its table goes to stdout.
 
     Returns {group: (trials, AUC over all pairs, AUC over the observable pairs, converged)}.
     """
     posterior_file = workdir / "posterior.npz"
-    fit_hawkes_process.main(["--spike-file", str(spike_file), "--posterior-file", str(posterior_file),
-                             "--seed", str(seed), "--max-spikes", str(max_spikes), *options])
-    posterior = fit_hawkes_process.load_posterior(posterior_file)
-    true_weights, _ = connectivity.connection_matrix(posterior["weights"], posterior["layer_sizes"])
+    subprocess.run([sys.executable, str(ROOT / "fit_hawkes_process.py"), "--spike-file", str(spike_file),
+                    "--posterior-file", str(posterior_file), "--seed", str(seed),
+                    "--max-spikes", str(max_spikes), *options], check=True)
+    posterior = load_posterior(posterior_file)
+    true_weights, _ = connectivity.connection_matrix(posterior.weights, posterior.layer_sizes)
     auc_all = connectivity.group_aucs(posterior, true_weights)
     auc_seen = connectivity.group_aucs(posterior, true_weights, observable=True)
-    return {name: (len(group["trials"]), auc_all[name], auc_seen[name],
-                   fit_hawkes_process.is_converged(group))
-            for name, group in posterior["groups"].items()}
+    return {name: (len(group.trials), auc_all[name], auc_seen[name],
+                   is_converged(group.max_rhat, group.min_ess_bulk))
+            for name, group in posterior.groups.items()}
 
 
 def parse_args(argv=None):
@@ -130,9 +136,10 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         spike_file = workdir / "spike_trains.pkl"
-        save_pickle(simulated_record(record, args.seed), spike_file)
+        save_spike_trains(simulated_record(record, args.seed), spike_file)
         print(f"simulated {len(record['spikes'])} trials over the network's graph "
-              f"(alpha {ALPHA_EDGE} on every positive weight) in {perf_counter() - start:.1f} s")
+              f"(alpha {ALPHA_EDGE} on every positive weight) in {perf_counter() - start:.1f} s",
+              flush=True)  # before the fits' own output
         results = {variant: fit_and_score(spike_file, workdir, options, args.seed, args.max_spikes)
                    for variant, options in VARIANTS.items()}
     print(f"\n{'fit':<34} {'group':<16} {'trials':>6} {'AUC all':>8} {'observable':>10}  converged")

@@ -1,6 +1,7 @@
 """Tests of connectivity.py: the weight layout, the AUC against brute force and scikit-learn,
 and the observable pairs, all by hand."""
 import itertools
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -100,8 +101,9 @@ def test_group_aucs_over_observable_pairs_by_hand():
     alpha[2, 3] = 0.8                                       # an absent pair ranked high
     free = np.ones((4, 4), dtype=bool)
     free[0] = False
-    posterior = {"alpha_free": free, "groups": {"g": {
-        "n_spikes": np.array([5, 0, 3, 2]), "summary": {"alpha": {"mean": alpha}}}}}
+    # The fields of a posterior_file.Posterior and GroupPosterior that group_aucs reads.
+    posterior = SimpleNamespace(alpha_free=free, groups={"g": SimpleNamespace(
+        n_spikes=np.array([5, 0, 3, 2]), summary={"alpha": {"mean": alpha}})})
     # All pairs: 0.9 beats all eight negatives, 0.7 seven of them, 0.1 none: 15 of 24.
     assert conn.group_aucs(posterior, true_weights) == {"g": pytest.approx(15 / 24)}
     # Observable: h0 is silent, so 0.9 (silent target) and 0.1 (silent source) drop out;

@@ -1,14 +1,16 @@
-"""Tests of fit_hawkes_process.py: raster conversion, grouping, the posterior file, bad input."""
+"""Tests of fit_hawkes_process.py: grouping, backgrounds, the posterior it writes, bad input.
+
+The posterior file's layout and loader are tested on their own in test_posterior_file.py."""
 import os
 import pickle
-import zipfile
 
 import numpy as np
 import pytest
 
 import fit_hawkes_process as fhp
 from hawkes_model import HawkesPrior
-from safe_files import InputFileError, save_pickle
+from posterior_file import load_posterior
+from safe_files import save_pickle
 
 LAYER_SIZES = {"input": 1, "hidden": 3, "output": 2}
 LABELS = ["in0", "h0", "h1", "h2", "out0", "out1"]
@@ -57,33 +59,6 @@ def exit_message(excinfo):
 
 
 # ----------------------------------------------------------------------------- pure functions
-def test_spikes_to_events_by_hand():
-    spikes = np.zeros((2, 3, 5), dtype=bool)
-    spikes[0, 0, [0, 3]] = True
-    spikes[0, 2, 4] = True
-    spikes[1, 1, [1, 2, 4]] = True
-    events = fhp.spikes_to_events(spikes, dt=0.5)
-    expected = [[[0.0, 1.5], [], [2.0]], [[], [0.5, 1.0, 2.0], []]]
-    assert len(events) == 2 and all(len(trial) == 3 for trial in events)
-    for trial, want_trial in zip(events, expected):
-        for train, want in zip(trial, want_trial):
-            assert train.dtype == np.float64
-            np.testing.assert_array_equal(train, want)
-
-
-def test_spikes_to_events_matches_a_loop():
-    spikes = np.random.default_rng(1).random((4, 5, 30)) < 0.2
-    events = fhp.spikes_to_events(spikes, dt=0.001)
-    for t in range(4):
-        for i in range(5):
-            reference = [k * 0.001 for k in range(30) if spikes[t, i, k]]
-            np.testing.assert_array_equal(events[t][i], reference)
-
-
-def test_spikes_to_events_no_trials():
-    assert fhp.spikes_to_events(np.zeros((0, 3, 10), dtype=bool), dt=1.0) == []
-
-
 def test_group_test_trials_by_class_and_outcome():
     labels = np.array([0, 1, 0, 1, 0, 1, 0])
     predictions = np.array([0, 1, 1, 1, 0, 0, 0])
@@ -159,23 +134,6 @@ def test_sum_trial_fits_adds_draws_of_independent_trials():
     np.testing.assert_allclose(combined["acceptance"]["beta"], 0.2)
 
 
-def test_save_npz_is_deterministic_and_loads_without_pickle(tmp_path):
-    arrays = {"format": np.str_("x"), "a/b": np.arange(6.0).reshape(2, 3),
-              "names": np.array(["h0", "out1"])}
-    first, second = tmp_path / "first.npz", tmp_path / "second.npz"
-    fhp.save_npz(arrays, first)
-    fhp.save_npz(arrays, second)
-    assert first.read_bytes() == second.read_bytes()
-    with zipfile.ZipFile(first) as archive:
-        assert {info.date_time for info in archive.infolist()} == {fhp.ZIP_DATE_TIME}
-    with np.load(first, allow_pickle=False) as npz:
-        assert sorted(npz.files) == ["a/b", "format", "names"]
-        np.testing.assert_array_equal(npz["a/b"], arrays["a/b"])
-        assert list(npz["names"]) == ["h0", "out1"]
-    with pytest.raises(ValueError):
-        fhp.save_npz({"bad": np.array([{"a": 1}], dtype=object)}, tmp_path / "bad.npz")
-
-
 # ----------------------------------------------------------------------------- the script
 def test_main_fits_each_group_and_loads_back(spike_file, tmp_path, capsys):
     posterior_file = tmp_path / "posterior.npz"
@@ -183,37 +141,37 @@ def test_main_fits_each_group_and_loads_back(spike_file, tmp_path, capsys):
     out = capsys.readouterr().out
     for name in ("sine_correct", "cosine_correct", "sine_wrong"):
         assert name in out
-    posterior = fhp.load_posterior(posterior_file)
-    assert posterior["group_names"] == ["sine_correct", "cosine_correct", "sine_wrong"]
-    assert posterior["neuron_labels"] == LABELS and posterior["layer_sizes"] == LAYER_SIZES
-    np.testing.assert_array_equal(posterior["groups"]["cosine_correct"]["trials"], [2, 3])
-    group = posterior["groups"]["cosine_correct"]
-    assert group["alpha"].shape == (2, 30, 6, 6) and group["alpha"].dtype == np.float32
-    assert group["beta"].shape == (2, 30)
-    assert group["summary"]["alpha"]["mean"].shape == (6, 6)
-    np.testing.assert_allclose(group["summary"]["alpha"]["mean"],
-                               group["alpha"].mean(axis=(0, 1)), rtol=1e-5)
+    posterior = load_posterior(posterior_file)
+    assert posterior.group_names == ["sine_correct", "cosine_correct", "sine_wrong"]
+    assert posterior.neuron_labels == LABELS and posterior.layer_sizes == LAYER_SIZES
+    np.testing.assert_array_equal(posterior.groups["cosine_correct"].trials, [2, 3])
+    group = posterior.groups["cosine_correct"]
+    assert group.alpha.shape == (2, 30, 6, 6) and group.alpha.dtype == np.float32
+    assert group.beta.shape == (2, 30)
+    assert group.summary["alpha"]["mean"].shape == (6, 6)
+    np.testing.assert_allclose(group.summary["alpha"]["mean"],
+                               group.alpha.mean(axis=(0, 1)), rtol=1e-5)
     data = pickle.loads(spike_file.read_bytes())
-    np.testing.assert_array_equal(group["n_spikes"], data["spikes"][[2, 3]].sum(axis=(0, 2)))
-    np.testing.assert_array_equal(posterior["weights"]["hidden_output"],
+    np.testing.assert_array_equal(group.n_spikes, data["spikes"][[2, 3]].sum(axis=(0, 2)))
+    np.testing.assert_array_equal(posterior.weights["hidden_output"],
                                   data["weights"]["hidden_output"])
-    assert posterior["config"]["time"] == "discrete" and posterior["config"]["seed"] == 0
+    assert posterior.config["time"] == "discrete" and posterior.config["seed"] == 0
 
 
 def test_background_option_is_stored_with_the_posterior(spike_file, tmp_path):
     run_main(spike_file, tmp_path / "stimulus.npz")
     run_main(spike_file, tmp_path / "constant.npz", "--background", "constant")
-    stimulus = fhp.load_posterior(tmp_path / "stimulus.npz")
-    constant = fhp.load_posterior(tmp_path / "constant.npz")
-    assert stimulus["config"]["background"] == "stimulus" and constant["config"]["background"] == "constant"
+    stimulus = load_posterior(tmp_path / "stimulus.npz")
+    constant = load_posterior(tmp_path / "constant.npz")
+    assert stimulus.config["background"] == "stimulus" and constant.config["background"] == "constant"
     data = pickle.loads(spike_file.read_bytes())
-    for name, group in stimulus["groups"].items():
-        expected = fhp.stimulus_background(data["spikes"], data["labels"], data["split"], group["trials"],
+    for name, group in stimulus.groups.items():
+        expected = fhp.stimulus_background(data["spikes"], data["labels"], data["split"], group.trials,
                                            np.arange(LAYER_SIZES["input"]))
-        np.testing.assert_array_equal(group["background"], expected)
-        np.testing.assert_array_equal(constant["groups"][name]["background"], np.ones((6, 40)))
+        np.testing.assert_array_equal(group.background, expected)
+        np.testing.assert_array_equal(constant.groups[name].background, np.ones((6, 40)))
     # The sine class has a training trial, so its input's background is not flat.
-    assert np.ptp(stimulus["groups"]["sine_correct"]["background"][0]) > 0
+    assert np.ptp(stimulus.groups["sine_correct"].background[0]) > 0
 
 
 @pytest.mark.parametrize("option, beta_shape", [(["--beta", "pair"], (2, 30, 6, 6)),
@@ -222,12 +180,12 @@ def test_other_model_options_fit_and_plot(spike_file, tmp_path, option, beta_sha
     import plot_alpha_heatmaps as pah
 
     run_main(spike_file, tmp_path / "posterior.npz", *option)
-    posterior = fhp.load_posterior(tmp_path / "posterior.npz")
-    assert posterior["config"][option[0][2:]] == option[1]
-    group = posterior["groups"]["cosine_correct"]
-    assert group["beta"].shape == beta_shape
-    assert group["summary"]["beta"]["mean"].shape == beta_shape[2:]
-    names = [name for name, _, _ in pah.trace_parameters(group, LABELS, posterior["alpha_free"])]
+    posterior = load_posterior(tmp_path / "posterior.npz")
+    assert posterior.config[option[0][2:]] == option[1]
+    group = posterior.groups["cosine_correct"]
+    assert group.beta.shape == beta_shape
+    assert group.summary["beta"]["mean"].shape == beta_shape[2:]
+    names = [name for name, _, _ in pah.trace_parameters(group, LABELS, posterior.alpha_free)]
     # A per-pair beta is traced for the pair of the largest alpha.
     edge = names[1].removeprefix("largest alpha ")
     assert names[0] == (f"beta {edge} (1/s)" if option[1] == "pair" else "beta (shared, 1/s)")
@@ -245,14 +203,14 @@ def test_exogenous_input_mask_fixes_the_input_rows():
 def test_input_option_fixes_or_fits_the_input_row(spike_file, tmp_path):
     run_main(spike_file, tmp_path / "exogenous.npz")
     run_main(spike_file, tmp_path / "coupled.npz", "--input", "coupled")
-    exogenous = fhp.load_posterior(tmp_path / "exogenous.npz")
-    coupled = fhp.load_posterior(tmp_path / "coupled.npz")
-    assert exogenous["config"]["input"] == "exogenous" and coupled["config"]["input"] == "coupled"
-    np.testing.assert_array_equal(exogenous["alpha_free"], fhp.exogenous_input_mask(LAYER_SIZES))
-    assert coupled["alpha_free"].all()
-    for name, group in exogenous["groups"].items():
-        assert np.all(group["alpha"][:, :, 0] == 0) and np.all(group["summary"]["alpha"]["mean"][0] == 0)
-        assert np.all(coupled["groups"][name]["alpha"][:, :, 0] > 0)
+    exogenous = load_posterior(tmp_path / "exogenous.npz")
+    coupled = load_posterior(tmp_path / "coupled.npz")
+    assert exogenous.config["input"] == "exogenous" and coupled.config["input"] == "coupled"
+    np.testing.assert_array_equal(exogenous.alpha_free, fhp.exogenous_input_mask(LAYER_SIZES))
+    assert coupled.alpha_free.all()
+    for name, group in exogenous.groups.items():
+        assert np.all(group.alpha[:, :, 0] == 0) and np.all(group.summary["alpha"]["mean"][0] == 0)
+        assert np.all(coupled.groups[name].alpha[:, :, 0] > 0)
 
 
 def test_unconverged_group_is_warned_about(spike_file, tmp_path, capsys):
@@ -264,9 +222,9 @@ def test_unconverged_group_is_warned_about(spike_file, tmp_path, capsys):
 def test_small_groups_are_reported_and_skipped(spike_file, tmp_path, capsys):
     run_main(spike_file, tmp_path / "posterior.npz", "--min-trials", "2")
     assert "group sine_wrong has only 1 test trial(s)" in capsys.readouterr().err
-    posterior = fhp.load_posterior(tmp_path / "posterior.npz")
-    assert posterior["group_names"] == ["cosine_correct"]
-    assert posterior["skipped_groups"] == ["sine_correct", "sine_wrong"]
+    posterior = load_posterior(tmp_path / "posterior.npz")
+    assert posterior.group_names == ["cosine_correct"]
+    assert posterior.skipped_groups == ["sine_correct", "sine_wrong"]
 
 
 def test_same_seed_same_bytes_whatever_n_jobs(spike_file, tmp_path):
@@ -288,12 +246,12 @@ def test_same_data_elsewhere_same_bytes(spike_file, tmp_path):
 
 def test_per_trial_mode_sums_the_trials(spike_file, tmp_path):
     run_main(spike_file, tmp_path / "posterior.npz", "--per-trial")
-    posterior = fhp.load_posterior(tmp_path / "posterior.npz")
-    assert posterior["config"]["per_trial"] is True
-    group = posterior["groups"]["cosine_correct"]
-    assert group["trial_alpha_mean"].shape == (2, 6, 6)
-    np.testing.assert_allclose(group["trial_alpha_mean"].sum(axis=0),
-                               group["summary"]["alpha"]["mean"], rtol=1e-10)
+    posterior = load_posterior(tmp_path / "posterior.npz")
+    assert posterior.config["per_trial"] is True
+    group = posterior.groups["cosine_correct"]
+    assert group.trial_alpha_mean.shape == (2, 6, 6)
+    np.testing.assert_allclose(group.trial_alpha_mean.sum(axis=0),
+                               group.summary["alpha"]["mean"], rtol=1e-10)
 
 
 def test_silent_group_fits_from_the_prior(tmp_path):
@@ -301,15 +259,15 @@ def test_silent_group_fits_from_the_prior(tmp_path):
     data["spikes"][:2] = False  # the sine trials have no spike at all
     save_pickle(data, tmp_path / "spikes.pkl")
     run_main(tmp_path / "spikes.pkl", tmp_path / "posterior.npz")
-    silent = fhp.load_posterior(tmp_path / "posterior.npz")["groups"]["sine_correct"]
-    assert silent["n_spikes"].sum() == 0
-    for parameter in ("mu", "beta"):
-        assert np.all(np.isfinite(silent[parameter])) and np.all(silent[parameter] > 0)
-    assert np.all(silent["alpha"][:, :, 0] == 0)  # the input's row is fixed at 0
+    silent = load_posterior(tmp_path / "posterior.npz").groups["sine_correct"]
+    assert silent.n_spikes.sum() == 0
+    for values in (silent.mu, silent.beta):
+        assert np.all(np.isfinite(values)) and np.all(values > 0)
+    assert np.all(silent.alpha[:, :, 0] == 0)  # the input's row is fixed at 0
     # With no source spikes the data say nothing about the fitted alphas: their draws are the
     # prior's Gamma(shape, mean), so their grand mean lies within 4 standard errors of it.
     prior = HawkesPrior()
-    draws = silent["alpha"][:, :, 1:].astype(float)
+    draws = silent.alpha[:, :, 1:].astype(float)
     assert np.all(draws > 0)
     standard_error = prior.alpha_mean / np.sqrt(prior.alpha_shape * draws.size)
     assert abs(draws.mean() - prior.alpha_mean) < 4 * standard_error
@@ -394,42 +352,3 @@ def test_unwritable_posterior_path_fails_before_fitting(spike_file, tmp_path, ca
     assert f"cannot write {target}" in message and "--posterior-file" in message and "\n" not in message
     assert "fitting" not in capsys.readouterr().out
     assert not any(p.name.endswith(".check") for p in tmp_path.rglob("*"))
-
-
-def test_load_posterior_missing_says_run_fit(tmp_path):
-    with pytest.raises(InputFileError, match=r"run `python fit_hawkes_process.py` first"):
-        fhp.load_posterior(tmp_path / "hawkes_posterior.npz")
-
-
-@pytest.mark.parametrize("kind", ["garbage", "truncated", "pickled", "version", "shapes",
-                                  "weights", "no_group", "n_spikes", "config", "beta",
-                                  "background", "summary", "alpha_free"])
-def test_load_posterior_refuses_bad_files(spike_file, tmp_path, kind):
-    good = tmp_path / "good.npz"
-    run_main(spike_file, good)
-    with np.load(good, allow_pickle=False) as npz:
-        arrays = {key: npz[key] for key in npz.files}
-    bad = tmp_path / "bad.npz"
-    if kind == "garbage":
-        bad.write_bytes(b"PK\x03\x04 not really a zip")
-    elif kind == "truncated":
-        bad.write_bytes(good.read_bytes()[:2000])
-    elif kind == "pickled":
-        np.savez(bad, **{**arrays, "config": np.array([{"a": 1}], dtype=object)})
-    elif kind == "version":
-        fhp.save_npz({**arrays, "version": np.int64(fhp.POSTERIOR_VERSION + 1)}, bad)
-    elif kind == "shapes":
-        fhp.save_npz({**arrays, "sine_correct/alpha": arrays["sine_correct/alpha"][..., :5]}, bad)
-    else:  # a loadable file whose contents disagree with themselves
-        wrong = {"weights": ("weights/input_hidden", np.zeros((2, 3))),
-                 "no_group": ("group_names", np.array([], dtype=str)),
-                 "n_spikes": ("sine_correct/n_spikes", np.zeros(5, dtype=np.int64)),
-                 "config": ("config", np.str_("[1, 2]")),
-                 "beta": ("sine_correct/beta", arrays["sine_correct/beta"][:, :-1]),
-                 "background": ("sine_correct/background", np.ones((6, 39))),
-                 "summary": ("sine_correct/alpha/mean", np.zeros((6, 5))),
-                 "alpha_free": ("alpha_free", np.ones((6, 6)))}[kind]
-        fhp.save_npz({**arrays, wrong[0]: wrong[1]}, bad)
-    with pytest.raises(InputFileError) as excinfo:
-        fhp.load_posterior(bad)
-    assert "\n" not in str(excinfo.value)

@@ -7,7 +7,8 @@ import connectivity
 import plot_alpha_heatmaps
 import train_snn
 from hawkes_model import simulate_hawkes
-from safe_files import save_pickle
+from posterior_file import load_posterior
+from spike_file import events_to_raster, load_spike_trains, save_spike_trains
 
 N_HIDDEN = 3
 N_NEURONS = 1 + N_HIDDEN + 2
@@ -15,7 +16,7 @@ N_CHAINS, N_SAMPLES = 2, 20
 
 
 def expected_keys(group_names, acceptance_moves):
-    """The posterior file's keys as documented in fit_hawkes_process.posterior_arrays."""
+    """The posterior file's keys as documented in posterior_file.posterior_arrays."""
     keys = {"format", "version", "config", "dt", "n_steps", "neuron_labels", "layer_names",
             "layer_sizes", "class_names", "weight_names", "group_names", "skipped_groups",
             "weights/input_hidden", "weights/hidden_hidden", "weights/hidden_output",
@@ -46,7 +47,7 @@ def test_train_fit_plot(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "max R-hat" in out and "connectivity AUC" in out
 
-    spikes = train_snn.load_spike_trains(spike_file)
+    spikes = load_spike_trains(spike_file)
     with np.load(posterior_file, allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in npz.files}
     groups = [str(g) for g in arrays["group_names"]]
@@ -100,12 +101,9 @@ def hawkes_spike_record(n_trials, n_steps, seed):
     alpha = np.where(true_weights > 0, 0.5, 0.0)                      # (6, 6) [target, source]
     mu = np.array([150.0, 20.0, 20.0, 20.0, 20.0, 20.0])              # 1/s
     dt = 0.001
-    spikes = np.zeros((n_trials, 6, n_steps), dtype=bool)
-    for trial in range(n_trials):  # a simple loop: this builds test data, it is not timed code
-        events = simulate_hawkes(mu, alpha, 1.0 / dt, n_steps * dt, seed=seed + trial,
-                                 time="discrete", dt=dt)
-        for neuron, times in enumerate(events):
-            spikes[trial, neuron, np.rint(times / dt).astype(int)] = True
+    spikes = events_to_raster([simulate_hawkes(mu, alpha, 1.0 / dt, n_steps * dt, seed=seed + trial,
+                                               time="discrete", dt=dt)
+                               for trial in range(n_trials)], n_steps, dt)
     labels = np.arange(n_trials) % 2
     return {"format": "snn-spike-trains", "version": 1, "dt": dt, "n_steps": n_steps,
             "layer_sizes": layer_sizes, "neuron_labels": ["in0", "h0", "h1", "h2", "out0", "out1"],
@@ -121,16 +119,15 @@ def test_fit_recovers_known_connectivity(tmp_path):
     """On spikes simulated from a Hawkes process whose edges are the positive weights, the
     fitted alpha ranks true synapses above absent ones. The chains are short for speed, so
     mixing is checked loosely (R-hat < 1.05), not against the script's 1.01 / ESS 400."""
-    save_pickle(hawkes_spike_record(n_trials=40, n_steps=200, seed=1), tmp_path / "spikes.pkl")
+    save_spike_trains(hawkes_spike_record(n_trials=40, n_steps=200, seed=1), tmp_path / "spikes.pkl")
     fit_hawkes_process.main(["--spike-file", str(tmp_path / "spikes.pkl"), "--posterior-file",
                              str(tmp_path / "post.npz"), "--n-samples", "300", "--n-warmup",
                              "200", "--max-spikes", "0", "--n-jobs", "1"])
-    posterior = fit_hawkes_process.load_posterior(tmp_path / "post.npz")
-    true_weights, _ = connectivity.connection_matrix(posterior["weights"],
-                                                            posterior["layer_sizes"])
-    for group in posterior["groups"].values():
-        auc, n_pos, n_neg = connectivity.connectivity_auc(group["summary"]["alpha"]["mean"],
-                                                                 true_weights)
+    posterior = load_posterior(tmp_path / "post.npz")
+    true_weights, _ = connectivity.connection_matrix(posterior.weights, posterior.layer_sizes)
+    for group in posterior.groups.values():
+        auc, n_pos, n_neg = connectivity.connectivity_auc(group.summary["alpha"]["mean"],
+                                                          true_weights)
         assert (n_pos, n_neg) == (5, 30 - 5 - 4)  # 30 off-diagonal pairs, 4 inhibitory
         assert auc >= 0.9
-        assert group["max_rhat"] < 1.05
+        assert group.max_rhat < 1.05

@@ -1,16 +1,20 @@
 """Tests of plot_alpha_heatmaps.py: the plots, their figures, bad input."""
+import dataclasses
+from types import SimpleNamespace
+
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-import fit_hawkes_process as fhp
-import hawkes_model
 import plot_alpha_heatmaps as pah
 from connectivity import connection_matrix
+from posterior_file import load_posterior, save_posterior
+from posterior_records import fake_group, fake_posterior
 
 LAYER_SIZES = {"input": 1, "hidden": 2, "output": 1}
 LABELS = ["in0", "h0", "h1", "out0"]
+N_STEPS = 50
 WEIGHTS = {"input_hidden": np.array([[1.0, -2.0]]),        # (n_in, n_hidden) [source, target]
            "hidden_output": np.array([[3.0], [4.0]])}       # (n_hidden, n_out)
 
@@ -78,32 +82,18 @@ def test_plot_trace_one_line_per_chain():
     np.testing.assert_array_equal(ax.lines[2].get_ydata(), draws[2])
 
 
-def _fake_fit(alpha_mean, n_chains=2, n_samples=40, seed=0):
-    """A fit_group-style result whose alpha draws scatter around ``alpha_mean``."""
-    rng = np.random.default_rng(seed)
-    n = len(alpha_mean)
-    draws = {"mu": rng.gamma(5.0, 2.0, (n_chains, n_samples, n)),
-             "alpha": alpha_mean * rng.gamma(50.0, 1 / 50, (n_chains, n_samples, n, n)),
-             "beta": rng.gamma(50.0, 4.0, (n_chains, n_samples))}
-    return {**draws, "summary": {p: hawkes_model.summarise_draws(d) for p, d in draws.items()},
-            "max_rhat": 1.001, "min_ess_bulk": 500.0, "acceptance": {"beta": np.full(n_chains, 0.3)},
-            "gof_ks": np.full(n, 0.05), "seconds": 0.1, "cpu_seconds": 0.1}
-
-
 def _write_posterior(path, groups):
-    spike_data = {"dt": 0.001, "n_steps": 50, "neuron_labels": LABELS,
-                  "layer_sizes": LAYER_SIZES, "class_names": ["sine", "cosine"],
-                  "weights": WEIGHTS, "spikes": np.ones((10, 4, 50), dtype=bool)}
-    fits = {name: _fake_fit(alpha, seed=k) for k, (name, (_, alpha)) in enumerate(groups.items())}
-    trials = {name: trials for name, (trials, _) in groups.items()}
-    fhp.save_npz(fhp.posterior_arrays(spike_data, trials, [], fits, {"per_trial": False}), path)
+    """Save a posterior of ``groups``: name -> (trials, alpha around which its draws scatter)."""
+    records = {name: fake_group(alpha, trials, N_STEPS, seed=k)
+               for k, (name, (trials, alpha)) in enumerate(groups.items())}
+    save_posterior(fake_posterior(records, LAYER_SIZES, WEIGHTS, N_STEPS), path)
 
 
 def test_trace_parameters_pick_the_largest_and_a_near_zero_alpha(tmp_path):
     alpha = np.full((4, 4), 0.3)
     alpha[3, 2], alpha[0, 1] = 0.9, 0.001
     _write_posterior(tmp_path / "post.npz", {"sine_correct": ([0, 1], alpha)})
-    group = fhp.load_posterior(tmp_path / "post.npz")["groups"]["sine_correct"]
+    group = load_posterior(tmp_path / "post.npz").groups["sine_correct"]
     picks = pah.trace_parameters(group, LABELS, np.ones((4, 4), dtype=bool))
     assert [name for name, _, _ in picks] == ["beta (shared, 1/s)", "largest alpha h1→out0",
                                               "near-zero alpha h0→in0", "mu out0 (1/s)"]
@@ -111,28 +101,32 @@ def test_trace_parameters_pick_the_largest_and_a_near_zero_alpha(tmp_path):
     free = np.ones((4, 4), dtype=bool)
     free[0] = False
     assert pah.trace_parameters(group, LABELS, free)[2][0] != "near-zero alpha h0→in0"
-    np.testing.assert_array_equal(picks[1][1], group["alpha"][:, :, 3, 2])
+    np.testing.assert_array_equal(picks[1][1], group.alpha[:, :, 3, 2])
     assert picks[1][1].shape == (2, 40)
 
 
 def test_example_figure_greys_the_columns_of_sources_that_never_fired(tmp_path):
     _write_posterior(tmp_path / "post.npz", {"sine_correct": ([0, 1], np.full((4, 4), 0.3))})
-    posterior = fhp.load_posterior(tmp_path / "post.npz")
-    group = posterior["groups"]["sine_correct"]
-    group["n_spikes"] = np.array([5, 0, 3, 2])           # h0 never fired in these trials
-    fig = pah.figure_example(posterior, "sine_correct", pah.ALPHA_LABEL)
+    posterior = load_posterior(tmp_path / "post.npz")
+
+    def with_spikes(n_spikes):
+        group = dataclasses.replace(posterior.groups["sine_correct"], n_spikes=np.array(n_spikes))
+        return dataclasses.replace(posterior, groups={"sine_correct": group})
+
+    fig = pah.figure_example(with_spikes([5, 0, 3, 2]), "sine_correct", pah.ALPHA_LABEL)  # h0 silent
     drawn_mask = fig.axes[0].collections[0].get_array().mask.reshape(4, 4)
     expected = np.zeros((4, 4), dtype=bool)
     expected[:, 1] = True
     np.testing.assert_array_equal(drawn_mask, expected)
     assert "never fired" in fig.axes[0].get_title()
-    group["n_spikes"] = np.array([5, 1, 3, 2])
-    assert "never fired" not in pah.figure_example(posterior, "sine_correct", pah.ALPHA_LABEL).axes[0].get_title()
+    fig = pah.figure_example(with_spikes([5, 1, 3, 2]), "sine_correct", pah.ALPHA_LABEL)
+    assert "never fired" not in fig.axes[0].get_title()
 
 
 def test_main_group_is_the_largest():
-    posterior = {"group_names": ["a", "b", "c"],
-                 "groups": {"a": {"trials": [1]}, "b": {"trials": [2, 3, 4]}, "c": {"trials": [5, 6, 7]}}}
+    posterior = SimpleNamespace(group_names=["a", "b", "c"], groups={
+        "a": SimpleNamespace(trials=[1]), "b": SimpleNamespace(trials=[2, 3, 4]),
+        "c": SimpleNamespace(trials=[5, 6, 7])})
     assert pah.main_group(posterior) == "b"
 
 

@@ -1,4 +1,6 @@
-"""train_snn.py: the data, a tiny in-process run against the file contract, bad input."""
+"""train_snn.py: the data, a tiny in-process run against the file contract, bad input.
+
+The spike file's loader and layout are tested on their own in test_spike_file.py."""
 import pickle
 
 import numpy as np
@@ -7,7 +9,7 @@ import torch
 
 import spiking_network as sn
 import train_snn
-from safe_files import InputFileError, save_pickle
+from spike_file import REQUIRED_KEYS, load_spike_trains, weight_shapes
 
 TINY = ["--n-train", "16", "--n-test", "8", "--n-steps", "30", "--n-hidden", "4",
         "--population", "4", "--generations", "3", "--seed", "7", "--noise-sigma", "0.3",
@@ -93,7 +95,7 @@ def test_select_weights_picks_the_most_accurate_then_the_fittest_like_a_per_cand
     sizes = {"input": 1, "hidden": 3, "output": 2}
     lif = sn.LIFParams(sigma=0.0)
     n_params = sn.weights_to_theta(
-        {name: torch.zeros(shape) for name, shape in sn.weight_shapes(sizes).items()},
+        {name: torch.zeros(shape) for name, shape in weight_shapes(sizes).items()},
         sizes).numel()
     candidates = np.random.default_rng(1).normal(0.0, 1.5, (6, n_params))
     spikes, labels = train_snn.generate_trials(
@@ -124,8 +126,8 @@ def test_two_runs_with_one_seed_give_identical_files(tmp_path):
 
 
 def test_spike_file_matches_the_contract(spike_file):
-    record = train_snn.load_spike_trains(spike_file)
-    assert list(record) == list(train_snn.REQUIRED_KEYS)
+    record = load_spike_trains(spike_file)
+    assert list(record) == list(REQUIRED_KEYS)
     assert record["format"] == "snn-spike-trains" and record["version"] == 1
     assert record["dt"] == 0.001 and record["n_steps"] == 30 and record["seed"] == 7
     assert list(record["layer_sizes"].items()) == [("input", 1), ("hidden", 4), ("output", 2)]
@@ -165,84 +167,11 @@ def test_spike_file_matches_the_contract(spike_file):
     assert (spike_file.parent / "figures" / "training_curve.png").stat().st_size > 0
 
 
-def one_line_error(path, *fragments):
-    with pytest.raises(InputFileError) as info:
-        train_snn.load_spike_trains(path)
-    message = str(info.value)
-    assert "\n" not in message
-    for fragment in fragments:
-        assert fragment in message
-    return message
-
-
-class _Payload:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return open, (str(self.marker), "w")
-
-
-def test_loader_refuses_a_pickle_that_would_run_code(tmp_path):
-    marker = tmp_path / "pwned"
-    path = tmp_path / "evil.pkl"
-    path.write_bytes(pickle.dumps({"format": "snn-spike-trains", "x": _Payload(marker)}))
-    one_line_error(path, "unsafe", "open")
-    assert not marker.exists()
-    pickle.loads(path.read_bytes())         # a plain unpickler does run the payload
-    assert marker.exists()
-
-
-def test_loader_refuses_truncated_and_garbage_files(tmp_path, spike_file):
-    truncated = tmp_path / "truncated.pkl"
-    truncated.write_bytes(spike_file.read_bytes()[:300])
-    one_line_error(truncated, "regenerate")
-    garbage = tmp_path / "garbage.pkl"
-    garbage.write_bytes(b"\x00\xffthis is not a pickle\x13" * 10)
-    one_line_error(garbage, "regenerate")
-
-
-def test_loader_says_how_to_make_a_missing_file(tmp_path):
-    one_line_error(tmp_path / "nope.pkl", "does not exist", "run `python train_snn.py` first")
-
-
-def _corrupt(record, key, value):
-    record[key] = value
-
-
-@pytest.mark.parametrize("edit, fragment", [
-    (lambda r: _corrupt(r, "format", "hawkes-posterior"), "format"),
-    (lambda r: _corrupt(r, "version", 2), "version"),
-    (lambda r: r.pop("weights"), "missing keys"),
-    (lambda r: _corrupt(r, "spikes", r["spikes"][:, :-1]), "'spikes' has shape"),
-    (lambda r: _corrupt(r, "spikes", r["spikes"].astype(np.float64)), "dtype"),
-    (lambda r: _corrupt(r, "labels", r["labels"][:-1]), "'labels' has shape"),
-    (lambda r: _corrupt(r, "split", np.full(len(r["split"]), "valid")), "'split' holds"),
-    (lambda r: r["weights"].update(hidden_output=np.zeros((5, 2))), "'hidden_output' has shape"),
-    (lambda r: r["weights"].update(input_hidden=np.full((1, 4), np.nan)), "non-finite"),
-    (lambda r: _corrupt(r, "n_steps", 31), "'spikes' has shape"),
-    (lambda r: _corrupt(r, "dt", -1.0), "dt"),
-    (lambda r: r["metrics"]["test"].pop("f1"), "metrics"),
-    (lambda r: _corrupt(r, "neuron_labels", r["neuron_labels"][::-1]), "neuron_labels"),
-    # Arrays and numbers where lists and strings belong: elementwise == must not escape.
-    (lambda r: _corrupt(r, "neuron_labels", np.array(r["neuron_labels"])), "neuron_labels"),
-    (lambda r: _corrupt(r, "format", np.array(["snn-spike-trains"])), "format"),
-    (lambda r: _corrupt(r, "version", np.int64(1)), "version"),
-    (lambda r: _corrupt(r, "class_names", 3), "class_names"),
-])
-def test_loader_refuses_files_that_break_the_contract(tmp_path, spike_file, edit, fragment):
-    record = train_snn.load_spike_trains(spike_file)
-    edit(record)
-    path = tmp_path / "bad.pkl"
-    save_pickle(record, path)
-    one_line_error(path, fragment, "rerun `python train_snn.py`")
-
-
 def test_weight_limits_bound_the_stored_weights(tmp_path):
     out = tmp_path / "bounded.pkl"
     train_snn.main(TINY + ["--max-input-weight", "0.4", "--max-lateral-weight", "0.7",
                            "--spike-file", str(out), "--figure-dir", str(tmp_path / "figures")])
-    record = train_snn.load_spike_trains(out)
+    record = load_spike_trains(out)
     # The network runs in float32, so the bound is float32's nearest value to the limit.
     assert np.abs(record["weights"]["input_hidden"]).max() <= np.float32(0.4)
     assert np.abs(record["weights"]["hidden_hidden"]).max() <= np.float32(0.7)

@@ -1,0 +1,270 @@
+"""The contract of ``data/spike_trains.pkl``: what ``train_snn.py`` writes and every reader gets.
+
+A pickle (protocol 5) of one dict of builtins and numpy arrays, format ``FORMAT``, version
+``VERSION``, with exactly the keys ``REQUIRED_KEYS`` in that order (N neurons ordered input,
+hidden, output; T trials, training trials first; K steps of ``dt`` seconds):
+
+``format`` str, ``version`` int, ``dt`` float (seconds per step), ``n_steps`` int (K),
+``layer_sizes`` dict ``LAYER_NAMES`` -> int, ``neuron_labels`` list of str (``in0``, ``h0``...,
+``out0``...), ``class_names`` list ``CLASS_NAMES`` (label 0, label 1), ``spikes`` bool (T, N, K),
+``labels`` and ``predictions`` int (T,) in {0, 1}, ``split`` str (T,) in ``SPLITS``, ``weights``
+dict name -> float64 (n_source, n_target) as in ``weight_shapes``, ``metrics`` dict split ->
+``METRIC_NAMES`` -> float, ``lif`` dict of the LIF parameters, ``history`` dict of CMA-ES
+curves, ``config`` dict of the training settings, ``seed`` int.
+
+``spike_record`` builds it, ``save_spike_trains`` writes it atomically and ``load_spike_trains``
+reads it without running code from it and checks it against this contract. ``spikes_to_events``
+and ``events_to_raster`` turn rasters into Hawkes realisations (a spike of step ``k`` happens
+at ``k * dt``) and back. numpy and the standard library only: readers need no torch.
+"""
+import math
+from pathlib import Path
+
+import numpy as np
+
+from safe_files import InputFileError, load_pickle, save_pickle
+
+FORMAT = "snn-spike-trains"
+VERSION = 1
+LAYER_NAMES = ("input", "hidden", "output")
+CLASS_NAMES = ("sine", "cosine")          # label 0, label 1; "cosine" is the positive class
+SPLITS = ("train", "test")
+METRIC_NAMES = ("accuracy", "f1", "precision", "recall")
+REQUIRED_KEYS = ("format", "version", "dt", "n_steps", "layer_sizes", "neuron_labels",
+                 "class_names", "spikes", "labels", "predictions", "split", "weights",
+                 "metrics", "lif", "history", "config", "seed")
+RERUN = "rerun `python train_snn.py`"
+
+
+def weight_shapes(layer_sizes):
+    """Return ``{name: (n_source, n_target)}`` for the three weight matrices, in theta order."""
+    n_in, n_hidden, n_out = (layer_sizes[name] for name in LAYER_NAMES)
+    return {"input_hidden": (n_in, n_hidden),
+            "hidden_hidden": (n_hidden, n_hidden),
+            "hidden_output": (n_hidden, n_out)}
+
+
+def neuron_labels(layer_sizes):
+    """Return ``["in0", ..., "h0", ..., "out0", ...]`` in the network's neuron order."""
+    prefixes = {"input": "in", "hidden": "h", "output": "out"}
+    return [f"{prefixes[layer]}{i}" for layer in LAYER_NAMES for i in range(layer_sizes[layer])]
+
+
+def trial_split(n_trials, n_train):
+    """Return the split of every trial: the first ``n_train`` are "train", the rest "test".
+
+    Returns
+    -------
+    np.ndarray, shape (n_trials,), str
+    """
+    return np.where(np.arange(n_trials) < n_train, "train", "test")
+
+
+def spike_record(spikes, labels, predictions, n_train, weights, layer_sizes, lif, dt, history,
+                 config, seed, metrics):
+    """Assemble the spike file's contents (version ``VERSION``).
+
+    Parameters
+    ----------
+    spikes : np.ndarray, shape (n_trials, n_neurons, n_steps), bool
+        Training trials first, then test trials.
+    labels, predictions : np.ndarray, shape (n_trials,), int
+    n_train : int
+        How many of the trials are training trials (``trial_split``).
+    weights : dict of np.ndarray
+        The trained network's weight matrices, ``[source, target]``.
+    layer_sizes : dict
+        ``LAYER_NAMES`` -> neuron count.
+    lif : dict
+        The LIF parameters (``dataclasses.asdict`` of ``spiking_network.LIFParams``).
+    dt : float
+        Seconds per step.
+    history : dict of np.ndarray
+        The training curves (``train_snn.train_cmaes``).
+    config : dict
+        The command-line arguments, as builtins.
+    seed : int
+    metrics : dict
+        Split -> ``METRIC_NAMES`` -> float, of the predictions on that split's trials.
+
+    Returns
+    -------
+    dict
+        Keys ``REQUIRED_KEYS``, in that order.
+    """
+    return {
+        "format": FORMAT, "version": VERSION, "dt": dt, "n_steps": spikes.shape[2],
+        "layer_sizes": layer_sizes, "neuron_labels": neuron_labels(layer_sizes),
+        "class_names": list(CLASS_NAMES), "spikes": spikes, "labels": labels,
+        "predictions": predictions, "split": trial_split(len(labels), n_train),
+        "weights": weights, "metrics": metrics, "lif": lif, "history": history,
+        "config": config, "seed": seed,
+    }
+
+
+def save_spike_trains(record, path):
+    """Write a ``spike_record`` to ``path`` atomically (temporary name, then rename)."""
+    save_pickle(record, path)
+
+
+def load_spike_trains(path):
+    """Load and check a spike file, without running code from it.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    dict
+        The record as stored (see the module docstring).
+
+    Raises
+    ------
+    safe_files.InputFileError
+        One line saying what is wrong and what to do, if the file is missing, unsafe,
+        unreadable, or does not match the contract.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"spike file {path} does not exist; "
+                             "run `python train_snn.py` first")
+    record = load_pickle(path, "spike file")
+    _check_spike_record(path, record)
+    return record
+
+
+def spikes_to_events(spikes, dt):
+    """Turn spike rasters into Hawkes realisations: a spike of step ``k`` happens at ``k * dt``.
+
+    Parameters
+    ----------
+    spikes : ndarray of bool, shape (n_trials, n_neurons, n_steps)
+    dt : float
+        Seconds per step.
+
+    Returns
+    -------
+    list of n_trials lists of n_neurons sorted float64 arrays
+        Spike times in seconds, in ``[0, n_steps * dt)``.
+    """
+    n_trials, n_neurons, _ = spikes.shape
+    trial, neuron, step = np.nonzero(spikes)  # C order: steps ascend within each (trial, neuron)
+    counts = np.bincount(trial * n_neurons + neuron, minlength=n_trials * n_neurons)
+    trains = np.split(step * float(dt), np.cumsum(counts)[:-1])  # n_trials * n_neurons arrays
+    return [trains[t * n_neurons:(t + 1) * n_neurons] for t in range(n_trials)]
+
+
+def events_to_raster(events, n_steps, dt):
+    """Inverse of ``spikes_to_events``: the raster of realisations whose times lie on the grid.
+
+    A time ``t`` marks step ``round(t / dt)``; two times in one step mark it once.
+
+    Parameters
+    ----------
+    events : list of n_trials lists of n_neurons arrays
+        Spike times in seconds.
+    n_steps : int
+        Steps per trial.
+    dt : float
+        Seconds per step.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_trials, n_neurons, n_steps)
+        ``n_neurons`` is 0 when there is no trial.
+
+    Raises
+    ------
+    ValueError
+        If the trials have different numbers of neurons or a time falls outside
+        ``[0, n_steps * dt)``.
+    """
+    n_neurons = len(events[0]) if len(events) else 0
+    raster = np.zeros((len(events), n_neurons, n_steps), dtype=bool)
+    for trial, trains in enumerate(events):
+        if len(trains) != n_neurons:
+            raise ValueError(f"trial {trial} has {len(trains)} neurons, trial 0 has {n_neurons}")
+        for neuron, times in enumerate(trains):
+            steps = np.rint(np.asarray(times, dtype=float) / dt).astype(np.int64)
+            if steps.size and (steps.min() < 0 or steps.max() >= n_steps):
+                raise ValueError(f"trial {trial}, neuron {neuron}: a spike time lies outside "
+                                 f"[0, {n_steps} * {dt}) s")
+            raster[trial, neuron, steps] = True
+    return raster
+
+
+def _spike_file_error(path, problem):
+    return InputFileError(f"spike file {path}: {problem}; {RERUN}")
+
+
+def _check_array(path, record, key, shape, kinds):
+    value = record[key]
+    if not isinstance(value, np.ndarray):
+        raise _spike_file_error(path, f"{key!r} is a {type(value).__name__}, not a numpy array")
+    if value.dtype.kind not in kinds:
+        raise _spike_file_error(path, f"{key!r} has dtype {value.dtype}")
+    if value.shape != shape:
+        raise _spike_file_error(path, f"{key!r} has shape {value.shape}, expected {shape}")
+    if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+        raise _spike_file_error(path, f"{key!r} holds non-finite values")
+
+
+def _same(value, expected):
+    """``value == expected`` with the same type: a stored array or number never stands in for
+    a list or a string (``==`` on an array is elementwise and cannot be tested for truth)."""
+    return type(value) is type(expected) and value == expected
+
+
+def _check_spike_record(path, record):
+    if not isinstance(record, dict):
+        raise _spike_file_error(path, f"holds a {type(record).__name__}, not a dict")
+    if not _same(record.get("format"), FORMAT):
+        raise _spike_file_error(path, f"format is {record.get('format')!r}, not {FORMAT!r}")
+    if not _same(record.get("version"), VERSION):
+        raise _spike_file_error(path, f"version {record.get('version')!r} is not {VERSION}")
+    missing = [key for key in REQUIRED_KEYS if key not in record]
+    if missing:
+        raise _spike_file_error(path, f"missing keys {missing}")
+    dt, n_steps, sizes = record["dt"], record["n_steps"], record["layer_sizes"]
+    if not (isinstance(dt, float) and math.isfinite(dt) and dt > 0):
+        raise _spike_file_error(path, f"dt {dt!r} is not a positive number of seconds")
+    if not (isinstance(n_steps, int) and n_steps > 0):
+        raise _spike_file_error(path, f"n_steps {n_steps!r} is not a positive integer")
+    if not (isinstance(sizes, dict) and list(sizes) == list(LAYER_NAMES)
+            and all(isinstance(n, int) and n > 0 for n in sizes.values())):
+        raise _spike_file_error(path, f"layer_sizes {sizes!r} is not "
+                                      "{'input': n, 'hidden': n, 'output': n}")
+    if not _same(record["neuron_labels"], neuron_labels(sizes)):
+        raise _spike_file_error(path, "neuron_labels do not match layer_sizes")
+    if not _same(record["class_names"], list(CLASS_NAMES)):
+        raise _spike_file_error(path, f"class_names {record['class_names']!r} are not "
+                                      f"{list(CLASS_NAMES)}")
+    spikes = record["spikes"]
+    if not (isinstance(spikes, np.ndarray) and spikes.ndim == 3):
+        raise _spike_file_error(path, "'spikes' is not a 3-D numpy array")
+    n_trials, n_neurons = spikes.shape[0], sum(sizes.values())
+    _check_array(path, record, "spikes", (n_trials, n_neurons, n_steps), "b")
+    for key in ("labels", "predictions"):
+        _check_array(path, record, key, (n_trials,), "iu")
+        if not np.isin(record[key], (0, 1)).all():
+            raise _spike_file_error(path, f"{key!r} holds values other than 0 and 1")
+    _check_array(path, record, "split", (n_trials,), "U")
+    if not np.isin(record["split"], SPLITS).all():
+        raise _spike_file_error(path, f"'split' holds values other than {list(SPLITS)}")
+    weights = record["weights"]
+    if not isinstance(weights, dict):
+        raise _spike_file_error(path, "'weights' is not a dict")
+    expected = weight_shapes(sizes)
+    if set(weights) != set(expected):
+        raise _spike_file_error(path, f"weights has keys {sorted(weights)}, "
+                                      f"expected {sorted(expected)}")
+    for name, shape in expected.items():
+        _check_array(path, weights, name, shape, "f")
+    metrics = record["metrics"]
+    if not (isinstance(metrics, dict) and all(
+            isinstance(metrics.get(split), dict)
+            and all(isinstance(metrics[split].get(name), float) for name in METRIC_NAMES)
+            for split in SPLITS)):
+        raise _spike_file_error(path, "'metrics' lacks float accuracy, f1, precision and "
+                                      "recall for train and test")
