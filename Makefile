@@ -1,39 +1,49 @@
-# `make` builds the venv and runs the whole pipeline; `make test` runs the test suite.
+# `make` builds the venv and runs the whole pipeline; `make test` runs the tests; `make lint`
+# checks the code; `make results` reruns every benchmark, which rewrite docs/RESULTS.md.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: all train fit plot test bench clean
+.PHONY: all train fit plot test lint results clean
 
 all: plot
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $(STAMP)
 
-data/spike_trains.pkl: $(STAMP) spiking_network.py train_snn.py safe_files.py spike_file.py
+data/spike_trains.pkl: $(STAMP) spiking_network.py train_snn.py spike_file.py safe_files.py cli_types.py
 	$(PY) train_snn.py
 
-data/hawkes_posterior.npz: data/spike_trains.pkl hawkes_model.py fit_hawkes_process.py safe_files.py spike_file.py \
-                          posterior_file.py
+data/hawkes_posterior.npz: data/spike_trains.pkl hawkes_model.py hawkes_sampler.py mcmc_diagnostics.py \
+		fit_hawkes_process.py posterior_file.py
 	$(PY) fit_hawkes_process.py
 
 train: data/spike_trains.pkl
 fit: data/hawkes_posterior.npz
-plot: data/hawkes_posterior.npz plot_alpha_heatmaps.py
+plot: data/hawkes_posterior.npz plot_alpha_heatmaps.py connectivity.py
 	$(PY) plot_alpha_heatmaps.py
 
 test: $(STAMP)
-	MPLBACKEND=Agg $(PY) -m pytest
+	MPLBACKEND=Agg $(PY) -m pytest -n 2 --durations=10
 
-bench: $(STAMP) data/spike_trains.pkl
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+# The benchmarks write their tables into docs/RESULTS.md (and the README's Results); tick and
+# NumPyro rows need requirements-bench.txt in .venv-bench (see that file).
+results: $(STAMP)
+	$(PY) -m benchmarks.pipeline
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.bench_hawkes
 	$(PY) -m benchmarks.validate_hawkes --quick
 	$(PY) -m benchmarks.validate_pipeline
+	$(PY) -m benchmarks.compare_connectivity
+	$(PY) -m benchmarks.seeds
 
 clean:
 	rm -rf $(VENV) data/*.pkl data/*.npz

@@ -5,6 +5,7 @@ Each is an argparse ``type``: it turns the text of one argument into its value o
 2), e.g. ``error: argument --n-chains: must be >= 2, got 1``. The scripts and the benchmarks
 take their numbers through these, so a flag means the same wherever it appears.
 """
+
 import argparse
 import math
 
@@ -26,6 +27,7 @@ def number(kind, valid, meaning):
     callable
         ``text -> value``.
     """
+
     def parse(text):
         try:
             value = kind(text)
@@ -34,6 +36,7 @@ def number(kind, valid, meaning):
         if not valid(value):
             raise argparse.ArgumentTypeError(f"must be {meaning}, got {text}")
         return value
+
     return parse
 
 
@@ -44,11 +47,8 @@ def int_at_least(low):
 
 positive_int = number(int, lambda value: value >= 1, "a positive integer")
 non_negative_int = number(int, lambda value: value >= 0, "a non-negative integer")
-positive_float = number(float, lambda value: math.isfinite(value) and value > 0,
-                        "a positive number")
-non_negative_float = number(float, lambda value: math.isfinite(value) and value >= 0,
-                            "a non-negative number")
+positive_float = number(float, lambda value: math.isfinite(value) and value > 0, "a positive number")
+non_negative_float = number(float, lambda value: math.isfinite(value) and value >= 0, "a non-negative number")
 finite_float = number(float, math.isfinite, "a finite number")
 # joblib's n_jobs: a count of workers, or -1 (all cores), -2 (all but one)...; 0 means nothing.
-worker_count = number(int, lambda value: value != 0,
-                      "a positive worker count or negative (-1: all cores)")
+worker_count = number(int, lambda value: value != 0, "a positive worker count or negative (-1: all cores)")

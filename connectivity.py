@@ -8,6 +8,7 @@ that turns them into ``[target, source]``. Every score here works on any (D, D) 
 connection strengths, so baselines (a cross-correlogram, a GLM, a maximum-likelihood fit) are
 scored exactly like the posterior.
 """
+
 import numpy as np
 from scipy.stats import rankdata
 
@@ -47,8 +48,9 @@ def connection_matrix(weights, layer_sizes):
 
     layer = np.repeat(np.arange(len(names)), list(layer_sizes.values()))  # (n_neurons,)
     step = layer[:, None] - layer[None, :]  # target layer minus source layer
-    forward = np.array([[f"{names[s]}→{names[t]}" if t == s + 1 else NONE
-                         for s in range(len(names))] for t in range(len(names))])
+    forward = np.array(
+        [[f"{names[s]}→{names[t]}" if t == s + 1 else NONE for s in range(len(names))] for t in range(len(names))]
+    )
     connection_types = np.where(step == 1, forward[layer[:, None], layer[None, :]], NONE)
     connection_types = np.where(step == 0, LATERAL, connection_types)
     connection_types = np.where(step < 0, REVERSE, connection_types)
@@ -71,6 +73,13 @@ def roc_auc(scores, is_positive):
     -------
     float
         NaN if there are no positives or no negatives.
+
+    Examples
+    --------
+    The positive 0.5 beats one negative and ties the other: (1 + 1/2) / 2.
+
+    >>> roc_auc([0.5, 0.5, 0.1], [True, False, False])
+    0.75
     """
     scores = np.asarray(scores, dtype=float)
     is_positive = np.asarray(is_positive, dtype=bool)
@@ -155,10 +164,14 @@ def group_aucs(posterior, true_weights, observable=False):
     true_weights : ndarray, shape (D, D)
     observable : bool
     """
-    return {name: connectivity_auc(group.summary["alpha"]["mean"], true_weights,
-                                   observable_pairs(group.n_spikes, posterior.alpha_free)
-                                   if observable else None)[0]
-            for name, group in posterior.groups.items()}
+    return {
+        name: connectivity_auc(
+            group.summary["alpha"]["mean"],
+            true_weights,
+            observable_pairs(group.n_spikes, posterior.alpha_free) if observable else None,
+        )[0]
+        for name, group in posterior.groups.items()
+    }
 
 
 def format_aucs(aucs):

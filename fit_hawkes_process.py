@@ -1,5 +1,9 @@
 """Fit a multivariate Hawkes process to the network's test-trial spike trains.
 
+One piece because it is one script: grouping the trials, the input's background, the fits,
+their diagnostics and the command line (the model lives in ``hawkes_model.py``, the file in
+``posterior_file.py``).
+
 The test trials are grouped by true class and by whether the network classified them
 correctly ("sine_correct", "cosine_correct", "sine_wrong", "cosine_wrong"). Each group gets
 one posterior, pooled over its trials (every trial starts with empty history), by the
@@ -15,6 +19,7 @@ Writes: data/hawkes_posterior.npz  (read by ``python plot_alpha_heatmaps.py``; i
         reader are in ``posterior_file.py``)
 Command that reproduces the README figures' input:  python fit_hawkes_process.py
 """
+
 import argparse
 import hashlib
 import sys
@@ -100,7 +105,7 @@ def select_trials(groups, spike_counts, min_trials, max_spikes, max_trials=0):
             trials = trials[:max_trials]
         if max_spikes > 0:
             within = np.searchsorted(np.cumsum(spike_counts[trials]), max_spikes, side="right")
-            trials = trials[:max(int(within), 1)]
+            trials = trials[: max(int(within), 1)]
         selected[name] = trials
     return selected, [name for name in groups if name not in selected]
 
@@ -135,10 +140,10 @@ def stimulus_background(spikes, labels, split, trials, stimulus_neurons):
         Relative background, > 0, mean 1 per row; ones outside ``stimulus_neurons``.
     """
     same_class = (np.asarray(split) == "train") & (np.asarray(labels) == labels[trials[0]])
-    counts = spikes[same_class][:, stimulus_neurons].sum(axis=0)          # (k, n_steps)
+    counts = spikes[same_class][:, stimulus_neurons].sum(axis=0)  # (k, n_steps)
     # Jeffreys' estimate (count + 1/2) / (n + 1) lies strictly inside (0, 1): the intensity
     # is finite and no step is impossible.
-    intensity = -np.log1p(-(counts + 0.5) / (same_class.sum() + 1.0))      # (k, n_steps) per step
+    intensity = -np.log1p(-(counts + 0.5) / (same_class.sum() + 1.0))  # (k, n_steps) per step
     background = np.ones(spikes.shape[1:])
     background[stimulus_neurons] = intensity / intensity.mean(axis=1, keepdims=True)
     return background
@@ -164,7 +169,7 @@ def exogenous_input_mask(layer_sizes):
     """
     n_neurons = sum(layer_sizes.values())
     free = np.ones((n_neurons, n_neurons), dtype=bool)
-    free[:next(iter(layer_sizes.values()))] = False
+    free[: next(iter(layer_sizes.values()))] = False
     return free
 
 
@@ -198,10 +203,18 @@ def fit_group(events, end_time, n_dims, model_options, sampler_options, seed):
     post = model.fit(events, end_time, seed=seed, progress=False, **sampler_options)
     summary = post.summary()
     gof_ks = model.goodness_of_fit(events, end_time, *(summary[p]["mean"] for p in PARAMETERS))
-    return {"mu": post.mu, "alpha": post.alpha, "beta": post.beta, "summary": summary,
-            "max_rhat": post.max_rhat, "min_ess_bulk": post.min_ess_bulk,
-            "acceptance": dict(post.acceptance), "gof_ks": np.asarray(gof_ks, dtype=float),
-            "seconds": perf_counter() - start, "cpu_seconds": process_time() - cpu_start}
+    return {
+        "mu": post.mu,
+        "alpha": post.alpha,
+        "beta": post.beta,
+        "summary": summary,
+        "max_rhat": post.max_rhat,
+        "min_ess_bulk": post.min_ess_bulk,
+        "acceptance": dict(post.acceptance),
+        "gof_ks": np.asarray(gof_ks, dtype=float),
+        "seconds": perf_counter() - start,
+        "cpu_seconds": process_time() - cpu_start,
+    }
 
 
 def sum_trial_fits(fits):
@@ -223,25 +236,27 @@ def sum_trial_fits(fits):
         trial's posterior-mean alpha.
     """
     draws = {p: np.stack([fit[p] for fit in fits]) for p in PARAMETERS}  # (n_trials, C, S, ...)
-    combined = {"mu": draws["mu"].sum(axis=0), "alpha": draws["alpha"].sum(axis=0),
-                "beta": draws["beta"].mean(axis=0)}
+    combined = {"mu": draws["mu"].sum(axis=0), "alpha": draws["alpha"].sum(axis=0), "beta": draws["beta"].mean(axis=0)}
     combined["summary"] = {p: summarise_draws(combined[p]) for p in PARAMETERS}
     combined["max_rhat"] = max(fit["max_rhat"] for fit in fits)
     combined["min_ess_bulk"] = min(fit["min_ess_bulk"] for fit in fits)
-    combined["acceptance"] = {move: np.mean([fit["acceptance"][move] for fit in fits], axis=0)
-                              for move in fits[0]["acceptance"]}
+    combined["acceptance"] = {
+        move: np.mean([fit["acceptance"][move] for fit in fits], axis=0) for move in fits[0]["acceptance"]
+    }
     ks = np.stack([fit["gof_ks"] for fit in fits])  # (n_trials, D); NaN: < 2 spikes in a trial
     n_finite = np.isfinite(ks).sum(axis=0)
-    combined["gof_ks"] = np.divide(np.nansum(ks, axis=0), n_finite,
-                                   out=np.full(ks.shape[1], np.nan), where=n_finite > 0)
+    combined["gof_ks"] = np.divide(
+        np.nansum(ks, axis=0), n_finite, out=np.full(ks.shape[1], np.nan), where=n_finite > 0
+    )
     combined["seconds"] = sum(fit["seconds"] for fit in fits)
     combined["cpu_seconds"] = sum(fit["cpu_seconds"] for fit in fits)
     combined["trial_alpha_mean"] = draws["alpha"].mean(axis=(1, 2))
     return combined
 
 
-def fit_groups(events, end_time, groups, n_dims, model_options, sampler_options, per_trial,
-               seed, n_jobs, backgrounds=None):
+def fit_groups(
+    events, end_time, groups, n_dims, model_options, sampler_options, per_trial, seed, n_jobs, backgrounds=None
+):
     """Fit every group (or, with ``per_trial``, every trial of every group) in parallel.
 
     Parameters
@@ -274,15 +289,21 @@ def fit_groups(events, end_time, groups, n_dims, model_options, sampler_options,
     seeds = np.random.SeedSequence(seed).spawn(len(tasks))
     backgrounds = backgrounds or {}
     fits = Parallel(n_jobs=n_jobs)(
-        delayed(fit_group)([events[t] for t in trials], end_time, n_dims,
-                           {**model_options, "background": backgrounds.get(name)},
-                           sampler_options, task_seed)
-        for (name, trials), task_seed in zip(tasks, seeds))
+        delayed(fit_group)(
+            [events[t] for t in trials],
+            end_time,
+            n_dims,
+            {**model_options, "background": backgrounds.get(name)},
+            sampler_options,
+            task_seed,
+        )
+        for (name, trials), task_seed in zip(tasks, seeds)
+    )
     if not per_trial:
         return {name: fit for (name, _), fit in zip(tasks, fits)}
-    return {name: sum_trial_fits([fit for (task_name, _), fit in zip(tasks, fits)
-                                  if task_name == name])
-            for name in groups}
+    return {
+        name: sum_trial_fits([fit for (task_name, _), fit in zip(tasks, fits) if task_name == name]) for name in groups
+    }
 
 
 def format_diagnostics(fits, groups, n_available, n_spikes):
@@ -306,18 +327,22 @@ def format_diagnostics(fits, groups, n_available, n_spikes):
         the HMC and beta moves averaged over chains; ``KS`` the goodness-of-fit KS statistic
         averaged over neurons; ``seconds`` wall and ``cpu s`` CPU time of the group's fit.
     """
-    lines = [f"{'group':<16} {'trials':>9} {'spikes':>7} {'max R-hat':>9} {'min ESS':>8} "
-             f"{'acc(hmc)':>8} {'acc(beta)':>9} {'KS':>6} {'seconds':>7} {'cpu s':>6}  converged"]
+    lines = [
+        f"{'group':<16} {'trials':>9} {'spikes':>7} {'max R-hat':>9} {'min ESS':>8} "
+        f"{'acc(hmc)':>8} {'acc(beta)':>9} {'KS':>6} {'seconds':>7} {'cpu s':>6}  converged"
+    ]
     for name, fit in fits.items():
         ks = fit["gof_ks"][np.isfinite(fit["gof_ks"])]  # NaN for neurons with < 2 spikes
         trials = f"{len(groups[name])}/{n_available[name]}"
-        lines.append(f"{name:<16} {trials:>9} {n_spikes[name]:>7} "
-                     f"{fit['max_rhat']:>9.4f} {fit['min_ess_bulk']:>8.0f} "
-                     f"{np.mean(fit['acceptance']['hmc']):>8.2f} "
-                     f"{np.mean(fit['acceptance']['beta']):>9.2f} "
-                     f"{ks.mean() if ks.size else np.nan:>6.3f} "
-                     f"{fit['seconds']:>7.1f} {fit['cpu_seconds']:>6.1f}  "
-                     f"{'yes' if is_converged(fit['max_rhat'], fit['min_ess_bulk']) else 'NO'}")
+        lines.append(
+            f"{name:<16} {trials:>9} {n_spikes[name]:>7} "
+            f"{fit['max_rhat']:>9.4f} {fit['min_ess_bulk']:>8.0f} "
+            f"{np.mean(fit['acceptance']['hmc']):>8.2f} "
+            f"{np.mean(fit['acceptance']['beta']):>9.2f} "
+            f"{ks.mean() if ks.size else np.nan:>6.3f} "
+            f"{fit['seconds']:>7.1f} {fit['cpu_seconds']:>6.1f}  "
+            f"{'yes' if is_converged(fit['max_rhat'], fit['min_ess_bulk']) else 'NO'}"
+        )
     return "\n".join(lines)
 
 
@@ -354,64 +379,123 @@ def posterior_record(spike_data, groups, skipped, fits, config, backgrounds=None
         records[name] = GroupPosterior(
             trials=np.asarray(groups[name], dtype=np.int64),
             n_spikes=spikes.sum(axis=(0, 2)).astype(np.int64),
-            mu=fit["mu"], alpha=fit["alpha"], beta=fit["beta"], summary=fit["summary"],
-            max_rhat=float(fit["max_rhat"]), min_ess_bulk=float(fit["min_ess_bulk"]),
-            acceptance=fit["acceptance"], gof_ks=fit["gof_ks"],
+            mu=fit["mu"],
+            alpha=fit["alpha"],
+            beta=fit["beta"],
+            summary=fit["summary"],
+            max_rhat=float(fit["max_rhat"]),
+            min_ess_bulk=float(fit["min_ess_bulk"]),
+            acceptance=fit["acceptance"],
+            gof_ks=fit["gof_ks"],
             background=np.ones(spikes.shape[1:]) if background is None else background,
-            trial_alpha_mean=fit.get("trial_alpha_mean"))
+            trial_alpha_mean=fit.get("trial_alpha_mean"),
+        )
     return Posterior(
-        config=config, dt=float(spike_data["dt"]), n_steps=int(spike_data["n_steps"]),
+        config=config,
+        dt=float(spike_data["dt"]),
+        n_steps=int(spike_data["n_steps"]),
         neuron_labels=list(spike_data["neuron_labels"]),
-        layer_sizes=dict(spike_data["layer_sizes"]), class_names=list(spike_data["class_names"]),
+        layer_sizes=dict(spike_data["layer_sizes"]),
+        class_names=list(spike_data["class_names"]),
         weights=spike_data["weights"],
-        alpha_free=(np.ones((n_dims, n_dims), dtype=bool) if alpha_free is None
-                    else np.asarray(alpha_free, dtype=bool)),
-        group_names=list(fits), skipped_groups=list(skipped), groups=records)
+        alpha_free=(
+            np.ones((n_dims, n_dims), dtype=bool) if alpha_free is None else np.asarray(alpha_free, dtype=bool)
+        ),
+        group_names=list(fits),
+        skipped_groups=list(skipped),
+        groups=records,
+    )
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--spike-file", type=Path, default=ROOT / "data" / "spike_trains.pkl",
-                        help="spike trains written by train_snn.py")
-    parser.add_argument("--posterior-file", type=Path,
-                        default=ROOT / "data" / "hawkes_posterior.npz",
-                        help="where to write the posterior (.npz)")
-    parser.add_argument("--time", choices=("discrete", "continuous"), default="discrete",
-                        help="discrete-time model on the dt grid (right for rasters) or the "
-                             "continuous-time model of the spike times k*dt")
-    parser.add_argument("--background", choices=("stimulus", "constant"), default="stimulus",
-                        help="stimulus: the input layer's background follows its PSTH over the "
-                             "training trials of the group's class (the stimulus is locked to "
-                             "the trial), the other neurons' is constant; constant: the plain "
-                             "Hawkes model, every background constant")
-    parser.add_argument("--input", choices=("exogenous", "coupled"), default="exogenous",
-                        help="exogenous: the input layer is driven by the stimulus alone, its "
-                             "rows of alpha are fixed at 0; coupled: they are fitted like any "
-                             "other (the original)")
-    parser.add_argument("--beta", choices=("shared", "pair"), default="shared",
-                        help="one decay rate (1/s) for all pairs, or one per (target, source)")
-    parser.add_argument("--n-samples", type=int_at_least(MIN_SAMPLES), default=500,
-                        help="kept MCMC draws per chain (split R-hat needs at least "
-                             f"{MIN_SAMPLES})")
-    parser.add_argument("--n-warmup", type=int_at_least(0), default=200,
-                        help="warm-up (adaptation) sweeps per chain, discarded")
-    parser.add_argument("--n-chains", type=int_at_least(2), default=4,
-                        help="MCMC chains per fit (R-hat needs at least 2)")
-    parser.add_argument("--min-trials", type=int_at_least(1), default=5,
-                        help="groups with fewer test trials are reported and not fitted")
-    parser.add_argument("--max-spikes", type=int_at_least(0), default=0,
-                        help="fit each group's first test trials up to this many spikes in "
-                             "all (0: every trial); bounds the run time, which grows with spikes")
-    parser.add_argument("--max-trials", type=int_at_least(0), default=0,
-                        help="fit at most each group's first this many test trials (0: every "
-                             "trial)")
-    parser.add_argument("--per-trial", action="store_true",
-                        help="fit every test trial alone and sum each group's posterior draws "
-                             "of alpha and mu (the original's summed matrices)")
-    parser.add_argument("--n-jobs", type=worker_count, default=-1,
-                        help="parallel joblib workers over groups (-1: all cores); the result "
-                             "does not depend on it")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument(
+        "--spike-file",
+        type=Path,
+        default=ROOT / "data" / "spike_trains.pkl",
+        help="spike trains written by train_snn.py",
+    )
+    parser.add_argument(
+        "--posterior-file",
+        type=Path,
+        default=ROOT / "data" / "hawkes_posterior.npz",
+        help="where to write the posterior (.npz)",
+    )
+    parser.add_argument(
+        "--time",
+        choices=("discrete", "continuous"),
+        default="discrete",
+        help="discrete-time model on the dt grid (right for rasters) or the "
+        "continuous-time model of the spike times k*dt",
+    )
+    parser.add_argument(
+        "--background",
+        choices=("stimulus", "constant"),
+        default="stimulus",
+        help="stimulus: the input layer's background follows its PSTH over the "
+        "training trials of the group's class (the stimulus is locked to "
+        "the trial), the other neurons' is constant; constant: the plain "
+        "Hawkes model, every background constant",
+    )
+    parser.add_argument(
+        "--input",
+        choices=("exogenous", "coupled"),
+        default="exogenous",
+        help="exogenous: the input layer is driven by the stimulus alone, its "
+        "rows of alpha are fixed at 0; coupled: they are fitted like any "
+        "other (the original)",
+    )
+    parser.add_argument(
+        "--beta",
+        choices=("shared", "pair"),
+        default="shared",
+        help="one decay rate (1/s) for all pairs, or one per (target, source)",
+    )
+    parser.add_argument(
+        "--n-samples",
+        type=int_at_least(MIN_SAMPLES),
+        default=500,
+        help=f"kept MCMC draws per chain (split R-hat needs at least {MIN_SAMPLES})",
+    )
+    parser.add_argument(
+        "--n-warmup", type=int_at_least(0), default=200, help="warm-up (adaptation) sweeps per chain, discarded"
+    )
+    parser.add_argument(
+        "--n-chains", type=int_at_least(2), default=4, help="MCMC chains per fit (R-hat needs at least 2)"
+    )
+    parser.add_argument(
+        "--min-trials",
+        type=int_at_least(1),
+        default=5,
+        help="groups with fewer test trials are reported and not fitted",
+    )
+    parser.add_argument(
+        "--max-spikes",
+        type=int_at_least(0),
+        default=0,
+        help="fit each group's first test trials up to this many spikes in "
+        "all (0: every trial); bounds the run time, which grows with spikes",
+    )
+    parser.add_argument(
+        "--max-trials",
+        type=int_at_least(0),
+        default=0,
+        help="fit at most each group's first this many test trials (0: every trial)",
+    )
+    parser.add_argument(
+        "--per-trial",
+        action="store_true",
+        help="fit every test trial alone and sum each group's posterior draws "
+        "of alpha and mu (the original's summed matrices)",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        type=worker_count,
+        default=-1,
+        help="parallel joblib workers over groups (-1: all cores); the result does not depend on it",
+    )
     parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the MCMC chains")
     return parser.parse_args(argv)
 
@@ -425,41 +509,62 @@ def main(argv=None):
     try:  # fail before fitting, not after, if the posterior cannot be written
         check_writable(args.posterior_file)
     except OSError as err:
-        sys.exit(f"fit_hawkes_process.py: error: cannot write {args.posterior_file} ({err}); "
-                 "pass a writable --posterior-file")
+        sys.exit(
+            f"fit_hawkes_process.py: error: cannot write {args.posterior_file} ({err}); "
+            "pass a writable --posterior-file"
+        )
 
-    all_groups = group_test_trials(spike_data["labels"], spike_data["predictions"],
-                                   spike_data["split"], spike_data["class_names"])
-    groups, skipped = select_trials(all_groups, spike_data["spikes"].sum(axis=(1, 2)),
-                                    args.min_trials, args.max_spikes, args.max_trials)
+    all_groups = group_test_trials(
+        spike_data["labels"], spike_data["predictions"], spike_data["split"], spike_data["class_names"]
+    )
+    groups, skipped = select_trials(
+        all_groups, spike_data["spikes"].sum(axis=(1, 2)), args.min_trials, args.max_spikes, args.max_trials
+    )
     for name in skipped:
-        print(f"fit_hawkes_process.py: group {name} has only {len(all_groups[name])} test "
-              f"trial(s) (< --min-trials {args.min_trials}); not fitted", file=sys.stderr)
+        print(
+            f"fit_hawkes_process.py: group {name} has only {len(all_groups[name])} test "
+            f"trial(s) (< --min-trials {args.min_trials}); not fitted",
+            file=sys.stderr,
+        )
     if not groups:
-        sys.exit(f"fit_hawkes_process.py: error: no group of test trials has at least "
-                 f"--min-trials {args.min_trials} trials")
+        sys.exit(
+            f"fit_hawkes_process.py: error: no group of test trials has at least --min-trials {args.min_trials} trials"
+        )
 
     dt = float(spike_data["dt"])
     events = spikes_to_events(spike_data["spikes"], dt)
     n_dims = spike_data["spikes"].shape[1]
-    alpha_free = (exogenous_input_mask(spike_data["layer_sizes"]) if args.input == "exogenous"
-                  else None)
+    alpha_free = exogenous_input_mask(spike_data["layer_sizes"]) if args.input == "exogenous" else None
     model_options = {"time": args.time, "dt": dt, "beta": args.beta, "alpha_mask": alpha_free}
     backgrounds = {}
     if args.background == "stimulus":
         stimulus_neurons = np.arange(spike_data["layer_sizes"]["input"])
-        backgrounds = {name: stimulus_background(spike_data["spikes"], spike_data["labels"],
-                                                 spike_data["split"], trials, stimulus_neurons)
-                       for name, trials in groups.items()}
-    sampler_options = {"n_samples": args.n_samples, "n_warmup": args.n_warmup,
-                       "n_chains": args.n_chains}
-    print(f"fitting {len(groups)} group(s) of test trials "
-          f"({'per trial' if args.per_trial else 'pooled'}, {args.time} time, "
-          f"{args.background} background, {args.input} input, {args.beta} beta, "
-          f"{args.n_chains} chains x {args.n_samples} draws)")
+        backgrounds = {
+            name: stimulus_background(
+                spike_data["spikes"], spike_data["labels"], spike_data["split"], trials, stimulus_neurons
+            )
+            for name, trials in groups.items()
+        }
+    sampler_options = {"n_samples": args.n_samples, "n_warmup": args.n_warmup, "n_chains": args.n_chains}
+    print(
+        f"fitting {len(groups)} group(s) of test trials "
+        f"({'per trial' if args.per_trial else 'pooled'}, {args.time} time, "
+        f"{args.background} background, {args.input} input, {args.beta} beta, "
+        f"{args.n_chains} chains x {args.n_samples} draws)"
+    )
     start = perf_counter()
-    fits = fit_groups(events, spike_data["n_steps"] * dt, groups, n_dims, model_options,
-                      sampler_options, args.per_trial, args.seed, args.n_jobs, backgrounds)
+    fits = fit_groups(
+        events,
+        spike_data["n_steps"] * dt,
+        groups,
+        n_dims,
+        model_options,
+        sampler_options,
+        args.per_trial,
+        args.seed,
+        args.n_jobs,
+        backgrounds,
+    )
     seconds = perf_counter() - start
 
     n_spikes = {name: int(spike_data["spikes"][groups[name]].sum()) for name in fits}
@@ -467,24 +572,36 @@ def main(argv=None):
     print(format_diagnostics(fits, groups, n_available, n_spikes))
     for name, fit in fits.items():
         if not is_converged(fit["max_rhat"], fit["min_ess_bulk"]):
-            print(f"WARNING: group {name} has NOT converged (max R-hat {fit['max_rhat']:.4f}, "
-                  f"limit {MAX_RHAT}; min bulk ESS {fit['min_ess_bulk']:.0f}, limit "
-                  f"{MIN_ESS_BULK}); do not trust its alpha, rerun with larger --n-warmup "
-                  "and --n-samples", file=sys.stderr)
+            print(
+                f"WARNING: group {name} has NOT converged (max R-hat {fit['max_rhat']:.4f}, "
+                f"limit {MAX_RHAT}; min bulk ESS {fit['min_ess_bulk']:.0f}, limit "
+                f"{MIN_ESS_BULK}); do not trust its alpha, rerun with larger --n-warmup "
+                "and --n-samples",
+                file=sys.stderr,
+            )
 
     # Only settings that change the result: a run differing in --n-jobs or in where its files
     # live writes the same bytes.
-    config = {**sampler_options, "time": args.time, "beta": args.beta, "seed": args.seed,
-              "background": args.background, "input": args.input,
-              "per_trial": args.per_trial, "min_trials": args.min_trials,
-              "max_spikes": args.max_spikes, "max_trials": args.max_trials,
-              # The input's content, not its path: the same data give the same bytes anywhere.
-              "spike_file_sha256": hashlib.sha256(args.spike_file.read_bytes()).hexdigest(),
-              "max_rhat_limit": MAX_RHAT,
-              "min_ess_bulk_limit": MIN_ESS_BULK}
+    config = {
+        **sampler_options,
+        "time": args.time,
+        "beta": args.beta,
+        "seed": args.seed,
+        "background": args.background,
+        "input": args.input,
+        "per_trial": args.per_trial,
+        "min_trials": args.min_trials,
+        "max_spikes": args.max_spikes,
+        "max_trials": args.max_trials,
+        # The input's content, not its path: the same data give the same bytes anywhere.
+        "spike_file_sha256": hashlib.sha256(args.spike_file.read_bytes()).hexdigest(),
+        "max_rhat_limit": MAX_RHAT,
+        "min_ess_bulk_limit": MIN_ESS_BULK,
+    }
     try:
-        save_posterior(posterior_record(spike_data, groups, skipped, fits, config, backgrounds,
-                                        alpha_free), args.posterior_file)
+        save_posterior(
+            posterior_record(spike_data, groups, skipped, fits, config, backgrounds, alpha_free), args.posterior_file
+        )
     except OSError as err:
         sys.exit(f"fit_hawkes_process.py: error: cannot write {args.posterior_file}: {err}")
     print(f"fitted {len(fits)} group(s) in {seconds:.1f} s; wrote {args.posterior_file}")

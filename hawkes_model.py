@@ -1,5 +1,9 @@
-"""Multivariate Hawkes processes with exponential kernels: exact likelihoods, a Bayesian sampler,
-simulation and diagnostics.
+"""Multivariate Hawkes processes with exponential kernels: the public model, its exact
+likelihoods, the indexing of events they share, and simulation.
+
+One piece because the two likelihoods, the goodness of fit and the simulator all stand on the
+same indexed events (``_Data``) and kernel statistics; the sampler that uses them lives in
+``hawkes_sampler.py`` and the diagnostics in ``mcmc_diagnostics.py``.
 
 Parameterisation (as tick's ``HawkesExpKern``): ``alpha[i, j]`` is the branching ratio of source
 ``j`` onto target ``i`` (expected number of spikes of ``i`` caused directly by one spike of
@@ -32,6 +36,7 @@ all events at once by a parallel prefix scan of the recursion ``A_l = 1 + e^{-be
 A_{l-1}`` over each source's own events, and the compensators in closed form, so every
 likelihood costs O(number of events x n_dims) with no Python loop over events.
 """
+
 import functools
 import hashlib
 import numbers
@@ -132,8 +137,9 @@ def _check_alpha_mask(alpha_mask, n_dims):
         return None
     mask = np.asarray(alpha_mask)
     if mask.shape != (n_dims, n_dims) or mask.dtype != bool:
-        raise ValueError(f"alpha_mask must be a bool array of shape ({n_dims}, {n_dims}), "
-                         f"got {mask.dtype} {mask.shape}")
+        raise ValueError(
+            f"alpha_mask must be a bool array of shape ({n_dims}, {n_dims}), got {mask.dtype} {mask.shape}"
+        )
     mask = mask.copy()
     mask.setflags(write=False)
     return mask
@@ -174,26 +180,26 @@ class _Data:
     """
 
     n_dims: int
-    dim: np.ndarray         # (N,) neuron of each event
-    times: np.ndarray       # (N,) event time within its realisation, s
-    gap: np.ndarray         # (N,) time since the previous event of the same neuron and realisation (inf: none)
-    remaining: np.ndarray   # (N,) time from the event to the end of the kernel's window, s
-    start: np.ndarray       # (n_dims + 1,) slice bounds of each neuron's events
-    sources: np.ndarray     # (S,) neurons with at least one event (the only ones that excite)
-    last: np.ndarray        # (S, N) last event of source s strictly before event k, same realisation (N: none)
-    lag: np.ndarray         # (S, N) time from that source event to event k, minus the lag shift; 0 when none
-    steps: tuple | None     # discrete time: gap (N,), lag (S, N) and remaining (N,) in whole steps,
-                            # int32, a gap of none set to one past the largest; None in continuous time
-    n_before: np.ndarray    # (S, N) number of events of source s strictly before event k in its realisation
-    max_run: int            # most events of one neuron in one realisation
-    exposure: float         # total observed time (continuous) or dt x total bins (discrete), s
+    dim: np.ndarray  # (N,) neuron of each event
+    times: np.ndarray  # (N,) event time within its realisation, s
+    gap: np.ndarray  # (N,) time since the previous event of the same neuron and realisation (inf: none)
+    remaining: np.ndarray  # (N,) time from the event to the end of the kernel's window, s
+    start: np.ndarray  # (n_dims + 1,) slice bounds of each neuron's events
+    sources: np.ndarray  # (S,) neurons with at least one event (the only ones that excite)
+    last: np.ndarray  # (S, N) last event of source s strictly before event k, same realisation (N: none)
+    lag: np.ndarray  # (S, N) time from that source event to event k, minus the lag shift; 0 when none
+    steps: tuple | None  # discrete time: gap (N,), lag (S, N) and remaining (N,) in whole steps,
+    # int32, a gap of none set to one past the largest; None in continuous time
+    n_before: np.ndarray  # (S, N) number of events of source s strictly before event k in its realisation
+    max_run: int  # most events of one neuron in one realisation
+    exposure: float  # total observed time (continuous) or dt x total bins (discrete), s
     base: np.ndarray | None  # (N,) relative background at each event; None: constant 1
     base_window: np.ndarray  # (n_dims, n_real) integral of the relative background over each window, s
-    base_mass: np.ndarray   # (n_dims,) its sum over realisations: mu_i times it is i's background compensator
-    n_events: np.ndarray    # (n_dims,) events per neuron
-    trial: np.ndarray       # (N,) realisation of each event
-    window: np.ndarray      # (n_real,) observed time of each realisation (discrete: n_steps x dt), s
-    duplicates: list        # groups (int arrays) of neurons with identical spike trains in every realisation
+    base_mass: np.ndarray  # (n_dims,) its sum over realisations: mu_i times it is i's background compensator
+    n_events: np.ndarray  # (n_dims,) events per neuron
+    trial: np.ndarray  # (N,) realisation of each event
+    window: np.ndarray  # (n_real,) observed time of each realisation (discrete: n_steps x dt), s
+    duplicates: list  # groups (int arrays) of neurons with identical spike trains in every realisation
 
 
 def _resolve_seed(seed):
@@ -313,8 +319,7 @@ class HawkesProcessModel:
     (4, 200, 2, 2)
     """
 
-    def __init__(self, n_dims, time="continuous", dt=1.0, beta="shared", prior=None, background=None,
-                 alpha_mask=None):
+    def __init__(self, n_dims, time="continuous", dt=1.0, beta="shared", prior=None, background=None, alpha_mask=None):
         if not isinstance(n_dims, numbers.Integral) or isinstance(n_dims, bool) or n_dims < 1:
             raise ValueError(f"n_dims must be a positive integer, got {n_dims!r}")
         if time not in ("continuous", "discrete"):
@@ -340,25 +345,28 @@ class HawkesProcessModel:
         n_real, n_dims = len(realisations), self.n_dims
         for r, realisation in enumerate(realisations):
             if len(realisation) != n_dims:
-                raise ValueError(f"events: realisation {r} has {len(realisation)} neurons, "
-                                 f"expected n_dims={n_dims}")
+                raise ValueError(f"events: realisation {r} has {len(realisation)} neurons, expected n_dims={n_dims}")
         end = np.asarray(end_time, dtype=float)
         if end.ndim == 0:
             end = np.full(n_real, float(end))
         if end.shape != (n_real,):
-            raise ValueError(f"end_time must be a number or one per realisation ({n_real}), "
-                             f"got shape {end.shape}")
+            raise ValueError(f"end_time must be a number or one per realisation ({n_real}), got shape {end.shape}")
         if not np.all(np.isfinite(end)) or np.any(end < 0):
             raise ValueError("end_time must be finite and >= 0")
         # (n_dims, n_real) lengths; the flat order is neuron-major, then realisation, then time.
-        trains = [np.asarray(realisation[j], dtype=float).ravel()
-                  for j in range(n_dims) for realisation in realisations]
+        trains = [
+            np.asarray(realisation[j], dtype=float).ravel() for j in range(n_dims) for realisation in realisations
+        ]
         lengths = np.array([t.size for t in trains], dtype=np.int64).reshape(n_dims, n_real)
         times = np.concatenate(trains) if trains else np.zeros(0)
         # Content key: the same events, windows and settings give the same indexed data.
-        key = hashlib.blake2b(times.tobytes() + lengths.tobytes() + end.tobytes()
-                              + repr((self.time, self.dt)).encode()
-                              + (b"" if self.background is None else self.background.tobytes())).digest()
+        key = hashlib.blake2b(
+            times.tobytes()
+            + lengths.tobytes()
+            + end.tobytes()
+            + repr((self.time, self.dt)).encode()
+            + (b"" if self.background is None else self.background.tobytes())
+        ).digest()
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
         dim = np.repeat(np.repeat(np.arange(n_dims), n_real), lengths.ravel())
@@ -393,8 +401,10 @@ class HawkesProcessModel:
             base, base_window = None, np.repeat(window[None, :], n_dims, axis=0)
         else:
             if np.any(window > self.background.shape[1] * self.dt * (1 + GRID_TOLERANCE)):
-                raise ValueError(f"background covers {self.background.shape[1]} bins of dt={self.dt}, "
-                                 f"shorter than the longest realisation ({window.max()} s)")
+                raise ValueError(
+                    f"background covers {self.background.shape[1]} bins of dt={self.dt}, "
+                    f"shorter than the longest realisation ({window.max()} s)"
+                )
             n_bins = self.background.shape[1]
             step = np.minimum((times / self.dt + GRID_TOLERANCE).astype(np.int64), n_bins - 1)
             base = self.background[dim, step]
@@ -431,17 +441,37 @@ class HawkesProcessModel:
         duplicates = [np.array(g) for g in groups.values() if len(g) > 1]
         steps = None
         if self.time == "discrete":
-            gap_steps, lag_steps, remaining_steps = (np.rint(x / self.dt) for x in
-                                                     (np.where(first, 0.0, gap), lag, remaining))
+            gap_steps, lag_steps, remaining_steps = (
+                np.rint(x / self.dt) for x in (np.where(first, 0.0, gap), lag, remaining)
+            )
             none = int(max(x.max(initial=0) for x in (gap_steps, lag_steps, remaining_steps))) + 1
-            steps = (np.where(first, none, gap_steps).astype(np.int32), lag_steps.astype(np.int32),
-                     remaining_steps.astype(np.int32))
-        data = _Data(n_dims=n_dims, dim=dim, times=times, gap=gap, remaining=remaining, start=start,
-                     sources=sources, last=last, lag=lag, steps=steps, n_before=n_before,
-                     max_run=int(lengths.max(initial=0)),
-                     exposure=exposure, base=base, base_window=base_window, base_mass=base_window.sum(axis=1),
-                     n_events=lengths.sum(axis=1), trial=trial, window=window,
-                     duplicates=duplicates)
+            steps = (
+                np.where(first, none, gap_steps).astype(np.int32),
+                lag_steps.astype(np.int32),
+                remaining_steps.astype(np.int32),
+            )
+        data = _Data(
+            n_dims=n_dims,
+            dim=dim,
+            times=times,
+            gap=gap,
+            remaining=remaining,
+            start=start,
+            sources=sources,
+            last=last,
+            lag=lag,
+            steps=steps,
+            n_before=n_before,
+            max_run=int(lengths.max(initial=0)),
+            exposure=exposure,
+            base=base,
+            base_window=base_window,
+            base_mass=base_window.sum(axis=1),
+            n_events=lengths.sum(axis=1),
+            trial=trial,
+            window=window,
+            duplicates=duplicates,
+        )
         self._cache = (key, data)
         return data
 
@@ -495,19 +525,19 @@ class HawkesProcessModel:
         comp : ndarray, shape (C, D)
             Integrated kernel mass of each source's events inside the window (per unit alpha).
         """
-        b = beta[:, None]                                                        # (C, 1)
+        b = beta[:, None]  # (C, 1)
         if data.steps is None:
-            decay = np.exp(-b * data.gap)                                        # (C, N)
+            decay = np.exp(-b * data.gap)  # (C, N)
         else:  # on the grid every gap and lag is a whole number of steps: look the decays up
             gap_steps, lag_steps, remaining_steps = data.steps
             powers = np.exp(-b * self.dt * np.arange(gap_steps.max(initial=0) + 1))  # (C, M)
-            powers[:, -1] = 0.0                                                  # the index of "no gap"
+            powers[:, -1] = 0.0  # the index of "no gap"
             decay = np.take(powers, gap_steps, axis=1)
-        a = _prefix_decay_sums(decay, data.max_run)                              # (C, N)
+        a = _prefix_decay_sums(decay, data.max_run)  # (C, N)
         # Slot N (no source event) is 0; the kernel factor is applied here, on N numbers.
         a = np.concatenate([a * self._kernel_factor(b), np.zeros((beta.size, 1))], axis=1)  # (C, N+1)
         # mode="clip" (the indices are in range): with `out`, the default mode buffers a copy.
-        h = np.take(a, data.last, axis=1, out=out, mode="clip")                  # (C, S, N)
+        h = np.take(a, data.last, axis=1, out=out, mode="clip")  # (C, S, N)
         if data.steps is None:
             lag_decay = np.multiply(data.lag, -b[:, :, None], out=scratch)
             h *= np.exp(lag_decay, out=lag_decay)
@@ -515,7 +545,7 @@ class HawkesProcessModel:
         else:
             h *= np.take(powers, lag_steps, axis=1, out=scratch, mode="clip")
             mass = 1.0 - np.take(powers, remaining_steps, axis=1)
-        comp = _segment_sums(mass, data.start)                                   # (C, D)
+        comp = _segment_sums(mass, data.start)  # (C, D)
         return h, comp
 
     def _stats_pair_column(self, data, beta_col, s):
@@ -534,12 +564,12 @@ class HawkesProcessModel:
         """
         j = data.sources[s]
         lo, hi = data.start[j], data.start[j + 1]
-        decay = np.exp(-beta_col[:, :, None] * data.gap[lo:hi])                # (C, D, n_j)
+        decay = np.exp(-beta_col[:, :, None] * data.gap[lo:hi])  # (C, D, n_j)
         a = _prefix_decay_sums(decay, data.max_run) * self._kernel_factor(beta_col)[:, :, None]
-        a = np.concatenate([a, np.zeros(a.shape[:2] + (1,))], axis=2)           # (C, D, n_j+1)
-        local = np.minimum(data.last[s] - lo, hi - lo)                           # (N,); n_j: none
-        b_event = self._per_event(beta_col, data)                               # (C, N)
-        h = a[:, data.dim, local] * np.exp(-b_event * data.lag[s])               # (C, N)
+        a = np.concatenate([a, np.zeros(a.shape[:2] + (1,))], axis=2)  # (C, D, n_j+1)
+        local = np.minimum(data.last[s] - lo, hi - lo)  # (N,); n_j: none
+        b_event = self._per_event(beta_col, data)  # (C, N)
+        h = a[:, data.dim, local] * np.exp(-b_event * data.lag[s])  # (C, N)
         comp = -np.expm1(-beta_col[:, :, None] * data.remaining[lo:hi]).sum(axis=2)  # (C, D)
         return h, comp
 
@@ -566,12 +596,12 @@ class HawkesProcessModel:
             if self.time == "continuous":
                 return np.log(lam)
             neg_x = -lam * self.dt
-            return np.log(-np.expm1(neg_x)) - neg_x     # log(1 - e^{-x}) + x, stable for large x
+            return np.log(-np.expm1(neg_x)) - neg_x  # log(1 - e^{-x}) + x, stable for large x
 
     def _loglik(self, data, lam, mu, alpha, comp):
         """Log-likelihood per chain and target, (C, D), from intensities at the events (C, N)."""
-        ev = _segment_sums(self._event_term(lam), data.start)                   # (C, D)
-        comp3 = comp[:, None, :] if comp.ndim == 2 else comp                    # (C, 1|D, D)
+        ev = _segment_sums(self._event_term(lam), data.start)  # (C, D)
+        comp3 = comp[:, None, :] if comp.ndim == 2 else comp  # (C, 1|D, D)
         return ev - mu * data.base_mass - (alpha * comp3).sum(axis=2)
 
     @staticmethod
@@ -652,7 +682,7 @@ class HawkesProcessModel:
         data = self._prepare(events, end_time)
         mu, alpha, beta = self._check_params(mu, alpha, beta)
         h, _ = self._all_stats(data, beta[None])
-        alpha_ev = self._source_alpha(data, alpha[None])[0]                     # (S, N)
+        alpha_ev = self._source_alpha(data, alpha[None])[0]  # (S, N)
         lam = self._background_rate(mu, data) + (alpha_ev * h[0]).sum(axis=0)
         # Integrated kernel mass before each event: n_before - R, with R = h / kernel factor.
         beta_ev = beta if beta.ndim == 0 else beta[data.dim][:, data.sources].T  # scalar or (S, N)
@@ -667,10 +697,10 @@ class HawkesProcessModel:
             base = mu[data.dim] * until
         else:
             base = mu[data.dim] * _background_integral(self.background, self.dt, until, data.dim)
-        cum = base + (alpha_ev * (data.n_before - r)).sum(axis=0)                 # (N,) from each realisation's start
-        total = self._realisation_compensators(data, mu, alpha, beta)            # (D, n_real)
-        offset = np.cumsum(total, axis=1) - total                                # earlier realisations' mass
-        rescaled = offset[data.dim, data.trial] + cum                            # (N,) one clock per neuron
+        cum = base + (alpha_ev * (data.n_before - r)).sum(axis=0)  # (N,) from each realisation's start
+        total = self._realisation_compensators(data, mu, alpha, beta)  # (D, n_real)
+        offset = np.cumsum(total, axis=1) - total  # earlier realisations' mass
+        rescaled = offset[data.dim, data.trial] + cum  # (N,) one clock per neuron
         first = np.ones(data.dim.size, dtype=bool)
         first[1:] = data.dim[1:] != data.dim[:-1]
         tau = np.where(first, rescaled, np.diff(rescaled, prepend=0.0))
@@ -681,7 +711,7 @@ class HawkesProcessModel:
         z = -np.expm1(-np.maximum(tau, 0.0))
         ks = np.full(self.n_dims, np.nan)
         for i in range(self.n_dims):  # one small KS test per neuron
-            zi = z[data.start[i]:data.start[i + 1]]
+            zi = z[data.start[i] : data.start[i + 1]]
             if zi.size >= 2:
                 ks[i] = stats.kstest(zi, "uniform").statistic
         return ks
@@ -693,13 +723,14 @@ class HawkesProcessModel:
         where ``remaining`` runs to the end of the realisation (discrete: through its last bin).
         """
         n_real = data.window.size
-        index = data.dim * n_real + data.trial                                   # (N,) (source, realisation) cell
+        index = data.dim * n_real + data.trial  # (N,) (source, realisation) cell
         if beta.ndim == 0:
-            mass = np.bincount(index, weights=-np.expm1(-beta * data.remaining),
-                               minlength=self.n_dims * n_real).reshape(self.n_dims, n_real)
-            excited = alpha @ mass                                               # (D, n_real)
+            mass = np.bincount(
+                index, weights=-np.expm1(-beta * data.remaining), minlength=self.n_dims * n_real
+            ).reshape(self.n_dims, n_real)
+            excited = alpha @ mass  # (D, n_real)
         else:
-            per_target = -np.expm1(-beta[:, data.dim] * data.remaining)          # (D, N)
+            per_target = -np.expm1(-beta[:, data.dim] * data.remaining)  # (D, N)
             mass = np.zeros((self.n_dims, self.n_dims * n_real))
             np.add.at(mass, (slice(None), index), per_target)
             excited = np.einsum("ij,ijr->ir", alpha, mass.reshape(self.n_dims, self.n_dims, n_real))
@@ -721,9 +752,14 @@ class HawkesProcessModel:
             beta_median = n_total / data.exposure
         else:
             beta_median = 1.0 / self.dt
-        return PriorRates(mu_shape=p.mu_shape, mu_rate=p.mu_shape / mu_mean, alpha_shape=p.alpha_shape,
-                          alpha_rate=p.alpha_shape / p.alpha_mean, log_beta_mean=float(np.log(beta_median)),
-                          log_beta_sd=p.beta_log_sd)
+        return PriorRates(
+            mu_shape=p.mu_shape,
+            mu_rate=p.mu_shape / mu_mean,
+            alpha_shape=p.alpha_shape,
+            alpha_rate=p.alpha_shape / p.alpha_mean,
+            log_beta_mean=float(np.log(beta_median)),
+            log_beta_sd=p.beta_log_sd,
+        )
 
     def fit(self, events, end_time, n_samples=1000, n_warmup=1000, n_chains=4, seed=0, progress=True):
         """Sample the posterior of (mu, alpha, beta) with the sampler of ``hawkes_sampler``.
@@ -748,14 +784,21 @@ class HawkesProcessModel:
         # Imported here: the sampler is built on this module's likelihood internals.
         from hawkes_sampler import sample
 
-        counts_to_check = (("n_samples", n_samples, MIN_SAMPLES), ("n_warmup", n_warmup, 0),
-                           ("n_chains", n_chains, 1))
+        counts_to_check = (("n_samples", n_samples, MIN_SAMPLES), ("n_warmup", n_warmup, 0), ("n_chains", n_chains, 1))
         for name, value, low in counts_to_check:
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
         data = self._prepare(events, end_time)
-        draws = sample(self, data, self._resolve_prior(data), int(n_samples), int(n_warmup), int(n_chains),
-                       _resolve_seed(seed), progress)
+        draws = sample(
+            self,
+            data,
+            self._resolve_prior(data),
+            int(n_samples),
+            int(n_warmup),
+            int(n_chains),
+            _resolve_seed(seed),
+            progress,
+        )
         return HawkesPosterior(**draws)
 
 
@@ -851,8 +894,9 @@ def simulate_hawkes(mu, alpha, beta, end_time, seed=0, time="continuous", dt=1.0
         raise ValueError(f"end_time must be a finite number >= 0, got {end_time!r}")
     n_bins = int(np.ceil(end_time / dt * (1 - GRID_TOLERANCE)))
     if model.background is not None and model.background.shape[1] < n_bins:
-        raise ValueError(f"background covers {model.background.shape[1]} bins of dt={dt}, "
-                         f"shorter than end_time={end_time}")
+        raise ValueError(
+            f"background covers {model.background.shape[1]} bins of dt={dt}, shorter than end_time={end_time}"
+        )
     rng = _resolve_seed(seed)
     if time == "discrete":
         base = np.ones((d, n_bins)) if model.background is None else model.background
@@ -861,16 +905,16 @@ def simulate_hawkes(mu, alpha, beta, end_time, seed=0, time="continuous", dt=1.0
         base, n_bins, lo, width = np.ones((d, 1)), 1, np.zeros(1), np.full(1, float(end_time))
     else:
         base = model.background
-        lo = np.arange(n_bins) * dt                                             # (n_bins,) bin starts
+        lo = np.arange(n_bins) * dt  # (n_bins,) bin starts
         width = np.minimum(lo + dt, end_time) - lo
     # Immigrants bin by bin: Poisson(mu_i b_im x the bin's length in the window), uniform in it.
-    n_imm = rng.poisson(mu[:, None] * base[:, :n_bins] * width)                 # (D, n_bins)
+    n_imm = rng.poisson(mu[:, None] * base[:, :n_bins] * width)  # (D, n_bins)
     cell = np.repeat(np.arange(d * n_bins), n_imm.ravel())
     gen_d, gen_bin = np.divmod(cell, n_bins)
     gen_t = lo[gen_bin] + rng.random(cell.size) * width[gen_bin]
     all_t, all_d, total = [gen_t], [gen_d], gen_t.size
     while gen_t.size:
-        n_child = rng.poisson(alpha[:, gen_d].T)                                # (n_gen, D) children per type
+        n_child = rng.poisson(alpha[:, gen_d].T)  # (n_gen, D) children per type
         parent = np.repeat(np.arange(gen_t.size), n_child.sum(axis=1))
         child_d = np.tile(np.arange(d), gen_t.size)[np.repeat(np.arange(n_child.size), n_child.ravel())]
         child_t = gen_t[parent] + rng.exponential(1.0 / beta[child_d, gen_d[parent]])
@@ -878,8 +922,10 @@ def simulate_hawkes(mu, alpha, beta, end_time, seed=0, time="continuous", dt=1.0
         gen_t, gen_d = child_t[keep], child_d[keep]
         total += gen_t.size
         if total > MAX_SIMULATED_EVENTS:
-            raise ValueError(f"alpha: the process exploded (> {MAX_SIMULATED_EVENTS} events); "
-                             "use a spectral radius < 1 or a shorter end_time")
+            raise ValueError(
+                f"alpha: the process exploded (> {MAX_SIMULATED_EVENTS} events); "
+                "use a spectral radius < 1 or a shorter end_time"
+            )
         all_t.append(gen_t)
         all_d.append(gen_d)
     t, dims = np.concatenate(all_t), np.concatenate(all_d)
@@ -891,8 +937,8 @@ def _simulate_discrete(mu, alpha, beta, end_time, dt, rng, base):
     ``mu_i base[i, k]``."""
     d = mu.size
     n_steps = int(round(end_time / dt))
-    decay = np.exp(-beta * dt)                                                  # (D, D)
-    s = np.zeros((d, d))                                                        # S_ij at the current step
+    decay = np.exp(-beta * dt)  # (D, D)
+    s = np.zeros((d, d))  # S_ij at the current step
     spikes = np.zeros((n_steps, d), dtype=bool)
     uniform = rng.random((n_steps, d))
     for k in range(n_steps):

@@ -1,5 +1,9 @@
 """The hand-written Metropolis-Hastings sampler behind ``HawkesProcessModel.fit``.
 
+One piece because its moves share one chain state and one set of per-target log densities,
+and the warm-up adapts all of them together; read it top to bottom: densities, moves, warm-up,
+the sweep loop.
+
 Given beta, the log-likelihood factorises over targets, and the intensity of target ``i`` is
 linear in its parameters ``theta_i = (mu_i, alpha_i,s for every source s that fires)``::
 
@@ -40,6 +44,7 @@ three windows, the transfer pairs are chosen from the second; nothing adapts aft
 
 The chain state is one ``ChainState``; the numbers of the prior come as one ``PriorRates``.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,7 +52,7 @@ from scipy.special import logsumexp, xlogy
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from hawkes_model import PriorRates, _segment_sums
+from hawkes_model import _segment_sums
 
 # Leapfrog steps per HMC trajectory: uniform on 1 .. 2 N_LEAPFROG - 1, one draw per sweep for
 # all chains and targets. A fixed length resonates with the period of some posterior direction
@@ -56,15 +61,15 @@ from hawkes_model import PriorRates, _segment_sums
 N_LEAPFROG = 6
 THETA_ROUNDS = 2
 STEP_JITTER = 0.2
-INITIAL_STEP = 0.4          # HMC step before adaptation, in units of the Laplace metric
+INITIAL_STEP = 0.4  # HMC step before adaptation, in units of the Laplace metric
 TARGET_ACCEPTANCE_HMC = 0.75
-TARGET_ACCEPTANCE_WALK = 0.44   # one-dimensional random walks (Roberts & Rosenthal)
-ADAPT_DECAY = 0.6           # Robbins-Monro gain (iteration + 1) ** -ADAPT_DECAY of the walks
+TARGET_ACCEPTANCE_WALK = 0.44  # one-dimensional random walks (Roberts & Rosenthal)
+ADAPT_DECAY = 0.6  # Robbins-Monro gain (iteration + 1) ** -ADAPT_DECAY of the walks
 # Dual averaging of the HMC step (Hoffman & Gelman 2014, their defaults).
 DA_GAMMA, DA_T0, DA_KAPPA = 0.05, 10.0, 0.75
-NEWTON_STEPS = 25           # damped Newton steps from the dispersed starts to the mode
-NEWTON_MAX_MOVE = 2.0       # largest change of one log parameter in one Newton step
-MIN_WARMUP_WINDOWS = 40     # shorter warm-ups keep the Laplace metric and pick no transfer pairs
+NEWTON_STEPS = 25  # damped Newton steps from the dispersed starts to the mode
+NEWTON_MAX_MOVE = 2.0  # largest change of one log parameter in one Newton step
+MIN_WARMUP_WINDOWS = 40  # shorter warm-ups keep the Laplace metric and pick no transfer pairs
 TRANSFER_CORRELATION = -0.5
 # After a warm-up of at least MIN_WARMUP_INDEPENDENT sweeps, a shared beta is proposed
 # independently from a kernel density estimate of the second half of the warm-up's log beta
@@ -82,29 +87,30 @@ class Targets:
 
     Parameter ``p`` of target ``i`` is ``mu_i`` for ``p = 0`` and ``alpha[i, sources[p - 1]]``
     otherwise; for a group of identical sources, the first member's column holds the sum of
-    the group's alphas and the others are fixed at 0 (see ``build_targets``). Targets with events come in two kinds: *excited* ones (a free alpha), whose
+    the group's alphas and the others are fixed at 0 (see ``build_targets``). Targets with
+    events come in two kinds: *excited* ones (a free alpha), whose
     events are the block ``start[i]:start[i + 1]`` of the kernel sums, and *plain* ones (every
     alpha fixed at 0, e.g. an exogenous input), whose likelihood depends on ``mu_i`` alone
     through the relative background at their events: those events are kept as the distinct
     background values with their counts, an exact and much shorter sum.
     """
 
-    time: str               # "continuous" or "discrete"
+    time: str  # "continuous" or "discrete"
     dt: float
-    start: np.ndarray       # (D + 1,) events of target i: start[i]:start[i + 1]
-    dim: np.ndarray         # (N,) target of each event
-    excited: np.ndarray     # targets with events and a free alpha
-    base: np.ndarray        # (N,) relative background at each event
-    base32: np.ndarray      # (N,) the same in float32
-    base_mass: np.ndarray   # (D,) integral of each target's relative background, s
-    plain: np.ndarray       # (B,) targets with events and no free alpha
+    start: np.ndarray  # (D + 1,) events of target i: start[i]:start[i + 1]
+    dim: np.ndarray  # (N,) target of each event
+    excited: np.ndarray  # targets with events and a free alpha
+    base: np.ndarray  # (N,) relative background at each event
+    base32: np.ndarray  # (N,) the same in float32
+    base_mass: np.ndarray  # (D,) integral of each target's relative background, s
+    plain: np.ndarray  # (B,) targets with events and no free alpha
     plain_value: np.ndarray  # (R,) distinct relative backgrounds at their events
     plain_count: np.ndarray  # (R,) number of events at each
     plain_start: np.ndarray  # (B + 1,) rows of plain target k: plain_start[k]:plain_start[k + 1]
-    free: np.ndarray        # (D, P) parameters not fixed at 0 (alpha_mask; see `build_targets`)
-    moving: np.ndarray      # (D, P) free parameters of targets with events: those HMC moves
-    shape: np.ndarray       # (D, P) Gamma prior shape of each parameter
-    rate: np.ndarray        # (P,) Gamma prior rate of each column
+    free: np.ndarray  # (D, P) parameters not fixed at 0 (alpha_mask; see `build_targets`)
+    moving: np.ndarray  # (D, P) free parameters of targets with events: those HMC moves
+    shape: np.ndarray  # (D, P) Gamma prior shape of each parameter
+    rate: np.ndarray  # (P,) Gamma prior rate of each column
 
 
 @dataclass
@@ -114,31 +120,32 @@ class ChainState:
     ``log_lik`` is kept consistent with ``theta``, ``h`` and ``comp`` by every move.
     """
 
-    theta: np.ndarray     # (C, D, P) parameters (> 0 where free, 0 where fixed)
-    beta: np.ndarray      # (C,) shared, or (C, D, D) per pair, 1/s
-    h: np.ndarray         # (C, S, N) kernel sums of each source at every event, 1/s
-    h32: np.ndarray       # (C, S, N) the same in float32, for HMC gradients
+    theta: np.ndarray  # (C, D, P) parameters (> 0 where free, 0 where fixed)
+    beta: np.ndarray  # (C,) shared, or (C, D, D) per pair, 1/s
+    h: np.ndarray  # (C, S, N) kernel sums of each source at every event, 1/s
+    h32: np.ndarray  # (C, S, N) the same in float32, for HMC gradients
     h_proposal: np.ndarray  # (C, S, N) kernel sums at a proposed beta (a reused buffer)
-    scratch: np.ndarray   # (C, S, N) a reused buffer of the kernel-sum computation
-    comp: np.ndarray      # (C, D, S) kernel mass of source s inside the windows, as seen by target i
-    log_lik: np.ndarray   # (C, D) log-likelihood of each target
+    scratch: np.ndarray  # (C, S, N) a reused buffer of the kernel-sum computation
+    comp: np.ndarray  # (C, D, S) kernel mass of source s inside the windows, as seen by target i
+    log_lik: np.ndarray  # (C, D) log-likelihood of each target
 
 
 @dataclass(frozen=True)
 class LogBetaProposal:
     """Independence proposal of log beta: a Gaussian KDE of warm-up draws and a wide normal."""
 
-    points: np.ndarray    # (n,) warm-up draws of log beta
+    points: np.ndarray  # (n,) warm-up draws of log beta
     bandwidth: float
-    centre: float         # mean and DEFENSIVE_SCALE x sd of the draws: the wide component
+    centre: float  # mean and DEFENSIVE_SCALE x sd of the draws: the wide component
     wide: float
 
     @classmethod
     def fit(cls, draws):
         draws = np.ravel(draws)
         sd = draws.std()
-        return cls(points=draws, bandwidth=1.06 * sd * draws.size ** -0.2, centre=float(draws.mean()),
-                   wide=DEFENSIVE_SCALE * sd)
+        return cls(
+            points=draws, bandwidth=1.06 * sd * draws.size**-0.2, centre=float(draws.mean()), wide=DEFENSIVE_SCALE * sd
+        )
 
     def draw(self, rng, size):
         """Random numbers: uniforms (size,), indices (size,), normals (size,)."""
@@ -150,22 +157,25 @@ class LogBetaProposal:
     def log_density(self, x):
         """Log proposal density at x (any shape)."""
         x = np.asarray(x, dtype=float)
-        kde = (logsumexp(-0.5 * ((x[..., None] - self.points) / self.bandwidth) ** 2, axis=-1)
-               - np.log(self.points.size * self.bandwidth))
+        kde = logsumexp(-0.5 * ((x[..., None] - self.points) / self.bandwidth) ** 2, axis=-1) - np.log(
+            self.points.size * self.bandwidth
+        )
         wide = -0.5 * ((x - self.centre) / self.wide) ** 2 - np.log(self.wide)
-        return np.logaddexp(np.log1p(-DEFENSIVE_WEIGHT) + kde, np.log(DEFENSIVE_WEIGHT) + wide) - 0.5 * np.log(2 * np.pi)
+        return np.logaddexp(np.log1p(-DEFENSIVE_WEIGHT) + kde, np.log(DEFENSIVE_WEIGHT) + wide) - 0.5 * np.log(
+            2 * np.pi
+        )
 
 
 @dataclass
 class Tuning:
     """Proposal settings, adapted during warm-up and fixed afterwards."""
 
-    step: np.ndarray          # (D,) HMC step size of each target
-    chol: np.ndarray          # (D, P, P) Cholesky factor of each target's metric (covariance of u)
+    step: np.ndarray  # (D,) HMC step size of each target
+    chol: np.ndarray  # (D, P, P) Cholesky factor of each target's metric (covariance of u)
     beta_log_step: np.ndarray  # (C,) or (C, D, D) random-walk step of log beta
     beta_independent: LogBetaProposal | None = None  # once fixed, after warm-up
-    pairs: np.ndarray | None = None        # (D, Q, 2) parameter pairs of transfer moves (-1: none)
-    pair_axis: np.ndarray | None = None    # (D, Q, 2) principal axis of each pair, in theta
+    pairs: np.ndarray | None = None  # (D, Q, 2) parameter pairs of transfer moves (-1: none)
+    pair_axis: np.ndarray | None = None  # (D, Q, 2) principal axis of each pair, in theta
     pair_log_step: np.ndarray | None = None  # (D, Q) log step along it
 
 
@@ -176,20 +186,20 @@ class Tuning:
 # built. Plain targets are handled together, on their few distinct background values.
 def _block_intensity(theta_i, h, block, base):
     """Intensities (C, n_i) at one target's events from its parameters theta_i (C, P), 1/s."""
-    lam = np.matmul(theta_i[:, None, 1:], h[:, :, block])[:, 0]                  # (C, n_i)
+    lam = np.matmul(theta_i[:, None, 1:], h[:, :, block])[:, 0]  # (C, n_i)
     lam += theta_i[:, :1] * base[block]
     return lam
 
 
 def _plain_intensity(targets, theta):
     """Intensities (C, R) of the plain targets at their distinct background values, 1/s."""
-    owner = np.repeat(targets.plain, np.diff(targets.plain_start))              # (R,)
+    owner = np.repeat(targets.plain, np.diff(targets.plain_start))  # (R,)
     return theta[:, owner, 0] * targets.plain_value
 
 
 def intensity(targets, theta, h):
     """Intensity at every event, (C, N) in 1/s."""
-    lam = theta[:, targets.dim, 0] * targets.base                               # the background part
+    lam = theta[:, targets.dim, 0] * targets.base  # the background part
     for i in targets.excited:
         block = slice(targets.start[i], targets.start[i + 1])
         lam[:, block] = _block_intensity(theta[:, i], h, block, targets.base)
@@ -242,25 +252,27 @@ def _event_slopes(targets, lam):
     x = np.multiply(lam, -targets.dt, out=lam)
     np.exp(x, out=x)
     np.subtract(1.0, x, out=x)
-    return np.divide(x.dtype.type(targets.dt), x, out=x)      # dt / (1 - exp(-lambda dt))
+    return np.divide(x.dtype.type(targets.dt), x, out=x)  # dt / (1 - exp(-lambda dt))
 
 
 def _event_curvatures(targets, lam):
     """``f'(lambda)`` and ``-f''(lambda)`` (float64)."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if targets.time == "continuous":
-            return 1.0 / lam, 1.0 / lam ** 2
+            return 1.0 / lam, 1.0 / lam**2
         x = lam * targets.dt
         slope = -targets.dt / np.expm1(-x)
-        return slope, slope ** 2 * np.exp(-x)
+        return slope, slope**2 * np.exp(-x)
 
 
 def _plain_score(targets, theta):
     """Gradient and -Hessian of the plain targets' event terms in their mu, (C, B) each."""
     slope, curvature = _event_curvatures(targets, _plain_intensity(targets, theta))
     weight = targets.plain_count * targets.plain_value
-    return (_segment_sums(slope * weight, targets.plain_start),
-            _segment_sums(curvature * weight * targets.plain_value, targets.plain_start))
+    return (
+        _segment_sums(slope * weight, targets.plain_start),
+        _segment_sums(curvature * weight * targets.plain_value, targets.plain_start),
+    )
 
 
 def gradient_u(targets, u, h32, comp):
@@ -317,7 +329,7 @@ def hmc_move(state, targets, tuning, rng):
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         u = np.where(moving, np.log(np.where(moving, state.theta, 1.0)), 0.0)
         energy = -(state.log_lik + log_prior(targets, state.theta) + _jacobian(targets, state.theta))
-        energy += 0.5 * (momentum ** 2).sum(axis=2)
+        energy += 0.5 * (momentum**2).sum(axis=2)
         momentum = momentum + 0.5 * step * _whitened_force(tuning.chol, gradient_u(targets, u, state.h32, state.comp))
         for k in range(n_leapfrog):
             u = u + step * _leapfrog_drift(tuning.chol, momentum)
@@ -326,7 +338,7 @@ def hmc_move(state, targets, tuning, rng):
         theta_new = np.where(moving, np.exp(u), state.theta)
         log_lik_new = log_likelihood(targets, theta_new, state.h, state.comp)
         energy_new = -(log_lik_new + log_prior(targets, theta_new) + _jacobian(targets, theta_new))
-        energy_new += 0.5 * (momentum ** 2).sum(axis=2)
+        energy_new += 0.5 * (momentum**2).sum(axis=2)
         log_ratio = np.where(np.isfinite(energy_new), energy - energy_new, -np.inf)
     accepted = (np.log(uniform) < log_ratio) & moving.any(axis=1)
     state.theta[accepted] = theta_new[accepted]
@@ -363,8 +375,7 @@ def transfer_move(state, targets, tuning, rng):
         theta_new = np.maximum(theta_new, 0.0)
         log_lik_new = log_likelihood(targets, theta_new, state.h, state.comp, which=np.flatnonzero(has))
         with np.errstate(invalid="ignore"):
-            log_ratio = (log_lik_new + log_prior(targets, theta_new)
-                         - state.log_lik - log_prior(targets, state.theta))
+            log_ratio = log_lik_new + log_prior(targets, theta_new) - state.log_lik - log_prior(targets, state.theta)
             acc = valid & (np.log(uniform) < log_ratio)
         state.theta[acc] = theta_new[acc]
         state.log_lik[acc] = log_lik_new[acc]
@@ -428,8 +439,10 @@ def gibbs_silent_targets(state, targets, silent, rng):
     if silent.size == 0:
         return
     n_chains = state.theta.shape[0]
-    coef = np.concatenate([np.broadcast_to(targets.base_mass[None, silent, None], (n_chains, silent.size, 1)),
-                           state.comp[:, silent]], axis=2)                     # (C, n_silent, P)
+    coef = np.concatenate(
+        [np.broadcast_to(targets.base_mass[None, silent, None], (n_chains, silent.size, 1)), state.comp[:, silent]],
+        axis=2,
+    )  # (C, n_silent, P)
     draws = rng.gamma(targets.shape[silent], 1.0 / (targets.rate + coef)) * targets.free[silent]
     state.theta[:, silent] = draws
     state.log_lik[:, silent] = -(draws * coef).sum(axis=2)
@@ -454,9 +467,9 @@ def split_identical_sources(alpha, groups, free_alpha, alpha_shape, rng):
     """
     n_chains, n_dims = alpha.shape[:2]
     for group in groups:  # a few groups at most
-        total = alpha[:, :, group].sum(axis=2, keepdims=True)                  # (C, D, 1)
+        total = alpha[:, :, group].sum(axis=2, keepdims=True)  # (C, D, 1)
         weight = rng.standard_gamma(alpha_shape, (n_chains, n_dims, group.size)) * free_alpha[:, group]
-        norm = weight.sum(axis=2, keepdims=True)                               # 0: no free member
+        norm = weight.sum(axis=2, keepdims=True)  # 0: no free member
         alpha[:, :, group] = total * np.divide(weight, norm, out=np.zeros_like(weight), where=norm > 0)
 
 
@@ -467,9 +480,9 @@ def kernel_statistics(model, data, beta, out=None, scratch=None):
     ``out`` and ``scratch`` (C, S, N): buffers for a shared beta's sums (see ``_stats_shared``).
     """
     if model.beta_kind == "shared":
-        h, comp = model._stats_shared(data, beta, out, scratch)                # comp (C, D)
+        h, comp = model._stats_shared(data, beta, out, scratch)  # comp (C, D)
         return h, np.repeat(comp[:, None, data.sources], data.n_dims, axis=1)
-    h, comp = model._all_stats(data, beta)                                     # comp (C, D, D)
+    h, comp = model._all_stats(data, beta)  # comp (C, D, D)
     return h, comp[:, :, data.sources]
 
 
@@ -498,10 +511,13 @@ def beta_move_shared(state, model, data, targets, prior, tuning, rng):
     log_lik_new = log_likelihood(targets, state.theta, h_new, comp_new, which=targets.excited)
     log_lik_new[:, targets.plain] = state.log_lik[:, targets.plain]
     with np.errstate(invalid="ignore"):
-        log_ratio = ((log_lik_new - state.log_lik).sum(axis=1) + log_q_ratio
-                     - ((log_proposal - prior.log_beta_mean) ** 2
-                        - (log_beta - prior.log_beta_mean) ** 2) / (2 * prior.log_beta_sd ** 2))
-        accepted = np.log(uniform) < log_ratio                                  # NaN ratio: rejected
+        log_ratio = (
+            (log_lik_new - state.log_lik).sum(axis=1)
+            + log_q_ratio
+            - ((log_proposal - prior.log_beta_mean) ** 2 - (log_beta - prior.log_beta_mean) ** 2)
+            / (2 * prior.log_beta_sd**2)
+        )
+        accepted = np.log(uniform) < log_ratio  # NaN ratio: rejected
     state.beta[accepted] = np.exp(log_proposal[accepted])
     np.copyto(state.h, h_new, where=accepted[:, None, None])
     np.copyto(state.h32, h_new, where=accepted[:, None, None], casting="same_kind")
@@ -530,17 +546,19 @@ def beta_move_pair(state, model, data, targets, prior, tuning, rng):
         log_beta = np.log(state.beta[:, :, j])
         log_proposal = log_beta + np.exp(tuning.beta_log_step[:, :, j]) * rng.standard_normal((n_chains, n_dims))
         uniform = rng.random((n_chains, n_dims))
-        h_new, comp_new = model._stats_pair_column(data, np.exp(log_proposal), s)   # (C, N), (C, D)
-        alpha_ev = np.repeat(state.theta[:, :, 1 + s], data.n_events, axis=1)      # (C, N)
+        h_new, comp_new = model._stats_pair_column(data, np.exp(log_proposal), s)  # (C, N), (C, D)
+        alpha_ev = np.repeat(state.theta[:, :, 1 + s], data.n_events, axis=1)  # (C, N)
         lam_new = lam + alpha_ev * (h_new - state.h[:, s])
         term_new = event_term(targets, lam_new)
         with np.errstate(invalid="ignore"):
-            delta = (_segment_sums(term_new - term, targets.start)
-                     - state.theta[:, :, 1 + s] * (comp_new - state.comp[:, :, s]))  # (C, D)
-            log_ratio = delta - ((log_proposal - prior.log_beta_mean) ** 2
-                                 - (log_beta - prior.log_beta_mean) ** 2) / (2 * prior.log_beta_sd ** 2)
+            delta = _segment_sums(term_new - term, targets.start) - state.theta[:, :, 1 + s] * (
+                comp_new - state.comp[:, :, s]
+            )  # (C, D)
+            log_ratio = delta - ((log_proposal - prior.log_beta_mean) ** 2 - (log_beta - prior.log_beta_mean) ** 2) / (
+                2 * prior.log_beta_sd**2
+            )
             acc = np.log(uniform) < log_ratio
-        on_event = np.repeat(acc, data.n_events, axis=1)                            # (C, N)
+        on_event = np.repeat(acc, data.n_events, axis=1)  # (C, N)
         state.beta[:, :, j] = np.where(acc, np.exp(log_proposal), state.beta[:, :, j])
         state.comp[:, :, s] = np.where(acc, comp_new, state.comp[:, :, s])
         state.h[:, s] = np.where(on_event, h_new, state.h[:, s])
@@ -551,8 +569,9 @@ def beta_move_pair(state, model, data, targets, prior, tuning, rng):
     state.h32[...] = state.h
     silent = np.setdiff1d(np.arange(n_dims), data.sources)
     if silent.size:
-        state.beta[:, :, silent] = np.exp(prior.log_beta_mean + prior.log_beta_sd
-                                          * rng.standard_normal((n_chains, n_dims, silent.size)))
+        state.beta[:, :, silent] = np.exp(
+            prior.log_beta_mean + prior.log_beta_sd * rng.standard_normal((n_chains, n_dims, silent.size))
+        )
     return accepted
 
 
@@ -568,8 +587,9 @@ def _score_and_fisher(targets, theta, h, comp):
     for i in targets.excited:
         block = slice(targets.start[i], targets.start[i + 1])
         slope, curvature = _event_curvatures(targets, _block_intensity(theta[:, i], h, block, targets.base))
-        x_i = np.concatenate([np.broadcast_to(targets.base[block], (theta.shape[0], 1, slope.shape[1])),
-                              h[:, :, block]], axis=1)                            # (C, P, n_i)
+        x_i = np.concatenate(
+            [np.broadcast_to(targets.base[block], (theta.shape[0], 1, slope.shape[1])), h[:, :, block]], axis=1
+        )  # (C, P, n_i)
         score[:, i] = np.matmul(x_i, slope[:, :, None])[..., 0]
         fisher[:, i] = np.matmul(x_i * curvature[:, None, :], x_i.transpose(0, 2, 1))
     if targets.plain.size:
@@ -640,7 +660,7 @@ class StepAdaptation:
         m = self.count
         self.error += ((TARGET_ACCEPTANCE_HMC - accept_prob) - self.error) / (m + DA_T0)
         log_step = self.mu - np.sqrt(m) / DA_GAMMA * self.error
-        weight = m ** -DA_KAPPA
+        weight = m**-DA_KAPPA
         self.log_avg = weight * log_step + (1 - weight) * self.log_avg
         return np.exp(log_step)
 
@@ -686,7 +706,7 @@ class WarmUp:
         self.n_warmup, self.targets, self.tuning = n_warmup, targets, tuning
         self.windows = [] if n_warmup < MIN_WARMUP_WINDOWS else [n_warmup // 4, n_warmup // 2, 3 * n_warmup // 4]
         self.steps = StepAdaptation(tuning.step)
-        self.u = np.empty((max(n_warmup, 1),) + state.theta.shape)              # (W, C, D, P)
+        self.u = np.empty((max(n_warmup, 1),) + state.theta.shape)  # (W, C, D, P)
         self.log_beta = np.empty((max(n_warmup, 1),) + state.beta.shape)
         self.pairs_since = 0
 
@@ -700,12 +720,13 @@ class WarmUp:
         tuning.step = np.where(hmc_targets, self.steps.update(moves.accept_prob.mean(axis=0)), tuning.step)
         tuning.beta_log_step += (moves.beta - TARGET_ACCEPTANCE_WALK) * (it + 1) ** -ADAPT_DECAY
         if moves.transfer is not None:
-            tuning.pair_log_step += ((moves.transfer.mean(axis=0) - TARGET_ACCEPTANCE_WALK)
-                                     * (it + 1 - self.pairs_since) ** -ADAPT_DECAY)
+            tuning.pair_log_step += (moves.transfer.mean(axis=0) - TARGET_ACCEPTANCE_WALK) * (
+                it + 1 - self.pairs_since
+            ) ** -ADAPT_DECAY
         if it + 1 in self.windows:
             k = self.windows.index(it + 1)
             begin = self.windows[k - 1] if k else 0
-            recent = self.u[(begin + it + 1) // 2: it + 1].reshape((-1,) + state.theta.shape[1:])
+            recent = self.u[(begin + it + 1) // 2 : it + 1].reshape((-1,) + state.theta.shape[1:])
             tuning.chol = metric_from_draws(recent, targets.moving)
             self.steps.restart(self.steps.final())
             tuning.step = np.where(hmc_targets, self.steps.final(), tuning.step)
@@ -715,7 +736,7 @@ class WarmUp:
                 self.pairs_since = it
         if it == self.n_warmup - 1:
             tuning.step = np.where(hmc_targets, self.steps.final(), tuning.step)
-            settled = self.log_beta[self.n_warmup // 2:]
+            settled = self.log_beta[self.n_warmup // 2 :]
             if state.beta.ndim == 1 and self.n_warmup >= MIN_WARMUP_INDEPENDENT and settled.std() > 0:
                 tuning.beta_independent = LogBetaProposal.fit(settled)
 
@@ -744,15 +765,25 @@ def build_targets(model, data, prior):
     some_alpha = free[:, 1:].any(axis=1)
     base = np.ones(data.dim.size) if data.base is None else data.base
     plain = np.flatnonzero(has_events & ~some_alpha)
-    distinct = [np.unique(base[data.start[i]:data.start[i + 1]], return_counts=True) for i in plain]
-    return Targets(time=model.time, dt=model.dt, start=data.start, dim=data.dim,
-                   excited=np.flatnonzero(has_events & some_alpha), base=base, base32=base.astype(np.float32),
-                   base_mass=data.base_mass, plain=plain,
-                   plain_value=np.concatenate([v for v, _ in distinct] or [np.zeros(0)]),
-                   plain_count=np.concatenate([c for _, c in distinct] or [np.zeros(0)]).astype(float),
-                   plain_start=np.concatenate([[0], np.cumsum([v.size for v, _ in distinct], dtype=np.int64)]),
-                   free=free, moving=free & has_events[:, None], shape=shape,
-                   rate=np.where(column == 0, prior.mu_rate, prior.alpha_rate))
+    distinct = [np.unique(base[data.start[i] : data.start[i + 1]], return_counts=True) for i in plain]
+    return Targets(
+        time=model.time,
+        dt=model.dt,
+        start=data.start,
+        dim=data.dim,
+        excited=np.flatnonzero(has_events & some_alpha),
+        base=base,
+        base32=base.astype(np.float32),
+        base_mass=data.base_mass,
+        plain=plain,
+        plain_value=np.concatenate([v for v, _ in distinct] or [np.zeros(0)]),
+        plain_count=np.concatenate([c for _, c in distinct] or [np.zeros(0)]).astype(float),
+        plain_start=np.concatenate([[0], np.cumsum([v.size for v, _ in distinct], dtype=np.int64)]),
+        free=free,
+        moving=free & has_events[:, None],
+        shape=shape,
+        rate=np.where(column == 0, prior.mu_rate, prior.alpha_rate),
+    )
 
 
 def identical_groups(model, data):
@@ -771,8 +802,16 @@ def initial_state(model, data, targets, prior, n_chains, rng):
     beta = np.exp(prior.log_beta_mean + rng.normal(0.0, 0.5, beta_shape))
     theta = np.concatenate([mu[..., None], alpha], axis=2) * targets.free
     h, comp = kernel_statistics(model, data, beta)
-    state = ChainState(theta=theta, beta=beta, h=h, h32=h.astype(np.float32), h_proposal=np.empty_like(h),
-                       scratch=np.empty_like(h), comp=comp, log_lik=np.zeros((n_chains, n_dims)))
+    state = ChainState(
+        theta=theta,
+        beta=beta,
+        h=h,
+        h32=h.astype(np.float32),
+        h_proposal=np.empty_like(h),
+        scratch=np.empty_like(h),
+        comp=comp,
+        log_lik=np.zeros((n_chains, n_dims)),
+    )
     state.log_lik[...] = log_likelihood(targets, theta, h, comp)
     return state
 
@@ -787,13 +826,15 @@ def start_at_the_mode(state, targets, rng):
     -------
     Tuning
     """
-    cov_u = np.linalg.inv(newton_to_mode(state, targets))                       # (C, D, P, P)
+    cov_u = np.linalg.inv(newton_to_mode(state, targets))  # (C, D, P, P)
     jitter = np.einsum("cdpq,cdq->cdp", np.linalg.cholesky(cov_u), rng.standard_normal(state.theta.shape))
     state.theta = np.where(targets.moving, state.theta * np.exp(jitter), state.theta)
     state.log_lik = log_likelihood(targets, state.theta, state.h, state.comp)
-    return Tuning(step=np.full(state.theta.shape[1], INITIAL_STEP),
-                  chol=cholesky_on(cov_u.mean(axis=0), targets.moving),
-                  beta_log_step=np.full(state.beta.shape, np.log(0.5)))
+    return Tuning(
+        step=np.full(state.theta.shape[1], INITIAL_STEP),
+        chol=cholesky_on(cov_u.mean(axis=0), targets.moving),
+        beta_log_step=np.full(state.beta.shape, np.log(0.5)),
+    )
 
 
 def sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress=True):
@@ -825,10 +866,10 @@ def sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress=True
 class SweepMoves:
     """Acceptance of the moves of one sweep."""
 
-    hmc: np.ndarray           # (C, D) mean over the sweep's HMC trajectories
-    accept_prob: np.ndarray   # (C, D) their mean acceptance probability
+    hmc: np.ndarray  # (C, D) mean over the sweep's HMC trajectories
+    accept_prob: np.ndarray  # (C, D) their mean acceptance probability
     transfer: np.ndarray | None  # (C, D, Q) mean over the sweep's transfer moves; None before pairs exist
-    beta: np.ndarray          # (C,) or (C, D, D)
+    beta: np.ndarray  # (C,) or (C, D, D)
 
 
 def sweep(state, model, data, targets, prior, tuning, silent_targets, rng):
@@ -845,8 +886,12 @@ def sweep(state, model, data, targets, prior, tuning, silent_targets, rng):
     gibbs_silent_targets(state, targets, silent_targets, rng)
     move_beta = beta_move_pair if model.beta_kind == "pair" else beta_move_shared
     accepted_beta = move_beta(state, model, data, targets, prior, tuning, rng)
-    return SweepMoves(hmc=np.mean([a for a, _ in hmc], axis=0), accept_prob=np.mean([p for _, p in hmc], axis=0),
-                      transfer=np.mean(transfer, axis=0) if transfer else None, beta=accepted_beta)
+    return SweepMoves(
+        hmc=np.mean([a for a, _ in hmc], axis=0),
+        accept_prob=np.mean([p for _, p in hmc], axis=0),
+        transfer=np.mean(transfer, axis=0) if transfer else None,
+        beta=accepted_beta,
+    )
 
 
 class Recorder:
@@ -871,9 +916,12 @@ class Recorder:
         alpha = self.alpha[:, k]
         alpha[:, :, self.sources] = state.theta[..., 1:]
         if self.silent_sources.size:  # no likelihood: exact draws from the prior
-            alpha[:, :, self.silent_sources] = (rng.gamma(self.prior.alpha_shape, 1.0 / self.prior.alpha_rate,
-                                                          (n_chains, n_dims, self.silent_sources.size))
-                                                * self.free_alpha[:, self.silent_sources])
+            alpha[:, :, self.silent_sources] = (
+                rng.gamma(
+                    self.prior.alpha_shape, 1.0 / self.prior.alpha_rate, (n_chains, n_dims, self.silent_sources.size)
+                )
+                * self.free_alpha[:, self.silent_sources]
+            )
         split_identical_sources(alpha, self.groups, self.free_alpha, self.prior.alpha_shape, rng)
         self.beta[:, k] = state.beta
         hmc_targets = self.targets.moving.any(axis=1)
@@ -887,8 +935,10 @@ class Recorder:
 
     def result(self):
         n_chains = self.mu.shape[0]
-        acceptance = {move: np.mean(rates, axis=0) if rates else np.full(n_chains, np.nan)
-                      for move, rates in self.accepted.items()}
+        acceptance = {
+            move: np.mean(rates, axis=0) if rates else np.full(n_chains, np.nan)
+            for move, rates in self.accepted.items()
+        }
         return {"mu": self.mu, "alpha": self.alpha, "beta": self.beta, "acceptance": acceptance}
 
 

@@ -5,6 +5,7 @@ folding, and localization: an improved R-hat for assessing convergence of MCMC",
 against arviz-stats in the tests. ``MAX_RHAT`` and ``MIN_ESS_BULK`` are the limits every fit of
 the repository is judged by.
 """
+
 import numpy as np
 from scipy import stats
 
@@ -18,7 +19,7 @@ MIN_SAMPLES = 4
 def _split_chains(draws):
     """(C, S, ...) -> (2C, S // 2, ...): first and last halves of every chain."""
     half = draws.shape[1] // 2
-    return np.concatenate([draws[:, :half], draws[:, draws.shape[1] - half:]], axis=0)
+    return np.concatenate([draws[:, :half], draws[:, draws.shape[1] - half :]], axis=0)
 
 
 def _z_scale(draws):
@@ -48,6 +49,15 @@ def split_rhat(draws):
     Returns
     -------
     ndarray, shape (...)
+
+    Examples
+    --------
+    Two chains that each mix but sit apart are flagged; two that overlap are not:
+
+    >>> rng = np.random.default_rng(0)
+    >>> together = rng.standard_normal((2, 500))
+    >>> bool(split_rhat(together) < 1.01), bool(split_rhat(together + [[0.0], [3.0]]) > 1.5)
+    (True, True)
     """
     draws = _split_chains(np.asarray(draws, dtype=float))
     folded = np.abs(draws - np.median(draws.reshape(-1, *draws.shape[2:]), axis=0))
@@ -70,29 +80,29 @@ def ess_bulk(draws):
     """
     draws = np.asarray(draws, dtype=float)
     trailing = draws.shape[2:]
-    flat = draws.reshape(draws.shape[0], draws.shape[1], -1)                    # (C, S, P)
+    flat = draws.reshape(draws.shape[0], draws.shape[1], -1)  # (C, S, P)
     constant = np.ptp(flat, axis=(0, 1)) < np.finfo(float).resolution
-    z = _z_scale(_split_chains(flat))                                           # (M, n, P)
+    z = _z_scale(_split_chains(flat))  # (M, n, P)
     m, n = z.shape[:2]
     centred = z - z.mean(axis=1, keepdims=True)
     spec = np.fft.rfft(centred, n=2 * n, axis=1)
-    acov = np.fft.irfft(spec * np.conj(spec), n=2 * n, axis=1)[:, :n] / n       # (M, n, P)
-    mean_var = acov[:, 0].mean(axis=0) * n / (n - 1.0)                          # (P,)
+    acov = np.fft.irfft(spec * np.conj(spec), n=2 * n, axis=1)[:, :n] / n  # (M, n, P)
+    mean_var = acov[:, 0].mean(axis=0) * n / (n - 1.0)  # (P,)
     var_plus = mean_var * (n - 1.0) / n + (z.mean(axis=1).var(axis=0, ddof=1) if m > 1 else 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):  # constant draws: 0 / 0, set below
-        rho = 1.0 - (mean_var - acov.mean(axis=0)) / var_plus                  # (n, P)
-    rho[0] = 1.0                                   # by definition, as in the reference estimator
+        rho = 1.0 - (mean_var - acov.mean(axis=0)) / var_plus  # (n, P)
+    rho[0] = 1.0  # by definition, as in the reference estimator
     # The reference loop (Geyer's initial positive sequence) visits pairs m = 1..n_pairs of
     # (rho_2m, rho_2m+1) and stops at the first pair whose sum is <= 0.
     n_pairs = max((n - 1) // 2 - 1, 0)
-    gamma = rho[: 2 * n_pairs + 2].reshape(n_pairs + 1, 2, -1).sum(axis=1)     # (n_pairs+1, P)
+    gamma = rho[: 2 * n_pairs + 2].reshape(n_pairs + 1, 2, -1).sum(axis=1)  # (n_pairs+1, P)
     sentinel = np.ones((1, gamma.shape[1]), dtype=bool)
     first = np.argmax(np.concatenate([gamma[1:] <= 0, sentinel]), axis=0) + 1  # n_pairs + 1: none
     found = first <= n_pairs
     stop = np.minimum(first, n_pairs)
     stop = np.where(gamma[0] > 0, stop, 0)
     ran_out = ~found & (gamma[0] > 0)
-    gamma_mono = np.minimum.accumulate(gamma, axis=0)                           # initial monotone sequence
+    gamma_mono = np.minimum.accumulate(gamma, axis=0)  # initial monotone sequence
     kept = np.arange(n_pairs + 1)[:, None] < stop[None, :]
     last_even = np.take_along_axis(rho, 2 * stop[None, :], axis=0)[0]
     # A pair that ran out of lags was kept whole; otherwise only a positive even term counts.
@@ -120,8 +130,14 @@ def summarise_draws(draws):
     draws = np.asarray(draws, dtype=float)
     pooled = draws.reshape((-1,) + draws.shape[2:])  # (C * S, ...)
     q05, q95 = np.quantile(pooled, [0.05, 0.95], axis=0)
-    return {"mean": pooled.mean(axis=0), "sd": pooled.std(axis=0, ddof=1), "q05": q05, "q95": q95,
-            "rhat": split_rhat(draws), "ess_bulk": ess_bulk(draws)}
+    return {
+        "mean": pooled.mean(axis=0),
+        "sd": pooled.std(axis=0, ddof=1),
+        "q05": q05,
+        "q95": q95,
+        "rhat": split_rhat(draws),
+        "ess_bulk": ess_bulk(draws),
+    }
 
 
 def is_converged(max_rhat, min_ess_bulk):

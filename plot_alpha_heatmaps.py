@@ -12,6 +12,7 @@ Writes: figures/example_alpha_matrix.png     posterior-mean alpha of the main gr
         figures/mcmc_traces.png              trace plots of four parameters, one line per chain
 Command that reproduces the README figures:  python plot_alpha_heatmaps.py
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -20,8 +21,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
-from connectivity import (LATERAL, NONE, REVERSE, SELF, connection_matrix, connectivity_auc, format_aucs,
-                          group_aucs, observable_pairs, silent_sources)
+from connectivity import (
+    LATERAL,
+    NONE,
+    REVERSE,
+    SELF,
+    connection_matrix,
+    connectivity_auc,
+    format_aucs,
+    group_aucs,
+    observable_pairs,
+    silent_sources,
+)
 from posterior_file import load_posterior
 from safe_files import InputFileError, save_figure
 
@@ -32,11 +43,12 @@ ROOT = Path(__file__).resolve().parent
 ALPHA_THRESHOLD = 0.05
 CREDIBLE_LOWER, CREDIBLE_UPPER = "q05", "q95"
 CMAP = "viridis"
+# Up to this many neurons the example heatmap writes each value in its cell; beyond, the
+# numbers no longer fit at a readable size and the colour alone carries them.
+MAX_ANNOTATED_NEURONS = 16
 MASK_COLOUR = "0.85"
-ALPHA_LABEL = ("alpha[target, source]: expected spikes of the target\n"
-               "caused by one spike of the source")
-SUMMED_ALPHA_LABEL = ("summed alpha over the group's per-trial fits\n"
-                      "(sum of expected target spikes per source spike)")
+ALPHA_LABEL = "alpha[target, source]: expected spikes of the target\ncaused by one spike of the source"
+SUMMED_ALPHA_LABEL = "summed alpha over the group's per-trial fits\n(sum of expected target spikes per source spike)"
 
 
 def main_group(posterior):
@@ -44,8 +56,26 @@ def main_group(posterior):
     return max(posterior.group_names, key=lambda name: len(posterior.groups[name].trials))
 
 
-def plot_alpha_matrix(ax, alpha, neuron_labels, layer_sizes, vmin=None, vmax=None, mask=None,
-                      cbar=True, cbar_ax=None, cbar_label=ALPHA_LABEL, annotate=False, title=""):
+def heatmap_inches(n_neurons):
+    """Width and height (inches) of one heatmap panel with room for ``n_neurons`` labels."""
+    side = max(5.5, 0.22 * n_neurons + 2.5)
+    return side + 1.5, side
+
+
+def plot_alpha_matrix(
+    ax,
+    alpha,
+    neuron_labels,
+    layer_sizes,
+    vmin=None,
+    vmax=None,
+    mask=None,
+    cbar=True,
+    cbar_ax=None,
+    cbar_label=ALPHA_LABEL,
+    annotate=False,
+    title="",
+):
     """Heatmap of an alpha matrix: source on x, target on y, layer boundaries drawn.
 
     Parameters
@@ -70,10 +100,23 @@ def plot_alpha_matrix(ax, alpha, neuron_labels, layer_sizes, vmin=None, vmax=Non
     matplotlib.axes.Axes
     """
     ax.set_facecolor(MASK_COLOUR)  # masked cells are left transparent, so they show this
-    sns.heatmap(alpha, ax=ax, mask=mask, vmin=vmin, vmax=vmax, cmap=CMAP, square=True,
-                xticklabels=neuron_labels, yticklabels=neuron_labels, cbar=cbar, cbar_ax=cbar_ax,
-                cbar_kws={"label": cbar_label}, annot=annotate, fmt=".2f",
-                annot_kws={"fontsize": 5})
+    sns.heatmap(
+        alpha,
+        ax=ax,
+        mask=mask,
+        vmin=vmin,
+        vmax=vmax,
+        cmap=CMAP,
+        square=True,
+        xticklabels=neuron_labels,
+        yticklabels=neuron_labels,
+        cbar=cbar,
+        cbar_ax=cbar_ax,
+        cbar_kws={"label": cbar_label},
+        annot=annotate,
+        fmt=".2f",
+        annot_kws={"fontsize": 5},
+    )
     for boundary in np.cumsum(list(layer_sizes.values()))[:-1]:
         ax.axhline(boundary, color="white", linewidth=1.5)
         ax.axvline(boundary, color="white", linewidth=1.5)
@@ -85,8 +128,9 @@ def plot_alpha_matrix(ax, alpha, neuron_labels, layer_sizes, vmin=None, vmax=Non
     return ax
 
 
-def plot_alpha_vs_weights(ax, alpha_mean, alpha_low, alpha_high, true_weights, connection_types,
-                          title="", observable=None):
+def plot_alpha_vs_weights(
+    ax, alpha_mean, alpha_low, alpha_high, true_weights, connection_types, title="", observable=None
+):
     """Posterior-mean alpha (90% interval bars) against the true weight, one colour per type.
 
     Pairs without a synapse all have weight 0; they are spread over a narrow band around 0
@@ -116,26 +160,29 @@ def plot_alpha_vs_weights(ax, alpha_mean, alpha_low, alpha_high, true_weights, c
     types = [kind for kind in present if kind not in others] + [k for k in others if k in present]
     palette = dict(zip(types, sns.color_palette("colorblind", len(types))))
     spread = 0.015 * max(np.ptp(true_weights), 1e-12)
-    jitter = np.where(true_weights == 0,
-                      np.random.default_rng(0).uniform(-spread, spread, true_weights.shape), 0.0)
+    jitter = np.where(true_weights == 0, np.random.default_rng(0).uniform(-spread, spread, true_weights.shape), 0.0)
     for kind in types:
         of_kind = connection_types == kind
         label = f"{kind} ({of_kind.sum()})"  # on the first series drawn, filled or hollow
         for seen in (True, False):
             pairs = of_kind & (observable == seen)
             if pairs.any():
-                ax.errorbar(true_weights[pairs] + jitter[pairs], alpha_mean[pairs],
-                            yerr=[alpha_mean[pairs] - alpha_low[pairs],
-                                  alpha_high[pairs] - alpha_mean[pairs]],
-                            fmt="o", markersize=3.5, elinewidth=0.6, alpha=0.8,
-                            color=palette[kind], markerfacecolor=None if seen else "none",
-                            label=label)
+                ax.errorbar(
+                    true_weights[pairs] + jitter[pairs],
+                    alpha_mean[pairs],
+                    yerr=[alpha_mean[pairs] - alpha_low[pairs], alpha_high[pairs] - alpha_mean[pairs]],
+                    fmt="o",
+                    markersize=3.5,
+                    elinewidth=0.6,
+                    alpha=0.8,
+                    color=palette[kind],
+                    markerfacecolor=None if seen else "none",
+                    label=label,
+                )
                 label = None
-    ax.axhline(ALPHA_THRESHOLD, color="0.4", linestyle=":", linewidth=1,
-               label=f"threshold {ALPHA_THRESHOLD}")
+    ax.axhline(ALPHA_THRESHOLD, color="0.4", linestyle=":", linewidth=1, label=f"threshold {ALPHA_THRESHOLD}")
     if not observable.all():
-        ax.plot([], [], "o", markersize=3.5, color="0.4", markerfacecolor="none",
-                label="hollow: not observable")
+        ax.plot([], [], "o", markersize=3.5, color="0.4", markerfacecolor="none", label="hollow: not observable")
     ax.axvline(0, color="0.7", linewidth=0.8)
     ax.set_xlabel("true weight, source → target (network units)")
     ax.set_ylabel("posterior-mean alpha (90% credible interval)")
@@ -195,32 +242,43 @@ def trace_parameters(group, neuron_labels, alpha_free):
     if group.beta.ndim == 2:
         beta = ("beta (shared, 1/s)", group.beta, float(beta_rhat))
     else:
-        beta = (f"beta {pair(big)} (1/s)", group.beta[:, :, big[0], big[1]],
-                float(beta_rhat[big]))
-    return [beta,
-            (f"largest alpha {pair(big)}", group.alpha[:, :, big[0], big[1]], float(rhat[big])),
-            (f"near-zero alpha {pair(small)}", group.alpha[:, :, small[0], small[1]],
-             float(rhat[small])),
-            (f"mu {neuron_labels[big[0]]} (1/s)", group.mu[:, :, big[0]],
-             float(group.summary["mu"]["rhat"][big[0]]))]
+        beta = (f"beta {pair(big)} (1/s)", group.beta[:, :, big[0], big[1]], float(beta_rhat[big]))
+    return [
+        beta,
+        (f"largest alpha {pair(big)}", group.alpha[:, :, big[0], big[1]], float(rhat[big])),
+        (f"near-zero alpha {pair(small)}", group.alpha[:, :, small[0], small[1]], float(rhat[small])),
+        (f"mu {neuron_labels[big[0]]} (1/s)", group.mu[:, :, big[0]], float(group.summary["mu"]["rhat"][big[0]])),
+    ]
 
 
 def figure_example(posterior, name, cbar_label):
-    """Figure of the main group's posterior-mean alpha, values written in the cells."""
+    """Figure of the main group's posterior-mean alpha, values written in the cells while they
+    can be read (up to ``MAX_ANNOTATED_NEURONS`` neurons)."""
     group = posterior.groups[name]
     silent, fixed = silent_sources(group.n_spikes), ~posterior.alpha_free
-    fig, ax = plt.subplots(figsize=(8, 6.5))
-    title = (f"Hawkes excitation alpha, posterior mean: {name} "
-             f"({len(group.trials)} test trials)")
-    notes = [note for note, shown in
-             (("alpha fixed at 0 (the input is driven by the stimulus alone)", fixed.any()),
-              ("sources that never fired in these trials (alpha = prior)", silent.any()))
-             if shown]
-    if notes:
-        title += "\ngrey: " + "; ".join(notes)
-    plot_alpha_matrix(ax, group.summary["alpha"]["mean"], posterior.neuron_labels,
-                      posterior.layer_sizes, vmin=0, mask=silent | fixed,
-                      cbar_label=cbar_label, annotate=True, title=title)
+    n_neurons = len(posterior.neuron_labels)
+    fig, ax = plt.subplots(figsize=heatmap_inches(n_neurons))
+    title = f"Hawkes excitation alpha, posterior mean: {name} ({len(group.trials)} test trials)"
+    notes = [
+        note
+        for note, shown in (
+            ("alpha fixed at 0 (the input is driven by the stimulus alone)", fixed.any()),
+            ("sources that never fired in these trials (alpha = prior)", silent.any()),
+        )
+        if shown
+    ]
+    title += "".join(f"\ngrey: {note}" for note in notes)
+    plot_alpha_matrix(
+        ax,
+        group.summary["alpha"]["mean"],
+        posterior.neuron_labels,
+        posterior.layer_sizes,
+        vmin=0,
+        mask=silent | fixed,
+        cbar_label=cbar_label,
+        annotate=n_neurons <= MAX_ANNOTATED_NEURONS,
+        title=title,
+    )
     return fig
 
 
@@ -228,17 +286,26 @@ def figure_by_group(posterior, cbar_label):
     """Figure of all groups side by side on one colour scale, unclear entries grey."""
     names = posterior.group_names
     means = [posterior.groups[name].summary["alpha"]["mean"] for name in names]
-    fig, axes = plt.subplots(1, len(names), figsize=(4.6 * len(names) + 1, 4.8), squeeze=False)
+    width, height = heatmap_inches(len(posterior.neuron_labels))
+    fig, axes = plt.subplots(1, len(names), figsize=((width - 0.9) * len(names) + 1, height), squeeze=False)
     cbar_ax = fig.add_axes([0.92, 0.2, 0.012, 0.6])
     vmax = max(float(mean.max()) for mean in means)
     for index, (name, mean, ax) in enumerate(zip(names, means, axes[0])):
         lower = posterior.groups[name].summary["alpha"][CREDIBLE_LOWER]
-        plot_alpha_matrix(ax, mean, posterior.neuron_labels, posterior.layer_sizes,
-                          vmin=0, vmax=vmax, mask=lower <= ALPHA_THRESHOLD,
-                          cbar=index == len(names) - 1, cbar_ax=cbar_ax, cbar_label=cbar_label,
-                          title=f"{name} ({len(posterior.groups[name].trials)} trials)")
-    fig.suptitle(f"Posterior-mean alpha; grey: 90% credible interval reaches "
-                 f"{ALPHA_THRESHOLD} or below", fontsize=10)
+        plot_alpha_matrix(
+            ax,
+            mean,
+            posterior.neuron_labels,
+            posterior.layer_sizes,
+            vmin=0,
+            vmax=vmax,
+            mask=lower <= ALPHA_THRESHOLD,
+            cbar=index == len(names) - 1,
+            cbar_ax=cbar_ax,
+            cbar_label=cbar_label,
+            title=f"{name} ({len(posterior.groups[name].trials)} trials)",
+        )
+    fig.suptitle(f"Posterior-mean alpha; grey: 90% credible interval reaches {ALPHA_THRESHOLD} or below", fontsize=10)
     fig.subplots_adjust(right=0.9, wspace=0.35)
     return fig
 
@@ -250,25 +317,33 @@ def figure_vs_weights(posterior, name, true_weights, connection_types):
     auc, n_pos, n_neg = connectivity_auc(summary["mean"], true_weights)
     observable = observable_pairs(group.n_spikes, posterior.alpha_free)
     seen_auc, seen_pos, seen_neg = connectivity_auc(summary["mean"], true_weights, observable)
-    title = (f"{name}: ROC AUC of alpha = {auc:.3f} for excitatory synapses "
-             f"(weight > 0, n={n_pos}) vs no synapse (n={n_neg})\n"
-             f"over the observable pairs (alpha fitted, both neurons fire): "
-             f"{seen_auc:.3f} (n={seen_pos} vs {seen_neg})")
+    title = (
+        f"{name}: ROC AUC of alpha = {auc:.3f} for excitatory synapses "
+        f"(weight > 0, n={n_pos}) vs no synapse (n={n_neg})\n"
+        f"over the observable pairs (alpha fitted, both neurons fire): "
+        f"{seen_auc:.3f} (n={seen_pos} vs {seen_neg})"
+    )
     fig, ax = plt.subplots(figsize=(7.5, 5.5))
-    plot_alpha_vs_weights(ax, summary["mean"], summary[CREDIBLE_LOWER], summary[CREDIBLE_UPPER],
-                          true_weights, connection_types, title=title, observable=observable)
+    plot_alpha_vs_weights(
+        ax,
+        summary["mean"],
+        summary[CREDIBLE_LOWER],
+        summary[CREDIBLE_UPPER],
+        true_weights,
+        connection_types,
+        title=title,
+        observable=observable,
+    )
     return fig
 
 
 def figure_traces(posterior, name):
     """Figure of trace plots of four parameters of the main group."""
     fig, axes = plt.subplots(2, 2, figsize=(10, 6), sharex=True)
-    for ax, (label, draws, rhat) in zip(axes.ravel(),
-                                        trace_parameters(posterior.groups[name],
-                                                         posterior.neuron_labels,
-                                                         posterior.alpha_free)):
-        plot_trace(ax, draws, title=f"{label}   R-hat {rhat:.3f}",
-                   log_scale=label.startswith("beta"))
+    for ax, (label, draws, rhat) in zip(
+        axes.ravel(), trace_parameters(posterior.groups[name], posterior.neuron_labels, posterior.alpha_free)
+    ):
+        plot_trace(ax, draws, title=f"{label}   R-hat {rhat:.3f}", log_scale=label.startswith("beta"))
     for ax in axes[0]:
         ax.set_xlabel("")  # the x axis is shared; label the bottom row only
     axes[0, 0].legend(fontsize=7)
@@ -278,13 +353,16 @@ def figure_traces(posterior, name):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--posterior-file", type=Path,
-                        default=ROOT / "data" / "hawkes_posterior.npz",
-                        help="posterior written by fit_hawkes_process.py")
-    parser.add_argument("--figure-dir", type=Path, default=ROOT / "figures",
-                        help="folder for the four PNG figures")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument(
+        "--posterior-file",
+        type=Path,
+        default=ROOT / "data" / "hawkes_posterior.npz",
+        help="posterior written by fit_hawkes_process.py",
+    )
+    parser.add_argument("--figure-dir", type=Path, default=ROOT / "figures", help="folder for the four PNG figures")
     return parser.parse_args(argv)
 
 
@@ -313,10 +391,15 @@ def main(argv=None):
         for fig in figures.values():
             plt.close(fig)
 
-    print("connectivity AUC of posterior-mean alpha: "
-          + format_aucs(group_aucs(posterior, true_weights)) + f" (main group {name})")
-    print("  over the observable pairs (alpha fitted, both neurons fire): "
-          + format_aucs(group_aucs(posterior, true_weights, observable=True)))
+    print(
+        "connectivity AUC of posterior-mean alpha: "
+        + format_aucs(group_aucs(posterior, true_weights))
+        + f" (main group {name})"
+    )
+    print(
+        "  over the observable pairs (alpha fitted, both neurons fire): "
+        + format_aucs(group_aucs(posterior, true_weights, observable=True))
+    )
     print(f"wrote {len(figures)} figures to {args.figure_dir}")
 
 

@@ -9,6 +9,7 @@ docstring lists every key). ``save_posterior`` writes it with a fixed zip timest
 same fit gives the same bytes; ``load_posterior`` reads it back and checks it. numpy, json and
 zipfile only: readers need neither the sampler nor torch.
 """
+
 import json
 import zipfile
 from dataclasses import dataclass
@@ -152,16 +153,17 @@ def posterior_arrays(posterior):
     float64 (n, D, D).
     """
     arrays = {
-        "format": np.str_(POSTERIOR_FORMAT), "version": np.int64(POSTERIOR_VERSION),
+        "format": np.str_(POSTERIOR_FORMAT),
+        "version": np.int64(POSTERIOR_VERSION),
         "config": np.str_(json.dumps(posterior.config, sort_keys=True)),
-        "dt": np.float64(posterior.dt), "n_steps": np.int64(posterior.n_steps),
+        "dt": np.float64(posterior.dt),
+        "n_steps": np.int64(posterior.n_steps),
         "neuron_labels": np.array(posterior.neuron_labels, dtype=str),
         "layer_names": np.array(list(posterior.layer_sizes), dtype=str),
         "layer_sizes": np.array(list(posterior.layer_sizes.values()), dtype=np.int64),
         "class_names": np.array(posterior.class_names, dtype=str),
         "weight_names": np.array(list(posterior.weights), dtype=str),
-        **{f"weights/{name}": np.asarray(w, dtype=np.float64)
-           for name, w in posterior.weights.items()},
+        **{f"weights/{name}": np.asarray(w, dtype=np.float64) for name, w in posterior.weights.items()},
         "alpha_free": np.asarray(posterior.alpha_free, dtype=bool),
         "group_names": np.array(posterior.group_names, dtype=str),
         "skipped_groups": np.array(posterior.skipped_groups, dtype=str),
@@ -181,8 +183,7 @@ def posterior_arrays(posterior):
         arrays[f"{name}/gof_ks"] = np.asarray(group.gof_ks, dtype=np.float64)
         arrays[f"{name}/background"] = np.asarray(group.background, dtype=np.float64)
         if group.trial_alpha_mean is not None:
-            arrays[f"{name}/trial_alpha_mean"] = np.asarray(group.trial_alpha_mean,
-                                                            dtype=np.float64)
+            arrays[f"{name}/trial_alpha_mean"] = np.asarray(group.trial_alpha_mean, dtype=np.float64)
     return arrays
 
 
@@ -235,44 +236,54 @@ def load_posterior(path):
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
     except FileNotFoundError:
-        raise InputFileError(f"posterior file {path} does not exist; "
-                             "run `python fit_hawkes_process.py` first") from None
+        raise InputFileError(
+            f"posterior file {path} does not exist; run `python fit_hawkes_process.py` first"
+        ) from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
-        raise InputFileError(f"{path} is not a readable posterior file ({type(err).__name__}: "
-                             f"{err}); rerun `python fit_hawkes_process.py`") from None
+        raise InputFileError(
+            f"{path} is not a readable posterior file ({type(err).__name__}: "
+            f"{err}); rerun `python fit_hawkes_process.py`"
+        ) from None
     try:
         return _unpack_posterior(arrays)
     except (KeyError, ValueError, TypeError, IndexError) as err:
-        raise InputFileError(f"{path} is not a valid posterior file ({type(err).__name__}: "
-                             f"{err}); rerun `python fit_hawkes_process.py`") from None
+        raise InputFileError(
+            f"{path} is not a valid posterior file ({type(err).__name__}: {err}); rerun `python fit_hawkes_process.py`"
+        ) from None
 
 
 def _unpack_posterior(arrays):
     """Build the ``Posterior`` of the flat arrays of a posterior file (see ``load_posterior``)."""
     if arrays.get("format") != POSTERIOR_FORMAT or arrays.get("version") != POSTERIOR_VERSION:
-        raise ValueError(f"format {arrays.get('format')!s} version {arrays.get('version')!s}, "
-                         f"expected {POSTERIOR_FORMAT} version {POSTERIOR_VERSION}")
+        raise ValueError(
+            f"format {arrays.get('format')!s} version {arrays.get('version')!s}, "
+            f"expected {POSTERIOR_FORMAT} version {POSTERIOR_VERSION}"
+        )
     group_names = [str(name) for name in arrays["group_names"]]
     groups = {}
     for name in group_names:
         prefix = f"{name}/acceptance/"
         groups[name] = GroupPosterior(
-            **{key: arrays[f"{name}/{key}"]
-               for key in ("trials", "n_spikes", *PARAMETERS, "gof_ks", "background")},
+            **{key: arrays[f"{name}/{key}"] for key in ("trials", "n_spikes", *PARAMETERS, "gof_ks", "background")},
             summary={p: {s: arrays[f"{name}/{p}/{s}"] for s in SUMMARY_STATS} for p in PARAMETERS},
             max_rhat=float(arrays[f"{name}/max_rhat"]),
             min_ess_bulk=float(arrays[f"{name}/min_ess_bulk"]),
-            acceptance={key[len(prefix):]: arrays[key] for key in arrays if key.startswith(prefix)},
-            trial_alpha_mean=arrays.get(f"{name}/trial_alpha_mean"))
+            acceptance={key[len(prefix) :]: arrays[key] for key in arrays if key.startswith(prefix)},
+            trial_alpha_mean=arrays.get(f"{name}/trial_alpha_mean"),
+        )
     return Posterior(
-        config=json.loads(str(arrays["config"])), dt=float(arrays["dt"]),
+        config=json.loads(str(arrays["config"])),
+        dt=float(arrays["dt"]),
         n_steps=int(arrays["n_steps"]),
         neuron_labels=[str(label) for label in arrays["neuron_labels"]],
         layer_sizes={str(k): int(v) for k, v in zip(arrays["layer_names"], arrays["layer_sizes"])},
         class_names=[str(name) for name in arrays["class_names"]],
         weights={str(name): arrays[f"weights/{name}"] for name in arrays["weight_names"]},
-        alpha_free=arrays["alpha_free"], group_names=group_names,
-        skipped_groups=[str(name) for name in arrays["skipped_groups"]], groups=groups)
+        alpha_free=arrays["alpha_free"],
+        group_names=group_names,
+        skipped_groups=[str(name) for name in arrays["skipped_groups"]],
+        groups=groups,
+    )
 
 
 def _expect_shape(what, array, shape):
@@ -293,13 +304,11 @@ def _check_posterior(posterior):
         _expect_shape(f"weights/{name}", weight, (layer_sizes[source], layer_sizes[target]))
     _expect_shape("alpha_free", posterior.alpha_free, (n_dims, n_dims))
     if np.asarray(posterior.alpha_free).dtype != bool:
-        raise ValueError(f"alpha_free has dtype {np.asarray(posterior.alpha_free).dtype}, "
-                         "expected bool")
+        raise ValueError(f"alpha_free has dtype {np.asarray(posterior.alpha_free).dtype}, expected bool")
     if not posterior.group_names:
         raise ValueError("it holds no fitted group")
     if list(posterior.groups) != list(posterior.group_names):
-        raise ValueError(f"groups {list(posterior.groups)} are not group_names "
-                         f"{list(posterior.group_names)}")
+        raise ValueError(f"groups {list(posterior.groups)} are not group_names {list(posterior.group_names)}")
     for name, group in posterior.groups.items():
         if np.ndim(group.alpha) != 4:
             raise ValueError(f"{name}/alpha has {np.ndim(group.alpha)} dimensions, expected 4")
@@ -307,12 +316,12 @@ def _check_posterior(posterior):
         _expect_shape(f"{name}/alpha", group.alpha, (*draws, n_dims, n_dims))
         _expect_shape(f"{name}/mu", group.mu, (*draws, n_dims))
         if np.shape(group.beta) not in ((*draws,), (*draws, n_dims, n_dims)):
-            raise ValueError(f"{name}/beta has shape {np.shape(group.beta)}, expected {draws} "
-                             f"or {(*draws, n_dims, n_dims)}")
+            raise ValueError(
+                f"{name}/beta has shape {np.shape(group.beta)}, expected {draws} or {(*draws, n_dims, n_dims)}"
+            )
         for p in PARAMETERS:
             if set(group.summary[p]) != set(SUMMARY_STATS):
-                raise ValueError(f"{name}/{p} summary has {sorted(group.summary[p])}, expected "
-                                 f"{sorted(SUMMARY_STATS)}")
+                raise ValueError(f"{name}/{p} summary has {sorted(group.summary[p])}, expected {sorted(SUMMARY_STATS)}")
             for stat, value in group.summary[p].items():
                 _expect_shape(f"{name}/{p}/{stat}", value, np.shape(getattr(group, p))[2:])
         _expect_shape(f"{name}/trials", group.trials, (np.size(group.trials),))

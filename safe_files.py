@@ -6,6 +6,7 @@ run code raises ``InputFileError`` before anything from it is called. Writers go
 ``atomic_write``: the bytes land in a temporary file beside the target, which is renamed over
 it only once complete, so an interrupted run never leaves a half-written output.
 """
+
 import contextlib
 import os
 import pickle
@@ -13,13 +14,15 @@ import tempfile
 from pathlib import Path
 
 # Exactly what numpy 2 arrays, dtypes and scalars need under pickle protocol 5.
-ALLOWED_GLOBALS = frozenset({
-    ("numpy", "dtype"),
-    ("numpy", "ndarray"),
-    ("numpy._core.numeric", "_frombuffer"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "scalar"),
-})
+ALLOWED_GLOBALS = frozenset(
+    {
+        ("numpy", "dtype"),
+        ("numpy", "ndarray"),
+        ("numpy._core.numeric", "_frombuffer"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "scalar"),
+    }
+)
 PICKLE_PROTOCOL = 5
 
 
@@ -56,12 +59,21 @@ def load_pickle(path, what="file"):
     except FileNotFoundError:
         raise InputFileError(f"{what} {path} does not exist") from None
     except InputFileError as err:
-        raise InputFileError(f"{what} {path} is unsafe ({err}); it was not loaded, "
-                             "regenerate it with this repo's scripts") from None
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError,
-            IndexError, KeyError, MemoryError) as err:
-        raise InputFileError(f"{path} is not a readable {what} ({type(err).__name__}: {err}); "
-                             "regenerate it") from None
+        raise InputFileError(
+            f"{what} {path} is unsafe ({err}); it was not loaded, regenerate it with this repo's scripts"
+        ) from None
+    except (
+        OSError,
+        EOFError,
+        pickle.UnpicklingError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        MemoryError,
+    ) as err:
+        raise InputFileError(f"{path} is not a readable {what} ({type(err).__name__}: {err}); regenerate it") from None
 
 
 @contextlib.contextmanager

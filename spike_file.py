@@ -17,6 +17,7 @@ reads it without running code from it and checks it against this contract. ``spi
 and ``events_to_raster`` turn rasters into Hawkes realisations (a spike of step ``k`` happens
 at ``k * dt``) and back. numpy and the standard library only: readers need no torch.
 """
+
 import math
 from pathlib import Path
 
@@ -27,21 +28,35 @@ from safe_files import InputFileError, load_pickle, save_pickle
 FORMAT = "snn-spike-trains"
 VERSION = 1
 LAYER_NAMES = ("input", "hidden", "output")
-CLASS_NAMES = ("sine", "cosine")          # label 0, label 1; "cosine" is the positive class
+CLASS_NAMES = ("sine", "cosine")  # label 0, label 1; "cosine" is the positive class
 SPLITS = ("train", "test")
 METRIC_NAMES = ("accuracy", "f1", "precision", "recall")
-REQUIRED_KEYS = ("format", "version", "dt", "n_steps", "layer_sizes", "neuron_labels",
-                 "class_names", "spikes", "labels", "predictions", "split", "weights",
-                 "metrics", "lif", "history", "config", "seed")
+REQUIRED_KEYS = (
+    "format",
+    "version",
+    "dt",
+    "n_steps",
+    "layer_sizes",
+    "neuron_labels",
+    "class_names",
+    "spikes",
+    "labels",
+    "predictions",
+    "split",
+    "weights",
+    "metrics",
+    "lif",
+    "history",
+    "config",
+    "seed",
+)
 RERUN = "rerun `python train_snn.py`"
 
 
 def weight_shapes(layer_sizes):
     """Return ``{name: (n_source, n_target)}`` for the three weight matrices, in theta order."""
     n_in, n_hidden, n_out = (layer_sizes[name] for name in LAYER_NAMES)
-    return {"input_hidden": (n_in, n_hidden),
-            "hidden_hidden": (n_hidden, n_hidden),
-            "hidden_output": (n_hidden, n_out)}
+    return {"input_hidden": (n_in, n_hidden), "hidden_hidden": (n_hidden, n_hidden), "hidden_output": (n_hidden, n_out)}
 
 
 def neuron_labels(layer_sizes):
@@ -60,8 +75,7 @@ def trial_split(n_trials, n_train):
     return np.where(np.arange(n_trials) < n_train, "train", "test")
 
 
-def spike_record(spikes, labels, predictions, n_train, weights, layer_sizes, lif, dt, history,
-                 config, seed, metrics):
+def spike_record(spikes, labels, predictions, n_train, weights, layer_sizes, lif, dt, history, config, seed, metrics):
     """Assemble the spike file's contents (version ``VERSION``).
 
     Parameters
@@ -93,12 +107,23 @@ def spike_record(spikes, labels, predictions, n_train, weights, layer_sizes, lif
         Keys ``REQUIRED_KEYS``, in that order.
     """
     return {
-        "format": FORMAT, "version": VERSION, "dt": dt, "n_steps": spikes.shape[2],
-        "layer_sizes": layer_sizes, "neuron_labels": neuron_labels(layer_sizes),
-        "class_names": list(CLASS_NAMES), "spikes": spikes, "labels": labels,
-        "predictions": predictions, "split": trial_split(len(labels), n_train),
-        "weights": weights, "metrics": metrics, "lif": lif, "history": history,
-        "config": config, "seed": seed,
+        "format": FORMAT,
+        "version": VERSION,
+        "dt": dt,
+        "n_steps": spikes.shape[2],
+        "layer_sizes": layer_sizes,
+        "neuron_labels": neuron_labels(layer_sizes),
+        "class_names": list(CLASS_NAMES),
+        "spikes": spikes,
+        "labels": labels,
+        "predictions": predictions,
+        "split": trial_split(len(labels), n_train),
+        "weights": weights,
+        "metrics": metrics,
+        "lif": lif,
+        "history": history,
+        "config": config,
+        "seed": seed,
     }
 
 
@@ -127,8 +152,7 @@ def load_spike_trains(path):
     """
     path = Path(path)
     if not path.is_file():
-        raise InputFileError(f"spike file {path} does not exist; "
-                             "run `python train_snn.py` first")
+        raise InputFileError(f"spike file {path} does not exist; run `python train_snn.py` first")
     record = load_pickle(path, "spike file")
     _check_spike_record(path, record)
     return record
@@ -147,12 +171,20 @@ def spikes_to_events(spikes, dt):
     -------
     list of n_trials lists of n_neurons sorted float64 arrays
         Spike times in seconds, in ``[0, n_steps * dt)``.
+
+    Examples
+    --------
+    >>> raster = np.array([[[True, False, True], [False, False, False]]])   # 1 trial, 2 neurons
+    >>> [times.tolist() for times in spikes_to_events(raster, dt=0.001)[0]]
+    [[0.0, 0.002], []]
+    >>> bool((events_to_raster(spikes_to_events(raster, 0.001), 3, 0.001) == raster).all())
+    True
     """
     n_trials, n_neurons, _ = spikes.shape
     trial, neuron, step = np.nonzero(spikes)  # C order: steps ascend within each (trial, neuron)
     counts = np.bincount(trial * n_neurons + neuron, minlength=n_trials * n_neurons)
     trains = np.split(step * float(dt), np.cumsum(counts)[:-1])  # n_trials * n_neurons arrays
-    return [trains[t * n_neurons:(t + 1) * n_neurons] for t in range(n_trials)]
+    return [trains[t * n_neurons : (t + 1) * n_neurons] for t in range(n_trials)]
 
 
 def events_to_raster(events, n_steps, dt):
@@ -188,8 +220,7 @@ def events_to_raster(events, n_steps, dt):
         for neuron, times in enumerate(trains):
             steps = np.rint(np.asarray(times, dtype=float) / dt).astype(np.int64)
             if steps.size and (steps.min() < 0 or steps.max() >= n_steps):
-                raise ValueError(f"trial {trial}, neuron {neuron}: a spike time lies outside "
-                                 f"[0, {n_steps} * {dt}) s")
+                raise ValueError(f"trial {trial}, neuron {neuron}: a spike time lies outside [0, {n_steps} * {dt}) s")
             raster[trial, neuron, steps] = True
     return raster
 
@@ -231,15 +262,16 @@ def _check_spike_record(path, record):
         raise _spike_file_error(path, f"dt {dt!r} is not a positive number of seconds")
     if not (isinstance(n_steps, int) and n_steps > 0):
         raise _spike_file_error(path, f"n_steps {n_steps!r} is not a positive integer")
-    if not (isinstance(sizes, dict) and list(sizes) == list(LAYER_NAMES)
-            and all(isinstance(n, int) and n > 0 for n in sizes.values())):
-        raise _spike_file_error(path, f"layer_sizes {sizes!r} is not "
-                                      "{'input': n, 'hidden': n, 'output': n}")
+    if not (
+        isinstance(sizes, dict)
+        and list(sizes) == list(LAYER_NAMES)
+        and all(isinstance(n, int) and n > 0 for n in sizes.values())
+    ):
+        raise _spike_file_error(path, f"layer_sizes {sizes!r} is not {{'input': n, 'hidden': n, 'output': n}}")
     if not _same(record["neuron_labels"], neuron_labels(sizes)):
         raise _spike_file_error(path, "neuron_labels do not match layer_sizes")
     if not _same(record["class_names"], list(CLASS_NAMES)):
-        raise _spike_file_error(path, f"class_names {record['class_names']!r} are not "
-                                      f"{list(CLASS_NAMES)}")
+        raise _spike_file_error(path, f"class_names {record['class_names']!r} are not {list(CLASS_NAMES)}")
     spikes = record["spikes"]
     if not (isinstance(spikes, np.ndarray) and spikes.ndim == 3):
         raise _spike_file_error(path, "'spikes' is not a 3-D numpy array")
@@ -257,14 +289,16 @@ def _check_spike_record(path, record):
         raise _spike_file_error(path, "'weights' is not a dict")
     expected = weight_shapes(sizes)
     if set(weights) != set(expected):
-        raise _spike_file_error(path, f"weights has keys {sorted(weights)}, "
-                                      f"expected {sorted(expected)}")
+        raise _spike_file_error(path, f"weights has keys {sorted(weights)}, expected {sorted(expected)}")
     for name, shape in expected.items():
         _check_array(path, weights, name, shape, "f")
     metrics = record["metrics"]
-    if not (isinstance(metrics, dict) and all(
+    if not (
+        isinstance(metrics, dict)
+        and all(
             isinstance(metrics.get(split), dict)
             and all(isinstance(metrics[split].get(name), float) for name in METRIC_NAMES)
-            for split in SPLITS)):
-        raise _spike_file_error(path, "'metrics' lacks float accuracy, f1, precision and "
-                                      "recall for train and test")
+            for split in SPLITS
+        )
+    ):
+        raise _spike_file_error(path, "'metrics' lacks float accuracy, f1, precision and recall for train and test")

@@ -44,6 +44,7 @@ map to and from these matrices (the diagonal of ``W_hh`` is not a parameter). No
 differentiated, so there is no ``nn.Module``; ``simulate_network`` runs a whole population of
 weight vectors on all trials at once, with the time loop as its only Python loop.
 """
+
 import math
 from dataclasses import dataclass
 
@@ -91,8 +92,7 @@ class LIFParams:
         # A reset at or above threshold would fire again on the first step after the
         # refractory period without any input, every time: the neuron becomes a clock.
         if self.v_reset >= self.v_threshold:
-            raise ValueError(f"LIFParams.v_reset ({self.v_reset}) must be below v_threshold "
-                             f"({self.v_threshold})")
+            raise ValueError(f"LIFParams.v_reset ({self.v_reset}) must be below v_threshold ({self.v_threshold})")
 
     def leak(self, dt):
         """Return ``lam = exp(-dt / tau_mem)``, the per-step decay factor of the potential."""
@@ -127,7 +127,7 @@ def lif_step(v, refractory, current, leak, lif, n_ref):
     """
     # Arithmetic on 0/1 floats and in-place updates instead of boolean masks and
     # torch.where: about twice as fast on CPU, where this step dominates the run time.
-    active = (1.0 - refractory).clamp_(min=0.0)          # 1 if refractory == 0, else 0
+    active = (1.0 - refractory).clamp_(min=0.0)  # 1 if refractory == 0, else 0
     u = torch.add(current, v, alpha=leak).sub_(lif.v_reset).mul_(active).add_(lif.v_reset)
     spikes = (u >= lif.v_threshold).to(v.dtype)
     v = u.addcmul_(spikes, u - lif.v_reset, value=-1.0)  # v_reset where spiking, else u
@@ -252,38 +252,35 @@ def simulate_network(weights, input_spikes, lif, dt, generator=None, record=Fals
     spikes : torch.Tensor, shape (population, trials, n_in + n_hidden + n_out, n_steps), bool
         Only if ``record``: neurons ordered input, hidden, output.
     """
-    w_ih, w_hh, w_ho = (weights[name] for name in ("input_hidden", "hidden_hidden",
-                                                   "hidden_output"))
+    w_ih, w_hh, w_ho = (weights[name] for name in ("input_hidden", "hidden_hidden", "hidden_output"))
     dtype = w_ih.dtype
     n_pop, n_hidden, n_out = w_ih.shape[0], w_hh.shape[-1], w_ho.shape[-1]
     n_trials, _, n_steps = input_spikes.shape
     n_lif = n_hidden + n_out
     # Hidden and output neurons share one state tensor and one recurrent matrix
     # [[W_hh, W_ho], [0, 0]], so each step is one batched matmul and one LIF update.
-    w_lif = w_ih.new_zeros(n_pop, n_lif, n_lif)                               # (P, N, N)
+    w_lif = w_ih.new_zeros(n_pop, n_lif, n_lif)  # (P, N, N)
     w_lif[:, :n_hidden, :n_hidden] = w_hh
     w_lif[:, :n_hidden, n_hidden:] = w_ho
     # The input current arriving at every step at once, time first so that each step reads
     # contiguous memory: step k receives the input spikes of step k-1, step 0 none, and
     # output neurons none at all; the noise current joins it here: (n_steps, P, T, N).
     input_current = w_ih.new_zeros(n_steps, n_pop, n_trials, n_lif)
-    input_current[1:, ..., :n_hidden] = torch.einsum(
-        "tis,pih->spth", input_spikes[..., :-1].to(dtype), w_ih)
-    noise = draw_noise(lif, n_steps, n_trials, n_lif, generator, dtype)       # (S, T, N)
+    input_current[1:, ..., :n_hidden] = torch.einsum("tis,pih->spth", input_spikes[..., :-1].to(dtype), w_ih)
+    noise = draw_noise(lif, n_steps, n_trials, n_lif, generator, dtype)  # (S, T, N)
     if noise is not None:
-        input_current += noise.to(w_ih.device)[:, None]                     # (S, P, T, N)
+        input_current += noise.to(w_ih.device)[:, None]  # (S, P, T, N)
     leak, n_ref = lif.leak(dt), lif.refractory_steps(dt)
 
-    v = torch.full((n_pop, n_trials, n_lif), lif.v_reset, dtype=dtype,
-                   device=w_ih.device)                                      # (P, T, N)
+    v = torch.full((n_pop, n_trials, n_lif), lif.v_reset, dtype=dtype, device=w_ih.device)  # (P, T, N)
     refractory = torch.zeros_like(v)
-    spikes = torch.zeros_like(v)                                            # spikes of k-1
-    counts = torch.zeros_like(v)                                            # (P, T, N)
+    spikes = torch.zeros_like(v)  # spikes of k-1
+    counts = torch.zeros_like(v)  # (P, T, N)
     if record:
         raster = w_ih.new_zeros(n_steps, n_pop, n_trials, n_lif)
     for k in range(n_steps):
         # One-step delay: step k integrates the spikes of step k-1 (none before step 0).
-        current = torch.baddbmm(input_current[k], spikes, w_lif)            # (P, T, N)
+        current = torch.baddbmm(input_current[k], spikes, w_lif)  # (P, T, N)
         v, refractory, spikes = lif_step(v, refractory, current, leak, lif, n_ref)
         counts += spikes
         if record:

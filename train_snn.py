@@ -1,5 +1,8 @@
 """Train the LIF network with CMA-ES to tell a sine from a cosine; store its spike trains.
 
+One piece because it is one script: data, fitness, training, the record and its figures, and
+the command line (the network lives in ``spiking_network.py``, the file in ``spike_file.py``).
+
 Each trial is one input spike train of ``n_steps`` Bernoulli draws whose firing probability
 follows ``0.5 (1 + sin(10 pi t))`` (class 0, "sine") or ``0.5 (1 + cos(15 pi t))`` (class 1,
 "cosine") on ``t = linspace(0, 1, n_steps)``, as in the original. The network
@@ -14,6 +17,7 @@ Reproduce the README figures with::
 
     python train_snn.py
 """
+
 import argparse
 import dataclasses
 import math
@@ -28,24 +32,22 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 import spiking_network
-from cli_types import (finite_float, non_negative_float, non_negative_int, number, positive_float,
-                       positive_int)
+from cli_types import finite_float, non_negative_float, non_negative_int, number, positive_float, positive_int
 from safe_files import save_figure
-from spike_file import (LAYER_NAMES, METRIC_NAMES, SPLITS, save_spike_trains, spike_record,
-                        trial_split, weight_shapes)
+from spike_file import LAYER_NAMES, METRIC_NAMES, SPLITS, save_spike_trains, spike_record, trial_split, weight_shapes
 
 ROOT = Path(__file__).resolve().parent
-INIT_INPUT_WEIGHT = 1.0    # CMA-ES start of input->hidden weights, in units of v_threshold
-INIT_OUTPUT_WEIGHT = 0.3   # CMA-ES start of hidden->output weights, in units of v_threshold
+INIT_INPUT_WEIGHT = 1.0  # CMA-ES start of input->hidden weights, in units of v_threshold
+INIT_OUTPUT_WEIGHT = 0.3  # CMA-ES start of hidden->output weights, in units of v_threshold
 # Intrinsic noise and the activity regulariser keep the hidden layer irregular and below
 # saturation, so its spike trains carry its synapses: without them CMA-ES builds clock-like,
 # saturated chains (test accuracy 0.970, but Hawkes connectivity AUC 0.49-0.57 over the
 # observable pairs); with them, 0.955 and 0.93-0.94 at seed 0 (measured; neighbouring
 # settings swing widely, see the README).
-NOISE_SIGMA = 0.2          # sd of the noise current per step, in units of v_threshold
-RATE_FLOOR = 0.03          # spikes per step below which a hidden/output neuron is penalised
-RATE_TARGET = 0.15         # spikes per step a hidden/output neuron may fire before penalty
-RATE_PENALTY = 0.5         # fitness per spike/step of rate outside the band
+NOISE_SIGMA = 0.2  # sd of the noise current per step, in units of v_threshold
+RATE_FLOOR = 0.03  # spikes per step below which a hidden/output neuron is penalised
+RATE_TARGET = 0.15  # spikes per step a hidden/output neuron may fire before penalty
+RATE_PENALTY = 0.5  # fitness per spike/step of rate outside the band
 # With noise, the final weights are chosen among the CMA-ES mean, the best weights of all
 # generations and the best individual of each of the last SELECT_GENERATIONS generations.
 SELECT_GENERATIONS = 20
@@ -67,8 +69,7 @@ def class_rates(n_steps, sine_freq, cosine_freq):
         with ``t = linspace(0, 1, n_steps)`` the trial's normalised time.
     """
     t = np.linspace(0.0, 1.0, n_steps)
-    return np.stack([0.5 * (1.0 + np.sin(sine_freq * np.pi * t)),
-                     0.5 * (1.0 + np.cos(cosine_freq * np.pi * t))])
+    return np.stack([0.5 * (1.0 + np.sin(sine_freq * np.pi * t)), 0.5 * (1.0 + np.cos(cosine_freq * np.pi * t))])
 
 
 def generate_trials(n_trials, rates, rng):
@@ -88,7 +89,7 @@ def generate_trials(n_trials, rates, rng):
     labels : np.ndarray, shape (n_trials,), int64
     """
     labels = rng.permutation(np.arange(n_trials) % 2).astype(np.int64)
-    spikes = rng.random((n_trials, rates.shape[1])) < rates[labels]   # (n_trials, n_steps)
+    spikes = rng.random((n_trials, rates.shape[1])) < rates[labels]  # (n_trials, n_steps)
     return spikes[:, None, :], labels
 
 
@@ -107,8 +108,17 @@ def predict(counts):
     return (counts[..., -1] > counts[..., -2]).long()
 
 
-def fitness(counts, labels, temperature, silence_penalty, min_count, n_steps=1,
-            rate_floor=0.0, rate_target=1.0, rate_penalty=0.0):
+def fitness(
+    counts,
+    labels,
+    temperature,
+    silence_penalty,
+    min_count,
+    n_steps=1,
+    rate_floor=0.0,
+    rate_target=1.0,
+    rate_penalty=0.0,
+):
     """CMA-ES fitness to minimise: count cross-entropy, silence and activity penalties.
 
     ``mean_trials log(1 + exp(-(2 y - 1) (c_1 - c_0) / temperature))
@@ -151,14 +161,13 @@ def fitness(counts, labels, temperature, silence_penalty, min_count, n_steps=1,
     -------
     torch.Tensor, shape (population,)
     """
-    outputs = counts[..., -2:]                                           # (P, T, 2)
-    sign = 2.0 * labels.to(counts.dtype) - 1.0                           # (T,)
-    margin = sign * (outputs[..., 1] - outputs[..., 0])                  # (P, T)
+    outputs = counts[..., -2:]  # (P, T, 2)
+    sign = 2.0 * labels.to(counts.dtype) - 1.0  # (T,)
+    margin = sign * (outputs[..., 1] - outputs[..., 0])  # (P, T)
     cross_entropy = torch.nn.functional.softplus(-margin / temperature).mean(dim=-1)
-    silence = (min_count - outputs.mean(dim=1)).clamp(min=0.0).sum(dim=-1)   # (P,)
-    rates = counts.mean(dim=1) / n_steps                                 # (P, N)
-    excess = ((rates - rate_target).clamp(min=0.0)
-              + (rate_floor - rates).clamp(min=0.0)).mean(dim=-1)       # (P,)
+    silence = (min_count - outputs.mean(dim=1)).clamp(min=0.0).sum(dim=-1)  # (P,)
+    rates = counts.mean(dim=1) / n_steps  # (P, N)
+    excess = ((rates - rate_target).clamp(min=0.0) + (rate_floor - rates).clamp(min=0.0)).mean(dim=-1)  # (P,)
     return cross_entropy + silence_penalty * silence + rate_penalty * excess
 
 
@@ -184,8 +193,23 @@ def noise_generator(seed, purpose):
     return torch.Generator().manual_seed(int(child.generate_state(1, np.uint64)[0] >> 1))
 
 
-def train_cmaes(layer_sizes, lif, dt, spikes, labels, validation, population, generations, sigma0,
-                fitness_options, seed, device, noise_draws=1, weight_limits=None, runs=1):
+def train_cmaes(
+    layer_sizes,
+    lif,
+    dt,
+    spikes,
+    labels,
+    validation,
+    population,
+    generations,
+    sigma0,
+    fitness_options,
+    seed,
+    device,
+    noise_draws=1,
+    weight_limits=None,
+    runs=1,
+):
     """Minimise ``fitness`` over the network weights with ``runs`` CMA-ES runs side by side.
 
     The runs are independent (pycma's ask/tell, each its own seed) but share every network
@@ -240,50 +264,68 @@ def train_cmaes(layer_sizes, lif, dt, spikes, labels, validation, population, ge
     """
     # Start where every layer is active: each input spike fires the hidden layer, and a few
     # hidden spikes together fire both outputs; lateral weights start at zero.
-    start = {name: torch.zeros(shape, dtype=torch.float64)
-             for name, shape in weight_shapes(layer_sizes).items()}
+    start = {name: torch.zeros(shape, dtype=torch.float64) for name, shape in weight_shapes(layer_sizes).items()}
     start["input_hidden"] += INIT_INPUT_WEIGHT * lif.v_threshold
     start["hidden_output"] += INIT_OUTPUT_WEIGHT * lif.v_threshold
     theta0 = spiking_network.weights_to_theta(start, layer_sizes).numpy()
-    strategies = [cma.CMAEvolutionStrategy(theta0, sigma0, {
-        "popsize": population, "seed": seed + 1 + 1000 * run, "verbose": -9, "verb_log": 0})
-        for run in range(runs)]
-    history = {name: np.zeros(generations) for name in
-               ("best_fitness", "median_fitness", "train_accuracy")}
-    best = [(theta0, math.inf)] * runs                                      # per run: (theta, fitness)
+    strategies = [
+        cma.CMAEvolutionStrategy(
+            theta0, sigma0, {"popsize": population, "seed": seed + 1 + 1000 * run, "verbose": -9, "verb_log": 0}
+        )
+        for run in range(runs)
+    ]
+    history = {name: np.zeros(generations) for name in ("best_fitness", "median_fitness", "train_accuracy")}
+    best = [(theta0, math.inf)] * runs  # per run: (theta, fitness)
     generator = noise_generator(seed, "train")
     spikes, labels = spikes.repeat(noise_draws, 1, 1), labels.repeat(noise_draws)
-    finalists = []   # best individual of each run in each of the last SELECT_GENERATIONS generations
+    finalists = []  # best individual of each run in each of the last SELECT_GENERATIONS generations
     n_steps = spikes.shape[-1]
     progress = tqdm(range(generations), desc="CMA-ES", unit="gen", disable=None)
     for generation in progress:
-        candidates = np.stack([np.asarray(s.ask()) for s in strategies])    # (R, P, n_params)
+        candidates = np.stack([np.asarray(s.ask()) for s in strategies])  # (R, P, n_params)
         theta = torch.as_tensor(candidates.reshape(runs * population, -1), dtype=torch.float32, device=device)
         weights = spiking_network.theta_to_weights(theta, layer_sizes, weight_limits)
         counts = spiking_network.simulate_network(weights, spikes, lif, dt, generator)  # (R P, T, N)
-        values = fitness(counts, labels, n_steps=n_steps,
-                         **fitness_options).cpu().numpy().astype(np.float64).reshape(runs, population)
+        values = (
+            fitness(counts, labels, n_steps=n_steps, **fitness_options)
+            .cpu()
+            .numpy()
+            .astype(np.float64)
+            .reshape(runs, population)
+        )
         for strategy, run_candidates, run_values in zip(strategies, candidates, values):
             strategy.tell(list(run_candidates), run_values.tolist())
-        leaders = values.argmin(axis=1)                                      # (R,) best of each run
+        leaders = values.argmin(axis=1)  # (R,) best of each run
         overall = int(np.argmin(values.min(axis=1)))
         accuracy = (predict(counts[overall * population + leaders[overall]]) == labels).double().mean().item()
         history["best_fitness"][generation] = values.min()
         history["median_fitness"][generation] = np.median(values)
         history["train_accuracy"][generation] = accuracy
-        best = [(candidates[r, leaders[r]], values[r, leaders[r]]) if values[r, leaders[r]] < best[r][1] else best[r]
-                for r in range(runs)]
+        best = [
+            (candidates[r, leaders[r]], values[r, leaders[r]]) if values[r, leaders[r]] < best[r][1] else best[r]
+            for r in range(runs)
+        ]
         if generation >= generations - SELECT_GENERATIONS:
             finalists.extend(candidates[np.arange(runs), leaders])
         progress.set_postfix(fitness=f"{values.min():.4f}", accuracy=f"{accuracy:.3f}")
     finalists = np.stack([*(theta for theta, _ in best), *(s.mean for s in strategies), *finalists])
-    chosen = select_weights(finalists, layer_sizes, lif, dt, *validation, fitness_options,
-                            noise_generator(seed, "select"), device, weight_limits)
+    chosen = select_weights(
+        finalists,
+        layer_sizes,
+        lif,
+        dt,
+        *validation,
+        fitness_options,
+        noise_generator(seed, "select"),
+        device,
+        weight_limits,
+    )
     return finalists[chosen], history
 
 
-def select_weights(candidates, layer_sizes, lif, dt, spikes, labels, fitness_options,
-                   generator, device, weight_limits=None):
+def select_weights(
+    candidates, layer_sizes, lif, dt, spikes, labels, fitness_options, generator, device, weight_limits=None
+):
     """Return the index of the candidate that classifies the given trials best.
 
     Accuracy is the task; the fitness (which also carries the rate band and the silence
@@ -306,8 +348,8 @@ def select_weights(candidates, layer_sizes, lif, dt, spikes, labels, fitness_opt
     """
     theta = torch.as_tensor(candidates, dtype=torch.float32, device=device)
     counts = spiking_network.simulate_network(
-        spiking_network.theta_to_weights(theta, layer_sizes, weight_limits), spikes, lif, dt,
-        generator)
+        spiking_network.theta_to_weights(theta, layer_sizes, weight_limits), spikes, lif, dt, generator
+    )
     values = fitness(counts, labels, n_steps=spikes.shape[-1], **fitness_options).cpu().numpy()
     accuracy = (predict(counts) == labels).double().mean(dim=1).cpu().numpy()
     return int(np.lexsort((np.arange(len(values)), values, -accuracy))[0])
@@ -315,10 +357,12 @@ def select_weights(candidates, layer_sizes, lif, dt, spikes, labels, fitness_opt
 
 def classification_metrics(y_true, y_pred):
     """Return accuracy, F1, precision and recall (positive class 1, "cosine") as floats."""
-    return {"accuracy": float(accuracy_score(y_true, y_pred)),
-            "f1": float(f1_score(y_true, y_pred, zero_division=0)),
-            "precision": float(precision_score(y_true, y_pred, zero_division=0)),
-            "recall": float(recall_score(y_true, y_pred, zero_division=0))}
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "f1": float(f1_score(y_true, y_pred, zero_division=0)),
+        "precision": float(precision_score(y_true, y_pred, zero_division=0)),
+        "recall": float(recall_score(y_true, y_pred, zero_division=0)),
+    }
 
 
 def metrics_by_split(labels, predictions, split):
@@ -330,8 +374,7 @@ def metrics_by_split(labels, predictions, split):
     split : np.ndarray, shape (n_trials,), str
         As from ``spike_file.trial_split``.
     """
-    return {name: classification_metrics(labels[split == name], predictions[split == name])
-            for name in SPLITS}
+    return {name: classification_metrics(labels[split == name], predictions[split == name]) for name in SPLITS}
 
 
 def plot_raster(ax, spikes, labels, layer_sizes, dt):
@@ -350,14 +393,15 @@ def plot_raster(ax, spikes, labels, layer_sizes, dt):
     row = 0
     for layer in LAYER_NAMES:
         for _ in range(layer_sizes[layer]):
-            ax.eventplot(np.flatnonzero(spikes[row]), lineoffsets=row, linelengths=0.8,
-                         colors=colours[layer], linewidths=1.5)
+            ax.eventplot(
+                np.flatnonzero(spikes[row]), lineoffsets=row, linelengths=0.8, colors=colours[layer], linewidths=1.5
+            )
             row += 1
         if row < len(labels):
             ax.axhline(row - 0.5, color="grey", lw=0.8, ls="--")
     ax.set_yticks(range(len(labels)), labels)
-    for tick, layer in zip(ax.get_yticklabels(), [
-            layer for layer in LAYER_NAMES for _ in range(layer_sizes[layer])]):
+    row_layers = [name for name in LAYER_NAMES for _ in range(layer_sizes[name])]
+    for tick, layer in zip(ax.get_yticklabels(), row_layers):
         tick.set_color(colours[layer])
     n_steps = spikes.shape[1]
     ax.set_xlim(-1, n_steps)
@@ -376,10 +420,12 @@ def plot_training_curve(ax_fitness, ax_accuracy, history, test_accuracy):
     ax_fitness.plot(generations, history["median_fitness"], label="median of generation")
     ax_fitness.set_ylabel("fitness (lower is better)")
     ax_fitness.legend()
-    ax_accuracy.plot(generations, history["train_accuracy"], color="tab:green",
-                     label="train accuracy of the generation's best")
-    ax_accuracy.axhline(test_accuracy, color="tab:red", ls="--",
-                        label=f"test accuracy of the final network ({test_accuracy:.3f})")
+    ax_accuracy.plot(
+        generations, history["train_accuracy"], color="tab:green", label="train accuracy of the generation's best"
+    )
+    ax_accuracy.axhline(
+        test_accuracy, color="tab:red", ls="--", label=f"test accuracy of the final network ({test_accuracy:.3f})"
+    )
     ax_accuracy.set_ylim(0.0, 1.02)
     ax_accuracy.set_xlabel("generation")
     ax_accuracy.set_ylabel("accuracy")
@@ -390,22 +436,23 @@ def plot_training_curve(ax_fitness, ax_accuracy, history, test_accuracy):
 def save_figures(record, figures_dir):
     """Write the raster of the first test trial and the training curve under ``figures_dir``."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     trial = int(np.flatnonzero(record["split"] == "test")[0])
     names = record["class_names"]
-    fig, ax = plt.subplots(figsize=(9, 6))
-    plot_raster(ax, record["spikes"][trial], record["neuron_labels"], record["layer_sizes"],
-                record["dt"])
-    ax.set_title(f"Spike trains of test trial {trial} (true {names[record['labels'][trial]]}, "
-                 f"predicted {names[record['predictions'][trial]]})")
+    fig, ax = plt.subplots(figsize=(9, max(6.0, 0.3 * len(record["neuron_labels"]) + 2)))  # a row per neuron
+    plot_raster(ax, record["spikes"][trial], record["neuron_labels"], record["layer_sizes"], record["dt"])
+    ax.set_title(
+        f"Spike trains of test trial {trial} (true {names[record['labels'][trial]]}, "
+        f"predicted {names[record['predictions'][trial]]})"
+    )
     save_figure(fig, Path(figures_dir) / "example_spiking_trains.png")
     plt.close(fig)
 
     fig, (ax_fitness, ax_accuracy) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
-    plot_training_curve(ax_fitness, ax_accuracy, record["history"],
-                        record["metrics"]["test"]["accuracy"])
+    plot_training_curve(ax_fitness, ax_accuracy, record["history"], record["metrics"]["test"]["accuracy"])
     save_figure(fig, Path(figures_dir) / "training_curve.png")
     plt.close(fig)
 
@@ -419,14 +466,19 @@ def _device(text):
         device = torch.device(text)
     except (RuntimeError, ValueError):
         raise argparse.ArgumentTypeError(f"unknown torch device {text!r}; use cpu, cuda or cuda:N") from None
-    available = {"cpu": lambda: True, "cuda": torch.cuda.is_available,
-                 "mps": lambda: torch.backends.mps.is_available()}.get(device.type, lambda: False)
+    available = {
+        "cpu": lambda: True,
+        "cuda": torch.cuda.is_available,
+        "mps": lambda: torch.backends.mps.is_available(),
+    }.get(device.type, lambda: False)
     if not available():
-        raise argparse.ArgumentTypeError(f"device {text!r} is not available on this machine "
-                                         "(torch sees no such device); use --device cpu")
+        raise argparse.ArgumentTypeError(
+            f"device {text!r} is not available on this machine (torch sees no such device); use --device cpu"
+        )
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise argparse.ArgumentTypeError(f"device {text!r} does not exist: torch sees "
-                                         f"{torch.cuda.device_count()} CUDA device(s)")
+        raise argparse.ArgumentTypeError(
+            f"device {text!r} does not exist: torch sees {torch.cuda.device_count()} CUDA device(s)"
+        )
     return device
 
 
@@ -439,70 +491,146 @@ def parse_args(argv=None):
     add("--n-test", type=positive_int, default=400, help="fresh test trials (default 400)")
     add("--n-steps", type=positive_int, default=100, help="steps per trial (default 100)")
     add("--dt", type=positive_float, default=0.001, help="seconds per step (default 0.001)")
-    add("--sine-freq", type=positive_float, default=10.0,
-        help="class 0 rate 0.5 (1 + sin(F pi t)), t in [0, 1]; F in units of pi (default 10)")
-    add("--cosine-freq", type=positive_float, default=15.0,
-        help="class 1 rate 0.5 (1 + cos(F pi t)); F in units of pi (default 15)")
+    add(
+        "--sine-freq",
+        type=positive_float,
+        default=10.0,
+        help="class 0 rate 0.5 (1 + sin(F pi t)), t in [0, 1]; F in units of pi (default 10)",
+    )
+    add(
+        "--cosine-freq",
+        type=positive_float,
+        default=15.0,
+        help="class 1 rate 0.5 (1 + cos(F pi t)); F in units of pi (default 15)",
+    )
     add("--n-hidden", type=positive_int, default=10, help="hidden LIF neurons (default 10)")
-    add("--tau-mem", type=positive_float, default=lif.tau_mem,
-        help=f"membrane time constant in seconds (default {lif.tau_mem})")
-    add("--tau-ref", type=non_negative_float, default=lif.tau_ref,
-        help=f"refractory period in seconds (default {lif.tau_ref})")
-    add("--v-threshold", type=finite_float, default=lif.v_threshold,
-        help=f"firing threshold; weights are in its unit (default {lif.v_threshold})")
-    add("--v-reset", type=finite_float, default=lif.v_reset,
-        help=f"potential at the start and after a spike, below --v-threshold (default {lif.v_reset})")
-    add("--noise-sigma", type=non_negative_float, default=NOISE_SIGMA,
-        help=f"sd of every LIF neuron's Gaussian noise current per step, in threshold units "
-             f"(default {NOISE_SIGMA})")
-    add("--noise-draws", type=positive_int, default=1,
-        help="noise draws per training trial per generation, averaged in the fitness "
-             "(default 1)")
-    add("--n-validation", type=positive_int, default=200,
-        help="validation trials, drawn like the training trials, on which the final weights "
-             "are chosen (default 200)")
-    add("--cma-runs", type=positive_int, default=4,
+    add(
+        "--tau-mem",
+        type=positive_float,
+        default=lif.tau_mem,
+        help=f"membrane time constant in seconds (default {lif.tau_mem})",
+    )
+    add(
+        "--tau-ref",
+        type=non_negative_float,
+        default=lif.tau_ref,
+        help=f"refractory period in seconds (default {lif.tau_ref})",
+    )
+    add(
+        "--v-threshold",
+        type=finite_float,
+        default=lif.v_threshold,
+        help=f"firing threshold; weights are in its unit (default {lif.v_threshold})",
+    )
+    add(
+        "--v-reset",
+        type=finite_float,
+        default=lif.v_reset,
+        help=f"potential at the start and after a spike, below --v-threshold (default {lif.v_reset})",
+    )
+    add(
+        "--noise-sigma",
+        type=non_negative_float,
+        default=NOISE_SIGMA,
+        help=f"sd of every LIF neuron's Gaussian noise current per step, in threshold units (default {NOISE_SIGMA})",
+    )
+    add(
+        "--noise-draws",
+        type=positive_int,
+        default=1,
+        help="noise draws per training trial per generation, averaged in the fitness (default 1)",
+    )
+    add(
+        "--n-validation",
+        type=positive_int,
+        default=200,
+        help="validation trials, drawn like the training trials, on which the final weights are chosen (default 200)",
+    )
+    add(
+        "--cma-runs",
+        type=positive_int,
+        default=4,
         help="independent CMA-ES runs trained side by side; the final weights are the best "
-             "of all of them on the validation trials (default 4)")
-    add("--population", type=_population_size, default=32,
-        help="CMA-ES population size, at least 2 (default 32)")
-    add("--generations", type=positive_int, default=250,
-        help="CMA-ES generations (default 250)")
-    add("--sigma0", type=positive_float, default=1.0,
-        help="initial CMA-ES step size in threshold units (default 1.0)")
-    add("--temperature", type=positive_float, default=5.0,
-        help="spikes of count margin per logit in the fitness (default 5)")
-    add("--silence-penalty", type=non_negative_float, default=0.1,
-        help="fitness penalty per missing output spike per trial below --min-count (default 0.1)")
-    add("--min-count", type=non_negative_float, default=2.0,
-        help="mean output spikes per trial below which an output counts as silent (default 2)")
-    add("--rate-floor", type=non_negative_float, default=RATE_FLOOR,
+        "of all of them on the validation trials (default 4)",
+    )
+    add("--population", type=_population_size, default=32, help="CMA-ES population size, at least 2 (default 32)")
+    add("--generations", type=positive_int, default=250, help="CMA-ES generations (default 250)")
+    add("--sigma0", type=positive_float, default=1.0, help="initial CMA-ES step size in threshold units (default 1.0)")
+    add(
+        "--temperature",
+        type=positive_float,
+        default=5.0,
+        help="spikes of count margin per logit in the fitness (default 5)",
+    )
+    add(
+        "--silence-penalty",
+        type=non_negative_float,
+        default=0.1,
+        help="fitness penalty per missing output spike per trial below --min-count (default 0.1)",
+    )
+    add(
+        "--min-count",
+        type=non_negative_float,
+        default=2.0,
+        help="mean output spikes per trial below which an output counts as silent (default 2)",
+    )
+    add(
+        "--rate-floor",
+        type=non_negative_float,
+        default=RATE_FLOOR,
         help=f"firing rate in spikes per step below which the fitness penalises a hidden or "
-             f"output neuron (default {RATE_FLOOR})")
-    add("--rate-target", type=non_negative_float, default=RATE_TARGET,
+        f"output neuron (default {RATE_FLOOR})",
+    )
+    add(
+        "--rate-target",
+        type=non_negative_float,
+        default=RATE_TARGET,
         help=f"firing rate in spikes per step above which the fitness penalises a hidden or "
-             f"output neuron (default {RATE_TARGET})")
-    add("--rate-penalty", type=non_negative_float, default=RATE_PENALTY,
+        f"output neuron (default {RATE_TARGET})",
+    )
+    add(
+        "--rate-penalty",
+        type=non_negative_float,
+        default=RATE_PENALTY,
         help=f"fitness penalty per spike per step of rate outside [--rate-floor, "
-             f"--rate-target], averaged over neurons "
-             f"(default {RATE_PENALTY})")
-    add("--max-input-weight", type=positive_float, default=None,
-        help="clip every input->hidden weight to [-W, W], threshold units (default: unbounded)")
-    add("--max-lateral-weight", type=positive_float, default=None,
-        help="clip every hidden->hidden weight to [-W, W], threshold units (default: unbounded)")
-    add("--seed", type=non_negative_int, default=0,
-        help="seed of data, CMA-ES and noise (default 0)")
+        f"--rate-target], averaged over neurons "
+        f"(default {RATE_PENALTY})",
+    )
+    add(
+        "--max-input-weight",
+        type=positive_float,
+        default=None,
+        help="clip every input->hidden weight to [-W, W], threshold units (default: unbounded)",
+    )
+    add(
+        "--max-lateral-weight",
+        type=positive_float,
+        default=None,
+        help="clip every hidden->hidden weight to [-W, W], threshold units (default: unbounded)",
+    )
+    add("--seed", type=non_negative_int, default=0, help="seed of data, CMA-ES and noise (default 0)")
     add("--device", type=_device, default="cpu", help="torch device: cpu, cuda or cuda:N (default cpu)")
-    add("--threads", type=positive_int, default=2,
-        help="torch CPU threads (default 2; the result may differ between thread counts)")
-    add("--spike-file", type=Path, default=ROOT / "data" / "spike_trains.pkl",
-        help="spike file to write (default data/spike_trains.pkl)")
-    add("--figure-dir", type=Path, default=ROOT / "figures",
-        help="folder for the raster and training-curve figures (default figures/)")
+    add(
+        "--threads",
+        type=positive_int,
+        default=2,
+        help="torch CPU threads (default 2; the result may differ between thread counts)",
+    )
+    add(
+        "--spike-file",
+        type=Path,
+        default=ROOT / "data" / "spike_trains.pkl",
+        help="spike file to write (default data/spike_trains.pkl)",
+    )
+    add(
+        "--figure-dir",
+        type=Path,
+        default=ROOT / "figures",
+        help="folder for the raster and training-curve figures (default figures/)",
+    )
     args = parser.parse_args(argv)
     if args.v_reset >= args.v_threshold:
-        parser.error(f"argument --v-reset: must be below --v-threshold ({args.v_threshold}), "
-                     f"got {args.v_reset}")
+        parser.error(f"argument --v-reset: must be below --v-threshold ({args.v_threshold}), got {args.v_reset}")
     return args
 
 
@@ -519,63 +647,97 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
 
     layer_sizes = {"input": 1, "hidden": args.n_hidden, "output": 2}
-    lif = spiking_network.LIFParams(tau_mem=args.tau_mem, tau_ref=args.tau_ref, v_threshold=args.v_threshold,
-                                    v_reset=args.v_reset, sigma=args.noise_sigma)
+    lif = spiking_network.LIFParams(
+        tau_mem=args.tau_mem,
+        tau_ref=args.tau_ref,
+        v_threshold=args.v_threshold,
+        v_reset=args.v_reset,
+        sigma=args.noise_sigma,
+    )
     rates = class_rates(args.n_steps, args.sine_freq, args.cosine_freq)
     train_spikes, train_labels = generate_trials(args.n_train, rates, rng)
     test_spikes, test_labels = generate_trials(args.n_test, rates, rng)
     validation_spikes, validation_labels = generate_trials(args.n_validation, rates, rng)
-    weight_limits = {name: limit for name, limit in (("input_hidden", args.max_input_weight),
-                                                      ("hidden_hidden", args.max_lateral_weight))
-                     if limit is not None}
+    weight_limits = {
+        name: limit
+        for name, limit in (("input_hidden", args.max_input_weight), ("hidden_hidden", args.max_lateral_weight))
+        if limit is not None
+    }
     train_x = torch.as_tensor(train_spikes, device=device)
     train_y = torch.as_tensor(train_labels, device=device)
 
     # pycma's eigendecomposition of a ~120 x 120 covariance is 6x slower with a multi-threaded
     # BLAS (and 100x under CPU contention, measured), so numpy's BLAS gets one thread.
     with threadpool_limits(limits=1, user_api="blas"):
-        theta, history = train_cmaes(layer_sizes, lif, args.dt, train_x, train_y,
-                                     (torch.as_tensor(validation_spikes, device=device),
-                                      torch.as_tensor(validation_labels, device=device)),
-                                     args.population, args.generations, args.sigma0,
-                                     {"temperature": args.temperature,
-                                      "silence_penalty": args.silence_penalty,
-                                      "min_count": args.min_count,
-                                      "rate_floor": args.rate_floor,
-                                      "rate_target": args.rate_target,
-                                      "rate_penalty": args.rate_penalty},
-                                     args.seed, device, args.noise_draws, weight_limits, args.cma_runs)
+        theta, history = train_cmaes(
+            layer_sizes,
+            lif,
+            args.dt,
+            train_x,
+            train_y,
+            (torch.as_tensor(validation_spikes, device=device), torch.as_tensor(validation_labels, device=device)),
+            args.population,
+            args.generations,
+            args.sigma0,
+            {
+                "temperature": args.temperature,
+                "silence_penalty": args.silence_penalty,
+                "min_count": args.min_count,
+                "rate_floor": args.rate_floor,
+                "rate_target": args.rate_target,
+                "rate_penalty": args.rate_penalty,
+            },
+            args.seed,
+            device,
+            args.noise_draws,
+            weight_limits,
+            args.cma_runs,
+        )
 
     weights = spiking_network.theta_to_weights(
-        torch.as_tensor(theta[None], dtype=torch.float32, device=device), layer_sizes,
-        weight_limits)
+        torch.as_tensor(theta[None], dtype=torch.float32, device=device), layer_sizes, weight_limits
+    )
     inputs = torch.as_tensor(np.concatenate([train_spikes, test_spikes]), device=device)
     counts, spikes = spiking_network.simulate_network(
-        weights, inputs, lif, args.dt, noise_generator(args.seed, "record"), record=True)
+        weights, inputs, lif, args.dt, noise_generator(args.seed, "record"), record=True
+    )
     # The settings that can shape the result (device and threads too: they may change the
     # order of floating-point sums); output paths are left out so the file's bytes do not
     # depend on where it is written.
-    config = {key: str(value) if key == "device" else value for key, value in vars(args).items()
-              if key not in ("spike_file", "figure_dir")}
+    config = {
+        key: str(value) if key == "device" else value
+        for key, value in vars(args).items()
+        if key not in ("spike_file", "figure_dir")
+    }
     labels = np.concatenate([train_labels, test_labels])
     predictions = predict(counts[0]).cpu().numpy()
     record = spike_record(
-        spikes[0].cpu().numpy(), labels, predictions, args.n_train,
+        spikes[0].cpu().numpy(),
+        labels,
+        predictions,
+        args.n_train,
         {name: w[0].cpu().numpy().astype(np.float64) for name, w in weights.items()},
-        layer_sizes, dataclasses.asdict(lif), args.dt, history, config, args.seed,
-        metrics_by_split(labels, predictions, trial_split(len(labels), args.n_train)))
+        layer_sizes,
+        dataclasses.asdict(lif),
+        args.dt,
+        history,
+        config,
+        args.seed,
+        metrics_by_split(labels, predictions, trial_split(len(labels), args.n_train)),
+    )
     try:
         save_spike_trains(record, args.spike_file)
         save_figures(record, args.figure_dir)
     except OSError as err:
         sys.exit(f"train_snn.py: error: cannot write outputs: {err}")
     for split_name, values in record["metrics"].items():
-        print(f"{split_name:5s} "
-              + "  ".join(f"{name} {values[name]:.3f}" for name in METRIC_NAMES))
+        print(f"{split_name:5s} " + "  ".join(f"{name} {values[name]:.3f}" for name in METRIC_NAMES))
     # Mean over all trials and steps of every LIF neuron: (n_hidden + n_out,).
-    rates = spikes[0, :, layer_sizes["input"]:].double().mean(dim=(0, 2))
-    print(f"mean rate (spikes/step): hidden {rates[:-2].mean().item():.3f}  "
-          f"output {rates[-2:].mean().item():.3f}  max {rates.max().item():.3f}")
+    rates = spikes[0, :, layer_sizes["input"] :].double().mean(dim=(0, 2))
+    print(
+        f"mean rate (spikes/step): hidden {rates[:-2].mean().item():.3f}  "
+        f"output {rates[-2:].mean().item():.3f}  max {rates.max().item():.3f}"
+    )
     print(f"wrote {args.spike_file} and 2 figures in {args.figure_dir}")
 
 

@@ -23,7 +23,9 @@ requirements-bench.txt``):
     python -m benchmarks.bench_hawkes
 Short check:  python -m benchmarks.bench_hawkes --quick
 """
+
 import argparse
+import functools
 import itertools
 import math
 import os
@@ -41,13 +43,13 @@ from mcmc_diagnostics import MAX_RHAT, MIN_ESS_BULK
 CONT_N_DIMS = 8
 CONT_N_EVENTS = 20_000
 CONT_N_EVENTS_QUICK = 5_000
-CONT_BETA = 2.0                      # 1/s
+CONT_BETA = 2.0  # 1/s
 # Discrete standard problem: the network's 13 neurons (input, 10 hidden, 2 output).
 DISC_N_TRIALS = 30
 DISC_N_STEPS = 100
-DISC_DT = 0.001                      # s per step
-DISC_BETA = 1000.0                   # 1/s, so beta * dt = 1
-SCALING_FACTORS = (1, 2, 4, 8)       # events multiplied by these in the scaling table
+DISC_DT = 0.001  # s per step
+DISC_BETA = 1000.0  # 1/s, so beta * dt = 1
+SCALING_FACTORS = (1, 2, 4, 8)  # events multiplied by these in the scaling table
 # MCMC settings: the fit script's warm-up, more kept draws for a precise ESS.
 N_CHAINS = 4
 N_SAMPLES = 1000
@@ -56,7 +58,7 @@ N_SAMPLES_QUICK = 300
 N_WARMUP_QUICK = 100
 # Goals, printed beside the measurements; R-hat and ESS are judged by the repository's
 # convergence limits, mcmc_diagnostics.MAX_RHAT and MIN_ESS_BULK.
-GOAL_TICK_RATIO = 1.0                # our time / tick's time, new beta
+GOAL_TICK_RATIO = 1.0  # our time / tick's time, new beta
 GOAL_DOUBLING_RATIO = 2.2
 GOAL_DISC_WALL_S = 10.0
 GOAL_CONT_ESS_PER_S = 40.0
@@ -117,8 +119,7 @@ def discrete_truth():
 
 def simulate_trials(mu, alpha, beta, end_time, n_trials, seed, mode, dt=1.0):
     """Simulate ``n_trials`` independent realisations, trial ``r`` seeded ``seed + r``."""
-    return [simulate_hawkes(mu, alpha, beta, end_time, seed=seed + r, time=mode, dt=dt)
-            for r in range(n_trials)]
+    return [simulate_hawkes(mu, alpha, beta, end_time, seed=seed + r, time=mode, dt=dt) for r in range(n_trials)]
 
 
 def count_events(events):
@@ -155,7 +156,7 @@ def loglik_continuous_reference(events, end_time, mu, alpha, beta):
     for trial in events:
         stream = sorted((float(t), i) for i, times in enumerate(trial) for t in times)
         state = [0.0] * n_dims
-        pending = [0] * n_dims           # events at the current time, not yet in the state
+        pending = [0] * n_dims  # events at the current time, not yet in the state
         last = 0.0
         for t, i in stream:
             if t > last:
@@ -285,6 +286,7 @@ def ms(seconds):
 def machine_rows(tick_version):
     """(name, value) rows describing the machine and library versions."""
     import torch  # the repo's runtime pin; only its version and thread count are reported
+
     return [
         ("CPU", platform.processor() or platform.machine()),
         ("CPU count (os.cpu_count)", os.cpu_count()),
@@ -309,15 +311,17 @@ def time_ours(events, end_time, mu, alpha, beta, mode, dt, n_calls, n_repeats):
     cold : float
         s per call on a new model each call: validation and indexing of the events included.
     """
+
     def new_model():
         return HawkesProcessModel(len(mu), time=mode, dt=dt, beta="shared")
 
     model = new_model()
-    warm = time_per_call(new_beta_caller(
-        lambda b: model.log_likelihood(events, end_time, mu, alpha, b), beta), n_calls, n_repeats)
-    cold = time_per_call(new_beta_caller(
-        lambda b: new_model().log_likelihood(events, end_time, mu, alpha, b), beta), n_calls,
-        n_repeats)
+    warm = time_per_call(
+        new_beta_caller(lambda b: model.log_likelihood(events, end_time, mu, alpha, b), beta), n_calls, n_repeats
+    )
+    cold = time_per_call(
+        new_beta_caller(lambda b: new_model().log_likelihood(events, end_time, mu, alpha, b), beta), n_calls, n_repeats
+    )
     return warm, cold
 
 
@@ -327,39 +331,64 @@ def bench_continuous_loglik(events, end_time, mu, alpha, beta, tick_cls, n_repea
     ours = HawkesProcessModel(len(mu)).log_likelihood(events, end_time, mu, alpha, beta)
     reference = loglik_continuous_reference(events, end_time, mu, alpha, beta)
     warm, cold = time_ours(events, end_time, mu, alpha, beta, "continuous", 1.0, 20, n_repeats)
-    t_ref = time_per_call(new_beta_caller(
-        lambda b: loglik_continuous_reference(events, end_time, mu, alpha, b), beta),
-        1, min(n_repeats, 3))
-    rows = [("ours: log_likelihood, data indexed once (cached)", ms(warm), "1.00",
-             f"{ours:.6f}", "-"),
-            ("ours: new model + log_likelihood (indexes data)", ms(cold), f"{cold / warm:.2f}",
-             "-", "-"),
-            ("pure-Python recursion", ms(t_ref), f"{t_ref / warm:.1f}", f"{reference:.6f}",
-             f"{relative_difference(ours, reference):.1e}")]
+    t_ref = time_per_call(
+        new_beta_caller(lambda b: loglik_continuous_reference(events, end_time, mu, alpha, b), beta),
+        1,
+        min(n_repeats, 3),
+    )
+    rows = [
+        ("ours: log_likelihood, data indexed once (cached)", ms(warm), "1.00", f"{ours:.6f}", "-"),
+        ("ours: new model + log_likelihood (indexes data)", ms(cold), f"{cold / warm:.2f}", "-", "-"),
+        (
+            "pure-Python recursion",
+            ms(t_ref),
+            f"{t_ref / warm:.1f}",
+            f"{reference:.6f}",
+            f"{relative_difference(ours, reference):.1e}",
+        ),
+    ]
     timings = {"warm": warm, "cold": cold, "reference": t_ref}
     if tick_cls is not None:
         tick_value = tick_new_decay_loglik(tick_cls, events, end_time, mu, alpha, beta)
-        t_tick_new = time_per_call(new_beta_caller(
-            lambda b: tick_new_decay_loglik(tick_cls, events, end_time, mu, alpha, b), beta),
-            20, n_repeats)
+        t_tick_new = time_per_call(
+            new_beta_caller(lambda b: tick_new_decay_loglik(tick_cls, events, end_time, mu, alpha, b), beta),
+            20,
+            n_repeats,
+        )
         fitted = tick_cls(beta)
         fitted.fit(events, end_times=end_time)
 
         def set_decay_and_loss(b):
-            fitted.decay = b         # tick's setter drops its weights; loss recomputes them
+            fitted.decay = b  # tick's setter drops its weights; loss recomputes them
             return tick_loglik(fitted, n_events, len(mu), end_time, mu, alpha)
 
         t_tick_setter = time_per_call(new_beta_caller(set_decay_and_loss, beta), 20, n_repeats)
         fitted.decay = beta
         t_tick_cached = time_per_call(
-            lambda: tick_loglik(fitted, n_events, len(mu), end_time, mu, alpha), 50, n_repeats)
+            lambda: tick_loglik(fitted, n_events, len(mu), end_time, mu, alpha), 50, n_repeats
+        )
         rows += [
-            ("tick: decay setter + loss (data kept, weights recomputed)", ms(t_tick_setter),
-             f"{t_tick_setter / warm:.2f}", "-", "-"),
-            ("tick: new model + set_data + loss", ms(t_tick_new), f"{t_tick_new / warm:.2f}",
-             f"{tick_value:.6f}", f"{relative_difference(ours, tick_value):.1e}"),
-            ("tick: loss only, same decay (weights cached)", ms(t_tick_cached),
-             f"{t_tick_cached / warm:.2f}", "-", "-"),
+            (
+                "tick: decay setter + loss (data kept, weights recomputed)",
+                ms(t_tick_setter),
+                f"{t_tick_setter / warm:.2f}",
+                "-",
+                "-",
+            ),
+            (
+                "tick: new model + set_data + loss",
+                ms(t_tick_new),
+                f"{t_tick_new / warm:.2f}",
+                f"{tick_value:.6f}",
+                f"{relative_difference(ours, tick_value):.1e}",
+            ),
+            (
+                "tick: loss only, same decay (weights cached)",
+                ms(t_tick_cached),
+                f"{t_tick_cached / warm:.2f}",
+                "-",
+                "-",
+            ),
         ]
         timings.update(tick_new=t_tick_new, tick_setter=t_tick_setter, tick_cached=t_tick_cached)
     return rows, timings
@@ -371,17 +400,23 @@ def bench_discrete_loglik(events, mu, alpha, beta, n_repeats):
     model = HawkesProcessModel(len(mu), time="discrete", dt=DISC_DT, beta="shared")
     ours = model.log_likelihood(events, end_time, mu, alpha, beta)
     reference = loglik_discrete_reference(events, DISC_N_STEPS, DISC_DT, mu, alpha, beta)
-    warm, cold = time_ours(events, end_time, mu, alpha, beta, "discrete", DISC_DT, 20,
-                           n_repeats)
-    t_ref = time_per_call(new_beta_caller(
-        lambda b: loglik_discrete_reference(events, DISC_N_STEPS, DISC_DT, mu, alpha, b), beta),
-        1, min(n_repeats, 3))
-    return [("ours: log_likelihood, data indexed once (cached)", ms(warm), "1.0",
-             f"{ours:.6f}", "-"),
-            ("ours: new model + log_likelihood (indexes data)", ms(cold), f"{cold / warm:.1f}",
-             "-", "-"),
-            ("pure-Python grid recursion", ms(t_ref), f"{t_ref / warm:.0f}",
-             f"{reference:.6f}", f"{relative_difference(ours, reference):.1e}")]
+    warm, cold = time_ours(events, end_time, mu, alpha, beta, "discrete", DISC_DT, 20, n_repeats)
+    t_ref = time_per_call(
+        new_beta_caller(lambda b: loglik_discrete_reference(events, DISC_N_STEPS, DISC_DT, mu, alpha, b), beta),
+        1,
+        min(n_repeats, 3),
+    )
+    return [
+        ("ours: log_likelihood, data indexed once (cached)", ms(warm), "1.0", f"{ours:.6f}", "-"),
+        ("ours: new model + log_likelihood (indexes data)", ms(cold), f"{cold / warm:.1f}", "-", "-"),
+        (
+            "pure-Python grid recursion",
+            ms(t_ref),
+            f"{t_ref / warm:.0f}",
+            f"{reference:.6f}",
+            f"{relative_difference(ours, reference):.1e}",
+        ),
+    ]
 
 
 def bench_scaling(mu, alpha, beta, base_events, seed, tick_cls, n_repeats):
@@ -395,12 +430,17 @@ def bench_scaling(mu, alpha, beta, base_events, seed, tick_cls, n_repeats):
         first = first or times
         cells = [f"x{factor}", count_events(events)]
         for k, t in enumerate(times):
-            cells += [ms(t), "-" if previous is None else f"{t / previous[k]:.2f}",
-                      "-" if factor == 1 else f"{(t / first[k]) ** (1 / math.log2(factor)):.2f}"]
+            cells += [
+                ms(t),
+                "-" if previous is None else f"{t / previous[k]:.2f}",
+                "-" if factor == 1 else f"{(t / first[k]) ** (1 / math.log2(factor)):.2f}",
+            ]
         if tick_cls is not None:
-            t_tick = time_per_call(new_beta_caller(
-                lambda b: tick_new_decay_loglik(tick_cls, events, end_time, mu, alpha, b), beta),
-                10, n_repeats)
+            t_tick = time_per_call(
+                new_beta_caller(functools.partial(tick_new_decay_loglik, tick_cls, events, end_time, mu, alpha), beta),
+                10,
+                n_repeats,
+            )
             cells.append(f"{ms(t_tick)} ({times[1] / t_tick:.2f})")
         else:
             cells.append("-")
@@ -413,8 +453,7 @@ def parameter_names(alpha_true, beta_kind):
     """Names of the flattened parameters in the order ``mu, alpha, beta`` of ``summary()``."""
     n = len(alpha_true)
     names = [f"mu[{i}]" for i in range(n)]
-    names += [f"alpha[{i},{j}] ({'edge' if alpha_true[i, j] > 0 else 'absent'})"
-              for i in range(n) for j in range(n)]
+    names += [f"alpha[{i},{j}] ({'edge' if alpha_true[i, j] > 0 else 'absent'})" for i in range(n) for j in range(n)]
     if beta_kind == "shared":
         return names + ["beta"]
     return names + [f"beta[{i},{j}]" for i in range(n) for j in range(n)]
@@ -432,13 +471,13 @@ def fit_and_diagnose(model, events, end_time, truth, n_samples, n_warmup, seed):
     """
     alpha_true = truth[1]
     start, start_cpu = perf_counter(), process_time()
-    post = model.fit(events, end_time, n_samples=n_samples, n_warmup=n_warmup,
-                     n_chains=N_CHAINS, seed=seed, progress=False)
+    post = model.fit(
+        events, end_time, n_samples=n_samples, n_warmup=n_warmup, n_chains=N_CHAINS, seed=seed, progress=False
+    )
     wall, cpu = perf_counter() - start, process_time() - start_cpu
     summary = post.summary()
     ess = np.concatenate([np.ravel(summary[k]["ess_bulk"]) for k in ("mu", "alpha", "beta")])
-    names = parameter_names(alpha_true, "shared" if np.ndim(summary["beta"]["mean"]) == 0
-                            else "pair")
+    names = parameter_names(alpha_true, "shared" if np.ndim(summary["beta"]["mean"]) == 0 else "pair")
     alpha_ess = np.asarray(summary["alpha"]["ess_bulk"])
     edge = alpha_true > 0
     return {
@@ -472,44 +511,50 @@ def mcmc_rows(result, wall_goal, goal_ess_per_s):
     r = result
     return [
         ("wall time (s)", f"{r['wall_s']:.2f}", wall_goal),
-        ("CPU time of the process (s; below wall time when other jobs share the cores)",
-         f"{r['cpu_s']:.2f}", "-"),
+        ("CPU time of the process (s; below wall time when other jobs share the cores)", f"{r['cpu_s']:.2f}", "-"),
         ("time per sweep, 4 chains (s)", f"{r['s_per_sweep']:.4f}", "-"),
         ("max R-hat", f"{r['max_rhat']:.4f}", f"<= {MAX_RHAT}"),
         ("min bulk ESS", f"{r['min_ess']:.0f}", f">= {MIN_ESS_BULK}"),
         ("min bulk ESS per second", f"{r['ess_per_s']:.1f}", f">= {goal_ess_per_s:g}"),
         ("min bulk ESS per CPU-second", f"{r['min_ess'] / r['cpu_s']:.1f}", "-"),
         ("slowest parameter", r["slowest"], "-"),
-        ("min ESS: mu / alpha edges / absent alpha / beta",
-         f"{r['min_ess_mu']:.0f} / {r['min_ess_edge']:.0f} / {r['min_ess_absent']:.0f} / "
-         f"{r['min_ess_beta']:.0f}", "-"),
+        (
+            "min ESS: mu / alpha edges / absent alpha / beta",
+            f"{r['min_ess_mu']:.0f} / {r['min_ess_edge']:.0f} / {r['min_ess_absent']:.0f} / {r['min_ess_beta']:.0f}",
+            "-",
+        ),
         ("acceptance", r["acceptance"], "-"),
         ("posterior-mean max |alpha - truth|", f"{r['max_alpha_error']:.3f}", "-"),
-        ("posterior-mean beta (truth), 1/s", f"{r['beta_mean']:.4g} ({r['beta_true']:g})",
-         "-"),
+        ("posterior-mean beta (truth), 1/s", f"{r['beta_mean']:.4g} ({r['beta_true']:g})", "-"),
     ]
 
 
 # ----------------------------------------------------------------------------- CLI
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help=f"short run: {CONT_N_EVENTS_QUICK} continuous events, "
-                             f"{N_WARMUP_QUICK}+{N_SAMPLES_QUICK} MCMC iterations per chain")
-    parser.add_argument("--seed", type=int_at_least(0), default=0,
-                        help="seed of the simulated data and of the samplers (default 0)")
-    parser.add_argument("--repeats", type=int_at_least(1), default=5,
-                        help="timing rounds; the minimum over rounds is reported (default 5)")
-    parser.add_argument("--no-mcmc", action="store_true",
-                        help="only the log-likelihood tables (skips the two fits)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"short run: {CONT_N_EVENTS_QUICK} continuous events, "
+        f"{N_WARMUP_QUICK}+{N_SAMPLES_QUICK} MCMC iterations per chain",
+    )
+    parser.add_argument(
+        "--seed", type=int_at_least(0), default=0, help="seed of the simulated data and of the samplers (default 0)"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int_at_least(1),
+        default=5,
+        help="timing rounds; the minimum over rounds is reported (default 5)",
+    )
+    parser.add_argument("--no-mcmc", action="store_true", help="only the log-likelihood tables (skips the two fits)")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     n_events = CONT_N_EVENTS_QUICK if args.quick else CONT_N_EVENTS
-    n_samples, n_warmup = ((N_SAMPLES_QUICK, N_WARMUP_QUICK) if args.quick
-                           else (N_SAMPLES, N_WARMUP))
+    n_samples, n_warmup = (N_SAMPLES_QUICK, N_WARMUP_QUICK) if args.quick else (N_SAMPLES, N_WARMUP)
     tick_cls, tick_version = import_tick()
     print_table("Machine", ("item", "value"), machine_rows(tick_version))
 
@@ -517,54 +562,72 @@ def main(argv=None):
     cont_end = end_time_for(cont[0], cont[1], n_events)
     cont_events = [simulate_hawkes(*cont, cont_end, seed=args.seed)]
     rows, timings = bench_continuous_loglik(cont_events, cont_end, *cont, tick_cls, args.repeats)
-    print_table(f"Continuous log-likelihood, D = {CONT_N_DIMS}, {count_events(cont_events)} "
-                f"events, shared beta, new beta each call (goal: ours / tick <= "
-                f"{GOAL_TICK_RATIO})",
-                ("method", "ms per call", "time / ours cached", "log L", "rel. diff. to ours"),
-                rows)
+    print_table(
+        f"Continuous log-likelihood, D = {CONT_N_DIMS}, {count_events(cont_events)} "
+        f"events, shared beta, new beta each call (goal: ours / tick <= "
+        f"{GOAL_TICK_RATIO})",
+        ("method", "ms per call", "time / ours cached", "log L", "rel. diff. to ours"),
+        rows,
+    )
     if tick_cls is None:
         print(f"\ntick rows skipped: {tick_version}")
     else:
-        print(f"\nours / tick, data kept (ours cached vs tick decay setter + loss): "
-              f"{timings['warm'] / timings['tick_setter']:.2f}\n"
-              f"ours / tick, data indexed every call (new model vs new model + set_data + "
-              f"loss): {timings['cold'] / timings['tick_new']:.2f}")
+        print(
+            f"\nours / tick, data kept (ours cached vs tick decay setter + loss): "
+            f"{timings['warm'] / timings['tick_setter']:.2f}\n"
+            f"ours / tick, data indexed every call (new model vs new model + set_data + "
+            f"loss): {timings['cold'] / timings['tick_new']:.2f}"
+        )
 
     disc = discrete_truth()
-    disc_events = simulate_trials(*disc, DISC_N_STEPS * DISC_DT, DISC_N_TRIALS, args.seed,
-                                  "discrete", DISC_DT)
-    print_table(f"Discrete log-likelihood, 13 neurons x {DISC_N_TRIALS} trials x "
-                f"{DISC_N_STEPS} steps (dt = {DISC_DT} s), {count_events(disc_events)} spikes",
-                ("method", "ms per call", "time / ours cached", "log L",
-                 "rel. diff. to ours"),
-                bench_discrete_loglik(disc_events, *disc, args.repeats))
+    disc_events = simulate_trials(*disc, DISC_N_STEPS * DISC_DT, DISC_N_TRIALS, args.seed, "discrete", DISC_DT)
+    print_table(
+        f"Discrete log-likelihood, 13 neurons x {DISC_N_TRIALS} trials x "
+        f"{DISC_N_STEPS} steps (dt = {DISC_DT} s), {count_events(disc_events)} spikes",
+        ("method", "ms per call", "time / ours cached", "log L", "rel. diff. to ours"),
+        bench_discrete_loglik(disc_events, *disc, args.repeats),
+    )
 
-    print_table(f"Scaling of the continuous log-likelihood, new beta each call (ratio: to the "
-                f"row above; per doubling: (t / t_x1) ** (1 / log2 factor), goal <= "
-                f"{GOAL_DOUBLING_RATIO})",
-                ("events", "n", "cached ms", "ratio", "per doubling", "new model ms", "ratio",
-                 "per doubling", "tick new model ms (ours new model / tick)"),
-                bench_scaling(cont[0], cont[1], cont[2], n_events, args.seed + 100, tick_cls,
-                              args.repeats))
+    print_table(
+        f"Scaling of the continuous log-likelihood, new beta each call (ratio: to the "
+        f"row above; per doubling: (t / t_x1) ** (1 / log2 factor), goal <= "
+        f"{GOAL_DOUBLING_RATIO})",
+        (
+            "events",
+            "n",
+            "cached ms",
+            "ratio",
+            "per doubling",
+            "new model ms",
+            "ratio",
+            "per doubling",
+            "tick new model ms (ours new model / tick)",
+        ),
+        bench_scaling(cont[0], cont[1], cont[2], n_events, args.seed + 100, tick_cls, args.repeats),
+    )
     if args.no_mcmc:
         return
 
     disc_model = HawkesProcessModel(13, time="discrete", dt=DISC_DT, beta="shared")
-    disc_fit = fit_and_diagnose(disc_model, disc_events, DISC_N_STEPS * DISC_DT, disc,
-                                n_samples, n_warmup, args.seed)
-    print_table(f"MCMC, discrete: 13 neurons x {DISC_N_TRIALS} trials x {DISC_N_STEPS} steps, "
-                f"{N_CHAINS} chains x {n_samples} draws after {n_warmup} warm-up",
-                ("quantity", "measured", "goal / reference"),
-                mcmc_rows(disc_fit, f"<= {GOAL_DISC_WALL_S:g}", MIN_ESS_BULK / GOAL_DISC_WALL_S))
+    disc_fit = fit_and_diagnose(disc_model, disc_events, DISC_N_STEPS * DISC_DT, disc, n_samples, n_warmup, args.seed)
+    print_table(
+        f"MCMC, discrete: 13 neurons x {DISC_N_TRIALS} trials x {DISC_N_STEPS} steps, "
+        f"{N_CHAINS} chains x {n_samples} draws after {n_warmup} warm-up",
+        ("quantity", "measured", "goal / reference"),
+        mcmc_rows(disc_fit, f"<= {GOAL_DISC_WALL_S:g}", MIN_ESS_BULK / GOAL_DISC_WALL_S),
+    )
     cont_model = HawkesProcessModel(CONT_N_DIMS, time="continuous", beta="shared")
-    cont_fit = fit_and_diagnose(cont_model, cont_events, cont_end, cont, n_samples, n_warmup,
-                                args.seed)
-    print_table(f"MCMC, continuous: D = {CONT_N_DIMS}, {count_events(cont_events)} events, "
-                f"shared beta, {N_CHAINS} chains x {n_samples} draws after {n_warmup} warm-up",
-                ("quantity", "measured", "goal / reference"),
-                mcmc_rows(cont_fit, "-", GOAL_CONT_ESS_PER_S))
-    print(f"\ndiscrete fit {disc_fit['wall_s']:.1f} s, min ESS/s {disc_fit['ess_per_s']:.1f}; "
-          f"continuous fit {cont_fit['wall_s']:.1f} s, min ESS/s {cont_fit['ess_per_s']:.1f}")
+    cont_fit = fit_and_diagnose(cont_model, cont_events, cont_end, cont, n_samples, n_warmup, args.seed)
+    print_table(
+        f"MCMC, continuous: D = {CONT_N_DIMS}, {count_events(cont_events)} events, "
+        f"shared beta, {N_CHAINS} chains x {n_samples} draws after {n_warmup} warm-up",
+        ("quantity", "measured", "goal / reference"),
+        mcmc_rows(cont_fit, "-", GOAL_CONT_ESS_PER_S),
+    )
+    print(
+        f"\ndiscrete fit {disc_fit['wall_s']:.1f} s, min ESS/s {disc_fit['ess_per_s']:.1f}; "
+        f"continuous fit {cont_fit['wall_s']:.1f} s, min ESS/s {cont_fit['ess_per_s']:.1f}"
+    )
 
 
 if __name__ == "__main__":

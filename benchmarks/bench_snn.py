@@ -13,6 +13,7 @@ Reads and writes nothing in the repo (the training writes to a temporary folder)
 
     python -m benchmarks.bench_snn
 """
+
 import argparse
 import os
 import platform
@@ -40,7 +41,7 @@ DT = 0.001
 def evaluate_batched(theta, spikes, labels, layer_sizes, lif, fitness_options):
     """One generation's fitness, the way ``train_snn`` computes it: all at once."""
     weights = spiking_network.theta_to_weights(theta, layer_sizes)
-    counts = spiking_network.simulate_network(weights, spikes, lif, DT)     # (P, T, N)
+    counts = spiking_network.simulate_network(weights, spikes, lif, DT)  # (P, T, N)
     return train_snn.fitness(counts, labels, **fitness_options)
 
 
@@ -48,9 +49,11 @@ def evaluate_looped(theta, spikes, labels, layer_sizes, lif, fitness_options):
     """The same fitness with one network run per individual and per trial."""
     values = torch.zeros(theta.shape[0])
     for p in range(theta.shape[0]):
-        weights = spiking_network.theta_to_weights(theta[p:p + 1], layer_sizes)
-        counts = torch.stack([spiking_network.simulate_network(weights, spikes[t:t + 1], lif, DT)
-                              for t in range(spikes.shape[0])], dim=1)       # (1, T, 1, N)
+        weights = spiking_network.theta_to_weights(theta[p : p + 1], layer_sizes)
+        counts = torch.stack(
+            [spiking_network.simulate_network(weights, spikes[t : t + 1], lif, DT) for t in range(spikes.shape[0])],
+            dim=1,
+        )  # (1, T, 1, N)
         values[p] = train_snn.fitness(counts[:, :, 0], labels, **fitness_options)[0]
     return values
 
@@ -70,9 +73,12 @@ def time_training(extra_args):
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "spike_trains.pkl"
         start = time.perf_counter()
-        subprocess.run([sys.executable, str(ROOT / "train_snn.py"), "--spike-file", str(out),
-                        "--figure-dir", folder, *extra_args], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, str(ROOT / "train_snn.py"), "--spike-file", str(out), "--figure-dir", folder, *extra_args],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         seconds = time.perf_counter() - start
         accuracy = load_spike_trains(out)["metrics"]["test"]["accuracy"]
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -81,58 +87,66 @@ def time_training(extra_args):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=5,
-                        help="timed repeats of the batched evaluation (default 5)")
-    parser.add_argument("--skip-training", action="store_true",
-                        help="do not time the full default training")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats of the batched evaluation (default 5)")
+    parser.add_argument("--skip-training", action="store_true", help="do not time the full default training")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    print(f"machine: {platform.machine()} {platform.processor() or ''}, "
-          f"{os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable), "
-          f"python {platform.python_version()}, torch {torch.__version__}, "
-          f"numpy {np.__version__}")
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''}, "
+        f"{os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable), "
+        f"python {platform.python_version()}, torch {torch.__version__}, "
+        f"numpy {np.__version__}"
+    )
     rng = np.random.default_rng(0)
     layer_sizes = spiking_network.DEFAULT_LAYER_SIZES
-    defaults = train_snn.parse_args([])          # the training's own defaults
+    defaults = train_snn.parse_args([])  # the training's own defaults
     # The looped variant draws its noise trial by trial, so the two agree only without noise;
     # the noise itself is one randn call before the time loop.
-    lif = spiking_network.LIFParams(tau_mem=defaults.tau_mem, tau_ref=defaults.tau_ref,
-                                    sigma=0.0)
-    fitness_options = {"temperature": defaults.temperature,
-                       "silence_penalty": defaults.silence_penalty,
-                       "min_count": defaults.min_count, "n_steps": N_STEPS,
-                       "rate_floor": defaults.rate_floor, "rate_target": defaults.rate_target,
-                       "rate_penalty": defaults.rate_penalty}
+    lif = spiking_network.LIFParams(tau_mem=defaults.tau_mem, tau_ref=defaults.tau_ref, sigma=0.0)
+    fitness_options = {
+        "temperature": defaults.temperature,
+        "silence_penalty": defaults.silence_penalty,
+        "min_count": defaults.min_count,
+        "n_steps": N_STEPS,
+        "rate_floor": defaults.rate_floor,
+        "rate_target": defaults.rate_target,
+        "rate_penalty": defaults.rate_penalty,
+    }
     spikes, labels = train_snn.generate_trials(
-        N_TRIALS, train_snn.class_rates(N_STEPS, defaults.sine_freq, defaults.cosine_freq), rng)
+        N_TRIALS, train_snn.class_rates(N_STEPS, defaults.sine_freq, defaults.cosine_freq), rng
+    )
     spikes, labels = torch.as_tensor(spikes), torch.as_tensor(labels)
-    theta = torch.as_tensor(rng.normal(0.5, 1.0, (POPULATION, spiking_network.n_parameters(
-        layer_sizes))), dtype=torch.float32)
+    theta = torch.as_tensor(
+        rng.normal(0.5, 1.0, (POPULATION, spiking_network.n_parameters(layer_sizes))), dtype=torch.float32
+    )
 
     print(f"one generation: population {POPULATION}, {N_TRIALS} trials, {N_STEPS} steps")
     print("| variant | torch threads | seconds | speed-up vs loop |")
     print("|---|---|---|---|")
     torch.set_num_threads(1)
     loop_seconds, loop_values = best_time(
-        lambda: evaluate_looped(theta, spikes, labels, layer_sizes, lif, fitness_options), 1)
+        lambda: evaluate_looped(theta, spikes, labels, layer_sizes, lif, fitness_options), 1
+    )
     rows = [("per-individual, per-trial loop", 1, loop_seconds)]
     for threads in (1, 2):
         torch.set_num_threads(threads)
         seconds, values = best_time(
-            lambda: evaluate_batched(theta, spikes, labels, layer_sizes, lif,
-                                     fitness_options), args.repeats)
-        torch.testing.assert_close(values, loop_values)   # the two compute the same thing
+            lambda: evaluate_batched(theta, spikes, labels, layer_sizes, lif, fitness_options), args.repeats
+        )
+        torch.testing.assert_close(values, loop_values)  # the two compute the same thing
         rows.append(("batched (population x trials)", threads, seconds))
     for name, threads, seconds in rows:
         print(f"| {name} | {threads} | {seconds:.4f} | {loop_seconds / seconds:.0f}x |")
 
     if not args.skip_training:
         seconds, accuracy, child_mib = time_training([])
-        print(f"default training (python train_snn.py): {seconds:.1f} s wall, "
-              f"test accuracy {accuracy:.3f}, peak memory {child_mib:.0f} MiB")
+        print(
+            f"default training (python train_snn.py): {seconds:.1f} s wall, "
+            f"test accuracy {accuracy:.3f}, peak memory {child_mib:.0f} MiB"
+        )
     own_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of this benchmark process: {own_mib:.0f} MiB")
 

@@ -39,6 +39,7 @@ Command, from the repository root (several minutes on 2 cores, most of it NUTS):
 Short smoke test:
     .venv-bench/bin/python -m benchmarks.check_against_nuts --quick
 """
+
 import argparse
 import os
 import platform
@@ -47,8 +48,15 @@ from time import perf_counter
 
 import numpy as np
 
-from benchmarks.bench_hawkes import (DISC_DT, DISC_N_STEPS, DISC_N_TRIALS, discrete_truth,
-                                     format_table, parameter_names, simulate_trials)
+from benchmarks.bench_hawkes import (
+    DISC_DT,
+    DISC_N_STEPS,
+    DISC_N_TRIALS,
+    discrete_truth,
+    format_table,
+    parameter_names,
+    simulate_trials,
+)
 from cli_types import int_at_least
 from hawkes_model import HawkesProcessModel
 from mcmc_diagnostics import MIN_SAMPLES, ess_bulk, split_rhat
@@ -60,6 +68,7 @@ try:  # optional (requirements-bench.txt); main() says how to install them when 
     import numpyro
     import numpyro.distributions as dist
     from numpyro.infer import MCMC, NUTS, init_to_median
+
     jax.config.update("jax_enable_x64", True)  # NUTS and the likelihood check in float64
 except ImportError:
     jax = None
@@ -79,17 +88,19 @@ OURS_SAMPLES_FACTOR = 4
 # NUTS (diagonal mass matrix): chains one after another, on one core; vectorized chains would
 # wait for the longest tree at every draw.
 NUTS_CHAIN_METHOD = "sequential"
-NUTS_TARGET_ACCEPT = 0.8             # NumPyro's default
+NUTS_TARGET_ACCEPT = 0.8  # NumPyro's default
 # Likelihood check: points (the truth, the prior median, draws from the prior) and tolerance.
 N_PRIOR_POINTS = 3
 LOGLIK_RTOL = 1e-8
 # Verdict: every |z| below Z_LIMIT and every sd ratio inside SD_RATIO_RANGE.
 Z_LIMIT = 4.0
 SD_RATIO_RANGE = (0.9, 1.1)
-N_WORST = 10                         # parameters of largest |z| printed
-Z_REFERENCE = 2.0                    # share of |z| above it printed (4.6% for N(0, 1))
-INSTALL_HINT = ("check_against_nuts.py needs numpyro and jax: pip install -r "
-                "requirements-bench.txt in a separate venv (e.g. python3 -m venv .venv-bench)")
+N_WORST = 10  # parameters of largest |z| printed
+Z_REFERENCE = 2.0  # share of |z| above it printed (4.6% for N(0, 1))
+INSTALL_HINT = (
+    "check_against_nuts.py needs numpyro and jax: pip install -r "
+    "requirements-bench.txt in a separate venv (e.g. python3 -m venv .venv-bench)"
+)
 
 
 # ----------------------------------------------------------------------------- data
@@ -121,11 +132,11 @@ def kernel_sums(y, beta, dt):
     """
     decay = jnp.exp(-beta * dt)
 
-    def step(x, y_k):                             # x: (R, D) at step k; y_k: the spikes of step k
+    def step(x, y_k):  # x: (R, D) at step k; y_k: the spikes of step k
         return decay * x - jnp.expm1(-beta * dt) * y_k, x
 
     _, x = jax.lax.scan(step, jnp.zeros((y.shape[0], y.shape[2])), jnp.swapaxes(y, 0, 1))
-    return jnp.swapaxes(x, 0, 1) / dt                               # (K, R, D) -> (R, K, D)
+    return jnp.swapaxes(x, 0, 1) / dt  # (K, R, D) -> (R, K, D)
 
 
 def log_likelihood_jax(y, spikes, mu, alpha, beta, dt):
@@ -156,7 +167,7 @@ def log_likelihood_jax(y, spikes, mu, alpha, beta, dt):
     jax scalar
     """
     trial, step, target = spikes
-    s = kernel_sums(y, beta, dt)                                                # (R, K, D)
+    s = kernel_sums(y, beta, dt)  # (R, K, D)
     at_spikes = (mu[target] + jnp.sum(alpha[target] * s[trial, step], axis=1)) * dt  # (n,)
     total = mu * (y.shape[0] * y.shape[1]) + alpha @ jnp.sum(s, axis=(0, 1))  # (D,) sum of lambda_i
     return jnp.sum(jnp.log(-jnp.expm1(-at_spikes)) + at_spikes) - jnp.sum(total) * dt
@@ -177,10 +188,10 @@ def hawkes_numpyro_model(y, spikes, dt, prior):
         The numbers of ``HawkesProcessModel._resolve_prior`` for these data.
     """
     n_dims = y.shape[2]
-    mu = numpyro.sample("mu", dist.Gamma(prior.mu_shape, prior.mu_rate)
-                        .expand([n_dims]).to_event(1))
-    alpha = numpyro.sample("alpha", dist.Gamma(prior.alpha_shape, prior.alpha_rate)
-                           .expand([n_dims, n_dims]).to_event(2))
+    mu = numpyro.sample("mu", dist.Gamma(prior.mu_shape, prior.mu_rate).expand([n_dims]).to_event(1))
+    alpha = numpyro.sample(
+        "alpha", dist.Gamma(prior.alpha_shape, prior.alpha_rate).expand([n_dims, n_dims]).to_event(2)
+    )
     log_beta = numpyro.sample("log_beta", dist.Normal(prior.log_beta_mean, prior.log_beta_sd))
     numpyro.factor("log_lik", log_likelihood_jax(y, spikes, mu, alpha, jnp.exp(log_beta), dt))
 
@@ -195,13 +206,24 @@ def check_points(truth, prior, rng):
     """
     mu_true, alpha_true, beta_true = truth
     d = len(mu_true)
-    points = [("truth", mu_true, alpha_true, beta_true),
-              ("prior median", np.full(d, prior.mu_shape / prior.mu_rate),
-               np.full((d, d), prior.alpha_shape / prior.alpha_rate), np.exp(prior.log_beta_mean))]
+    points = [
+        ("truth", mu_true, alpha_true, beta_true),
+        (
+            "prior median",
+            np.full(d, prior.mu_shape / prior.mu_rate),
+            np.full((d, d), prior.alpha_shape / prior.alpha_rate),
+            np.exp(prior.log_beta_mean),
+        ),
+    ]
     for n in range(N_PRIOR_POINTS):
-        points.append((f"prior draw {n + 1}", rng.gamma(prior.mu_shape, 1.0 / prior.mu_rate, d),
-                       rng.gamma(prior.alpha_shape, 1.0 / prior.alpha_rate, (d, d)),
-                       float(np.exp(rng.normal(prior.log_beta_mean, prior.log_beta_sd)))))
+        points.append(
+            (
+                f"prior draw {n + 1}",
+                rng.gamma(prior.mu_shape, 1.0 / prior.mu_rate, d),
+                rng.gamma(prior.alpha_shape, 1.0 / prior.alpha_rate, (d, d)),
+                float(np.exp(rng.normal(prior.log_beta_mean, prior.log_beta_sd))),
+            )
+        )
     return points
 
 
@@ -215,8 +237,11 @@ def check_likelihood(model, events, end_time, y, points):
     rows = []
     for label, mu, alpha, beta in points:
         ours = model.log_likelihood(events, end_time, mu, alpha, beta)
-        theirs = float(log_likelihood_jax(jnp.asarray(y), spike_bins(y), jnp.asarray(mu),
-                                          jnp.asarray(alpha), jnp.asarray(beta), model.dt))
+        theirs = float(
+            log_likelihood_jax(
+                jnp.asarray(y), spike_bins(y), jnp.asarray(mu), jnp.asarray(alpha), jnp.asarray(beta), model.dt
+            )
+        )
         rows.append((label, ours, theirs, abs(ours - theirs) / abs(ours)))
     return rows
 
@@ -233,8 +258,9 @@ def fit_ours(events, end_time, n_samples, n_warmup, seed):
     """
     model = HawkesProcessModel(N_DIMS, time="discrete", dt=DISC_DT, beta="shared")
     start = perf_counter()
-    post = model.fit(events, end_time, n_samples=n_samples, n_warmup=n_warmup, n_chains=N_CHAINS,
-                     seed=seed, progress=False)
+    post = model.fit(
+        events, end_time, n_samples=n_samples, n_warmup=n_warmup, n_chains=N_CHAINS, seed=seed, progress=False
+    )
     wall = perf_counter() - start
     c, s = post.beta.shape
     draws = np.concatenate([post.mu, post.alpha.reshape(c, s, -1), post.beta[:, :, None]], axis=2)
@@ -257,13 +283,21 @@ def fit_nuts(y, dt, prior, n_samples, n_warmup, seed):
         ``wall_s``, ``divergences`` (total), ``mean_steps`` (leapfrog steps per draw) and
         ``max_steps``.
     """
-    kernel = NUTS(hawkes_numpyro_model, init_strategy=init_to_median(num_samples=15),
-                  target_accept_prob=NUTS_TARGET_ACCEPT)
-    mcmc = MCMC(kernel, num_warmup=n_warmup, num_samples=n_samples, num_chains=N_CHAINS,
-                chain_method=NUTS_CHAIN_METHOD, progress_bar=False)
+    kernel = NUTS(
+        hawkes_numpyro_model, init_strategy=init_to_median(num_samples=15), target_accept_prob=NUTS_TARGET_ACCEPT
+    )
+    mcmc = MCMC(
+        kernel,
+        num_warmup=n_warmup,
+        num_samples=n_samples,
+        num_chains=N_CHAINS,
+        chain_method=NUTS_CHAIN_METHOD,
+        progress_bar=False,
+    )
     start = perf_counter()
-    mcmc.run(jax.random.PRNGKey(seed), jnp.asarray(y), spike_bins(y), dt, prior,
-             extra_fields=("diverging", "num_steps"))
+    mcmc.run(
+        jax.random.PRNGKey(seed), jnp.asarray(y), spike_bins(y), dt, prior, extra_fields=("diverging", "num_steps")
+    )
     samples = jax.block_until_ready(mcmc.get_samples(group_by_chain=True))
     wall = perf_counter() - start
     extra = mcmc.get_extra_fields(group_by_chain=True)
@@ -272,8 +306,12 @@ def fit_nuts(y, dt, prior, n_samples, n_warmup, seed):
     beta = np.exp(np.asarray(samples["log_beta"]))
     draws = np.concatenate([mu, alpha.reshape(c, s, -1), beta[:, :, None]], axis=2)
     steps = np.asarray(extra["num_steps"])
-    return draws, {"wall_s": wall, "divergences": int(np.sum(extra["diverging"])),
-                   "mean_steps": float(steps.mean()), "max_steps": int(steps.max())}
+    return draws, {
+        "wall_s": wall,
+        "divergences": int(np.sum(extra["diverging"])),
+        "mean_steps": float(steps.mean()),
+        "max_steps": int(steps.max()),
+    }
 
 
 # ----------------------------------------------------------------------------- comparison
@@ -293,8 +331,13 @@ def posterior_moments(draws):
     pooled = draws.reshape(-1, draws.shape[2])
     sd = pooled.std(axis=0, ddof=1)
     ess = np.asarray(ess_bulk(draws))
-    return {"mean": pooled.mean(axis=0), "sd": sd, "ess": ess, "mcse": sd / np.sqrt(ess),
-            "rhat": np.asarray(split_rhat(draws))}
+    return {
+        "mean": pooled.mean(axis=0),
+        "sd": sd,
+        "ess": ess,
+        "mcse": sd / np.sqrt(ess),
+        "rhat": np.asarray(split_rhat(draws)),
+    }
 
 
 def compare_moments(ours, nuts):
@@ -325,8 +368,7 @@ def parameter_groups(alpha_true):
     """
     d = len(alpha_true)
     kind = np.concatenate([np.zeros(d), np.where(alpha_true.ravel() > 0, 1, 2), [3]])
-    return {"mu": kind == 0, "alpha, true edges": kind == 1, "alpha, absent": kind == 2,
-            "beta": kind == 3}
+    return {"mu": kind == 0, "alpha, true edges": kind == 1, "alpha, absent": kind == 2, "beta": kind == 3}
 
 
 def verdict(z, sd_ratio):
@@ -343,14 +385,14 @@ def verdict(z, sd_ratio):
     n_sd = int(np.sum(~((sd_ratio >= low) & (sd_ratio <= high))))
     passed = n_z == 0 and n_sd == 0
     if passed:
-        return True, (f"PASS: all {z.size} |z| < {Z_LIMIT:g} and all sd ratios in "
-                      f"[{low:g}, {high:g}]")
-    return False, (f"FAIL: {n_z} of {z.size} parameters with |z| >= {Z_LIMIT:g}, {n_sd} of "
-                   f"{z.size} sd ratios outside [{low:g}, {high:g}]")
+        return True, (f"PASS: all {z.size} |z| < {Z_LIMIT:g} and all sd ratios in [{low:g}, {high:g}]")
+    return False, (
+        f"FAIL: {n_z} of {z.size} parameters with |z| >= {Z_LIMIT:g}, {n_sd} of "
+        f"{z.size} sd ratios outside [{low:g}, {high:g}]"
+    )
 
 
-def compare_samplers(seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP,
-                     ours_factor=OURS_SAMPLES_FACTOR):
+def compare_samplers(seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP, ours_factor=OURS_SAMPLES_FACTOR):
     """Simulate the data, check the likelihoods agree, fit with both samplers and compare.
 
     Parameters
@@ -379,12 +421,13 @@ def compare_samplers(seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP,
     model = HawkesProcessModel(N_DIMS, time="discrete", dt=DISC_DT, beta="shared")
     prior = model._resolve_prior(model._prepare(events, end_time))
 
-    check = check_likelihood(model, events, end_time, y,
-                             check_points(truth, prior, np.random.default_rng(seed)))
+    check = check_likelihood(model, events, end_time, y, check_points(truth, prior, np.random.default_rng(seed)))
     worst = max(row[3] for row in check)
     if not worst < LOGLIK_RTOL:
-        raise RuntimeError(f"the jax likelihood differs from HawkesProcessModel.log_likelihood "
-                           f"by {worst:.2e} (relative) > {LOGLIK_RTOL:g}: not the same model")
+        raise RuntimeError(
+            f"the jax likelihood differs from HawkesProcessModel.log_likelihood "
+            f"by {worst:.2e} (relative) > {LOGLIK_RTOL:g}: not the same model"
+        )
 
     ours_draws, ours_info = fit_ours(events, end_time, ours_factor * n_samples, n_warmup, seed)
     nuts_draws, nuts_info = fit_nuts(y, DISC_DT, prior, n_samples, n_warmup, seed)
@@ -392,20 +435,31 @@ def compare_samplers(seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP,
     nuts = {**posterior_moments(nuts_draws), **nuts_info}
     z, sd_ratio = compare_moments(ours, nuts)
     passed, text = verdict(z, sd_ratio)
-    return {"names": parameter_names(truth[1], "shared"),
-            "truth": np.concatenate([truth[0], truth[1].ravel(), [truth[2]]]),
-            "groups": parameter_groups(truth[1]), "n_spikes": int(y.sum()), "prior": prior,
-            "loglik_check": check, "ours": ours, "nuts": nuts, "z": z, "sd_ratio": sd_ratio,
-            "passed": passed, "verdict": text}
+    return {
+        "names": parameter_names(truth[1], "shared"),
+        "truth": np.concatenate([truth[0], truth[1].ravel(), [truth[2]]]),
+        "groups": parameter_groups(truth[1]),
+        "n_spikes": int(y.sum()),
+        "prior": prior,
+        "loglik_check": check,
+        "ours": ours,
+        "nuts": nuts,
+        "z": z,
+        "sd_ratio": sd_ratio,
+        "passed": passed,
+        "verdict": text,
+    }
 
 
 # ----------------------------------------------------------------------------- report
 def machine_line():
     """One line: platform, Python, numpy, jax, numpyro, CPU count and load average."""
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"machine: {platform.platform()}, Python {platform.python_version()}, numpy "
-            f"{np.__version__}, jax {jax.__version__}, numpyro {numpyro.__version__}, "
-            f"{os.cpu_count()} CPUs, load average (1, 5, 15 min) {load}")
+    return (
+        f"machine: {platform.platform()}, Python {platform.python_version()}, numpy "
+        f"{np.__version__}, jax {jax.__version__}, numpyro {numpyro.__version__}, "
+        f"{os.cpu_count()} CPUs, load average (1, 5, 15 min) {load}"
+    )
 
 
 def group_rows(result):
@@ -413,9 +467,17 @@ def group_rows(result):
     rows = []
     for name, mask in result["groups"].items():
         z, ratio = result["z"][mask], result["sd_ratio"][mask]
-        rows.append((name, int(mask.sum()), f"{np.max(np.abs(z)):.2f}", f"{ratio.min():.3f}",
-                     f"{ratio.max():.3f}", f"{result['ours']['ess'][mask].min():.0f}",
-                     f"{result['nuts']['ess'][mask].min():.0f}"))
+        rows.append(
+            (
+                name,
+                int(mask.sum()),
+                f"{np.max(np.abs(z)):.2f}",
+                f"{ratio.min():.3f}",
+                f"{ratio.max():.3f}",
+                f"{result['ours']['ess'][mask].min():.0f}",
+                f"{result['nuts']['ess'][mask].min():.0f}",
+            )
+        )
     return rows
 
 
@@ -423,9 +485,19 @@ def worst_rows(result, n=N_WORST):
     """Rows of the ``n`` parameters of largest |z|."""
     ours, nuts, z = result["ours"], result["nuts"], result["z"]
     order = np.argsort(-np.abs(z))[:n]
-    return [(result["names"][p], f"{result['truth'][p]:.4g}", f"{ours['mean'][p]:.5g}",
-             f"{nuts['mean'][p]:.5g}", f"{ours['sd'][p]:.4g}", f"{nuts['sd'][p]:.4g}",
-             f"{z[p]:+.2f}", f"{result['sd_ratio'][p]:.3f}") for p in order]
+    return [
+        (
+            result["names"][p],
+            f"{result['truth'][p]:.4g}",
+            f"{ours['mean'][p]:.5g}",
+            f"{nuts['mean'][p]:.5g}",
+            f"{ours['sd'][p]:.4g}",
+            f"{nuts['sd'][p]:.4g}",
+            f"{z[p]:+.2f}",
+            f"{result['sd_ratio'][p]:.3f}",
+        )
+        for p in order
+    ]
 
 
 def sampler_rows(result):
@@ -436,61 +508,87 @@ def sampler_rows(result):
         ("wall time (s)", f"{ours['wall_s']:.1f}", f"{nuts['wall_s']:.1f} (jit included)"),
         ("max split R-hat", f"{ours['rhat'].max():.4f}", f"{nuts['rhat'].max():.4f}"),
         ("min bulk ESS", f"{ours['ess'].min():.0f}", f"{nuts['ess'].min():.0f}"),
-        ("min bulk ESS per second", f"{ours['ess'].min() / ours['wall_s']:.1f}",
-         f"{nuts['ess'].min() / nuts['wall_s']:.1f}"),
+        (
+            "min bulk ESS per second",
+            f"{ours['ess'].min() / ours['wall_s']:.1f}",
+            f"{nuts['ess'].min() / nuts['wall_s']:.1f}",
+        ),
         ("median bulk ESS", f"{np.median(ours['ess']):.0f}", f"{np.median(nuts['ess']):.0f}"),
         ("acceptance / divergences", acceptance, f"{nuts['divergences']} divergent transitions"),
-        ("leapfrog steps per draw (mean, max)", "-",
-         f"{nuts['mean_steps']:.1f}, {nuts['max_steps']}"),
+        ("leapfrog steps per draw (mean, max)", "-", f"{nuts['mean_steps']:.1f}, {nuts['max_steps']}"),
     ]
 
 
 def print_report(result, args, n_samples, n_warmup):
     """Print the sections described in the module docstring."""
     p = result["prior"]
-    print(f"settings: seed {args.seed}; data {N_DIMS} neurons x {N_TRIALS} trials x "
-          f"{DISC_N_STEPS} steps of {DISC_DT} s, {result['n_spikes']} spikes; {N_CHAINS} chains "
-          f"each; ours {result['ours']['n_samples']} draws after {n_warmup} warm-up; NUTS "
-          f"{n_samples} draws after {n_warmup} warm-up, {NUTS_CHAIN_METHOD} chains, diagonal "
-          f"mass matrix, target acceptance {NUTS_TARGET_ACCEPT}, init_to_median")
-    print(f"prior: mu ~ Gamma({p.mu_shape:g}, rate {p.mu_rate:.6g}), alpha ~ Gamma("
-          f"{p.alpha_shape:g}, rate {p.alpha_rate:g}), log beta ~ Normal({p.log_beta_mean:.6g}, "
-          f"{p.log_beta_sd:g})")
+    print(
+        f"settings: seed {args.seed}; data {N_DIMS} neurons x {N_TRIALS} trials x "
+        f"{DISC_N_STEPS} steps of {DISC_DT} s, {result['n_spikes']} spikes; {N_CHAINS} chains "
+        f"each; ours {result['ours']['n_samples']} draws after {n_warmup} warm-up; NUTS "
+        f"{n_samples} draws after {n_warmup} warm-up, {NUTS_CHAIN_METHOD} chains, diagonal "
+        f"mass matrix, target acceptance {NUTS_TARGET_ACCEPT}, init_to_median"
+    )
+    print(
+        f"prior: mu ~ Gamma({p.mu_shape:g}, rate {p.mu_rate:.6g}), alpha ~ Gamma("
+        f"{p.alpha_shape:g}, rate {p.alpha_rate:g}), log beta ~ Normal({p.log_beta_mean:.6g}, "
+        f"{p.log_beta_sd:g})"
+    )
     print("\n### Likelihood check: jax model against HawkesProcessModel.log_likelihood\n")
-    print(format_table(("point", "ours", "jax", "rel. diff."),
-                       [(label, f"{a:.10f}", f"{b:.10f}", f"{r:.1e}")
-                        for label, a, b, r in result["loglik_check"]]))
-    print(f"\nmax relative difference {max(r[3] for r in result['loglik_check']):.2e} "
-          f"(tolerance {LOGLIK_RTOL:g})")
+    print(
+        format_table(
+            ("point", "ours", "jax", "rel. diff."),
+            [(label, f"{a:.10f}", f"{b:.10f}", f"{r:.1e}") for label, a, b, r in result["loglik_check"]],
+        )
+    )
+    print(f"\nmax relative difference {max(r[3] for r in result['loglik_check']):.2e} (tolerance {LOGLIK_RTOL:g})")
     print("\n### Per group (z: difference of means in MCSEs; sd ratio: ours / NUTS)\n")
-    print(format_table(("group", "n", "max |z|", "min sd ratio", "max sd ratio",
-                        "min ESS ours", "min ESS NUTS"), group_rows(result)))
+    print(
+        format_table(
+            ("group", "n", "max |z|", "min sd ratio", "max sd ratio", "min ESS ours", "min ESS NUTS"),
+            group_rows(result),
+        )
+    )
     z = result["z"]
-    print(f"\nz over all {z.size} parameters: mean {z.mean():+.2f}, sd {z.std(ddof=1):.2f}, "
-          f"|z| > {Z_REFERENCE:g} for {np.mean(np.abs(z) > Z_REFERENCE):.1%} (N(0, 1): 4.6%)")
+    print(
+        f"\nz over all {z.size} parameters: mean {z.mean():+.2f}, sd {z.std(ddof=1):.2f}, "
+        f"|z| > {Z_REFERENCE:g} for {np.mean(np.abs(z) > Z_REFERENCE):.1%} (N(0, 1): 4.6%)"
+    )
     print(f"\n### The {N_WORST} parameters of largest |z|\n")
-    print(format_table(("parameter", "truth", "mean ours", "mean NUTS", "sd ours", "sd NUTS", "z",
-                        "sd ratio"), worst_rows(result)))
+    print(
+        format_table(
+            ("parameter", "truth", "mean ours", "mean NUTS", "sd ours", "sd NUTS", "z", "sd ratio"), worst_rows(result)
+        )
+    )
     print("\n### Samplers\n")
-    print(format_table(("quantity", "ours (hawkes_sampler)", "NumPyro NUTS"),
-                       sampler_rows(result)))
+    print(format_table(("quantity", "ours (hawkes_sampler)", "NumPyro NUTS"), sampler_rows(result)))
     print(f"\n{result['verdict']}")
 
 
 # ----------------------------------------------------------------------------- CLI
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seed", type=int_at_least(0), default=0,
-                        help="seed of the simulated data and of both samplers (default 0)")
-    parser.add_argument("--n-samples", type=int_at_least(MIN_SAMPLES), default=None,
-                        help=f"NUTS draws kept per chain; ours keeps {OURS_SAMPLES_FACTOR} times "
-                             f"as many (default {N_SAMPLES}, quick {N_SAMPLES_QUICK})")
-    parser.add_argument("--n-warmup", type=int_at_least(0), default=None,
-                        help=f"warm-up iterations per chain, both samplers (default {N_WARMUP}, "
-                             f"quick {N_WARMUP_QUICK})")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"smoke test: {N_WARMUP_QUICK} warm-up + {N_SAMPLES_QUICK} NUTS draws "
-                             "per chain")
+    parser.add_argument(
+        "--seed", type=int_at_least(0), default=0, help="seed of the simulated data and of both samplers (default 0)"
+    )
+    parser.add_argument(
+        "--n-samples",
+        type=int_at_least(MIN_SAMPLES),
+        default=None,
+        help=f"NUTS draws kept per chain; ours keeps {OURS_SAMPLES_FACTOR} times "
+        f"as many (default {N_SAMPLES}, quick {N_SAMPLES_QUICK})",
+    )
+    parser.add_argument(
+        "--n-warmup",
+        type=int_at_least(0),
+        default=None,
+        help=f"warm-up iterations per chain, both samplers (default {N_WARMUP}, quick {N_WARMUP_QUICK})",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke test: {N_WARMUP_QUICK} warm-up + {N_SAMPLES_QUICK} NUTS draws per chain",
+    )
     return parser.parse_args(argv)
 
 
@@ -499,10 +597,8 @@ def main(argv=None):
     if jax is None:
         print(INSTALL_HINT)
         sys.exit(1)
-    n_samples = args.n_samples if args.n_samples is not None else (
-        N_SAMPLES_QUICK if args.quick else N_SAMPLES)
-    n_warmup = args.n_warmup if args.n_warmup is not None else (
-        N_WARMUP_QUICK if args.quick else N_WARMUP)
+    n_samples = args.n_samples if args.n_samples is not None else (N_SAMPLES_QUICK if args.quick else N_SAMPLES)
+    n_warmup = args.n_warmup if args.n_warmup is not None else (N_WARMUP_QUICK if args.quick else N_WARMUP)
     print(machine_line())
     result = compare_samplers(args.seed, n_samples, n_warmup)
     print_report(result, args, n_samples, n_warmup)

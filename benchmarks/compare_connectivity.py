@@ -23,6 +23,7 @@ Writes: figures/connectivity_vs_data.png (AUC over the observable pairs against 
 Command, from the repository root (about ten minutes on two cores):
     python -m benchmarks.compare_connectivity
 """
+
 import argparse
 import os
 import platform
@@ -46,9 +47,9 @@ from safe_files import save_figure  # noqa: E402
 from spike_file import load_spike_trains  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-TRIAL_COUNTS = (4, 8, 16, 32, 64, 0)   # first n test trials of each group; 0: all of them
-GLM_C = 1.0                            # inverse L2 strength of the logistic GLM
-KERNEL_BETA_DT = 1.0                   # beta dt of the GLM's filter and the tick decay x dt
+TRIAL_COUNTS = (4, 8, 16, 32, 64, 0)  # first n test trials of each group; 0: all of them
+GLM_C = 1.0  # inverse L2 strength of the logistic GLM
+KERNEL_BETA_DT = 1.0  # beta dt of the GLM's filter and the tick decay x dt
 METHODS = ("Hawkes posterior", "logistic GLM", "cross-correlogram", "tick MLE")
 
 
@@ -63,10 +64,10 @@ def lag1_excess(spikes):
     -------
     ndarray, shape (D, D), [target, source]; 0 for a source that never fires before the end.
     """
-    now = spikes[:, :, 1:].astype(float)                  # (R, D, K-1) y_i[k]
-    before = spikes[:, :, :-1].astype(float)              # (R, D, K-1) y_j[k-1]
-    joint = np.einsum("rik,rjk->ij", now, before)         # (D, D) bins with both
-    n_source = before.sum(axis=(0, 2))                    # (D,)
+    now = spikes[:, :, 1:].astype(float)  # (R, D, K-1) y_i[k]
+    before = spikes[:, :, :-1].astype(float)  # (R, D, K-1) y_j[k-1]
+    joint = np.einsum("rik,rjk->ij", now, before)  # (D, D) bins with both
+    n_source = before.sum(axis=(0, 2))  # (D,)
     conditional = np.divide(joint, n_source[None, :], out=np.zeros_like(joint), where=n_source > 0)
     return conditional - now.mean(axis=(0, 2))[:, None]
 
@@ -121,9 +122,22 @@ def tick_mle(spikes, dt, beta_dt=KERNEL_BETA_DT):
 def fit_hawkes(spike_file, n_trials, seed, workdir):
     """Posterior file of ``fit_hawkes_process.py`` on each group's first ``n_trials`` (0: all)."""
     posterior_file = Path(workdir) / f"posterior_{n_trials}.npz"
-    subprocess.run([sys.executable, str(REPO_ROOT / "fit_hawkes_process.py"), "--spike-file", str(spike_file),
-                    "--posterior-file", str(posterior_file), "--max-trials", str(n_trials),
-                    "--seed", str(seed)], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "fit_hawkes_process.py"),
+            "--spike-file",
+            str(spike_file),
+            "--posterior-file",
+            str(posterior_file),
+            "--max-trials",
+            str(n_trials),
+            "--seed",
+            str(seed),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return load_posterior(posterior_file)
 
 
@@ -134,8 +148,10 @@ def score_group(alpha_by_method, true_weights, observable):
         if alpha is None:
             scores[method] = (float("nan"), float("nan"))
         else:
-            scores[method] = (connectivity_auc(alpha, true_weights, observable)[0],
-                              connectivity_auc(alpha, true_weights)[0])
+            scores[method] = (
+                connectivity_auc(alpha, true_weights, observable)[0],
+                connectivity_auc(alpha, true_weights)[0],
+            )
     return scores
 
 
@@ -144,10 +160,12 @@ def compare(spike_data, posterior, true_weights):
     results = {}
     for name, group in posterior.groups.items():
         spikes = spike_data["spikes"][group.trials]
-        alphas = {"Hawkes posterior": group.summary["alpha"]["mean"],
-                  "logistic GLM": logistic_glm(spikes),
-                  "cross-correlogram": lag1_excess(spikes),
-                  "tick MLE": tick_mle(spikes, spike_data["dt"])}
+        alphas = {
+            "Hawkes posterior": group.summary["alpha"]["mean"],
+            "logistic GLM": logistic_glm(spikes),
+            "cross-correlogram": lag1_excess(spikes),
+            "tick MLE": tick_mle(spikes, spike_data["dt"]),
+        }
         observable = observable_pairs(group.n_spikes, posterior.alpha_free)
         results[name] = (len(group.trials), score_group(alphas, true_weights, observable))
     return results
@@ -168,23 +186,37 @@ def plot_auc_against_trials(ax, rows, group):
 
 def markdown_table(results):
     """The AUC table at one trial count: one row per group, observable / all pairs per method."""
-    lines = ["| group | trials | " + " | ".join(f"{m} (observable / all)" for m in METHODS) + " |",
-             "|---|---|" + "---|" * len(METHODS)]
+    lines = [
+        "| group | trials | " + " | ".join(f"{m} (observable / all)" for m in METHODS) + " |",
+        "|---|---|" + "---|" * len(METHODS),
+    ]
     for name, (n, scores) in results.items():
-        cells = [f"{scores[m][0]:.3f} / {scores[m][1]:.3f}" if np.isfinite(scores[m][0]) else "-"
-                 for m in METHODS]
+        cells = [f"{scores[m][0]:.3f} / {scores[m][1]:.3f}" if np.isfinite(scores[m][0]) else "-" for m in METHODS]
         lines.append(f"| {name} | {n} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--spike-file", type=Path, default=REPO_ROOT / "data" / "spike_trains.pkl",
-                        help="spike trains written by train_snn.py")
-    parser.add_argument("--figure", type=Path, default=REPO_ROOT / "figures" / "connectivity_vs_data.png",
-                        help="where to draw the AUC against the number of trials")
-    parser.add_argument("--trial-counts", type=int, nargs="+", default=list(TRIAL_COUNTS),
-                        help="first n test trials of each group to use (0: all)")
+    parser.add_argument(
+        "--spike-file",
+        type=Path,
+        default=REPO_ROOT / "data" / "spike_trains.pkl",
+        help="spike trains written by train_snn.py",
+    )
+    parser.add_argument(
+        "--figure",
+        type=Path,
+        default=REPO_ROOT / "figures" / "connectivity_vs_data.png",
+        help="where to draw the AUC against the number of trials",
+    )
+    parser.add_argument(
+        "--trial-counts",
+        type=int,
+        nargs="+",
+        default=list(TRIAL_COUNTS),
+        help="first n test trials of each group to use (0: all)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the Hawkes fits")
     return parser.parse_args(argv)
 
@@ -192,8 +224,10 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     spike_data = load_spike_trains(args.spike_file)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; "
-          f"python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; "
+        f"python {platform.python_version()}"
+    )
     by_group = {}
     with tempfile.TemporaryDirectory() as workdir:
         for n_trials in args.trial_counts:
@@ -201,8 +235,10 @@ def main(argv=None):
             posterior = fit_hawkes(args.spike_file, n_trials, args.seed, workdir)
             true_weights, _ = connection_matrix(posterior.weights, posterior.layer_sizes)
             results = compare(spike_data, posterior, true_weights)
-            print(f"\n### First {n_trials or 'all'} test trials of each group "
-                  f"({perf_counter() - start:.0f} s)\n\n{markdown_table(results)}")
+            print(
+                f"\n### First {n_trials or 'all'} test trials of each group "
+                f"({perf_counter() - start:.0f} s)\n\n{markdown_table(results)}"
+            )
             for name, row in results.items():
                 by_group.setdefault(name, []).append(row)
     fig, axes = plt.subplots(1, len(by_group), figsize=(4.5 * len(by_group), 4), sharey=True, squeeze=False)

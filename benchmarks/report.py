@@ -4,6 +4,7 @@ A section lies between ``<!-- begin NAME -->`` and ``<!-- end NAME -->``; writin
 replaces it and leaves the others alone, so each table is printed by the run that measured it
 and never typed by hand. New sections are appended in the order they are first written.
 """
+
 import os
 import platform
 import re
@@ -15,15 +16,19 @@ import numpy as np
 from safe_files import atomic_write
 
 RESULTS = Path(__file__).resolve().parent.parent / "docs" / "RESULTS.md"
-HEADER = ("# Results\n\nEvery table below was written by the benchmark named under its title "
-          "(`make results` runs them all); nothing here is typed by hand.\n")
+HEADER = (
+    "# Results\n\nEvery table below was written by the benchmark named under its title "
+    "(`make results` runs them all); nothing here is typed by hand.\n"
+)
 
 
 def machine_line():
     """One line on where and when a table was measured: CPU count, load, versions, date."""
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"Measured {date.today().isoformat()} on {platform.machine()}, {os.cpu_count()} cores "
-            f"(load {load:.2f} at the end), Python {platform.python_version()}, numpy {np.__version__}.")
+    return (
+        f"Measured {date.today().isoformat()} on {platform.machine()}, {os.cpu_count()} cores "
+        f"(load {load:.2f} at the end), Python {platform.python_version()}, numpy {np.__version__}."
+    )
 
 
 def write_section(name, title, command, body, path=RESULTS):
@@ -46,8 +51,9 @@ def write_section(name, title, command, body, path=RESULTS):
         raise ValueError(f"section name {name!r}: use lower-case letters, digits and hyphens")
     path = Path(path)
     text = path.read_text() if path.exists() else HEADER
-    section = (f"<!-- begin {name} -->\n## {title}\n\n    {command}\n\n{machine_line()}\n\n"
-               f"{body.strip()}\n<!-- end {name} -->")
+    section = (
+        f"<!-- begin {name} -->\n## {title}\n\n    {command}\n\n{machine_line()}\n\n{body.strip()}\n<!-- end {name} -->"
+    )
     pattern = re.compile(rf"<!-- begin {name} -->.*?<!-- end {name} -->", re.S)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else f"{text.rstrip()}\n\n{section}\n"
     with atomic_write(path) as tmp:

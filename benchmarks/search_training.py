@@ -10,6 +10,7 @@ summary.
     python -m benchmarks.search_training              # 120 runs, about 1 hour on 2 cores
     python -m benchmarks.search_training --runs 4     # a quick look
 """
+
 import argparse
 import json
 import subprocess
@@ -42,8 +43,7 @@ SPACE = {
 def draw_settings(n_runs, seed):
     """``n_runs`` dicts flag -> value, drawn from ``SPACE`` with one seeded generator."""
     rng = np.random.default_rng(seed)
-    return [{flag: values[rng.integers(len(values))] for flag, values in SPACE.items()}
-            for _ in range(n_runs)]
+    return [{flag: values[rng.integers(len(values))] for flag, values in SPACE.items()} for _ in range(n_runs)]
 
 
 def run_one(settings, train_seed, min_accuracy):
@@ -51,27 +51,46 @@ def run_one(settings, train_seed, min_accuracy):
     python = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
         spike_file, posterior_file = Path(tmp) / "spikes.pkl", Path(tmp) / "posterior.npz"
-        flags = [str(x) for flag, value in settings.items() if value is not None
-                 for x in (flag, value)]
-        subprocess.run([python, str(ROOT / "train_snn.py"), "--seed", str(train_seed),
-                        "--spike-file", str(spike_file), "--figure-dir", tmp, *flags],
-                       check=True, capture_output=True)
-        result = {"settings": settings,
-                  "accuracy": load_spike_trains(spike_file)["metrics"]["test"]["accuracy"]}
+        flags = [str(x) for flag, value in settings.items() if value is not None for x in (flag, value)]
+        subprocess.run(
+            [
+                python,
+                str(ROOT / "train_snn.py"),
+                "--seed",
+                str(train_seed),
+                "--spike-file",
+                str(spike_file),
+                "--figure-dir",
+                tmp,
+                *flags,
+            ],
+            check=True,
+            capture_output=True,
+        )
+        result = {"settings": settings, "accuracy": load_spike_trains(spike_file)["metrics"]["test"]["accuracy"]}
         if result["accuracy"] < min_accuracy:
             return result
-        subprocess.run([python, str(ROOT / "fit_hawkes_process.py"), "--spike-file",
-                        str(spike_file), "--posterior-file", str(posterior_file),
-                        "--n-jobs", "1"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                python,
+                str(ROOT / "fit_hawkes_process.py"),
+                "--spike-file",
+                str(spike_file),
+                "--posterior-file",
+                str(posterior_file),
+                "--n-jobs",
+                "1",
+            ],
+            check=True,
+            capture_output=True,
+        )
         posterior = load_posterior(posterior_file)
     true_weights, _ = connection_matrix(posterior.weights, posterior.layer_sizes)
     for key, observable in (("auc", False), ("auc_observable", True)):
         aucs = group_aucs(posterior, true_weights, observable)
         # A group with no scorable synapse or absent pair has no AUC: null, left out below.
-        result[key] = {name: round(auc, 3) if np.isfinite(auc) else None
-                       for name, auc in aucs.items()}
-    result["converged"] = all(is_converged(g.max_rhat, g.min_ess_bulk)
-                              for g in posterior.groups.values())
+        result[key] = {name: round(auc, 3) if np.isfinite(auc) else None for name, auc in aucs.items()}
+    result["converged"] = all(is_converged(g.max_rhat, g.min_ess_bulk) for g in posterior.groups.values())
     return result
 
 
@@ -80,36 +99,37 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=120, help="settings to try")
     parser.add_argument("--seed", type=int, default=0, help="seed of the drawn settings")
     parser.add_argument("--train-seed", type=int, default=0, help="train_snn.py --seed")
-    parser.add_argument("--min-accuracy", type=float, default=0.9,
-                        help="test accuracy from which a network is fitted")
+    parser.add_argument("--min-accuracy", type=float, default=0.9, help="test accuracy from which a network is fitted")
     parser.add_argument("--n-jobs", type=int, default=-1, help="parallel runs (-1: all cores)")
     args = parser.parse_args(argv)
-    if args.runs < 1 or args.seed < 0 or args.train_seed < 0 or args.n_jobs == 0 \
-            or not 0.0 <= args.min_accuracy <= 1.0:
+    if args.runs < 1 or args.seed < 0 or args.train_seed < 0 or args.n_jobs == 0 or not 0.0 <= args.min_accuracy <= 1.0:
         parser.error("need --runs >= 1, seeds >= 0, --n-jobs != 0 and --min-accuracy in [0, 1]")
 
     results = Parallel(n_jobs=args.n_jobs)(
         delayed(run_one)(settings, args.train_seed, args.min_accuracy)
-        for settings in draw_settings(args.runs, args.seed))
+        for settings in draw_settings(args.runs, args.seed)
+    )
     for result in results:
         print(json.dumps(result))
     fitted = [r for r in results if "auc" in r]
     accuracies = np.array([r["accuracy"] for r in results])
-    print(f"{len(results)} runs: test accuracy >= {args.min_accuracy} in {len(fitted)}, "
-          f">= 0.95 in {int((accuracies >= 0.95).sum())}")
+    print(
+        f"{len(results)} runs: test accuracy >= {args.min_accuracy} in {len(fitted)}, "
+        f">= 0.95 in {int((accuracies >= 0.95).sum())}"
+    )
     for key, pairs in (("auc", "all pairs"), ("auc_observable", "observable pairs")):
-        scored = [(r["accuracy"], [auc for auc in r[key].values() if auc is not None])
-                  for r in fitted]
+        scored = [(r["accuracy"], [auc for auc in r[key].values() if auc is not None]) for r in fitted]
         scored = [(accuracy, aucs) for accuracy, aucs in scored if aucs]
         for threshold in (args.min_accuracy, 0.95):
             lows = [min(aucs) for accuracy, aucs in scored if accuracy >= threshold]
             highs = [max(aucs) for accuracy, aucs in scored if accuracy >= threshold]
             if lows:
-                print(f"AUC over {pairs}, accuracy >= {threshold}: worst group per run "
-                      f"{min(lows):.3f}-{max(lows):.3f}, best group anywhere {max(highs):.3f}")
+                print(
+                    f"AUC over {pairs}, accuracy >= {threshold}: worst group per run "
+                    f"{min(lows):.3f}-{max(lows):.3f}, best group anywhere {max(highs):.3f}"
+                )
         both = [aucs for accuracy, aucs in scored if accuracy >= 0.95 and min(aucs) >= 0.9]
-        print(f"runs with accuracy >= 0.95 and AUC over {pairs} >= 0.9 in every scored group: "
-              f"{len(both)}")
+        print(f"runs with accuracy >= 0.95 and AUC over {pairs} >= 0.9 in every scored group: {len(both)}")
 
 
 if __name__ == "__main__":

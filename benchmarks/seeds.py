@@ -12,6 +12,7 @@ Reads:  nothing.
 Writes: the "seeds" section of docs/RESULTS.md (unless ``--no-report``); prints the table.
 Command:  python -m benchmarks.seeds            (seeds 0-9, about 15 minutes on 2 cores)
 """
+
 import argparse
 import shlex
 import subprocess
@@ -32,8 +33,16 @@ from spike_file import load_spike_trains
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEEDS = tuple(range(10))
-COLUMNS = ("seed", "train acc.", "test acc.", "AUC observable (min-max)", "AUC all (min-max)",
-           "converged", "train s", "fit s")
+COLUMNS = (
+    "seed",
+    "train acc.",
+    "test acc.",
+    "AUC observable (min-max)",
+    "AUC all (min-max)",
+    "converged",
+    "train s",
+    "fit s",
+)
 
 
 def run_seed(seed, train_flags=(), fit_flags=()):
@@ -49,24 +58,54 @@ def run_seed(seed, train_flags=(), fit_flags=()):
     with tempfile.TemporaryDirectory() as tmp:
         spike_file, posterior_file = Path(tmp) / "spikes.pkl", Path(tmp) / "posterior.npz"
         start = perf_counter()
-        subprocess.run([sys.executable, str(ROOT / "train_snn.py"), "--seed", str(seed), "--spike-file",
-                        str(spike_file), "--figure-dir", tmp, *train_flags], check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "train_snn.py"),
+                "--seed",
+                str(seed),
+                "--spike-file",
+                str(spike_file),
+                "--figure-dir",
+                tmp,
+                *train_flags,
+            ],
+            check=True,
+            capture_output=True,
+        )
         train_seconds = perf_counter() - start
-        subprocess.run([sys.executable, str(ROOT / "fit_hawkes_process.py"), "--seed", str(seed),
-                        "--spike-file", str(spike_file), "--posterior-file", str(posterior_file),
-                        "--n-jobs", "1", *fit_flags], check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "fit_hawkes_process.py"),
+                "--seed",
+                str(seed),
+                "--spike-file",
+                str(spike_file),
+                "--posterior-file",
+                str(posterior_file),
+                "--n-jobs",
+                "1",
+                *fit_flags,
+            ],
+            check=True,
+            capture_output=True,
+        )
         fit_seconds = perf_counter() - start - train_seconds
         metrics = load_spike_trains(spike_file)["metrics"]
         posterior = load_posterior(posterior_file)
     true_weights, _ = connection_matrix(posterior.weights, posterior.layer_sizes)
-    return {"seed": seed, "train_accuracy": metrics["train"]["accuracy"],
-            "test_accuracy": metrics["test"]["accuracy"],
-            "auc_observable": group_aucs(posterior, true_weights, observable=True),
-            "auc_all": group_aucs(posterior, true_weights),
-            "converged": sum(is_converged(group.max_rhat, group.min_ess_bulk)
-                             for group in posterior.groups.values()),
-            "groups": len(posterior.groups),
-            "train_seconds": train_seconds, "fit_seconds": fit_seconds}
+    return {
+        "seed": seed,
+        "train_accuracy": metrics["train"]["accuracy"],
+        "test_accuracy": metrics["test"]["accuracy"],
+        "auc_observable": group_aucs(posterior, true_weights, observable=True),
+        "auc_all": group_aucs(posterior, true_weights),
+        "converged": sum(is_converged(group.max_rhat, group.min_ess_bulk) for group in posterior.groups.values()),
+        "groups": len(posterior.groups),
+        "train_seconds": train_seconds,
+        "fit_seconds": fit_seconds,
+    }
 
 
 def sweep(seeds, train_flags=(), fit_flags=(), n_jobs=-1, dask_scheduler=None):
@@ -75,6 +114,7 @@ def sweep(seeds, train_flags=(), fit_flags=(), n_jobs=-1, dask_scheduler=None):
         backend = nullcontext()
     else:
         from dask.distributed import Client  # optional: requirements-dev.txt
+
         client = Client(dask_scheduler)
         backend = parallel_config(backend="dask")
     try:
@@ -94,17 +134,21 @@ def markdown_table(rows):
     """The sweep as a markdown table, one row per seed, then the spread over seeds."""
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in rows:
-        lines.append(f"| {r['seed']} | {r['train_accuracy']:.3f} | {r['test_accuracy']:.3f} | "
-                     f"{_span(r['auc_observable'])} | {_span(r['auc_all'])} | {r['converged']}/{r['groups']} | "
-                     f"{r['train_seconds']:.0f} | {r['fit_seconds']:.0f} |")
+        lines.append(
+            f"| {r['seed']} | {r['train_accuracy']:.3f} | {r['test_accuracy']:.3f} | "
+            f"{_span(r['auc_observable'])} | {_span(r['auc_all'])} | {r['converged']}/{r['groups']} | "
+            f"{r['train_seconds']:.0f} | {r['fit_seconds']:.0f} |"
+        )
     test = np.array([r["test_accuracy"] for r in rows])
     worst = np.array([min(r["auc_observable"].values(), default=np.nan) for r in rows])
     lines.append("")
-    lines.append(f"Test accuracy {test.min():.3f}-{test.max():.3f} (median {np.median(test):.3f}), >= 0.95 "
-                 f"in {int((test >= 0.95).sum())} of {len(rows)} seeds; worst group's AUC over the observable "
-                 f"pairs {np.nanmin(worst):.3f}-{np.nanmax(worst):.3f}, >= 0.9 in "
-                 f"{int((worst >= 0.9).sum())} of {len(rows)}; both in "
-                 f"{int(((test >= 0.95) & (worst >= 0.9)).sum())} of {len(rows)}.")
+    lines.append(
+        f"Test accuracy {test.min():.3f}-{test.max():.3f} (median {np.median(test):.3f}), >= 0.95 "
+        f"in {int((test >= 0.95).sum())} of {len(rows)} seeds; worst group's AUC over the observable "
+        f"pairs {np.nanmin(worst):.3f}-{np.nanmax(worst):.3f}, >= 0.9 in "
+        f"{int((worst >= 0.9).sum())} of {len(rows)}; both in "
+        f"{int(((test >= 0.95) & (worst >= 0.9)).sum())} of {len(rows)}."
+    )
     return "\n".join(lines)
 
 
@@ -112,12 +156,18 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS), help="seeds to run")
     parser.add_argument("--n-jobs", type=int, default=-1, help="parallel runs (-1: one per core)")
-    parser.add_argument("--dask-scheduler", default=None,
-                        help="address of a Dask scheduler (e.g. tcp://host:8786): run there instead")
-    parser.add_argument("--train-flags", type=shlex.split, default=[],
-                        help='flags for train_snn.py, quoted, e.g. "--generations 400"')
-    parser.add_argument("--fit-flags", type=shlex.split, default=[],
-                        help='flags for fit_hawkes_process.py, quoted, e.g. "--n-samples 1000"')
+    parser.add_argument(
+        "--dask-scheduler", default=None, help="address of a Dask scheduler (e.g. tcp://host:8786): run there instead"
+    )
+    parser.add_argument(
+        "--train-flags", type=shlex.split, default=[], help='flags for train_snn.py, quoted, e.g. "--generations 400"'
+    )
+    parser.add_argument(
+        "--fit-flags",
+        type=shlex.split,
+        default=[],
+        help='flags for fit_hawkes_process.py, quoted, e.g. "--n-samples 1000"',
+    )
     parser.add_argument("--no-report", action="store_true", help="do not write docs/RESULTS.md")
     args = parser.parse_args(argv)
     if any(seed < 0 for seed in args.seeds) or args.n_jobs == 0:

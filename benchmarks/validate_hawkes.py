@@ -26,6 +26,7 @@ Commands for the README tables, from the repository root:
     python -m benchmarks.validate_hawkes            (full table, several minutes on 2 cores)
     python -m benchmarks.validate_hawkes --quick    (about a minute)
 """
+
 import argparse
 import json
 import os
@@ -60,24 +61,24 @@ LAYERS = (1, 10, 2)
 P_INPUT_HIDDEN = 0.6
 P_HIDDEN_OUTPUT = 0.5
 DISC_ALPHA_RANGE = (0.2, 0.5)
-INPUT_RATE_RANGE = (150.0, 250.0)    # 1/s
-BASE_RATE_RANGE = (10.0, 30.0)       # 1/s
+INPUT_RATE_RANGE = (150.0, 250.0)  # 1/s
+BASE_RATE_RANGE = (10.0, 30.0)  # 1/s
 BETA_DT_RANGE = (0.7, 1.5)
-DT = 0.001                           # s per step
+DT = 0.001  # s per step
 N_TRIALS = 30
 N_STEPS = 100
 # MLE: profile grid of log-spaced decays (in units of 1/s, or of 1/dt for discrete data).
 BETA_GRID_CONT = np.geomspace(0.05, 50.0, 13)
 BETA_DT_GRID = np.geomspace(0.02, 20.0, 13)
 BIAS_BETA_DT_GRID = np.geomspace(1e-4, 20.0, 19)  # reaches the beta -> 0 mode of grid data
-MU_FLOOR = 1e-9                      # 1/s, lower bound of mu in the MLE (keeps log lambda finite)
-KS_CRITICAL_5PCT = 1.358             # sqrt(n) * KS above this rejects at 5%
+MU_FLOOR = 1e-9  # 1/s, lower bound of mu in the MLE (keeps log lambda finite)
+KS_CRITICAL_5PCT = 1.358  # sqrt(n) * KS above this rejects at 5%
 # Run sizes: data sets (continuous, discrete, discrete also fitted in continuous time, dense
 # continuous), D and events of the continuous ones, warm-up and draws per chain.
-FULL = dict(n_calib=100, n_cont=4, n_disc=8, n_bias=1, n_dense=4, n_dims=8, n_events=20_000,
-            n_warmup=1000, n_samples=1000)
-QUICK = dict(n_calib=20, n_cont=2, n_disc=2, n_bias=1, n_dense=1, n_dims=4, n_events=2_000, n_warmup=300,
-             n_samples=300)
+FULL = dict(
+    n_calib=100, n_cont=4, n_disc=8, n_bias=1, n_dense=4, n_dims=8, n_events=20_000, n_warmup=1000, n_samples=1000
+)
+QUICK = dict(n_calib=20, n_cont=2, n_disc=2, n_bias=1, n_dense=1, n_dims=4, n_events=2_000, n_warmup=300, n_samples=300)
 # Dense continuous truths (every alpha > 0): coverage without the boundary at alpha = 0.
 # Simulation-based calibration: truths drawn from this fixed prior (discrete time), so the
 # posterior's intervals must cover them at exactly their nominal rate if the sampler is right.
@@ -102,8 +103,7 @@ def draw_continuous_truth(rng, n_dims, edge_prob=EDGE_PROB):
         1/s.
     """
     mu = rng.uniform(*MU_RANGE, n_dims)
-    alpha = rng.uniform(*ALPHA_RANGE, (n_dims, n_dims)) * (rng.random((n_dims, n_dims))
-                                                           < edge_prob)
+    alpha = rng.uniform(*ALPHA_RANGE, (n_dims, n_dims)) * (rng.random((n_dims, n_dims)) < edge_prob)
     radius = np.max(np.abs(np.linalg.eigvals(alpha)))
     if radius > MAX_SPECTRAL_RADIUS:
         alpha *= MAX_SPECTRAL_RADIUS / radius
@@ -127,10 +127,12 @@ def draw_discrete_truth(rng):
     mu = rng.uniform(*BASE_RATE_RANGE, n)
     mu[:n_in] = rng.uniform(*INPUT_RATE_RANGE, n_in)
     alpha = np.zeros((n, n))
-    alpha[hidden, :n_in] = (rng.uniform(*DISC_ALPHA_RANGE, (n_hidden, n_in))
-                            * (rng.random((n_hidden, n_in)) < P_INPUT_HIDDEN))
-    alpha[output, hidden] = (rng.uniform(*DISC_ALPHA_RANGE, (n_out, n_hidden))
-                             * (rng.random((n_out, n_hidden)) < P_HIDDEN_OUTPUT))
+    alpha[hidden, :n_in] = rng.uniform(*DISC_ALPHA_RANGE, (n_hidden, n_in)) * (
+        rng.random((n_hidden, n_in)) < P_INPUT_HIDDEN
+    )
+    alpha[output, hidden] = rng.uniform(*DISC_ALPHA_RANGE, (n_out, n_hidden)) * (
+        rng.random((n_out, n_hidden)) < P_HIDDEN_OUTPUT
+    )
     return mu, alpha, float(rng.uniform(*BETA_DT_RANGE) / DT)
 
 
@@ -169,8 +171,9 @@ def continuous_statistics(events, end_times, beta):
                     columns.append(np.zeros(len(targets)))
                     continue
                 last = np.searchsorted(sources, targets, side="left") - 1  # strict t_l < t
-                exponent = np.where(last >= 0, log_cumulative[j][np.maximum(last, 0)]
-                                    - beta * targets, -np.inf)            # -inf: no source yet
+                exponent = np.where(
+                    last >= 0, log_cumulative[j][np.maximum(last, 0)] - beta * targets, -np.inf
+                )  # -inf: no source yet
                 columns.append(beta * np.exp(exponent))
             blocks[i].append(np.stack(columns, axis=1))
         kernel_mass += [np.sum(-np.expm1(-beta * (end_time - np.asarray(s)))) for s in trial]
@@ -205,7 +208,7 @@ def discrete_statistics(raster, beta, dt):
     design = np.concatenate([np.ones_like(x[:, :1]), x], axis=1).transpose(0, 2, 1)  # (R, K, D+1)
     features, compensators = [], []
     for i in range(raster.shape[1]):
-        spikes = raster[:, i, :]                                          # (R, K)
+        spikes = raster[:, i, :]  # (R, K)
         features.append(design[spikes])
         compensators.append(dt * design[~spikes].sum(axis=0))
     return features, np.array(compensators)
@@ -217,11 +220,11 @@ def target_objective(params, features, compensator, dt):
     Continuous when ``dt`` is None (``log lambda``), else discrete (``log(1 - e^{-lambda dt})``).
     Both are convex in the natural parameters for fixed beta.
     """
-    rate = features @ params                                              # (n_i,)
+    rate = features @ params  # (n_i,)
     if dt is None:
         value, slope = np.sum(np.log(rate)), 1.0 / rate
     else:
-        with np.errstate(over="ignore"):                                   # slope -> 0 is right
+        with np.errstate(over="ignore"):  # slope -> 0 is right
             value, slope = np.sum(np.log(-np.expm1(-rate * dt))), dt / np.expm1(rate * dt)
     return compensator @ params - value, compensator - features.T @ slope
 
@@ -254,9 +257,15 @@ def profile_loglik(statistics, dt, start):
     with threadpool_limits(limits=1, user_api="blas"):
         for i, (f, c) in enumerate(zip(features, compensators)):
             bounds = [(MU_FLOOR, None)] + [(0.0, None)] * (len(c) - 1)
-            res = minimize(target_objective, start[i], args=(f, c, dt), jac=True,
-                           method="L-BFGS-B", bounds=bounds,
-                           options={"maxiter": 5000, "ftol": 1e-12, "gtol": 1e-8})
+            res = minimize(
+                target_objective,
+                start[i],
+                args=(f, c, dt),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": 5000, "ftol": 1e-12, "gtol": 1e-8},
+            )
             rows.append(res.x)
             total -= res.fun
     return total, np.array(rows)
@@ -280,6 +289,7 @@ def fit_mle(statistics_for, beta_grid, dt, start):
     alpha : ndarray, shape (D, D)
     beta : float
     """
+
     def negative_profile(log_beta):
         return -profile_loglik(statistics_for(np.exp(log_beta)), dt, start)[0]
 
@@ -287,8 +297,7 @@ def fit_mle(statistics_for, beta_grid, dt, start):
     best = int(np.argmin(values))
     lo = np.log(beta_grid[max(best - 1, 0)])
     hi = np.log(beta_grid[min(best + 1, len(beta_grid) - 1)])
-    res = minimize_scalar(negative_profile, bounds=(lo, hi), method="bounded",
-                          options={"xatol": 1e-4})
+    res = minimize_scalar(negative_profile, bounds=(lo, hi), method="bounded", options={"xatol": 1e-4})
     beta = float(np.exp(res.x))
     params = profile_loglik(statistics_for(beta), dt, start)[1]
     return params[:, 0], params[:, 1:], beta
@@ -326,10 +335,11 @@ def coverage_by_kind(post, truth, level):
     ``alpha > 0``, so a central interval never contains it (``absent_alpha`` reports them).
     """
     mu, alpha, beta = truth
-    return {"mu": interval_hits(post.mu, mu, level).ravel(),
-            "alpha edges": interval_hits(post.alpha, alpha, level)[alpha > 0],
-            "beta": np.ravel(interval_hits(post.beta, np.full(np.shape(post.beta)[2:], beta),
-                                           level))}
+    return {
+        "mu": interval_hits(post.mu, mu, level).ravel(),
+        "alpha edges": interval_hits(post.alpha, alpha, level)[alpha > 0],
+        "beta": np.ravel(interval_hits(post.beta, np.full(np.shape(post.beta)[2:], beta), level)),
+    }
 
 
 def absent_alpha(post, alpha_true):
@@ -337,17 +347,19 @@ def absent_alpha(post, alpha_true):
     absent = alpha_true == 0
     if not absent.any():
         return float("nan"), float("nan")
-    pooled = post.alpha.reshape(-1, *alpha_true.shape)[:, absent]            # (C*S, n_absent)
+    pooled = post.alpha.reshape(-1, *alpha_true.shape)[:, absent]  # (C*S, n_absent)
     return float(pooled.mean()), float(np.quantile(pooled, 0.95, axis=0).mean())
 
 
 def errors(mu, alpha, beta, truth):
     """Estimation errors against the truth: alpha RMSE and max, mu and beta relative."""
     mu_t, alpha_t, beta_t = truth
-    return {"alpha_rmse": float(np.sqrt(np.mean((alpha - alpha_t) ** 2))),
-            "alpha_max": float(np.max(np.abs(alpha - alpha_t))),
-            "mu_rel_rmse": float(np.sqrt(np.mean((mu / mu_t - 1) ** 2))),
-            "beta_rel": float(np.mean(beta) / beta_t - 1)}
+    return {
+        "alpha_rmse": float(np.sqrt(np.mean((alpha - alpha_t) ** 2))),
+        "alpha_max": float(np.max(np.abs(alpha - alpha_t))),
+        "mu_rel_rmse": float(np.sqrt(np.mean((mu / mu_t - 1) ** 2))),
+        "beta_rel": float(np.mean(beta) / beta_t - 1),
+    }
 
 
 def edge_auc(scores, alpha_true):
@@ -359,8 +371,7 @@ def edge_auc(scores, alpha_true):
 
 
 def posterior_means(post):
-    return (post.mu.mean(axis=(0, 1)), post.alpha.mean(axis=(0, 1)),
-            post.beta.mean(axis=(0, 1)))
+    return (post.mu.mean(axis=(0, 1)), post.alpha.mean(axis=(0, 1)), post.beta.mean(axis=(0, 1)))
 
 
 def ks_pass_fraction(ks, counts):
@@ -371,8 +382,7 @@ def ks_pass_fraction(ks, counts):
 
 
 # ----------------------------------------------------------------------------- one data set
-def validate_one(model, events, end_time, truth, statistics_for, beta_grid, dt, settings,
-                 seed):
+def validate_one(model, events, end_time, truth, statistics_for, beta_grid, dt, settings, seed):
     """Fit one data set and compute every score against its truth.
 
     Returns
@@ -388,37 +398,45 @@ def validate_one(model, events, end_time, truth, statistics_for, beta_grid, dt, 
     # cross-check of the two implementations at the truth
     ours = model.log_likelihood(events, end_time, mu_t, alpha_t, beta_t)
     features, compensators = statistics_for(beta_t)
-    mine = -sum(target_objective(np.concatenate([[mu_t[i]], alpha_t[i]]), f, c, dt)[0]
-                for i, (f, c) in enumerate(zip(features, compensators)))
+    mine = -sum(
+        target_objective(np.concatenate([[mu_t[i]], alpha_t[i]]), f, c, dt)[0]
+        for i, (f, c) in enumerate(zip(features, compensators))
+    )
     start = perf_counter()
-    post = model.fit(events, end_time, n_samples=settings["n_samples"],
-                     n_warmup=settings["n_warmup"], n_chains=N_CHAINS, seed=seed,
-                     progress=False)
+    post = model.fit(
+        events,
+        end_time,
+        n_samples=settings["n_samples"],
+        n_warmup=settings["n_warmup"],
+        n_chains=N_CHAINS,
+        seed=seed,
+        progress=False,
+    )
     fit_s = perf_counter() - start
     mu_p, alpha_p, beta_p = posterior_means(post)
-    mu_m, alpha_m, beta_m = fit_mle(statistics_for, beta_grid, dt,
-                                    rate_start(counts, exposure, n_dims))
+    mu_m, alpha_m, beta_m = fit_mle(statistics_for, beta_grid, dt, rate_start(counts, exposure, n_dims))
     ks_truth = model.goodness_of_fit(events, end_time, mu_t, alpha_t, beta_t)
     ks_fit = model.goodness_of_fit(events, end_time, mu_p, alpha_p, beta_p)
-    ks_poisson = model.goodness_of_fit(events, end_time, counts / exposure,
-                                       np.zeros_like(alpha_t), beta_p)
+    ks_poisson = model.goodness_of_fit(events, end_time, counts / exposure, np.zeros_like(alpha_t), beta_p)
     return {
-        "n_events": int(counts.sum()), "fit_s": fit_s,
-        "max_rhat": float(post.max_rhat), "min_ess": float(post.min_ess_bulk),
+        "n_events": int(counts.sum()),
+        "fit_s": fit_s,
+        "max_rhat": float(post.max_rhat),
+        "min_ess": float(post.min_ess_bulk),
         "loglik_rel_diff": abs(ours - mine) / abs(mine),
         "posterior": errors(mu_p, alpha_p, beta_p, truth),
         "mle": errors(mu_m, alpha_m, beta_m, truth),
         "hits50": {k: v.tolist() for k, v in coverage_by_kind(post, truth, 0.5).items()},
         "hits90": {k: v.tolist() for k, v in coverage_by_kind(post, truth, 0.9).items()},
-        "auc_posterior": edge_auc(alpha_p, alpha_t), "auc_mle": edge_auc(alpha_m, alpha_t),
+        "auc_posterior": edge_auc(alpha_p, alpha_t),
+        "auc_mle": edge_auc(alpha_m, alpha_t),
         "ks_pass_truth": ks_pass_fraction(ks_truth, counts),
         "ks_pass_fit": ks_pass_fraction(ks_fit, counts),
         "ks_pass_poisson": ks_pass_fraction(ks_poisson, counts),
         "ks_mean_fit": float(np.nanmean(ks_fit)),
         "ks_mean_poisson": float(np.nanmean(ks_poisson)),
         "absent_mean_q95": absent_alpha(post, alpha_t),
-        "absent_mle_mean": (float(alpha_m[alpha_t == 0].mean()) if np.any(alpha_t == 0)
-                            else float("nan")),
+        "absent_mle_mean": (float(alpha_m[alpha_t == 0].mean()) if np.any(alpha_t == 0) else float("nan")),
     }
 
 
@@ -430,9 +448,17 @@ def run_continuous(seed_seq, settings, n_dims, n_events, edge_prob=EDGE_PROB):
     sim_seed, fit_seed = (int(s) for s in rng.integers(0, 2**31, 2))
     events = [simulate_hawkes(*truth, end_time, seed=sim_seed)]
     model = HawkesProcessModel(n_dims, time="continuous", beta="shared")
-    return validate_one(model, events, end_time, truth,
-                        lambda b: continuous_statistics(events, [end_time], b),
-                        BETA_GRID_CONT, None, settings, fit_seed)
+    return validate_one(
+        model,
+        events,
+        end_time,
+        truth,
+        lambda b: continuous_statistics(events, [end_time], b),
+        BETA_GRID_CONT,
+        None,
+        settings,
+        fit_seed,
+    )
 
 
 def run_discrete(seed_seq, settings):
@@ -443,9 +469,17 @@ def run_discrete(seed_seq, settings):
     events = simulate_trials(*truth, N_STEPS * DT, N_TRIALS, sim_seed, "discrete", DT)
     raster = events_to_raster(events, N_STEPS, DT)
     model = HawkesProcessModel(len(truth[0]), time="discrete", dt=DT, beta="shared")
-    record = validate_one(model, events, N_STEPS * DT, truth,
-                          lambda b: discrete_statistics(raster, b, DT),
-                          BETA_DT_GRID / DT, DT, settings, fit_seed)
+    record = validate_one(
+        model,
+        events,
+        N_STEPS * DT,
+        truth,
+        lambda b: discrete_statistics(raster, b, DT),
+        BETA_DT_GRID / DT,
+        DT,
+        settings,
+        fit_seed,
+    )
     return record, (events, truth, fit_seed)
 
 
@@ -467,16 +501,28 @@ def run_calibration(seed_seq, settings):
     mu = truth_rng.gamma(prior.mu_shape, prior.mu_mean / prior.mu_shape, d)
     alpha = truth_rng.gamma(prior.alpha_shape, prior.alpha_mean / prior.alpha_shape, (d, d))
     beta = float(np.exp(truth_rng.normal(np.log(prior.beta_median), prior.beta_log_sd)))
-    events = [simulate_hawkes(mu, alpha, beta, N_STEPS * DT, seed=data_seed, time="discrete", dt=DT)
-              for _ in range(N_TRIALS)]
+    events = [
+        simulate_hawkes(mu, alpha, beta, N_STEPS * DT, seed=data_seed, time="discrete", dt=DT) for _ in range(N_TRIALS)
+    ]
     model = HawkesProcessModel(d, time="discrete", dt=DT, prior=prior)
-    post = model.fit(events, N_STEPS * DT, n_samples=settings["n_samples"],
-                     n_warmup=settings["n_warmup"], n_chains=N_CHAINS, seed=fit_seed, progress=False)
+    post = model.fit(
+        events,
+        N_STEPS * DT,
+        n_samples=settings["n_samples"],
+        n_warmup=settings["n_warmup"],
+        n_chains=N_CHAINS,
+        seed=fit_seed,
+        progress=False,
+    )
     hits = {}
     for level in (0.5, 0.9):
-        hits[f"hits{round(level * 100)}"] = np.concatenate([
-            interval_hits(post.mu, mu, level).ravel(), interval_hits(post.alpha, alpha, level).ravel(),
-            np.ravel(interval_hits(post.beta, beta, level))]).tolist()
+        hits[f"hits{round(level * 100)}"] = np.concatenate(
+            [
+                interval_hits(post.mu, mu, level).ravel(),
+                interval_hits(post.alpha, alpha, level).ravel(),
+                np.ravel(interval_hits(post.beta, beta, level)),
+            ]
+        ).tolist()
     return hits
 
 
@@ -501,8 +547,8 @@ def saturated_truth():
     mu = np.full(n, 50.0)
     mu[:n_in] = 600.0
     alpha = np.zeros((n, n))
-    alpha[n_in:n_in + n_hidden, :n_in] = 0.9
-    alpha[n_in + n_hidden:, n_in:n_in + n_hidden] = 0.08
+    alpha[n_in : n_in + n_hidden, :n_in] = 0.9
+    alpha[n_in + n_hidden :, n_in : n_in + n_hidden] = 0.08
     return mu, alpha, 1.0 / DT
 
 
@@ -521,22 +567,31 @@ def grid_bias(events, truth, fit_seed, settings):
     edge = alpha_t > 0
     raster = events_to_raster(events, N_STEPS, DT)
     start = rate_start(raster.sum(axis=(0, 2)), N_TRIALS * N_STEPS * DT, n_dims)
-    statistics = {"discrete": lambda b: discrete_statistics(raster, b, DT),
-                  "continuous": lambda b: continuous_statistics(events, [N_STEPS * DT]
-                                                                * len(events), b)}
+    statistics = {
+        "discrete": lambda b: discrete_statistics(raster, b, DT),
+        "continuous": lambda b: continuous_statistics(events, [N_STEPS * DT] * len(events), b),
+    }
     out = {}
     for mode in ("discrete", "continuous"):
         model = HawkesProcessModel(n_dims, time=mode, dt=DT, beta="shared")
-        post = model.fit(events, N_STEPS * DT, n_samples=settings["n_samples"],
-                         n_warmup=settings["n_warmup"], n_chains=N_CHAINS, seed=fit_seed,
-                         progress=False)
+        post = model.fit(
+            events,
+            N_STEPS * DT,
+            n_samples=settings["n_samples"],
+            n_warmup=settings["n_warmup"],
+            n_chains=N_CHAINS,
+            seed=fit_seed,
+            progress=False,
+        )
         _, alpha_p, beta_p = posterior_means(post)
-        alpha_m = fit_mle(statistics[mode], BIAS_BETA_DT_GRID / DT,
-                          DT if mode == "discrete" else None, start)[1]
-        out[mode] = {"alpha_scale": float(alpha_p[edge].sum() / alpha_t[edge].sum()),
-                     "mle_alpha_scale": float(alpha_m[edge].sum() / alpha_t[edge].sum()),
-                     "auc": edge_auc(alpha_p, alpha_t), "beta_dt": float(beta_p * DT),
-                     "max_rhat": float(post.max_rhat)}
+        alpha_m = fit_mle(statistics[mode], BIAS_BETA_DT_GRID / DT, DT if mode == "discrete" else None, start)[1]
+        out[mode] = {
+            "alpha_scale": float(alpha_p[edge].sum() / alpha_t[edge].sum()),
+            "mle_alpha_scale": float(alpha_m[edge].sum() / alpha_t[edge].sum()),
+            "auc": edge_auc(alpha_p, alpha_t),
+            "beta_dt": float(beta_p * DT),
+            "max_rhat": float(post.max_rhat),
+        }
     return out
 
 
@@ -544,13 +599,24 @@ def grid_bias(events, truth, fit_seed, settings):
 def recovery_rows(records):
     """Mean over data sets of each error, posterior mean beside MLE."""
     rows = []
-    for key, label in (("alpha_rmse", "alpha RMSE"), ("alpha_max", "alpha max |error|"),
-                       ("mu_rel_rmse", "mu relative RMSE"), ("beta_rel", "beta relative error")):
+    for key, label in (
+        ("alpha_rmse", "alpha RMSE"),
+        ("alpha_max", "alpha max |error|"),
+        ("mu_rel_rmse", "mu relative RMSE"),
+        ("beta_rel", "beta relative error"),
+    ):
         post = np.array([r["posterior"][key] for r in records])
         mle = np.array([r["mle"][key] for r in records])
         stat = np.mean(np.abs(post)), np.mean(np.abs(mle))
-        rows.append((label, f"{stat[0]:.4f}", f"{stat[1]:.4f}", f"{stat[0] / stat[1]:.2f}",
-                     f"{np.mean(np.abs(post) <= np.abs(mle)):.2f}"))
+        rows.append(
+            (
+                label,
+                f"{stat[0]:.4f}",
+                f"{stat[1]:.4f}",
+                f"{stat[0] / stat[1]:.2f}",
+                f"{np.mean(np.abs(post) <= np.abs(mle)):.2f}",
+            )
+        )
     return rows
 
 
@@ -562,8 +628,7 @@ def coverage_rows(records):
         group = kinds if kind == "all" else [kind]
         cells = [kind]
         for level in ("hits50", "hits90"):
-            hits = np.concatenate([np.asarray(r[level][k], dtype=float) for r in records
-                                   for k in group])
+            hits = np.concatenate([np.asarray(r[level][k], dtype=float) for r in records for k in group])
             p = hits.mean() if hits.size else float("nan")
             se = np.sqrt(p * (1 - p) / hits.size) if hits.size else float("nan")
             cells.append(f"{p:.3f} ± {se:.3f}")
@@ -574,145 +639,218 @@ def coverage_rows(records):
 
 def diagnostics_rows(records):
     """AUC, goodness of fit, fit time and convergence, summarised over data sets."""
+
     def span(key, fmt=".3f"):
         v = np.array([r[key] for r in records], dtype=float)
         if np.all(np.isnan(v)):
             return "n/a"
-        return (f"{np.nanmean(v):{fmt}} (min {np.nanmin(v):{fmt}}, "
-                f"max {np.nanmax(v):{fmt}})")
-    return [("edge AUC, posterior-mean alpha", span("auc_posterior")),
-            ("edge AUC, MLE alpha", span("auc_mle")),
-            ("absent edges (truth 0): mean posterior mean / mean 95% quantile / mean MLE",
-             f"{np.mean([r['absent_mean_q95'][0] for r in records]):.4f} / "
-             f"{np.mean([r['absent_mean_q95'][1] for r in records]):.4f} / "
-             f"{np.mean([r['absent_mle_mean'] for r in records]):.4f}"),
-            ("KS below 5% critical value, true parameters", span("ks_pass_truth")),
-            ("KS below 5% critical value, posterior mean", span("ks_pass_fit")),
-            ("KS below 5% critical value, Poisson (alpha = 0)", span("ks_pass_poisson")),
-            ("mean KS, posterior mean / Poisson",
-             f"{np.mean([r['ks_mean_fit'] for r in records]):.4f} / "
-             f"{np.mean([r['ks_mean_poisson'] for r in records]):.4f}"),
-            ("max R-hat", span("max_rhat")), ("min bulk ESS", span("min_ess", ".0f")),
-            ("fit time (s)", span("fit_s", ".1f")),
-            ("events per data set", span("n_events", ".0f")),
-            ("|log L ours - log L here| / |log L| at truth", span("loglik_rel_diff", ".1e"))]
+        return f"{np.nanmean(v):{fmt}} (min {np.nanmin(v):{fmt}}, max {np.nanmax(v):{fmt}})"
+
+    return [
+        ("edge AUC, posterior-mean alpha", span("auc_posterior")),
+        ("edge AUC, MLE alpha", span("auc_mle")),
+        (
+            "absent edges (truth 0): mean posterior mean / mean 95% quantile / mean MLE",
+            f"{np.mean([r['absent_mean_q95'][0] for r in records]):.4f} / "
+            f"{np.mean([r['absent_mean_q95'][1] for r in records]):.4f} / "
+            f"{np.mean([r['absent_mle_mean'] for r in records]):.4f}",
+        ),
+        ("KS below 5% critical value, true parameters", span("ks_pass_truth")),
+        ("KS below 5% critical value, posterior mean", span("ks_pass_fit")),
+        ("KS below 5% critical value, Poisson (alpha = 0)", span("ks_pass_poisson")),
+        (
+            "mean KS, posterior mean / Poisson",
+            f"{np.mean([r['ks_mean_fit'] for r in records]):.4f} / "
+            f"{np.mean([r['ks_mean_poisson'] for r in records]):.4f}",
+        ),
+        ("max R-hat", span("max_rhat")),
+        ("min bulk ESS", span("min_ess", ".0f")),
+        ("fit time (s)", span("fit_s", ".1f")),
+        ("events per data set", span("n_events", ".0f")),
+        ("|log L ours - log L here| / |log L| at truth", span("loglik_rel_diff", ".1e")),
+    ]
 
 
 def print_summary(title, records):
-    print_table(f"{title}: recovery ({len(records)} data sets; mean over data sets)",
-                ("error", "posterior mean", "MLE", "posterior / MLE",
-                 "share of sets posterior <= MLE"), recovery_rows(records))
-    print_table(f"{title}: coverage of central credible intervals (pooled)",
-                ("parameters", "50% intervals", "90% intervals", "n"), coverage_rows(records))
-    print_table(f"{title}: edges, goodness of fit, convergence", ("quantity", "value"),
-                diagnostics_rows(records))
+    print_table(
+        f"{title}: recovery ({len(records)} data sets; mean over data sets)",
+        ("error", "posterior mean", "MLE", "posterior / MLE", "share of sets posterior <= MLE"),
+        recovery_rows(records),
+    )
+    print_table(
+        f"{title}: coverage of central credible intervals (pooled)",
+        ("parameters", "50% intervals", "90% intervals", "n"),
+        coverage_rows(records),
+    )
+    print_table(f"{title}: edges, goodness of fit, convergence", ("quantity", "value"), diagnostics_rows(records))
 
 
 def bias_rows(names, results):
     rows = []
     for name, res in zip(names, results):
         d, c = res["discrete"], res["continuous"]
-        rows.append((name, f"{d['alpha_scale']:.3f} / {d['mle_alpha_scale']:.3f}",
-                     f"{c['alpha_scale']:.3f} / {c['mle_alpha_scale']:.3f}",
-                     f"{d['alpha_scale'] / c['alpha_scale']:.1f}",
-                     f"{d['auc']:.3f} / {c['auc']:.3f}",
-                     f"{d['beta_dt']:.3g} / {c['beta_dt']:.3g}",
-                     f"{d['max_rhat']:.3f} / {c['max_rhat']:.3f}"))
+        rows.append(
+            (
+                name,
+                f"{d['alpha_scale']:.3f} / {d['mle_alpha_scale']:.3f}",
+                f"{c['alpha_scale']:.3f} / {c['mle_alpha_scale']:.3f}",
+                f"{d['alpha_scale'] / c['alpha_scale']:.1f}",
+                f"{d['auc']:.3f} / {c['auc']:.3f}",
+                f"{d['beta_dt']:.3g} / {c['beta_dt']:.3g}",
+                f"{d['max_rhat']:.3f} / {c['max_rhat']:.3f}",
+            )
+        )
     return rows
 
 
 # ----------------------------------------------------------------------------- CLI
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help=f"about a minute: {QUICK['n_cont']} continuous (D = "
-                             f"{QUICK['n_dims']}, {QUICK['n_events']} events) and "
-                             f"{QUICK['n_disc']} discrete data sets, "
-                             f"{QUICK['n_warmup']}+{QUICK['n_samples']} iterations per chain")
-    parser.add_argument("--seed", type=int_at_least(0), default=0,
-                        help="seed of truths, simulations and samplers (default 0)")
-    parser.add_argument("--n-calibration", type=int_at_least(0), default=None,
-                        help="simulation-based calibration data sets, truth drawn from the prior "
-                             "(default: 20 quick, 100 full)")
-    parser.add_argument("--n-continuous", type=int_at_least(0), default=None,
-                        help=f"continuous data sets (default {FULL['n_cont']}, quick "
-                             f"{QUICK['n_cont']})")
-    parser.add_argument("--n-discrete", type=int_at_least(0), default=None,
-                        help=f"discrete data sets (default {FULL['n_disc']}, quick "
-                             f"{QUICK['n_disc']}); the first --n-bias also get a continuous fit")
-    parser.add_argument("--n-bias", type=int_at_least(0), default=None,
-                        help=f"discrete data sets also fitted in continuous time (default "
-                             f"{FULL['n_bias']}, quick {QUICK['n_bias']}); when > 0, a "
-                             "saturated SNN-like network is added")
-    parser.add_argument("--n-dense", type=int_at_least(0), default=None,
-                        help=f"continuous data sets with every alpha > 0 (D = {DENSE_N_DIMS}, "
-                             f"~{DENSE_N_EVENTS} events; default {FULL['n_dense']}, quick "
-                             f"{QUICK['n_dense']})")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="optional JSON file of every data set's numbers")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"about a minute: {QUICK['n_cont']} continuous (D = "
+        f"{QUICK['n_dims']}, {QUICK['n_events']} events) and "
+        f"{QUICK['n_disc']} discrete data sets, "
+        f"{QUICK['n_warmup']}+{QUICK['n_samples']} iterations per chain",
+    )
+    parser.add_argument(
+        "--seed", type=int_at_least(0), default=0, help="seed of truths, simulations and samplers (default 0)"
+    )
+    parser.add_argument(
+        "--n-calibration",
+        type=int_at_least(0),
+        default=None,
+        help="simulation-based calibration data sets, truth drawn from the prior (default: 20 quick, 100 full)",
+    )
+    parser.add_argument(
+        "--n-continuous",
+        type=int_at_least(0),
+        default=None,
+        help=f"continuous data sets (default {FULL['n_cont']}, quick {QUICK['n_cont']})",
+    )
+    parser.add_argument(
+        "--n-discrete",
+        type=int_at_least(0),
+        default=None,
+        help=f"discrete data sets (default {FULL['n_disc']}, quick "
+        f"{QUICK['n_disc']}); the first --n-bias also get a continuous fit",
+    )
+    parser.add_argument(
+        "--n-bias",
+        type=int_at_least(0),
+        default=None,
+        help=f"discrete data sets also fitted in continuous time (default "
+        f"{FULL['n_bias']}, quick {QUICK['n_bias']}); when > 0, a "
+        "saturated SNN-like network is added",
+    )
+    parser.add_argument(
+        "--n-dense",
+        type=int_at_least(0),
+        default=None,
+        help=f"continuous data sets with every alpha > 0 (D = {DENSE_N_DIMS}, "
+        f"~{DENSE_N_EVENTS} events; default {FULL['n_dense']}, quick "
+        f"{QUICK['n_dense']})",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="optional JSON file of every data set's numbers")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     settings = dict(QUICK if args.quick else FULL)
-    for key, value in (("n_calib", args.n_calibration), ("n_cont", args.n_continuous), ("n_disc", args.n_discrete),
-                       ("n_bias", args.n_bias), ("n_dense", args.n_dense)):
+    for key, value in (
+        ("n_calib", args.n_calibration),
+        ("n_cont", args.n_continuous),
+        ("n_disc", args.n_discrete),
+        ("n_bias", args.n_bias),
+        ("n_dense", args.n_dense),
+    ):
         settings[key] = settings[key] if value is None else value
     settings["n_bias"] = min(settings["n_bias"], settings["n_disc"])
     cont_seeds, disc_seeds, dense_seeds, calib_seeds = np.random.SeedSequence(args.seed).spawn(4)
     start = perf_counter()
-    print(f"machine: {os.cpu_count()} CPUs, numpy {np.__version__}, scipy {scipy.__version__}, "
-          f"load average {os.getloadavg()[0]:.1f}; settings {settings}")
+    print(
+        f"machine: {os.cpu_count()} CPUs, numpy {np.__version__}, scipy {scipy.__version__}, "
+        f"load average {os.getloadavg()[0]:.1f}; settings {settings}"
+    )
 
     calib = [run_calibration(s, settings) for s in calib_seeds.spawn(settings["n_calib"])]
     if calib:
-        print_table(f"Simulation-based calibration: {len(calib)} discrete data sets ({CALIB_N_DIMS} "
-                    f"neurons x {N_TRIALS} trials x {N_STEPS} steps), truth drawn from the prior "
-                    f"{CALIB_PRIOR}; every mu, alpha, beta pooled",
-                    ("interval", "parameters", "coverage"), calibration_rows(calib))
-    cont = [run_continuous(s, settings, settings["n_dims"], settings["n_events"])
-            for s in cont_seeds.spawn(settings["n_cont"])]
+        print_table(
+            f"Simulation-based calibration: {len(calib)} discrete data sets ({CALIB_N_DIMS} "
+            f"neurons x {N_TRIALS} trials x {N_STEPS} steps), truth drawn from the prior "
+            f"{CALIB_PRIOR}; every mu, alpha, beta pooled",
+            ("interval", "parameters", "coverage"),
+            calibration_rows(calib),
+        )
+    cont = [
+        run_continuous(s, settings, settings["n_dims"], settings["n_events"])
+        for s in cont_seeds.spawn(settings["n_cont"])
+    ]
     if cont:
-        print_summary(f"Continuous (D = {settings['n_dims']}, ~{settings['n_events']} events, "
-                      f"shared beta)", cont)
-    dense = [run_continuous(s, settings, DENSE_N_DIMS, DENSE_N_EVENTS, edge_prob=1.0)
-             for s in dense_seeds.spawn(settings["n_dense"])]
+        print_summary(f"Continuous (D = {settings['n_dims']}, ~{settings['n_events']} events, shared beta)", cont)
+    dense = [
+        run_continuous(s, settings, DENSE_N_DIMS, DENSE_N_EVENTS, edge_prob=1.0)
+        for s in dense_seeds.spawn(settings["n_dense"])
+    ]
     if dense:
-        print_summary(f"Continuous, dense truth without absent edges (D = {DENSE_N_DIMS}, "
-                      f"~{DENSE_N_EVENTS} events)", dense)
+        print_summary(
+            f"Continuous, dense truth without absent edges (D = {DENSE_N_DIMS}, ~{DENSE_N_EVENTS} events)", dense
+        )
     disc_runs = [run_discrete(s, settings) for s in disc_seeds.spawn(settings["n_disc"])]
     disc = [record for record, _ in disc_runs]
     if disc:
-        print_summary(f"Discrete (13 neurons x {N_TRIALS} trials x {N_STEPS} steps, "
-                      f"dt = {DT} s)", disc)
-    bias_data = [(f"random network {k}", data) for k, (_, data)
-                 in enumerate(disc_runs[:settings["n_bias"]])]
+        print_summary(f"Discrete (13 neurons x {N_TRIALS} trials x {N_STEPS} steps, dt = {DT} s)", disc)
+    bias_data = [(f"random network {k}", data) for k, (_, data) in enumerate(disc_runs[: settings["n_bias"]])]
     if settings["n_bias"]:
         sat_seed = int(disc_seeds.generate_state(1)[0])
-        bias_data.append(("saturated SNN-like network",
-                          (simulate_trials(*saturated_truth(), N_STEPS * DT, N_TRIALS, sat_seed,
-                                           "discrete", DT), saturated_truth(), sat_seed)))
+        bias_data.append(
+            (
+                "saturated SNN-like network",
+                (
+                    simulate_trials(*saturated_truth(), N_STEPS * DT, N_TRIALS, sat_seed, "discrete", DT),
+                    saturated_truth(),
+                    sat_seed,
+                ),
+            )
+        )
     bias = [grid_bias(*data, settings) for _, data in bias_data]
     if bias:
-        print_table("Grid spike times fitted by the discrete and by the continuous model "
-                    "(alpha scale: sum of estimated alpha / sum of true alpha over true edges; "
-                    "posterior mean / MLE)",
-                    ("data set", "alpha scale discrete", "alpha scale continuous",
-                     "posterior discrete / continuous", "AUC discrete / continuous",
-                     "beta*dt discrete / continuous", "max R-hat discrete / continuous"),
-                    bias_rows([name for name, _ in bias_data], bias))
+        print_table(
+            "Grid spike times fitted by the discrete and by the continuous model "
+            "(alpha scale: sum of estimated alpha / sum of true alpha over true edges; "
+            "posterior mean / MLE)",
+            (
+                "data set",
+                "alpha scale discrete",
+                "alpha scale continuous",
+                "posterior discrete / continuous",
+                "AUC discrete / continuous",
+                "beta*dt discrete / continuous",
+                "max R-hat discrete / continuous",
+            ),
+            bias_rows([name for name, _ in bias_data], bias),
+        )
     if args.out is not None:
-        report = {"settings": settings, "seed": args.seed, "calibration": calib, "continuous": cont, "dense": dense,
-                  "discrete": disc,
-                  "grid_bias": {name: res for (name, _), res in zip(bias_data, bias)}}
+        report = {
+            "settings": settings,
+            "seed": args.seed,
+            "calibration": calib,
+            "continuous": cont,
+            "dense": dense,
+            "discrete": disc,
+            "grid_bias": {name: res for (name, _), res in zip(bias_data, bias)},
+        }
         try:
             with atomic_write(args.out) as tmp:
                 tmp.write_text(json.dumps(report, indent=1))
         except OSError as err:
             sys.exit(f"validate_hawkes.py: error: cannot write {args.out}: {err}")
-    print(f"\nvalidated {len(calib)} calibration, {len(cont)} sparse and {len(dense)} dense continuous, {len(disc)} "
-          f"discrete and {len(bias)} grid-bias data sets in {perf_counter() - start:.0f} s")
+    print(
+        f"\nvalidated {len(calib)} calibration, {len(cont)} sparse and {len(dense)} dense continuous, {len(disc)} "
+        f"discrete and {len(bias)} grid-bias data sets in {perf_counter() - start:.0f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ Commands for the README numbers, from the repository root:
     python -m benchmarks.validate_pipeline                    (about 2.5 min)
     python -m benchmarks.validate_pipeline --max-spikes 4000
 """
+
 import argparse
 import subprocess
 import sys
@@ -34,6 +35,7 @@ from mcmc_diagnostics import is_converged
 from posterior_file import load_posterior
 from safe_files import InputFileError
 from spike_file import events_to_raster, load_spike_trains, save_spike_trains
+
 # The one script imported by a benchmark that does not time it: class_rates is the stimulus the
 # network was trained on, defined once beside the training that draws it, and the simulated
 # input must fire with exactly those probabilities. It describes the data set, not the spike
@@ -43,16 +45,18 @@ from spike_file import events_to_raster, load_spike_trains, save_spike_trains
 from train_snn import class_rates
 
 ROOT = Path(__file__).resolve().parent.parent
-ALPHA_EDGE = 0.12   # branching ratio of every excitatory synapse (sum over a row stays < 1)
-BETA = 1000.0       # 1/s: with dt = 1 ms most of an effect falls on the next step, like a synapse
-MU_LIF = 20.0       # 1/s background of the hidden and output neurons
+ALPHA_EDGE = 0.12  # branching ratio of every excitatory synapse (sum over a row stays < 1)
+BETA = 1000.0  # 1/s: with dt = 1 ms most of an effect falls on the next step, like a synapse
+MU_LIF = 20.0  # 1/s background of the hidden and output neurons
 # The stimulus's probability reaches 0 and 1, where the intensity -log(1 - p) / dt would be
 # infinite or zero; clipped to this range it changes by at most 0.1% of the steps.
 P_RANGE = (1e-3, 1 - 1e-3)
-VARIANTS = {"default (stimulus bg., exogenous)": [],
-            "--background constant": ["--background", "constant"],
-            "--input coupled": ["--input", "coupled"],
-            "--per-trial (summed matrices)": ["--per-trial"]}
+VARIANTS = {
+    "default (stimulus bg., exogenous)": [],
+    "--background constant": ["--background", "constant"],
+    "--input coupled": ["--input", "coupled"],
+    "--per-trial (summed matrices)": ["--per-trial"],
+}
 
 
 def hawkes_truth(record):
@@ -76,9 +80,10 @@ def hawkes_truth(record):
     config, dt = record["config"], record["dt"]
     true_weights, _ = connectivity.connection_matrix(record["weights"], record["layer_sizes"])
     n_dims, n_in = true_weights.shape[0], record["layer_sizes"]["input"]
-    probability = np.clip(class_rates(record["n_steps"], config["sine_freq"], config["cosine_freq"]),
-                          *P_RANGE)                                            # (n_classes, n_steps)
-    intensity = -np.log1p(-probability) / dt                                     # 1/s, P(spike) = p
+    probability = np.clip(
+        class_rates(record["n_steps"], config["sine_freq"], config["cosine_freq"]), *P_RANGE
+    )  # (n_classes, n_steps)
+    intensity = -np.log1p(-probability) / dt  # 1/s, P(spike) = p
     mu = np.full(n_dims, MU_LIF)
     mu[:n_in] = intensity.mean()
     backgrounds = np.ones((probability.shape[0], n_dims, record["n_steps"]))
@@ -91,9 +96,12 @@ def simulated_record(record, seed):
     mu, alpha, backgrounds = hawkes_truth(record)
     dt, n_steps = record["dt"], record["n_steps"]
     seeds = np.random.SeedSequence(seed).spawn(len(record["spikes"]))
-    events = [simulate_hawkes(mu, alpha, BETA, n_steps * dt, seed=trial_seed, time="discrete",
-                              dt=dt, background=backgrounds[label])
-              for label, trial_seed in zip(record["labels"], seeds)]  # one realisation per trial
+    events = [
+        simulate_hawkes(
+            mu, alpha, BETA, n_steps * dt, seed=trial_seed, time="discrete", dt=dt, background=backgrounds[label]
+        )
+        for label, trial_seed in zip(record["labels"], seeds)
+    ]  # one realisation per trial
     return {**record, "spikes": events_to_raster(events, n_steps, dt)}  # (trials, D, n_steps)
 
 
@@ -103,26 +111,49 @@ def fit_and_score(spike_file, workdir, options, seed, max_spikes):
     Returns {group: (trials, AUC over all pairs, AUC over the observable pairs, converged)}.
     """
     posterior_file = workdir / "posterior.npz"
-    subprocess.run([sys.executable, str(ROOT / "fit_hawkes_process.py"), "--spike-file", str(spike_file),
-                    "--posterior-file", str(posterior_file), "--seed", str(seed),
-                    "--max-spikes", str(max_spikes), *options], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "fit_hawkes_process.py"),
+            "--spike-file",
+            str(spike_file),
+            "--posterior-file",
+            str(posterior_file),
+            "--seed",
+            str(seed),
+            "--max-spikes",
+            str(max_spikes),
+            *options,
+        ],
+        check=True,
+    )
     posterior = load_posterior(posterior_file)
     true_weights, _ = connectivity.connection_matrix(posterior.weights, posterior.layer_sizes)
     auc_all = connectivity.group_aucs(posterior, true_weights)
     auc_seen = connectivity.group_aucs(posterior, true_weights, observable=True)
-    return {name: (len(group.trials), auc_all[name], auc_seen[name],
-                   is_converged(group.max_rhat, group.min_ess_bulk))
-            for name, group in posterior.groups.items()}
+    return {
+        name: (len(group.trials), auc_all[name], auc_seen[name], is_converged(group.max_rhat, group.min_ess_bulk))
+        for name, group in posterior.groups.items()
+    }
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--spike-file", type=Path, default=ROOT / "data" / "spike_trains.pkl",
-                        help="trained network's spike file (its graph and labels are used)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument(
+        "--spike-file",
+        type=Path,
+        default=ROOT / "data" / "spike_trains.pkl",
+        help="trained network's spike file (its graph and labels are used)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the simulation and the fits")
-    parser.add_argument("--max-spikes", type=int, default=1000,
-                        help="fit_hawkes_process.py's spike budget per group (its default: 1000)")
+    parser.add_argument(
+        "--max-spikes",
+        type=int,
+        default=1000,
+        help="fit_hawkes_process.py's spike budget per group (its default: 1000)",
+    )
     return parser.parse_args(argv)
 
 
@@ -137,16 +168,21 @@ def main(argv=None):
         workdir = Path(tmp)
         spike_file = workdir / "spike_trains.pkl"
         save_spike_trains(simulated_record(record, args.seed), spike_file)
-        print(f"simulated {len(record['spikes'])} trials over the network's graph "
-              f"(alpha {ALPHA_EDGE} on every positive weight) in {perf_counter() - start:.1f} s",
-              flush=True)  # before the fits' own output
-        results = {variant: fit_and_score(spike_file, workdir, options, args.seed, args.max_spikes)
-                   for variant, options in VARIANTS.items()}
+        print(
+            f"simulated {len(record['spikes'])} trials over the network's graph "
+            f"(alpha {ALPHA_EDGE} on every positive weight) in {perf_counter() - start:.1f} s",
+            flush=True,
+        )  # before the fits' own output
+        results = {
+            variant: fit_and_score(spike_file, workdir, options, args.seed, args.max_spikes)
+            for variant, options in VARIANTS.items()
+        }
     print(f"\n{'fit':<34} {'group':<16} {'trials':>6} {'AUC all':>8} {'observable':>10}  converged")
     for variant, groups in results.items():
         for name, (n_trials, auc, auc_seen, converged) in groups.items():
-            print(f"{variant:<34} {name:<16} {n_trials:>6} {auc:>8.3f} {auc_seen:>10.3f}  "
-                  f"{'yes' if converged else 'NO'}")
+            print(
+                f"{variant:<34} {name:<16} {n_trials:>6} {auc:>8.3f} {auc_seen:>10.3f}  {'yes' if converged else 'NO'}"
+            )
     print(f"\ntotal {perf_counter() - start:.0f} s")
 
 

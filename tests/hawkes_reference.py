@@ -4,6 +4,7 @@ Double loops over events (continuous time) and over bins (discrete time), per ta
 fast code can be checked against them target by target. Used by the likelihood and sampler
 tests; slow by design, for a few hundred events at most.
 """
+
 import math
 
 import numpy as np
@@ -66,7 +67,7 @@ def slow_target_logliks_discrete(realisations, end_times, mu, alpha, beta, dt, b
                 lam = mu[i] if background is None else mu[i] * background[i, k]
                 for j in range(d):
                     # sum over m = 1..k of g(m) y_j[k - m] / dt
-                    lam += alpha[i, j] * np.dot(g[j, :k], y[j, k - 1::-1][:k]) / dt
+                    lam += alpha[i, j] * np.dot(g[j, :k], y[j, k - 1 :: -1][:k]) / dt
                 if y[i, k]:
                     total[i] += math.log(1 - math.exp(-lam * dt)) if lam > 0 else -math.inf
                 else:

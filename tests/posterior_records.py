@@ -1,4 +1,5 @@
 """Small valid posterior records for tests: draws scattered around a chosen alpha."""
+
 import numpy as np
 
 from mcmc_diagnostics import summarise_draws
@@ -6,8 +7,7 @@ from posterior_file import GroupPosterior, Posterior
 from spike_file import neuron_labels
 
 
-def fake_group(alpha_mean, trials, n_steps, n_chains=2, n_samples=40, seed=0, pair_beta=False,
-               per_trial=False):
+def fake_group(alpha_mean, trials, n_steps, n_chains=2, n_samples=40, seed=0, pair_beta=False, per_trial=False):
     """A ``GroupPosterior`` whose alpha draws scatter around ``alpha_mean`` (D, D).
 
     Every neuron has 50 spikes per trial; the background is constant; with ``per_trial`` each
@@ -15,26 +15,38 @@ def fake_group(alpha_mean, trials, n_steps, n_chains=2, n_samples=40, seed=0, pa
     """
     rng = np.random.default_rng(seed)
     n = len(alpha_mean)
-    draws = {"mu": rng.gamma(5.0, 2.0, (n_chains, n_samples, n)),
-             "alpha": alpha_mean * rng.gamma(50.0, 1 / 50, (n_chains, n_samples, n, n)),
-             "beta": rng.gamma(50.0, 4.0, (n_chains, n_samples, *((n, n) if pair_beta else ())))}
+    draws = {
+        "mu": rng.gamma(5.0, 2.0, (n_chains, n_samples, n)),
+        "alpha": alpha_mean * rng.gamma(50.0, 1 / 50, (n_chains, n_samples, n, n)),
+        "beta": rng.gamma(50.0, 4.0, (n_chains, n_samples, *((n, n) if pair_beta else ()))),
+    }
     return GroupPosterior(
-        trials=np.asarray(trials, dtype=np.int64), n_spikes=np.full(n, 50 * len(trials)),
-        **draws, summary={p: summarise_draws(d) for p, d in draws.items()},
-        max_rhat=1.001, min_ess_bulk=500.0,
+        trials=np.asarray(trials, dtype=np.int64),
+        n_spikes=np.full(n, 50 * len(trials)),
+        **draws,
+        summary={p: summarise_draws(d) for p, d in draws.items()},
+        max_rhat=1.001,
+        min_ess_bulk=500.0,
         acceptance={"hmc": np.full(n_chains, 0.8), "beta": np.full(n_chains, 0.3)},
-        gof_ks=np.full(n, 0.05), background=np.ones((n, n_steps)),
-        trial_alpha_mean=(np.repeat(alpha_mean[None] / len(trials), len(trials), axis=0)
-                          if per_trial else None))
+        gof_ks=np.full(n, 0.05),
+        background=np.ones((n, n_steps)),
+        trial_alpha_mean=(np.repeat(alpha_mean[None] / len(trials), len(trials), axis=0) if per_trial else None),
+    )
 
 
-def fake_posterior(groups, layer_sizes, weights, n_steps, alpha_free=None, config=None,
-                   skipped_groups=()):
+def fake_posterior(groups, layer_sizes, weights, n_steps, alpha_free=None, config=None, skipped_groups=()):
     """A ``Posterior`` of these ``GroupPosterior`` records (name -> record), dt = 1 ms."""
     n = sum(layer_sizes.values())
     return Posterior(
-        config={"per_trial": False} if config is None else config, dt=0.001, n_steps=n_steps,
-        neuron_labels=neuron_labels(layer_sizes), layer_sizes=dict(layer_sizes),
-        class_names=["sine", "cosine"], weights=weights,
+        config={"per_trial": False} if config is None else config,
+        dt=0.001,
+        n_steps=n_steps,
+        neuron_labels=neuron_labels(layer_sizes),
+        layer_sizes=dict(layer_sizes),
+        class_names=["sine", "cosine"],
+        weights=weights,
         alpha_free=np.ones((n, n), dtype=bool) if alpha_free is None else alpha_free,
-        group_names=list(groups), skipped_groups=list(skipped_groups), groups=dict(groups))
+        group_names=list(groups),
+        skipped_groups=list(skipped_groups),
+        groups=dict(groups),
+    )

@@ -1,6 +1,7 @@
 """Tests of fit_hawkes_process.py: grouping, backgrounds, the posterior it writes, bad input.
 
 The posterior file's layout and loader are tested on their own in test_posterior_file.py."""
+
 import os
 import pickle
 
@@ -15,8 +16,7 @@ from safe_files import save_pickle
 LAYER_SIZES = {"input": 1, "hidden": 3, "output": 2}
 LABELS = ["in0", "h0", "h1", "h2", "out0", "out1"]
 # Tiny sampler settings: these tests check plumbing, not convergence.
-QUICK = ["--n-samples", "30", "--n-warmup", "30", "--n-chains", "2", "--n-jobs", "1",
-         "--min-trials", "1"]
+QUICK = ["--n-samples", "30", "--n-warmup", "30", "--n-chains", "2", "--n-jobs", "1", "--min-trials", "1"]
 
 
 def make_spike_data(labels, predictions, split, n_steps=40, rate=0.1, seed=0):
@@ -25,31 +25,44 @@ def make_spike_data(labels, predictions, split, n_steps=40, rate=0.1, seed=0):
     n_trials = len(labels)
     spikes = rng.random((n_trials, 6, n_steps)) < rate  # (n_trials, n_neurons, n_steps)
     spikes[:, 1:4, 1:] |= spikes[:, :1, :-1] & (rng.random((n_trials, 3, n_steps - 1)) < 0.5)
-    return {"format": "snn-spike-trains", "version": 1, "dt": 0.001, "n_steps": n_steps,
-            "layer_sizes": dict(LAYER_SIZES), "neuron_labels": list(LABELS),
-            "class_names": ["sine", "cosine"], "spikes": spikes,
-            "labels": np.asarray(labels), "predictions": np.asarray(predictions),
-            "split": np.asarray(split),
-            "weights": {"input_hidden": np.array([[1.0, 0.5, -0.3]]),
-                        "hidden_hidden": rng.normal(size=(3, 3)) * (1 - np.eye(3)),
-                        "hidden_output": rng.normal(size=(3, 2))},
-            "metrics": {split_name: {"accuracy": 0.5, "f1": 0.5, "precision": 0.5, "recall": 0.5}
-                        for split_name in ("train", "test")},
-            "lif": {}, "history": {}, "config": {}, "seed": 0}
+    return {
+        "format": "snn-spike-trains",
+        "version": 1,
+        "dt": 0.001,
+        "n_steps": n_steps,
+        "layer_sizes": dict(LAYER_SIZES),
+        "neuron_labels": list(LABELS),
+        "class_names": ["sine", "cosine"],
+        "spikes": spikes,
+        "labels": np.asarray(labels),
+        "predictions": np.asarray(predictions),
+        "split": np.asarray(split),
+        "weights": {
+            "input_hidden": np.array([[1.0, 0.5, -0.3]]),
+            "hidden_hidden": rng.normal(size=(3, 3)) * (1 - np.eye(3)),
+            "hidden_output": rng.normal(size=(3, 2)),
+        },
+        "metrics": {
+            split_name: {"accuracy": 0.5, "f1": 0.5, "precision": 0.5, "recall": 0.5}
+            for split_name in ("train", "test")
+        },
+        "lif": {},
+        "history": {},
+        "config": {},
+        "seed": 0,
+    }
 
 
 @pytest.fixture
 def spike_file(tmp_path):
     """Four test trials: two sine (one right, one wrong), two cosine correct; one train trial."""
     path = tmp_path / "spike_trains.pkl"
-    save_pickle(make_spike_data([0, 0, 1, 1, 0], [0, 1, 1, 1, 0],
-                                ["test", "test", "test", "test", "train"]), path)
+    save_pickle(make_spike_data([0, 0, 1, 1, 0], [0, 1, 1, 1, 0], ["test", "test", "test", "test", "train"]), path)
     return path
 
 
 def run_main(spike_file, posterior_file, *extra):
-    fhp.main(["--spike-file", str(spike_file), "--posterior-file", str(posterior_file),
-              *QUICK, *extra])
+    fhp.main(["--spike-file", str(spike_file), "--posterior-file", str(posterior_file), *QUICK, *extra])
 
 
 def exit_message(excinfo):
@@ -72,8 +85,7 @@ def test_group_test_trials_by_class_and_outcome():
 
 
 def test_group_test_trials_skips_empty_groups():
-    groups = fhp.group_test_trials([0, 1, 1], [0, 1, 1], ["test", "test", "train"],
-                                   ["sine", "cosine"])
+    groups = fhp.group_test_trials([0, 1, 1], [0, 1, 1], ["test", "test", "train"], ["sine", "cosine"])
     assert list(groups) == ["sine_correct", "cosine_correct"]
     np.testing.assert_array_equal(groups["cosine_correct"], [1])
 
@@ -84,19 +96,21 @@ def test_select_trials_skips_small_groups_and_keeps_a_spike_budget():
     selected, skipped = fhp.select_trials(groups, spike_counts, min_trials=3, max_spikes=10)
     assert list(selected) == ["a", "c"] and skipped == ["b"]
     np.testing.assert_array_equal(selected["a"], [0, 1, 2])  # 3 + 4 + 2 = 9; + 5 would be 14
-    np.testing.assert_array_equal(selected["c"], [7])        # one trial even over the budget
+    np.testing.assert_array_equal(selected["c"], [7])  # one trial even over the budget
     unlimited, _ = fhp.select_trials(groups, spike_counts, min_trials=1, max_spikes=0)
     by_count, _ = fhp.select_trials(groups, spike_counts, min_trials=3, max_spikes=0, max_trials=2)
     assert {name: trials.tolist() for name, trials in by_count.items()} == {
-        name: trials[:2].tolist() for name, trials in groups.items() if len(trials) >= 3}
-    assert {name: list(trials) for name, trials in unlimited.items()} == \
-        {name: list(trials) for name, trials in groups.items()}
+        name: trials[:2].tolist() for name, trials in groups.items() if len(trials) >= 3
+    }
+    assert {name: list(trials) for name, trials in unlimited.items()} == {
+        name: list(trials) for name, trials in groups.items()
+    }
 
 
 def test_stimulus_background_is_the_training_psth_of_the_class_as_an_intensity():
     # Three sine training trials whose input fires at steps {0, 1}, {0} and {0, 2}; a cosine
     # training trial and the test trials must not count.
-    spikes = np.zeros((6, 3, 4), dtype=bool)                 # (trials, neurons, steps)
+    spikes = np.zeros((6, 3, 4), dtype=bool)  # (trials, neurons, steps)
     spikes[0, 0, [0, 1]] = spikes[1, 0, 0] = spikes[2, 0, [0, 2]] = True
     spikes[3, 0, :] = spikes[4, 0, 3] = spikes[5, 0, 3] = True
     labels, split = np.array([0, 0, 0, 1, 0, 0]), np.array(["train"] * 4 + ["test"] * 2)
@@ -114,20 +128,27 @@ def test_sum_trial_fits_adds_draws_of_independent_trials():
     rng = np.random.default_rng(2)
 
     def fake_fit(scale):
-        return {"mu": rng.random((2, 50, 3)) * scale, "alpha": rng.random((2, 50, 3, 3)) * scale,
-                "beta": rng.random((2, 50)) * scale + 1, "max_rhat": 1.0 + scale / 100,
-                "min_ess_bulk": 100.0 * scale, "acceptance": {"beta": np.full(2, 0.1 * scale)},
-                "gof_ks": np.full(3, 0.1 * scale), "seconds": scale, "cpu_seconds": scale}
+        return {
+            "mu": rng.random((2, 50, 3)) * scale,
+            "alpha": rng.random((2, 50, 3, 3)) * scale,
+            "beta": rng.random((2, 50)) * scale + 1,
+            "max_rhat": 1.0 + scale / 100,
+            "min_ess_bulk": 100.0 * scale,
+            "acceptance": {"beta": np.full(2, 0.1 * scale)},
+            "gof_ks": np.full(3, 0.1 * scale),
+            "seconds": scale,
+            "cpu_seconds": scale,
+        }
 
     fits = [fake_fit(1.0), fake_fit(2.0), fake_fit(3.0)]
     combined = fhp.sum_trial_fits(fits)
     np.testing.assert_allclose(combined["alpha"], fits[0]["alpha"] + fits[1]["alpha"] + fits[2]["alpha"])
     np.testing.assert_allclose(combined["beta"], (fits[0]["beta"] + fits[1]["beta"] + fits[2]["beta"]) / 3)
     # The summed matrix's mean is the sum of the trials' posterior means (the original's plot).
-    np.testing.assert_allclose(combined["summary"]["alpha"]["mean"],
-                               sum(fit["alpha"].mean(axis=(0, 1)) for fit in fits))
-    np.testing.assert_allclose(combined["trial_alpha_mean"].sum(axis=0),
-                               combined["summary"]["alpha"]["mean"])
+    np.testing.assert_allclose(
+        combined["summary"]["alpha"]["mean"], sum(fit["alpha"].mean(axis=(0, 1)) for fit in fits)
+    )
+    np.testing.assert_allclose(combined["trial_alpha_mean"].sum(axis=0), combined["summary"]["alpha"]["mean"])
     pooled = combined["alpha"].reshape(100, 3, 3)
     np.testing.assert_allclose(combined["summary"]["alpha"]["q05"], np.quantile(pooled, 0.05, axis=0))
     assert combined["max_rhat"] == pytest.approx(1.03) and combined["min_ess_bulk"] == 100.0
@@ -149,12 +170,10 @@ def test_main_fits_each_group_and_loads_back(spike_file, tmp_path, capsys):
     assert group.alpha.shape == (2, 30, 6, 6) and group.alpha.dtype == np.float32
     assert group.beta.shape == (2, 30)
     assert group.summary["alpha"]["mean"].shape == (6, 6)
-    np.testing.assert_allclose(group.summary["alpha"]["mean"],
-                               group.alpha.mean(axis=(0, 1)), rtol=1e-5)
+    np.testing.assert_allclose(group.summary["alpha"]["mean"], group.alpha.mean(axis=(0, 1)), rtol=1e-5)
     data = pickle.loads(spike_file.read_bytes())
     np.testing.assert_array_equal(group.n_spikes, data["spikes"][[2, 3]].sum(axis=(0, 2)))
-    np.testing.assert_array_equal(posterior.weights["hidden_output"],
-                                  data["weights"]["hidden_output"])
+    np.testing.assert_array_equal(posterior.weights["hidden_output"], data["weights"]["hidden_output"])
     assert posterior.config["time"] == "discrete" and posterior.config["seed"] == 0
 
 
@@ -166,16 +185,18 @@ def test_background_option_is_stored_with_the_posterior(spike_file, tmp_path):
     assert stimulus.config["background"] == "stimulus" and constant.config["background"] == "constant"
     data = pickle.loads(spike_file.read_bytes())
     for name, group in stimulus.groups.items():
-        expected = fhp.stimulus_background(data["spikes"], data["labels"], data["split"], group.trials,
-                                           np.arange(LAYER_SIZES["input"]))
+        expected = fhp.stimulus_background(
+            data["spikes"], data["labels"], data["split"], group.trials, np.arange(LAYER_SIZES["input"])
+        )
         np.testing.assert_array_equal(group.background, expected)
         np.testing.assert_array_equal(constant.groups[name].background, np.ones((6, 40)))
     # The sine class has a training trial, so its input's background is not flat.
     assert np.ptp(stimulus.groups["sine_correct"].background[0]) > 0
 
 
-@pytest.mark.parametrize("option, beta_shape", [(["--beta", "pair"], (2, 30, 6, 6)),
-                                                  (["--time", "continuous"], (2, 30))])
+@pytest.mark.parametrize(
+    "option, beta_shape", [(["--beta", "pair"], (2, 30, 6, 6)), (["--time", "continuous"], (2, 30))]
+)
 def test_other_model_options_fit_and_plot(spike_file, tmp_path, option, beta_shape):
     import plot_alpha_heatmaps as pah
 
@@ -189,8 +210,7 @@ def test_other_model_options_fit_and_plot(spike_file, tmp_path, option, beta_sha
     # A per-pair beta is traced for the pair of the largest alpha.
     edge = names[1].removeprefix("largest alpha ")
     assert names[0] == (f"beta {edge} (1/s)" if option[1] == "pair" else "beta (shared, 1/s)")
-    pah.main(["--posterior-file", str(tmp_path / "posterior.npz"),
-              "--figure-dir", str(tmp_path / "figures")])
+    pah.main(["--posterior-file", str(tmp_path / "posterior.npz"), "--figure-dir", str(tmp_path / "figures")])
     assert len(list((tmp_path / "figures").glob("*.png"))) == 4
 
 
@@ -250,8 +270,7 @@ def test_per_trial_mode_sums_the_trials(spike_file, tmp_path):
     assert posterior.config["per_trial"] is True
     group = posterior.groups["cosine_correct"]
     assert group.trial_alpha_mean.shape == (2, 6, 6)
-    np.testing.assert_allclose(group.trial_alpha_mean.sum(axis=0),
-                               group.summary["alpha"]["mean"], rtol=1e-10)
+    np.testing.assert_allclose(group.trial_alpha_mean.sum(axis=0), group.summary["alpha"]["mean"], rtol=1e-10)
 
 
 def test_silent_group_fits_from_the_prior(tmp_path):
@@ -287,13 +306,12 @@ def _corrupt(tmp_path, kind):
     path = tmp_path / "spike_trains.pkl"
     data = make_spike_data([0, 1], [0, 1], ["test", "test"])
     if kind == "malicious":
-        path.write_bytes(pickle.dumps({"format": "snn-spike-trains",
-                                       "payload": _Payload(tmp_path / "pwned")}))
+        path.write_bytes(pickle.dumps({"format": "snn-spike-trains", "payload": _Payload(tmp_path / "pwned")}))
     elif kind == "garbage":
         path.write_bytes(b"this is not a pickle \x00\x01\x02")
     elif kind == "truncated":
         save_pickle(data, path)
-        path.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2])
+        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
     elif kind == "version":
         save_pickle({**data, "version": 99}, path)
     elif kind == "shapes":
@@ -320,11 +338,24 @@ def test_missing_spike_file_says_run_train_snn(tmp_path):
     assert not (tmp_path / "posterior.npz").exists()
 
 
-@pytest.mark.parametrize("args", [["--n-samples", "0"], ["--n-samples", "-5"], ["--n-samples", "3"],
-                                  ["--n-chains", "1"], ["--n-jobs", "0"], ["--time", "weird"],
-                                  ["--beta", "each"], ["--n-warmup", "-1"], ["--min-trials", "0"],
-                                  ["--max-spikes", "-1"], ["--seed", "-1"], ["--background", "psth"],
-                                  ["--n-samples", "many"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--n-samples", "0"],
+        ["--n-samples", "-5"],
+        ["--n-samples", "3"],
+        ["--n-chains", "1"],
+        ["--n-jobs", "0"],
+        ["--time", "weird"],
+        ["--beta", "each"],
+        ["--n-warmup", "-1"],
+        ["--min-trials", "0"],
+        ["--max-spikes", "-1"],
+        ["--seed", "-1"],
+        ["--background", "psth"],
+        ["--n-samples", "many"],
+    ],
+)
 def test_nonsense_arguments_exit_2(args):
     with pytest.raises(SystemExit) as excinfo:
         fhp.parse_args(args)

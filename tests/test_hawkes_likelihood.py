@@ -3,14 +3,15 @@
 The fast likelihoods are checked against slow double loops written straight from the
 equations (``hawkes_reference``), and against closed forms.
 """
+
 import math
 
 import numpy as np
-from scipy import stats
 import pytest
+from hawkes_reference import slow_target_logliks_continuous, slow_target_logliks_discrete
+from scipy import stats
 
 from hawkes_model import HawkesPrior, HawkesProcessModel, simulate_hawkes
-from hawkes_reference import slow_target_logliks_continuous, slow_target_logliks_discrete
 
 
 def slow_loglik_continuous(realisations, end_times, mu, alpha, beta, background=None, dt=1.0):
@@ -45,8 +46,9 @@ def test_continuous_matches_slow_reference(kind, params3):
 def test_discrete_matches_slow_reference(kind, params3):
     mu, alpha, beta_pair = params3
     dt, ends = 0.1, [5.0, 3.0, 4.2]
-    realisations = [simulate_hawkes(mu * 3, alpha, beta_pair, end, seed=r, time="discrete", dt=dt)
-                    for r, end in enumerate(ends)]
+    realisations = [
+        simulate_hawkes(mu * 3, alpha, beta_pair, end, seed=r, time="discrete", dt=dt) for r, end in enumerate(ends)
+    ]
     assert sum(len(a) for r in realisations for a in r) > 40
     beta = 1.7 if kind == "shared" else beta_pair
     model = HawkesProcessModel(3, time="discrete", dt=dt, beta=kind)
@@ -58,12 +60,14 @@ def test_discrete_matches_slow_reference(kind, params3):
 def test_likelihoods_with_a_background_match_slow_references(kind, params3):
     mu, alpha, beta_pair = params3
     dt, ends = 0.5, [10.0, 7.25, 12.0]
-    background = np.random.default_rng(5).uniform(0.2, 3.0, (3, 24))     # 12 s of 0.5 s bins
+    background = np.random.default_rng(5).uniform(0.2, 3.0, (3, 24))  # 12 s of 0.5 s bins
     beta = 1.7 if kind == "shared" else beta_pair
     for time in ("continuous", "discrete"):
         ends_t = ends if time == "continuous" else [10.0, 7.5, 12.0]
-        realisations = [simulate_hawkes(mu, alpha, beta_pair, end, seed=r, time=time, dt=dt,
-                                        background=background) for r, end in enumerate(ends_t)]
+        realisations = [
+            simulate_hawkes(mu, alpha, beta_pair, end, seed=r, time=time, dt=dt, background=background)
+            for r, end in enumerate(ends_t)
+        ]
         model = HawkesProcessModel(3, time=time, dt=dt, beta=kind, background=background)
         fast = model.log_likelihood(realisations, ends_t, mu, alpha, beta)
         if time == "continuous":
@@ -74,8 +78,9 @@ def test_likelihoods_with_a_background_match_slow_references(kind, params3):
         # A background of ones is the constant model, to the last bit.
         ones = HawkesProcessModel(3, time=time, dt=dt, beta=kind, background=np.ones((3, 24)))
         plain = HawkesProcessModel(3, time=time, dt=dt, beta=kind)
-        assert (ones.log_likelihood(realisations, ends_t, mu, alpha, beta)
-                == plain.log_likelihood(realisations, ends_t, mu, alpha, beta))
+        assert ones.log_likelihood(realisations, ends_t, mu, alpha, beta) == plain.log_likelihood(
+            realisations, ends_t, mu, alpha, beta
+        )
 
 
 @pytest.mark.parametrize("time", ["continuous", "discrete"])
@@ -87,8 +92,9 @@ def test_simulation_with_a_background_follows_it_bin_by_bin(time):
     mu = np.array([4.0, 8.0])
     counts = np.zeros((2, n_bins))
     for r in range(n_real):
-        events = simulate_hawkes(mu, np.zeros((2, 2)), 1.0, n_bins * dt, seed=r, time=time, dt=dt,
-                                 background=background)
+        events = simulate_hawkes(
+            mu, np.zeros((2, 2)), 1.0, n_bins * dt, seed=r, time=time, dt=dt, background=background
+        )
         for j in range(2):
             counts[j] += np.bincount((events[j] / dt + 1e-9).astype(int), minlength=n_bins)
     rate = mu[:, None] * background * dt
@@ -104,7 +110,8 @@ def test_goodness_of_fit_with_a_background_accepts_the_truth_and_rejects_a_const
     mu, alpha = np.array([1.2, 0.8]), np.array([[0.0, 0.3], [0.3, 0.0]])
     events = simulate_hawkes(mu, alpha, 5.0, n_bins * dt, seed=6, time=time, dt=dt, background=background)
     truth = HawkesProcessModel(2, time=time, dt=dt, background=background).goodness_of_fit(
-        events, n_bins * dt, mu, alpha, 5.0)
+        events, n_bins * dt, mu, alpha, 5.0
+    )
     constant = HawkesProcessModel(2, time=time, dt=dt).goodness_of_fit(events, n_bins * dt, mu, alpha, 5.0)
     n = np.array([len(e) for e in events])
     assert np.all(stats.kstwo.sf(truth, n) > 0.01)
@@ -121,8 +128,9 @@ def test_alpha_zero_gives_poisson_and_bernoulli_closed_forms():
     assert model.log_likelihood(realisations, ends, mu, np.zeros((2, 2)), 3.0) == pytest.approx(poisson, rel=1e-12)
 
     dt = 0.5
-    grid = [simulate_hawkes(mu, np.zeros((2, 2)), 1.0, end, seed=r, time="discrete", dt=dt)
-            for r, end in enumerate(ends)]
+    grid = [
+        simulate_hawkes(mu, np.zeros((2, 2)), 1.0, end, seed=r, time="discrete", dt=dt) for r, end in enumerate(ends)
+    ]
     counts = np.array([sum(len(r[i]) for r in grid) for i in range(2)])
     n_bins = sum(round(end / dt) for end in ends)
     bernoulli = np.sum(counts * np.log(1 - np.exp(-mu * dt)) - (n_bins - counts) * mu * dt)
@@ -163,7 +171,8 @@ def test_single_realisation_and_memoised_indexing_agree_with_fresh_calls(params3
     # An array changed in place is a different key, not a stale hit.
     first[0][0] += 1e-3
     assert HawkesProcessModel(3).log_likelihood(first, 30.0, mu, alpha, 2.0) == model.log_likelihood(
-        first, 30.0, mu, alpha, 2.0)
+        first, 30.0, mu, alpha, 2.0
+    )
 
 
 def test_continuous_simulation_has_the_stationary_rate():
@@ -171,7 +180,7 @@ def test_continuous_simulation_has_the_stationary_rate():
     alpha = np.array([[0.2, 0.3], [0.4, 0.1]])
     end = 20000.0
     events = simulate_hawkes(mu, alpha, 3.0, end, seed=5)
-    expected = np.linalg.solve(np.eye(2) - alpha, mu)              # (I - alpha)^{-1} mu
+    expected = np.linalg.solve(np.eye(2) - alpha, mu)  # (I - alpha)^{-1} mu
     observed = np.array([len(e) / end for e in events])
     assert np.allclose(observed, expected, rtol=0.05)
     assert all(np.all(np.diff(e) >= 0) and e.min() >= 0 and e.max() < end for e in events)
@@ -193,7 +202,7 @@ def test_goodness_of_fit_accepts_the_truth_and_rejects_a_wrong_model(time):
     truth = model.goodness_of_fit(events, 200.0, mu, alpha, 20.0)
     wrong = model.goodness_of_fit(events, 200.0, mu, np.zeros((2, 2)), 20.0)
     n = min(len(e) for e in events)
-    assert np.all(truth < 1.63 / math.sqrt(n))                      # below the 1% KS critical value
+    assert np.all(truth < 1.63 / math.sqrt(n))  # below the 1% KS critical value
     assert np.all(wrong > 2 * truth)
     few = model.goodness_of_fit([events[0], events[1][:1]], 200.0, mu, alpha, 20.0)
     assert np.isnan(few[1]) and np.isfinite(few[0])
@@ -211,12 +220,18 @@ def slow_rescaled_intervals(realisations, end, mu, alpha, beta, time, dt, seed):
     u = iter(np.random.default_rng(seed).random(sum(len(r[i]) for r in realisations for i in range(d))))
     intervals = []
     for i in range(d):
-        clock, last, taus = 0.0, 0.0, []      # clock: compensator at the start of the realisation
+        clock, last, taus = 0.0, 0.0, []  # clock: compensator at the start of the realisation
         for events in realisations:
             if time == "continuous":
-                def compensator(t):
-                    return mu[i] * t + sum(alpha[i, j] * (1 - math.exp(-beta[i, j] * (t - s)))
-                                           for j in range(d) for s in events[j] if s < t)
+
+                def compensator(t, i=i, events=events):
+                    return mu[i] * t + sum(
+                        alpha[i, j] * (1 - math.exp(-beta[i, j] * (t - s)))
+                        for j in range(d)
+                        for s in events[j]
+                        if s < t
+                    )
+
                 for t in events[i]:
                     taus.append(clock + compensator(t) - last)
                     last = clock + compensator(t)
@@ -225,9 +240,12 @@ def slow_rescaled_intervals(realisations, end, mu, alpha, beta, time, dt, seed):
             n_steps = int(round(end / dt))
             steps = {j: {int(round(t / dt)) for t in events[j]} for j in range(d)}
             for k in range(n_steps):
-                lam = mu[i] + sum(alpha[i, j] * (1 - math.exp(-beta[i, j] * dt))
-                                  * math.exp(-beta[i, j] * dt * (k - l - 1)) / dt
-                                  for j in range(d) for l in steps[j] if l < k)
+                lam = mu[i] + sum(
+                    alpha[i, j] * (1 - math.exp(-beta[i, j] * dt)) * math.exp(-beta[i, j] * dt * (k - m - 1)) / dt
+                    for j in range(d)
+                    for m in steps[j]
+                    if m < k
+                )
                 q = lam * dt
                 if k in steps[i]:
                     taus.append(clock - last - math.log(1 - next(u) * (1 - math.exp(-q))))
@@ -272,65 +290,85 @@ def test_goodness_of_fit_rejects_the_true_model_at_its_nominal_rate_on_short_tri
     model = HawkesProcessModel(3, time=time, dt=dt)
     rejected = 0
     for s in range(n_sets):
-        trials = [simulate_hawkes(mu, np.zeros((3, 3)), 500.0, end, seed=1000 * s + r, time=time, dt=dt)
-                  for r in range(30)]
+        trials = [
+            simulate_hawkes(mu, np.zeros((3, 3)), 500.0, end, seed=1000 * s + r, time=time, dt=dt) for r in range(30)
+        ]
         ks = model.goodness_of_fit(trials, end, mu, np.zeros((3, 3)), 500.0, seed=s)
         n = np.array([sum(len(trial[j]) for trial in trials) for j in range(3)])
         rejected += int(np.sum(stats.kstwo.sf(ks, n) < 0.05))
-    assert rejected / (3 * n_sets) < 0.15                          # 5% nominal; 0.15 is > 3 SE away
+    assert rejected / (3 * n_sets) < 0.15  # 5% nominal; 0.15 is > 3 SE away
 
 
-GOOD = dict(events=[np.array([0.1, 0.5]), np.array([0.3])], end_time=1.0,
-            mu=[1.0, 1.0], alpha=np.zeros((2, 2)), beta=1.0)
+GOOD = dict(
+    events=[np.array([0.1, 0.5]), np.array([0.3])], end_time=1.0, mu=[1.0, 1.0], alpha=np.zeros((2, 2)), beta=1.0
+)
 
 
-@pytest.mark.parametrize("change, match", [
-    (dict(events=[np.array([0.5, 0.1]), np.array([0.3])]), "events.*sorted"),
-    (dict(events=[np.array([-0.1, 0.5]), np.array([0.3])]), "events.*>= 0"),
-    (dict(events=[np.array([0.1, 1.0]), np.array([0.3])]), "events.*end_time"),
-    (dict(events=[np.array([0.1, np.nan]), np.array([0.3])]), "events.*NaN"),
-    (dict(events=[np.array([0.1, np.inf]), np.array([0.3])]), "events.*NaN or inf"),
-    (dict(events=[np.array([0.1]), np.array([0.3]), np.array([0.2])]), "events.*n_dims"),
-    (dict(events=[[np.array([0.1])]]), "events.*n_dims"),
-    (dict(events=[]), "events"),
-    (dict(events="spikes"), "events"),
-    (dict(end_time=[1.0, 2.0]), "end_time"),
-    (dict(end_time=np.nan), "end_time"),
-    (dict(mu=[1.0, -1.0]), "mu"),
-    (dict(mu=[1.0, 1.0, 1.0]), "mu"),
-    (dict(alpha=np.zeros(2)), "alpha"),
-    (dict(alpha=-np.ones((2, 2))), "alpha"),
-    (dict(beta=0.0), "beta"),
-    (dict(beta=np.ones((2, 2))), "beta"),
-])
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (dict(events=[np.array([0.5, 0.1]), np.array([0.3])]), "events.*sorted"),
+        (dict(events=[np.array([-0.1, 0.5]), np.array([0.3])]), "events.*>= 0"),
+        (dict(events=[np.array([0.1, 1.0]), np.array([0.3])]), "events.*end_time"),
+        (dict(events=[np.array([0.1, np.nan]), np.array([0.3])]), "events.*NaN"),
+        (dict(events=[np.array([0.1, np.inf]), np.array([0.3])]), "events.*NaN or inf"),
+        (dict(events=[np.array([0.1]), np.array([0.3]), np.array([0.2])]), "events.*n_dims"),
+        (dict(events=[[np.array([0.1])]]), "events.*n_dims"),
+        (dict(events=[]), "events"),
+        (dict(events="spikes"), "events"),
+        (dict(end_time=[1.0, 2.0]), "end_time"),
+        (dict(end_time=np.nan), "end_time"),
+        (dict(mu=[1.0, -1.0]), "mu"),
+        (dict(mu=[1.0, 1.0, 1.0]), "mu"),
+        (dict(alpha=np.zeros(2)), "alpha"),
+        (dict(alpha=-np.ones((2, 2))), "alpha"),
+        (dict(beta=0.0), "beta"),
+        (dict(beta=np.ones((2, 2))), "beta"),
+    ],
+)
 def test_bad_input_raises_value_error_naming_the_argument(change, match):
     args = {**GOOD, **change}
     with pytest.raises(ValueError, match=match):
         HawkesProcessModel(2).log_likelihood(**args)
 
 
-@pytest.mark.parametrize("events, match", [
-    ([np.array([0.1, 0.25]), np.array([0.3])], "events.*grid"),
-    ([np.array([0.1, 0.1]), np.array([0.3])], "events.*once per step"),
-])
+@pytest.mark.parametrize(
+    "events, match",
+    [
+        ([np.array([0.1, 0.25]), np.array([0.3])], "events.*grid"),
+        ([np.array([0.1, 0.1]), np.array([0.3])], "events.*once per step"),
+    ],
+)
 def test_discrete_bad_input(events, match):
     with pytest.raises(ValueError, match=match):
         HawkesProcessModel(2, time="discrete", dt=0.1).log_likelihood(events, 1.0, [1.0, 1.0], np.zeros((2, 2)), 1.0)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(n_dims=0), "n_dims"), (dict(n_dims=2, time="hybrid"), "time"), (dict(n_dims=2, dt=-1.0), "dt"),
-    (dict(n_dims=2, beta="row"), "beta"), (dict(n_dims=2, prior={"alpha_mean": 1}), "prior"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(n_dims=0), "n_dims"),
+        (dict(n_dims=2, time="hybrid"), "time"),
+        (dict(n_dims=2, dt=-1.0), "dt"),
+        (dict(n_dims=2, beta="row"), "beta"),
+        (dict(n_dims=2, prior={"alpha_mean": 1}), "prior"),
+    ],
+)
 def test_bad_model_configuration(kwargs, match):
     with pytest.raises(ValueError, match=match):
         HawkesProcessModel(**kwargs)
 
 
-@pytest.mark.parametrize("background, match", [
-    (np.ones(3), "shape"), (np.ones((3, 4)), "shape"), (np.zeros((2, 4)), "> 0"),
-    (np.full((2, 4), np.nan), "finite"), (np.full((2, 1), 1.0), "shorter"),
-])
+@pytest.mark.parametrize(
+    "background, match",
+    [
+        (np.ones(3), "shape"),
+        (np.ones((3, 4)), "shape"),
+        (np.zeros((2, 4)), "> 0"),
+        (np.full((2, 4), np.nan), "finite"),
+        (np.full((2, 1), 1.0), "shorter"),
+    ],
+)
 def test_bad_background(background, match):
     with pytest.raises(ValueError, match=match):
         model = HawkesProcessModel(2, dt=0.5, background=background)

@@ -6,16 +6,17 @@ seed, and every accept/reject decision is recomputed from the slow per-target li
 against their distributions; whole fits against grid integration, closed forms and simulated
 truths.
 """
+
 import warnings
 
 import numpy as np
 import pytest
+from hawkes_reference import slow_target_logliks
 from scipy import stats
 from scipy.optimize import minimize
 
 import hawkes_sampler as hs
 from hawkes_model import HawkesPrior, HawkesProcessModel, simulate_hawkes
-from hawkes_reference import slow_target_logliks
 from mcmc_diagnostics import ess_bulk, split_rhat
 
 
@@ -31,31 +32,55 @@ class Setup:
         n_steps = round(self.end / self.dt)
         mu0, alpha0 = np.array([2.0, 1.0, 1.5]), np.array([[0.2, 0.3, 0.0], [0.5, 0.0, 0.0], [0.0, 0.4, 0.1]])
         steps = np.arange(n_steps)
-        self.background = (np.stack([1 + 0.8 * np.sin(steps / 40), 1 + 0.5 * np.cos(steps / 25), np.ones(n_steps)])
-                           if modulated else None)
-        self.events = [simulate_hawkes(mu0, alpha0, 4.0, self.end, seed=9 + r, time=time, dt=self.dt,
-                                       background=self.background) for r in range(2)]
+        self.background = (
+            np.stack([1 + 0.8 * np.sin(steps / 40), 1 + 0.5 * np.cos(steps / 25), np.ones(n_steps)])
+            if modulated
+            else None
+        )
+        self.events = [
+            simulate_hawkes(mu0, alpha0, 4.0, self.end, seed=9 + r, time=time, dt=self.dt, background=self.background)
+            for r in range(2)
+        ]
         self.free = np.ones((3, 3), dtype=bool)
         if masked:
             self.free[0, 1] = False
         # Shapes other than 1, so that both prior densities enter every ratio.
         self.prior_spec = HawkesPrior(mu_shape=2.0, alpha_shape=1.5)
-        self.model = HawkesProcessModel(3, time=time, dt=self.dt, beta=kind, prior=self.prior_spec,
-                                        background=self.background, alpha_mask=self.free if masked else None)
+        self.model = HawkesProcessModel(
+            3,
+            time=time,
+            dt=self.dt,
+            beta=kind,
+            prior=self.prior_spec,
+            background=self.background,
+            alpha_mask=self.free if masked else None,
+        )
         self.data = self.model._prepare(self.events, self.end)
         self.prior = self.model._resolve_prior(self.data)
         self.targets = hs.build_targets(self.model, self.data, self.prior)
         rng = np.random.default_rng(seed)
-        theta = np.concatenate([(mu0 * rng.uniform(0.7, 1.3, (n_chains, 3)))[..., None],
-                                rng.uniform(0.02, 0.6, (n_chains, 3, 3))], axis=2) * self.targets.free
+        theta = (
+            np.concatenate(
+                [(mu0 * rng.uniform(0.7, 1.3, (n_chains, 3)))[..., None], rng.uniform(0.02, 0.6, (n_chains, 3, 3))],
+                axis=2,
+            )
+            * self.targets.free
+        )
         beta = rng.uniform(2.0, 6.0, (n_chains,) if kind == "shared" else (n_chains, 3, 3))
         self.state = self.state_at(theta, beta)
 
     def state_at(self, theta, beta):
         h, comp = hs.kernel_statistics(self.model, self.data, beta)
-        return hs.ChainState(theta=theta.copy(), beta=beta.copy(), h=h, h32=h.astype(np.float32),
-                             h_proposal=np.empty_like(h), scratch=np.empty_like(h), comp=comp,
-                             log_lik=hs.log_likelihood(self.targets, theta, h, comp))
+        return hs.ChainState(
+            theta=theta.copy(),
+            beta=beta.copy(),
+            h=h,
+            h32=h.astype(np.float32),
+            h_proposal=np.empty_like(h),
+            scratch=np.empty_like(h),
+            comp=comp,
+            log_lik=hs.log_likelihood(self.targets, theta, h, comp),
+        )
 
     def params(self, theta_c):
         """(mu, alpha) of one chain's theta (D, P); every neuron is a source here."""
@@ -63,8 +88,7 @@ class Setup:
 
     def target_logliks(self, theta_c, beta_c):
         mu, alpha = self.params(theta_c)
-        return slow_target_logliks(self.time, self.events, [self.end] * 2, mu, alpha, beta_c, self.dt,
-                                   self.background)
+        return slow_target_logliks(self.time, self.events, [self.end] * 2, mu, alpha, beta_c, self.dt, self.background)
 
     def log_prior(self, theta_c):
         """Gamma log densities (constants dropped) of each target's free parameters, (D,)."""
@@ -80,7 +104,9 @@ def laplace_metric(s):
     """Metric factor from the curvature of chain 0's log density of u (as after warm-up)."""
     theta = s.state.theta[:1]
     _, fisher = hs._score_and_fisher(s.targets, theta, s.state.h[:1], s.state.comp[:1])
-    curvature = theta[..., :, None] * fisher * theta[..., None, :] + np.eye(theta.shape[2]) * s.targets.shape[:, None, :]
+    curvature = (
+        theta[..., :, None] * fisher * theta[..., None, :] + np.eye(theta.shape[2]) * s.targets.shape[:, None, :]
+    )
     both = s.targets.moving[:, :, None] & s.targets.moving[:, None, :]
     return hs.cholesky_on(np.linalg.inv(np.where(both, curvature[0], np.eye(theta.shape[2]))), s.targets.moving)
 
@@ -88,7 +114,9 @@ def laplace_metric(s):
 def random_metric(n_dims, n_par, moving, seed):
     """A random dense lower-triangular metric factor per target (zero outside ``moving``)."""
     rng = np.random.default_rng(seed)
-    chol = np.tril(rng.normal(0.0, 0.05, (n_dims, n_par, n_par))) + np.eye(n_par) * rng.uniform(0.1, 0.3, (n_dims, 1, 1))
+    chol = np.tril(rng.normal(0.0, 0.05, (n_dims, n_par, n_par))) + np.eye(n_par) * rng.uniform(
+        0.1, 0.3, (n_dims, 1, 1)
+    )
     both = moving[:, :, None] & moving[:, None, :]
     return chol * both
 
@@ -98,8 +126,7 @@ def random_metric(n_dims, n_par, moving, seed):
 def test_sampler_log_likelihood_is_the_slow_reference_target_by_target(time, kind):
     s = Setup(time, kind, modulated=True)
     for c in range(s.state.theta.shape[0]):
-        np.testing.assert_allclose(s.state.log_lik[c], s.target_logliks(s.state.theta[c], s.state.beta[c]),
-                                   rtol=1e-9)
+        np.testing.assert_allclose(s.state.log_lik[c], s.target_logliks(s.state.theta[c], s.state.beta[c]), rtol=1e-9)
 
 
 @pytest.mark.parametrize("time", ["continuous", "discrete"])
@@ -116,10 +143,10 @@ def test_gradient_matches_finite_differences_of_the_reference_density(time):
     step = 1e-6
     for c in range(2):
         for p in range(u.shape[2]):  # a target's density depends on its own row only: move all rows
-            up, down = u[c:c + 1].copy(), u[c:c + 1].copy()
+            up, down = u[c : c + 1].copy(), u[c : c + 1].copy()
             up[0, :, p] += step
             down[0, :, p] -= step
-            numeric = (log_density(up, c) - log_density(down, c)) / (2 * step)             # (D,)
+            numeric = (log_density(up, c) - log_density(down, c)) / (2 * step)  # (D,)
             # float32 event sums: a relative error of about 1e-5 of the largest term.
             moving = s.targets.moving[:, p]
             assert np.all(np.abs(grad[c, moving, p] - numeric[moving]) < 1e-3 * (1 + np.abs(numeric[moving])))
@@ -136,7 +163,9 @@ def test_hmc_move_accepts_with_the_exact_hamiltonian_ratio(time, kind, modulated
     s = Setup(time, kind, modulated, masked, n_chains=6)
     n_chains, n_dims, n_par = s.state.theta.shape
     moving = s.targets.moving
-    tuning = hs.Tuning(step=np.array([0.4, 1.0, 2.0]), chol=laplace_metric(s), beta_log_step=np.zeros(s.state.beta.shape))
+    tuning = hs.Tuning(
+        step=np.array([0.4, 1.0, 2.0]), chol=laplace_metric(s), beta_log_step=np.zeros(s.state.beta.shape)
+    )
     theta0, beta0 = s.state.theta.copy(), s.state.beta.copy()
     accepted, _ = hs.hmc_move(s.state, s.targets, tuning, np.random.default_rng(5))
 
@@ -159,13 +188,12 @@ def test_hmc_move_accepts_with_the_exact_hamiltonian_ratio(time, kind, modulated
         for theta_c, p in ((theta0[c], momentum0[c]), (theta1[c], momentum[c])):
             jac = np.where(moving, np.log(np.where(moving, theta_c, 1.0)), 0.0).sum(axis=1)
             log_post = s.target_logliks(theta_c, beta0[c]) + s.log_prior(theta_c) + jac
-            energy.append(-log_post + 0.5 * (p ** 2).sum(axis=1))
+            energy.append(-log_post + 0.5 * (p**2).sum(axis=1))
         log_ratio = energy[0] - energy[1]
         expected = np.log(uniform[c]) < log_ratio
-        clear = np.abs(np.log(uniform[c]) - log_ratio) > 1e-6          # no decision on a knife edge
+        clear = np.abs(np.log(uniform[c]) - log_ratio) > 1e-6  # no decision on a knife edge
         assert np.array_equal(accepted[c][clear], expected[clear])
-        np.testing.assert_allclose(s.state.theta[c], np.where(accepted[c][:, None], theta1[c], theta0[c]),
-                                   rtol=1e-9)
+        np.testing.assert_allclose(s.state.theta[c], np.where(accepted[c][:, None], theta1[c], theta0[c]), rtol=1e-9)
         np.testing.assert_allclose(s.state.log_lik[c], s.target_logliks(s.state.theta[c], beta0[c]), rtol=1e-9)
     assert 0 < accepted.mean() < 1
     assert np.all(s.state.theta[:, ~s.targets.free] == 0.0)
@@ -181,10 +209,12 @@ def test_leapfrog_trajectory_is_reversible():
     def flow(u, momentum, n=5, step=0.4):
         for k in range(n):
             momentum = momentum + (0.5 if k == 0 else 1.0) * step * np.einsum(
-                "dqp,cdq->cdp", chol, hs.gradient_u(s.targets, u, s.state.h32, s.state.comp))
+                "dqp,cdq->cdp", chol, hs.gradient_u(s.targets, u, s.state.h32, s.state.comp)
+            )
             u = u + step * np.einsum("dpq,cdq->cdp", chol, momentum)
         momentum = momentum + 0.5 * step * np.einsum(
-            "dqp,cdq->cdp", chol, hs.gradient_u(s.targets, u, s.state.h32, s.state.comp))
+            "dqp,cdq->cdp", chol, hs.gradient_u(s.targets, u, s.state.h32, s.state.comp)
+        )
         return u, momentum
 
     u0 = np.log(np.where(moving, s.state.theta, 1.0))
@@ -204,8 +234,14 @@ def test_transfer_move_accepts_with_the_exact_posterior_ratio(time, kind):
     pairs = np.full((3, 2, 2), -1)
     pairs[0, 0], pairs[2, 0], pairs[2, 1] = (1, 2), (0, 2), (1, 3)
     axis = np.array([[[0.05, -0.08], [0, 0]], [[0, 0], [0, 0]], [[0.4, -0.1], [0.1, -0.05]]])
-    tuning = hs.Tuning(step=np.ones(3), chol=np.zeros((3, 4, 4)), beta_log_step=np.zeros(s.state.beta.shape),
-                       pairs=pairs, pair_axis=axis, pair_log_step=np.log([[1.0, 1.0], [1.0, 1.0], [1.5, 2.0]]))
+    tuning = hs.Tuning(
+        step=np.ones(3),
+        chol=np.zeros((3, 4, 4)),
+        beta_log_step=np.zeros(s.state.beta.shape),
+        pairs=pairs,
+        pair_axis=axis,
+        pair_log_step=np.log([[1.0, 1.0], [1.0, 1.0], [1.5, 2.0]]),
+    )
     theta = s.state.theta.copy()
     accepted = hs.transfer_move(s.state, s.targets, tuning, np.random.default_rng(5))
 
@@ -219,8 +255,12 @@ def test_transfer_move_accepts_with_the_exact_posterior_ratio(time, kind):
             proposal = theta[c].copy()
             for i in np.flatnonzero(pairs[:, q, 0] >= 0):
                 proposal[i, pairs[i, q]] += z[c, i] * axis[i, q]
-            ratio = (s.target_logliks(proposal, s.state.beta[c]) + s.log_prior(proposal)
-                     - s.target_logliks(theta[c], s.state.beta[c]) - s.log_prior(theta[c]))
+            ratio = (
+                s.target_logliks(proposal, s.state.beta[c])
+                + s.log_prior(proposal)
+                - s.target_logliks(theta[c], s.state.beta[c])
+                - s.log_prior(theta[c])
+            )
             for i in np.flatnonzero(pairs[:, q, 0] >= 0):
                 if np.all(proposal[i] >= 0) and np.log(uniform[c, i]) < ratio[i]:
                     expected[c, i, q] = True
@@ -233,7 +273,7 @@ def test_transfer_move_accepts_with_the_exact_posterior_ratio(time, kind):
 
 
 def log_normal_prior(prior, beta):
-    return -np.sum((np.log(beta) - prior.log_beta_mean) ** 2) / (2 * prior.log_beta_sd ** 2)
+    return -np.sum((np.log(beta) - prior.log_beta_mean) ** 2) / (2 * prior.log_beta_sd**2)
 
 
 @pytest.mark.parametrize("time", ["continuous", "discrete"])
@@ -244,9 +284,12 @@ def test_shared_beta_move_accepts_with_the_exact_hastings_ratio(time, independen
     # with q written here from its definition (a Gaussian KDE mixed with a wide normal).
     s = Setup(time, "shared", modulated=True, n_chains=8)
     proposal_q = hs.LogBetaProposal.fit(np.random.default_rng(2).normal(np.log(4.0), 0.3, 60)) if independent else None
-    tuning = hs.Tuning(step=np.ones(3), chol=np.zeros((3, 4, 4)),
-                       beta_log_step=np.log(np.random.default_rng(1).uniform(0.3, 1.5, 8)),
-                       beta_independent=proposal_q)
+    tuning = hs.Tuning(
+        step=np.ones(3),
+        chol=np.zeros((3, 4, 4)),
+        beta_log_step=np.log(np.random.default_rng(1).uniform(0.3, 1.5, 8)),
+        beta_independent=proposal_q,
+    )
     theta, beta = s.state.theta.copy(), s.state.beta.copy()
     accepted = hs.beta_move_shared(s.state, s.model, s.data, s.targets, s.prior, tuning, np.random.default_rng(5))
 
@@ -260,16 +303,23 @@ def test_shared_beta_move_accepts_with_the_exact_hastings_ratio(time, independen
         wide = replay.random(8) < hs.DEFENSIVE_WEIGHT
         near = proposal_q.points[replay.integers(0, proposal_q.points.size, 8)]
         z = replay.standard_normal(8)
-        log_proposal = np.where(wide, proposal_q.points.mean() + hs.DEFENSIVE_SCALE * proposal_q.points.std() * z,
-                                near + proposal_q.bandwidth * z)
+        log_proposal = np.where(
+            wide,
+            proposal_q.points.mean() + hs.DEFENSIVE_SCALE * proposal_q.points.std() * z,
+            near + proposal_q.bandwidth * z,
+        )
     else:
         log_proposal = np.log(beta) + np.exp(tuning.beta_log_step) * replay.standard_normal(8)
     uniform = replay.random(8)
     expected = np.zeros(8, dtype=bool)
     for c in range(8):
         new = np.exp(log_proposal[c])
-        ratio = (s.target_logliks(theta[c], new).sum() - s.target_logliks(theta[c], beta[c]).sum()
-                 + log_normal_prior(s.prior, new) - log_normal_prior(s.prior, beta[c]))
+        ratio = (
+            s.target_logliks(theta[c], new).sum()
+            - s.target_logliks(theta[c], beta[c]).sum()
+            + log_normal_prior(s.prior, new)
+            - log_normal_prior(s.prior, beta[c])
+        )
         if independent:
             ratio += log_q(np.log(beta[c])) - log_q(log_proposal[c])
         expected[c] = np.log(uniform[c]) < ratio
@@ -284,14 +334,17 @@ def test_shared_beta_move_accepts_with_the_exact_hastings_ratio(time, independen
 @pytest.mark.parametrize("time", ["continuous", "discrete"])
 def test_pair_beta_move_accepts_with_the_exact_ratio_source_by_source(time):
     s = Setup(time, "pair", modulated=True, n_chains=4)
-    tuning = hs.Tuning(step=np.ones(3), chol=np.zeros((3, 4, 4)),
-                       beta_log_step=np.log(np.random.default_rng(1).uniform(0.3, 1.5, (4, 3, 3))))
+    tuning = hs.Tuning(
+        step=np.ones(3),
+        chol=np.zeros((3, 4, 4)),
+        beta_log_step=np.log(np.random.default_rng(1).uniform(0.3, 1.5, (4, 3, 3))),
+    )
     theta, beta = s.state.theta.copy(), s.state.beta.copy()
     accepted = hs.beta_move_pair(s.state, s.model, s.data, s.targets, s.prior, tuning, np.random.default_rng(5))
 
     replay = np.random.default_rng(5)
     expected = np.zeros_like(accepted)
-    for j in range(3):                             # sources in turn, each against the current state
+    for j in range(3):  # sources in turn, each against the current state
         z, uniform = replay.standard_normal((4, 3)), replay.random((4, 3))
         for c in range(4):
             # The whole column is proposed at once: target i's likelihood sees row i of beta only.
@@ -299,7 +352,9 @@ def test_pair_beta_move_accepts_with_the_exact_ratio_source_by_source(time):
             proposal[:, j] = beta[c, :, j] * np.exp(np.exp(tuning.beta_log_step[c, :, j]) * z[c])
             ratio = s.target_logliks(theta[c], proposal) - s.target_logliks(theta[c], beta[c])
             for i in range(3):
-                ratio_i = ratio[i] + log_normal_prior(s.prior, proposal[i, j]) - log_normal_prior(s.prior, beta[c, i, j])
+                ratio_i = (
+                    ratio[i] + log_normal_prior(s.prior, proposal[i, j]) - log_normal_prior(s.prior, beta[c, i, j])
+                )
                 if np.log(uniform[c, i]) < ratio_i:
                     expected[c, i, j], beta[c, i, j] = True, proposal[i, j]
     assert np.array_equal(accepted, expected)
@@ -330,16 +385,26 @@ def test_targets_without_events_are_drawn_from_their_conjugate_posterior():
     targets = hs.build_targets(model, data, prior)
     beta = np.full(20_000, 3.0)
     h, comp = hs.kernel_statistics(model, data, beta)
-    state = hs.ChainState(theta=np.ones((20_000, 3, 3)), beta=beta, h=h, h32=h.astype(np.float32),
-                          h_proposal=h, scratch=h, comp=comp, log_lik=np.zeros((20_000, 3)))
+    state = hs.ChainState(
+        theta=np.ones((20_000, 3, 3)),
+        beta=beta,
+        h=h,
+        h32=h.astype(np.float32),
+        h_proposal=h,
+        scratch=h,
+        comp=comp,
+        log_lik=np.zeros((20_000, 3)),
+    )
     hs.gibbs_silent_targets(state, targets, np.array([2]), np.random.default_rng(3))
     rates = [prior.mu_rate + data.base_mass[2], prior.alpha_rate + comp[0, 2, 0], prior.alpha_rate + comp[0, 2, 1]]
     shapes = [prior.mu_shape, prior.alpha_shape, prior.alpha_shape]
     for p in range(3):
         assert stats.kstest(state.theta[:, 2, p], stats.gamma(shapes[p], scale=1 / rates[p]).cdf).pvalue > 0.01
-    np.testing.assert_allclose(state.log_lik[:, 2], -(state.theta[:, 2, 0] * data.base_mass[2]
-                                                      + (state.theta[:, 2, 1:] * comp[:, 2]).sum(axis=1)))
-    assert np.all(state.theta[:, :2] == 1.0)                          # other targets untouched
+    np.testing.assert_allclose(
+        state.log_lik[:, 2],
+        -(state.theta[:, 2, 0] * data.base_mass[2] + (state.theta[:, 2, 1:] * comp[:, 2]).sum(axis=1)),
+    )
+    assert np.all(state.theta[:, :2] == 1.0)  # other targets untouched
 
 
 def test_newton_start_reaches_the_mode_of_each_target():
@@ -359,12 +424,10 @@ def test_zero_length_window_reproduces_the_prior(time):
     # invariant: the conjugate draws of targets without events and the beta move (a plain
     # Metropolis-Hastings step, so this checks its Jacobian). With no events HMC, transfer and
     # split moves do not run; the exact replays and the split test cover them.
-    prior = HawkesPrior(mu_shape=2.0, mu_mean=3.0, alpha_shape=1.0, alpha_mean=0.2,
-                        beta_median=5.0, beta_log_sd=0.8)
+    prior = HawkesPrior(mu_shape=2.0, mu_mean=3.0, alpha_shape=1.0, alpha_mean=0.2, beta_median=5.0, beta_log_sd=0.8)
     model = HawkesProcessModel(2, time=time, dt=0.1, prior=prior)
-    post = model.fit([np.array([]), np.array([])], 0.0, n_samples=1500, n_warmup=150,
-                     n_chains=4, seed=3, progress=False)
-    checks = [(post.mu, 3.0, 3.0 ** 2 / 2.0), (post.alpha, 0.2, 0.2 ** 2), (np.log(post.beta), np.log(5.0), 0.8 ** 2)]
+    post = model.fit([np.array([]), np.array([])], 0.0, n_samples=800, n_warmup=60, n_chains=4, seed=3, progress=False)
+    checks = [(post.mu, 3.0, 3.0**2 / 2.0), (post.alpha, 0.2, 0.2**2), (np.log(post.beta), np.log(5.0), 0.8**2)]
     for draws, mean, var in checks:
         ess = ess_bulk(draws)
         flat = draws.reshape(-1, *draws.shape[2:])
@@ -383,22 +446,21 @@ def test_posterior_moments_match_numerical_integration(time, modulated):
     mu_true, alpha_true, beta, dt, end = 2.0, 0.4, 5.0, 0.05, 100.0
     n_bins = round(end / dt)
     background = (1 + 0.9 * np.sin(np.arange(n_bins) / 30))[None, :] if modulated else np.ones((1, n_bins))
-    events = simulate_hawkes([mu_true], [[alpha_true]], beta, end, seed=6, time=time, dt=dt,
-                             background=background)[0]
-    prior = HawkesPrior(mu_shape=2.0, mu_mean=2.0, alpha_shape=1.0, alpha_mean=0.3,
-                        beta_median=beta, beta_log_sd=1e-4)
+    events = simulate_hawkes([mu_true], [[alpha_true]], beta, end, seed=6, time=time, dt=dt, background=background)[0]
+    prior = HawkesPrior(mu_shape=2.0, mu_mean=2.0, alpha_shape=1.0, alpha_mean=0.3, beta_median=beta, beta_log_sd=1e-4)
     post = HawkesProcessModel(1, time=time, dt=dt, prior=prior, background=background if modulated else None).fit(
-        [events], end, n_samples=800, n_warmup=150, seed=4, progress=False)
+        [events], end, n_samples=400, n_warmup=80, seed=4, progress=False
+    )
 
     # Reference: excitation at each event by a direct O(N^2) sum, then the log posterior on a grid.
-    lag = events[:, None] - events[None, :]                        # (N, N) t_k - t_l
+    lag = events[:, None] - events[None, :]  # (N, N) t_k - t_l
     decay = np.where(lag > 0, np.exp(-beta * np.where(lag > 0, lag, 0.0)), 0.0).sum(axis=1)
     base = background[0, np.floor(events / dt + 1e-9).astype(int)]  # b in each event's bin
-    exposure = background.sum() * dt                               # int b over the window
+    exposure = background.sum() * dt  # int b over the window
     if time == "continuous":
         h, comp = beta * decay, np.sum(1 - np.exp(-beta * (end - events)))
     else:
-        h = np.expm1(beta * dt) / dt * decay                       # S[k] = (e^{beta dt} - 1) R / dt
+        h = np.expm1(beta * dt) / dt * decay  # S[k] = (e^{beta dt} - 1) R / dt
         comp = np.sum(1 - np.exp(-beta * (end - dt - events)))
     mu_grid = np.linspace(0.5, 4.0, 300)[:, None, None]
     alpha_grid = np.linspace(1e-4, 0.9, 300)[None, :, None]
@@ -407,11 +469,20 @@ def test_posterior_moments_match_numerical_integration(time, modulated):
         event_terms = np.log(lam).sum(axis=2)
     else:
         event_terms = (np.log(-np.expm1(-lam * dt)) + lam * dt).sum(axis=2)
-    log_post = (event_terms - mu_grid[..., 0] * exposure - alpha_grid[..., 0] * comp
-                + np.log(mu_grid[..., 0]) - mu_grid[..., 0] - alpha_grid[..., 0] / 0.3)
+    log_post = (
+        event_terms
+        - mu_grid[..., 0] * exposure
+        - alpha_grid[..., 0] * comp
+        + np.log(mu_grid[..., 0])
+        - mu_grid[..., 0]
+        - alpha_grid[..., 0] / 0.3
+    )
     weight = np.exp(log_post - log_post.max())
     weight /= weight.sum()
-    for draws, grid in ((post.mu[..., 0], mu_grid[:, 0, 0][:, None]), (post.alpha[..., 0, 0], alpha_grid[0, :, 0][None, :])):
+    for draws, grid in (
+        (post.mu[..., 0], mu_grid[:, 0, 0][:, None]),
+        (post.alpha[..., 0, 0], alpha_grid[0, :, 0][None, :]),
+    ):
         mean = np.sum(weight * grid)
         sd = np.sqrt(np.sum(weight * (grid - mean) ** 2))
         assert abs(draws.mean() - mean) < 4 * sd / np.sqrt(ess_bulk(draws))
@@ -440,7 +511,7 @@ def test_continuous_fit_recovers_parameters_with_mle_accuracy():
     end = 1500.0
     events = simulate_hawkes(mu, alpha, beta, end, seed=11)
     model = HawkesProcessModel(3)
-    post = model.fit(events, end, n_samples=300, n_warmup=150, seed=1, progress=False)
+    post = model.fit(events, end, n_samples=250, n_warmup=100, seed=1, progress=False)
     summary = post.summary()
     mle = maximum_likelihood(model, events, end, np.concatenate([mu, alpha.ravel() + 0.05, [beta]]))
     mle_error = np.max(np.abs(mle[3:-1].reshape(3, 3) - alpha))
@@ -461,7 +532,7 @@ def test_ninety_percent_intervals_cover_at_about_the_nominal_rate():
     covered = []
     for rep in range(10):
         events = simulate_hawkes(mu, alpha, beta, 400.0, seed=100 + rep)
-        s = model.fit(events, 400.0, n_samples=200, n_warmup=100, n_chains=2, seed=rep, progress=False).summary()
+        s = model.fit(events, 400.0, n_samples=100, n_warmup=50, n_chains=2, seed=rep, progress=False).summary()
         low = np.concatenate([s["mu"]["q05"], s["alpha"]["q05"].ravel(), [s["beta"]["q05"]]])
         high = np.concatenate([s["mu"]["q95"], s["alpha"]["q95"].ravel(), [s["beta"]["q95"]]])
         covered.append((low <= truth) & (truth <= high))
@@ -480,16 +551,18 @@ def test_discrete_model_ranks_edges_on_tied_grid_data_and_continuous_fit_shrinks
     alpha[1, 0], alpha[2, 1], alpha[3, 1], alpha[0, 3] = 0.5, 0.6, 0.4, 0.3
     realisations = [simulate_hawkes(mu, alpha, 1.0, 100.0, seed=r, time="discrete", dt=1.0) for r in range(40)]
     discrete = HawkesProcessModel(d, time="discrete", dt=1.0).fit(
-        realisations, 100.0, n_samples=200, n_warmup=100, seed=2, progress=False)
+        realisations, 100.0, n_samples=150, n_warmup=60, seed=2, progress=False
+    )
     alpha_hat = discrete.summary()["alpha"]["mean"]
     true_edge = alpha > 0
     pos, neg = alpha_hat[true_edge], alpha_hat[~true_edge]
-    assert np.mean(pos[:, None] > neg[None, :]) >= 0.99          # AUC of true against absent edges
-    assert np.all(np.abs(pos / alpha[true_edge] - 1) < 0.25)        # not shrunk
+    assert np.mean(pos[:, None] > neg[None, :]) >= 0.99  # AUC of true against absent edges
+    assert np.all(np.abs(pos / alpha[true_edge] - 1) < 0.25)  # not shrunk
     # The continuous model on the same integer times falls into a beta ~ 0 mode and shrinks
     # the true edges several-fold (about 5x here).
     continuous = HawkesProcessModel(d, time="continuous").fit(
-        realisations, 100.0, n_samples=200, n_warmup=100, seed=2, progress=False)
+        realisations, 100.0, n_samples=150, n_warmup=60, seed=2, progress=False
+    )
     shrink = alpha[true_edge].sum() / continuous.summary()["alpha"]["mean"][true_edge].sum()
     assert shrink > 3.0
 
@@ -502,11 +575,16 @@ def test_stimulus_background_removes_the_false_self_excitation_of_a_driven_neuro
     dt, n_steps = 1.0, 100
     stimulus = np.stack([1 + 0.95 * np.sin(2 * np.pi * np.arange(n_steps) / 20), np.ones(n_steps)])
     mu, alpha = np.array([0.4, 0.05]), np.array([[0.0, 0.0], [0.6, 0.0]])
-    trials = [simulate_hawkes(mu, alpha, 1.0, n_steps * dt, seed=r, time="discrete", dt=dt, background=stimulus)
-              for r in range(30)]
-    fits = {name: HawkesProcessModel(2, time="discrete", dt=dt, background=background).fit(
-                trials, n_steps * dt, n_samples=300, n_warmup=100, seed=1, progress=False).summary()["alpha"]
-            for name, background in (("constant", None), ("stimulus", stimulus))}
+    trials = [
+        simulate_hawkes(mu, alpha, 1.0, n_steps * dt, seed=r, time="discrete", dt=dt, background=stimulus)
+        for r in range(30)
+    ]
+    fits = {
+        name: HawkesProcessModel(2, time="discrete", dt=dt, background=background)
+        .fit(trials, n_steps * dt, n_samples=200, n_warmup=60, seed=1, progress=False)
+        .summary()["alpha"]
+        for name, background in (("constant", None), ("stimulus", stimulus))
+    }
     assert fits["constant"]["q05"][0, 0] > 0.1
     assert fits["stimulus"]["q95"][0, 0] < 0.1
     for summary in fits.values():
@@ -517,17 +595,17 @@ def test_silent_neuron_and_empty_trials_fall_back_to_the_prior():
     prior = HawkesPrior(alpha_mean=0.1)
     mu = np.array([5.0, 5.0, 0.0])
     realisations = [simulate_hawkes(mu, np.zeros((3, 3)), 10.0, 10.0, seed=r) for r in range(3)]
-    realisations.append([np.array([]), np.array([]), np.array([])])   # a trial without spikes
+    realisations.append([np.array([]), np.array([]), np.array([])])  # a trial without spikes
     for time in ("continuous", "discrete"):
         for kind in ("shared", "pair"):
             model = HawkesProcessModel(3, time=time, dt=0.01, beta=kind, prior=prior)
             grid = [[np.round(a / 0.01) * 0.01 for a in r] for r in realisations]
-            post = model.fit(grid, 10.0, n_samples=200, n_warmup=100, n_chains=2, seed=0, progress=False)
+            post = model.fit(grid, 10.0, n_samples=150, n_warmup=50, n_chains=2, seed=0, progress=False)
             assert np.all(np.isfinite(post.alpha)) and np.all(post.mu > 0)
             # Alpha from the silent source: no likelihood at all, so exactly the prior (mean 0.1).
             assert abs(post.alpha[:, :, :, 2].mean() - 0.1) < 0.02
-            assert post.mu[:, :, 2].mean() < 0.5                     # silent neuron: tiny background
-            assert post.beta.shape == ((2, 200) if kind == "shared" else (2, 200, 3, 3))
+            assert post.mu[:, :, 2].mean() < 0.5  # silent neuron: tiny background
+            assert post.beta.shape == ((2, 150) if kind == "shared" else (2, 150, 3, 3))
 
 
 def test_fit_without_any_spike_reports_nan_for_moves_with_nothing_to_move_and_warns_nothing():
@@ -556,7 +634,7 @@ def test_identical_sources_share_their_alpha_evenly_and_mix():
     model = HawkesProcessModel(3)
     assert [g.tolist() for g in model._prepare(events, 1500.0).duplicates] == [[0, 1]]
     post = model.fit(events, 1500.0, n_samples=400, n_warmup=150, seed=0, progress=False)
-    pair = post.alpha[:, :, 2, :2]                                   # (C, S, 2)
+    pair = post.alpha[:, :, 2, :2]  # (C, S, 2)
     total = pair.sum(axis=2)
     assert abs(total.mean() - 0.6) < 0.08
     fraction = pair[..., 0] / total
@@ -576,15 +654,16 @@ def test_masked_row_is_exactly_zero_and_its_background_posterior_is_closed_form(
     mask = np.array([[False, False], [True, True]])
     prior = HawkesPrior(mu_shape=2.0, mu_mean=4.0)
     model = HawkesProcessModel(2, time=time, dt=dt, prior=prior, alpha_mask=mask)
-    post = model.fit(events, end, n_samples=800, n_warmup=150, seed=2, progress=False)
+    post = model.fit(events, end, n_samples=400, n_warmup=80, seed=2, progress=False)
     assert np.all(post.alpha[:, :, 0, :] == 0.0) and np.all(post.alpha[:, :, 1, 0] > 0)
     a, b, n = 2.0, 2.0 / 4.0, len(events[0])
     if time == "continuous":
         mean, var = (a + n) / (b + end), (a + n) / (b + end) ** 2
     else:
         grid = np.linspace(1.5, 5.0, 20_001)
-        log_density = ((a - 1) * np.log(grid) - b * grid + n * np.log(-np.expm1(-grid * dt))
-                       - grid * dt * (round(end / dt) - n))
+        log_density = (
+            (a - 1) * np.log(grid) - b * grid + n * np.log(-np.expm1(-grid * dt)) - grid * dt * (round(end / dt) - n)
+        )
         weight = np.exp(log_density - log_density.max())
         mean = np.sum(grid * weight) / weight.sum()
         var = np.sum((grid - mean) ** 2 * weight) / weight.sum()
@@ -606,7 +685,7 @@ def test_identical_sources_are_one_parameter_in_the_chains_with_the_prior_of_a_s
     source = simulate_hawkes([2.0], [[0.0]], 1.0, 50.0, seed=1)[0]
     events = [source, source.copy(), source.copy(), simulate_hawkes([1.0], [[0.0]], 1.0, 50.0, seed=2)[0]]
     free = np.ones((4, 4), dtype=bool)
-    free[1, 1] = False                                # target 1 may not be excited by source 1
+    free[1, 1] = False  # target 1 may not be excited by source 1
     model = HawkesProcessModel(4, alpha_mask=free, prior=HawkesPrior(alpha_shape=2.0))
     data = model._prepare(events, 50.0)
     assert [g.tolist() for g in data.duplicates] == [[0, 1, 2]]
@@ -620,13 +699,13 @@ def test_identical_sources_are_one_parameter_in_the_chains_with_the_prior_of_a_s
 def test_split_of_three_identical_sources_is_dirichlet_over_the_free_ones():
     n_chains, shape = 20_000, 2.0
     free = np.ones((4, 4), dtype=bool)
-    free[1, 1] = False                                # target 1 may not be excited by source 1
+    free[1, 1] = False  # target 1 may not be excited by source 1
     alpha = np.random.default_rng(0).random((n_chains, 4, 4)) * free
     before = alpha.copy()
     hs.split_identical_sources(alpha, [np.array([0, 1, 2])], free, shape, np.random.default_rng(1))
     np.testing.assert_allclose(alpha[:, :, :3].sum(axis=2), before[:, :, :3].sum(axis=2), rtol=1e-12)
-    np.testing.assert_array_equal(alpha[:, :, 3], before[:, :, 3])        # not in the group
-    share = alpha[:, 2, :3] / alpha[:, 2, :3].sum(axis=1, keepdims=True)     # (C, 3)
+    np.testing.assert_array_equal(alpha[:, :, 3], before[:, :, 3])  # not in the group
+    share = alpha[:, 2, :3] / alpha[:, 2, :3].sum(axis=1, keepdims=True)  # (C, 3)
     # Dirichlet(a, a, a): mean 1/3, variance (1/3)(2/3) / (3a + 1).
     np.testing.assert_allclose(share.mean(axis=0), 1 / 3, atol=0.006)
     np.testing.assert_allclose(share.var(axis=0), 2 / 9 / (3 * shape + 1), rtol=0.04)
@@ -641,8 +720,9 @@ def test_pair_beta_fit_recovers_decays_of_strong_edges():
     mu, alpha = np.array([0.5, 0.5]), np.array([[0.0, 0.6], [0.0, 0.0]])
     beta = np.array([[1.0, 4.0], [1.0, 1.0]])
     events = simulate_hawkes(mu, alpha, beta, 3000.0, seed=8)
-    post = HawkesProcessModel(2, beta="pair").fit(events, 3000.0, n_samples=300, n_warmup=200,
-                                                  n_chains=2, seed=0, progress=False)
+    post = HawkesProcessModel(2, beta="pair").fit(
+        events, 3000.0, n_samples=200, n_warmup=100, n_chains=2, seed=0, progress=False
+    )
     s = post.summary()
     assert abs(s["alpha"]["mean"][0, 1] - 0.6) < 0.1
     assert abs(s["beta"]["mean"][0, 1] - 4.0) < 1.0
@@ -653,13 +733,16 @@ def test_same_seed_gives_same_draws_and_seed_types_are_accepted():
     mu, alpha, beta = small_network()
     events = simulate_hawkes(mu, alpha, beta, 200.0, seed=0)
     model = HawkesProcessModel(3)
-    run = lambda seed: model.fit(events, 200.0, n_samples=50, n_warmup=50, n_chains=2, seed=seed, progress=False)
+
+    def run(seed):
+        return model.fit(events, 200.0, n_samples=30, n_warmup=20, n_chains=2, seed=seed, progress=False)
+
     a, b, c = run(7), run(7), run(8)
     assert np.array_equal(a.alpha, b.alpha) and np.array_equal(a.beta, b.beta)
     assert not np.array_equal(a.alpha, c.alpha)
     child = np.random.SeedSequence(7).spawn(2)[1]
     assert np.array_equal(run(child).mu, run(np.random.SeedSequence(7).spawn(2)[1]).mu)
-    assert run(np.random.default_rng(1)).mu.shape == (2, 50, 3)
+    assert run(np.random.default_rng(1)).mu.shape == (2, 30, 3)
     with pytest.raises(ValueError, match="seed"):
         run("seven")
     for name in ("n_samples", "n_chains", "n_warmup"):

@@ -1,5 +1,6 @@
 """R-hat, bulk ESS and summaries of mcmc_diagnostics, with arviz-stats (a test-only dependency)
 as the oracle."""
+
 import numpy as np
 import pytest
 from arviz_stats.base import array_stats
@@ -12,7 +13,7 @@ def ar1_draws(rng, shape, rho):
     x = np.empty(shape)
     x[:, 0] = rng.standard_normal((shape[0],) + shape[2:])
     for t in range(1, shape[1]):
-        x[:, t] = rho * x[:, t - 1] + np.sqrt(1 - rho ** 2) * rng.standard_normal((shape[0],) + shape[2:])
+        x[:, t] = rho * x[:, t - 1] + np.sqrt(1 - rho**2) * rng.standard_normal((shape[0],) + shape[2:])
     return x
 
 
@@ -20,7 +21,7 @@ def ar1_draws(rng, shape, rho):
 def test_rhat_and_ess_match_arviz_stats(n_draws):
     rng = np.random.default_rng(n_draws)
     draws = ar1_draws(rng, (4, n_draws, 3, 2), 0.7) + rng.normal(0, 0.2, (4, 1, 3, 2))
-    draws[..., 0, 1] = np.exp(draws[..., 0, 1])                    # a skewed parameter
+    draws[..., 0, 1] = np.exp(draws[..., 0, 1])  # a skewed parameter
     expected_ess = array_stats.ess(draws, chain_axis=0, draw_axis=1, method="bulk")
     expected_rhat = array_stats.rhat(draws, chain_axis=0, draw_axis=1)
     assert np.allclose(ess_bulk(draws), expected_ess, rtol=1e-10)
@@ -30,7 +31,7 @@ def test_rhat_and_ess_match_arviz_stats(n_draws):
 def test_rhat_flags_chains_stuck_apart():
     rng = np.random.default_rng(0)
     mixed = rng.standard_normal((4, 500))
-    stuck = mixed + np.array([0.0, 0.0, 3.0, 3.0])[:, None]        # two chains in another mode
+    stuck = mixed + np.array([0.0, 0.0, 3.0, 3.0])[:, None]  # two chains in another mode
     assert split_rhat(mixed) < 1.01
     assert split_rhat(stuck) > 1.5
     # A chain that drifts (not stationary) is caught by the split.

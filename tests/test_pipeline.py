@@ -1,9 +1,10 @@
 """A tiny end-to-end run of the three scripts, in-process, on temporary paths."""
+
 import matplotlib
 import numpy as np
 
-import fit_hawkes_process
 import connectivity
+import fit_hawkes_process
 import plot_alpha_heatmaps
 import train_snn
 from hawkes_model import simulate_hawkes
@@ -17,15 +18,32 @@ N_CHAINS, N_SAMPLES = 2, 20
 
 def expected_keys(group_names, acceptance_moves):
     """The posterior file's keys as documented in posterior_file.posterior_arrays."""
-    keys = {"format", "version", "config", "dt", "n_steps", "neuron_labels", "layer_names",
-            "layer_sizes", "class_names", "weight_names", "group_names", "skipped_groups",
-            "weights/input_hidden", "weights/hidden_hidden", "weights/hidden_output",
-            "alpha_free"}
+    keys = {
+        "format",
+        "version",
+        "config",
+        "dt",
+        "n_steps",
+        "neuron_labels",
+        "layer_names",
+        "layer_sizes",
+        "class_names",
+        "weight_names",
+        "group_names",
+        "skipped_groups",
+        "weights/input_hidden",
+        "weights/hidden_hidden",
+        "weights/hidden_output",
+        "alpha_free",
+    }
     for g in group_names:
-        keys |= {f"{g}/{key}" for key in ("trials", "n_spikes", "mu", "alpha", "beta",
-                                          "max_rhat", "min_ess_bulk", "gof_ks", "background")}
-        keys |= {f"{g}/{p}/{s}" for p in ("mu", "alpha", "beta")
-                 for s in ("mean", "sd", "q05", "q95", "rhat", "ess_bulk")}
+        keys |= {
+            f"{g}/{key}"
+            for key in ("trials", "n_spikes", "mu", "alpha", "beta", "max_rhat", "min_ess_bulk", "gof_ks", "background")
+        }
+        keys |= {
+            f"{g}/{p}/{s}" for p in ("mu", "alpha", "beta") for s in ("mean", "sd", "q05", "q95", "rhat", "ess_bulk")
+        }
         keys |= {f"{g}/acceptance/{move}" for move in acceptance_moves}
     return keys
 
@@ -35,15 +53,45 @@ def test_train_fit_plot(tmp_path, capsys):
     spike_file = tmp_path / "data" / "spike_trains.pkl"
     posterior_file = tmp_path / "data" / "hawkes_posterior.npz"
     figures = tmp_path / "figures"
-    train_snn.main(["--n-train", "8", "--n-test", "16", "--n-steps", "30", "--n-hidden",
-                    str(N_HIDDEN), "--population", "4", "--generations", "2",
-                    "--spike-file", str(spike_file), "--figure-dir", str(figures)])
-    fit_hawkes_process.main(["--spike-file", str(spike_file), "--posterior-file",
-                             str(posterior_file), "--n-samples", str(N_SAMPLES), "--n-warmup",
-                             "20", "--n-chains", str(N_CHAINS), "--min-trials", "1",
-                             "--n-jobs", "1"])
-    plot_alpha_heatmaps.main(["--posterior-file", str(posterior_file), "--figure-dir",
-                              str(figures)])
+    train_snn.main(
+        [
+            "--n-train",
+            "8",
+            "--n-test",
+            "16",
+            "--n-steps",
+            "30",
+            "--n-hidden",
+            str(N_HIDDEN),
+            "--population",
+            "4",
+            "--generations",
+            "2",
+            "--spike-file",
+            str(spike_file),
+            "--figure-dir",
+            str(figures),
+        ]
+    )
+    fit_hawkes_process.main(
+        [
+            "--spike-file",
+            str(spike_file),
+            "--posterior-file",
+            str(posterior_file),
+            "--n-samples",
+            str(N_SAMPLES),
+            "--n-warmup",
+            "20",
+            "--n-chains",
+            str(N_CHAINS),
+            "--min-trials",
+            "1",
+            "--n-jobs",
+            "1",
+        ]
+    )
+    plot_alpha_heatmaps.main(["--posterior-file", str(posterior_file), "--figure-dir", str(figures)])
     out = capsys.readouterr().out
     assert "max R-hat" in out and "connectivity AUC" in out
 
@@ -52,7 +100,8 @@ def test_train_fit_plot(tmp_path, capsys):
         arrays = {key: npz[key] for key in npz.files}
     groups = [str(g) for g in arrays["group_names"]]
     expected_groups = fit_hawkes_process.group_test_trials(
-        spikes["labels"], spikes["predictions"], spikes["split"], spikes["class_names"])
+        spikes["labels"], spikes["predictions"], spikes["split"], spikes["class_names"]
+    )
     assert groups == list(expected_groups)
     moves = {key.split("/")[-1] for key in arrays if "/acceptance/" in key}
     assert "beta" in moves
@@ -81,8 +130,13 @@ def test_train_fit_plot(tmp_path, capsys):
         assert background.shape == (N_NEURONS, 30) and background.dtype == np.float64
         np.testing.assert_allclose(background.mean(axis=1), 1.0, rtol=1e-12)
         np.testing.assert_array_equal(background[1:], 1.0)
-    for name in ("example_spiking_trains", "example_alpha_matrix", "alpha_heatmaps_by_group",
-                 "alpha_vs_weights", "mcmc_traces"):
+    for name in (
+        "example_spiking_trains",
+        "example_alpha_matrix",
+        "alpha_heatmaps_by_group",
+        "alpha_vs_weights",
+        "mcmc_traces",
+    ):
         assert (figures / f"{name}.png").stat().st_size > 10_000
 
 
@@ -93,26 +147,46 @@ def hawkes_spike_record(n_trials, n_steps, seed):
     1/dt: the effect falls mostly on the next step, like the network's synaptic delay); negative
     and zero weights are no edge.
     """
-    weights = {"input_hidden": np.array([[2.0, 1.0, -1.0]]),
-               "hidden_hidden": np.array([[0.0, 0.0, 1.5], [0.0, 0.0, 0.0], [-2.0, 0.0, 0.0]]),
-               "hidden_output": np.array([[1.0, -1.0], [0.0, 2.0], [-0.5, 0.0]])}
+    weights = {
+        "input_hidden": np.array([[2.0, 1.0, -1.0]]),
+        "hidden_hidden": np.array([[0.0, 0.0, 1.5], [0.0, 0.0, 0.0], [-2.0, 0.0, 0.0]]),
+        "hidden_output": np.array([[1.0, -1.0], [0.0, 2.0], [-0.5, 0.0]]),
+    }
     layer_sizes = {"input": 1, "hidden": 3, "output": 2}
     true_weights, _ = connectivity.connection_matrix(weights, layer_sizes)
-    alpha = np.where(true_weights > 0, 0.5, 0.0)                      # (6, 6) [target, source]
-    mu = np.array([150.0, 20.0, 20.0, 20.0, 20.0, 20.0])              # 1/s
+    alpha = np.where(true_weights > 0, 0.5, 0.0)  # (6, 6) [target, source]
+    mu = np.array([150.0, 20.0, 20.0, 20.0, 20.0, 20.0])  # 1/s
     dt = 0.001
-    spikes = events_to_raster([simulate_hawkes(mu, alpha, 1.0 / dt, n_steps * dt, seed=seed + trial,
-                                               time="discrete", dt=dt)
-                               for trial in range(n_trials)], n_steps, dt)
+    spikes = events_to_raster(
+        [
+            simulate_hawkes(mu, alpha, 1.0 / dt, n_steps * dt, seed=seed + trial, time="discrete", dt=dt)
+            for trial in range(n_trials)
+        ],
+        n_steps,
+        dt,
+    )
     labels = np.arange(n_trials) % 2
-    return {"format": "snn-spike-trains", "version": 1, "dt": dt, "n_steps": n_steps,
-            "layer_sizes": layer_sizes, "neuron_labels": ["in0", "h0", "h1", "h2", "out0", "out1"],
-            "class_names": ["sine", "cosine"], "spikes": spikes, "labels": labels,
-            "predictions": labels.copy(), "split": np.array(["test"] * n_trials),
-            "weights": weights,
-            "metrics": {split: {"accuracy": 1.0, "f1": 1.0, "precision": 1.0, "recall": 1.0}
-                        for split in ("train", "test")},
-            "lif": {}, "history": {}, "config": {}, "seed": seed}
+    return {
+        "format": "snn-spike-trains",
+        "version": 1,
+        "dt": dt,
+        "n_steps": n_steps,
+        "layer_sizes": layer_sizes,
+        "neuron_labels": ["in0", "h0", "h1", "h2", "out0", "out1"],
+        "class_names": ["sine", "cosine"],
+        "spikes": spikes,
+        "labels": labels,
+        "predictions": labels.copy(),
+        "split": np.array(["test"] * n_trials),
+        "weights": weights,
+        "metrics": {
+            split: {"accuracy": 1.0, "f1": 1.0, "precision": 1.0, "recall": 1.0} for split in ("train", "test")
+        },
+        "lif": {},
+        "history": {},
+        "config": {},
+        "seed": seed,
+    }
 
 
 def test_fit_recovers_known_connectivity(tmp_path):
@@ -120,14 +194,14 @@ def test_fit_recovers_known_connectivity(tmp_path):
     fitted alpha ranks true synapses above absent ones. The chains are short for speed, so
     mixing is checked loosely (R-hat < 1.05), not against the script's 1.01 / ESS 400."""
     save_spike_trains(hawkes_spike_record(n_trials=40, n_steps=200, seed=1), tmp_path / "spikes.pkl")
-    fit_hawkes_process.main(["--spike-file", str(tmp_path / "spikes.pkl"), "--posterior-file",
-                             str(tmp_path / "post.npz"), "--n-samples", "300", "--n-warmup",
-                             "200", "--max-spikes", "0", "--n-jobs", "1"])
+    flags = "--n-samples 150 --n-warmup 60 --max-spikes 0 --n-jobs 1".split()
+    fit_hawkes_process.main(
+        ["--spike-file", str(tmp_path / "spikes.pkl"), "--posterior-file", str(tmp_path / "post.npz"), *flags]
+    )
     posterior = load_posterior(tmp_path / "post.npz")
     true_weights, _ = connectivity.connection_matrix(posterior.weights, posterior.layer_sizes)
     for group in posterior.groups.values():
-        auc, n_pos, n_neg = connectivity.connectivity_auc(group.summary["alpha"]["mean"],
-                                                          true_weights)
+        auc, n_pos, n_neg = connectivity.connectivity_auc(group.summary["alpha"]["mean"], true_weights)
         assert (n_pos, n_neg) == (5, 30 - 5 - 4)  # 30 off-diagonal pairs, 4 inhibitory
         assert auc >= 0.9
         assert group.max_rhat < 1.05

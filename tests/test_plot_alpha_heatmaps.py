@@ -1,29 +1,26 @@
 """Tests of plot_alpha_heatmaps.py: the plots, their figures, bad input."""
+
 import dataclasses
+import re
 from types import SimpleNamespace
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from posterior_records import fake_group, fake_posterior
 
 import plot_alpha_heatmaps as pah
 from connectivity import connection_matrix
 from posterior_file import load_posterior, save_posterior
-from posterior_records import fake_group, fake_posterior
+from spike_file import weight_shapes
 
 LAYER_SIZES = {"input": 1, "hidden": 2, "output": 1}
 LABELS = ["in0", "h0", "h1", "out0"]
 N_STEPS = 50
-WEIGHTS = {"input_hidden": np.array([[1.0, -2.0]]),        # (n_in, n_hidden) [source, target]
-           "hidden_output": np.array([[3.0], [4.0]])}       # (n_hidden, n_out)
-
-
-@pytest.fixture(autouse=True)
-def _agg_backend():
-    matplotlib.use("Agg")
-    yield
-    plt.close("all")
+WEIGHTS = {
+    "input_hidden": np.array([[1.0, -2.0]]),  # (n_in, n_hidden) [source, target]
+    "hidden_output": np.array([[3.0], [4.0]]),
+}  # (n_hidden, n_out)
 
 
 # ----------------------------------------------------------------------------- plots
@@ -51,8 +48,7 @@ def test_plot_alpha_vs_weights_one_series_per_connection_type():
     fig, ax = plt.subplots()
     assert pah.plot_alpha_vs_weights(ax, alpha, alpha * 0.5, alpha * 2, true_weights, types) is ax
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend[1:] == ["input→hidden (2)", "hidden→output (2)", "lateral (2)", "reverse (5)",
-                          "none (1)", "self (4)"]
+    assert legend[1:] == ["input→hidden (2)", "hidden→output (2)", "lateral (2)", "reverse (5)", "none (1)", "self (4)"]
     heights = np.sort(np.concatenate([c.lines[0].get_ydata() for c in ax.containers]))
     np.testing.assert_allclose(heights, np.sort(alpha.ravel()))
 
@@ -61,17 +57,17 @@ def test_plot_alpha_vs_weights_draws_unobservable_pairs_hollow():
     true_weights, types = connection_matrix(WEIGHTS, LAYER_SIZES)
     alpha = np.random.default_rng(0).random((4, 4))
     observable = np.ones((4, 4), dtype=bool)
-    observable[:, 1] = observable[3] = False        # h0 and out0 never fire
+    observable[:, 1] = observable[3] = False  # h0 and out0 never fire
     fig, ax = plt.subplots()
     pah.plot_alpha_vs_weights(ax, alpha, alpha, alpha, true_weights, types, observable=observable)
     hollow = [c.lines[0] for c in ax.containers if c.lines[0].get_markerfacecolor() == "none"]
-    np.testing.assert_allclose(np.sort(np.concatenate([line.get_ydata() for line in hollow])),
-                               np.sort(alpha[~observable]))
+    np.testing.assert_allclose(
+        np.sort(np.concatenate([line.get_ydata() for line in hollow])), np.sort(alpha[~observable])
+    )
     # hidden->output is all hollow here and keeps its legend entry.
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend[:2] == ["threshold 0.05", "hollow: not observable"]
-    assert legend[2:] == ["input→hidden (2)", "hidden→output (2)", "lateral (2)", "reverse (5)",
-                          "none (1)", "self (4)"]
+    assert legend[2:] == ["input→hidden (2)", "hidden→output (2)", "lateral (2)", "reverse (5)", "none (1)", "self (4)"]
 
 
 def test_plot_trace_one_line_per_chain():
@@ -84,8 +80,9 @@ def test_plot_trace_one_line_per_chain():
 
 def _write_posterior(path, groups):
     """Save a posterior of ``groups``: name -> (trials, alpha around which its draws scatter)."""
-    records = {name: fake_group(alpha, trials, N_STEPS, seed=k)
-               for k, (name, (trials, alpha)) in enumerate(groups.items())}
+    records = {
+        name: fake_group(alpha, trials, N_STEPS, seed=k) for k, (name, (trials, alpha)) in enumerate(groups.items())
+    }
     save_posterior(fake_posterior(records, LAYER_SIZES, WEIGHTS, N_STEPS), path)
 
 
@@ -95,8 +92,12 @@ def test_trace_parameters_pick_the_largest_and_a_near_zero_alpha(tmp_path):
     _write_posterior(tmp_path / "post.npz", {"sine_correct": ([0, 1], alpha)})
     group = load_posterior(tmp_path / "post.npz").groups["sine_correct"]
     picks = pah.trace_parameters(group, LABELS, np.ones((4, 4), dtype=bool))
-    assert [name for name, _, _ in picks] == ["beta (shared, 1/s)", "largest alpha h1→out0",
-                                              "near-zero alpha h0→in0", "mu out0 (1/s)"]
+    assert [name for name, _, _ in picks] == [
+        "beta (shared, 1/s)",
+        "largest alpha h1→out0",
+        "near-zero alpha h0→in0",
+        "mu out0 (1/s)",
+    ]
     # A fixed alpha never moves, so the near-zero trace is picked among the fitted ones.
     free = np.ones((4, 4), dtype=bool)
     free[0] = False
@@ -124,9 +125,14 @@ def test_example_figure_greys_the_columns_of_sources_that_never_fired(tmp_path):
 
 
 def test_main_group_is_the_largest():
-    posterior = SimpleNamespace(group_names=["a", "b", "c"], groups={
-        "a": SimpleNamespace(trials=[1]), "b": SimpleNamespace(trials=[2, 3, 4]),
-        "c": SimpleNamespace(trials=[5, 6, 7])})
+    posterior = SimpleNamespace(
+        group_names=["a", "b", "c"],
+        groups={
+            "a": SimpleNamespace(trials=[1]),
+            "b": SimpleNamespace(trials=[2, 3, 4]),
+            "c": SimpleNamespace(trials=[5, 6, 7]),
+        },
+    )
     assert pah.main_group(posterior) == "b"
 
 
@@ -134,8 +140,7 @@ def test_main_group_is_the_largest():
 def test_main_draws_the_four_figures(tmp_path, capsys):
     true_weights, _ = connection_matrix(WEIGHTS, LAYER_SIZES)
     alpha = np.where(true_weights > 0, 0.8, 0.02)  # a perfect ranking: AUC 1
-    _write_posterior(tmp_path / "post.npz", {"sine_correct": ([0, 1, 2], alpha),
-                                             "cosine_correct": ([3, 4], alpha.T)})
+    _write_posterior(tmp_path / "post.npz", {"sine_correct": ([0, 1, 2], alpha), "cosine_correct": ([3, 4], alpha.T)})
     pah.main(["--posterior-file", str(tmp_path / "post.npz"), "--figure-dir", str(tmp_path / "fig")])
     for name in ("example_alpha_matrix", "alpha_heatmaps_by_group", "alpha_vs_weights", "mcmc_traces"):
         assert (tmp_path / "fig" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -156,3 +161,18 @@ def test_corrupt_posterior_is_one_line(tmp_path):
     with pytest.raises(SystemExit) as excinfo:
         pah.main(["--posterior-file", str(tmp_path / "post.npz"), "--figure-dir", str(tmp_path)])
     assert str(excinfo.value.code).startswith("plot_alpha_heatmaps.py: error:")
+
+
+@pytest.mark.parametrize("n_hidden, written", [(10, True), (30, False)])
+def test_cells_carry_numbers_only_while_they_can_be_read_and_figures_grow_with_the_network(n_hidden, written):
+    layer_sizes = {"input": 1, "hidden": n_hidden, "output": 2}
+    n = sum(layer_sizes.values())
+    weights = {name: np.ones(shape) for name, shape in weight_shapes(layer_sizes).items()}
+    group = fake_group(np.full((n, n), 0.2), [0, 1], n_steps=20)
+    posterior = fake_posterior({"sine_correct": group}, layer_sizes, weights, n_steps=20)
+    fig = pah.figure_example(posterior, "sine_correct", pah.ALPHA_LABEL)
+    cell_texts = [text for text in fig.axes[0].texts if re.fullmatch(r"\d\.\d\d", text.get_text())]
+    assert (len(cell_texts) == n * n) if written else not cell_texts
+    assert fig.get_size_inches()[1] >= 0.22 * n  # room for a label per neuron
+    by_group = pah.figure_by_group(posterior, pah.ALPHA_LABEL)
+    assert by_group.get_size_inches()[1] >= 0.22 * n

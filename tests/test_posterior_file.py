@@ -1,19 +1,22 @@
 """Tests of posterior_file.py: the typed records, the npz layout and its bytes, the safe loader."""
+
 import dataclasses
 import zipfile
 
 import numpy as np
 import pytest
+from posterior_records import fake_group, fake_posterior
 
 import posterior_file as pf
-from posterior_records import fake_group, fake_posterior
 from safe_files import InputFileError
 
 LAYER_SIZES = {"input": 1, "hidden": 3, "output": 2}
 N_STEPS = 40
-WEIGHTS = {"input_hidden": np.array([[1.0, 0.5, -0.3]]),
-           "hidden_hidden": np.array([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [2.0, 0.0, 0.0]]),
-           "hidden_output": np.array([[1.0, 0.0], [0.0, 1.0], [0.5, -0.5]])}
+WEIGHTS = {
+    "input_hidden": np.array([[1.0, 0.5, -0.3]]),
+    "hidden_hidden": np.array([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [2.0, 0.0, 0.0]]),
+    "hidden_output": np.array([[1.0, 0.0], [0.0, 1.0], [0.5, -0.5]]),
+}
 
 
 def make_posterior(per_trial=False, pair_beta=False):
@@ -22,23 +25,44 @@ def make_posterior(per_trial=False, pair_beta=False):
     alpha[0] = 0.0
     free = np.ones((6, 6), dtype=bool)
     free[0] = False
-    groups = {name: fake_group(alpha * (k + 1), trials, N_STEPS, seed=k, pair_beta=pair_beta,
-                               per_trial=per_trial)
-              for k, (name, trials) in enumerate((("sine_correct", [0, 4, 5]),
-                                                  ("cosine_correct", [2, 3])))}
-    return fake_posterior(groups, LAYER_SIZES, WEIGHTS, N_STEPS, alpha_free=free,
-                          config={"seed": 0, "per_trial": per_trial, "max_rhat_limit": 1.01},
-                          skipped_groups=["sine_wrong"])
+    groups = {
+        name: fake_group(alpha * (k + 1), trials, N_STEPS, seed=k, pair_beta=pair_beta, per_trial=per_trial)
+        for k, (name, trials) in enumerate((("sine_correct", [0, 4, 5]), ("cosine_correct", [2, 3])))
+    }
+    return fake_posterior(
+        groups,
+        LAYER_SIZES,
+        WEIGHTS,
+        N_STEPS,
+        alpha_free=free,
+        config={"seed": 0, "per_trial": per_trial, "max_rhat_limit": 1.01},
+        skipped_groups=["sine_wrong"],
+    )
 
 
 def expected_keys(posterior):
     """The keys ``posterior_arrays`` documents, for this posterior's groups and moves."""
-    keys = {"format", "version", "config", "dt", "n_steps", "neuron_labels", "layer_names",
-            "layer_sizes", "class_names", "weight_names", "group_names", "skipped_groups",
-            "alpha_free", *(f"weights/{name}" for name in posterior.weights)}
+    keys = {
+        "format",
+        "version",
+        "config",
+        "dt",
+        "n_steps",
+        "neuron_labels",
+        "layer_names",
+        "layer_sizes",
+        "class_names",
+        "weight_names",
+        "group_names",
+        "skipped_groups",
+        "alpha_free",
+        *(f"weights/{name}" for name in posterior.weights),
+    }
     for g, group in posterior.groups.items():
-        keys |= {f"{g}/{key}" for key in ("trials", "n_spikes", "mu", "alpha", "beta",
-                                          "max_rhat", "min_ess_bulk", "gof_ks", "background")}
+        keys |= {
+            f"{g}/{key}"
+            for key in ("trials", "n_spikes", "mu", "alpha", "beta", "max_rhat", "min_ess_bulk", "gof_ks", "background")
+        }
         keys |= {f"{g}/{p}/{s}" for p in pf.PARAMETERS for s in pf.SUMMARY_STATS}
         keys |= {f"{g}/acceptance/{move}" for move in group.acceptance}
         if group.trial_alpha_mean is not None:
@@ -48,8 +72,7 @@ def expected_keys(posterior):
 
 # ----------------------------------------------------------------------------- writing
 def test_save_npz_is_deterministic_and_loads_without_pickle(tmp_path):
-    arrays = {"format": np.str_("x"), "a/b": np.arange(6.0).reshape(2, 3),
-              "names": np.array(["h0", "out1"])}
+    arrays = {"format": np.str_("x"), "a/b": np.arange(6.0).reshape(2, 3), "names": np.array(["h0", "out1"])}
     first, second = tmp_path / "first.npz", tmp_path / "second.npz"
     pf.save_npz(arrays, first)
     pf.save_npz(arrays, second)
@@ -86,8 +109,7 @@ def test_a_posterior_loads_back_as_the_same_records(tmp_path, per_trial, pair_be
     pf.save_posterior(posterior, tmp_path / "post.npz")
     loaded = pf.load_posterior(tmp_path / "post.npz")
     assert isinstance(loaded, pf.Posterior)
-    for field in ("config", "dt", "n_steps", "neuron_labels", "class_names", "group_names",
-                  "skipped_groups"):
+    for field in ("config", "dt", "n_steps", "neuron_labels", "class_names", "group_names", "skipped_groups"):
         assert getattr(loaded, field) == getattr(posterior, field)
     assert list(loaded.layer_sizes.items()) == list(posterior.layer_sizes.items())
     np.testing.assert_array_equal(loaded.alpha_free, posterior.alpha_free)
@@ -98,10 +120,10 @@ def test_a_posterior_loads_back_as_the_same_records(tmp_path, per_trial, pair_be
         assert isinstance(back, pf.GroupPosterior)
         for field in ("trials", "n_spikes", "gof_ks", "background"):
             np.testing.assert_array_equal(getattr(back, field), getattr(group, field))
-        for p in pf.PARAMETERS:                           # draws are stored as float32
+        for p in pf.PARAMETERS:  # draws are stored as float32
             assert getattr(back, p).dtype == pf.DRAW_DTYPE
             np.testing.assert_allclose(getattr(back, p), getattr(group, p), rtol=1e-6)
-            for stat in pf.SUMMARY_STATS:                 # summaries stay float64
+            for stat in pf.SUMMARY_STATS:  # summaries stay float64
                 np.testing.assert_array_equal(back.summary[p][stat], group.summary[p][stat])
         assert back.max_rhat == group.max_rhat and back.min_ess_bulk == group.min_ess_bulk
         assert list(back.acceptance) == list(group.acceptance)
@@ -132,18 +154,30 @@ def test_records_are_frozen_and_replace_checks_again():
         dataclasses.replace(posterior, groups={**posterior.groups, "sine_correct": short})
 
 
-@pytest.mark.parametrize("change, fragment", [
-    (lambda p: {"group_names": ["cosine_correct", "sine_correct"]}, "group_names"),
-    (lambda p: {"group_names": [], "groups": {}}, "no fitted group"),
-    (lambda p: {"alpha_free": np.ones((6, 6))}, "alpha_free has dtype"),
-    (lambda p: {"alpha_free": np.ones((5, 5), dtype=bool)}, "alpha_free has shape"),
-    (lambda p: {"n_steps": 41}, "background"),
-    (lambda p: {"neuron_labels": p.neuron_labels[:-1]}, "do not add up"),
-    (lambda p: {"weights": {**p.weights, "input_hidden": np.zeros((2, 3))}}, "weights/input_hidden"),
-    (lambda p: {"config": [1, 2]}, "JSON object"),
-    (lambda p: {"groups": {**p.groups, "sine_correct": dataclasses.replace(
-        p.groups["sine_correct"], beta=p.groups["sine_correct"].beta[:, :-1])}}, "beta"),
-])
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        (lambda p: {"group_names": ["cosine_correct", "sine_correct"]}, "group_names"),
+        (lambda p: {"group_names": [], "groups": {}}, "no fitted group"),
+        (lambda p: {"alpha_free": np.ones((6, 6))}, "alpha_free has dtype"),
+        (lambda p: {"alpha_free": np.ones((5, 5), dtype=bool)}, "alpha_free has shape"),
+        (lambda p: {"n_steps": 41}, "background"),
+        (lambda p: {"neuron_labels": p.neuron_labels[:-1]}, "do not add up"),
+        (lambda p: {"weights": {**p.weights, "input_hidden": np.zeros((2, 3))}}, "weights/input_hidden"),
+        (lambda p: {"config": [1, 2]}, "JSON object"),
+        (
+            lambda p: {
+                "groups": {
+                    **p.groups,
+                    "sine_correct": dataclasses.replace(
+                        p.groups["sine_correct"], beta=p.groups["sine_correct"].beta[:, :-1]
+                    ),
+                }
+            },
+            "beta",
+        ),
+    ],
+)
 def test_a_posterior_refuses_parts_that_disagree(change, fragment):
     posterior = make_posterior()
     with pytest.raises(ValueError, match=fragment):
@@ -156,9 +190,25 @@ def test_load_posterior_missing_says_run_fit(tmp_path):
         pf.load_posterior(tmp_path / "hawkes_posterior.npz")
 
 
-@pytest.mark.parametrize("kind", ["garbage", "truncated", "pickled", "version", "shapes",
-                                  "weights", "no_group", "n_spikes", "config", "beta",
-                                  "background", "summary", "alpha_free", "missing"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "garbage",
+        "truncated",
+        "pickled",
+        "version",
+        "shapes",
+        "weights",
+        "no_group",
+        "n_spikes",
+        "config",
+        "beta",
+        "background",
+        "summary",
+        "alpha_free",
+        "missing",
+    ],
+)
 def test_load_posterior_refuses_bad_files(tmp_path, kind):
     good = tmp_path / "good.npz"
     pf.save_posterior(make_posterior(), good)
@@ -176,17 +226,18 @@ def test_load_posterior_refuses_bad_files(tmp_path, kind):
     elif kind == "shapes":
         pf.save_npz({**arrays, "sine_correct/alpha": arrays["sine_correct/alpha"][..., :5]}, bad)
     elif kind == "missing":
-        pf.save_npz({key: value for key, value in arrays.items() if key != "cosine_correct/gof_ks"},
-                    bad)
+        pf.save_npz({key: value for key, value in arrays.items() if key != "cosine_correct/gof_ks"}, bad)
     else:  # a loadable file whose contents disagree with themselves
-        wrong = {"weights": ("weights/input_hidden", np.zeros((2, 3))),
-                 "no_group": ("group_names", np.array([], dtype=str)),
-                 "n_spikes": ("sine_correct/n_spikes", np.zeros(5, dtype=np.int64)),
-                 "config": ("config", np.str_("[1, 2]")),
-                 "beta": ("sine_correct/beta", arrays["sine_correct/beta"][:, :-1]),
-                 "background": ("sine_correct/background", np.ones((6, 39))),
-                 "summary": ("sine_correct/alpha/mean", np.zeros((6, 5))),
-                 "alpha_free": ("alpha_free", np.ones((6, 6)))}[kind]
+        wrong = {
+            "weights": ("weights/input_hidden", np.zeros((2, 3))),
+            "no_group": ("group_names", np.array([], dtype=str)),
+            "n_spikes": ("sine_correct/n_spikes", np.zeros(5, dtype=np.int64)),
+            "config": ("config", np.str_("[1, 2]")),
+            "beta": ("sine_correct/beta", arrays["sine_correct/beta"][:, :-1]),
+            "background": ("sine_correct/background", np.ones((6, 39))),
+            "summary": ("sine_correct/alpha/mean", np.zeros((6, 5))),
+            "alpha_free": ("alpha_free", np.ones((6, 6))),
+        }[kind]
         pf.save_npz({**arrays, wrong[0]: wrong[1]}, bad)
     with pytest.raises(InputFileError) as excinfo:
         pf.load_posterior(bad)

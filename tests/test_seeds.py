@@ -1,13 +1,13 @@
 """The seed sweep of benchmarks/seeds.py runs the same on a Dask cluster as locally."""
+
 import numpy as np
 from dask.distributed import LocalCluster
 
 from benchmarks import seeds
 
 # Tiny runs: the sweep's plumbing, not its results.
-TRAIN = ["--n-train", "16", "--n-test", "16", "--n-steps", "40", "--population", "4", "--generations", "2",
-         "--n-hidden", "3"]
-FIT = ["--n-samples", "20", "--n-warmup", "10", "--n-chains", "2", "--min-trials", "1"]
+TRAIN = "--n-train 16 --n-test 16 --n-validation 8 --n-steps 40 --population 4 --generations 2 --cma-runs 1".split()
+FIT = "--n-samples 8 --n-warmup 0 --n-chains 2 --min-trials 1".split()
 
 
 def numbers(rows):
@@ -26,9 +26,20 @@ def test_sweep_on_a_local_dask_cluster_equals_the_local_run():
 
 
 def test_table_has_one_row_per_seed_and_the_spread():
-    rows = [{"seed": s, "train_accuracy": 0.9 + s / 100, "test_accuracy": 0.94 + s / 100,
-             "auc_observable": {"a": 0.85 + s / 10, "b": 0.95}, "auc_all": {"a": 0.8, "b": float("nan")},
-             "converged": 2, "groups": 2, "train_seconds": 10.0, "fit_seconds": 20.0} for s in (0, 1)]
+    rows = [
+        {
+            "seed": s,
+            "train_accuracy": 0.9 + s / 100,
+            "test_accuracy": 0.94 + s / 100,
+            "auc_observable": {"a": 0.85 + s / 10, "b": 0.95},
+            "auc_all": {"a": 0.8, "b": float("nan")},
+            "converged": 2,
+            "groups": 2,
+            "train_seconds": 10.0,
+            "fit_seconds": 20.0,
+        }
+        for s in (0, 1)
+    ]
     table = seeds.markdown_table(rows)
     assert "| 0 | 0.900 | 0.940 | 0.850-0.950 | 0.800-0.800 | 2/2 | 10 | 20 |" in table
     assert ">= 0.95 in 1 of 2 seeds" in table and ">= 0.9 in 1 of 2" in table and "both in 1 of 2" in table

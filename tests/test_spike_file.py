@@ -1,4 +1,5 @@
 """Tests of spike_file.py: the record and its layout, the safe loader, rasters and events."""
+
 import pickle
 import subprocess
 import sys
@@ -22,9 +23,20 @@ def make_record(seed=0):
     predictions = np.where(rng.random(n_trials) < 0.8, labels, 1 - labels)
     weights = {name: rng.normal(size=shape) for name, shape in sf.weight_shapes(LAYER_SIZES).items()}
     metrics = {split: dict.fromkeys(sf.METRIC_NAMES, 0.5) for split in sf.SPLITS}
-    return sf.spike_record(rng.random((n_trials, n_neurons, N_STEPS)) < 0.1, labels, predictions,
-                           N_TRAIN, weights, dict(LAYER_SIZES), {"tau_mem": 0.005, "sigma": 0.2},
-                           0.001, {"best_fitness": np.zeros(3)}, {"seed": seed}, seed, metrics)
+    return sf.spike_record(
+        rng.random((n_trials, n_neurons, N_STEPS)) < 0.1,
+        labels,
+        predictions,
+        N_TRAIN,
+        weights,
+        dict(LAYER_SIZES),
+        {"tau_mem": 0.005, "sigma": 0.2},
+        0.001,
+        {"best_fitness": np.zeros(3)},
+        {"seed": seed},
+        seed,
+        metrics,
+    )
 
 
 @pytest.fixture
@@ -36,8 +48,7 @@ def spike_path(tmp_path):
 
 # ----------------------------------------------------------------------------- the record
 def test_weight_shapes_and_neuron_labels_follow_the_layer_order():
-    assert sf.weight_shapes(LAYER_SIZES) == {"input_hidden": (1, 4), "hidden_hidden": (4, 4),
-                                             "hidden_output": (4, 2)}
+    assert sf.weight_shapes(LAYER_SIZES) == {"input_hidden": (1, 4), "hidden_hidden": (4, 4), "hidden_output": (4, 2)}
     assert sf.neuron_labels(LAYER_SIZES) == ["in0", "h0", "h1", "h2", "h3", "out0", "out1"]
 
 
@@ -68,10 +79,17 @@ def test_saved_record_loads_back_unchanged_and_the_same_record_gives_the_same_by
 
 def test_contract_modules_import_without_torch_sklearn_or_matplotlib():
     heavy = ("torch", "sklearn", "matplotlib")
-    code = ("import sys, spike_file, posterior_file, connectivity, cli_types; "
-            f"print([name for name in {heavy!r} if name in sys.modules])")
-    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent,
-                            capture_output=True, text=True, check=True)
+    code = (
+        "import sys, spike_file, posterior_file, connectivity, cli_types; "
+        f"print([name for name in {heavy!r} if name in sys.modules])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert result.stdout.strip() == "[]"
 
 
@@ -105,10 +123,17 @@ def test_no_trials():
     assert sf.events_to_raster([], 10, 1.0).shape == (0, 0, 10)
 
 
-@pytest.mark.parametrize("shape, rate, dt", [
-    ((1, 1, 1), 0.5, 1.0), ((3, 5, 40), 0.2, 0.001), ((2, 13, 5000), 0.3, 0.001),
-    ((4, 2, 100), 0.9, 1 / 3), ((5, 7, 60), 0.05, 2.5e-4), ((2, 3, 50), 0.0, 0.01),
-])
+@pytest.mark.parametrize(
+    "shape, rate, dt",
+    [
+        ((1, 1, 1), 0.5, 1.0),
+        ((3, 5, 40), 0.2, 0.001),
+        ((2, 13, 5000), 0.3, 0.001),
+        ((4, 2, 100), 0.9, 1 / 3),
+        ((5, 7, 60), 0.05, 2.5e-4),
+        ((2, 3, 50), 0.0, 0.01),
+    ],
+)
 @pytest.mark.parametrize("seed", [0, 1])
 def test_events_to_raster_inverts_spikes_to_events_on_random_rasters(shape, rate, dt, seed):
     spikes = np.random.default_rng(seed).random(shape) < rate
@@ -117,11 +142,14 @@ def test_events_to_raster_inverts_spikes_to_events_on_random_rasters(shape, rate
     np.testing.assert_array_equal(raster, spikes)
 
 
-@pytest.mark.parametrize("events, problem", [
-    ([[np.array([0.0, 0.010])]], "outside"),               # step 10 of 10 steps
-    ([[np.array([-0.001])]], "outside"),
-    ([[np.array([0.0])], [np.array([0.0]), np.array([])]], "neurons"),
-])
+@pytest.mark.parametrize(
+    "events, problem",
+    [
+        ([[np.array([0.0, 0.010])]], "outside"),  # step 10 of 10 steps
+        ([[np.array([-0.001])]], "outside"),
+        ([[np.array([0.0])], [np.array([0.0]), np.array([])]], "neurons"),
+    ],
+)
 def test_events_to_raster_refuses_times_off_the_trial_and_ragged_trials(events, problem):
     with pytest.raises(ValueError, match=problem):
         sf.events_to_raster(events, 10, 0.001)
@@ -152,7 +180,7 @@ def test_loader_refuses_a_pickle_that_would_run_code(tmp_path):
     path.write_bytes(pickle.dumps({"format": "snn-spike-trains", "x": _Payload(marker)}))
     one_line_error(path, "unsafe", "open")
     assert not marker.exists()
-    pickle.loads(path.read_bytes())         # a plain unpickler does run the payload
+    pickle.loads(path.read_bytes())  # a plain unpickler does run the payload
     assert marker.exists()
 
 
@@ -173,26 +201,29 @@ def _corrupt(record, key, value):
     record[key] = value
 
 
-@pytest.mark.parametrize("edit, fragment", [
-    (lambda r: _corrupt(r, "format", "hawkes-posterior"), "format"),
-    (lambda r: _corrupt(r, "version", 2), "version"),
-    (lambda r: r.pop("weights"), "missing keys"),
-    (lambda r: _corrupt(r, "spikes", r["spikes"][:, :-1]), "'spikes' has shape"),
-    (lambda r: _corrupt(r, "spikes", r["spikes"].astype(np.float64)), "dtype"),
-    (lambda r: _corrupt(r, "labels", r["labels"][:-1]), "'labels' has shape"),
-    (lambda r: _corrupt(r, "split", np.full(len(r["split"]), "valid")), "'split' holds"),
-    (lambda r: r["weights"].update(hidden_output=np.zeros((5, 2))), "'hidden_output' has shape"),
-    (lambda r: r["weights"].update(input_hidden=np.full((1, 4), np.nan)), "non-finite"),
-    (lambda r: _corrupt(r, "n_steps", 31), "'spikes' has shape"),
-    (lambda r: _corrupt(r, "dt", -1.0), "dt"),
-    (lambda r: r["metrics"]["test"].pop("f1"), "metrics"),
-    (lambda r: _corrupt(r, "neuron_labels", r["neuron_labels"][::-1]), "neuron_labels"),
-    # Arrays and numbers where lists and strings belong: elementwise == must not escape.
-    (lambda r: _corrupt(r, "neuron_labels", np.array(r["neuron_labels"])), "neuron_labels"),
-    (lambda r: _corrupt(r, "format", np.array(["snn-spike-trains"])), "format"),
-    (lambda r: _corrupt(r, "version", np.int64(1)), "version"),
-    (lambda r: _corrupt(r, "class_names", 3), "class_names"),
-])
+@pytest.mark.parametrize(
+    "edit, fragment",
+    [
+        (lambda r: _corrupt(r, "format", "hawkes-posterior"), "format"),
+        (lambda r: _corrupt(r, "version", 2), "version"),
+        (lambda r: r.pop("weights"), "missing keys"),
+        (lambda r: _corrupt(r, "spikes", r["spikes"][:, :-1]), "'spikes' has shape"),
+        (lambda r: _corrupt(r, "spikes", r["spikes"].astype(np.float64)), "dtype"),
+        (lambda r: _corrupt(r, "labels", r["labels"][:-1]), "'labels' has shape"),
+        (lambda r: _corrupt(r, "split", np.full(len(r["split"]), "valid")), "'split' holds"),
+        (lambda r: r["weights"].update(hidden_output=np.zeros((5, 2))), "'hidden_output' has shape"),
+        (lambda r: r["weights"].update(input_hidden=np.full((1, 4), np.nan)), "non-finite"),
+        (lambda r: _corrupt(r, "n_steps", 31), "'spikes' has shape"),
+        (lambda r: _corrupt(r, "dt", -1.0), "dt"),
+        (lambda r: r["metrics"]["test"].pop("f1"), "metrics"),
+        (lambda r: _corrupt(r, "neuron_labels", r["neuron_labels"][::-1]), "neuron_labels"),
+        # Arrays and numbers where lists and strings belong: elementwise == must not escape.
+        (lambda r: _corrupt(r, "neuron_labels", np.array(r["neuron_labels"])), "neuron_labels"),
+        (lambda r: _corrupt(r, "format", np.array(["snn-spike-trains"])), "format"),
+        (lambda r: _corrupt(r, "version", np.int64(1)), "version"),
+        (lambda r: _corrupt(r, "class_names", 3), "class_names"),
+    ],
+)
 def test_loader_refuses_files_that_break_the_contract(tmp_path, spike_path, edit, fragment):
     record = sf.load_spike_trains(spike_path)
     edit(record)

@@ -1,4 +1,5 @@
 """The LIF network against hand computations and a plain per-trial loop."""
+
 import math
 
 import numpy as np
@@ -19,8 +20,7 @@ def run_steps(currents, lif, leak, n_ref):
     refractory = torch.zeros(1, dtype=torch.float64)
     potentials, spikes = [], []
     for current in currents:
-        v, refractory, s = sn.lif_step(v, refractory, torch.tensor([current], dtype=torch.float64),
-                                       leak, lif, n_ref)
+        v, refractory, s = sn.lif_step(v, refractory, torch.tensor([current], dtype=torch.float64), leak, lif, n_ref)
         potentials.append(v.item())
         spikes.append(int(s.item()))
     return potentials, spikes
@@ -70,9 +70,11 @@ def test_refractory_period_holds(tau_ref):
     lif = sn.LIFParams(tau_mem=0.005, tau_ref=tau_ref)
     n_ref = lif.refractory_steps(DT)
     sizes = {"input": 1, "hidden": 1, "output": 1}
-    weights = {"input_hidden": torch.full((1, 1, 1), 10.0),
-               "hidden_hidden": torch.zeros(1, 1, 1),
-               "hidden_output": torch.zeros(1, 1, 1)}
+    weights = {
+        "input_hidden": torch.full((1, 1, 1), 10.0),
+        "hidden_hidden": torch.zeros(1, 1, 1),
+        "hidden_output": torch.zeros(1, 1, 1),
+    }
     assert sn.n_parameters(sizes) == 2
     _, spikes = sn.simulate_network(weights, torch.ones(1, 1, 30), lif, DT, record=True)
     times = np.flatnonzero(spikes[0, 0, 1].numpy())
@@ -88,14 +90,13 @@ def test_synaptic_delay_is_one_step_per_synapse():
     w_hh[0, 1] = 5.0
     w_ho = torch.zeros(3, 2)
     w_ho[1, 1] = 5.0
-    weights = {"input_hidden": w_ih[None], "hidden_hidden": w_hh[None],
-               "hidden_output": w_ho[None]}
+    weights = {"input_hidden": w_ih[None], "hidden_hidden": w_hh[None], "hidden_output": w_ho[None]}
     x = torch.zeros(1, 1, 20)
     x[0, 0, 5] = 1.0
     counts, spikes = sn.simulate_network(weights, x, HALF_LEAK, DT, record=True)
     fired = {row: np.flatnonzero(spikes[0, 0, row].numpy()).tolist() for row in range(6)}
     assert fired == {0: [5], 1: [6], 2: [7], 3: [], 4: [], 5: [8]}
-    assert counts[0, 0].tolist() == [1.0, 1.0, 0.0, 0.0, 1.0]     # h0, h1, h2, out0, out1
+    assert counts[0, 0].tolist() == [1.0, 1.0, 0.0, 0.0, 1.0]  # h0, h1, h2, out0, out1
     assert sn.n_parameters(sizes) == 3 + 6 + 6
 
 
@@ -105,8 +106,7 @@ def loop_reference(weights, x, lif, dt, noise=None):
     ``noise[k][i]`` is the noise current ``sigma * xi`` of LIF neuron ``i`` (hidden, then
     output) at step ``k``; None means none.
     """
-    w_ih, w_hh, w_ho = (weights[name].tolist() for name in
-                        ("input_hidden", "hidden_hidden", "hidden_output"))
+    w_ih, w_hh, w_ho = (weights[name].tolist() for name in ("input_hidden", "hidden_hidden", "hidden_output"))
     n_in, n_hidden, n_out, n_steps = len(w_ih), len(w_hh), len(w_ho[0]), len(x[0])
     leak, n_ref = math.exp(-dt / lif.tau_mem), round(lif.tau_ref / dt)
     sources = [(w_hh, n_hidden), (w_ho, n_out)]
@@ -144,17 +144,14 @@ def loop_reference(weights, x, lif, dt, noise=None):
 def test_batched_forward_equals_per_individual_per_trial_loop(sigma):
     rng = np.random.default_rng(3)
     n_pop, n_trials, n_steps = 3, 4, 40
-    lif = sn.LIFParams(tau_mem=HALF_LEAK.tau_mem, tau_ref=0.002, v_threshold=1.0, v_reset=0.0,
-                       sigma=sigma)
+    lif = sn.LIFParams(tau_mem=HALF_LEAK.tau_mem, tau_ref=0.002, v_threshold=1.0, v_reset=0.0, sigma=sigma)
     weights = random_weights(rng, n_pop)
     x = torch.as_tensor(rng.random((n_trials, 1, n_steps)) < 0.5)
-    counts, spikes = sn.simulate_network(weights, x, lif, DT, torch.Generator().manual_seed(9),
-                                         record=True)
+    counts, spikes = sn.simulate_network(weights, x, lif, DT, torch.Generator().manual_seed(9), record=True)
     # The same draw, as the network makes it: one (step, trial, neuron) block for everyone.
-    noise = sn.draw_noise(lif, n_steps, n_trials, 5, torch.Generator().manual_seed(9),
-                          torch.float64)
+    noise = sn.draw_noise(lif, n_steps, n_trials, 5, torch.Generator().manual_seed(9), torch.float64)
     assert spikes.shape == (n_pop, n_trials, 6, n_steps) and spikes.dtype == torch.bool
-    assert spikes[:, :, 1:].any() and not spikes[:, :, 1:].all()   # the test is not vacuous
+    assert spikes[:, :, 1:].any() and not spikes[:, :, 1:].all()  # the test is not vacuous
     for p in range(n_pop):
         single = {name: w[p] for name, w in weights.items()}
         for t in range(n_trials):
@@ -168,14 +165,16 @@ def test_noise_enters_the_recurrence_as_a_current():
     # One hidden and one output neuron with no synapses: v[k] = 0.5 v[k-1] + sigma xi[k],
     # spike and reset at >= 1, one silent step after a spike; xi drawn by hand here.
     lif = sn.LIFParams(tau_mem=HALF_LEAK.tau_mem, tau_ref=DT, sigma=0.8)
-    weights = {"input_hidden": torch.zeros(1, 1, 1, dtype=torch.float64),
-               "hidden_hidden": torch.zeros(1, 1, 1, dtype=torch.float64),
-               "hidden_output": torch.zeros(1, 1, 1, dtype=torch.float64)}
+    weights = {
+        "input_hidden": torch.zeros(1, 1, 1, dtype=torch.float64),
+        "hidden_hidden": torch.zeros(1, 1, 1, dtype=torch.float64),
+        "hidden_output": torch.zeros(1, 1, 1, dtype=torch.float64),
+    }
     n_steps = 60
-    _, spikes = sn.simulate_network(weights, torch.zeros(1, 1, n_steps), lif, DT,
-                                    torch.Generator().manual_seed(4), record=True)
-    xi = torch.randn(n_steps, 1, 2, generator=torch.Generator().manual_seed(4),
-                     dtype=torch.float64)[:, 0]
+    _, spikes = sn.simulate_network(
+        weights, torch.zeros(1, 1, n_steps), lif, DT, torch.Generator().manual_seed(4), record=True
+    )
+    xi = torch.randn(n_steps, 1, 2, generator=torch.Generator().manual_seed(4), dtype=torch.float64)[:, 0]
     for neuron in range(2):
         v, silent, expected = 0.0, 0, []
         for k in range(n_steps):
@@ -187,7 +186,7 @@ def test_noise_enters_the_recurrence_as_a_current():
                 if spike:
                     v, silent = 0.0, 1
             expected.append(spike)
-        assert 0 < sum(expected) < n_steps / 2                   # noise alone fires it, sometimes
+        assert 0 < sum(expected) < n_steps / 2  # noise alone fires it, sometimes
         np.testing.assert_array_equal(spikes[0, 0, 1 + neuron].int().numpy(), expected)
 
 
@@ -196,21 +195,18 @@ def test_noise_is_common_to_the_population_and_independent_across_neurons_and_tr
     one = random_weights(np.random.default_rng(5), 1)
     twins = {name: w.expand(2, -1, -1).clone() for name, w in one.items()}
     x = torch.as_tensor(np.random.default_rng(6).random((20, 1, 200)) < 0.3)
-    _, spikes = sn.simulate_network(twins, x, lif, DT, torch.Generator().manual_seed(1),
-                                    record=True)
-    assert torch.equal(spikes[0], spikes[1])                     # common random numbers
-    _, again = sn.simulate_network(one, x, lif, DT, torch.Generator().manual_seed(1),
-                                   record=True)
-    assert torch.equal(again[0], spikes[0])                      # same seed, same spikes
-    _, other = sn.simulate_network(one, x, lif, DT, torch.Generator().manual_seed(2),
-                                   record=True)
+    _, spikes = sn.simulate_network(twins, x, lif, DT, torch.Generator().manual_seed(1), record=True)
+    assert torch.equal(spikes[0], spikes[1])  # common random numbers
+    _, again = sn.simulate_network(one, x, lif, DT, torch.Generator().manual_seed(1), record=True)
+    assert torch.equal(again[0], spikes[0])  # same seed, same spikes
+    _, other = sn.simulate_network(one, x, lif, DT, torch.Generator().manual_seed(2), record=True)
     assert not torch.equal(other[0], spikes[0])
     noise = sn.draw_noise(lif, 4000, 3, 5, torch.Generator().manual_seed(0))
     assert noise.shape == (4000, 3, 5)
     assert noise.std().item() == pytest.approx(0.6, rel=0.02)
     flat = noise.reshape(4000, 15).T.double()
     off_diagonal = torch.corrcoef(flat)[~torch.eye(15, dtype=torch.bool)]
-    assert off_diagonal.abs().max().item() < 5 / np.sqrt(4000)   # independent streams
+    assert off_diagonal.abs().max().item() < 5 / np.sqrt(4000)  # independent streams
     assert sn.draw_noise(sn.LIFParams(), 10, 2, 3, None) is None
     with pytest.raises(ValueError, match="Generator"):
         sn.simulate_network(one, x, lif, DT)
@@ -224,7 +220,10 @@ def test_theta_round_trip():
     theta = torch.randn(4, n_params, dtype=torch.float64, generator=generator)
     weights = sn.theta_to_weights(theta, sizes)
     assert {name: tuple(w.shape) for name, w in weights.items()} == {
-        "input_hidden": (4, 1, 10), "hidden_hidden": (4, 10, 10), "hidden_output": (4, 10, 2)}
+        "input_hidden": (4, 1, 10),
+        "hidden_hidden": (4, 10, 10),
+        "hidden_output": (4, 10, 2),
+    }
     assert not torch.diagonal(weights["hidden_hidden"], dim1=-2, dim2=-1).any()
     assert torch.equal(sn.weights_to_theta(weights, sizes), theta)
     # Every theta entry lands in exactly one matrix entry.
@@ -235,28 +234,36 @@ def test_theta_round_trip():
 
 def test_weight_limits_clip_only_the_named_matrices():
     sizes = sn.DEFAULT_LAYER_SIZES
-    theta = 3 * torch.randn(2, sn.n_parameters(sizes), dtype=torch.float64,
-                            generator=torch.Generator().manual_seed(1))
+    theta = 3 * torch.randn(2, sn.n_parameters(sizes), dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     free = sn.theta_to_weights(theta, sizes)
     limits = {"input_hidden": 0.5, "hidden_hidden": 2.0}
     bounded = sn.theta_to_weights(theta, sizes, limits)
     for name, limit in limits.items():
         # An entry-by-entry reference: min(max(w, -limit), limit).
-        expected = torch.tensor([[[min(max(w, -limit), limit) for w in row] for row in matrix]
-                                 for matrix in free[name].tolist()], dtype=torch.float64)
+        expected = torch.tensor(
+            [[[min(max(w, -limit), limit) for w in row] for row in matrix] for matrix in free[name].tolist()],
+            dtype=torch.float64,
+        )
         assert torch.equal(bounded[name], expected)
-        assert (free[name].abs() > limit).any()              # the limit did bite
+        assert (free[name].abs() > limit).any()  # the limit did bite
     assert torch.equal(bounded["hidden_output"], free["hidden_output"])
     # The clipped weights map back to themselves.
     again = sn.theta_to_weights(sn.weights_to_theta(bounded, sizes), sizes, limits)
     assert all(torch.equal(again[name], bounded[name]) for name in bounded)
 
 
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"v_reset": 1.0}, "v_reset"), ({"v_reset": 1.5, "v_threshold": 1.0}, "v_reset"),
-    ({"tau_mem": 0.0}, "tau_mem"), ({"tau_ref": -0.001}, "tau_ref"), ({"sigma": -1.0}, "sigma"),
-    ({"v_threshold": float("nan")}, "v_threshold"), ({"tau_mem": "5 ms"}, "tau_mem"),
-])
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"v_reset": 1.0}, "v_reset"),
+        ({"v_reset": 1.5, "v_threshold": 1.0}, "v_reset"),
+        ({"tau_mem": 0.0}, "tau_mem"),
+        ({"tau_ref": -0.001}, "tau_ref"),
+        ({"sigma": -1.0}, "sigma"),
+        ({"v_threshold": float("nan")}, "v_threshold"),
+        ({"tau_mem": "5 ms"}, "tau_mem"),
+    ],
+)
 def test_lif_params_refuse_settings_without_a_working_neuron(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):
         sn.LIFParams(**kwargs)

@@ -1,6 +1,7 @@
 """train_snn.py: the data, a tiny in-process run against the file contract, bad input.
 
 The spike file's loader and layout are tested on their own in test_spike_file.py."""
+
 import pickle
 
 import numpy as np
@@ -11,9 +12,30 @@ import spiking_network as sn
 import train_snn
 from spike_file import REQUIRED_KEYS, load_spike_trains, weight_shapes
 
-TINY = ["--n-train", "16", "--n-test", "8", "--n-steps", "30", "--n-hidden", "4",
-        "--population", "4", "--generations", "3", "--seed", "7", "--noise-sigma", "0.3",
-        "--rate-penalty", "0.5", "--n-validation", "8", "--cma-runs", "2"]
+TINY = [
+    "--n-train",
+    "16",
+    "--n-test",
+    "8",
+    "--n-steps",
+    "30",
+    "--n-hidden",
+    "4",
+    "--population",
+    "4",
+    "--generations",
+    "3",
+    "--seed",
+    "7",
+    "--noise-sigma",
+    "0.3",
+    "--rate-penalty",
+    "0.5",
+    "--n-validation",
+    "8",
+    "--cma-runs",
+    "2",
+]
 
 
 def tiny_run(tmp_path, name="spikes.pkl"):
@@ -29,7 +51,7 @@ def spike_file(tmp_path_factory):
 
 def test_class_rates_follow_the_original_formulas():
     rates = train_snn.class_rates(100, 10.0, 15.0)
-    t = np.arange(100) / 99                      # linspace(0, 1, 100): normalised trial time
+    t = np.arange(100) / 99  # linspace(0, 1, 100): normalised trial time
     np.testing.assert_allclose(rates[0], 0.5 * (1 + np.sin(10 * np.pi * t)), atol=1e-12)
     np.testing.assert_allclose(rates[1], 0.5 * (1 + np.cos(15 * np.pi * t)), atol=1e-12)
     assert rates[0, 0] == pytest.approx(0.5) and rates[1, 0] == pytest.approx(1.0)
@@ -47,7 +69,7 @@ def test_generated_classes_have_the_right_per_step_means():
 
 
 def test_fitness_is_count_cross_entropy_plus_silence_penalty():
-    counts = torch.tensor([[[3.0, 1.0], [0.0, 0.0]]])          # (P=1, T=2, 2)
+    counts = torch.tensor([[[3.0, 1.0], [0.0, 0.0]]])  # (P=1, T=2, 2)
     labels = torch.tensor([0, 1])
     expected = (np.log1p(np.exp(-2.0 / 5.0)) + np.log(2.0)) / 2
     assert train_snn.fitness(counts, labels, 5.0, 0.0, 2.0).item() == pytest.approx(expected)
@@ -55,7 +77,7 @@ def test_fitness_is_count_cross_entropy_plus_silence_penalty():
     penalised = train_snn.fitness(counts, labels, 5.0, 0.1, 2.0).item()
     assert penalised == pytest.approx(expected + 0.1 * 2.0)
     assert train_snn.fitness(counts, labels, 5.0, 0.1, 0.5).item() == pytest.approx(expected)
-    assert train_snn.predict(counts[0]).tolist() == [0, 0]      # a tie counts as class 0
+    assert train_snn.predict(counts[0]).tolist() == [0, 0]  # a tie counts as class 0
 
 
 def test_fitness_penalises_rates_outside_the_band_and_reads_the_last_two_columns():
@@ -66,14 +88,18 @@ def test_fitness_penalises_rates_outside_the_band_and_reads_the_last_two_columns
     assert train_snn.fitness(counts, labels, 5.0, 0.0, 2.0).item() == pytest.approx(base)
     assert train_snn.predict(counts[0]).tolist() == [0, 1]
     # Mean rates 0.3, 0.15, 0.25 spikes/step; band [0.2, 0.25]: excess 0.05 + 0.05 + 0.
-    value = train_snn.fitness(counts, labels, 5.0, 0.0, 2.0, n_steps=10, rate_floor=0.2,
-                              rate_target=0.25, rate_penalty=3.0).item()
+    value = train_snn.fitness(
+        counts, labels, 5.0, 0.0, 2.0, n_steps=10, rate_floor=0.2, rate_target=0.25, rate_penalty=3.0
+    ).item()
     assert value == pytest.approx(base + 3.0 * (0.05 + 0.05 + 0.0) / 3)
 
 
 def test_noise_generators_are_seeded_and_distinct():
-    draw = [torch.randn(5, generator=train_snn.noise_generator(seed, purpose))
-            for seed in (0, 1) for purpose in ("train", "record")]
+    draw = [
+        torch.randn(5, generator=train_snn.noise_generator(seed, purpose))
+        for seed in (0, 1)
+        for purpose in ("train", "record")
+    ]
     again = torch.randn(5, generator=train_snn.noise_generator(0, "train"))
     assert torch.equal(draw[0], again)
     assert all(not torch.equal(draw[i], draw[j]) for i in range(4) for j in range(i))
@@ -84,37 +110,46 @@ def test_select_stream_leaves_the_train_and_record_streams_unchanged():
     for index, purpose in enumerate(("train", "record")):
         child = np.random.SeedSequence(3).spawn(2)[index]
         old = torch.Generator().manual_seed(int(child.generate_state(1, np.uint64)[0] >> 1))
-        assert torch.equal(torch.randn(5, generator=old),
-                           torch.randn(5, generator=train_snn.noise_generator(3, purpose)))
+        assert torch.equal(
+            torch.randn(5, generator=old), torch.randn(5, generator=train_snn.noise_generator(3, purpose))
+        )
     select = torch.randn(5, generator=train_snn.noise_generator(3, "select"))
-    assert not any(torch.equal(select, torch.randn(5, generator=train_snn.noise_generator(
-        3, purpose))) for purpose in ("train", "record"))
+    assert not any(
+        torch.equal(select, torch.randn(5, generator=train_snn.noise_generator(3, purpose)))
+        for purpose in ("train", "record")
+    )
 
 
 def test_select_weights_picks_the_most_accurate_then_the_fittest_like_a_per_candidate_loop():
     sizes = {"input": 1, "hidden": 3, "output": 2}
     lif = sn.LIFParams(sigma=0.0)
     n_params = sn.weights_to_theta(
-        {name: torch.zeros(shape) for name, shape in weight_shapes(sizes).items()},
-        sizes).numel()
+        {name: torch.zeros(shape) for name, shape in weight_shapes(sizes).items()}, sizes
+    ).numel()
     candidates = np.random.default_rng(1).normal(0.0, 1.5, (6, n_params))
-    spikes, labels = train_snn.generate_trials(
-        20, train_snn.class_rates(40, 10.0, 15.0), np.random.default_rng(2))
+    spikes, labels = train_snn.generate_trials(20, train_snn.class_rates(40, 10.0, 15.0), np.random.default_rng(2))
     spikes, labels = torch.as_tensor(spikes), torch.as_tensor(labels)
-    options = {"temperature": 5.0, "silence_penalty": 0.1, "min_count": 2.0,
-               "rate_floor": 0.02, "rate_target": 0.1, "rate_penalty": 0.5}
-    candidates = np.concatenate([candidates, candidates[:2]])   # exact ties of accuracy and fitness
-    reference = []                            # one candidate at a time, no noise
+    options = {
+        "temperature": 5.0,
+        "silence_penalty": 0.1,
+        "min_count": 2.0,
+        "rate_floor": 0.02,
+        "rate_target": 0.1,
+        "rate_penalty": 0.5,
+    }
+    candidates = np.concatenate([candidates, candidates[:2]])  # exact ties of accuracy and fitness
+    reference = []  # one candidate at a time, no noise
     for row in candidates:
         weights = sn.theta_to_weights(torch.as_tensor(row[None], dtype=torch.float32), sizes)
         counts = sn.simulate_network(weights, spikes, lif, 0.001, torch.Generator())
         accuracy = (train_snn.predict(counts[0]) == labels).double().mean().item()
         reference.append((-accuracy, train_snn.fitness(counts, labels, n_steps=40, **options).item()))
-    assert len({r[0] for r in reference}) < len(reference)      # some accuracies tie
+    assert len({r[0] for r in reference}) < len(reference)  # some accuracies tie
     for order in (np.arange(8), np.arange(8)[::-1]):
-        chosen = train_snn.select_weights(candidates[order], sizes, lif, 0.001, spikes, labels,
-                                          options, torch.Generator(), torch.device("cpu"))
-        best = min(range(8), key=lambda k: (reference[order[k]], k))     # first of equals
+        chosen = train_snn.select_weights(
+            candidates[order], sizes, lif, 0.001, spikes, labels, options, torch.Generator(), torch.device("cpu")
+        )
+        best = min(range(8), key=lambda k: (reference[order[k]], k))  # first of equals
         assert chosen == best
 
 
@@ -138,16 +173,23 @@ def test_spike_file_matches_the_contract(spike_file):
     assert labels.dtype == np.int64 and predictions.dtype == np.int64
     assert record["split"].tolist() == ["train"] * 16 + ["test"] * 8
     assert {name: w.shape for name, w in record["weights"].items()} == {
-        "input_hidden": (1, 4), "hidden_hidden": (4, 4), "hidden_output": (4, 2)}
+        "input_hidden": (1, 4),
+        "hidden_hidden": (4, 4),
+        "hidden_output": (4, 2),
+    }
     assert all(w.dtype == np.float64 for w in record["weights"].values())
     # The stored weights, run on the stored input spikes, reproduce every stored spike.
-    weights = {name: torch.as_tensor(w, dtype=torch.float32)[None]
-               for name, w in record["weights"].items()}
+    weights = {name: torch.as_tensor(w, dtype=torch.float32)[None] for name, w in record["weights"].items()}
     lif = sn.LIFParams(**record["lif"])
-    assert lif.sigma > 0                                         # the default network is noisy
-    _, rerun = sn.simulate_network(weights, torch.as_tensor(spikes[:, :1]), lif, record["dt"],
-                                   train_snn.noise_generator(record["seed"], "record"),
-                                   record=True)
+    assert lif.sigma > 0  # the default network is noisy
+    _, rerun = sn.simulate_network(
+        weights,
+        torch.as_tensor(spikes[:, :1]),
+        lif,
+        record["dt"],
+        train_snn.noise_generator(record["seed"], "record"),
+        record=True,
+    )
     np.testing.assert_array_equal(rerun[0].numpy(), spikes)
     # Predictions are the count readout of the stored output spikes; metrics match them.
     out_counts = spikes[:, -2:].sum(axis=2)
@@ -169,32 +211,69 @@ def test_spike_file_matches_the_contract(spike_file):
 
 def test_weight_limits_bound_the_stored_weights(tmp_path):
     out = tmp_path / "bounded.pkl"
-    train_snn.main(TINY + ["--max-input-weight", "0.4", "--max-lateral-weight", "0.7",
-                           "--spike-file", str(out), "--figure-dir", str(tmp_path / "figures")])
+    train_snn.main(
+        TINY
+        + [
+            "--max-input-weight",
+            "0.4",
+            "--max-lateral-weight",
+            "0.7",
+            "--spike-file",
+            str(out),
+            "--figure-dir",
+            str(tmp_path / "figures"),
+        ]
+    )
     record = load_spike_trains(out)
     # The network runs in float32, so the bound is float32's nearest value to the limit.
     assert np.abs(record["weights"]["input_hidden"]).max() <= np.float32(0.4)
     assert np.abs(record["weights"]["hidden_hidden"]).max() <= np.float32(0.7)
     assert record["config"]["max_input_weight"] == 0.4
     # The stored weights reproduce the stored spikes (the clipped weights are the network's).
-    weights = {name: torch.as_tensor(w, dtype=torch.float32)[None]
-               for name, w in record["weights"].items()}
-    _, rerun = sn.simulate_network(weights, torch.as_tensor(record["spikes"][:, :1]),
-                                   sn.LIFParams(**record["lif"]), record["dt"],
-                                   train_snn.noise_generator(record["seed"], "record"), record=True)
+    weights = {name: torch.as_tensor(w, dtype=torch.float32)[None] for name, w in record["weights"].items()}
+    _, rerun = sn.simulate_network(
+        weights,
+        torch.as_tensor(record["spikes"][:, :1]),
+        sn.LIFParams(**record["lif"]),
+        record["dt"],
+        train_snn.noise_generator(record["seed"], "record"),
+        record=True,
+    )
     np.testing.assert_array_equal(rerun[0].numpy(), record["spikes"])
 
 
-@pytest.mark.parametrize("args", [
-    ["--n-train", "0"], ["--n-test", "-5"], ["--n-steps", "0"], ["--n-hidden", "-1"],
-    ["--population", "1"], ["--generations", "0"], ["--dt", "0"], ["--dt", "-0.001"],
-    ["--dt", "nan"], ["--sine-freq", "0"], ["--cosine-freq", "-15"], ["--tau-mem", "0"],
-    ["--n-train", "ten"], ["--noise-sigma", "-0.1"], ["--rate-penalty", "-1"],
-    ["--rate-target", "nan"], ["--rate-floor", "-0.01"], ["--noise-draws", "0"],
-    ["--max-input-weight", "0"], ["--max-lateral-weight", "-1"], ["--max-lateral-weight", "inf"],
-    ["--v-reset", "1.0"], ["--v-reset", "2", "--v-threshold", "1.5"], ["--v-threshold", "nan"],
-    ["--device", "foo"], ["--device", "cuda:99"],
-] + ([] if torch.cuda.is_available() else [["--device", "cuda"]]))
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--n-train", "0"],
+        ["--n-test", "-5"],
+        ["--n-steps", "0"],
+        ["--n-hidden", "-1"],
+        ["--population", "1"],
+        ["--generations", "0"],
+        ["--dt", "0"],
+        ["--dt", "-0.001"],
+        ["--dt", "nan"],
+        ["--sine-freq", "0"],
+        ["--cosine-freq", "-15"],
+        ["--tau-mem", "0"],
+        ["--n-train", "ten"],
+        ["--noise-sigma", "-0.1"],
+        ["--rate-penalty", "-1"],
+        ["--rate-target", "nan"],
+        ["--rate-floor", "-0.01"],
+        ["--noise-draws", "0"],
+        ["--max-input-weight", "0"],
+        ["--max-lateral-weight", "-1"],
+        ["--max-lateral-weight", "inf"],
+        ["--v-reset", "1.0"],
+        ["--v-reset", "2", "--v-threshold", "1.5"],
+        ["--v-threshold", "nan"],
+        ["--device", "foo"],
+        ["--device", "cuda:99"],
+    ]
+    + ([] if torch.cuda.is_available() else [["--device", "cuda"]]),
+)
 def test_nonsense_arguments_exit_with_code_2(args, capsys):
     with pytest.raises(SystemExit) as info:
         train_snn.parse_args(args)
@@ -210,8 +289,7 @@ def test_unwritable_output_gives_one_line_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("a regular file, not a folder")
     with pytest.raises(SystemExit) as info:
-        train_snn.main(TINY + ["--spike-file", str(blocker / "x.pkl"),
-                               "--figure-dir", str(tmp_path / "figures")])
+        train_snn.main(TINY + ["--spike-file", str(blocker / "x.pkl"), "--figure-dir", str(tmp_path / "figures")])
     message = info.value.code
     assert isinstance(message, str) and message.startswith("train_snn.py: error:")
     assert "\n" not in message
