@@ -30,11 +30,14 @@ import itertools
 import math
 import os
 import platform
+import shlex
+import sys
 from time import perf_counter, process_time
 
 import numpy as np
 import scipy
 
+from benchmarks.report import printed_section
 from cli_types import int_at_least
 from hawkes_model import HawkesProcessModel, simulate_hawkes
 from mcmc_diagnostics import MAX_RHAT, MIN_ESS_BULK
@@ -548,11 +551,12 @@ def parse_args(argv=None):
         help="timing rounds; the minimum over rounds is reported (default 5)",
     )
     parser.add_argument("--no-mcmc", action="store_true", help="only the log-likelihood tables (skips the two fits)")
+    parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
     return parser.parse_args(argv)
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def run(args):
+    """The benchmark itself, printing its tables."""
     n_events = CONT_N_EVENTS_QUICK if args.quick else CONT_N_EVENTS
     n_samples, n_warmup = (N_SAMPLES_QUICK, N_WARMUP_QUICK) if args.quick else (N_SAMPLES, N_WARMUP)
     tick_cls, tick_version = import_tick()
@@ -628,6 +632,15 @@ def main(argv=None):
         f"\ndiscrete fit {disc_fit['wall_s']:.1f} s, min ESS/s {disc_fit['ess_per_s']:.1f}; "
         f"continuous fit {cont_fit['wall_s']:.1f} s, min ESS/s {cont_fit['ess_per_s']:.1f}"
     )
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    command = shlex.join(["python", "-m", "benchmarks.bench_hawkes", *(sys.argv[1:] if argv is None else argv)])
+    with printed_section(
+        "bench-hawkes", "The Hawkes model: likelihood speed and MCMC efficiency", command, enabled=not args.no_report
+    ):
+        return run(args)
 
 
 if __name__ == "__main__":

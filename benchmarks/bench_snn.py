@@ -18,6 +18,7 @@ import argparse
 import os
 import platform
 import resource
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,7 @@ import torch
 
 import spiking_network
 import train_snn
+from benchmarks.report import printed_section
 from spike_file import load_spike_trains
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,11 +91,12 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats of the batched evaluation (default 5)")
     parser.add_argument("--skip-training", action="store_true", help="do not time the full default training")
+    parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
     return parser.parse_args(argv)
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def run(args):
+    """The benchmark itself, printing its tables."""
     print(
         f"machine: {platform.machine()} {platform.processor() or ''}, "
         f"{os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable), "
@@ -149,6 +152,18 @@ def main(argv=None):
         )
     own_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of this benchmark process: {own_mib:.0f} MiB")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    command = shlex.join(["python", "-m", "benchmarks.bench_snn", *(sys.argv[1:] if argv is None else argv)])
+    with printed_section(
+        "bench-snn",
+        "The network: batched against per-individual simulation, training time",
+        command,
+        enabled=not args.no_report,
+    ):
+        return run(args)
 
 
 if __name__ == "__main__":

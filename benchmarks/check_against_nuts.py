@@ -43,6 +43,7 @@ Short smoke test:
 import argparse
 import os
 import platform
+import shlex
 import sys
 from time import perf_counter
 
@@ -57,6 +58,7 @@ from benchmarks.bench_hawkes import (
     parameter_names,
     simulate_trials,
 )
+from benchmarks.report import printed_section
 from cli_types import int_at_least
 from hawkes_model import HawkesProcessModel
 from mcmc_diagnostics import MIN_SAMPLES, ess_bulk, split_rhat
@@ -589,11 +591,12 @@ def parse_args(argv=None):
         action="store_true",
         help=f"smoke test: {N_WARMUP_QUICK} warm-up + {N_SAMPLES_QUICK} NUTS draws per chain",
     )
+    parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
     return parser.parse_args(argv)
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def run(args):
+    """The benchmark itself, printing its tables."""
     if jax is None:
         print(INSTALL_HINT)
         sys.exit(1)
@@ -603,6 +606,15 @@ def main(argv=None):
     result = compare_samplers(args.seed, n_samples, n_warmup)
     print_report(result, args, n_samples, n_warmup)
     return result
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    command = shlex.join(["python", "-m", "benchmarks.check_against_nuts", *(sys.argv[1:] if argv is None else argv)])
+    with printed_section(
+        "nuts", "The sampler against NumPyro's NUTS, same model and prior", command, enabled=not args.no_report
+    ):
+        return run(args)
 
 
 if __name__ == "__main__":

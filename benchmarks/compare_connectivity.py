@@ -25,13 +25,11 @@ Command, from the repository root (about ten minutes on two cores):
 """
 
 import argparse
-import os
-import platform
+import shlex
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from time import perf_counter
 
 import matplotlib
 
@@ -41,6 +39,7 @@ import numpy as np  # noqa: E402
 from scipy.signal import lfilter  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
+from benchmarks.report import README, write_section
 from connectivity import connection_matrix, connectivity_auc, observable_pairs  # noqa: E402
 from posterior_file import load_posterior  # noqa: E402
 from safe_files import save_figure  # noqa: E402
@@ -218,27 +217,21 @@ def parse_args(argv=None):
         help="first n test trials of each group to use (0: all)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the Hawkes fits")
+    parser.add_argument("--no-report", action="store_true", help="print only; write no document")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     spike_data = load_spike_trains(args.spike_file)
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; "
-        f"python {platform.python_version()}"
-    )
-    by_group = {}
+    by_group, sections = {}, []
     with tempfile.TemporaryDirectory() as workdir:
         for n_trials in args.trial_counts:
-            start = perf_counter()
             posterior = fit_hawkes(args.spike_file, n_trials, args.seed, workdir)
             true_weights, _ = connection_matrix(posterior.weights, posterior.layer_sizes)
             results = compare(spike_data, posterior, true_weights)
-            print(
-                f"\n### First {n_trials or 'all'} test trials of each group "
-                f"({perf_counter() - start:.0f} s)\n\n{markdown_table(results)}"
-            )
+            sections.append(f"First {n_trials or 'all'} test trials of each group:\n\n{markdown_table(results)}")
+            print(f"\n{sections[-1]}")
             for name, row in results.items():
                 by_group.setdefault(name, []).append(row)
     fig, axes = plt.subplots(1, len(by_group), figsize=(4.5 * len(by_group), 4), sharey=True, squeeze=False)
@@ -249,7 +242,19 @@ def main(argv=None):
     save_figure(fig, args.figure)
     plt.close(fig)
     print(f"\nwrote {args.figure}")
-
-
-if __name__ == "__main__":
-    main()
+    if not args.no_report:
+        command = shlex.join(["python", "-m", "benchmarks.compare_connectivity", *(argv or sys.argv[1:])])
+        figure = f"![connectivity AUC against trials used]({args.figure.relative_to(REPO_ROOT)})"
+        write_section(
+            "comparison",
+            "The Hawkes posterior against other methods, on the same trials",
+            command,
+            "\n\n".join([*sections, figure]).replace("](figures/", "](../figures/"),
+        )
+        write_section(
+            "comparison",
+            "The Hawkes posterior against other methods, on the same trials",
+            command,
+            f"{sections[-1]}\n\n{figure}\n\nAt fewer trials: [docs/RESULTS.md](docs/RESULTS.md).",
+            README,
+        )

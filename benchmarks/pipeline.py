@@ -20,10 +20,9 @@ import tempfile
 from pathlib import Path
 from time import perf_counter, sleep
 
-from benchmarks.report import RESULTS, write_section
+from benchmarks.report import README, RESULTS, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
 SCRIPTS = ("train_snn.py", "fit_hawkes_process.py", "plot_alpha_heatmaps.py")
 POLL_SECONDS = 0.05
 

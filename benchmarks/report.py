@@ -1,13 +1,17 @@
-"""The results document: every benchmark writes its own section of ``docs/RESULTS.md``.
+"""The results document: every benchmark writes its own section of ``docs/RESULTS.md`` (and a
+few write a short one into ``README.md``).
 
 A section lies between ``<!-- begin NAME -->`` and ``<!-- end NAME -->``; writing it again
 replaces it and leaves the others alone, so each table is printed by the run that measured it
 and never typed by hand. New sections are appended in the order they are first written.
 """
 
+import contextlib
+import io
 import os
 import platform
 import re
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -15,7 +19,9 @@ import numpy as np
 
 from safe_files import atomic_write
 
-RESULTS = Path(__file__).resolve().parent.parent / "docs" / "RESULTS.md"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "docs" / "RESULTS.md"
+README = ROOT / "README.md"
 HEADER = (
     "# Results\n\nEvery table below was written by the benchmark named under its title "
     "(`make results` runs them all); nothing here is typed by hand.\n"
@@ -58,3 +64,31 @@ def write_section(name, title, command, body, path=RESULTS):
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else f"{text.rstrip()}\n\n{section}\n"
     with atomic_write(path) as tmp:
         tmp.write_text(text)
+
+
+class _Tee(io.TextIOBase):
+    """Writes to the real stdout and keeps a copy."""
+
+    def __init__(self, stream):
+        self.stream, self.copy = stream, io.StringIO()
+
+    def write(self, text):
+        self.copy.write(text)
+        return self.stream.write(text)
+
+    def flush(self):
+        self.stream.flush()
+
+
+@contextlib.contextmanager
+def printed_section(name, title, command, enabled=True, path=RESULTS):
+    """Print as usual inside the block; afterwards write what was printed as section ``name``.
+
+    For benchmarks whose output is already the report (tables in markdown). With ``enabled``
+    False nothing is written.
+    """
+    tee = _Tee(sys.stdout)
+    with contextlib.redirect_stdout(tee):
+        yield
+    if enabled:
+        write_section(name, title, command, tee.copy.getvalue(), path)

@@ -30,6 +30,7 @@ Commands for the README tables, from the repository root:
 import argparse
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from time import perf_counter
@@ -42,6 +43,7 @@ from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from benchmarks.bench_hawkes import end_time_for, print_table, simulate_trials
+from benchmarks.report import printed_section
 from cli_types import int_at_least
 from hawkes_model import HawkesPrior, HawkesProcessModel, simulate_hawkes
 from safe_files import atomic_write
@@ -753,11 +755,12 @@ def parse_args(argv=None):
         f"{QUICK['n_dense']})",
     )
     parser.add_argument("--out", type=Path, default=None, help="optional JSON file of every data set's numbers")
+    parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
     return parser.parse_args(argv)
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def run(args):
+    """The benchmark itself, printing its tables."""
     settings = dict(QUICK if args.quick else FULL)
     for key, value in (
         ("n_calib", args.n_calibration),
@@ -851,6 +854,18 @@ def main(argv=None):
         f"\nvalidated {len(calib)} calibration, {len(cont)} sparse and {len(dense)} dense continuous, {len(disc)} "
         f"discrete and {len(bias)} grid-bias data sets in {perf_counter() - start:.0f} s"
     )
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    command = shlex.join(["python", "-m", "benchmarks.validate_hawkes", *(sys.argv[1:] if argv is None else argv)])
+    with printed_section(
+        "validate-hawkes",
+        "The sampler on simulated data: calibration, recovery, coverage",
+        command,
+        enabled=not args.no_report,
+    ):
+        return run(args)
 
 
 if __name__ == "__main__":

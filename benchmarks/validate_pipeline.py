@@ -21,6 +21,7 @@ Commands for the README numbers, from the repository root:
 """
 
 import argparse
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,7 @@ from time import perf_counter
 import numpy as np
 
 import connectivity
+from benchmarks.report import printed_section
 from hawkes_model import simulate_hawkes
 from mcmc_diagnostics import is_converged
 from posterior_file import load_posterior
@@ -154,11 +156,12 @@ def parse_args(argv=None):
         default=1000,
         help="fit_hawkes_process.py's spike budget per group (its default: 1000)",
     )
+    parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
     return parser.parse_args(argv)
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def run(args):
+    """The benchmark itself, printing its tables."""
     try:
         record = load_spike_trains(args.spike_file)
     except InputFileError as err:
@@ -184,6 +187,18 @@ def main(argv=None):
                 f"{variant:<34} {name:<16} {n_trials:>6} {auc:>8.3f} {auc_seen:>10.3f}  {'yes' if converged else 'NO'}"
             )
     print(f"\ntotal {perf_counter() - start:.0f} s")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    command = shlex.join(["python", "-m", "benchmarks.validate_pipeline", *(sys.argv[1:] if argv is None else argv)])
+    with printed_section(
+        "validate-pipeline",
+        "The fit script on Hawkes data over the network's graph",
+        command,
+        enabled=not args.no_report,
+    ):
+        return run(args)
 
 
 if __name__ == "__main__":
