@@ -3,7 +3,7 @@
 import numpy as np
 
 from mcmc_diagnostics import summarise_draws
-from posterior_file import GroupPosterior, Posterior
+from posterior_file import PARAMETERS, SUMMARY_STATS, GroupPosterior, Posterior
 from spike_file import neuron_labels
 
 
@@ -50,3 +50,33 @@ def fake_posterior(groups, layer_sizes, weights, n_steps, alpha_free=None, confi
         skipped_groups=list(skipped_groups),
         groups=dict(groups),
     )
+
+
+def expected_keys(posterior):
+    """The keys ``posterior_arrays`` documents, for this posterior's groups and moves."""
+    keys = {
+        "format",
+        "version",
+        "config",
+        "dt",
+        "n_steps",
+        "neuron_labels",
+        "layer_names",
+        "layer_sizes",
+        "class_names",
+        "weight_names",
+        "group_names",
+        "skipped_groups",
+        "alpha_free",
+        *(f"weights/{name}" for name in posterior.weights),
+    }
+    for g, group in posterior.groups.items():
+        keys |= {
+            f"{g}/{key}"
+            for key in ("trials", "n_spikes", "mu", "alpha", "beta", "max_rhat", "min_ess_bulk", "gof_ks", "background")
+        }
+        keys |= {f"{g}/{p}/{s}" for p in PARAMETERS for s in SUMMARY_STATS}
+        keys |= {f"{g}/acceptance/{move}" for move in group.acceptance}
+        if group.trial_alpha_mean is not None:
+            keys.add(f"{g}/trial_alpha_mean")
+    return keys

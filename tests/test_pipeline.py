@@ -2,6 +2,7 @@
 
 import matplotlib
 import numpy as np
+from posterior_records import expected_keys
 
 import connectivity
 import fit_hawkes_process
@@ -14,38 +15,6 @@ from spike_file import events_to_raster, load_spike_trains, save_spike_trains
 N_HIDDEN = 3
 N_NEURONS = 1 + N_HIDDEN + 2
 N_CHAINS, N_SAMPLES = 2, 20
-
-
-def expected_keys(group_names, acceptance_moves):
-    """The posterior file's keys as documented in posterior_file.posterior_arrays."""
-    keys = {
-        "format",
-        "version",
-        "config",
-        "dt",
-        "n_steps",
-        "neuron_labels",
-        "layer_names",
-        "layer_sizes",
-        "class_names",
-        "weight_names",
-        "group_names",
-        "skipped_groups",
-        "weights/input_hidden",
-        "weights/hidden_hidden",
-        "weights/hidden_output",
-        "alpha_free",
-    }
-    for g in group_names:
-        keys |= {
-            f"{g}/{key}"
-            for key in ("trials", "n_spikes", "mu", "alpha", "beta", "max_rhat", "min_ess_bulk", "gof_ks", "background")
-        }
-        keys |= {
-            f"{g}/{p}/{s}" for p in ("mu", "alpha", "beta") for s in ("mean", "sd", "q05", "q95", "rhat", "ess_bulk")
-        }
-        keys |= {f"{g}/acceptance/{move}" for move in acceptance_moves}
-    return keys
 
 
 def test_train_fit_plot(tmp_path, capsys):
@@ -103,9 +72,9 @@ def test_train_fit_plot(tmp_path, capsys):
         spikes["labels"], spikes["predictions"], spikes["split"], spikes["class_names"]
     )
     assert groups == list(expected_groups)
-    moves = {key.split("/")[-1] for key in arrays if "/acceptance/" in key}
-    assert "beta" in moves
-    assert set(arrays) == expected_keys(groups, moves)
+    posterior = load_posterior(posterior_file)
+    assert set(posterior.groups[groups[0]].acceptance) == {"hmc", "transfer", "beta"}
+    assert set(arrays) == expected_keys(posterior)
 
     assert arrays["neuron_labels"].dtype.kind == "U"
     # The input is exogenous by default: its row of alpha is fixed at 0.

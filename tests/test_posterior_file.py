@@ -5,7 +5,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from posterior_records import fake_group, fake_posterior
+from posterior_records import expected_keys, fake_group, fake_posterior
 
 import posterior_file as pf
 from safe_files import InputFileError
@@ -38,36 +38,6 @@ def make_posterior(per_trial=False, pair_beta=False):
         config={"seed": 0, "per_trial": per_trial, "max_rhat_limit": 1.01},
         skipped_groups=["sine_wrong"],
     )
-
-
-def expected_keys(posterior):
-    """The keys ``posterior_arrays`` documents, for this posterior's groups and moves."""
-    keys = {
-        "format",
-        "version",
-        "config",
-        "dt",
-        "n_steps",
-        "neuron_labels",
-        "layer_names",
-        "layer_sizes",
-        "class_names",
-        "weight_names",
-        "group_names",
-        "skipped_groups",
-        "alpha_free",
-        *(f"weights/{name}" for name in posterior.weights),
-    }
-    for g, group in posterior.groups.items():
-        keys |= {
-            f"{g}/{key}"
-            for key in ("trials", "n_spikes", "mu", "alpha", "beta", "max_rhat", "min_ess_bulk", "gof_ks", "background")
-        }
-        keys |= {f"{g}/{p}/{s}" for p in pf.PARAMETERS for s in pf.SUMMARY_STATS}
-        keys |= {f"{g}/acceptance/{move}" for move in group.acceptance}
-        if group.trial_alpha_mean is not None:
-            keys.add(f"{g}/trial_alpha_mean")
-    return keys
 
 
 # ----------------------------------------------------------------------------- writing
