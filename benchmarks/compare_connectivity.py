@@ -238,11 +238,11 @@ def main(argv=None):
             results = compare(spike_data, posterior, true_weights)
             sections.append(f"First {n_trials or 'all'} test trials of each group:\n\n{markdown_table(results)}")
             print(f"\n{sections[-1]}")
-            for name, row in results.items():
-                by_group.setdefault(name, []).append(row)
+            for name, (n, scores) in results.items():
+                by_group.setdefault(name, {})[n] = scores  # a group smaller than n_trials repeats a count
     fig, axes = plt.subplots(1, len(by_group), figsize=(4.5 * len(by_group), 4), sharey=True, squeeze=False)
     for ax, (name, rows) in zip(axes[0], by_group.items()):
-        plot_auc_against_trials(ax, sorted(rows), name)
+        plot_auc_against_trials(ax, sorted(rows.items()), name)
     axes[0, 0].set_ylabel("connectivity AUC, observable pairs")
     axes[0, -1].legend(loc="lower right")
     save_figure(fig, args.figure)
