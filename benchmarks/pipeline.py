@@ -58,6 +58,8 @@ def run_script(script, flags=()):
         output = log.read()
     if process.returncode:
         raise RuntimeError(f"{script} failed:\n{output}")
+    # Paths as the reader's checkout would print them, relative to the repository.
+    output = output.replace(f"{ROOT}/", "")
     lines = [line for line in output.splitlines() if "\r" not in line and line.strip()]
     return seconds, peak, lines
 
