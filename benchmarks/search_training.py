@@ -13,20 +13,14 @@ summary.
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
-from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed
 
-from connectivity import connection_matrix, group_aucs
-from mcmc_diagnostics import is_converged
-from posterior_file import load_posterior
+from benchmarks import seeds
 from spike_file import load_spike_trains
 
-ROOT = Path(__file__).resolve().parent.parent
 # Flag -> values drawn uniformly; None leaves the flag at its default (an unbounded weight).
 SPACE = {
     "--noise-sigma": [0.1, 0.15, 0.2, 0.25, 0.3],
@@ -48,49 +42,17 @@ def draw_settings(n_runs, seed):
 
 def run_one(settings, train_seed, min_accuracy):
     """Train with ``settings``; fit and score the network if it is accurate enough."""
-    python = sys.executable
+    flags = [str(x) for flag, value in settings.items() if value is not None for x in (flag, value)]
     with tempfile.TemporaryDirectory() as tmp:
-        spike_file, posterior_file = Path(tmp) / "spikes.pkl", Path(tmp) / "posterior.npz"
-        flags = [str(x) for flag, value in settings.items() if value is not None for x in (flag, value)]
-        subprocess.run(
-            [
-                python,
-                str(ROOT / "train_snn.py"),
-                "--seed",
-                str(train_seed),
-                "--spike-file",
-                str(spike_file),
-                "--figure-dir",
-                tmp,
-                *flags,
-            ],
-            check=True,
-            capture_output=True,
-        )
+        spike_file = seeds.train(train_seed, tmp, flags)
         result = {"settings": settings, "accuracy": load_spike_trains(spike_file)["metrics"]["test"]["accuracy"]}
         if result["accuracy"] < min_accuracy:
             return result
-        subprocess.run(
-            [
-                python,
-                str(ROOT / "fit_hawkes_process.py"),
-                "--spike-file",
-                str(spike_file),
-                "--posterior-file",
-                str(posterior_file),
-                "--n-jobs",
-                "1",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        posterior = load_posterior(posterior_file)
-    true_weights, _ = connection_matrix(posterior.weights, posterior.layer_sizes)
-    for key, observable in (("auc", False), ("auc_observable", True)):
-        aucs = group_aucs(posterior, true_weights, observable)
+        scores = seeds.score(seeds.fit(train_seed, spike_file))
+    for key, name in (("auc", "auc_all"), ("auc_observable", "auc_observable")):
         # A group with no scorable synapse or absent pair has no AUC: null, left out below.
-        result[key] = {name: round(auc, 3) if np.isfinite(auc) else None for name, auc in aucs.items()}
-    result["converged"] = all(is_converged(g.max_rhat, g.min_ess_bulk) for g in posterior.groups.values())
+        result[key] = {group: round(auc, 3) if np.isfinite(auc) else None for group, auc in scores[name].items()}
+    result["converged"] = scores["converged"] == scores["groups"]
     return result
 
 

@@ -46,64 +46,71 @@ COLUMNS = (
 )
 
 
+def train(seed, folder, flags=()):
+    """Run ``train_snn.py --seed seed`` with its outputs in ``folder``; return the spike file."""
+    spike_file = Path(folder) / "spikes.pkl"
+    outputs = ["--spike-file", str(spike_file), "--figure-dir", str(folder)]
+    subprocess.run(
+        [sys.executable, str(ROOT / "train_snn.py"), "--seed", str(seed), *outputs, *flags],
+        check=True,
+        capture_output=True,
+    )
+    return spike_file
+
+
+def fit(seed, spike_file, flags=()):
+    """Run ``fit_hawkes_process.py --seed seed`` on one core next to ``spike_file``; return the posterior file."""
+    posterior_file = Path(spike_file).with_name("posterior.npz")
+    files = ["--spike-file", str(spike_file), "--posterior-file", str(posterior_file)]
+    subprocess.run(
+        [sys.executable, str(ROOT / "fit_hawkes_process.py"), "--seed", str(seed), *files, "--n-jobs", "1", *flags],
+        check=True,
+        capture_output=True,
+    )
+    return posterior_file
+
+
+def score(posterior_file):
+    """Connectivity AUCs (name -> AUC per fitted group) and convergence of a posterior file.
+
+    Returns
+    -------
+    dict
+        ``auc_observable`` and ``auc_all`` (NaN for a group without a scorable pair),
+        ``converged`` and ``groups`` (counts).
+    """
+    posterior = load_posterior(posterior_file)
+    true_weights, _ = connection_matrix(posterior.weights, posterior.layer_sizes)
+    return {
+        "auc_observable": group_aucs(posterior, true_weights, observable=True),
+        "auc_all": group_aucs(posterior, true_weights),
+        "converged": sum(is_converged(group.max_rhat, group.min_ess_bulk) for group in posterior.groups.values()),
+        "groups": len(posterior.groups),
+    }
+
+
 def run_seed(seed, train_flags=(), fit_flags=()):
     """Train and fit one seed in a temporary folder; return its row of numbers.
 
     Returns
     -------
     dict
-        ``seed``, ``train_accuracy``, ``test_accuracy``, ``auc_observable`` and ``auc_all``
-        (name -> AUC of each fitted group), ``converged`` and ``groups`` (counts),
+        ``seed``, ``train_accuracy``, ``test_accuracy``, the keys of ``score``,
         ``train_seconds``, ``fit_seconds``.
     """
     with tempfile.TemporaryDirectory() as tmp:
-        spike_file, posterior_file = Path(tmp) / "spikes.pkl", Path(tmp) / "posterior.npz"
         start = perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "train_snn.py"),
-                "--seed",
-                str(seed),
-                "--spike-file",
-                str(spike_file),
-                "--figure-dir",
-                tmp,
-                *train_flags,
-            ],
-            check=True,
-            capture_output=True,
-        )
+        spike_file = train(seed, tmp, train_flags)
         train_seconds = perf_counter() - start
-        subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "fit_hawkes_process.py"),
-                "--seed",
-                str(seed),
-                "--spike-file",
-                str(spike_file),
-                "--posterior-file",
-                str(posterior_file),
-                "--n-jobs",
-                "1",
-                *fit_flags,
-            ],
-            check=True,
-            capture_output=True,
-        )
+        posterior_file = fit(seed, spike_file, fit_flags)
         fit_seconds = perf_counter() - start - train_seconds
         metrics = load_spike_trains(spike_file)["metrics"]
-        posterior = load_posterior(posterior_file)
-    true_weights, _ = connection_matrix(posterior.weights, posterior.layer_sizes)
+        scores = score(posterior_file)
     return {
         "seed": seed,
         "train_accuracy": metrics["train"]["accuracy"],
         "test_accuracy": metrics["test"]["accuracy"],
-        "auc_observable": group_aucs(posterior, true_weights, observable=True),
-        "auc_all": group_aucs(posterior, true_weights),
-        "converged": sum(is_converged(group.max_rhat, group.min_ess_bulk) for group in posterior.groups.values()),
-        "groups": len(posterior.groups),
+        **scores,
         "train_seconds": train_seconds,
         "fit_seconds": fit_seconds,
     }
