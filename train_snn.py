@@ -628,6 +628,7 @@ def parse_args(argv=None):
         default=ROOT / "figures",
         help="folder for the raster and training-curve figures (default figures/)",
     )
+    add("--no-figures", action="store_true", help="write the spike file only (for seed sweeps)")
     args = parser.parse_args(argv)
     if args.v_reset >= args.v_threshold:
         parser.error(f"argument --v-reset: must be below --v-threshold ({args.v_threshold}), got {args.v_reset}")
@@ -638,7 +639,7 @@ def main(argv=None):
     """Train, evaluate, save the spike file and the two figures, print a summary."""
     args = parse_args(argv)
     try:  # fail before training, not after, if the outputs cannot be written
-        for folder in (args.spike_file.parent, args.figure_dir):
+        for folder in (args.spike_file.parent, *([] if args.no_figures else [args.figure_dir])):
             folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         sys.exit(f"train_snn.py: error: cannot create output folder: {err}")
@@ -702,12 +703,12 @@ def main(argv=None):
         weights, inputs, lif, args.dt, noise_generator(args.seed, "record"), record=True
     )
     # The settings that can shape the result (device and threads too: they may change the
-    # order of floating-point sums); output paths are left out so the file's bytes do not
-    # depend on where it is written.
+    # order of floating-point sums); the outputs are left out so the file's bytes do not
+    # depend on where it is written or whether figures were drawn.
     config = {
         key: str(value) if key == "device" else value
         for key, value in vars(args).items()
-        if key not in ("spike_file", "figure_dir")
+        if key not in ("spike_file", "figure_dir", "no_figures")
     }
     labels = np.concatenate([train_labels, test_labels])
     predictions = predict(counts[0]).cpu().numpy()
@@ -727,7 +728,8 @@ def main(argv=None):
     )
     try:
         save_spike_trains(record, args.spike_file)
-        save_figures(record, args.figure_dir)
+        if not args.no_figures:
+            save_figures(record, args.figure_dir)
     except OSError as err:
         sys.exit(f"train_snn.py: error: cannot write outputs: {err}")
     for split_name, values in record["metrics"].items():
@@ -738,7 +740,7 @@ def main(argv=None):
         f"mean rate (spikes/step): hidden {rates[:-2].mean().item():.3f}  "
         f"output {rates[-2:].mean().item():.3f}  max {rates.max().item():.3f}"
     )
-    print(f"wrote {args.spike_file} and 2 figures in {args.figure_dir}")
+    print(f"wrote {args.spike_file}" + ("" if args.no_figures else f" and 2 figures in {args.figure_dir}"))
 
 
 if __name__ == "__main__":

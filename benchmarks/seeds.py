@@ -47,11 +47,19 @@ COLUMNS = (
 
 
 def train(seed, folder, flags=()):
-    """Run ``train_snn.py --seed seed`` with its outputs in ``folder``; return the spike file."""
+    """Run ``train_snn.py --seed seed`` without figures, the spike file in ``folder``; return its path."""
     spike_file = Path(folder) / "spikes.pkl"
-    outputs = ["--spike-file", str(spike_file), "--figure-dir", str(folder)]
     subprocess.run(
-        [sys.executable, str(ROOT / "train_snn.py"), "--seed", str(seed), *outputs, *flags],
+        [
+            sys.executable,
+            str(ROOT / "train_snn.py"),
+            "--seed",
+            str(seed),
+            "--spike-file",
+            str(spike_file),
+            "--no-figures",
+            *flags,
+        ],
         check=True,
         capture_output=True,
     )

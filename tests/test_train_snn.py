@@ -158,6 +158,13 @@ def test_two_runs_with_one_seed_give_identical_files(tmp_path):
     assert tiny_run(tmp_path).read_bytes() == first
     # Written elsewhere, the same bytes: the stored config leaves the output paths out.
     assert tiny_run(tmp_path / "elsewhere", "other.pkl").read_bytes() == first
+    # Without figures, the same bytes too, and no figure folder.
+    bare = tmp_path / "bare"
+    train_snn.main(
+        TINY + ["--spike-file", str(bare / "spikes.pkl"), "--figure-dir", str(bare / "figures"), "--no-figures"]
+    )
+    assert (bare / "spikes.pkl").read_bytes() == first
+    assert sorted(p.name for p in bare.iterdir()) == ["spikes.pkl"]
 
 
 def test_spike_file_matches_the_contract(spike_file):
