@@ -1,0 +1,61 @@
+"""The alternatives of benchmarks/compare_connectivity.py against brute force and planted truth."""
+
+import numpy as np
+
+from benchmarks import compare_connectivity as cc
+
+
+def random_raster(seed, n_trials=3, n_dims=4, n_steps=50, rate=0.3):
+    return np.random.default_rng(seed).random((n_trials, n_dims, n_steps)) < rate
+
+
+def test_lag1_excess_matches_counting_bin_by_bin():
+    spikes = random_raster(0)
+    spikes[:, 3] = False  # a silent source: no conditional probability, scores -P(y_i)
+    n_trials, n_dims, n_steps = spikes.shape
+    expected = np.zeros((n_dims, n_dims))
+    for i in range(n_dims):
+        base = np.mean([spikes[r, i, k] for r in range(n_trials) for k in range(1, n_steps)])
+        for j in range(n_dims):
+            after = [spikes[r, i, k] for r in range(n_trials) for k in range(1, n_steps) if spikes[r, j, k - 1]]
+            expected[i, j] = (np.mean(after) if after else 0.0) - base
+    np.testing.assert_allclose(cc.lag1_excess(spikes), expected, atol=1e-12)
+
+
+def test_filtered_past_is_the_sum_over_earlier_spikes():
+    spikes = random_raster(1, n_trials=2, n_dims=2, n_steps=30)
+    beta_dt = 0.7
+    r = np.exp(-beta_dt)
+    expected = np.zeros(spikes.shape)
+    for k in range(spikes.shape[2]):
+        for m in range(1, k + 1):
+            expected[:, :, k] += (1 - r) * r ** (m - 1) * spikes[:, :, k - m]
+    np.testing.assert_allclose(cc.filtered_past(spikes, beta_dt), expected, atol=1e-12)
+
+
+def test_glm_and_correlogram_find_a_planted_synapse():
+    # Neuron 1 fires one step after neuron 0 with probability 0.8; 2 and 3 are independent.
+    rng = np.random.default_rng(2)
+    spikes = random_raster(3, n_trials=20, n_steps=200, rate=0.1)
+    spikes[:, 1, 1:] |= spikes[:, 0, :-1] & (rng.random(spikes[:, 0, :-1].shape) < 0.8)
+    for scores in (cc.logistic_glm(spikes), cc.lag1_excess(spikes)):
+        off_diagonal = scores[~np.eye(4, dtype=bool)]
+        assert scores[1, 0] == off_diagonal.max() and scores[1, 0] > 0
+
+
+def test_a_target_that_never_fires_gets_a_zero_glm_row():
+    spikes = random_raster(4)
+    spikes[:, 2] = False
+    assert np.all(cc.logistic_glm(spikes)[2] == 0)
+
+
+def test_standing_counts_each_group_and_trial_count_and_names_the_losses():
+    def cell(hawkes, glm, tick=float("nan")):
+        values = {"Hawkes posterior": hawkes, "logistic GLM": glm, "cross-correlogram": 0.5, "tick MLE": tick}
+        return {method: (value, value) for method, value in values.items()}
+
+    by_group = {"a": {4: cell(0.9, 0.8), 16: cell(0.9, 0.8, 0.95)}, "b": {4: cell(0.7, 0.7)}}
+    text = cc.hawkes_standing(by_group)
+    assert "in 2 of 3 (group, trials) cells" in text
+    assert "a at 16 trials (tick MLE 0.950 against 0.900)" in text
+    assert cc.hawkes_standing({"b": {4: cell(0.7, 0.7)}}).endswith("in 1 of 1 (group, trials) cells.")
