@@ -262,14 +262,14 @@ def simulate_network(weights, input_spikes, lif, dt, generator=None, record=Fals
     w_lif = w_ih.new_zeros(n_pop, n_lif, n_lif)  # (P, N, N)
     w_lif[:, :n_hidden, :n_hidden] = w_hh
     w_lif[:, :n_hidden, n_hidden:] = w_ho
-    # The input current arriving at every step at once, time first so that each step reads
-    # contiguous memory: step k receives the input spikes of step k-1, step 0 none, and
-    # output neurons none at all; the noise current joins it here: (n_steps, P, T, N).
-    input_current = w_ih.new_zeros(n_steps, n_pop, n_trials, n_lif)
-    input_current[1:, ..., :n_hidden] = torch.einsum("tis,pih->spth", input_spikes[..., :-1].to(dtype), w_ih)
+    # Input weights onto the LIF neurons, output columns zero: (P, n_in, N). The input current
+    # is made step by step, not for all steps at once: a (n_steps, P, T, N) tensor is hundreds
+    # of MB at CMA-ES sizes, and allocating it every generation costs more than the steps.
+    w_in = w_ih.new_zeros(n_pop, w_ih.shape[1], n_lif)
+    w_in[..., :n_hidden] = w_ih
+    inputs = input_spikes.to(dtype).permute(2, 0, 1).contiguous()  # (S, T, n_in)
     noise = draw_noise(lif, n_steps, n_trials, n_lif, generator, dtype)  # (S, T, N)
-    if noise is not None:
-        input_current += noise.to(w_ih.device)[:, None]  # (S, P, T, N)
+    noise = None if noise is None else noise.to(w_ih.device)
     leak, n_ref = lif.leak(dt), lif.refractory_steps(dt)
 
     v = torch.full((n_pop, n_trials, n_lif), lif.v_reset, dtype=dtype, device=w_ih.device)  # (P, T, N)
@@ -279,8 +279,12 @@ def simulate_network(weights, input_spikes, lif, dt, generator=None, record=Fals
     if record:
         raster = w_ih.new_zeros(n_steps, n_pop, n_trials, n_lif)
     for k in range(n_steps):
-        # One-step delay: step k integrates the spikes of step k-1 (none before step 0).
-        current = torch.baddbmm(input_current[k], spikes, w_lif)  # (P, T, N)
+        # One-step delay: step k integrates the spikes of step k-1 (none before step 0), of
+        # the input layer and of the LIF neurons.
+        drive = torch.matmul(inputs[k - 1], w_in) if k else torch.zeros_like(v)  # (P, T, N)
+        if noise is not None:
+            drive += noise[k]
+        current = torch.baddbmm(drive, spikes, w_lif)  # (P, T, N)
         v, refractory, spikes = lif_step(v, refractory, current, leak, lif, n_ref)
         counts += spikes
         if record:

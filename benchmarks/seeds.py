@@ -9,8 +9,8 @@ each script took. Runs go through joblib: locally (``--n-jobs``), or on a Dask c
 requirements installed; a run's files stay on its worker, only the numbers come back).
 
 Reads:  nothing.
-Writes: the "seeds" section of docs/RESULTS.md and a one-line summary in README.md (unless
-        ``--no-report``); prints the table.
+Writes: the "seeds" section of docs/RESULTS.md and of README.md (unless ``--no-report``);
+        prints the table.
 Command:  python -m benchmarks.seeds            (seeds 0-9, about 15 minutes on 2 cores)
 """
 
@@ -26,7 +26,7 @@ from time import perf_counter
 import numpy as np
 from joblib import Parallel, delayed, parallel_config
 
-from benchmarks.report import README, write_section
+from benchmarks.report import README, RESULTS, write_section
 from connectivity import connection_matrix, group_aucs
 from mcmc_diagnostics import is_converged
 from posterior_file import load_posterior
@@ -198,16 +198,10 @@ def main(argv=None):
     print(table)
     if not args.no_report:
         command = shlex.join(["python", "-m", "benchmarks.seeds", *(argv or sys.argv[1:])])
-        write_section("seeds", "Every seed: accuracy and connectivity AUC of the default pipeline", command, table)
-        summary = table.rsplit("\n", 1)[-1]
-        write_section(
-            "seeds-summary",
-            "Across seeds",
-            command,
-            f"{summary} Per seed: [docs/RESULTS.md](docs/RESULTS.md#every-seed-accuracy-and-"
-            "connectivity-auc-of-the-default-pipeline).",
-            README,
-        )
+        for path in (RESULTS, README):
+            write_section(
+                "seeds", "Every seed: accuracy and connectivity AUC of the default pipeline", command, table, path
+            )
 
 
 if __name__ == "__main__":
