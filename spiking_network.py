@@ -53,6 +53,9 @@ import torch
 from spike_file import weight_shapes
 
 DEFAULT_LAYER_SIZES = {"input": 1, "hidden": 10, "output": 2}
+# Elements (population x trials x neurons) of one chunk's state tensors in simulate_network:
+# small enough to stay in a CPU core's cache, large enough that per-step overhead is small.
+STATE_CHUNK = 150_000
 
 
 @dataclass(frozen=True)
@@ -270,14 +273,47 @@ def simulate_network(weights, input_spikes, lif, dt, generator=None, record=Fals
     inputs = input_spikes.to(dtype).permute(2, 0, 1).contiguous()  # (S, T, n_in)
     noise = draw_noise(lif, n_steps, n_trials, n_lif, generator, dtype)  # (S, T, N)
     noise = None if noise is None else noise.to(w_ih.device)
-    leak, n_ref = lif.leak(dt), lif.refractory_steps(dt)
+    # Members of the population are independent: on a CPU they run in chunks small enough for
+    # the per-step state to stay in cache (each member's result is the same either way); a GPU
+    # takes them all at once.
+    rows = max(1, STATE_CHUNK // (n_trials * n_lif)) if w_ih.device.type == "cpu" else n_pop
+    chunks = [
+        _run_steps(w_in_c, w_lif_c, inputs, noise, lif, dt, record)
+        for w_in_c, w_lif_c in zip(w_in.split(rows), w_lif.split(rows))
+    ]
+    counts = torch.cat([c[0] for c in chunks])
+    if not record:
+        return counts
+    raster = torch.cat([c[1] for c in chunks], dim=1)  # (S, P, T, N)
+    input_raster = input_spikes.to(torch.bool).expand(n_pop, -1, -1, -1)
+    return counts, torch.cat([input_raster, raster.to(torch.bool).permute(1, 2, 3, 0)], dim=2)
 
-    v = torch.full((n_pop, n_trials, n_lif), lif.v_reset, dtype=dtype, device=w_ih.device)  # (P, T, N)
+
+def _run_steps(w_in, w_lif, inputs, noise, lif, dt, record):
+    """The time loop of ``simulate_network`` for one chunk of the population.
+
+    Parameters
+    ----------
+    w_in : torch.Tensor, shape (P, n_in, N)
+    w_lif : torch.Tensor, shape (P, N, N)
+    inputs : torch.Tensor, shape (n_steps, T, n_in)
+    noise : torch.Tensor, shape (n_steps, T, N), or None
+    lif, dt
+        As in ``simulate_network``.
+    record : bool
+
+    Returns
+    -------
+    counts : torch.Tensor, shape (P, T, N)
+    raster : torch.Tensor, shape (n_steps, P, T, N), or None unless ``record``
+    """
+    leak, n_ref = lif.leak(dt), lif.refractory_steps(dt)
+    n_steps, n_trials = inputs.shape[:2]
+    v = torch.full((w_lif.shape[0], n_trials, w_lif.shape[-1]), lif.v_reset, dtype=w_lif.dtype, device=w_lif.device)
     refractory = torch.zeros_like(v)
     spikes = torch.zeros_like(v)  # spikes of k-1
-    counts = torch.zeros_like(v)  # (P, T, N)
-    if record:
-        raster = w_ih.new_zeros(n_steps, n_pop, n_trials, n_lif)
+    counts = torch.zeros_like(v)
+    raster = v.new_zeros(n_steps, *v.shape) if record else None
     for k in range(n_steps):
         # One-step delay: step k integrates the spikes of step k-1 (none before step 0), of
         # the input layer and of the LIF neurons.
@@ -289,7 +325,4 @@ def simulate_network(weights, input_spikes, lif, dt, generator=None, record=Fals
         counts += spikes
         if record:
             raster[k] = spikes
-    if not record:
-        return counts
-    input_raster = input_spikes.to(torch.bool).expand(n_pop, -1, -1, -1)
-    return counts, torch.cat([input_raster, raster.to(torch.bool).permute(1, 2, 3, 0)], dim=2)
+    return counts, raster

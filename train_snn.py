@@ -41,9 +41,7 @@ INIT_INPUT_WEIGHT = 1.0  # CMA-ES start of input->hidden weights, in units of v_
 INIT_OUTPUT_WEIGHT = 0.3  # CMA-ES start of hidden->output weights, in units of v_threshold
 # Intrinsic noise and the activity regulariser keep the hidden layer irregular and below
 # saturation, so its spike trains carry its synapses: without them CMA-ES builds clock-like,
-# saturated chains (test accuracy 0.970, but Hawkes connectivity AUC 0.49-0.57 over the
-# observable pairs); with them, 0.955 and 0.93-0.94 at seed 0 (measured; neighbouring
-# settings swing widely, see the README).
+# saturated chains that classify well but hide their synapses (docs/MODEL.md).
 NOISE_SIGMA = 0.2  # sd of the noise current per step, in units of v_threshold
 RATE_FLOOR = 0.03  # spikes per step below which a hidden/output neuron is penalised
 RATE_TARGET = 0.15  # spikes per step a hidden/output neuron may fire before penalty
@@ -549,12 +547,12 @@ def parse_args(argv=None):
     add(
         "--cma-runs",
         type=positive_int,
-        default=4,
+        default=8,
         help="independent CMA-ES runs trained side by side; the final weights are the best "
-        "of all of them on the validation trials (default 4)",
+        "of all of them on the validation trials (default 8)",
     )
     add("--population", type=_population_size, default=32, help="CMA-ES population size, at least 2 (default 32)")
-    add("--generations", type=positive_int, default=250, help="CMA-ES generations (default 250)")
+    add("--generations", type=positive_int, default=200, help="CMA-ES generations (default 200)")
     add("--sigma0", type=positive_float, default=1.0, help="initial CMA-ES step size in threshold units (default 1.0)")
     add(
         "--temperature",
@@ -667,8 +665,8 @@ def main(argv=None):
     train_x = torch.as_tensor(train_spikes, device=device)
     train_y = torch.as_tensor(train_labels, device=device)
 
-    # pycma's eigendecomposition of a ~120 x 120 covariance is 6x slower with a multi-threaded
-    # BLAS (and 100x under CPU contention, measured), so numpy's BLAS gets one thread.
+    # pycma's eigendecomposition of a ~120 x 120 covariance is slower with a multi-threaded
+    # BLAS than with one thread, and far slower under CPU contention, so numpy's BLAS gets one.
     with threadpool_limits(limits=1, user_api="blas"):
         theta, history = train_cmaes(
             layer_sizes,

@@ -11,7 +11,7 @@ requirements installed; a run's files stay on its worker, only the numbers come 
 Reads:  nothing.
 Writes: the "seeds" section of docs/RESULTS.md and of README.md (unless ``--no-report``);
         prints the table.
-Command:  python -m benchmarks.seeds            (seeds 0-9, about 15 minutes on 2 cores)
+Command:  python -m benchmarks.seeds            (seeds 0-9, one after another)
 """
 
 import argparse
@@ -171,7 +171,13 @@ def markdown_table(rows):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS), help="seeds to run")
-    parser.add_argument("--n-jobs", type=int, default=-1, help="parallel runs (-1: one per core)")
+    parser.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="runs at a time (default: 1 on this machine, so that each run's seconds are its own and "
+        "two torch processes do not fight over 2 cores; every worker with --dask-scheduler)",
+    )
     parser.add_argument(
         "--dask-scheduler", default=None, help="address of a Dask scheduler (e.g. tcp://host:8786): run there instead"
     )
@@ -186,6 +192,8 @@ def parse_args(argv=None):
     )
     parser.add_argument("--no-report", action="store_true", help="do not write docs/RESULTS.md")
     args = parser.parse_args(argv)
+    if args.n_jobs is None:
+        args.n_jobs = 1 if args.dask_scheduler is None else -1
     if any(seed < 0 for seed in args.seeds) or args.n_jobs == 0:
         parser.error("seeds must be >= 0 and --n-jobs a positive count or negative (-1: all cores)")
     return args
