@@ -5,7 +5,10 @@ Measures, side by side in one run on this machine:
 1. one CMA-ES generation's evaluation (population 14, 100 training trials of 100 steps):
    ``simulate_network`` on the whole population and all trials at once, against the same
    function called once per individual and per trial (batch size 1);
-2. the full default training, ``python train_snn.py`` in a subprocess, with its test accuracy
+2. one generation of the default training (every CMA-ES run's population, the default
+   training trials, noise on): the population run in cache-sized chunks
+   (``spiking_network.STATE_CHUNK``), as the training does, against all of it at once;
+3. the full default training, ``python train_snn.py`` in a subprocess, with its test accuracy
    and peak resident memory.
 
 Reads and writes nothing in the repo (the training writes to a temporary folder). It imports
@@ -87,6 +90,37 @@ def time_training(extra_args):
     return seconds, accuracy, peak_mib
 
 
+def time_chunking(defaults, layer_sizes, rng, repeats):
+    """Print one default generation's simulation time, chunked and in one piece, at 1 and 2 threads."""
+    population = defaults.population * defaults.cma_runs
+    rates = train_snn.class_rates(defaults.n_steps, defaults.sine_freq, defaults.cosine_freq)
+    spikes = torch.as_tensor(train_snn.generate_trials(defaults.n_train, rates, rng)[0])
+    lif = spiking_network.LIFParams(tau_mem=defaults.tau_mem, tau_ref=defaults.tau_ref, sigma=defaults.noise_sigma)
+    theta = torch.as_tensor(
+        rng.normal(0.5, 1.0, (population, spiking_network.n_parameters(layer_sizes))), dtype=torch.float32
+    )
+    weights = spiking_network.theta_to_weights(theta, layer_sizes)
+
+    def simulate():
+        return spiking_network.simulate_network(weights, spikes, lif, DT, torch.Generator().manual_seed(0))
+
+    print(f"\none default generation: population {population}, {defaults.n_train} trials, noise on")
+    print("| variant | torch threads | seconds | speed-up vs one piece |")
+    print("|---|---|---|---|")
+    chunk = spiking_network.STATE_CHUNK
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        spiking_network.STATE_CHUNK = sys.maxsize  # the whole population in one chunk
+        try:
+            whole_seconds, whole = best_time(simulate, repeats)
+        finally:
+            spiking_network.STATE_CHUNK = chunk
+        seconds, chunked = best_time(simulate, repeats)
+        assert torch.equal(chunked, whole)  # chunks change the speed, never a spike count
+        print(f"| one piece | {threads} | {whole_seconds:.4f} | 1x |")
+        print(f"| chunks of {chunk} elements | {threads} | {seconds:.4f} | {whole_seconds / seconds:.2f}x |")
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats of the batched evaluation (default 5)")
@@ -143,6 +177,8 @@ def run(args):
         rows.append(("batched (population x trials)", threads, seconds))
     for name, threads, seconds in rows:
         print(f"| {name} | {threads} | {seconds:.4f} | {loop_seconds / seconds:.0f}x |")
+
+    time_chunking(defaults, layer_sizes, rng, args.repeats)
 
     if not args.skip_training:
         seconds, accuracy, child_mib = time_training([])
