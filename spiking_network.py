@@ -132,9 +132,17 @@ def lif_step(v, refractory, current, leak, lif, n_ref):
     # Arithmetic on 0/1 floats and in-place updates instead of boolean masks and
     # torch.where: about twice as fast on CPU, where this step dominates the run time.
     active = (1.0 - refractory).clamp_(min=0.0)  # 1 if refractory == 0, else 0
-    u = torch.add(current, v, alpha=leak).sub_(lif.v_reset).mul_(active).add_(lif.v_reset)
-    spikes = (u >= lif.v_threshold).to(v.dtype)
-    v = u.addcmul_(spikes, u - lif.v_reset, value=-1.0)  # v_reset where spiking, else u
+    u = torch.add(current, v, alpha=leak)
+    # Clamp to v_reset while refractory. With the default v_reset = 0 this is one product, and
+    # the reset below needs no u - v_reset: two passes over the state fewer each step.
+    if lif.v_reset:
+        u.sub_(lif.v_reset).mul_(active).add_(lif.v_reset)
+    else:
+        u.mul_(active)
+    # Compared straight into a float tensor: converting a bool result with .to() costs more than
+    # the comparison (benchmarks/bench_snn.py times both).
+    spikes = torch.ge(u, lif.v_threshold, out=torch.empty_like(u))
+    v = u.addcmul_(spikes, u - lif.v_reset if lif.v_reset else u, value=-1.0)  # v_reset where spiking, else u
     # A neuron fires only with refractory == 0, so the two terms never overlap.
     refractory = (refractory - 1.0).clamp_(min=0.0).add_(spikes, alpha=n_ref)
     return v, refractory, spikes
@@ -273,11 +281,12 @@ def simulate_network(weights, input_spikes, lif, dt, generator=None, record=Fals
     w_in[..., :n_hidden] = w_ih
     inputs = input_spikes.to(dtype).permute(2, 0, 1).contiguous()  # (S, T, n_in)
     noise = draw_noise(lif, n_steps, n_trials, n_lif, generator, dtype)  # (S, T, N)
-    noise = None if noise is None else noise.to(w_ih.device)
+    noise = w_ih.new_zeros(n_steps, n_trials, n_lif) if noise is None else noise.to(w_ih.device)
     # Members of the population are independent: on a CPU they run in chunks small enough for
     # the per-step state to stay in cache (each member's result is the same either way); a GPU
     # takes them all at once.
-    rows = max(1, STATE_CHUNK // (n_trials * n_lif)) if w_ih.device.type == "cpu" else n_pop
+    n_chunks = math.ceil(n_pop * n_trials * n_lif / STATE_CHUNK) if w_ih.device.type == "cpu" else 1
+    rows = math.ceil(n_pop / n_chunks)  # chunks of equal size: a small last one costs a full step's calls
     chunks = [
         _run_steps(w_in_c, w_lif_c, inputs, noise, lif, dt, record)
         for w_in_c, w_lif_c in zip(w_in.split(rows), w_lif.split(rows))
@@ -298,7 +307,8 @@ def _run_steps(w_in, w_lif, inputs, noise, lif, dt, record):
     w_in : torch.Tensor, shape (P, n_in, N)
     w_lif : torch.Tensor, shape (P, N, N)
     inputs : torch.Tensor, shape (n_steps, T, n_in)
-    noise : torch.Tensor, shape (n_steps, T, N), or None
+    noise : torch.Tensor, shape (n_steps, T, N)
+        The noise current (zeros for a noiseless network).
     lif, dt
         As in ``simulate_network``.
     record : bool
@@ -315,12 +325,13 @@ def _run_steps(w_in, w_lif, inputs, noise, lif, dt, record):
     spikes = torch.zeros_like(v)  # spikes of k-1
     counts = torch.zeros_like(v)
     raster = v.new_zeros(n_steps, *v.shape) if record else None
+    no_input = inputs.new_zeros(inputs.shape[1:])  # (T, n_in)
     for k in range(n_steps):
         # One-step delay: step k integrates the spikes of step k-1 (none before step 0), of
-        # the input layer and of the LIF neurons.
-        drive = torch.matmul(inputs[k - 1], w_in) if k else torch.zeros_like(v)  # (P, T, N)
-        if noise is not None:
-            drive += noise[k]
+        # the input layer and of the LIF neurons. The noise enters as the sums' starting value,
+        # which spares a pass over the state.
+        previous_input = (inputs[k - 1] if k else no_input).expand(len(w_in), -1, -1)  # (P, T, n_in)
+        drive = torch.baddbmm(noise[k].expand_as(v), previous_input, w_in)  # (P, T, N)
         current = torch.baddbmm(drive, spikes, w_lif)  # (P, T, N)
         v, refractory, spikes = lif_step(v, refractory, current, leak, lif, n_ref)
         counts += spikes

@@ -551,9 +551,9 @@ def parse_args(argv=None):
         help="independent CMA-ES runs trained side by side; the final weights are the best "
         "of all of them on the validation trials (default 8)",
     )
-    add("--population", type=_population_size, default=32, help="CMA-ES population size, at least 2 (default 32)")
-    add("--generations", type=positive_int, default=200, help="CMA-ES generations (default 200)")
-    add("--sigma0", type=positive_float, default=1.0, help="initial CMA-ES step size in threshold units (default 1.0)")
+    add("--population", type=_population_size, default=16, help="CMA-ES population size, at least 2 (default 16)")
+    add("--generations", type=positive_int, default=500, help="CMA-ES generations (default 500)")
+    add("--sigma0", type=positive_float, default=0.3, help="initial CMA-ES step size in threshold units (default 0.3)")
     add(
         "--temperature",
         type=positive_float,

@@ -8,7 +8,9 @@ Measures, side by side in one run on this machine:
 2. one generation of the default training (every CMA-ES run's population, the default
    training trials, noise on): the population run in cache-sized chunks
    (``spiking_network.STATE_CHUNK``), as the training does, against all of it at once;
-3. the full default training, ``python train_snn.py`` in a subprocess, with its test accuracy
+3. the spike test of ``lif_step`` on one chunk's state: ``torch.ge`` written straight into a
+   float tensor, as the step does, against a bool result converted with ``.to()``;
+4. the full default training, ``python train_snn.py`` in a subprocess, with its test accuracy
    and peak resident memory.
 
 Reads and writes nothing in the repo (the training writes to a temporary folder). It imports
@@ -121,6 +123,28 @@ def time_chunking(defaults, layer_sizes, rng, repeats):
         print(f"| chunks of {chunk} elements | {threads} | {seconds:.4f} | {whole_seconds / seconds:.2f}x |")
 
 
+def time_spike_test(repeats, steps=1000):
+    """Print the seconds per step of the spike test, float output against bool then ``.to()``."""
+    u = torch.randn(spiking_network.STATE_CHUNK)  # one chunk's potentials
+    variants = {
+        "bool, then .to(float32)": lambda: (u >= 1.0).to(u.dtype),
+        "torch.ge into a float tensor (lif_step)": lambda: torch.ge(u, 1.0, out=torch.empty_like(u)),
+    }
+    print(f"\nspike test of one chunk ({spiking_network.STATE_CHUNK} potentials), per step")
+    print("| variant | torch threads | microseconds | speed-up vs bool |")
+    print("|---|---|---|---|")
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        results = {}
+        for name, test in variants.items():
+            seconds, spikes = best_time(lambda test=test: [test() for _ in range(steps)][-1], repeats)
+            results[name] = seconds / steps, spikes
+        (bool_seconds, reference), _ = results.values()
+        for name, (seconds, spikes) in results.items():
+            assert torch.equal(spikes, reference)  # the same 0/1 values either way
+            print(f"| {name} | {threads} | {seconds * 1e6:.1f} | {bool_seconds / seconds:.1f}x |")
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats of the batched evaluation (default 5)")
@@ -179,6 +203,7 @@ def run(args):
         print(f"| {name} | {threads} | {seconds:.4f} | {loop_seconds / seconds:.0f}x |")
 
     time_chunking(defaults, layer_sizes, rng, args.repeats)
+    time_spike_test(args.repeats)
 
     if not args.skip_training:
         seconds, accuracy, child_mib = time_training([])
