@@ -42,6 +42,7 @@ BENCH_PY := $(if $(wildcard .venv-bench/bin/python),.venv-bench/bin/python,$(PY)
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
 	$(PY) -m benchmarks.bench_snn
+	$(PY) -m benchmarks.training_runs
 	$(BENCH_PY) -m benchmarks.bench_hawkes
 	$(PY) -m benchmarks.validate_hawkes --quick
 	$(PY) -m benchmarks.validate_pipeline

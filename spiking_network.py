@@ -129,9 +129,11 @@ def lif_step(v, refractory, current, leak, lif, n_ref):
     v, refractory, spikes : torch.Tensor, shape (..., n)
         The new state and this step's spikes (0.0 or 1.0).
     """
-    # Arithmetic on 0/1 floats and in-place updates instead of boolean masks and
-    # torch.where: about twice as fast on CPU, where this step dominates the run time.
-    active = (1.0 - refractory).clamp_(min=0.0)  # 1 if refractory == 0, else 0
+    # Arithmetic on 0/1 floats and in-place updates instead of boolean masks and torch.where,
+    # and comparisons written straight into float tensors: converting a bool result with .to()
+    # costs more than the comparison (benchmarks/bench_snn.py times both). This step
+    # dominates the run time on CPU.
+    active = torch.le(refractory, 0.0, out=torch.empty_like(refractory))  # 1 if refractory == 0, else 0
     u = torch.add(current, v, alpha=leak)
     # Clamp to v_reset while refractory. With the default v_reset = 0 this is one product, and
     # the reset below needs no u - v_reset: two passes over the state fewer each step.
@@ -139,8 +141,6 @@ def lif_step(v, refractory, current, leak, lif, n_ref):
         u.sub_(lif.v_reset).mul_(active).add_(lif.v_reset)
     else:
         u.mul_(active)
-    # Compared straight into a float tensor: converting a bool result with .to() costs more than
-    # the comparison (benchmarks/bench_snn.py times both).
     spikes = torch.ge(u, lif.v_threshold, out=torch.empty_like(u))
     v = u.addcmul_(spikes, u - lif.v_reset if lif.v_reset else u, value=-1.0)  # v_reset where spiking, else u
     # A neuron fires only with refractory == 0, so the two terms never overlap.

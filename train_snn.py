@@ -207,6 +207,7 @@ def train_cmaes(
     noise_draws=1,
     weight_limits=None,
     runs=1,
+    on_generation=None,
 ):
     """Minimise ``fitness`` over the network weights with ``runs`` CMA-ES runs side by side.
 
@@ -247,6 +248,10 @@ def train_cmaes(
         ``limits``); None: unbounded.
     runs : int
         Independent CMA-ES runs. Cost grows linearly.
+    on_generation : callable or None
+        Called as ``on_generation(generation, means)`` after each generation, ``means`` of
+        shape (runs, n_parameters) the runs' CMA-ES means (``benchmarks/training_runs.py``
+        follows the runs with it).
 
     Returns
     -------
@@ -293,6 +298,8 @@ def train_cmaes(
         )
         for strategy, run_candidates, run_values in zip(strategies, candidates, values):
             strategy.tell(list(run_candidates), run_values.tolist())
+        if on_generation is not None:
+            on_generation(generation, np.stack([s.mean for s in strategies]))
         leaders = values.argmin(axis=1)  # (R,) best of each run
         overall = int(np.argmin(values.min(axis=1)))
         accuracy = (predict(counts[overall * population + leaders[overall]]) == labels).double().mean().item()
@@ -633,6 +640,75 @@ def parse_args(argv=None):
     return args
 
 
+def training_problem(args):
+    """What the command line asks to train: network, trials, weight limits and fitness.
+
+    Returns
+    -------
+    dict
+        ``layer_sizes``; ``lif`` (``spiking_network.LIFParams``); ``trials``, split name ->
+        ``(spikes, labels)`` as from ``generate_trials``, for ``"train"``, ``"test"`` and
+        ``"validation"``, drawn in that order from ``default_rng(args.seed)``;
+        ``weight_limits`` and ``fitness_options`` as ``train_cmaes`` takes them.
+    """
+    rng = np.random.default_rng(args.seed)
+    rates = class_rates(args.n_steps, args.sine_freq, args.cosine_freq)
+    sizes = {"train": args.n_train, "test": args.n_test, "validation": args.n_validation}
+    return {
+        "layer_sizes": {"input": 1, "hidden": args.n_hidden, "output": 2},
+        "lif": spiking_network.LIFParams(
+            tau_mem=args.tau_mem,
+            tau_ref=args.tau_ref,
+            v_threshold=args.v_threshold,
+            v_reset=args.v_reset,
+            sigma=args.noise_sigma,
+        ),
+        "trials": {name: generate_trials(n, rates, rng) for name, n in sizes.items()},
+        "weight_limits": {
+            name: limit
+            for name, limit in (("input_hidden", args.max_input_weight), ("hidden_hidden", args.max_lateral_weight))
+            if limit is not None
+        },
+        "fitness_options": {
+            "temperature": args.temperature,
+            "silence_penalty": args.silence_penalty,
+            "min_count": args.min_count,
+            "rate_floor": args.rate_floor,
+            "rate_target": args.rate_target,
+            "rate_penalty": args.rate_penalty,
+        },
+    }
+
+
+def train(args, problem, on_generation=None):
+    """``train_cmaes`` on ``training_problem(args)`` with the settings of ``args``; return its result."""
+    device = args.device
+    tensors = {
+        name: (torch.as_tensor(spikes, device=device), torch.as_tensor(labels, device=device))
+        for name, (spikes, labels) in problem["trials"].items()
+    }
+    # pycma's eigendecomposition of a ~120 x 120 covariance is slower with a multi-threaded
+    # BLAS than with one thread, and far slower under CPU contention, so numpy's BLAS gets one.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return train_cmaes(
+            problem["layer_sizes"],
+            problem["lif"],
+            args.dt,
+            *tensors["train"],
+            tensors["validation"],
+            args.population,
+            args.generations,
+            args.sigma0,
+            problem["fitness_options"],
+            args.seed,
+            device,
+            args.noise_draws,
+            problem["weight_limits"],
+            args.cma_runs,
+            on_generation,
+        )
+
+
 def main(argv=None):
     """Train, evaluate, save the spike file and the two figures, print a summary."""
     args = parse_args(argv)
@@ -643,55 +719,10 @@ def main(argv=None):
         sys.exit(f"train_snn.py: error: cannot create output folder: {err}")
     torch.set_num_threads(args.threads)
     device = args.device
-    rng = np.random.default_rng(args.seed)
-
-    layer_sizes = {"input": 1, "hidden": args.n_hidden, "output": 2}
-    lif = spiking_network.LIFParams(
-        tau_mem=args.tau_mem,
-        tau_ref=args.tau_ref,
-        v_threshold=args.v_threshold,
-        v_reset=args.v_reset,
-        sigma=args.noise_sigma,
-    )
-    rates = class_rates(args.n_steps, args.sine_freq, args.cosine_freq)
-    train_spikes, train_labels = generate_trials(args.n_train, rates, rng)
-    test_spikes, test_labels = generate_trials(args.n_test, rates, rng)
-    validation_spikes, validation_labels = generate_trials(args.n_validation, rates, rng)
-    weight_limits = {
-        name: limit
-        for name, limit in (("input_hidden", args.max_input_weight), ("hidden_hidden", args.max_lateral_weight))
-        if limit is not None
-    }
-    train_x = torch.as_tensor(train_spikes, device=device)
-    train_y = torch.as_tensor(train_labels, device=device)
-
-    # pycma's eigendecomposition of a ~120 x 120 covariance is slower with a multi-threaded
-    # BLAS than with one thread, and far slower under CPU contention, so numpy's BLAS gets one.
-    with threadpool_limits(limits=1, user_api="blas"):
-        theta, history = train_cmaes(
-            layer_sizes,
-            lif,
-            args.dt,
-            train_x,
-            train_y,
-            (torch.as_tensor(validation_spikes, device=device), torch.as_tensor(validation_labels, device=device)),
-            args.population,
-            args.generations,
-            args.sigma0,
-            {
-                "temperature": args.temperature,
-                "silence_penalty": args.silence_penalty,
-                "min_count": args.min_count,
-                "rate_floor": args.rate_floor,
-                "rate_target": args.rate_target,
-                "rate_penalty": args.rate_penalty,
-            },
-            args.seed,
-            device,
-            args.noise_draws,
-            weight_limits,
-            args.cma_runs,
-        )
+    problem = training_problem(args)
+    layer_sizes, lif, weight_limits = problem["layer_sizes"], problem["lif"], problem["weight_limits"]
+    (train_spikes, train_labels), (test_spikes, test_labels) = problem["trials"]["train"], problem["trials"]["test"]
+    theta, history = train(args, problem)
 
     weights = spiking_network.theta_to_weights(
         torch.as_tensor(theta[None], dtype=torch.float32, device=device), layer_sizes, weight_limits

@@ -16,7 +16,7 @@ def numbers(rows):
 
 
 def test_sweep_on_a_local_dask_cluster_equals_the_local_run():
-    local = seeds.sweep([0, 1], TRAIN, FIT, n_jobs=2)
+    local = seeds.sweep([0, 1], TRAIN, FIT, n_jobs=1)  # in this process: no pool of workers to start
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         remote = seeds.sweep([0, 1], TRAIN, FIT, dask_scheduler=cluster.scheduler_address)
     assert [row["seed"] for row in local] == [0, 1]
