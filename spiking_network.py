@@ -56,7 +56,7 @@ DEFAULT_LAYER_SIZES = {"input": 1, "hidden": 10, "output": 2}
 # Elements (population x trials x neurons) of one chunk's state tensors in simulate_network:
 # small enough for the per-step state to stay in the CPU caches, large enough that the fixed
 # cost of each torch call stays small (benchmarks/bench_snn.py times it against one chunk).
-STATE_CHUNK = 150_000
+STATE_CHUNK = 320_000
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ Measures, side by side in one run on this machine:
    ``simulate_network`` on the whole population and all trials at once, against the same
    function called once per individual and per trial (batch size 1);
 2. one generation of the default training (every CMA-ES run's population, the default
-   training trials, noise on): the population run in cache-sized chunks
-   (``spiking_network.STATE_CHUNK``), as the training does, against all of it at once;
+   training trials, noise on), and one of four times its population: the population run in
+   cache-sized chunks (``spiking_network.STATE_CHUNK``), as the training does, against all of
+   it at once;
 3. the spike test of ``lif_step`` on one chunk's state: ``torch.ge`` written straight into a
    float tensor, as the step does, against a bool result converted with ``.to()``;
 4. the full default training, ``python train_snn.py`` in a subprocess, with its test accuracy
@@ -92,9 +93,13 @@ def time_training(extra_args):
     return seconds, accuracy, peak_mib
 
 
-def time_chunking(defaults, layer_sizes, rng, repeats):
-    """Print one default generation's simulation time, chunked and in one piece, at 1 and 2 threads."""
-    population = defaults.population * defaults.cma_runs
+def time_chunking(defaults, layer_sizes, rng, repeats, scale):
+    """Print one generation's simulation time, chunked and in one piece, at 1 and 2 threads.
+
+    The generation is the default training's (every run's population, the training trials,
+    noise on) with ``scale`` times its population.
+    """
+    population = defaults.population * defaults.cma_runs * scale
     rates = train_snn.class_rates(defaults.n_steps, defaults.sine_freq, defaults.cosine_freq)
     spikes = torch.as_tensor(train_snn.generate_trials(defaults.n_train, rates, rng)[0])
     lif = spiking_network.LIFParams(tau_mem=defaults.tau_mem, tau_ref=defaults.tau_ref, sigma=defaults.noise_sigma)
@@ -106,7 +111,7 @@ def time_chunking(defaults, layer_sizes, rng, repeats):
     def simulate():
         return spiking_network.simulate_network(weights, spikes, lif, DT, torch.Generator().manual_seed(0))
 
-    print(f"\none default generation: population {population}, {defaults.n_train} trials, noise on")
+    print(f"\none generation of {scale} x the default population: {population}, {defaults.n_train} trials, noise on")
     print("| variant | torch threads | seconds | speed-up vs one piece |")
     print("|---|---|---|---|")
     chunk = spiking_network.STATE_CHUNK
@@ -202,7 +207,8 @@ def run(args):
     for name, threads, seconds in rows:
         print(f"| {name} | {threads} | {seconds:.4f} | {loop_seconds / seconds:.0f}x |")
 
-    time_chunking(defaults, layer_sizes, rng, args.repeats)
+    for scale in (1, 4):
+        time_chunking(defaults, layer_sizes, rng, args.repeats, scale)
     time_spike_test(args.repeats)
 
     if not args.skip_training:

@@ -141,9 +141,12 @@ def loop_reference(weights, x, lif, dt, noise=None):
 
 
 @pytest.mark.parametrize("sigma", [0.0, 0.5])
-def test_batched_forward_equals_per_individual_per_trial_loop(sigma):
+@pytest.mark.parametrize("one_member_per_chunk", [False, True])
+def test_batched_forward_equals_per_individual_per_trial_loop(sigma, one_member_per_chunk, monkeypatch):
     rng = np.random.default_rng(3)
     n_pop, n_trials, n_steps = 3, 4, 40
+    if one_member_per_chunk:  # 4 trials x 5 LIF neurons of state per member
+        monkeypatch.setattr(sn, "STATE_CHUNK", 4 * 5)
     lif = sn.LIFParams(tau_mem=HALF_LEAK.tau_mem, tau_ref=0.002, v_threshold=1.0, v_reset=0.0, sigma=sigma)
     weights = random_weights(rng, n_pop)
     x = torch.as_tensor(rng.random((n_trials, 1, n_steps)) < 0.5)
