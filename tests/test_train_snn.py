@@ -167,6 +167,25 @@ def test_two_runs_with_one_seed_give_identical_files(tmp_path):
     assert sorted(p.name for p in bare.iterdir()) == ["spikes.pkl"]
 
 
+def test_training_reports_every_generation_and_the_report_changes_nothing():
+    args = train_snn.parse_args(TINY)
+    problem = train_snn.training_problem(args)
+    assert {name: len(labels) for name, (_, labels) in problem["trials"].items()} == {
+        "train": 16,
+        "test": 8,
+        "validation": 8,
+    }
+    reports = []
+    theta, history = train_snn.train(args, problem, lambda generation, means: reports.append((generation, means)))
+    assert [generation for generation, _ in reports] == [0, 1, 2]
+    n_parameters = sn.n_parameters(problem["layer_sizes"])
+    assert all(means.shape == (2, n_parameters) for _, means in reports)  # one mean per CMA-ES run
+    assert not np.array_equal(reports[0][1], reports[-1][1])  # the means moved
+    silent_theta, silent_history = train_snn.train(args, train_snn.training_problem(args))
+    np.testing.assert_array_equal(theta, silent_theta)
+    np.testing.assert_array_equal(history["best_fitness"], silent_history["best_fitness"])
+
+
 def test_spike_file_matches_the_contract(spike_file):
     record = load_spike_trains(spike_file)
     assert list(record) == list(REQUIRED_KEYS)
