@@ -135,14 +135,15 @@ def lif_step(v, refractory, current, leak, lif, n_ref):
     # dominates the run time on CPU.
     active = torch.le(refractory, 0.0, out=torch.empty_like(refractory))  # 1 if refractory == 0, else 0
     u = torch.add(current, v, alpha=leak)
-    # Clamp to v_reset while refractory. With the default v_reset = 0 this is one product, and
-    # the reset below needs no u - v_reset: two passes over the state fewer each step.
+    # Clamp to v_reset while refractory, and keep u - v_reset for the reset below. With the
+    # default v_reset = 0 both are u itself: two passes over the state fewer each step.
     if lif.v_reset:
         u.sub_(lif.v_reset).mul_(active).add_(lif.v_reset)
+        above_reset = u - lif.v_reset
     else:
-        u.mul_(active)
+        above_reset = u.mul_(active)
     spikes = torch.ge(u, lif.v_threshold, out=torch.empty_like(u))
-    v = u.addcmul_(spikes, u - lif.v_reset if lif.v_reset else u, value=-1.0)  # v_reset where spiking, else u
+    v = u.addcmul_(spikes, above_reset, value=-1.0)  # v_reset where spiking, else u
     # A neuron fires only with refractory == 0, so the two terms never overlap.
     refractory = (refractory - 1.0).clamp_(min=0.0).add_(spikes, alpha=n_ref)
     return v, refractory, spikes

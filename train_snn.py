@@ -684,8 +684,8 @@ def train(args, problem, on_generation=None):
     """``train_cmaes`` on ``training_problem(args)`` with the settings of ``args``; return its result."""
     device = args.device
     tensors = {
-        name: (torch.as_tensor(spikes, device=device), torch.as_tensor(labels, device=device))
-        for name, (spikes, labels) in problem["trials"].items()
+        name: tuple(torch.as_tensor(array, device=device) for array in problem["trials"][name])
+        for name in ("train", "validation")  # the test trials take no part in training
     }
     # pycma's eigendecomposition of a ~120 x 120 covariance is slower with a multi-threaded
     # BLAS than with one thread, and far slower under CPU contention, so numpy's BLAS gets one.
