@@ -1,11 +1,12 @@
 """Seed sweep: train and fit the default pipeline for every seed, one table of the spread.
 
 For each seed, ``train_snn.py --seed S`` and ``fit_hawkes_process.py --seed S`` run with their
-defaults (extra flags can be passed through), in a temporary folder of the process that runs
-them; the table gives the train and test accuracy, the lowest and highest connectivity AUC over
-the fitted groups (observable pairs and all pairs), how many groups converged, and the seconds
-each script took. Runs go through joblib: locally (``--n-jobs``), or on a Dask cluster with
-``--dask-scheduler ADDRESS`` (every worker needs this repository at the same path and its
+defaults (extra flags can be passed through), through their ``main`` in the process that runs
+the seed, in a temporary folder of it; the table gives the train and test accuracy, the lowest
+and highest connectivity AUC over the fitted groups (observable pairs and all pairs), how many
+groups converged, and the seconds each script's ``main`` took (the imports, done once per
+process, not counted). Runs go through joblib: locally (``--n-jobs``), or on a Dask cluster with
+``--dask-scheduler ADDRESS`` (every worker needs this repository on its Python path and its
 requirements installed; a run's files stay on its worker, only the numbers come back).
 
 Reads:  nothing.
@@ -15,24 +16,25 @@ Command:  python -m benchmarks.seeds            (seeds 0-9, one after another)
 """
 
 import argparse
+import io
 import shlex
-import subprocess
 import sys
 import tempfile
-from contextlib import nullcontext
+from contextlib import nullcontext, redirect_stderr, redirect_stdout
 from pathlib import Path
 from time import perf_counter
 
 import numpy as np
 from joblib import Parallel, delayed, parallel_config
 
+import fit_hawkes_process
+import train_snn
 from benchmarks.report import README, RESULTS, write_section
 from connectivity import connection_matrix, group_aucs
 from mcmc_diagnostics import is_converged
 from posterior_file import load_posterior
 from spike_file import load_spike_trains
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEEDS = tuple(range(10))
 COLUMNS = (
     "seed",
@@ -46,23 +48,25 @@ COLUMNS = (
 )
 
 
+def run_script(main, argv):
+    """Run a script's ``main(argv)`` in this process, its printout swallowed.
+
+    In process, a worker imports torch, pycma and scipy once for all its runs, and a run's
+    seconds are the script's own work. A script's one-line error (``sys.exit("...")``) becomes
+    a ``RuntimeError`` with that line, so a failed run says why.
+    """
+    try:
+        with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+            main(argv)
+    except SystemExit as exit:
+        if exit.code not in (None, 0):
+            raise RuntimeError(f"{shlex.join(argv)}: {exit.code}") from None
+
+
 def train(seed, folder, flags=()):
     """Run ``train_snn.py --seed seed`` without figures, the spike file in ``folder``; return its path."""
     spike_file = Path(folder) / "spikes.pkl"
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "train_snn.py"),
-            "--seed",
-            str(seed),
-            "--spike-file",
-            str(spike_file),
-            "--no-figures",
-            *flags,
-        ],
-        check=True,
-        capture_output=True,
-    )
+    run_script(train_snn.main, ["--seed", str(seed), "--spike-file", str(spike_file), "--no-figures", *flags])
     return spike_file
 
 
@@ -70,11 +74,7 @@ def fit(seed, spike_file, flags=()):
     """Run ``fit_hawkes_process.py --seed seed`` on one core next to ``spike_file``; return the posterior file."""
     posterior_file = Path(spike_file).with_name("posterior.npz")
     files = ["--spike-file", str(spike_file), "--posterior-file", str(posterior_file)]
-    subprocess.run(
-        [sys.executable, str(ROOT / "fit_hawkes_process.py"), "--seed", str(seed), *files, "--n-jobs", "1", *flags],
-        check=True,
-        capture_output=True,
-    )
+    run_script(fit_hawkes_process.main, ["--seed", str(seed), *files, "--n-jobs", "1", *flags])
     return posterior_file
 
 
