@@ -52,15 +52,19 @@ def run_script(main, argv):
     """Run a script's ``main(argv)`` in this process, its printout swallowed.
 
     In process, a worker imports torch, pycma and scipy once for all its runs, and a run's
-    seconds are the script's own work. A script's one-line error (``sys.exit("...")``) becomes
-    a ``RuntimeError`` with that line, so a failed run says why.
+    seconds are the script's own work. A script's one-line error (``sys.exit("...")``, or
+    argparse's message before its exit status 2) becomes a ``RuntimeError`` with that line, so
+    a failed run says why.
     """
+    errors = io.StringIO()
     try:
-        with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+        with redirect_stdout(io.StringIO()), redirect_stderr(errors):
             main(argv)
     except SystemExit as exit:
         if exit.code not in (None, 0):
-            raise RuntimeError(f"{shlex.join(argv)}: {exit.code}") from None
+            printed = errors.getvalue().strip().splitlines() or [f"exit status {exit.code}"]
+            message = exit.code if isinstance(exit.code, str) else printed[-1]
+            raise RuntimeError(message) from None
 
 
 def train(seed, folder, flags=()):

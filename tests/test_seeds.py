@@ -1,6 +1,7 @@
 """The seed sweep of benchmarks/seeds.py runs the same on a Dask cluster as locally."""
 
 import numpy as np
+import pytest
 from dask.distributed import LocalCluster
 
 from benchmarks import seeds
@@ -43,3 +44,10 @@ def test_table_has_one_row_per_seed_and_the_spread():
     table = seeds.markdown_table(rows)
     assert "| 0 | 0.900 | 0.940 | 0.850-0.950 | 0.800-0.800 | 2/2 | 10 | 20 |" in table
     assert ">= 0.95 in 1 of 2 seeds" in table and ">= 0.9 in 1 of 2" in table and "both in 1 of 2" in table
+
+
+def test_a_failed_run_raises_the_scripts_one_line_error(tmp_path):
+    with pytest.raises(RuntimeError, match="--n-train"):
+        seeds.train(0, tmp_path, ["--n-train", "0"])  # argparse: message on stderr, exit status 2
+    with pytest.raises(RuntimeError, match="fit_hawkes_process.py: error: .*missing.pkl"):
+        seeds.fit(0, tmp_path / "missing.pkl")  # the script's own sys.exit("...")
