@@ -16,7 +16,8 @@ from safe_files import save_pickle
 LAYER_SIZES = {"input": 1, "hidden": 3, "output": 2}
 LABELS = ["in0", "h0", "h1", "h2", "out0", "out1"]
 # Tiny sampler settings: these tests check plumbing, not convergence.
-QUICK = ["--n-samples", "30", "--n-warmup", "30", "--n-chains", "2", "--n-jobs", "1", "--min-trials", "1"]
+N_DRAWS = 20  # per chain, after as many warm-up steps
+QUICK = f"--n-samples {N_DRAWS} --n-warmup {N_DRAWS} --n-chains 2 --n-jobs 1 --min-trials 1".split()
 
 
 def make_spike_data(labels, predictions, split, n_steps=40, rate=0.1, seed=0):
@@ -167,8 +168,8 @@ def test_main_fits_each_group_and_loads_back(spike_file, tmp_path, capsys):
     assert posterior.neuron_labels == LABELS and posterior.layer_sizes == LAYER_SIZES
     np.testing.assert_array_equal(posterior.groups["cosine_correct"].trials, [2, 3])
     group = posterior.groups["cosine_correct"]
-    assert group.alpha.shape == (2, 30, 6, 6) and group.alpha.dtype == np.float32
-    assert group.beta.shape == (2, 30)
+    assert group.alpha.shape == (2, N_DRAWS, 6, 6) and group.alpha.dtype == np.float32
+    assert group.beta.shape == (2, N_DRAWS)
     assert group.summary["alpha"]["mean"].shape == (6, 6)
     np.testing.assert_allclose(group.summary["alpha"]["mean"], group.alpha.mean(axis=(0, 1)), rtol=1e-5)
     data = pickle.loads(spike_file.read_bytes())
@@ -195,7 +196,7 @@ def test_background_option_is_stored_with_the_posterior(spike_file, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "option, beta_shape", [(["--beta", "pair"], (2, 30, 6, 6)), (["--time", "continuous"], (2, 30))]
+    "option, beta_shape", [(["--beta", "pair"], (2, N_DRAWS, 6, 6)), (["--time", "continuous"], (2, N_DRAWS))]
 )
 def test_other_model_options_fit_and_plot(spike_file, tmp_path, option, beta_shape):
     import plot_alpha_heatmaps as pah
@@ -234,7 +235,7 @@ def test_input_option_fixes_or_fits_the_input_row(spike_file, tmp_path):
 
 
 def test_unconverged_group_is_warned_about(spike_file, tmp_path, capsys):
-    run_main(spike_file, tmp_path / "posterior.npz")  # 2 x 30 draws cannot reach ESS 400
+    run_main(spike_file, tmp_path / "posterior.npz")  # 2 x N_DRAWS draws cannot reach ESS 400
     err = capsys.readouterr().err
     assert "WARNING: group sine_correct has NOT converged" in err
 
@@ -247,21 +248,15 @@ def test_small_groups_are_reported_and_skipped(spike_file, tmp_path, capsys):
     assert posterior.skipped_groups == ["sine_correct", "sine_wrong"]
 
 
-def test_same_seed_same_bytes_whatever_n_jobs(spike_file, tmp_path):
-    run_main(spike_file, tmp_path / "a.npz", "--seed", "3")
-    run_main(spike_file, tmp_path / "b.npz", "--seed", "3", "--n-jobs", "2")
-    run_main(spike_file, tmp_path / "c.npz", "--seed", "4")
-    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
-    assert (tmp_path / "a.npz").read_bytes() != (tmp_path / "c.npz").read_bytes()
-
-
-def test_same_data_elsewhere_same_bytes(spike_file, tmp_path):
+def test_same_seed_same_bytes_wherever_the_data_lie_and_whatever_n_jobs(spike_file, tmp_path):
     moved = tmp_path / "elsewhere" / "copy.pkl"
     moved.parent.mkdir()
     moved.write_bytes(spike_file.read_bytes())
-    run_main(spike_file, tmp_path / "a.npz")
-    run_main(moved, tmp_path / "elsewhere" / "b.npz")
-    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "elsewhere" / "b.npz").read_bytes()
+    run_main(spike_file, tmp_path / "a.npz", "--seed", "3")
+    run_main(moved, moved.with_name("b.npz"), "--seed", "3", "--n-jobs", "2")
+    run_main(spike_file, tmp_path / "c.npz", "--seed", "4")
+    assert (tmp_path / "a.npz").read_bytes() == moved.with_name("b.npz").read_bytes()
+    assert (tmp_path / "a.npz").read_bytes() != (tmp_path / "c.npz").read_bytes()
 
 
 def test_per_trial_mode_sums_the_trials(spike_file, tmp_path):
