@@ -48,6 +48,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.validate_pipeline
 	$(BENCH_PY) -m benchmarks.compare_connectivity
 	$(PY) -m benchmarks.seeds
+	$(PY) -m benchmarks.seeds --seeds 10 11 12 13 14 15 16 17 18 19 --section seeds-held-out
 	$(if $(wildcard .venv-bench/bin/python),$(BENCH_PY) -m benchmarks.check_against_nuts,@echo "skipped benchmarks.check_against_nuts: no .venv-bench")
 
 clean:

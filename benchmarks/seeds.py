@@ -10,13 +10,15 @@ process, not counted). Runs go through joblib: locally (``--n-jobs``), or on a D
 requirements installed; a run's files stay on its worker, only the numbers come back).
 
 Reads:  nothing.
-Writes: the "seeds" section of docs/RESULTS.md and of README.md (unless ``--no-report``);
-        prints the table.
+Writes: the "seeds" section of docs/RESULTS.md and of README.md, or with ``--section NAME``
+        that section of docs/RESULTS.md only (unless ``--no-report``); prints the table.
 Command:  python -m benchmarks.seeds            (seeds 0-9, one after another)
+          python -m benchmarks.seeds --seeds 10 11 12 13 14 15 16 17 18 19 --section seeds-held-out
 """
 
 import argparse
 import io
+import re
 import shlex
 import sys
 import tempfile
@@ -172,6 +174,19 @@ def markdown_table(rows):
     return "\n".join(lines)
 
 
+def section_title(args):
+    """Heading of the sweep's section: which seeds, and any flags that are not the defaults."""
+    flags = " ".join(
+        f"{script} `{shlex.join(given)}`"
+        for script, given in (("train_snn.py", args.train_flags), ("fit_hawkes_process.py", args.fit_flags))
+        if given
+    )
+    seeds = "Every seed" if args.seeds == list(DEFAULT_SEEDS) else f"Seeds {', '.join(map(str, args.seeds))}"
+    return f"{seeds}: accuracy and connectivity AUC of the " + (
+        f"pipeline with {flags}" if flags else "default pipeline"
+    )
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS), help="seeds to run")
@@ -194,12 +209,20 @@ def parse_args(argv=None):
         default=[],
         help='flags for fit_hawkes_process.py, quoted, e.g. "--n-samples 1000"',
     )
+    parser.add_argument(
+        "--section",
+        default="seeds",
+        help="section of docs/RESULTS.md to write (default seeds, which the README shows too; "
+        "any other name, e.g. seeds-held-out, goes into docs/RESULTS.md only)",
+    )
     parser.add_argument("--no-report", action="store_true", help="do not write docs/RESULTS.md")
     args = parser.parse_args(argv)
     if args.n_jobs is None:
         args.n_jobs = 1 if args.dask_scheduler is None else -1
     if any(seed < 0 for seed in args.seeds) or args.n_jobs == 0:
         parser.error("seeds must be >= 0 and --n-jobs a positive count or negative (-1: all cores)")
+    if not re.fullmatch(r"[a-z0-9-]+", args.section):
+        parser.error("--section: use lower-case letters, digits and hyphens")
     return args
 
 
@@ -209,11 +232,10 @@ def main(argv=None):
     table = markdown_table(rows)
     print(table)
     if not args.no_report:
-        command = shlex.join(["python", "-m", "benchmarks.seeds", *(argv or sys.argv[1:])])
-        for path in (RESULTS, README):
-            write_section(
-                "seeds", "Every seed: accuracy and connectivity AUC of the default pipeline", command, table, path
-            )
+        command = shlex.join(["python", "-m", "benchmarks.seeds", *(sys.argv[1:] if argv is None else argv)])
+        write_section(args.section, section_title(args), command, table, RESULTS)
+        if args.section == "seeds":
+            write_section(args.section, section_title(args), command, table, README)
 
 
 if __name__ == "__main__":

@@ -51,3 +51,15 @@ def test_a_failed_run_raises_the_scripts_one_line_error(tmp_path):
         seeds.train(0, tmp_path, ["--n-train", "0"])  # argparse: message on stderr, exit status 2
     with pytest.raises(RuntimeError, match="fit_hawkes_process.py: error: .*missing.pkl"):
         seeds.fit(0, tmp_path / "missing.pkl")  # the script's own sys.exit("...")
+
+
+def test_a_sweep_other_than_the_default_is_titled_by_its_seeds_and_flags():
+    assert seeds.section_title(seeds.parse_args([])) == (
+        "Every seed: accuracy and connectivity AUC of the default pipeline"
+    )
+    args = seeds.parse_args(["--seeds", "10", "11", "--train-flags", "--noise-sigma 0.3", "--section", "seeds-x"])
+    assert seeds.section_title(args) == (
+        "Seeds 10, 11: accuracy and connectivity AUC of the pipeline with train_snn.py `--noise-sigma 0.3`"
+    )
+    with pytest.raises(SystemExit):
+        seeds.parse_args(["--section", "Seeds X"])
