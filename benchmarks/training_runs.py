@@ -1,11 +1,13 @@
-"""Follow the CMA-ES runs of the training: how far each run's mean gets, under two settings.
+"""Follow the CMA-ES runs of the training: how far each run's mean gets, under three settings.
 
 For each seed and each setting, the training of ``train_snn.py`` runs as the script runs it
 (``train_snn.train``), and every ``--every`` generations the CMA-ES mean of each of its runs is
 judged as the final choice judges candidates: accuracy on the validation trials under the
-held-out noise draw (the test trials are not used). The settings are the default and the
-previous default (a step size of 1 and a population of 32 for 200 generations), so the table
-shows, at the same count of simulated networks, where the runs stand under each.
+held-out noise draw (the test trials are not used), and the firing rates of the LIF neurons
+there. The settings are the default, the default with the earlier weight of the rate band
+(0.5), and the earlier CMA-ES settings too (a step size of 1 and a population of 32 for 200
+generations), so the table shows, at the same count of simulated networks, where the runs
+stand under each and whether the band holds.
 
 Reads:  nothing.
 Writes: the "training-runs" section of docs/RESULTS.md (unless ``--no-report``); prints it.
@@ -25,23 +27,32 @@ from benchmarks.report import printed_section
 
 SETTINGS = {
     "default": [],
-    "previous default": ["--sigma0", "1", "--population", "32", "--generations", "200"],
+    "band weight 0.5": "--rate-penalty 0.5".split(),
+    "step 1, population 32, band weight 0.5": "--sigma0 1 --population 32 --generations 200 --rate-penalty 0.5".split(),
 }
 
 
-def validation_accuracy(means, args, problem):
-    """Accuracy of each run's mean, shape (runs,), on the validation trials and held-out noise."""
+def validation_scores(means, args, problem):
+    """Each run's mean on the validation trials and held-out noise.
+
+    Returns
+    -------
+    accuracy : ndarray, shape (runs,)
+    rates : ndarray, shape (runs, n_hidden + n_out)
+        Mean firing rate of each LIF neuron, spikes per step.
+    """
     spikes, labels = (torch.as_tensor(x) for x in problem["trials"]["validation"])
     theta = torch.as_tensor(means, dtype=torch.float32)
     weights = spiking_network.theta_to_weights(theta, problem["layer_sizes"], problem["weight_limits"])
     counts = spiking_network.simulate_network(
         weights, spikes, problem["lif"], args.dt, train_snn.noise_generator(args.seed, "select")
     )
-    return (train_snn.predict(counts) == labels).double().mean(dim=1).numpy()
+    accuracy = (train_snn.predict(counts) == labels).double().mean(dim=1).numpy()
+    return accuracy, (counts.double().mean(dim=1) / args.n_steps).numpy()
 
 
 def follow_runs(flags, every):
-    """Train with ``flags``; return ``[(generation, validation accuracy of each run's mean)]``."""
+    """Train with ``flags``; return ``[(generation, accuracy, rates)]`` of ``validation_scores``."""
     args = train_snn.parse_args(flags)
     torch.set_num_threads(args.threads)
     problem = train_snn.training_problem(args)
@@ -49,23 +60,28 @@ def follow_runs(flags, every):
 
     def on_generation(generation, means):
         if (generation + 1) % every == 0:
-            checkpoints.append((generation + 1, validation_accuracy(means, args, problem)))
+            checkpoints.append((generation + 1, *validation_scores(means, args, problem)))
 
     train_snn.train(args, problem, on_generation)
     return args, checkpoints
 
 
 def run(args):
-    print(f"every {args.every} generations, the validation accuracy of each CMA-ES run's mean")
-    print("| seed | setting | generation | networks simulated per run | median over runs | best run |")
-    print("|---|---|---|---|---|---|")
+    print(
+        f"every {args.every} generations, the validation accuracy of each CMA-ES run's mean, and the "
+        f"lowest and highest firing rate (spikes per step) of its LIF neurons in the most accurate run "
+        f"(the band is [{train_snn.RATE_FLOOR}, {train_snn.RATE_TARGET}])"
+    )
+    print("| seed | setting | generation | networks simulated per run | median over runs | best run | its rates |")
+    print("|---|---|---|---|---|---|---|")
     for seed in args.seeds:
         for name, flags in SETTINGS.items():
             train_args, checkpoints = follow_runs([*flags, "--seed", str(seed)], args.every)
-            for generation, accuracy in checkpoints:
+            for generation, accuracy, rates in checkpoints:
+                best = rates[accuracy.argmax()]
                 print(
                     f"| {seed} | {name} | {generation} | {generation * train_args.population} | "
-                    f"{np.median(accuracy):.3f} | {accuracy.max():.3f} |"
+                    f"{np.median(accuracy):.3f} | {accuracy.max():.3f} | {best.min():.3f}-{best.max():.3f} |"
                 )
     for name, flags in SETTINGS.items():
         print(f"\n{name}: train_snn.py {shlex.join(flags) or '(no flags)'}")
@@ -82,7 +98,7 @@ def main(argv=None):
     command = shlex.join(["python", "-m", "benchmarks.training_runs", *(sys.argv[1:] if argv is None else argv)])
     with printed_section(
         "training-runs",
-        "The training's CMA-ES runs under the default and the previous settings",
+        "The training's CMA-ES runs under the default and earlier settings",
         command,
         enabled=not args.no_report,
     ):
