@@ -22,6 +22,7 @@ from safe_files import atomic_write
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "RESULTS.md"
 README = ROOT / "README.md"
+SECTION_NAME = re.compile(r"[a-z0-9-]+")  # section keys: lower-case letters, digits and hyphens
 HEADER = (
     "# Results\n\nEvery table below was written by the benchmark named under its title "
     "(`make results` runs them all); nothing here is typed by hand.\n"
@@ -53,7 +54,7 @@ def write_section(name, title, command, body, path=RESULTS):
     path : Path
         The document (``docs/RESULTS.md``).
     """
-    if not re.fullmatch(r"[a-z0-9-]+", name):
+    if not SECTION_NAME.fullmatch(name):
         raise ValueError(f"section name {name!r}: use lower-case letters, digits and hyphens")
     path = Path(path)
     text = path.read_text() if path.exists() else HEADER

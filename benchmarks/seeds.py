@@ -18,7 +18,6 @@ Command:  python -m benchmarks.seeds            (seeds 0-9, one after another)
 
 import argparse
 import io
-import re
 import shlex
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from joblib import Parallel, delayed, parallel_config
 
 import fit_hawkes_process
 import train_snn
-from benchmarks.report import README, RESULTS, write_section
+from benchmarks.report import README, RESULTS, SECTION_NAME, write_section
 from connectivity import connection_matrix, group_aucs
 from mcmc_diagnostics import is_converged
 from posterior_file import load_posterior
@@ -221,7 +220,7 @@ def parse_args(argv=None):
         args.n_jobs = 1 if args.dask_scheduler is None else -1
     if any(seed < 0 for seed in args.seeds) or args.n_jobs == 0:
         parser.error("seeds must be >= 0 and --n-jobs a positive count or negative (-1: all cores)")
-    if not re.fullmatch(r"[a-z0-9-]+", args.section):
+    if not SECTION_NAME.fullmatch(args.section):
         parser.error("--section: use lower-case letters, digits and hyphens")
     return args
 
@@ -233,9 +232,8 @@ def main(argv=None):
     print(table)
     if not args.no_report:
         command = shlex.join(["python", "-m", "benchmarks.seeds", *(sys.argv[1:] if argv is None else argv)])
-        write_section(args.section, section_title(args), command, table, RESULTS)
-        if args.section == "seeds":
-            write_section(args.section, section_title(args), command, table, README)
+        for path in (RESULTS, README) if args.section == "seeds" else (RESULTS,):
+            write_section(args.section, section_title(args), command, table, path)
 
 
 if __name__ == "__main__":
