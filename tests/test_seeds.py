@@ -1,5 +1,6 @@
 """The seed sweep of benchmarks/seeds.py runs the same on a Dask cluster as locally."""
 
+import dask
 import numpy as np
 import pytest
 from dask.distributed import LocalCluster
@@ -8,6 +9,7 @@ from benchmarks import seeds
 
 # Tiny runs: the sweep's plumbing, not its results.
 TRAIN = "--n-train 16 --n-test 16 --n-validation 8 --n-steps 40 --population 4 --generations 2 --cma-runs 1".split()
+TRAIN += ["--threads", "1"]
 FIT = "--n-samples 8 --n-warmup 0 --n-chains 2 --min-trials 1".split()
 
 
@@ -18,7 +20,13 @@ def numbers(rows):
 
 def test_sweep_on_a_local_dask_cluster_equals_the_local_run():
     local = seeds.sweep([0, 1], TRAIN, FIT, n_jobs=1)  # in this process: no pool of workers to start
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    # Forked workers inherit this process's imports (spawned ones import torch, pycma, scipy and
+    # Dask again, most of the test's time). The runs use one torch thread: torch's GNU OpenMP can
+    # hang in a forked child that starts a thread team after its parent had one.
+    with (
+        dask.config.set({"distributed.worker.multiprocessing-method": "fork"}),
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+    ):
         remote = seeds.sweep([0, 1], TRAIN, FIT, dask_scheduler=cluster.scheduler_address)
     assert [row["seed"] for row in local] == [0, 1]
     assert numbers(remote) == numbers(local)
