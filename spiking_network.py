@@ -160,7 +160,7 @@ def n_parameters(layer_sizes):
     return sum(_n_entries(name, shape) for name, shape in weight_shapes(layer_sizes).items())
 
 
-def theta_to_weights(theta, layer_sizes, limits=None):
+def theta_to_weights(theta, layer_sizes, limits=None, min_weight=0.0):
     """Unpack flat parameter vectors into named weight matrices.
 
     Parameters
@@ -172,6 +172,10 @@ def theta_to_weights(theta, layer_sizes, limits=None):
         Weight name -> largest magnitude (threshold units); the matrix is clipped to
         ``[-limit, limit]``. CMA-ES searches ``theta`` unbounded; the network only ever sees
         the clipped weights, so ``weights_to_theta`` of them maps back to the same weights.
+    min_weight : float
+        Smallest magnitude of a synapse (threshold units): every weight of smaller magnitude
+        is 0, no synapse. A synapse is then either absent or strong enough to move its
+        target's firing; the weights map back to themselves as with ``limits``.
 
     Returns
     -------
@@ -193,6 +197,8 @@ def theta_to_weights(theta, layer_sizes, limits=None):
             matrix = block.reshape(*batch, *shape)
         if name in limits:
             matrix = matrix.clamp(-limits[name], limits[name])
+        if min_weight > 0:
+            matrix = torch.where(matrix.abs() >= min_weight, matrix, 0.0)
         weights[name] = matrix
         start = stop
     return weights

@@ -208,9 +208,10 @@ def train_cmaes(
     seed,
     device,
     noise_draws=1,
-    weight_limits=None,
+    weight_options=None,
     runs=1,
     on_generation=None,
+    output_start=INIT_OUTPUT_WEIGHT,
 ):
     """Minimise ``fitness`` over the network weights with ``runs`` CMA-ES runs side by side.
 
@@ -246,15 +247,16 @@ def train_cmaes(
     noise_draws : int
         Noise draws per training trial and generation; the fitness averages over them (the
         trials are simply repeated, each copy gets its own noise). Cost grows linearly.
-    weight_limits : dict or None
-        Weight name -> largest magnitude the network may use (``theta_to_weights``'s
-        ``limits``); None: unbounded.
+    weight_options : dict or None
+        ``limits`` and ``min_weight`` of ``spiking_network.theta_to_weights``; None: none.
     runs : int
         Independent CMA-ES runs. Cost grows linearly.
     on_generation : callable or None
         Called as ``on_generation(generation, means)`` after each generation, ``means`` of
         shape (runs, n_parameters) the runs' CMA-ES means (``benchmarks/training_runs.py``
         follows the runs with it).
+    output_start : float
+        CMA-ES start of every hidden->output weight, threshold units.
 
     Returns
     -------
@@ -270,9 +272,10 @@ def train_cmaes(
     """
     # Start where every layer is active: each input spike fires the hidden layer, and a few
     # hidden spikes together fire both outputs; lateral weights start at zero.
+    weight_options = weight_options or {}
     start = {name: torch.zeros(shape, dtype=torch.float64) for name, shape in weight_shapes(layer_sizes).items()}
     start["input_hidden"] += INIT_INPUT_WEIGHT * lif.v_threshold
-    start["hidden_output"] += INIT_OUTPUT_WEIGHT * lif.v_threshold
+    start["hidden_output"] += output_start * lif.v_threshold
     theta0 = spiking_network.weights_to_theta(start, layer_sizes).numpy()
     strategies = [
         cma.CMAEvolutionStrategy(
@@ -290,7 +293,7 @@ def train_cmaes(
     for generation in progress:
         candidates = np.stack([np.asarray(s.ask()) for s in strategies])  # (R, P, n_params)
         theta = torch.as_tensor(candidates.reshape(runs * population, -1), dtype=torch.float32, device=device)
-        weights = spiking_network.theta_to_weights(theta, layer_sizes, weight_limits)
+        weights = spiking_network.theta_to_weights(theta, layer_sizes, **weight_options)
         counts = spiking_network.simulate_network(weights, spikes, lif, dt, generator)  # (R P, T, N)
         values = (
             fitness(counts, labels, n_steps=n_steps, **fitness_options)
@@ -326,13 +329,13 @@ def train_cmaes(
         fitness_options,
         noise_generator(seed, "select"),
         device,
-        weight_limits,
+        weight_options,
     )
     return finalists[chosen], history
 
 
 def select_weights(
-    candidates, layer_sizes, lif, dt, spikes, labels, fitness_options, generator, device, weight_limits=None
+    candidates, layer_sizes, lif, dt, spikes, labels, fitness_options, generator, device, weight_options=None
 ):
     """Return the index of the candidate that classifies the given trials best.
 
@@ -342,7 +345,7 @@ def select_weights(
     Parameters
     ----------
     candidates : np.ndarray, shape (C, n_parameters)
-    layer_sizes, lif, dt, fitness_options, device, weight_limits
+    layer_sizes, lif, dt, fitness_options, device, weight_options
         As in ``train_cmaes``.
     spikes, labels : torch.Tensor, shapes (trials, 1, n_steps) and (trials,)
         The trials to judge on (the validation trials).
@@ -356,7 +359,7 @@ def select_weights(
     """
     theta = torch.as_tensor(candidates, dtype=torch.float32, device=device)
     counts = spiking_network.simulate_network(
-        spiking_network.theta_to_weights(theta, layer_sizes, weight_limits), spikes, lif, dt, generator
+        spiking_network.theta_to_weights(theta, layer_sizes, **(weight_options or {})), spikes, lif, dt, generator
     )
     values = fitness(counts, labels, n_steps=spikes.shape[-1], **fitness_options).cpu().numpy()
     accuracy = (predict(counts) == labels).double().mean(dim=1).cpu().numpy()
@@ -616,6 +619,19 @@ def parse_args(argv=None):
         default=None,
         help="clip every hidden->hidden weight to [-W, W], threshold units (default: unbounded)",
     )
+    add(
+        "--min-weight",
+        type=non_negative_float,
+        default=0.0,
+        help="every weight of smaller magnitude is 0, no synapse; threshold units (default 0: none)",
+    )
+    add(
+        "--init-output-weight",
+        type=positive_float,
+        default=INIT_OUTPUT_WEIGHT,
+        help=f"CMA-ES start of every hidden->output weight, threshold units, at least --min-weight "
+        f"(default {INIT_OUTPUT_WEIGHT})",
+    )
     add("--seed", type=non_negative_int, default=0, help="seed of data, CMA-ES and noise (default 0)")
     add("--device", type=_device, default="cpu", help="torch device: cpu, cuda or cuda:N (default cpu)")
     add(
@@ -640,11 +656,20 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.v_reset >= args.v_threshold:
         parser.error(f"argument --v-reset: must be below --v-threshold ({args.v_threshold}), got {args.v_reset}")
+    if args.init_output_weight < args.min_weight:
+        parser.error(
+            f"argument --init-output-weight: must be at least --min-weight ({args.min_weight}), "
+            f"or the outputs start without synapses; got {args.init_output_weight}"
+        )
+    limits = {"--max-input-weight": args.max_input_weight, "--max-lateral-weight": args.max_lateral_weight}
+    for flag, limit in limits.items():
+        if limit is not None and limit <= args.min_weight:
+            parser.error(f"argument {flag}: must be above --min-weight ({args.min_weight}), got {limit}")
     return args
 
 
 def training_problem(args):
-    """What the command line asks to train: network, trials, weight limits and fitness.
+    """What the command line asks to train: network, trials, weight bounds and fitness.
 
     Returns
     -------
@@ -652,7 +677,7 @@ def training_problem(args):
         ``layer_sizes``; ``lif`` (``spiking_network.LIFParams``); ``trials``, split name ->
         ``(spikes, labels)`` as from ``generate_trials``, for ``"train"``, ``"test"`` and
         ``"validation"``, drawn in that order from ``default_rng(args.seed)``;
-        ``weight_limits`` and ``fitness_options`` as ``train_cmaes`` takes them.
+        ``weight_options`` and ``fitness_options`` as ``train_cmaes`` takes them.
     """
     rng = np.random.default_rng(args.seed)
     rates = class_rates(args.n_steps, args.sine_freq, args.cosine_freq)
@@ -667,10 +692,13 @@ def training_problem(args):
             sigma=args.noise_sigma,
         ),
         "trials": {name: generate_trials(n, rates, rng) for name, n in sizes.items()},
-        "weight_limits": {
-            name: limit
-            for name, limit in (("input_hidden", args.max_input_weight), ("hidden_hidden", args.max_lateral_weight))
-            if limit is not None
+        "weight_options": {
+            "limits": {
+                name: limit * args.v_threshold
+                for name, limit in (("input_hidden", args.max_input_weight), ("hidden_hidden", args.max_lateral_weight))
+                if limit is not None
+            },
+            "min_weight": args.min_weight * args.v_threshold,
         },
         "fitness_options": {
             "temperature": args.temperature,
@@ -706,9 +734,10 @@ def train(args, problem, on_generation=None):
             args.seed,
             device,
             args.noise_draws,
-            problem["weight_limits"],
+            problem["weight_options"],
             args.cma_runs,
             on_generation,
+            args.init_output_weight,
         )
 
 
@@ -723,12 +752,12 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     device = args.device
     problem = training_problem(args)
-    layer_sizes, lif, weight_limits = problem["layer_sizes"], problem["lif"], problem["weight_limits"]
+    layer_sizes, lif = problem["layer_sizes"], problem["lif"]
     (train_spikes, train_labels), (test_spikes, test_labels) = problem["trials"]["train"], problem["trials"]["test"]
     theta, history = train(args, problem)
 
     weights = spiking_network.theta_to_weights(
-        torch.as_tensor(theta[None], dtype=torch.float32, device=device), layer_sizes, weight_limits
+        torch.as_tensor(theta[None], dtype=torch.float32, device=device), layer_sizes, **problem["weight_options"]
     )
     inputs = torch.as_tensor(np.concatenate([train_spikes, test_spikes]), device=device)
     counts, spikes = spiking_network.simulate_network(
@@ -772,6 +801,9 @@ def main(argv=None):
         f"mean rate (spikes/step): hidden {rates[:-2].mean().item():.3f}  "
         f"output {rates[-2:].mean().item():.3f}  max {rates.max().item():.3f}"
     )
+    present = sum(int((w != 0).sum()) for w in weights.values())
+    possible = spiking_network.n_parameters(layer_sizes)
+    print(f"synapses: {present} of {possible} possible present (--min-weight {args.min_weight})")
     print(f"wrote {args.spike_file}" + ("" if args.no_figures else f" and 2 figures in {args.figure_dir}"))
 
 

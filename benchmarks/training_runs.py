@@ -43,7 +43,7 @@ def validation_scores(means, args, problem):
     """
     spikes, labels = (torch.as_tensor(x) for x in problem["trials"]["validation"])
     theta = torch.as_tensor(means, dtype=torch.float32)
-    weights = spiking_network.theta_to_weights(theta, problem["layer_sizes"], problem["weight_limits"])
+    weights = spiking_network.theta_to_weights(theta, problem["layer_sizes"], **problem["weight_options"])
     counts = spiking_network.simulate_network(
         weights, spikes, problem["lif"], args.dt, train_snn.noise_generator(args.seed, "select")
     )

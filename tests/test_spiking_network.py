@@ -255,6 +255,24 @@ def test_weight_limits_clip_only_the_named_matrices():
     assert all(torch.equal(again[name], bounded[name]) for name in bounded)
 
 
+def test_min_weight_removes_every_weaker_synapse_and_keeps_the_rest():
+    sizes = sn.DEFAULT_LAYER_SIZES
+    theta = torch.randn(3, sn.n_parameters(sizes), dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    free = sn.theta_to_weights(theta, sizes)
+    pruned = sn.theta_to_weights(theta, sizes, {"hidden_hidden": 1.2}, min_weight=0.5)
+    for name, matrix in free.items():
+        limit = 1.2 if name == "hidden_hidden" else float("inf")
+        # An entry-by-entry reference: 0 below the smallest magnitude, clipped at the limit.
+        expected = torch.tensor(
+            [[[0.0 if abs(w) < 0.5 else min(max(w, -limit), limit) for w in r] for r in m] for m in matrix.tolist()],
+            dtype=torch.float64,
+        )
+        assert torch.equal(pruned[name], expected)
+        assert ((matrix != 0) & (matrix.abs() < 0.5)).any()  # the smallest magnitude did bite
+    again = sn.theta_to_weights(sn.weights_to_theta(pruned, sizes), sizes, {"hidden_hidden": 1.2}, min_weight=0.5)
+    assert all(torch.equal(again[name], pruned[name]) for name in pruned)
+
+
 @pytest.mark.parametrize(
     "kwargs, fragment",
     [

@@ -235,7 +235,7 @@ def test_spike_file_matches_the_contract(spike_file):
     assert (spike_file.parent / "figures" / "training_curve.png").stat().st_size > 0
 
 
-def test_weight_limits_bound_the_stored_weights(tmp_path):
+def test_weight_bounds_hold_in_the_stored_weights(tmp_path):
     out = tmp_path / "bounded.pkl"
     train_snn.main(
         TINY
@@ -244,6 +244,10 @@ def test_weight_limits_bound_the_stored_weights(tmp_path):
             "0.4",
             "--max-lateral-weight",
             "0.7",
+            "--min-weight",
+            "0.3",
+            "--init-output-weight",
+            "0.4",
             "--spike-file",
             str(out),
             "--figure-dir",
@@ -255,7 +259,10 @@ def test_weight_limits_bound_the_stored_weights(tmp_path):
     assert np.abs(record["weights"]["input_hidden"]).max() <= np.float32(0.4)
     assert np.abs(record["weights"]["hidden_hidden"]).max() <= np.float32(0.7)
     assert record["config"]["max_input_weight"] == 0.4
-    # The stored weights reproduce the stored spikes (the clipped weights are the network's).
+    magnitudes = np.concatenate([np.abs(w).ravel() for w in record["weights"].values()])
+    assert magnitudes[magnitudes > 0].min() >= np.float32(0.3) and (magnitudes == 0).sum() > 4  # 4: the diagonal
+    assert record["config"]["min_weight"] == 0.3
+    # The stored weights reproduce the stored spikes (the bounded weights are the network's).
     weights = {name: torch.as_tensor(w, dtype=torch.float32)[None] for name, w in record["weights"].items()}
     _, rerun = sn.simulate_network(
         weights,
@@ -292,6 +299,11 @@ def test_weight_limits_bound_the_stored_weights(tmp_path):
         ["--max-input-weight", "0"],
         ["--max-lateral-weight", "-1"],
         ["--max-lateral-weight", "inf"],
+        ["--min-weight", "-0.1"],
+        ["--min-weight", "nan"],
+        ["--min-weight", "0.5", "--max-lateral-weight", "0.5"],
+        ["--min-weight", "0.5"],
+        ["--init-output-weight", "0"],
         ["--v-reset", "1.0"],
         ["--v-reset", "2", "--v-threshold", "1.5"],
         ["--v-threshold", "nan"],
