@@ -9,7 +9,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 # Tests that take longest start first, so that with `pytest -n 2` the other worker runs the
 # rest meanwhile instead of both waiting for them at the end.
-START_FIRST = ("test_seeds.py", "test_ninety_percent_intervals")
+START_FIRST = (
+    "test_train_fit_plot",
+    "test_discrete_model_ranks_edges",
+    "test_same_seed_same_bytes",
+    "test_other_model_options",
+    "test_ninety_percent_intervals",
+    "test_fit_recovers_known_connectivity",
+    "test_masked_row_is_exactly_zero",
+    "test_posterior_moments_match",
+)
 
 
 @pytest.fixture(autouse=True)
