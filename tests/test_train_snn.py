@@ -346,3 +346,15 @@ def test_interrupted_write_leaves_the_old_file_intact(tmp_path, monkeypatch):
         tiny_run(tmp_path)
     assert out.read_bytes() == old_bytes
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figures", "spikes.pkl"]
+
+
+@pytest.mark.parametrize("start", [0.3, 0.7])
+def test_cma_es_starts_from_the_given_output_weights(start):
+    # With a vanishing step size every candidate is the start, so the chosen weights are it.
+    args = train_snn.parse_args(TINY + ["--generations", "1", "--sigma0", "1e-9", "--init-output-weight", str(start)])
+    problem = train_snn.training_problem(args)
+    theta, _ = train_snn.train(args, problem)
+    weights = sn.theta_to_weights(torch.as_tensor(theta[None]), problem["layer_sizes"])
+    np.testing.assert_allclose(weights["hidden_output"].numpy(), start, atol=1e-6)
+    np.testing.assert_allclose(weights["input_hidden"].numpy(), train_snn.INIT_INPUT_WEIGHT, atol=1e-6)
+    assert np.abs(weights["hidden_hidden"].numpy()).max() < 1e-6
