@@ -52,6 +52,8 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --seeds 10 11 12 13 14 15 16 17 18 19 --section seeds-held-out
 	$(PY) -m benchmarks.seeds --section seeds-min-weight \
 		--train-flags "--min-weight 0.5 --init-output-weight 0.6 --noise-sigma 0.2"
+	$(PY) -m benchmarks.seeds --seeds 10 11 12 13 14 15 16 17 18 19 --section seeds-min-weight-held-out \
+		--train-flags "--min-weight 0.5 --init-output-weight 0.6 --noise-sigma 0.2"
 	$(PY) -m benchmarks.seeds --section seeds-min-weight-more-noise --train-flags "--min-weight 0.5 --init-output-weight 0.6"
 	$(if $(wildcard .venv-bench/bin/python),$(BENCH_PY) -m benchmarks.check_against_nuts,@echo "skipped benchmarks.check_against_nuts: no .venv-bench")
 
