@@ -19,12 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.report import printed_section
+from benchmarks.report import ROOT, printed_section
 from connectivity import connection_matrix, connectivity_auc, observable_pairs
 from posterior_file import load_posterior
 from safe_files import InputFileError
 
-ROOT = Path(__file__).resolve().parent.parent
 BIN_EDGES = (0.0, 0.3, 0.6, 1.0, np.inf)  # true weight, threshold units
 
 
