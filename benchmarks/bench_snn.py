@@ -11,7 +11,9 @@ Measures, side by side in one run on this machine:
    it at once;
 3. the spike test of ``lif_step`` on one chunk's state: ``torch.ge`` written straight into a
    float tensor, as the step does, against a bool result converted with ``.to()``;
-4. the full default training, ``python train_snn.py`` in a subprocess, with its test accuracy
+4. one step's input current on one chunk's state (one input neuron): the broadcast multiply
+   ``_run_steps`` uses, against a batched matmul of inner size 1;
+5. the full default training, ``python train_snn.py`` in a subprocess, with its test accuracy
    and peak resident memory.
 
 Reads and writes nothing in the repo (the training writes to a temporary folder). It imports
@@ -150,6 +152,38 @@ def time_spike_test(repeats, steps=1000):
             print(f"| {name} | {threads} | {seconds * 1e6:.1f} | {bool_seconds / seconds:.1f}x |")
 
 
+def time_input_drive(defaults, layer_sizes, rng, repeats, steps=200):
+    """Print the seconds per step of the input current plus noise, broadcast against ``baddbmm``.
+
+    The state is one chunk of the default training's generation: every run's population, the
+    training trials, the LIF neurons.
+    """
+    population = defaults.population * defaults.cma_runs
+    n_lif = layer_sizes["hidden"] + layer_sizes["output"]
+    noise = torch.randn(defaults.n_train, n_lif)  # (T, N), one step's noise
+    previous_input = torch.as_tensor(rng.random((defaults.n_train, 1)) < 0.5, dtype=torch.float32)  # (T, 1)
+    w_in = torch.randn(population, 1, n_lif)  # (P, 1, N)
+    variants = {
+        "batched matmul (baddbmm)": lambda: torch.baddbmm(
+            noise.expand(population, -1, -1), previous_input.expand(population, -1, -1), w_in
+        ),
+        "broadcast multiply (addcmul, _run_steps)": lambda: torch.addcmul(noise, previous_input, w_in),
+    }
+    print(f"\ninput current of one step: population {population}, {defaults.n_train} trials, {n_lif} LIF neurons")
+    print("| variant | torch threads | microseconds | speed-up vs matmul |")
+    print("|---|---|---|---|")
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        results = {}
+        for name, drive in variants.items():
+            seconds, current = best_time(lambda drive=drive: [drive() for _ in range(steps)][-1], repeats)
+            results[name] = seconds / steps, current
+        (matmul_seconds, reference), _ = results.values()
+        for name, (seconds, current) in results.items():
+            assert torch.equal(current, reference)  # 0/1 inputs: both add the same products
+            print(f"| {name} | {threads} | {seconds * 1e6:.1f} | {matmul_seconds / seconds:.1f}x |")
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats of the batched evaluation (default 5)")
@@ -210,6 +244,7 @@ def run(args):
     for scale in (1, 4):
         time_chunking(defaults, layer_sizes, rng, args.repeats, scale)
     time_spike_test(args.repeats)
+    time_input_drive(defaults, layer_sizes, rng, args.repeats)
 
     if not args.skip_training:
         seconds, accuracy, child_mib = time_training([])

@@ -142,26 +142,27 @@ def loop_reference(weights, x, lif, dt, noise=None):
 
 @pytest.mark.parametrize("sigma", [0.0, 0.5])
 @pytest.mark.parametrize("one_member_per_chunk", [False, True])
-def test_batched_forward_equals_per_individual_per_trial_loop(sigma, one_member_per_chunk, monkeypatch):
+@pytest.mark.parametrize("n_in", [1, 2])  # one input neuron takes a broadcast product, more a matmul
+def test_batched_forward_equals_per_individual_per_trial_loop(sigma, one_member_per_chunk, n_in, monkeypatch):
     rng = np.random.default_rng(3)
     n_pop, n_trials, n_steps = 3, 4, 40
     if one_member_per_chunk:  # 4 trials x 5 LIF neurons of state per member
         monkeypatch.setattr(sn, "STATE_CHUNK", 4 * 5)
     lif = sn.LIFParams(tau_mem=HALF_LEAK.tau_mem, tau_ref=0.002, v_threshold=1.0, v_reset=0.0, sigma=sigma)
-    weights = random_weights(rng, n_pop)
-    x = torch.as_tensor(rng.random((n_trials, 1, n_steps)) < 0.5)
+    weights = random_weights(rng, n_pop, {**SIZES, "input": n_in})
+    x = torch.as_tensor(rng.random((n_trials, n_in, n_steps)) < 0.5)
     counts, spikes = sn.simulate_network(weights, x, lif, DT, torch.Generator().manual_seed(9), record=True)
     # The same draw, as the network makes it: one (step, trial, neuron) block for everyone.
     noise = sn.draw_noise(lif, n_steps, n_trials, 5, torch.Generator().manual_seed(9), torch.float64)
-    assert spikes.shape == (n_pop, n_trials, 6, n_steps) and spikes.dtype == torch.bool
-    assert spikes[:, :, 1:].any() and not spikes[:, :, 1:].all()  # the test is not vacuous
+    assert spikes.shape == (n_pop, n_trials, n_in + 5, n_steps) and spikes.dtype == torch.bool
+    assert spikes[:, :, n_in:].any() and not spikes[:, :, n_in:].all()  # the test is not vacuous
     for p in range(n_pop):
         single = {name: w[p] for name, w in weights.items()}
         for t in range(n_trials):
             trial_noise = None if noise is None else noise[:, t].tolist()
             expected = loop_reference(single, x[t].int().tolist(), lif, DT, trial_noise)
             np.testing.assert_array_equal(spikes[p, t].int().numpy(), expected)
-            assert counts[p, t].tolist() == [sum(row) for row in expected[1:]]
+            assert counts[p, t].tolist() == [sum(row) for row in expected[n_in:]]
 
 
 def test_noise_enters_the_recurrence_as_a_current():
