@@ -188,8 +188,9 @@ class _Data:
     sources: np.ndarray  # (S,) neurons with at least one event (the only ones that excite)
     last: np.ndarray  # (S, N) last event of source s strictly before event k, same realisation (N: none)
     lag: np.ndarray  # (S, N) time from that source event to event k, minus the lag shift; 0 when none
-    steps: tuple | None  # discrete time: gap (N,), lag (S, N) and remaining (N,) in whole steps,
-    # int32, a gap of none set to one past the largest; None in continuous time
+    steps: tuple | None  # discrete time: the distinct step counts (M,) of every gap, lag and
+    # remaining time, then gap (N,), lag (S, N) and remaining (N,) as int32 indices into them, a
+    # gap of none set to M; None in continuous time
     n_before: np.ndarray  # (S, N) number of events of source s strictly before event k in its realisation
     max_run: int  # most events of one neuron in one realisation
     exposure: float  # total observed time (continuous) or dt x total bins (discrete), s
@@ -444,11 +445,19 @@ class HawkesProcessModel:
             gap_steps, lag_steps, remaining_steps = (
                 np.rint(x / self.dt) for x in (np.where(first, 0.0, gap), lag, remaining)
             )
-            none = int(max(x.max(initial=0) for x in (gap_steps, lag_steps, remaining_steps))) + 1
+            # Decay tables hold only the step counts that occur: a long realisation has few
+            # distinct ones among tens of thousands of possible ones.
+            values, index = np.unique(
+                np.concatenate([gap_steps, lag_steps.ravel(), remaining_steps]), return_inverse=True
+            )
+            gap_index, lag_index, remaining_index = np.split(
+                index.astype(np.int32), np.cumsum([gap_steps.size, lag_steps.size])
+            )
             steps = (
-                np.where(first, none, gap_steps).astype(np.int32),
-                lag_steps.astype(np.int32),
-                remaining_steps.astype(np.int32),
+                values,
+                np.where(first, values.size, gap_index),
+                lag_index.reshape(lag_steps.shape),
+                remaining_index,
             )
         data = _Data(
             n_dims=n_dims,
@@ -529,8 +538,8 @@ class HawkesProcessModel:
         if data.steps is None:
             decay = np.exp(-b * data.gap)  # (C, N)
         else:  # on the grid every gap and lag is a whole number of steps: look the decays up
-            gap_steps, lag_steps, remaining_steps = data.steps
-            powers = np.exp(-b * self.dt * np.arange(gap_steps.max(initial=0) + 1))  # (C, M)
+            values, gap_steps, lag_steps, remaining_steps = data.steps
+            powers = np.exp(-b * self.dt * np.append(values, 0.0))  # (C, M + 1)
             powers[:, -1] = 0.0  # the index of "no gap"
             decay = np.take(powers, gap_steps, axis=1)
         a = _prefix_decay_sums(decay, data.max_run)  # (C, N)
