@@ -341,7 +341,8 @@ def _run_steps(w_in, w_lif, inputs, noise, lif, dt, record):
         previous_input = inputs[k - 1] if k else no_input  # (T, n_in)
         if one_input:
             # An outer product (T, 1) x (P, 1, N): a broadcast multiply computes it faster than a
-            # batched matmul of inner size 1, and with 0/1 inputs the result is the same.
+            # batched matmul of inner size 1 (benchmarks/bench_snn.py times both), and with 0/1
+            # inputs the result is the same.
             drive = torch.addcmul(noise[k], previous_input, w_in)  # (P, T, N)
         else:
             drive = torch.baddbmm(noise[k].expand_as(v), previous_input.expand(len(w_in), -1, -1), w_in)

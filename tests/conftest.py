@@ -16,8 +16,8 @@ START_FIRST = (
     "test_other_model_options",
     "test_ninety_percent_intervals",
     "test_fit_recovers_known_connectivity",
-    "test_masked_row_is_exactly_zero",
-    "test_posterior_moments_match",
+    "test_goodness_of_fit_rejects_the_true_model",
+    "test_identical_sources_share_their_alpha",
 )
 
 
