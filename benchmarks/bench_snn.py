@@ -23,6 +23,7 @@ Reads and writes nothing in the repo (the training writes to a temporary folder)
 """
 
 import argparse
+import math
 import os
 import platform
 import resource
@@ -117,6 +118,7 @@ def time_chunking(defaults, layer_sizes, rng, repeats, scale):
     print("| variant | torch threads | seconds | speed-up vs one piece |")
     print("|---|---|---|---|")
     chunk = spiking_network.STATE_CHUNK
+    n_chunks = math.ceil(population * defaults.n_train * (layer_sizes["hidden"] + layer_sizes["output"]) / chunk)
     for threads in (1, 2):
         torch.set_num_threads(threads)
         spiking_network.STATE_CHUNK = sys.maxsize  # the whole population in one chunk
@@ -127,7 +129,10 @@ def time_chunking(defaults, layer_sizes, rng, repeats, scale):
         seconds, chunked = best_time(simulate, repeats)
         assert torch.equal(chunked, whole)  # chunks change the speed, never a spike count
         print(f"| one piece | {threads} | {whole_seconds:.4f} | 1x |")
-        print(f"| chunks of {chunk} elements | {threads} | {seconds:.4f} | {whole_seconds / seconds:.2f}x |")
+        print(
+            f"| {n_chunks} chunk(s) of at most {chunk} elements | {threads} | {seconds:.4f} "
+            f"| {whole_seconds / seconds:.2f}x |"
+        )
 
 
 def time_spike_test(repeats, steps=1000):
