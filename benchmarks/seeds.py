@@ -166,9 +166,10 @@ def markdown_table(rows):
     lines.append(
         f"Test accuracy {test.min():.3f}-{test.max():.3f} (median {np.median(test):.3f}), >= 0.95 "
         f"in {int((test >= 0.95).sum())} of {len(rows)} seeds; worst group's AUC over the observable "
-        f"pairs {np.nanmin(worst):.3f}-{np.nanmax(worst):.3f}, >= 0.9 in "
+        f"pairs {np.nanmin(worst):.3f}-{np.nanmax(worst):.3f} (median {np.nanmedian(worst):.3f}), >= 0.9 in "
         f"{int((worst >= 0.9).sum())} of {len(rows)}; both in "
-        f"{int(((test >= 0.95) & (worst >= 0.9)).sum())} of {len(rows)}."
+        f"{int(((test >= 0.95) & (worst >= 0.9)).sum())} of {len(rows)}; groups converged: "
+        f"{sum(r['converged'] for r in rows)} of {sum(r['groups'] for r in rows)}."
     )
     return "\n".join(lines)
 

@@ -52,6 +52,7 @@ def test_table_has_one_row_per_seed_and_the_spread():
     table = seeds.markdown_table(rows)
     assert "| 0 | 0.900 | 0.940 | 0.850-0.950 | 0.800-0.800 | 2/2 | 10 | 20 |" in table
     assert ">= 0.95 in 1 of 2 seeds" in table and ">= 0.9 in 1 of 2" in table and "both in 1 of 2" in table
+    assert "observable pairs 0.850-0.950 (median 0.900)" in table and "groups converged: 4 of 4." in table
 
 
 def test_a_failed_run_raises_the_scripts_one_line_error(tmp_path):
