@@ -135,6 +135,27 @@ def time_chunking(defaults, layer_sizes, rng, repeats, scale):
         )
 
 
+def time_per_call(variants, repeats, steps, against):
+    """Print each variant's microseconds per call, at 1 and 2 torch threads, and its speed-up.
+
+    ``variants``: name -> function of no arguments, the first the one ``against`` names; every
+    variant must return the same tensor as the first (checked), so the table compares the cost
+    of one computation.
+    """
+    print(f"| variant | torch threads | microseconds | speed-up vs {against} |")
+    print("|---|---|---|---|")
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        results = {
+            name: best_time(lambda call=call: [call() for _ in range(steps)][-1], repeats)
+            for name, call in variants.items()
+        }
+        (first_seconds, reference), *_ = results.values()
+        for name, (seconds, result) in results.items():
+            assert torch.equal(result, reference)
+            print(f"| {name} | {threads} | {seconds / steps * 1e6:.1f} | {first_seconds / seconds:.1f}x |")
+
+
 def time_spike_test(repeats, steps=1000):
     """Print the seconds per step of the spike test, float output against bool then ``.to()``."""
     u = torch.randn(spiking_network.STATE_CHUNK)  # one chunk's potentials
@@ -143,25 +164,14 @@ def time_spike_test(repeats, steps=1000):
         "torch.ge into a float tensor (lif_step)": lambda: torch.ge(u, 1.0, out=torch.empty_like(u)),
     }
     print(f"\nspike test of one chunk ({spiking_network.STATE_CHUNK} potentials), per step")
-    print("| variant | torch threads | microseconds | speed-up vs bool |")
-    print("|---|---|---|---|")
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        results = {}
-        for name, test in variants.items():
-            seconds, spikes = best_time(lambda test=test: [test() for _ in range(steps)][-1], repeats)
-            results[name] = seconds / steps, spikes
-        (bool_seconds, reference), _ = results.values()
-        for name, (seconds, spikes) in results.items():
-            assert torch.equal(spikes, reference)  # the same 0/1 values either way
-            print(f"| {name} | {threads} | {seconds * 1e6:.1f} | {bool_seconds / seconds:.1f}x |")
+    time_per_call(variants, repeats, steps, "bool")
 
 
 def time_input_drive(defaults, layer_sizes, rng, repeats, steps=200):
     """Print the seconds per step of the input current plus noise, broadcast against ``baddbmm``.
 
     The state is one chunk of the default training's generation: every run's population, the
-    training trials, the LIF neurons.
+    training trials, the LIF neurons. With 0/1 inputs both add the same products.
     """
     population = defaults.population * defaults.cma_runs
     n_lif = layer_sizes["hidden"] + layer_sizes["output"]
@@ -175,18 +185,7 @@ def time_input_drive(defaults, layer_sizes, rng, repeats, steps=200):
         "broadcast multiply (addcmul, _run_steps)": lambda: torch.addcmul(noise, previous_input, w_in),
     }
     print(f"\ninput current of one step: population {population}, {defaults.n_train} trials, {n_lif} LIF neurons")
-    print("| variant | torch threads | microseconds | speed-up vs matmul |")
-    print("|---|---|---|---|")
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        results = {}
-        for name, drive in variants.items():
-            seconds, current = best_time(lambda drive=drive: [drive() for _ in range(steps)][-1], repeats)
-            results[name] = seconds / steps, current
-        (matmul_seconds, reference), _ = results.values()
-        for name, (seconds, current) in results.items():
-            assert torch.equal(current, reference)  # 0/1 inputs: both add the same products
-            print(f"| {name} | {threads} | {seconds * 1e6:.1f} | {matmul_seconds / seconds:.1f}x |")
+    time_per_call(variants, repeats, steps, "matmul")
 
 
 def parse_args(argv=None):
