@@ -1,5 +1,8 @@
 """Benchmark the Hawkes model: log-likelihood speed and MCMC efficiency, measured side by side.
 
+One piece because its tables share their simulated data sets and reference recursions, and one
+run measures them all under the same load.
+
 Every number is measured in the same run on simulated data with known parameters:
 
 1. continuous log-likelihood (D = 8, about 20,000 events, shared beta, a new beta every

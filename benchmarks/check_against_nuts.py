@@ -1,5 +1,8 @@
 """Check the project's Hawkes sampler against NumPyro's NUTS on the same model, prior and data.
 
+One piece because it is one check: the model written again in jax, the test that it matches
+this repo's likelihood, both samplers' runs and their comparison.
+
 An independent validity check of ``HawkesProcessModel.fit`` (the hand-written sampler of
 ``hawkes_sampler.py``): the discrete-time Hawkes model with one shared beta, no background and
 no alpha mask is written again here in jax.numpy from its equations (module docstring of

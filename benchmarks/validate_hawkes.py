@@ -1,5 +1,8 @@
 """Validate the Hawkes sampler: recovery and calibration over many simulated data sets.
 
+One piece because it is one study: the data sets, the independent maximum-likelihood fits and
+the tables of recovery and coverage all describe the same runs.
+
 Each data set draws a sparse network (known truth), simulates it with ``simulate_hawkes`` and
 fits it with ``HawkesProcessModel.fit``; its posterior is compared with the truth and with a
 maximum-likelihood estimate computed here, independently of ``hawkes_model.py``:

@@ -1,5 +1,8 @@
 """The sampler of hawkes_sampler: every move against a slow reference, fits against known truths.
 
+One file because the move replays share the ``Setup`` data set and the metrics defined at its
+top, and the whole-fit checks belong with them: together they test one sampler.
+
 Each Metropolis-Hastings move is replayed: its random numbers are drawn again from the same
 seed, and every accept/reject decision is recomputed from the slow per-target likelihood of
 ``hawkes_reference`` and the prior densities written here. Exact Gibbs draws are checked
