@@ -189,8 +189,8 @@ class _Data:
     last: np.ndarray  # (S, N) last event of source s strictly before event k, same realisation (N: none)
     lag: np.ndarray  # (S, N) time from that source event to event k, minus the lag shift; 0 when none
     steps: tuple | None  # discrete time: the distinct step counts (M,) of every gap, lag and
-    # remaining time, then gap (N,), lag (S, N) and remaining (N,) as int32 indices into them, a
-    # gap of none set to M; None in continuous time
+    # remaining time plus a last slot for "no gap", then gap (N,), lag (S, N) and remaining (N,)
+    # as int32 indices into them, a gap of none set to M; None in continuous time
     n_before: np.ndarray  # (S, N) number of events of source s strictly before event k in its realisation
     max_run: int  # most events of one neuron in one realisation
     exposure: float  # total observed time (continuous) or dt x total bins (discrete), s
@@ -454,7 +454,7 @@ class HawkesProcessModel:
                 index.astype(np.int32), np.cumsum([gap_steps.size, lag_steps.size])
             )
             steps = (
-                values,
+                np.append(values, 0.0),  # the last slot, "no gap", gets decay 0 in _stats_shared
                 np.where(first, values.size, gap_index),
                 lag_index.reshape(lag_steps.shape),
                 remaining_index,
@@ -539,7 +539,7 @@ class HawkesProcessModel:
             decay = np.exp(-b * data.gap)  # (C, N)
         else:  # on the grid every gap and lag is a whole number of steps: look the decays up
             values, gap_steps, lag_steps, remaining_steps = data.steps
-            powers = np.exp(-b * self.dt * np.append(values, 0.0))  # (C, M + 1)
+            powers = np.exp(-b * self.dt * values)  # (C, M + 1)
             powers[:, -1] = 0.0  # the index of "no gap"
             decay = np.take(powers, gap_steps, axis=1)
         a = _prefix_decay_sums(decay, data.max_run)  # (C, N)
