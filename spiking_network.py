@@ -217,6 +217,15 @@ def weights_to_theta(weights, layer_sizes):
     return torch.cat(blocks, dim=-1)
 
 
+def population_chunks(n_pop, n_trials, n_neurons):
+    """Chunks a CPU run of ``n_pop`` networks is split into (``simulate_network``).
+
+    The elements of state (population x trials x LIF neurons) over ``STATE_CHUNK``, rounded up;
+    the members are then shared out evenly among the chunks.
+    """
+    return math.ceil(n_pop * n_trials * n_neurons / STATE_CHUNK)
+
+
 def draw_noise(lif, n_steps, n_trials, n_neurons, generator, dtype=torch.float32):
     """Draw the noise current ``sigma * xi`` of every LIF neuron, step and trial.
 
@@ -292,7 +301,7 @@ def simulate_network(weights, input_spikes, lif, dt, generator=None, record=Fals
     # Members of the population are independent: on a CPU they run in chunks small enough for
     # the per-step state to stay in cache (each member's result is the same either way); a GPU
     # takes them all at once.
-    n_chunks = math.ceil(n_pop * n_trials * n_lif / STATE_CHUNK) if w_ih.device.type == "cpu" else 1
+    n_chunks = population_chunks(n_pop, n_trials, n_lif) if w_ih.device.type == "cpu" else 1
     rows = math.ceil(n_pop / n_chunks)  # chunks of equal size: a small last one costs a full step's calls
     chunks = [
         _run_steps(w_in_c, w_lif_c, inputs, noise, lif, dt, record)

@@ -23,7 +23,6 @@ Reads and writes nothing in the repo (the training writes to a temporary folder)
 """
 
 import argparse
-import math
 import os
 import platform
 import resource
@@ -118,7 +117,9 @@ def time_chunking(defaults, layer_sizes, rng, repeats, scale):
     print("| variant | torch threads | seconds | speed-up vs one piece |")
     print("|---|---|---|---|")
     chunk = spiking_network.STATE_CHUNK
-    n_chunks = math.ceil(population * defaults.n_train * (layer_sizes["hidden"] + layer_sizes["output"]) / chunk)
+    n_chunks = spiking_network.population_chunks(
+        population, defaults.n_train, layer_sizes["hidden"] + layer_sizes["output"]
+    )
     for threads in (1, 2):
         torch.set_num_threads(threads)
         spiking_network.STATE_CHUNK = sys.maxsize  # the whole population in one chunk
