@@ -302,7 +302,8 @@ def test_weight_bounds_hold_in_the_stored_weights(tmp_path):
         ["--min-weight", "-0.1"],
         ["--min-weight", "nan"],
         ["--min-weight", "0.5", "--max-lateral-weight", "0.5"],
-        ["--min-weight", "0.5"],
+        ["--min-weight", "0.7"],
+        ["--init-output-weight", "0.4"],
         ["--init-output-weight", "0"],
         ["--v-reset", "1.0"],
         ["--v-reset", "2", "--v-threshold", "1.5"],
@@ -348,7 +349,7 @@ def test_interrupted_write_leaves_the_old_file_intact(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figures", "spikes.pkl"]
 
 
-@pytest.mark.parametrize("start", [0.3, 0.7])
+@pytest.mark.parametrize("start", [0.55, 0.7])
 def test_cma_es_starts_from_the_given_output_weights(start):
     # With a vanishing step size every candidate is the start, so the chosen weights are it.
     args = train_snn.parse_args(TINY + ["--generations", "1", "--sigma0", "1e-9", "--init-output-weight", str(start)])
