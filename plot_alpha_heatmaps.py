@@ -33,6 +33,7 @@ from connectivity import (
     observable_pairs,
     silent_sources,
 )
+from mcmc_diagnostics import is_converged
 from posterior_file import load_posterior
 from safe_files import InputFileError, save_figure
 
@@ -54,6 +55,13 @@ SUMMED_ALPHA_LABEL = "summed alpha over the group's per-trial fits\n(sum of expe
 def main_group(posterior):
     """The fitted group with the most trials (the first listed among equals)."""
     return max(posterior.group_names, key=lambda name: len(posterior.groups[name].trials))
+
+
+def convergence_note(group):
+    """'' for a converged group; otherwise a title line, newline first, of how far it missed the limits."""
+    if is_converged(group.max_rhat, group.min_ess_bulk):
+        return ""
+    return f"\nNOT converged: max R-hat {group.max_rhat:.4f}, min bulk ESS {group.min_ess_bulk:.0f}"
 
 
 def heatmap_inches(n_neurons):
@@ -267,7 +275,7 @@ def figure_example(posterior, name, cbar_label):
         )
         if shown
     ]
-    title += "".join(f"\ngrey: {note}" for note in notes)
+    title += "".join(f"\ngrey: {note}" for note in notes) + convergence_note(group)
     plot_alpha_matrix(
         ax,
         group.summary["alpha"]["mean"],
@@ -303,7 +311,7 @@ def figure_by_group(posterior, cbar_label):
             cbar=index == len(names) - 1,
             cbar_ax=cbar_ax,
             cbar_label=cbar_label,
-            title=f"{name} ({len(posterior.groups[name].trials)} trials)",
+            title=f"{name} ({len(posterior.groups[name].trials)} trials)" + convergence_note(posterior.groups[name]),
         )
     fig.suptitle(f"Posterior-mean alpha; grey: 90% credible interval reaches {ALPHA_THRESHOLD} or below", fontsize=10)
     fig.subplots_adjust(right=0.9, wspace=0.35)

@@ -124,6 +124,24 @@ def test_example_figure_greys_the_columns_of_sources_that_never_fired(tmp_path):
     assert "never fired" not in fig.axes[0].get_title()
 
 
+@pytest.mark.parametrize(
+    ("max_rhat", "min_ess", "marked"),
+    [(1.001, 500.0, False), (1.0114, 500.0, True), (1.001, 399.0, True), (1.01, 400.0, False)],
+)
+def test_figures_of_a_group_that_missed_the_convergence_limits_say_so(tmp_path, max_rhat, min_ess, marked):
+    _write_posterior(tmp_path / "post.npz", {"sine_correct": ([0, 1], np.full((4, 4), 0.3))})
+    posterior = load_posterior(tmp_path / "post.npz")
+    group = dataclasses.replace(posterior.groups["sine_correct"], max_rhat=max_rhat, min_ess_bulk=min_ess)
+    posterior = dataclasses.replace(posterior, groups={"sine_correct": group})
+    titles = [
+        pah.figure_example(posterior, "sine_correct", pah.ALPHA_LABEL).axes[0].get_title(),
+        pah.figure_by_group(posterior, pah.ALPHA_LABEL).axes[0].get_title(),
+    ]
+    expected = f"NOT converged: max R-hat {max_rhat:.4f}, min bulk ESS {min_ess:.0f}"
+    assert all((expected in title) == marked for title in titles), titles
+    plt.close("all")
+
+
 def test_main_group_is_the_largest():
     posterior = SimpleNamespace(
         group_names=["a", "b", "c"],
