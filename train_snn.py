@@ -755,6 +755,7 @@ def main(argv=None):
     except OSError as err:
         sys.exit(f"train_snn.py: error: cannot create output folder: {err}")
     torch.set_num_threads(args.threads)
+    spiking_network.keep_heap_memory()
     device = args.device
     problem = training_problem(args)
     layer_sizes, lif = problem["layer_sizes"], problem["lif"]

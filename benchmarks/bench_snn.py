@@ -95,6 +95,59 @@ def time_training(extra_args):
     return seconds, accuracy, peak_mib
 
 
+# train_snn.main with the heap returned to the system as glibc does by default.
+HEAP_RETURNED = (
+    "import sys, spiking_network, train_snn; "
+    "spiking_network.keep_heap_memory = lambda *args: False; train_snn.main(sys.argv[1:])"
+)
+
+
+def time_heap_pad(generations, repeats):
+    """Print a short training in fresh processes with the heap kept and returned, alternated.
+
+    Both must write the same spike file; the table gives the best wall time of ``repeats``
+    runs each and the minor page faults of the last.
+    """
+    rows = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(repeats):
+            for index, (name, head) in enumerate(
+                (
+                    ("returned to the system (glibc default)", ["-c", HEAP_RETURNED]),
+                    ("kept (spiking_network.keep_heap_memory)", [str(ROOT / "train_snn.py")]),
+                )
+            ):
+                out = Path(folder) / f"{index}.pkl"
+                faults = resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt
+                start = time.perf_counter()
+                subprocess.run(
+                    [
+                        sys.executable,
+                        *head,
+                        "--generations",
+                        str(generations),
+                        "--no-figures",
+                        "--spike-file",
+                        str(out),
+                    ],
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    cwd=ROOT,
+                )
+                seconds = time.perf_counter() - start
+                faults = resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt - faults
+                best = min(seconds, rows.get(name, (np.inf, 0))[0])
+                rows[name] = (best, faults, out.read_bytes())
+    returned = next(iter(rows.values()))[0]
+    assert len({spikes for *_, spikes in rows.values()}) == 1, "the heap setting changed the spike file"
+    print(f"\ntraining of {generations} generations in a fresh process (python train_snn.py), heap memory:")
+    print(f"| freed heap | wall seconds (best of {repeats}) | minor page faults | speed-up |")
+    print("|---|---|---|---|")
+    for name, (seconds, faults, _) in rows.items():
+        print(f"| {name} | {seconds:.1f} | {faults} | {returned / seconds:.2f}x |")
+
+
 def time_chunking(defaults, layer_sizes, rng, repeats, scale):
     """Print one generation's simulation time, chunked and in one piece, at 1 and 2 threads.
 
@@ -252,6 +305,7 @@ def run(args):
     time_input_drive(defaults, layer_sizes, rng, args.repeats)
 
     if not args.skip_training:
+        time_heap_pad(generations=100, repeats=2)
         seconds, accuracy, child_mib = time_training([])
         print(
             f"default training (python train_snn.py): {seconds:.1f} s wall, "
