@@ -323,19 +323,20 @@ def format_diagnostics(fits, groups, n_available, n_spikes):
     Returns
     -------
     str
-        The table, header first. ``acc(hmc)`` and ``acc(beta)`` are the acceptance rates of
-        the HMC and beta moves averaged over chains; ``KS`` the goodness-of-fit KS statistic
-        averaged over neurons; ``seconds`` wall and ``cpu s`` CPU time of the group's fit.
+        The table, header first. ``draws`` are the kept draws per chain; ``acc(hmc)`` and
+        ``acc(beta)`` the acceptance rates of the HMC and beta moves averaged over chains;
+        ``KS`` the goodness-of-fit KS statistic averaged over neurons; ``seconds`` wall and
+        ``cpu s`` CPU time of the group's fit.
     """
     lines = [
-        f"{'group':<16} {'trials':>9} {'spikes':>7} {'max R-hat':>9} {'min ESS':>8} "
+        f"{'group':<16} {'trials':>9} {'spikes':>7} {'draws':>5} {'max R-hat':>9} {'min ESS':>8} "
         f"{'acc(hmc)':>8} {'acc(beta)':>9} {'KS':>6} {'seconds':>7} {'cpu s':>6}  converged"
     ]
     for name, fit in fits.items():
         ks = fit["gof_ks"][np.isfinite(fit["gof_ks"])]  # NaN for neurons with < 2 spikes
         trials = f"{len(groups[name])}/{n_available[name]}"
         lines.append(
-            f"{name:<16} {trials:>9} {n_spikes[name]:>7} "
+            f"{name:<16} {trials:>9} {n_spikes[name]:>7} {fit['mu'].shape[1]:>5} "
             f"{fit['max_rhat']:>9.4f} {fit['min_ess_bulk']:>8.0f} "
             f"{np.mean(fit['acceptance']['hmc']):>8.2f} "
             f"{np.mean(fit['acceptance']['beta']):>9.2f} "
@@ -460,6 +461,15 @@ def parse_args(argv=None):
         help=f"kept MCMC draws per chain (split R-hat needs at least {MIN_SAMPLES})",
     )
     parser.add_argument(
+        "--max-samples",
+        type=int_at_least(MIN_SAMPLES),
+        default=2000,
+        help=f"while a group's draws miss the convergence limits (max R-hat {MAX_RHAT}, min "
+        f"bulk ESS {MIN_ESS_BULK}), run its chains on by --n-samples draws at a time, up to "
+        "this many per chain (at most --n-samples: never); pooled fits only, --per-trial "
+        "keeps --n-samples",
+    )
+    parser.add_argument(
         "--n-warmup", type=int_at_least(0), default=200, help="warm-up (adaptation) sweeps per chain, discarded"
     )
     parser.add_argument(
@@ -545,12 +555,18 @@ def main(argv=None):
             )
             for name, trials in groups.items()
         }
-    sampler_options = {"n_samples": args.n_samples, "n_warmup": args.n_warmup, "n_chains": args.n_chains}
+    sampler_options = {
+        "n_samples": args.n_samples,
+        # The trials' draws of --per-trial are added draw by draw, so every trial keeps as many.
+        "max_samples": args.n_samples if args.per_trial else max(args.max_samples, args.n_samples),
+        "n_warmup": args.n_warmup,
+        "n_chains": args.n_chains,
+    }
     print(
         f"fitting {len(groups)} group(s) of test trials "
         f"({'per trial' if args.per_trial else 'pooled'}, {args.time} time, "
         f"{args.background} background, {args.input} input, {args.beta} beta, "
-        f"{args.n_chains} chains x {args.n_samples} draws)"
+        f"{args.n_chains} chains x {args.n_samples} draws, up to {sampler_options['max_samples']})"
     )
     start = perf_counter()
     fits = fit_groups(
@@ -575,8 +591,8 @@ def main(argv=None):
             print(
                 f"WARNING: group {name} has NOT converged (max R-hat {fit['max_rhat']:.4f}, "
                 f"limit {MAX_RHAT}; min bulk ESS {fit['min_ess_bulk']:.0f}, limit "
-                f"{MIN_ESS_BULK}); do not trust its alpha, rerun with larger --n-warmup "
-                "and --n-samples",
+                f"{MIN_ESS_BULK}); do not trust its alpha, rerun with larger --n-warmup, "
+                "--n-samples and --max-samples",
                 file=sys.stderr,
             )
 

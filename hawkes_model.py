@@ -770,7 +770,7 @@ class HawkesProcessModel:
             log_beta_sd=p.beta_log_sd,
         )
 
-    def fit(self, events, end_time, n_samples=1000, n_warmup=1000, n_chains=4, seed=0, progress=True):
+    def fit(self, events, end_time, n_samples=1000, n_warmup=1000, n_chains=4, seed=0, progress=True, max_samples=None):
         """Sample the posterior of (mu, alpha, beta) with the sampler of ``hawkes_sampler``.
 
         Parameters
@@ -785,15 +785,23 @@ class HawkesProcessModel:
         seed : int, SeedSequence or Generator
         progress : bool
             Show a tqdm bar (hidden off a terminal).
+        max_samples : int or None
+            While the draws miss the convergence limits (``mcmc_diagnostics.is_converged``), run
+            the same chains on by ``n_samples`` draws at a time up to this many (at least
+            ``n_samples``); None: exactly ``n_samples`` draws.
 
         Returns
         -------
         HawkesPosterior
+            With ``n_samples`` draws per chain, or more (at most ``max_samples``) where the
+            chains went on.
         """
         # Imported here: the sampler is built on this module's likelihood internals.
         from hawkes_sampler import sample
 
         counts_to_check = (("n_samples", n_samples, MIN_SAMPLES), ("n_warmup", n_warmup, 0), ("n_chains", n_chains, 1))
+        if max_samples is not None:
+            counts_to_check += (("max_samples", max_samples, n_samples),)
         for name, value, low in counts_to_check:
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -807,6 +815,7 @@ class HawkesProcessModel:
             int(n_chains),
             _resolve_seed(seed),
             progress,
+            None if max_samples is None else int(max_samples),
         )
         return HawkesPosterior(**draws)
 

@@ -42,6 +42,12 @@ Newton steps in ``u``; the Laplace covariance there is the first metric. Step si
 dual averaging (Hoffman & Gelman 2014), the dense metric is re-estimated from the draws of
 three windows, the transfer pairs are chosen from the second; nothing adapts after warm-up.
 
+Run length: ``n_samples`` draws are kept; with ``max_samples`` larger, while the draws so far miss
+the repository's convergence limits (``mcmc_diagnostics.is_converged``) the same chains go on for
+another ``n_samples`` sweeps, up to ``max_samples`` draws. The kernel is fixed after warm-up, so
+the longer chains are longer runs of the same Markov chains and every draw kept before is kept;
+only where the run stops depends on the diagnostics.
+
 The chain state is one ``ChainState``; the numbers of the prior come as one ``PriorRates``.
 """
 
@@ -53,6 +59,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from hawkes_model import _segment_sums
+from mcmc_diagnostics import is_converged, worst_diagnostics
 
 # Leapfrog steps per HMC trajectory: uniform on 1 .. 2 N_LEAPFROG - 1, one draw per sweep for
 # all chains and targets. A fixed length resonates with the period of some posterior direction
@@ -837,7 +844,7 @@ def start_at_the_mode(state, targets, rng):
     )
 
 
-def sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress=True):
+def sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress=True, max_samples=None):
     """Run the chains; returns draws of theta and beta and the acceptance per move.
 
     Parameters
@@ -848,18 +855,22 @@ def sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress=True
     n_samples, n_warmup, n_chains : int
     rng : numpy.random.Generator
     progress : bool
+    max_samples : int or None
+        Go on by ``n_samples`` draws at a time, up to this many, while the draws miss the
+        convergence limits; None: keep ``n_samples``.
 
     Returns
     -------
     dict
-        ``mu`` (C, S, D), ``alpha`` (C, S, D, D), ``beta`` (C, S) or (C, S, D, D) draws and
-        ``acceptance``: move -> (C,) rate over the kept sweeps (NaN for a move with nothing
-        to move).
+        ``mu`` (C, S, D), ``alpha`` (C, S, D, D), ``beta`` (C, S) or (C, S, D, D) draws (S:
+        ``n_samples`` times the blocks run) and ``acceptance``: move -> (C,) rate over the
+        kept sweeps (NaN for a move with nothing to move).
     """
+    max_samples = n_samples if max_samples is None else max(max_samples, n_samples)
     # Single-threaded BLAS: threaded reductions would change the rounding, so the same seed
     # would not give the same draws on every machine load.
     with threadpool_limits(limits=1, user_api="blas"):
-        return _sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress)
+        return _sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress, max_samples)
 
 
 @dataclass
@@ -897,17 +908,18 @@ def sweep(state, model, data, targets, prior, tuning, silent_targets, rng):
 class Recorder:
     """Kept draws of (mu, alpha, beta) and the acceptance rate of each move."""
 
-    def __init__(self, model, data, prior, targets, n_samples, state):
+    def __init__(self, model, data, prior, targets, max_samples, state):
         n_chains, n_dims = state.theta.shape[:2]
         self.sources, self.prior, self.targets = data.sources, prior, targets
         self.silent_sources = np.setdiff1d(np.arange(n_dims), data.sources)
         self.groups = identical_groups(model, data)
         self.free_alpha = np.ones((n_dims, n_dims), dtype=bool) if model.alpha_mask is None else model.alpha_mask
         self.beta_moves = data.sources if model.beta_kind == "pair" else None
-        self.mu = np.empty((n_chains, n_samples, n_dims))
-        self.alpha = np.zeros((n_chains, n_samples, n_dims, n_dims))
-        self.beta = np.empty((n_chains, n_samples) + state.beta.shape[1:])
+        self.mu = np.empty((n_chains, max_samples, n_dims))
+        self.alpha = np.zeros((n_chains, max_samples, n_dims, n_dims))
+        self.beta = np.empty((n_chains, max_samples) + state.beta.shape[1:])
         self.accepted = {move: [] for move in ("hmc", "transfer", "beta")}
+        self.n_kept = 0
 
     def record(self, k, state, moves, tuning, rng):
         """Store draw ``k``. Random numbers: the prior draws of silent sources, then the splits."""
@@ -932,6 +944,15 @@ class Recorder:
         beta = moves.beta if self.beta_moves is None else moves.beta[:, :, self.beta_moves]
         if beta.size:
             self.accepted["beta"].append(beta.reshape(n_chains, -1).mean(axis=1))
+        self.n_kept = k + 1
+
+    def draws(self):
+        """The draws kept so far: ``mu``, ``alpha``, ``beta``, each (C, n_kept, ...)."""
+        return {name: getattr(self, name)[:, : self.n_kept] for name in ("mu", "alpha", "beta")}
+
+    def converged(self):
+        """Whether the draws kept so far meet the convergence limits."""
+        return is_converged(*worst_diagnostics(*self.draws().values()))
 
     def result(self):
         n_chains = self.mu.shape[0]
@@ -939,20 +960,27 @@ class Recorder:
             move: np.mean(rates, axis=0) if rates else np.full(n_chains, np.nan)
             for move, rates in self.accepted.items()
         }
-        return {"mu": self.mu, "alpha": self.alpha, "beta": self.beta, "acceptance": acceptance}
+        # Copies: views would keep the buffers of max_samples draws alive.
+        return {**{name: np.ascontiguousarray(x) for name, x in self.draws().items()}, "acceptance": acceptance}
 
 
-def _sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress):
+def _sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress, max_samples):
     targets = build_targets(model, data, prior)
     silent_targets = np.flatnonzero(data.n_events == 0)
     state = initial_state(model, data, targets, prior, n_chains, rng)
     tuning = start_at_the_mode(state, targets, rng)
     warmup = WarmUp(n_warmup, state, targets, tuning)
-    recorder = Recorder(model, data, prior, targets, n_samples, state)
-    for it in tqdm(range(n_warmup + n_samples), disable=None if progress else True, desc="Hawkes MCMC"):
+    recorder = Recorder(model, data, prior, targets, max_samples, state)
+    disable = None if progress else True
+    for it in tqdm(range(n_warmup + n_samples), disable=disable, desc="Hawkes MCMC"):
         moves = sweep(state, model, data, targets, prior, tuning, silent_targets, rng)
         if it < n_warmup:
             warmup.update(it, state, moves)
         else:
             recorder.record(it - n_warmup, state, moves, tuning, rng)
+    while recorder.n_kept < max_samples and not recorder.converged():
+        block = range(recorder.n_kept, min(recorder.n_kept + n_samples, max_samples))
+        for k in tqdm(block, disable=disable, desc="Hawkes MCMC, longer chains"):
+            moves = sweep(state, model, data, targets, prior, tuning, silent_targets, rng)
+            recorder.record(k, state, moves, tuning, rng)
     return recorder.result()

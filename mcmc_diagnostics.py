@@ -140,6 +140,23 @@ def summarise_draws(draws):
     }
 
 
+def worst_diagnostics(*draws):
+    """Largest split R-hat and smallest bulk ESS over every parameter.
+
+    Parameters
+    ----------
+    *draws : ndarray, shape (n_chains, n_samples, ...)
+        One array per parameter block (NaN diagnostics, from constant draws, are skipped).
+
+    Returns
+    -------
+    max_rhat, min_ess_bulk : float
+    """
+    max_rhat = max(float(np.nanmax(split_rhat(d))) for d in draws)
+    min_ess = min(float(np.nanmin(ess_bulk(d))) for d in draws)
+    return max_rhat, min_ess
+
+
 def is_converged(max_rhat, min_ess_bulk):
     """True if the worst split R-hat is at most ``MAX_RHAT`` and the worst bulk ESS at least ``MIN_ESS_BULK``."""
     return max_rhat <= MAX_RHAT and min_ess_bulk >= MIN_ESS_BULK

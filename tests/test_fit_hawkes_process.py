@@ -17,7 +17,9 @@ LAYER_SIZES = {"input": 1, "hidden": 3, "output": 2}
 LABELS = ["in0", "h0", "h1", "h2", "out0", "out1"]
 # Tiny sampler settings: these tests check plumbing, not convergence.
 N_DRAWS = 20  # per chain, after as many warm-up steps
-QUICK = f"--n-samples {N_DRAWS} --n-warmup {N_DRAWS} --n-chains 2 --n-jobs 1 --min-trials 1".split()
+QUICK = (
+    f"--n-samples {N_DRAWS} --max-samples {N_DRAWS} --n-warmup {N_DRAWS} --n-chains 2 --n-jobs 1 --min-trials 1"
+).split()
 
 
 def make_spike_data(labels, predictions, split, n_steps=40, rate=0.1, seed=0):
@@ -240,6 +242,21 @@ def test_unconverged_group_is_warned_about(spike_file, tmp_path, capsys):
     assert "WARNING: group sine_correct has NOT converged" in err
 
 
+def test_unconverged_chains_run_on_to_max_samples_but_not_per_trial(spike_file, tmp_path, capsys):
+    # 2 chains cannot reach ESS 400 here, so every group's chains go on: 20, 40, then 50 draws.
+    run_main(spike_file, tmp_path / "pooled.npz", "--max-samples", "50")
+    table = capsys.readouterr().out
+    pooled = load_posterior(tmp_path / "pooled.npz")
+    assert pooled.config["max_samples"] == 50 and pooled.config["n_samples"] == N_DRAWS
+    for name, group in pooled.groups.items():
+        assert group.alpha.shape == (2, 50, 6, 6) and group.beta.shape == (2, 50)
+        assert next(line for line in table.splitlines() if line.startswith(name)).split()[3] == "50"
+    run_main(spike_file, tmp_path / "trials.npz", "--max-samples", "50", "--per-trial")
+    trials = load_posterior(tmp_path / "trials.npz")
+    assert trials.config["max_samples"] == N_DRAWS
+    assert all(group.alpha.shape[1] == N_DRAWS for group in trials.groups.values())
+
+
 def test_small_groups_are_reported_and_skipped(spike_file, tmp_path, capsys):
     run_main(spike_file, tmp_path / "posterior.npz", "--min-trials", "2")
     assert "group sine_wrong has only 1 test trial(s)" in capsys.readouterr().err
@@ -339,6 +356,7 @@ def test_missing_spike_file_says_run_train_snn(tmp_path):
         ["--n-samples", "0"],
         ["--n-samples", "-5"],
         ["--n-samples", "3"],
+        ["--max-samples", "3"],
         ["--n-chains", "1"],
         ["--n-jobs", "0"],
         ["--time", "weird"],

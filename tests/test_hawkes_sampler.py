@@ -20,7 +20,7 @@ from scipy.optimize import minimize
 
 import hawkes_sampler as hs
 from hawkes_model import HawkesPrior, HawkesProcessModel, simulate_hawkes
-from mcmc_diagnostics import ess_bulk, split_rhat
+from mcmc_diagnostics import ess_bulk, is_converged, split_rhat, worst_diagnostics
 
 
 class Setup:
@@ -762,6 +762,40 @@ def test_same_seed_gives_same_draws_and_seed_types_are_accepted():
     assert np.isfinite(model.fit(events, 200.0, n_samples=4, n_warmup=5, progress=False).max_rhat)
 
 
+def test_longer_chains_are_the_same_chains_run_on():
+    # 2 chains of 30 draws are far from the limits, so the chains go on to max_samples; the
+    # reference is one run of that many draws from the same seed: the same Markov chains.
+    mu, alpha, beta = small_network()
+    events = simulate_hawkes(mu, alpha, beta, 200.0, seed=0)
+    model = HawkesProcessModel(3)
+    options = {"n_warmup": 20, "n_chains": 2, "seed": 5, "progress": False}
+    longer = model.fit(events, 200.0, n_samples=30, max_samples=75, **options)
+    assert longer.mu.shape == (2, 75, 3) and not is_converged(longer.max_rhat, longer.min_ess_bulk)
+    one_run = model.fit(events, 200.0, n_samples=75, **options)
+    for name in ("mu", "alpha", "beta"):
+        assert np.array_equal(getattr(longer, name), getattr(one_run, name))
+    for move in one_run.acceptance:
+        assert np.array_equal(longer.acceptance[move], one_run.acceptance[move], equal_nan=True)
+    unchanged = model.fit(events, 200.0, n_samples=30, max_samples=30, **options)
+    assert np.array_equal(unchanged.mu, longer.mu[:, :30])
+    with pytest.raises(ValueError, match="max_samples must be an integer >= 30"):
+        model.fit(events, 200.0, n_samples=30, max_samples=29, **options)
+
+
+def test_chains_stop_at_the_first_block_that_meets_the_limits():
+    # Without events every draw is a Gibbs draw or a beta move on the prior: the limits are met
+    # after a few blocks of 60, well before max_samples.
+    no_events = [np.array([]), np.array([])]
+    post = HawkesProcessModel(2).fit(
+        no_events, 0.0, n_samples=60, max_samples=6000, n_warmup=60, n_chains=4, seed=3, progress=False
+    )
+    n_kept = post.mu.shape[1]
+    assert 60 < n_kept < 6000 and n_kept % 60 == 0
+    assert is_converged(*worst_diagnostics(post.mu, post.alpha, post.beta))
+    before = (post.mu[:, : n_kept - 60], post.alpha[:, : n_kept - 60], post.beta[:, : n_kept - 60])
+    assert not is_converged(*worst_diagnostics(*before))
+
+
 def test_summary_keys_and_shapes():
     mu, alpha, beta = small_network()
     events = simulate_hawkes(mu, alpha, beta, 200.0, seed=0)
@@ -773,4 +807,5 @@ def test_summary_keys_and_shapes():
         assert all(np.shape(v) == shape for v in s[name].values())
         assert np.all(s[name]["q05"] <= s[name]["q95"])
     assert post.max_rhat == pytest.approx(max(np.max(s[n]["rhat"]) for n in s))
+    assert (post.max_rhat, post.min_ess_bulk) == pytest.approx(worst_diagnostics(post.mu, post.alpha, post.beta))
     assert post.min_ess_bulk == pytest.approx(min(np.min(s[n]["ess_bulk"]) for n in s))

@@ -50,6 +50,8 @@ def test_train_fit_plot(tmp_path, capsys):
             str(posterior_file),
             "--n-samples",
             str(N_SAMPLES),
+            "--max-samples",
+            str(N_SAMPLES),
             "--n-warmup",
             "20",
             "--n-chains",
@@ -163,7 +165,7 @@ def test_fit_recovers_known_connectivity(tmp_path):
     fitted alpha ranks true synapses above absent ones. The chains are short for speed, so
     mixing is checked loosely (R-hat < 1.05), not against the script's 1.01 / ESS 400."""
     save_spike_trains(hawkes_spike_record(n_trials=40, n_steps=200, seed=1), tmp_path / "spikes.pkl")
-    flags = "--n-samples 150 --n-warmup 60 --max-spikes 0 --n-jobs 1".split()
+    flags = "--n-samples 150 --max-samples 150 --n-warmup 60 --max-spikes 0 --n-jobs 1".split()
     fit_hawkes_process.main(
         ["--spike-file", str(tmp_path / "spikes.pkl"), "--posterior-file", str(tmp_path / "post.npz"), *flags]
     )

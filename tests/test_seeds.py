@@ -10,7 +10,7 @@ from benchmarks import seeds
 # Tiny runs: the sweep's plumbing, not its results.
 TRAIN = "--n-train 16 --n-test 16 --n-validation 8 --n-steps 40 --population 4 --generations 2 --cma-runs 1".split()
 TRAIN += ["--threads", "1"]
-FIT = "--n-samples 8 --n-warmup 0 --n-chains 2 --min-trials 1".split()
+FIT = "--n-samples 8 --max-samples 8 --n-warmup 0 --n-chains 2 --min-trials 1".split()
 
 
 def numbers(rows):
