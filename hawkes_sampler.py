@@ -856,8 +856,8 @@ def sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress=True
     rng : numpy.random.Generator
     progress : bool
     max_samples : int or None
-        Go on by ``n_samples`` draws at a time, up to this many, while the draws miss the
-        convergence limits; None: keep ``n_samples``.
+        Go on by ``n_samples`` draws at a time, up to this many (at least ``n_samples``), while
+        the draws miss the convergence limits; None: keep ``n_samples``.
 
     Returns
     -------
@@ -866,7 +866,7 @@ def sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress=True
         ``n_samples`` times the blocks run) and ``acceptance``: move -> (C,) rate over the
         kept sweeps (NaN for a move with nothing to move).
     """
-    max_samples = n_samples if max_samples is None else max(max_samples, n_samples)
+    max_samples = n_samples if max_samples is None else max_samples  # >= n_samples: checked by fit
     # Single-threaded BLAS: threaded reductions would change the rounding, so the same seed
     # would not give the same draws on every machine load.
     with threadpool_limits(limits=1, user_api="blas"):

@@ -37,16 +37,16 @@ BIN_EDGES = (0.0, 0.3, 0.6, 1.0, np.inf)  # true weight, threshold units
 SHARE_EDGES = (0.0, 0.2, 0.5, 1.0)  # refractory share; the last bin includes 1
 
 
-def strength_aucs(alpha, true_weights, pairs, edges=BIN_EDGES):
-    """AUC of the synapses in each strength bin against every absent pair.
+def bin_aucs(alpha, true_weights, pairs, bins):
+    """AUC of each bin's synapses against every absent pair, and the bin's number of synapses.
 
     Parameters
     ----------
     alpha, true_weights : ndarray, shape (D, D), [target, source]
     pairs : ndarray of bool, shape (D, D)
         The pairs that count (e.g. ``observable_pairs``).
-    edges : sequence of float
-        Bin edges; bin ``k`` holds the synapses with ``edges[k] < weight <= edges[k + 1]``.
+    bins : iterable of ndarray of bool, shape (D, D)
+        The pairs of each bin; only its synapses (weight > 0) are scored.
 
     Returns
     -------
@@ -54,12 +54,20 @@ def strength_aucs(alpha, true_weights, pairs, edges=BIN_EDGES):
         Per bin: the AUC (NaN without synapses or absent pairs) and its number of synapses.
     """
     absent = true_weights == 0
-    result = []
-    for low, high in zip(edges[:-1], edges[1:]):
-        in_bin = (true_weights > low) & (true_weights <= high)
-        auc, n_pos, _ = connectivity_auc(alpha, true_weights, pairs & (in_bin | absent))
-        result.append((auc, n_pos))
-    return result
+    return [connectivity_auc(alpha, true_weights, pairs & (in_bin | absent))[:2] for in_bin in bins]
+
+
+def strength_aucs(alpha, true_weights, pairs, edges=BIN_EDGES):
+    """``bin_aucs`` over bins of true weight: bin ``k`` holds the synapses with
+    ``edges[k] < weight <= edges[k + 1]``.
+
+    Returns
+    -------
+    list of (float, int)
+        Per bin: the AUC (NaN without synapses or absent pairs) and its number of synapses.
+    """
+    bins = ((true_weights > low) & (true_weights <= high) for low, high in zip(edges[:-1], edges[1:]))
+    return bin_aucs(alpha, true_weights, pairs, bins)
 
 
 def refractory_share(spikes, n_ref):
@@ -107,15 +115,13 @@ def share_aucs(alpha, true_weights, pairs, share, edges=SHARE_EDGES):
         Per bin: the AUC (NaN without synapses or absent pairs), its number of synapses and
         their mean true weight (NaN without synapses).
     """
-    absent = true_weights == 0
     synapse = (true_weights > 0) & pairs & np.isfinite(share)
     index = np.clip(np.searchsorted(edges, np.nan_to_num(share), side="right") - 1, 0, len(edges) - 2)
-    result = []
-    for k in range(len(edges) - 1):
-        in_bin = synapse & (index == k)
-        auc, n_pos, _ = connectivity_auc(alpha, true_weights, pairs & (in_bin | absent))
-        result.append((auc, n_pos, float(true_weights[in_bin].mean()) if n_pos else float("nan")))
-    return result
+    bins = [synapse & (index == k) for k in range(len(edges) - 1)]
+    return [
+        (auc, n, float(true_weights[in_bin].mean()) if n else float("nan"))
+        for (auc, n), in_bin in zip(bin_aucs(alpha, true_weights, pairs, bins), bins)
+    ]
 
 
 def bin_names(edges=BIN_EDGES):
