@@ -15,11 +15,13 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $(STAMP)
 
-data/spike_trains.pkl: $(STAMP) spiking_network.py train_snn.py spike_file.py safe_files.py cli_types.py
+data/spike_trains.pkl: $(STAMP) spiking_network.py snn_training.py train_snn.py spike_file.py safe_files.py \
+		cli_types.py
 	$(PY) train_snn.py
 
-data/hawkes_posterior.npz: data/spike_trains.pkl hawkes_model.py hawkes_sampler.py mcmc_diagnostics.py \
-		fit_hawkes_process.py posterior_file.py
+data/hawkes_posterior.npz: data/spike_trains.pkl hawkes_inputs.py hawkes_bayes.py hawkes_model.py \
+		hawkes_targets.py hawkes_moves.py hawkes_warmup.py hawkes_sampler.py mcmc_diagnostics.py \
+		trial_groups.py fit_hawkes_process.py posterior_file.py
 	$(PY) fit_hawkes_process.py
 
 train: data/spike_trains.pkl

@@ -1,13 +1,13 @@
 """Fit a multivariate Hawkes process to the network's test-trial spike trains.
 
-One piece because it is one script: grouping the trials, the input's background, the fits,
-their diagnostics and the command line (the model lives in ``hawkes_model.py``, the file in
-``posterior_file.py``).
+This script holds the fits, their diagnostics, the posterior record and the command line;
+the groups and what each is fitted with are in ``trial_groups.py``, the model in
+``hawkes_model.py``, the file in ``posterior_file.py``.
 
 The test trials are grouped by true class and by whether the network classified them
 correctly ("sine_correct", "cosine_correct", "sine_wrong", "cosine_wrong"). Each group gets
 one posterior, pooled over its trials (every trial starts with empty history), by the
-hand-written Metropolis-Hastings sampler of ``hawkes_model.py``. Groups are fitted in
+hand-written Metropolis-Hastings sampler (``hawkes_sampler.py``). Groups are fitted in
 parallel through joblib; each gets its own child of ``SeedSequence(seed)``, so the result
 does not depend on ``--n-jobs`` or on the joblib backend. ``--per-trial`` instead fits every
 trial alone and sums each group's alpha matrices, as the original did. The input layer is
@@ -35,142 +35,9 @@ from mcmc_diagnostics import MAX_RHAT, MIN_ESS_BULK, MIN_SAMPLES, is_converged, 
 from posterior_file import PARAMETERS, GroupPosterior, Posterior, save_posterior
 from safe_files import InputFileError, check_writable
 from spike_file import load_spike_trains, spikes_to_events
+from trial_groups import exogenous_input_mask, group_test_trials, select_trials, stimulus_background
 
 ROOT = Path(__file__).resolve().parent
-OUTCOMES = ("correct", "wrong")
-
-
-def group_test_trials(labels, predictions, split, class_names):
-    """Index the test trials by true class and by correct/wrong prediction.
-
-    Parameters
-    ----------
-    labels, predictions : ndarray of int, shape (n_trials,)
-        True and predicted class indices into ``class_names``.
-    split : ndarray of str, shape (n_trials,)
-        ``"train"`` or ``"test"``; only test trials are grouped.
-    class_names : sequence of str
-
-    Returns
-    -------
-    dict
-        ``"<class>_<correct|wrong>"`` -> int64 array of trial indices, ordered as
-        all classes' correct groups, then all classes' wrong groups; empty groups left out.
-    """
-    labels = np.asarray(labels)
-    is_test = np.asarray(split) == "test"
-    is_correct = np.asarray(predictions) == labels
-    groups = {}
-    for outcome in OUTCOMES:
-        for label, name in enumerate(class_names):
-            members = is_test & (labels == label) & (is_correct == (outcome == "correct"))
-            if members.any():
-                groups[f"{name}_{outcome}"] = np.flatnonzero(members)
-    return groups
-
-
-def select_trials(groups, spike_counts, min_trials, max_spikes, max_trials=0):
-    """Keep the groups with enough trials, each cut to its first trials within the budgets.
-
-    The sampler's cost grows linearly with the number of spikes, so a spike budget bounds the
-    run time whatever the network's firing rates. The test trials are independent random
-    draws, so a group's first trials are a random sample of it. Both budgets are off by default.
-
-    Parameters
-    ----------
-    groups : dict
-        Group name -> trial indices, as from ``group_test_trials``.
-    spike_counts : ndarray of int, shape (n_trials,)
-        Spikes of each trial of the spike file, all neurons together.
-    min_trials : int
-        Groups with fewer trials are skipped.
-    max_spikes : int
-        Each group keeps its longest run of first trials whose spikes total at most this
-        (at least one trial); 0: no limit.
-    max_trials : int
-        Each group keeps at most this many first trials; 0: no limit.
-
-    Returns
-    -------
-    selected : dict
-        Group name -> the trial indices to fit.
-    skipped : list of str
-        Names of the groups with fewer than ``min_trials`` trials.
-    """
-    selected = {}
-    for name, trials in groups.items():
-        if len(trials) < min_trials:
-            continue
-        if max_trials > 0:
-            trials = trials[:max_trials]
-        if max_spikes > 0:
-            within = np.searchsorted(np.cumsum(spike_counts[trials]), max_spikes, side="right")
-            trials = trials[: max(int(within), 1)]
-        selected[name] = trials
-    return selected, [name for name in groups if name not in selected]
-
-
-def stimulus_background(spikes, labels, split, trials, stimulus_neurons):
-    """Relative background of one group: the stimulus neurons follow their training PSTH.
-
-    The input layer fires at a rate set by the stimulus, locked to the trial's onset (the
-    sine or the cosine); a constant Hawkes background cannot follow that rhythm, and the fit
-    then explains it by excitation from the neurons that follow the input (the strongest
-    false edges of the plain model). The stimulus neurons' background is therefore their
-    peri-stimulus time histogram over the *training* trials of the group's class (the same
-    stimulus, trials the fit does not use), read as an intensity, ``-log(1 - p)`` per step for
-    a spike probability ``p`` (as in the discrete likelihood), normalised to mean 1, so ``mu``
-    stays their mean background rate; every other neuron keeps a constant background. A
-    class without training trials gets a constant background (the estimate is 1/2 at every
-    step).
-
-    Parameters
-    ----------
-    spikes : ndarray of bool, shape (n_trials, n_neurons, n_steps)
-    labels : ndarray of int, shape (n_trials,)
-    split : ndarray of str, shape (n_trials,)
-    trials : ndarray of int, shape (n,)
-        The group's trials (all of one class).
-    stimulus_neurons : ndarray of int, shape (k,)
-        Neurons driven by the stimulus (the input layer).
-
-    Returns
-    -------
-    ndarray, shape (n_neurons, n_steps)
-        Relative background, > 0, mean 1 per row; ones outside ``stimulus_neurons``.
-    """
-    same_class = (np.asarray(split) == "train") & (np.asarray(labels) == labels[trials[0]])
-    counts = spikes[same_class][:, stimulus_neurons].sum(axis=0)  # (k, n_steps)
-    # Jeffreys' estimate (count + 1/2) / (n + 1) lies strictly inside (0, 1): the intensity
-    # is finite and no step is impossible.
-    intensity = -np.log1p(-(counts + 0.5) / (same_class.sum() + 1.0))  # (k, n_steps) per step
-    background = np.ones(spikes.shape[1:])
-    background[stimulus_neurons] = intensity / intensity.mean(axis=1, keepdims=True)
-    return background
-
-
-def exogenous_input_mask(layer_sizes):
-    """Mask of the fitted alphas when the input layer is driven by the stimulus alone.
-
-    The input neurons' spikes are drawn from the stimulus (Bernoulli at the class's rate): no
-    neuron of the network projects onto them. Their rows of alpha are therefore fixed at 0 and
-    only their (stimulus) background is fitted; left free, those rows are weakly identified
-    (the input fires in half of all steps) and hold false edges at about the prior's scale.
-
-    Parameters
-    ----------
-    layer_sizes : dict
-        Layer name -> size, in neuron order; the first layer is the input.
-
-    Returns
-    -------
-    ndarray of bool, shape (n_neurons, n_neurons)
-        ``[target, source]``; False on the input neurons' rows.
-    """
-    n_neurons = sum(layer_sizes.values())
-    free = np.ones((n_neurons, n_neurons), dtype=bool)
-    free[: next(iter(layer_sizes.values()))] = False
-    return free
 
 
 def fit_group(events, end_time, n_dims, model_options, sampler_options, seed):

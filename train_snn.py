@@ -1,14 +1,16 @@
 """Train the LIF network with CMA-ES to tell a sine from a cosine; store its spike trains.
 
-One piece because it is one script: data, fitness, training, the record and its figures, and
-the command line (the network lives in ``spiking_network.py``, the file in ``spike_file.py``).
+The script: the command line, the run of the training, the record with its metrics, and its
+figures (the task and CMA-ES live in ``snn_training.py``, the network in ``spiking_network.py``,
+the file in ``spike_file.py``).
 
 Each trial is one input spike train of ``n_steps`` Bernoulli draws whose firing probability
 follows ``0.5 (1 + sin(10 pi t))`` (class 0, "sine") or ``0.5 (1 + cos(15 pi t))`` (class 1,
 "cosine") on ``t = linspace(0, 1, n_steps)``, as in the original. The network
 (``spiking_network.py``) classifies a trial by which output neuron fires more; CMA-ES tunes
 all its weights, the only thing that learns. With intrinsic noise (``--noise-sigma`` > 0) the
-final weights are chosen on a held-out noise draw of the training set (``train_cmaes``).
+final weights are chosen on a held-out noise draw of the training set
+(``snn_training.train_cmaes``).
 
 Reads: nothing.
 Writes: ``data/spike_trains.pkl`` (contract and reader in ``spike_file.py``),
@@ -20,355 +22,37 @@ Reproduce the README figures with::
 
 import argparse
 import dataclasses
-import math
 import sys
 from pathlib import Path
 
-import cma
 import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
 
 import spiking_network
 from cli_types import finite_float, non_negative_float, non_negative_int, number, positive_float, positive_int
 from safe_files import save_figure
-from spike_file import LAYER_NAMES, METRIC_NAMES, SPLITS, save_spike_trains, spike_record, trial_split, weight_shapes
+from snn_training import INIT_OUTPUT_WEIGHT, class_rates, generate_trials, noise_generator, predict, train_cmaes
+from spike_file import LAYER_NAMES, METRIC_NAMES, SPLITS, save_spike_trains, spike_record, trial_split
 
 ROOT = Path(__file__).resolve().parent
-INIT_INPUT_WEIGHT = 1.0  # CMA-ES start of input->hidden weights, in units of v_threshold
 # Weaker weights are no synapse: a synapse too weak to move its target's spikes cannot be seen
 # in them, so the fit would be asked for what the trains do not hold. The output weights start
-# above it, or the outputs would start without synapses.
+# above it (INIT_OUTPUT_WEIGHT), or the outputs would start without synapses.
 MIN_WEIGHT = 0.5  # smallest weight magnitude that is a synapse, in units of v_threshold
-INIT_OUTPUT_WEIGHT = 0.6  # CMA-ES start of hidden->output weights, in units of v_threshold
 # Intrinsic noise and the activity regulariser keep the hidden layer irregular and below
 # saturation, so its spike trains carry its synapses: without them CMA-ES builds clock-like,
 # saturated chains that classify well but hide their synapses. Their strengths pull two ways
 # (docs/MODEL.md): a band that binds made every seed accurate but, alone, showed the synapses
 # worse; more noise shows them better but costs accuracy. The noise, the rate band and the
-# weights above were chosen by seed sweeps, and the change to the smallest weight by a rule
-# written down before its fresh seeds ran (docs/MODEL.md).
+# weights (MIN_WEIGHT and the CMA-ES starts of snn_training.py) were chosen by seed sweeps, and
+# the change to the smallest weight by a rule written down before its fresh seeds ran
+# (docs/MODEL.md).
 NOISE_SIGMA = 0.2  # sd of the noise current per step, in units of v_threshold
 RATE_FLOOR = 0.03  # spikes per step below which a hidden/output neuron is penalised
 RATE_TARGET = 0.15  # spikes per step a hidden/output neuron may fire before penalty
 RATE_PENALTY = 5.0  # fitness per spike/step of rate outside the band, averaged over neurons
-# With noise, the final weights are chosen among the CMA-ES mean, the best weights of all
-# generations and the best individual of each of the last SELECT_GENERATIONS generations.
-SELECT_GENERATIONS = 20
-
-
-def class_rates(n_steps, sine_freq, cosine_freq):
-    """Return the per-step firing probability of each class's input neuron.
-
-    Parameters
-    ----------
-    n_steps : int
-    sine_freq, cosine_freq : float
-        Angular frequencies in units of pi per trial (the original's 10 and 15).
-
-    Returns
-    -------
-    np.ndarray, shape (2, n_steps)
-        Row 0: ``0.5 (1 + sin(sine_freq pi t))``, row 1: ``0.5 (1 + cos(cosine_freq pi t))``,
-        with ``t = linspace(0, 1, n_steps)`` the trial's normalised time.
-    """
-    t = np.linspace(0.0, 1.0, n_steps)
-    return np.stack([0.5 * (1.0 + np.sin(sine_freq * np.pi * t)), 0.5 * (1.0 + np.cos(cosine_freq * np.pi * t))])
-
-
-def generate_trials(n_trials, rates, rng):
-    """Draw a balanced, shuffled set of labelled Bernoulli input spike trains.
-
-    Parameters
-    ----------
-    n_trials : int
-    rates : np.ndarray, shape (2, n_steps)
-        Firing probability per step of each class, from ``class_rates``.
-    rng : np.random.Generator
-
-    Returns
-    -------
-    spikes : np.ndarray, shape (n_trials, 1, n_steps), bool
-        Input-layer spikes.
-    labels : np.ndarray, shape (n_trials,), int64
-    """
-    labels = rng.permutation(np.arange(n_trials) % 2).astype(np.int64)
-    spikes = rng.random((n_trials, rates.shape[1])) < rates[labels]  # (n_trials, n_steps)
-    return spikes[:, None, :], labels
-
-
-def predict(counts):
-    """Predicted class: 1 ("cosine") if output 1 fires more than output 0, else 0 (ties too).
-
-    Parameters
-    ----------
-    counts : torch.Tensor, shape (..., n_neurons)
-        Spike counts whose last two columns are the output neurons 0 and 1.
-
-    Returns
-    -------
-    torch.Tensor, shape (...), int64
-    """
-    return (counts[..., -1] > counts[..., -2]).long()
-
-
-def fitness(
-    counts,
-    labels,
-    temperature,
-    silence_penalty,
-    min_count,
-    n_steps=1,
-    rate_floor=0.0,
-    rate_target=1.0,
-    rate_penalty=0.0,
-):
-    """CMA-ES fitness to minimise: count cross-entropy, silence and activity penalties.
-
-    ``mean_trials log(1 + exp(-(2 y - 1) (c_1 - c_0) / temperature))
-    + silence_penalty * sum_outputs max(0, min_count - mean_trials c_o)
-    + rate_penalty * mean_neurons (max(0, r_i - rate_target) + max(0, rate_floor - r_i))``
-    with ``r_i = mean_trials n_i / n_steps`` the firing rate of LIF neuron ``i``.
-    The first term is the logistic loss of the count margin: unlike the error count it
-    changes with every spike that moves the margin, so CMA-ES has a slope to follow. The
-    second term pushes away from the basin where an output neuron is (nearly) silent, every
-    trial ties and the first term is flat at ``log 2``. The third keeps every LIF neuron
-    (hidden and output) inside a band of rates: above ``rate_target`` CMA-ES would use
-    self-sustaining lateral loops firing at the refractory limit all trial, which classify
-    well but hide every synapse from the Hawkes analysis; below ``rate_floor`` a neuron is
-    (nearly) silent and its synapses leave no trace either.
-
-    Parameters
-    ----------
-    counts : torch.Tensor, shape (population, trials, n_neurons)
-        Spike counts ``n_i`` of the LIF neurons; the last two columns are the outputs
-        ``c_0, c_1``.
-    labels : torch.Tensor, shape (trials,)
-        True classes ``y``.
-    temperature : float
-        Spikes of count margin per unit of logit.
-    silence_penalty : float
-        Penalty per missing spike per trial below ``min_count``.
-    min_count : float
-        Mean spikes per trial below which an output neuron counts as silent.
-    n_steps : int
-        Steps per trial, to turn counts into rates.
-    rate_target : float
-        Mean firing rate in spikes per step above which a neuron is penalised.
-    rate_floor : float
-        Mean firing rate in spikes per step below which a neuron is penalised.
-    rate_penalty : float
-        Penalty per spike per step of rate outside ``[rate_floor, rate_target]``, averaged
-        over neurons.
-
-    Returns
-    -------
-    torch.Tensor, shape (population,)
-    """
-    outputs = counts[..., -2:]  # (P, T, 2)
-    sign = 2.0 * labels.to(counts.dtype) - 1.0  # (T,)
-    margin = sign * (outputs[..., 1] - outputs[..., 0])  # (P, T)
-    cross_entropy = torch.nn.functional.softplus(-margin / temperature).mean(dim=-1)
-    silence = (min_count - outputs.mean(dim=1)).clamp(min=0.0).sum(dim=-1)  # (P,)
-    rates = counts.mean(dim=1) / n_steps  # (P, N)
-    excess = ((rates - rate_target).clamp(min=0.0) + (rate_floor - rates).clamp(min=0.0)).mean(dim=-1)  # (P,)
-    return cross_entropy + silence_penalty * silence + rate_penalty * excess
-
-
-def noise_generator(seed, purpose):
-    """Return the seeded CPU ``torch.Generator`` of the network's noise for one purpose.
-
-    Parameters
-    ----------
-    seed : int
-        The run's ``--seed``.
-    purpose : {"train", "record", "select"}
-        ``"train"`` feeds the CMA-ES generations (fresh noise every generation, common to the
-        population); ``"record"`` the final run whose spikes are stored, so that the stored
-        weights, inputs and seed reproduce every stored spike; ``"select"`` the held-out
-        noise draw on which the final weights are chosen (``select_weights``).
-
-    Returns
-    -------
-    torch.Generator
-    """
-    # spawn(n)[i] does not depend on n: adding "select" left "train" and "record" unchanged.
-    child = np.random.SeedSequence(seed).spawn(3)[("train", "record", "select").index(purpose)]
-    return torch.Generator().manual_seed(int(child.generate_state(1, np.uint64)[0] >> 1))
-
-
-def train_cmaes(
-    layer_sizes,
-    lif,
-    dt,
-    spikes,
-    labels,
-    validation,
-    population,
-    generations,
-    sigma0,
-    fitness_options,
-    seed,
-    device,
-    noise_draws=1,
-    weight_options=None,
-    runs=1,
-    on_generation=None,
-    output_start=INIT_OUTPUT_WEIGHT,
-):
-    """Minimise ``fitness`` over the network weights with ``runs`` CMA-ES runs side by side.
-
-    The runs are independent (pycma's ask/tell, each its own seed) but share every network
-    simulation: each generation, all their populations are evaluated as one batch on the same
-    noise draw. A run can settle in a poor local optimum from which more generations do not
-    lead out, so several runs, and a choice among them on trials no run trained on, make the
-    result depend less on one run's luck.
-
-    Parameters
-    ----------
-    layer_sizes : dict
-    lif : spiking_network.LIFParams
-    dt : float
-        Seconds per step.
-    spikes : torch.Tensor, shape (trials, 1, n_steps)
-        Training inputs.
-    labels : torch.Tensor, shape (trials,)
-    validation : tuple of torch.Tensor
-        ``(spikes, labels)`` of the validation trials, drawn like the training trials: the
-        final weights are chosen on them (``select_weights``), never on the test trials.
-    population, generations : int
-        Per run.
-    sigma0 : float
-        Initial CMA-ES step size, in weight units (the threshold is ``lif.v_threshold``).
-    fitness_options : dict
-        ``temperature``, ``silence_penalty``, ``min_count``, ``rate_floor``, ``rate_target``
-        and ``rate_penalty`` of ``fitness``.
-    seed : int
-        Run ``r`` gives pycma ``seed + 1 + 1000 r`` (pycma reads 0 as "seed from the clock");
-        the noise comes from ``noise_generator(seed, "train")``.
-    device : torch.device
-    noise_draws : int
-        Noise draws per training trial and generation; the fitness averages over them (the
-        trials are simply repeated, each copy gets its own noise). Cost grows linearly.
-    weight_options : dict or None
-        ``limits`` and ``min_weight`` of ``spiking_network.theta_to_weights``; None: none.
-    runs : int
-        Independent CMA-ES runs. Cost grows linearly.
-    on_generation : callable or None
-        Called as ``on_generation(generation, means)`` after each generation, ``means`` of
-        shape (runs, n_parameters) the runs' CMA-ES means (``benchmarks/training_runs.py``
-        follows the runs with it).
-    output_start : float
-        CMA-ES start of every hidden->output weight, threshold units.
-
-    Returns
-    -------
-    theta : np.ndarray, shape (n_parameters,)
-        The candidate of lowest fitness on the validation trials (with the held-out noise
-        ``noise_generator(seed, "select")``) among, for every run, its final mean, the best
-        weights of all its generations and its best individual of each of the last
-        ``SELECT_GENERATIONS`` generations. (A generation's lowest fitness is one lucky or
-        unlucky noise draw on the training trials, so it over-selects luck.)
-    history : dict of np.ndarray, each shape (generations,)
-        Per generation, over all runs: best and median fitness, and the best individual's
-        training accuracy.
-    """
-    # Start where every layer is active: each input spike fires the hidden layer, and a few
-    # hidden spikes together fire both outputs; lateral weights start at zero.
-    weight_options = weight_options or {}
-    start = {name: torch.zeros(shape, dtype=torch.float64) for name, shape in weight_shapes(layer_sizes).items()}
-    start["input_hidden"] += INIT_INPUT_WEIGHT * lif.v_threshold
-    start["hidden_output"] += output_start * lif.v_threshold
-    theta0 = spiking_network.weights_to_theta(start, layer_sizes).numpy()
-    strategies = [
-        cma.CMAEvolutionStrategy(
-            theta0, sigma0, {"popsize": population, "seed": seed + 1 + 1000 * run, "verbose": -9, "verb_log": 0}
-        )
-        for run in range(runs)
-    ]
-    history = {name: np.zeros(generations) for name in ("best_fitness", "median_fitness", "train_accuracy")}
-    best = [(theta0, math.inf)] * runs  # per run: (theta, fitness)
-    generator = noise_generator(seed, "train")
-    spikes, labels = spikes.repeat(noise_draws, 1, 1), labels.repeat(noise_draws)
-    finalists = []  # best individual of each run in each of the last SELECT_GENERATIONS generations
-    n_steps = spikes.shape[-1]
-    progress = tqdm(range(generations), desc="CMA-ES", unit="gen", disable=None)
-    for generation in progress:
-        candidates = np.stack([np.asarray(s.ask()) for s in strategies])  # (R, P, n_params)
-        theta = torch.as_tensor(candidates.reshape(runs * population, -1), dtype=torch.float32, device=device)
-        weights = spiking_network.theta_to_weights(theta, layer_sizes, **weight_options)
-        counts = spiking_network.simulate_network(weights, spikes, lif, dt, generator)  # (R P, T, N)
-        values = (
-            fitness(counts, labels, n_steps=n_steps, **fitness_options)
-            .cpu()
-            .numpy()
-            .astype(np.float64)
-            .reshape(runs, population)
-        )
-        for strategy, run_candidates, run_values in zip(strategies, candidates, values):
-            strategy.tell(list(run_candidates), run_values.tolist())
-        if on_generation is not None:
-            on_generation(generation, np.stack([s.mean for s in strategies]))
-        leaders = values.argmin(axis=1)  # (R,) best of each run
-        overall = int(np.argmin(values.min(axis=1)))
-        accuracy = (predict(counts[overall * population + leaders[overall]]) == labels).double().mean().item()
-        history["best_fitness"][generation] = values.min()
-        history["median_fitness"][generation] = np.median(values)
-        history["train_accuracy"][generation] = accuracy
-        best = [
-            (candidates[r, leaders[r]], values[r, leaders[r]]) if values[r, leaders[r]] < best[r][1] else best[r]
-            for r in range(runs)
-        ]
-        if generation >= generations - SELECT_GENERATIONS:
-            finalists.extend(candidates[np.arange(runs), leaders])
-        progress.set_postfix(fitness=f"{values.min():.4f}", accuracy=f"{accuracy:.3f}")
-    finalists = np.stack([*(theta for theta, _ in best), *(s.mean for s in strategies), *finalists])
-    chosen = select_weights(
-        finalists,
-        layer_sizes,
-        lif,
-        dt,
-        *validation,
-        fitness_options,
-        noise_generator(seed, "select"),
-        device,
-        weight_options,
-    )
-    return finalists[chosen], history
-
-
-def select_weights(
-    candidates, layer_sizes, lif, dt, spikes, labels, fitness_options, generator, device, weight_options=None
-):
-    """Return the index of the candidate that classifies the given trials best.
-
-    Accuracy is the task; the fitness (which also carries the rate band and the silence
-    penalty) only breaks ties, so a candidate cannot win by its regularisers alone.
-
-    Parameters
-    ----------
-    candidates : np.ndarray, shape (C, n_parameters)
-    layer_sizes, lif, dt, fitness_options, device, weight_options
-        As in ``train_cmaes``.
-    spikes, labels : torch.Tensor, shapes (trials, 1, n_steps) and (trials,)
-        The trials to judge on (the validation trials).
-    generator : torch.Generator
-        The held-out noise, common to all candidates (``noise_generator(seed, "select")``).
-
-    Returns
-    -------
-    int
-        Row of ``candidates``: the highest accuracy, then the lowest fitness, then the first.
-    """
-    theta = torch.as_tensor(candidates, dtype=torch.float32, device=device)
-    counts = spiking_network.simulate_network(
-        spiking_network.theta_to_weights(theta, layer_sizes, **(weight_options or {})), spikes, lif, dt, generator
-    )
-    values = fitness(counts, labels, n_steps=spikes.shape[-1], **fitness_options).cpu().numpy()
-    accuracy = (predict(counts) == labels).double().mean(dim=1).cpu().numpy()
-    return int(np.lexsort((np.arange(len(values)), values, -accuracy))[0])
 
 
 def classification_metrics(y_true, y_pred):

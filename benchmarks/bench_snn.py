@@ -17,7 +17,7 @@ Measures, side by side in one run on this machine:
    and peak resident memory.
 
 Reads and writes nothing in the repo (the training writes to a temporary folder). It imports
-``train_snn`` because it times that script's own functions. Run from the repository root::
+``train_snn`` for the training's own defaults. Run from the repository root::
 
     python -m benchmarks.bench_snn
 """
@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import snn_training
 import spiking_network
 import train_snn
 from benchmarks.report import printed_section
@@ -49,10 +50,10 @@ DT = 0.001
 
 
 def evaluate_batched(theta, spikes, labels, layer_sizes, lif, fitness_options):
-    """One generation's fitness, the way ``train_snn`` computes it: all at once."""
+    """One generation's fitness, the way ``snn_training`` computes it: all at once."""
     weights = spiking_network.theta_to_weights(theta, layer_sizes)
     counts = spiking_network.simulate_network(weights, spikes, lif, DT)  # (P, T, N)
-    return train_snn.fitness(counts, labels, **fitness_options)
+    return snn_training.fitness(counts, labels, **fitness_options)
 
 
 def evaluate_looped(theta, spikes, labels, layer_sizes, lif, fitness_options):
@@ -64,7 +65,7 @@ def evaluate_looped(theta, spikes, labels, layer_sizes, lif, fitness_options):
             [spiking_network.simulate_network(weights, spikes[t : t + 1], lif, DT) for t in range(spikes.shape[0])],
             dim=1,
         )  # (1, T, 1, N)
-        values[p] = train_snn.fitness(counts[:, :, 0], labels, **fitness_options)[0]
+        values[p] = snn_training.fitness(counts[:, :, 0], labels, **fitness_options)[0]
     return values
 
 
@@ -155,8 +156,8 @@ def time_chunking(defaults, layer_sizes, rng, repeats, scale):
     noise on) with ``scale`` times its population.
     """
     population = defaults.population * defaults.cma_runs * scale
-    rates = train_snn.class_rates(defaults.n_steps, defaults.sine_freq, defaults.cosine_freq)
-    spikes = torch.as_tensor(train_snn.generate_trials(defaults.n_train, rates, rng)[0])
+    rates = snn_training.class_rates(defaults.n_steps, defaults.sine_freq, defaults.cosine_freq)
+    spikes = torch.as_tensor(snn_training.generate_trials(defaults.n_train, rates, rng)[0])
     lif = spiking_network.LIFParams(tau_mem=defaults.tau_mem, tau_ref=defaults.tau_ref, sigma=defaults.noise_sigma)
     theta = torch.as_tensor(
         rng.normal(0.5, 1.0, (population, spiking_network.n_parameters(layer_sizes))), dtype=torch.float32
@@ -273,8 +274,8 @@ def run(args):
         "rate_target": defaults.rate_target,
         "rate_penalty": defaults.rate_penalty,
     }
-    spikes, labels = train_snn.generate_trials(
-        N_TRIALS, train_snn.class_rates(N_STEPS, defaults.sine_freq, defaults.cosine_freq), rng
+    spikes, labels = snn_training.generate_trials(
+        N_TRIALS, snn_training.class_rates(N_STEPS, defaults.sine_freq, defaults.cosine_freq), rng
     )
     spikes, labels = torch.as_tensor(spikes), torch.as_tensor(labels)
     theta = torch.as_tensor(

@@ -21,6 +21,7 @@ import sys
 import numpy as np
 import torch
 
+import snn_training
 import spiking_network
 import train_snn
 from benchmarks.report import printed_section
@@ -45,9 +46,9 @@ def validation_scores(means, args, problem):
     theta = torch.as_tensor(means, dtype=torch.float32)
     weights = spiking_network.theta_to_weights(theta, problem["layer_sizes"], **problem["weight_options"])
     counts = spiking_network.simulate_network(
-        weights, spikes, problem["lif"], args.dt, train_snn.noise_generator(args.seed, "select")
+        weights, spikes, problem["lif"], args.dt, snn_training.noise_generator(args.seed, "select")
     )
-    accuracy = (train_snn.predict(counts) == labels).double().mean(dim=1).numpy()
+    accuracy = (snn_training.predict(counts) == labels).double().mean(dim=1).numpy()
     return accuracy, (counts.double().mean(dim=1) / args.n_steps).numpy()
 
 

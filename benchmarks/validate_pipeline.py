@@ -36,15 +36,14 @@ from hawkes_model import simulate_hawkes
 from mcmc_diagnostics import is_converged
 from posterior_file import load_posterior
 from safe_files import InputFileError
-from spike_file import events_to_raster, load_spike_trains, save_spike_trains
 
-# The one script imported by a benchmark that does not time it: class_rates is the stimulus the
-# network was trained on, defined once beside the training that draws it, and the simulated
-# input must fire with exactly those probabilities. It describes the data set, not the spike
-# file's format, so spike_file.py is no home for it; a copy here could drift from it, and an
-# estimate from the stored input spikes would put a noisy stand-in where the truth is known.
-# The price is importing torch with train_snn.
-from train_snn import class_rates
+# class_rates is the stimulus the network was trained on, defined once beside the training that
+# draws it, and the simulated input must fire with exactly those probabilities. It describes the
+# data set, not the spike file's format, so spike_file.py is no home for it; a copy here could
+# drift from it, and an estimate from the stored input spikes would put a noisy stand-in where
+# the truth is known. The price is importing torch with snn_training.
+from snn_training import class_rates
+from spike_file import events_to_raster, load_spike_trains, save_spike_trains
 
 ROOT = Path(__file__).resolve().parent.parent
 ALPHA_EDGE = 0.12  # branching ratio of every excitatory synapse (sum over a row stays < 1)

@@ -1,4 +1,4 @@
-"""The sampler of hawkes_sampler: every move against a slow reference, fits against known truths.
+"""The Hawkes sampler: every move against a slow reference, fits against known truths.
 
 One file because the move replays share the ``Setup`` data set and the metrics defined at its
 top, and the whole-fit checks belong with them: together they test one sampler.
@@ -18,7 +18,9 @@ from hawkes_reference import slow_target_logliks
 from scipy import stats
 from scipy.optimize import minimize
 
-import hawkes_sampler as hs
+import hawkes_moves as hm
+import hawkes_targets as ht
+import hawkes_warmup as hw
 from hawkes_model import HawkesPrior, HawkesProcessModel, simulate_hawkes
 from mcmc_diagnostics import ess_bulk, is_converged, split_rhat, worst_diagnostics
 
@@ -60,7 +62,7 @@ class Setup:
         )
         self.data = self.model._prepare(self.events, self.end)
         self.prior = self.model._resolve_prior(self.data)
-        self.targets = hs.build_targets(self.model, self.data, self.prior)
+        self.targets = ht.build_targets(self.model, self.data, self.prior)
         rng = np.random.default_rng(seed)
         theta = (
             np.concatenate(
@@ -73,8 +75,8 @@ class Setup:
         self.state = self.state_at(theta, beta)
 
     def state_at(self, theta, beta):
-        h, comp = hs.kernel_statistics(self.model, self.data, beta)
-        return hs.ChainState(
+        h, comp = hm.kernel_statistics(self.model, self.data, beta)
+        return hm.ChainState(
             theta=theta.copy(),
             beta=beta.copy(),
             h=h,
@@ -82,7 +84,7 @@ class Setup:
             h_proposal=np.empty_like(h),
             scratch=np.empty_like(h),
             comp=comp,
-            log_lik=hs.log_likelihood(self.targets, theta, h, comp),
+            log_lik=ht.log_likelihood(self.targets, theta, h, comp),
         )
 
     def params(self, theta_c):
@@ -106,12 +108,12 @@ class Setup:
 def laplace_metric(s):
     """Metric factor from the curvature of chain 0's log density of u (as after warm-up)."""
     theta = s.state.theta[:1]
-    _, fisher = hs._score_and_fisher(s.targets, theta, s.state.h[:1], s.state.comp[:1])
+    _, fisher = ht.score_and_fisher(s.targets, theta, s.state.h[:1], s.state.comp[:1])
     curvature = (
         theta[..., :, None] * fisher * theta[..., None, :] + np.eye(theta.shape[2]) * s.targets.shape[:, None, :]
     )
     both = s.targets.moving[:, :, None] & s.targets.moving[:, None, :]
-    return hs.cholesky_on(np.linalg.inv(np.where(both, curvature[0], np.eye(theta.shape[2]))), s.targets.moving)
+    return hw.cholesky_on(np.linalg.inv(np.where(both, curvature[0], np.eye(theta.shape[2]))), s.targets.moving)
 
 
 def random_metric(n_dims, n_par, moving, seed):
@@ -142,7 +144,7 @@ def test_gradient_matches_finite_differences_of_the_reference_density(time):
         jac = np.where(s.targets.moving, u_c[0], 0.0).sum(axis=1)
         return s.target_logliks(theta_c, s.state.beta[c]) + s.log_prior(theta_c) + jac
 
-    grad = hs.gradient_u(s.targets, u, s.state.h32, s.state.comp)
+    grad = ht.gradient_u(s.targets, u, s.state.h32, s.state.comp)
     step = 1e-6
     for c in range(2):
         for p in range(u.shape[2]):  # a target's density depends on its own row only: move all rows
@@ -169,24 +171,24 @@ def test_hmc_move_accepts_with_the_exact_hamiltonian_ratio(time, kind, modulated
     s = Setup(time, kind, modulated, masked, n_chains=6)
     n_chains, n_dims, n_par = s.state.theta.shape
     moving = s.targets.moving
-    tuning = hs.Tuning(
+    tuning = hm.Tuning(
         step=np.array([0.4, 1.0, 2.0]), chol=laplace_metric(s), beta_log_step=np.zeros(s.state.beta.shape)
     )
     theta0, beta0 = s.state.theta.copy(), s.state.beta.copy()
-    accepted, _ = hs.hmc_move(s.state, s.targets, tuning, np.random.default_rng(5))
+    accepted, _ = hm.hmc_move(s.state, s.targets, tuning, np.random.default_rng(5))
 
     replay = np.random.default_rng(5)
-    n_leapfrog = int(replay.integers(1, 2 * hs.N_LEAPFROG))
+    n_leapfrog = int(replay.integers(1, 2 * hm.N_LEAPFROG))
     momentum0 = replay.standard_normal(theta0.shape) * moving
-    step = (tuning.step * replay.uniform(1 - hs.STEP_JITTER, 1 + hs.STEP_JITTER, (n_chains, n_dims)))[..., None]
+    step = (tuning.step * replay.uniform(1 - hm.STEP_JITTER, 1 + hm.STEP_JITTER, (n_chains, n_dims)))[..., None]
     uniform = replay.random((n_chains, n_dims))
     u = np.log(np.where(moving, theta0, 1.0))
     momentum = momentum0.copy()
     for k in range(n_leapfrog):
-        force = np.einsum("dqp,cdq->cdp", tuning.chol, hs.gradient_u(s.targets, u, s.state.h32, s.state.comp))
+        force = np.einsum("dqp,cdq->cdp", tuning.chol, ht.gradient_u(s.targets, u, s.state.h32, s.state.comp))
         momentum += (0.5 if k == 0 else 1.0) * step * force
         u = u + step * np.einsum("dpq,cdq->cdp", tuning.chol, momentum)
-    force = np.einsum("dqp,cdq->cdp", tuning.chol, hs.gradient_u(s.targets, u, s.state.h32, s.state.comp))
+    force = np.einsum("dqp,cdq->cdp", tuning.chol, ht.gradient_u(s.targets, u, s.state.h32, s.state.comp))
     momentum += 0.5 * step * force
     theta1 = np.where(moving, np.exp(u), theta0)
     for c in range(n_chains):
@@ -215,11 +217,11 @@ def test_leapfrog_trajectory_is_reversible():
     def flow(u, momentum, n=5, step=0.4):
         for k in range(n):
             momentum = momentum + (0.5 if k == 0 else 1.0) * step * np.einsum(
-                "dqp,cdq->cdp", chol, hs.gradient_u(s.targets, u, s.state.h32, s.state.comp)
+                "dqp,cdq->cdp", chol, ht.gradient_u(s.targets, u, s.state.h32, s.state.comp)
             )
             u = u + step * np.einsum("dpq,cdq->cdp", chol, momentum)
         momentum = momentum + 0.5 * step * np.einsum(
-            "dqp,cdq->cdp", chol, hs.gradient_u(s.targets, u, s.state.h32, s.state.comp)
+            "dqp,cdq->cdp", chol, ht.gradient_u(s.targets, u, s.state.h32, s.state.comp)
         )
         return u, momentum
 
@@ -240,7 +242,7 @@ def test_transfer_move_accepts_with_the_exact_posterior_ratio(time, kind):
     pairs = np.full((3, 2, 2), -1)
     pairs[0, 0], pairs[2, 0], pairs[2, 1] = (1, 2), (0, 2), (1, 3)
     axis = np.array([[[0.05, -0.08], [0, 0]], [[0, 0], [0, 0]], [[0.4, -0.1], [0.1, -0.05]]])
-    tuning = hs.Tuning(
+    tuning = hm.Tuning(
         step=np.ones(3),
         chol=np.zeros((3, 4, 4)),
         beta_log_step=np.zeros(s.state.beta.shape),
@@ -249,7 +251,7 @@ def test_transfer_move_accepts_with_the_exact_posterior_ratio(time, kind):
         pair_log_step=np.log([[1.0, 1.0], [1.0, 1.0], [1.5, 2.0]]),
     )
     theta = s.state.theta.copy()
-    accepted = hs.transfer_move(s.state, s.targets, tuning, np.random.default_rng(5))
+    accepted = hm.transfer_move(s.state, s.targets, tuning, np.random.default_rng(5))
 
     replay = np.random.default_rng(5)
     expected = np.zeros_like(accepted)
@@ -289,29 +291,29 @@ def test_shared_beta_move_accepts_with_the_exact_hastings_ratio(time, independen
     # Jacobian beta is part of it); the independence proposal adds q(current) / q(proposal),
     # with q written here from its definition (a Gaussian KDE mixed with a wide normal).
     s = Setup(time, "shared", modulated=True, n_chains=8)
-    proposal_q = hs.LogBetaProposal.fit(np.random.default_rng(2).normal(np.log(4.0), 0.3, 60)) if independent else None
-    tuning = hs.Tuning(
+    proposal_q = hm.LogBetaProposal.fit(np.random.default_rng(2).normal(np.log(4.0), 0.3, 60)) if independent else None
+    tuning = hm.Tuning(
         step=np.ones(3),
         chol=np.zeros((3, 4, 4)),
         beta_log_step=np.log(np.random.default_rng(1).uniform(0.3, 1.5, 8)),
         beta_independent=proposal_q,
     )
     theta, beta = s.state.theta.copy(), s.state.beta.copy()
-    accepted = hs.beta_move_shared(s.state, s.model, s.data, s.targets, s.prior, tuning, np.random.default_rng(5))
+    accepted = hm.beta_move_shared(s.state, s.model, s.data, s.targets, s.prior, tuning, np.random.default_rng(5))
 
     def log_q(x):
         kde = stats.norm.pdf(x, proposal_q.points, proposal_q.bandwidth).mean()
-        wide = stats.norm.pdf(x, proposal_q.points.mean(), hs.DEFENSIVE_SCALE * proposal_q.points.std())
-        return np.log((1 - hs.DEFENSIVE_WEIGHT) * kde + hs.DEFENSIVE_WEIGHT * wide)
+        wide = stats.norm.pdf(x, proposal_q.points.mean(), hm.DEFENSIVE_SCALE * proposal_q.points.std())
+        return np.log((1 - hm.DEFENSIVE_WEIGHT) * kde + hm.DEFENSIVE_WEIGHT * wide)
 
     replay = np.random.default_rng(5)
     if independent:
-        wide = replay.random(8) < hs.DEFENSIVE_WEIGHT
+        wide = replay.random(8) < hm.DEFENSIVE_WEIGHT
         near = proposal_q.points[replay.integers(0, proposal_q.points.size, 8)]
         z = replay.standard_normal(8)
         log_proposal = np.where(
             wide,
-            proposal_q.points.mean() + hs.DEFENSIVE_SCALE * proposal_q.points.std() * z,
+            proposal_q.points.mean() + hm.DEFENSIVE_SCALE * proposal_q.points.std() * z,
             near + proposal_q.bandwidth * z,
         )
     else:
@@ -340,13 +342,13 @@ def test_shared_beta_move_accepts_with_the_exact_hastings_ratio(time, independen
 @pytest.mark.parametrize("time", ["continuous", "discrete"])
 def test_pair_beta_move_accepts_with_the_exact_ratio_source_by_source(time):
     s = Setup(time, "pair", modulated=True, n_chains=4)
-    tuning = hs.Tuning(
+    tuning = hm.Tuning(
         step=np.ones(3),
         chol=np.zeros((3, 4, 4)),
         beta_log_step=np.log(np.random.default_rng(1).uniform(0.3, 1.5, (4, 3, 3))),
     )
     theta, beta = s.state.theta.copy(), s.state.beta.copy()
-    accepted = hs.beta_move_pair(s.state, s.model, s.data, s.targets, s.prior, tuning, np.random.default_rng(5))
+    accepted = hm.beta_move_pair(s.state, s.model, s.data, s.targets, s.prior, tuning, np.random.default_rng(5))
 
     replay = np.random.default_rng(5)
     expected = np.zeros_like(accepted)
@@ -372,7 +374,7 @@ def test_pair_beta_move_accepts_with_the_exact_ratio_source_by_source(time):
 
 
 def test_kde_proposal_draws_follow_its_density():
-    q = hs.LogBetaProposal.fit(np.random.default_rng(0).gamma(2.0, 0.5, 80))
+    q = hm.LogBetaProposal.fit(np.random.default_rng(0).gamma(2.0, 0.5, 80))
     draws = q.draw(np.random.default_rng(1), 20_000)
     grid = np.linspace(draws.min() - 1, draws.max() + 1, 20_001)
     cdf = np.cumsum(np.exp(q.log_density(grid)))
@@ -388,10 +390,10 @@ def test_targets_without_events_are_drawn_from_their_conjugate_posterior():
     model = HawkesProcessModel(3, prior=HawkesPrior(mu_shape=2.0, alpha_shape=1.5))
     data = model._prepare(events, 20.0)
     prior = model._resolve_prior(data)
-    targets = hs.build_targets(model, data, prior)
+    targets = ht.build_targets(model, data, prior)
     beta = np.full(20_000, 3.0)
-    h, comp = hs.kernel_statistics(model, data, beta)
-    state = hs.ChainState(
+    h, comp = hm.kernel_statistics(model, data, beta)
+    state = hm.ChainState(
         theta=np.ones((20_000, 3, 3)),
         beta=beta,
         h=h,
@@ -401,7 +403,7 @@ def test_targets_without_events_are_drawn_from_their_conjugate_posterior():
         comp=comp,
         log_lik=np.zeros((20_000, 3)),
     )
-    hs.gibbs_silent_targets(state, targets, np.array([2]), np.random.default_rng(3))
+    hm.gibbs_silent_targets(state, targets, np.array([2]), np.random.default_rng(3))
     rates = [prior.mu_rate + data.base_mass[2], prior.alpha_rate + comp[0, 2, 0], prior.alpha_rate + comp[0, 2, 1]]
     shapes = [prior.mu_shape, prior.alpha_shape, prior.alpha_shape]
     for p in range(3):
@@ -415,10 +417,10 @@ def test_targets_without_events_are_drawn_from_their_conjugate_posterior():
 
 def test_newton_start_reaches_the_mode_of_each_target():
     s = Setup("discrete", "shared", modulated=True, masked=True)
-    hs.newton_to_mode(s.state, s.targets)
+    hw.newton_to_mode(s.state, s.targets)
     u = np.log(np.where(s.targets.moving, s.state.theta, 1.0))
     # At the mode the float64 gradient of the log density of u vanishes.
-    score, _ = hs._score_and_fisher(s.targets, s.state.theta, s.state.h, s.state.comp)
+    score, _ = ht.score_and_fisher(s.targets, s.state.theta, s.state.h, s.state.comp)
     grad = (s.state.theta * (score - s.targets.rate) + s.targets.shape) * s.targets.moving
     assert np.max(np.abs(grad)) < 1e-6
     assert np.all(np.isfinite(u))
@@ -697,7 +699,7 @@ def test_identical_sources_are_one_parameter_in_the_chains_with_the_prior_of_a_s
     model = HawkesProcessModel(4, alpha_mask=free, prior=HawkesPrior(alpha_shape=2.0))
     data = model._prepare(events, 50.0)
     assert [g.tolist() for g in data.duplicates] == [[0, 1, 2]]
-    targets = hs.build_targets(model, data, model._resolve_prior(data))
+    targets = ht.build_targets(model, data, model._resolve_prior(data))
     # Column 1 carries the sum: Gamma(3a) for targets with three free members, Gamma(2a) for target 1.
     np.testing.assert_array_equal(targets.free[:, 1:4], [[True, False, False]] * 4)
     np.testing.assert_array_equal(targets.shape[:, 1], [6.0, 4.0, 6.0, 6.0])
@@ -710,7 +712,7 @@ def test_split_of_three_identical_sources_is_dirichlet_over_the_free_ones():
     free[1, 1] = False  # target 1 may not be excited by source 1
     alpha = np.random.default_rng(0).random((n_chains, 4, 4)) * free
     before = alpha.copy()
-    hs.split_identical_sources(alpha, [np.array([0, 1, 2])], free, shape, np.random.default_rng(1))
+    hm.split_identical_sources(alpha, [np.array([0, 1, 2])], free, shape, np.random.default_rng(1))
     np.testing.assert_allclose(alpha[:, :, :3].sum(axis=2), before[:, :, :3].sum(axis=2), rtol=1e-12)
     np.testing.assert_array_equal(alpha[:, :, 3], before[:, :, 3])  # not in the group
     share = alpha[:, 2, :3] / alpha[:, 2, :3].sum(axis=1, keepdims=True)  # (C, 3)

@@ -8,6 +8,7 @@ import connectivity
 import fit_hawkes_process
 import plot_alpha_heatmaps
 import train_snn
+import trial_groups
 from hawkes_model import simulate_hawkes
 from posterior_file import load_posterior
 from spike_file import events_to_raster, load_spike_trains, save_spike_trains
@@ -70,7 +71,7 @@ def test_train_fit_plot(tmp_path, capsys):
     with np.load(posterior_file, allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in npz.files}
     groups = [str(g) for g in arrays["group_names"]]
-    expected_groups = fit_hawkes_process.group_test_trials(
+    expected_groups = trial_groups.group_test_trials(
         spikes["labels"], spikes["predictions"], spikes["split"], spikes["class_names"]
     )
     assert groups == list(expected_groups)

@@ -1,4 +1,4 @@
-"""train_snn.py: the data, a tiny in-process run against the file contract, bad input.
+"""train_snn.py and snn_training.py: the data, a tiny in-process run against the file contract, bad input.
 
 The spike file's loader and layout are tested on their own in test_spike_file.py."""
 
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+import snn_training
 import spiking_network as sn
 import train_snn
 from spike_file import REQUIRED_KEYS, load_spike_trains, weight_shapes
@@ -50,7 +51,7 @@ def spike_file(tmp_path_factory):
 
 
 def test_class_rates_follow_the_original_formulas():
-    rates = train_snn.class_rates(100, 10.0, 15.0)
+    rates = snn_training.class_rates(100, 10.0, 15.0)
     t = np.arange(100) / 99  # linspace(0, 1, 100): normalised trial time
     np.testing.assert_allclose(rates[0], 0.5 * (1 + np.sin(10 * np.pi * t)), atol=1e-12)
     np.testing.assert_allclose(rates[1], 0.5 * (1 + np.cos(15 * np.pi * t)), atol=1e-12)
@@ -58,8 +59,8 @@ def test_class_rates_follow_the_original_formulas():
 
 
 def test_generated_classes_have_the_right_per_step_means():
-    rates = train_snn.class_rates(50, 10.0, 15.0)
-    spikes, labels = train_snn.generate_trials(8000, rates, np.random.default_rng(0))
+    rates = snn_training.class_rates(50, 10.0, 15.0)
+    spikes, labels = snn_training.generate_trials(8000, rates, np.random.default_rng(0))
     assert spikes.shape == (8000, 1, 50) and spikes.dtype == bool
     assert np.bincount(labels).tolist() == [4000, 4000]
     for label in (0, 1):
@@ -72,12 +73,12 @@ def test_fitness_is_count_cross_entropy_plus_silence_penalty():
     counts = torch.tensor([[[3.0, 1.0], [0.0, 0.0]]])  # (P=1, T=2, 2)
     labels = torch.tensor([0, 1])
     expected = (np.log1p(np.exp(-2.0 / 5.0)) + np.log(2.0)) / 2
-    assert train_snn.fitness(counts, labels, 5.0, 0.0, 2.0).item() == pytest.approx(expected)
+    assert snn_training.fitness(counts, labels, 5.0, 0.0, 2.0).item() == pytest.approx(expected)
     # Mean counts per output are 1.5 and 0.5: 0.5 + 1.5 spikes short of 2 each.
-    penalised = train_snn.fitness(counts, labels, 5.0, 0.1, 2.0).item()
+    penalised = snn_training.fitness(counts, labels, 5.0, 0.1, 2.0).item()
     assert penalised == pytest.approx(expected + 0.1 * 2.0)
-    assert train_snn.fitness(counts, labels, 5.0, 0.1, 0.5).item() == pytest.approx(expected)
-    assert train_snn.predict(counts[0]).tolist() == [0, 0]  # a tie counts as class 0
+    assert snn_training.fitness(counts, labels, 5.0, 0.1, 0.5).item() == pytest.approx(expected)
+    assert snn_training.predict(counts[0]).tolist() == [0, 0]  # a tie counts as class 0
 
 
 def test_fitness_penalises_rates_outside_the_band_and_reads_the_last_two_columns():
@@ -85,10 +86,10 @@ def test_fitness_penalises_rates_outside_the_band_and_reads_the_last_two_columns
     counts = torch.tensor([[[6.0, 3.0, 1.0], [0.0, 0.0, 4.0]]])
     labels = torch.tensor([0, 1])
     base = (np.log1p(np.exp(-2.0 / 5.0)) + np.log1p(np.exp(-4.0 / 5.0))) / 2
-    assert train_snn.fitness(counts, labels, 5.0, 0.0, 2.0).item() == pytest.approx(base)
-    assert train_snn.predict(counts[0]).tolist() == [0, 1]
+    assert snn_training.fitness(counts, labels, 5.0, 0.0, 2.0).item() == pytest.approx(base)
+    assert snn_training.predict(counts[0]).tolist() == [0, 1]
     # Mean rates 0.3, 0.15, 0.25 spikes/step; band [0.2, 0.25]: excess 0.05 + 0.05 + 0.
-    value = train_snn.fitness(
+    value = snn_training.fitness(
         counts, labels, 5.0, 0.0, 2.0, n_steps=10, rate_floor=0.2, rate_target=0.25, rate_penalty=3.0
     ).item()
     assert value == pytest.approx(base + 3.0 * (0.05 + 0.05 + 0.0) / 3)
@@ -96,11 +97,11 @@ def test_fitness_penalises_rates_outside_the_band_and_reads_the_last_two_columns
 
 def test_noise_generators_are_seeded_and_distinct():
     draw = [
-        torch.randn(5, generator=train_snn.noise_generator(seed, purpose))
+        torch.randn(5, generator=snn_training.noise_generator(seed, purpose))
         for seed in (0, 1)
         for purpose in ("train", "record")
     ]
-    again = torch.randn(5, generator=train_snn.noise_generator(0, "train"))
+    again = torch.randn(5, generator=snn_training.noise_generator(0, "train"))
     assert torch.equal(draw[0], again)
     assert all(not torch.equal(draw[i], draw[j]) for i in range(4) for j in range(i))
 
@@ -111,11 +112,11 @@ def test_select_stream_leaves_the_train_and_record_streams_unchanged():
         child = np.random.SeedSequence(3).spawn(2)[index]
         old = torch.Generator().manual_seed(int(child.generate_state(1, np.uint64)[0] >> 1))
         assert torch.equal(
-            torch.randn(5, generator=old), torch.randn(5, generator=train_snn.noise_generator(3, purpose))
+            torch.randn(5, generator=old), torch.randn(5, generator=snn_training.noise_generator(3, purpose))
         )
-    select = torch.randn(5, generator=train_snn.noise_generator(3, "select"))
+    select = torch.randn(5, generator=snn_training.noise_generator(3, "select"))
     assert not any(
-        torch.equal(select, torch.randn(5, generator=train_snn.noise_generator(3, purpose)))
+        torch.equal(select, torch.randn(5, generator=snn_training.noise_generator(3, purpose)))
         for purpose in ("train", "record")
     )
 
@@ -127,7 +128,9 @@ def test_select_weights_picks_the_most_accurate_then_the_fittest_like_a_per_cand
         {name: torch.zeros(shape) for name, shape in weight_shapes(sizes).items()}, sizes
     ).numel()
     candidates = np.random.default_rng(1).normal(0.0, 1.5, (6, n_params))
-    spikes, labels = train_snn.generate_trials(20, train_snn.class_rates(40, 10.0, 15.0), np.random.default_rng(2))
+    spikes, labels = snn_training.generate_trials(
+        20, snn_training.class_rates(40, 10.0, 15.0), np.random.default_rng(2)
+    )
     spikes, labels = torch.as_tensor(spikes), torch.as_tensor(labels)
     options = {
         "temperature": 5.0,
@@ -142,11 +145,11 @@ def test_select_weights_picks_the_most_accurate_then_the_fittest_like_a_per_cand
     for row in candidates:
         weights = sn.theta_to_weights(torch.as_tensor(row[None], dtype=torch.float32), sizes)
         counts = sn.simulate_network(weights, spikes, lif, 0.001, torch.Generator())
-        accuracy = (train_snn.predict(counts[0]) == labels).double().mean().item()
-        reference.append((-accuracy, train_snn.fitness(counts, labels, n_steps=40, **options).item()))
+        accuracy = (snn_training.predict(counts[0]) == labels).double().mean().item()
+        reference.append((-accuracy, snn_training.fitness(counts, labels, n_steps=40, **options).item()))
     assert len({r[0] for r in reference}) < len(reference)  # some accuracies tie
     for order in (np.arange(8), np.arange(8)[::-1]):
-        chosen = train_snn.select_weights(
+        chosen = snn_training.select_weights(
             candidates[order], sizes, lif, 0.001, spikes, labels, options, torch.Generator(), torch.device("cpu")
         )
         best = min(range(8), key=lambda k: (reference[order[k]], k))  # first of equals
@@ -213,7 +216,7 @@ def test_spike_file_matches_the_contract(spike_file):
         torch.as_tensor(spikes[:, :1]),
         lif,
         record["dt"],
-        train_snn.noise_generator(record["seed"], "record"),
+        snn_training.noise_generator(record["seed"], "record"),
         record=True,
     )
     np.testing.assert_array_equal(rerun[0].numpy(), spikes)
@@ -269,7 +272,7 @@ def test_weight_bounds_hold_in_the_stored_weights(tmp_path):
         torch.as_tensor(record["spikes"][:, :1]),
         sn.LIFParams(**record["lif"]),
         record["dt"],
-        train_snn.noise_generator(record["seed"], "record"),
+        snn_training.noise_generator(record["seed"], "record"),
         record=True,
     )
     np.testing.assert_array_equal(rerun[0].numpy(), record["spikes"])
@@ -357,5 +360,5 @@ def test_cma_es_starts_from_the_given_output_weights(start):
     theta, _ = train_snn.train(args, problem)
     weights = sn.theta_to_weights(torch.as_tensor(theta[None]), problem["layer_sizes"])
     np.testing.assert_allclose(weights["hidden_output"].numpy(), start, atol=1e-6)
-    np.testing.assert_allclose(weights["input_hidden"].numpy(), train_snn.INIT_INPUT_WEIGHT, atol=1e-6)
+    np.testing.assert_allclose(weights["input_hidden"].numpy(), snn_training.INIT_INPUT_WEIGHT, atol=1e-6)
     assert np.abs(weights["hidden_hidden"].numpy()).max() < 1e-6
