@@ -62,6 +62,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-earlier-held-out --train-flags "$(EARLIER)" --fit-flags "$(EARLIER_FIT)"
+	$(PY) -m benchmarks.seeds --section seeds-lateral-3 --train-flags "--max-lateral-weight 3"
 	$(BENCH_PY) -m benchmarks.bench_hawkes
 	$(PY) -m benchmarks.validate_hawkes --quick
 	$(if $(wildcard .venv-bench/bin/python),$(BENCH_PY) -m benchmarks.check_against_nuts,@echo "skipped benchmarks.check_against_nuts: no .venv-bench")
