@@ -1,13 +1,15 @@
 """Benchmark the Hawkes model: log-likelihood speed and MCMC efficiency, measured side by side.
 
-One piece because its tables share their simulated data sets and reference recursions, and one
-run measures them all under the same load.
+One script because its tables share their simulated data sets and one run measures them all
+under the same load; the references it times ours against are in ``loglik_references.py``, the
+timed fit and its diagnostics in ``mcmc_efficiency.py``.
 
 Every number is measured in the same run on simulated data with known parameters:
 
 1. continuous log-likelihood (D = 8, about 20,000 events, shared beta, a new beta every
    call): ``HawkesProcessModel.log_likelihood`` against a pure-Python O(N * D) recursion
-   written here and, when it imports, tick's C++ ``ModelHawkesExpKernLogLik``;
+   (``benchmarks/loglik_references.py``) and, when it imports, tick's C++
+   ``ModelHawkesExpKernLogLik``;
 2. discrete log-likelihood (13 neurons x 30 trials x 100 steps of 1 ms) against a pure-Python
    grid recursion;
 3. cost of the continuous log-likelihood when the number of events doubles (x2, x4, x8);
@@ -35,15 +37,22 @@ import os
 import platform
 import shlex
 import sys
-from time import perf_counter, process_time
+from time import perf_counter
 
 import numpy as np
 import scipy
 
+from benchmarks.loglik_references import (
+    import_tick,
+    loglik_continuous_reference,
+    loglik_discrete_reference,
+    tick_loglik,
+)
+from benchmarks.mcmc_efficiency import fit_and_diagnose, mcmc_rows
 from benchmarks.report import printed_section
 from cli_types import int_at_least
 from hawkes_model import HawkesProcessModel, simulate_hawkes
-from mcmc_diagnostics import MAX_RHAT, MIN_ESS_BULK
+from mcmc_diagnostics import MIN_ESS_BULK
 
 # Continuous standard problem: D = 8, about 20,000 events, one shared decay.
 CONT_N_DIMS = 8
@@ -133,114 +142,7 @@ def count_events(events):
     return sum(len(times) for trial in events for times in trial)
 
 
-# ----------------------------------------------------------------------------- references
-def loglik_continuous_reference(events, end_time, mu, alpha, beta):
-    """Continuous log-likelihood by a pure-Python O(N * D) recursion over the merged stream.
-
-    Carries ``state[j] = sum_{t_l^j < t} exp(-beta (t - t_l^j))`` from event to event; an
-    event joins the state only once time has moved past it, so simultaneous events do not
-    excite each other (strict ``t_l < t``).
-
-    Parameters
-    ----------
-    events : list of list of ndarray
-        Realisations, each ``D`` sorted arrays of times (s).
-    end_time : float
-        Window length of every realisation (s).
-    mu : ndarray, shape (D,)
-    alpha : ndarray, shape (D, D)
-    beta : float
-        Shared decay, 1/s.
-
-    Returns
-    -------
-    float
-    """
-    n_dims = len(mu)
-    mu_l, alpha_l = [float(m) for m in mu], [[float(a) for a in row] for row in alpha]
-    total = 0.0
-    for trial in events:
-        stream = sorted((float(t), i) for i, times in enumerate(trial) for t in times)
-        state = [0.0] * n_dims
-        pending = [0] * n_dims  # events at the current time, not yet in the state
-        last = 0.0
-        for t, i in stream:
-            if t > last:
-                decay = math.exp(-beta * (t - last))
-                state = [(s + p) * decay for s, p in zip(state, pending)]
-                pending = [0] * n_dims
-                last = t
-            excitation = sum(a * s for a, s in zip(alpha_l[i], state))
-            total += math.log(mu_l[i] + beta * excitation)
-            pending[i] += 1
-        for j, times in enumerate(trial):
-            kernel_mass = sum(1.0 - math.exp(-beta * (end_time - float(t))) for t in times)
-            total -= sum(alpha_l[i][j] for i in range(n_dims)) * kernel_mass
-        total -= end_time * sum(mu_l)
-    return total
-
-
-def loglik_discrete_reference(events, n_steps, dt, mu, alpha, beta):
-    """Discrete (Bernoulli grid) log-likelihood by pure-Python loops over steps and neurons.
-
-    ``x[j] = sum_{m >= 1} g(m) y_j[k - m]`` with ``g(m) = (1 - e) e^(m - 1)``, ``e = exp(-beta
-    dt)``, follows ``x[j] <- e x[j] + (1 - e) y_j[k - 1]``.
-
-    Parameters
-    ----------
-    events : list of list of ndarray
-        Realisations, each ``D`` arrays of times on the ``dt`` grid (s).
-    n_steps : int
-        Steps per realisation.
-    dt : float
-        Step (s).
-    mu : ndarray, shape (D,)
-    alpha : ndarray, shape (D, D)
-    beta : float
-        Shared decay, 1/s.
-
-    Returns
-    -------
-    float
-    """
-    n_dims = len(mu)
-    decay = math.exp(-beta * dt)
-    total = 0.0
-    for trial in events:
-        spikes = [[0] * n_steps for _ in range(n_dims)]
-        for i, times in enumerate(trial):
-            for t in times:
-                spikes[i][int(round(float(t) / dt))] = 1
-        x = [0.0] * n_dims
-        for k in range(n_steps):
-            if k > 0:
-                x = [decay * x[j] + (1.0 - decay) * spikes[j][k - 1] for j in range(n_dims)]
-            for i in range(n_dims):
-                rate = float(mu[i]) + sum(float(alpha[i, j]) * x[j] for j in range(n_dims)) / dt
-                if spikes[i][k]:
-                    total += math.log(-math.expm1(-rate * dt))
-                else:
-                    total -= rate * dt
-    return total
-
-
 # ----------------------------------------------------------------------------- tick
-def import_tick():
-    """tick's log-likelihood model class and version, or ``(None, reason)`` if it won't import."""
-    try:
-        import tick
-        from tick.hawkes import ModelHawkesExpKernLogLik
-    except Exception as err:  # noqa: BLE001 -- any import failure just means "no tick rows"
-        return None, f"tick not importable ({type(err).__name__}: {err})"
-    return ModelHawkesExpKernLogLik, tick.__version__
-
-
-def tick_loglik(model, n_events, n_dims, end_time, mu, alpha):
-    """Our log L from a fitted tick model: ``loss = (-log L - D * T) / N`` (tick's convention)."""
-    coeffs = np.concatenate([mu, alpha.ravel()])  # tick's layout: baselines, then adjacency
-    return -n_events * model.loss(coeffs) - n_dims * end_time
-
-
 def tick_new_decay_loglik(tick_model_cls, events, end_time, mu, alpha, beta):
     """What a sampler changing beta pays in tick: a model for the new decay, set_data, loss."""
     model = tick_model_cls(beta)
@@ -455,86 +357,6 @@ def bench_scaling(mu, alpha, beta, base_events, seed, tick_cls, n_repeats):
     return rows
 
 
-def parameter_names(alpha_true, beta_kind):
-    """Names of the flattened parameters in the order ``mu, alpha, beta`` of ``summary()``."""
-    n = len(alpha_true)
-    names = [f"mu[{i}]" for i in range(n)]
-    names += [f"alpha[{i},{j}] ({'edge' if alpha_true[i, j] > 0 else 'absent'})" for i in range(n) for j in range(n)]
-    if beta_kind == "shared":
-        return names + ["beta"]
-    return names + [f"beta[{i},{j}]" for i in range(n) for j in range(n)]
-
-
-def fit_and_diagnose(model, events, end_time, truth, n_samples, n_warmup, seed):
-    """Fit, time the fit, and gather the mixing diagnostics of the posterior.
-
-    Returns
-    -------
-    dict
-        ``wall_s``, ``cpu_s``, ``max_rhat``, ``min_ess``, ``ess_per_s``, ``slowest`` (name of the
-        parameter of least bulk ESS), per-group minimum ESS, acceptance, and the posterior
-        mean's largest alpha error.
-    """
-    alpha_true = truth[1]
-    start, start_cpu = perf_counter(), process_time()
-    post = model.fit(
-        events, end_time, n_samples=n_samples, n_warmup=n_warmup, n_chains=N_CHAINS, seed=seed, progress=False
-    )
-    wall, cpu = perf_counter() - start, process_time() - start_cpu
-    summary = post.summary()
-    ess = np.concatenate([np.ravel(summary[k]["ess_bulk"]) for k in ("mu", "alpha", "beta")])
-    names = parameter_names(alpha_true, "shared" if np.ndim(summary["beta"]["mean"]) == 0 else "pair")
-    alpha_ess = np.asarray(summary["alpha"]["ess_bulk"])
-    edge = alpha_true > 0
-    return {
-        "wall_s": wall,
-        "cpu_s": cpu,
-        "s_per_sweep": wall / (n_samples + n_warmup),
-        "max_rhat": float(post.max_rhat),
-        "min_ess": float(post.min_ess_bulk),
-        "ess_per_s": float(post.min_ess_bulk) / wall,
-        "slowest": names[int(np.argmin(ess))],
-        "min_ess_mu": float(np.min(summary["mu"]["ess_bulk"])),
-        "min_ess_edge": float(np.min(alpha_ess[edge])),
-        "min_ess_absent": float(np.min(alpha_ess[~edge])),
-        "min_ess_beta": float(np.min(summary["beta"]["ess_bulk"])),
-        "acceptance": acceptance_text(post.acceptance),
-        "max_alpha_error": float(np.max(np.abs(summary["alpha"]["mean"] - alpha_true))),
-        "beta_mean": float(np.mean(summary["beta"]["mean"])),
-        "beta_true": float(np.mean(truth[2])),
-    }
-
-
-def acceptance_text(acceptance):
-    """A short text of the sampler's acceptance rates, whatever their container."""
-    if isinstance(acceptance, dict):
-        return ", ".join(f"{k} {np.mean(v):.2f}" for k, v in acceptance.items())
-    return f"{np.mean(acceptance):.2f}"
-
-
-def mcmc_rows(result, wall_goal, goal_ess_per_s):
-    """(quantity, measured, goal) rows of one MCMC benchmark."""
-    r = result
-    return [
-        ("wall time (s)", f"{r['wall_s']:.2f}", wall_goal),
-        ("CPU time of the process (s; below wall time when other jobs share the cores)", f"{r['cpu_s']:.2f}", "-"),
-        ("time per sweep, 4 chains (s)", f"{r['s_per_sweep']:.4f}", "-"),
-        ("max R-hat", f"{r['max_rhat']:.4f}", f"<= {MAX_RHAT}"),
-        ("min bulk ESS", f"{r['min_ess']:.0f}", f">= {MIN_ESS_BULK}"),
-        ("min bulk ESS per second", f"{r['ess_per_s']:.1f}", f">= {goal_ess_per_s:g}"),
-        ("min bulk ESS per CPU-second", f"{r['min_ess'] / r['cpu_s']:.1f}", "-"),
-        ("slowest parameter", r["slowest"], "-"),
-        (
-            "min ESS: mu / alpha edges / absent alpha / beta",
-            f"{r['min_ess_mu']:.0f} / {r['min_ess_edge']:.0f} / {r['min_ess_absent']:.0f} / {r['min_ess_beta']:.0f}",
-            "-",
-        ),
-        ("acceptance", r["acceptance"], "-"),
-        ("posterior-mean max |alpha - truth|", f"{r['max_alpha_error']:.3f}", "-"),
-        ("posterior-mean beta (truth), 1/s", f"{r['beta_mean']:.4g} ({r['beta_true']:g})", "-"),
-    ]
-
-
 # ----------------------------------------------------------------------------- CLI
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -616,7 +438,9 @@ def run(args):
         return
 
     disc_model = HawkesProcessModel(13, time="discrete", dt=DISC_DT, beta="shared")
-    disc_fit = fit_and_diagnose(disc_model, disc_events, DISC_N_STEPS * DISC_DT, disc, n_samples, n_warmup, args.seed)
+    disc_fit = fit_and_diagnose(
+        disc_model, disc_events, DISC_N_STEPS * DISC_DT, disc, n_samples, n_warmup, N_CHAINS, args.seed
+    )
     print_table(
         f"MCMC, discrete: 13 neurons x {DISC_N_TRIALS} trials x {DISC_N_STEPS} steps, "
         f"{N_CHAINS} chains x {n_samples} draws after {n_warmup} warm-up",
@@ -624,7 +448,7 @@ def run(args):
         mcmc_rows(disc_fit, f"<= {GOAL_DISC_WALL_S:g}", MIN_ESS_BULK / GOAL_DISC_WALL_S),
     )
     cont_model = HawkesProcessModel(CONT_N_DIMS, time="continuous", beta="shared")
-    cont_fit = fit_and_diagnose(cont_model, cont_events, cont_end, cont, n_samples, n_warmup, args.seed)
+    cont_fit = fit_and_diagnose(cont_model, cont_events, cont_end, cont, n_samples, n_warmup, N_CHAINS, args.seed)
     print_table(
         f"MCMC, continuous: D = {CONT_N_DIMS}, {count_events(cont_events)} events, "
         f"shared beta, {N_CHAINS} chains x {n_samples} draws after {n_warmup} warm-up",

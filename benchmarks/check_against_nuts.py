@@ -1,12 +1,13 @@
 """Check the project's Hawkes sampler against NumPyro's NUTS on the same model, prior and data.
 
-One piece because it is one check: the model written again in jax, the test that it matches
-this repo's likelihood, both samplers' runs and their comparison.
+One script for the whole check (data, likelihood check, both samplers' runs, comparison,
+report); the jax side, the model written again and its NUTS fit, is ``hawkes_jax.py``, the only
+module that imports jax.
 
 An independent validity check of ``HawkesProcessModel.fit`` (the hand-written sampler of
 ``hawkes_sampler.py``): the discrete-time Hawkes model with one shared beta, no background and
-no alpha mask is written again here in jax.numpy from its equations (module docstring of
-``hawkes_model.py``)::
+no alpha mask is written again in jax.numpy (``benchmarks/hawkes_jax.py``) from its equations
+(module docstring of ``hawkes_model.py``)::
 
     lambda_i[k] = mu_i + sum_j alpha[i,j] sum_{m>=1} g(m) y_j[k-m] / dt,
     g(m) = (1 - exp(-beta dt)) exp(-beta dt (m-1)),
@@ -52,31 +53,21 @@ from time import perf_counter
 
 import numpy as np
 
+from benchmarks import hawkes_jax
 from benchmarks.bench_hawkes import (
     DISC_DT,
     DISC_N_STEPS,
     DISC_N_TRIALS,
     discrete_truth,
     format_table,
-    parameter_names,
     simulate_trials,
 )
+from benchmarks.mcmc_efficiency import parameter_names
 from benchmarks.report import printed_section
 from cli_types import int_at_least
 from hawkes_model import HawkesProcessModel
 from mcmc_diagnostics import MIN_SAMPLES, ess_bulk, split_rhat
 from spike_file import events_to_raster
-
-try:  # optional (requirements-bench.txt); main() says how to install them when absent
-    import jax
-    import jax.numpy as jnp
-    import numpyro
-    import numpyro.distributions as dist
-    from numpyro.infer import MCMC, NUTS, init_to_median
-
-    jax.config.update("jax_enable_x64", True)  # NUTS and the likelihood check in float64
-except ImportError:
-    jax = None
 
 # The problem: bench_hawkes.py's discrete standard network (1 input, 10 hidden, 2 output).
 N_DIMS = 13
@@ -90,10 +81,6 @@ N_WARMUP = 500
 N_SAMPLES_QUICK = 200
 N_WARMUP_QUICK = 200
 OURS_SAMPLES_FACTOR = 4
-# NUTS (diagonal mass matrix): chains one after another, on one core; vectorized chains would
-# wait for the longest tree at every draw.
-NUTS_CHAIN_METHOD = "sequential"
-NUTS_TARGET_ACCEPT = 0.8  # NumPyro's default
 # Likelihood check: points (the truth, the prior median, draws from the prior) and tolerance.
 N_PRIOR_POINTS = 3
 LOGLIK_RTOL = 1e-8
@@ -106,99 +93,6 @@ INSTALL_HINT = (
     "check_against_nuts.py needs numpyro and jax: pip install -r "
     "requirements-bench.txt in a separate venv (e.g. python3 -m venv .venv-bench)"
 )
-
-
-# ----------------------------------------------------------------------------- data
-def spike_bins(y):
-    """``nonzero(y)`` as jax arrays: trial, step and neuron of each spike of an (R, K, D) raster."""
-    return tuple(jnp.asarray(index) for index in np.nonzero(y))
-
-
-# ----------------------------------------------------------------------------- the model in jax
-def kernel_sums(y, beta, dt):
-    """``S_j[k] = sum_{m>=1} g(m) y_j[k-m] / dt`` of every trial, from an empty history.
-
-    With ``e = exp(-beta dt)``, ``g(m) = (1 - e) e^(m-1)``, so ``x[k] = dt S[k]`` follows
-    ``x[0] = 0``, ``x[k] = e x[k-1] + (1 - e) y[k-1]``: one ``lax.scan`` over the steps.
-
-    Parameters
-    ----------
-    y : jax array, shape (R, K, D)
-        Spike raster (0/1).
-    beta : jax scalar
-        Shared decay, 1/s.
-    dt : float
-        Step, s.
-
-    Returns
-    -------
-    jax array, shape (R, K, D)
-        1/s.
-    """
-    decay = jnp.exp(-beta * dt)
-
-    def step(x, y_k):  # x: (R, D) at step k; y_k: the spikes of step k
-        return decay * x - jnp.expm1(-beta * dt) * y_k, x
-
-    _, x = jax.lax.scan(step, jnp.zeros((y.shape[0], y.shape[2])), jnp.swapaxes(y, 0, 1))
-    return jnp.swapaxes(x, 0, 1) / dt  # (K, R, D) -> (R, K, D)
-
-
-def log_likelihood_jax(y, spikes, mu, alpha, beta, dt):
-    """Discrete-time Hawkes log-likelihood of a raster, every trial from an empty history.
-
-    ``sum_{r,k,i} y log(1 - exp(-lambda dt)) - (1 - y) lambda dt`` is evaluated as
-    ``sum_{spike bins} (log(1 - exp(-lambda dt)) + lambda dt) - sum_{all bins} lambda dt``, the
-    same sum: ``lambda`` is needed per bin only where ``y = 1``, and its sum over all bins of
-    target ``i`` is ``mu_i R K + sum_j alpha[i, j] sum_{r,k} S_j[k]``.
-
-    Parameters
-    ----------
-    y : jax array, shape (R, K, D)
-        Spike raster (0/1).
-    spikes : tuple of 3 jax int arrays, each shape (n_spikes,)
-        ``nonzero(y)``: trial, step and neuron of every spike.
-    mu : jax array, shape (D,)
-        Background rates, 1/s.
-    alpha : jax array, shape (D, D)
-        Branching ratios ``alpha[target, source]``.
-    beta : jax scalar
-        Shared decay, 1/s.
-    dt : float
-        Step, s.
-
-    Returns
-    -------
-    jax scalar
-    """
-    trial, step, target = spikes
-    s = kernel_sums(y, beta, dt)  # (R, K, D)
-    at_spikes = (mu[target] + jnp.sum(alpha[target] * s[trial, step], axis=1)) * dt  # (n,)
-    total = mu * (y.shape[0] * y.shape[1]) + alpha @ jnp.sum(s, axis=(0, 1))  # (D,) sum of lambda_i
-    return jnp.sum(jnp.log(-jnp.expm1(-at_spikes)) + at_spikes) - jnp.sum(total) * dt
-
-
-def hawkes_numpyro_model(y, spikes, dt, prior):
-    """NumPyro model: the project's prior (``PriorRates``) and the discrete Hawkes likelihood.
-
-    Parameters
-    ----------
-    y : jax array, shape (R, K, D)
-        Spike raster.
-    spikes : tuple of 3 jax int arrays, each shape (n_spikes,)
-        ``nonzero(y)``.
-    dt : float
-        Step, s.
-    prior : PriorRates
-        The numbers of ``HawkesProcessModel._resolve_prior`` for these data.
-    """
-    n_dims = y.shape[2]
-    mu = numpyro.sample("mu", dist.Gamma(prior.mu_shape, prior.mu_rate).expand([n_dims]).to_event(1))
-    alpha = numpyro.sample(
-        "alpha", dist.Gamma(prior.alpha_shape, prior.alpha_rate).expand([n_dims, n_dims]).to_event(2)
-    )
-    log_beta = numpyro.sample("log_beta", dist.Normal(prior.log_beta_mean, prior.log_beta_sd))
-    numpyro.factor("log_lik", log_likelihood_jax(y, spikes, mu, alpha, jnp.exp(log_beta), dt))
 
 
 # ----------------------------------------------------------------------------- checks and fits
@@ -232,25 +126,6 @@ def check_points(truth, prior, rng):
     return points
 
 
-def check_likelihood(model, events, end_time, y, points):
-    """Relative difference of the jax likelihood to ``model.log_likelihood`` at each point.
-
-    Returns
-    -------
-    list of (label, ours float, jax float, relative difference float)
-    """
-    rows = []
-    for label, mu, alpha, beta in points:
-        ours = model.log_likelihood(events, end_time, mu, alpha, beta)
-        theirs = float(
-            log_likelihood_jax(
-                jnp.asarray(y), spike_bins(y), jnp.asarray(mu), jnp.asarray(alpha), jnp.asarray(beta), model.dt
-            )
-        )
-        rows.append((label, ours, theirs, abs(ours - theirs) / abs(ours)))
-    return rows
-
-
 def fit_ours(events, end_time, n_samples, n_warmup, seed):
     """Fit with ``HawkesProcessModel.fit`` and time it.
 
@@ -271,52 +146,6 @@ def fit_ours(events, end_time, n_samples, n_warmup, seed):
     draws = np.concatenate([post.mu, post.alpha.reshape(c, s, -1), post.beta[:, :, None]], axis=2)
     acceptance = {k: float(np.mean(v)) for k, v in post.acceptance.items()}  # NaN: nothing moved
     return draws, {"wall_s": wall, "n_samples": n_samples, "acceptance": acceptance}
-
-
-def fit_nuts(y, dt, prior, n_samples, n_warmup, seed):
-    """Fit the NumPyro model with NUTS and time it (jit compilation included).
-
-    Every chain starts at the median of 15 prior draws of every site (``init_to_median``), so
-    beta starts near its prior median ``exp(log_beta_mean)``; NumPyro's default
-    ``init_to_uniform`` can start beta near 0, a known false mode of grid data.
-
-    Returns
-    -------
-    draws : ndarray, shape (C, S, P)
-        As ``fit_ours``.
-    info : dict
-        ``wall_s``, ``divergences`` (total), ``mean_steps`` (leapfrog steps per draw) and
-        ``max_steps``.
-    """
-    kernel = NUTS(
-        hawkes_numpyro_model, init_strategy=init_to_median(num_samples=15), target_accept_prob=NUTS_TARGET_ACCEPT
-    )
-    mcmc = MCMC(
-        kernel,
-        num_warmup=n_warmup,
-        num_samples=n_samples,
-        num_chains=N_CHAINS,
-        chain_method=NUTS_CHAIN_METHOD,
-        progress_bar=False,
-    )
-    start = perf_counter()
-    mcmc.run(
-        jax.random.PRNGKey(seed), jnp.asarray(y), spike_bins(y), dt, prior, extra_fields=("diverging", "num_steps")
-    )
-    samples = jax.block_until_ready(mcmc.get_samples(group_by_chain=True))
-    wall = perf_counter() - start
-    extra = mcmc.get_extra_fields(group_by_chain=True)
-    mu, alpha = np.asarray(samples["mu"]), np.asarray(samples["alpha"])
-    c, s = mu.shape[:2]
-    beta = np.exp(np.asarray(samples["log_beta"]))
-    draws = np.concatenate([mu, alpha.reshape(c, s, -1), beta[:, :, None]], axis=2)
-    steps = np.asarray(extra["num_steps"])
-    return draws, {
-        "wall_s": wall,
-        "divergences": int(np.sum(extra["diverging"])),
-        "mean_steps": float(steps.mean()),
-        "max_steps": int(steps.max()),
-    }
 
 
 # ----------------------------------------------------------------------------- comparison
@@ -414,7 +243,7 @@ def compare_samplers(seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP, ours_factor
     -------
     dict
         ``names`` (P,), ``truth`` (P,), ``groups`` (name -> mask), ``n_spikes``, ``prior``
-        (PriorRates), ``loglik_check`` (rows of ``check_likelihood``), ``ours`` and ``nuts``
+        (PriorRates), ``loglik_check`` (rows of ``hawkes_jax.check_likelihood``), ``ours`` and ``nuts``
         (``posterior_moments`` plus the fit's info), ``z`` (P,), ``sd_ratio`` (P,), ``passed``
         and ``verdict``.
     """
@@ -426,7 +255,9 @@ def compare_samplers(seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP, ours_factor
     model = HawkesProcessModel(N_DIMS, time="discrete", dt=DISC_DT, beta="shared")
     prior = model._resolve_prior(model._prepare(events, end_time))
 
-    check = check_likelihood(model, events, end_time, y, check_points(truth, prior, np.random.default_rng(seed)))
+    check = hawkes_jax.check_likelihood(
+        model, events, end_time, y, check_points(truth, prior, np.random.default_rng(seed))
+    )
     worst = max(row[3] for row in check)
     if not worst < LOGLIK_RTOL:
         raise RuntimeError(
@@ -435,7 +266,7 @@ def compare_samplers(seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP, ours_factor
         )
 
     ours_draws, ours_info = fit_ours(events, end_time, ours_factor * n_samples, n_warmup, seed)
-    nuts_draws, nuts_info = fit_nuts(y, DISC_DT, prior, n_samples, n_warmup, seed)
+    nuts_draws, nuts_info = hawkes_jax.fit_nuts(y, DISC_DT, prior, n_samples, n_warmup, N_CHAINS, seed)
     ours = {**posterior_moments(ours_draws), **ours_info}
     nuts = {**posterior_moments(nuts_draws), **nuts_info}
     z, sd_ratio = compare_moments(ours, nuts)
@@ -462,7 +293,7 @@ def machine_line():
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return (
         f"machine: {platform.platform()}, Python {platform.python_version()}, numpy "
-        f"{np.__version__}, jax {jax.__version__}, numpyro {numpyro.__version__}, "
+        f"{np.__version__}, jax {hawkes_jax.jax.__version__}, numpyro {hawkes_jax.numpyro.__version__}, "
         f"{os.cpu_count()} CPUs, load average (1, 5, 15 min) {load}"
     )
 
@@ -531,8 +362,8 @@ def print_report(result, args, n_samples, n_warmup):
         f"settings: seed {args.seed}; data {N_DIMS} neurons x {N_TRIALS} trials x "
         f"{DISC_N_STEPS} steps of {DISC_DT} s, {result['n_spikes']} spikes; {N_CHAINS} chains "
         f"each; ours {result['ours']['n_samples']} draws after {n_warmup} warm-up; NUTS "
-        f"{n_samples} draws after {n_warmup} warm-up, {NUTS_CHAIN_METHOD} chains, diagonal "
-        f"mass matrix, target acceptance {NUTS_TARGET_ACCEPT}, init_to_median"
+        f"{n_samples} draws after {n_warmup} warm-up, {hawkes_jax.NUTS_CHAIN_METHOD} chains, diagonal "
+        f"mass matrix, target acceptance {hawkes_jax.NUTS_TARGET_ACCEPT}, init_to_median"
     )
     print(
         f"prior: mu ~ Gamma({p.mu_shape:g}, rate {p.mu_rate:.6g}), alpha ~ Gamma("
@@ -600,7 +431,7 @@ def parse_args(argv=None):
 
 def run(args):
     """The benchmark itself, printing its tables."""
-    if jax is None:
+    if hawkes_jax.jax is None:
         print(INSTALL_HINT)
         sys.exit(1)
     n_samples = args.n_samples if args.n_samples is not None else (N_SAMPLES_QUICK if args.quick else N_SAMPLES)

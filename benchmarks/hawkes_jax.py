@@ -1,0 +1,189 @@
+"""The discrete-time Hawkes model written again in jax and NumPyro, and the NUTS fit of it.
+
+Its own module because it is the only code that needs jax and numpyro (optional, from
+``requirements-bench.txt`` in a separate venv); ``check_against_nuts.py`` checks this model
+against ``HawkesProcessModel`` and compares its NUTS draws with the project's sampler.
+
+The model has one shared beta, no background and no alpha mask; every trial starts with an
+empty history; its equations are those of the module docstring of ``hawkes_model.py``. If jax
+or numpyro does not import, the module still imports, with ``jax`` set to ``None``.
+"""
+
+from time import perf_counter
+
+import numpy as np
+
+try:  # optional (requirements-bench.txt); check_against_nuts.py says how to install them when absent
+    import jax
+    import jax.numpy as jnp
+    import numpyro
+    import numpyro.distributions as dist
+    from numpyro.infer import MCMC, NUTS, init_to_median
+
+    jax.config.update("jax_enable_x64", True)  # NUTS and the likelihood check in float64
+except ImportError:
+    jax = None
+
+# NUTS (diagonal mass matrix): chains one after another, on one core; vectorized chains would
+# wait for the longest tree at every draw.
+NUTS_CHAIN_METHOD = "sequential"
+NUTS_TARGET_ACCEPT = 0.8  # NumPyro's default
+
+
+# ----------------------------------------------------------------------------- data
+def spike_bins(y):
+    """``nonzero(y)`` as jax arrays: trial, step and neuron of each spike of an (R, K, D) raster."""
+    return tuple(jnp.asarray(index) for index in np.nonzero(y))
+
+
+# ----------------------------------------------------------------------------- the model in jax
+def kernel_sums(y, beta, dt):
+    """``S_j[k] = sum_{m>=1} g(m) y_j[k-m] / dt`` of every trial, from an empty history.
+
+    With ``e = exp(-beta dt)``, ``g(m) = (1 - e) e^(m-1)``, so ``x[k] = dt S[k]`` follows
+    ``x[0] = 0``, ``x[k] = e x[k-1] + (1 - e) y[k-1]``: one ``lax.scan`` over the steps.
+
+    Parameters
+    ----------
+    y : jax array, shape (R, K, D)
+        Spike raster (0/1).
+    beta : jax scalar
+        Shared decay, 1/s.
+    dt : float
+        Step, s.
+
+    Returns
+    -------
+    jax array, shape (R, K, D)
+        1/s.
+    """
+    decay = jnp.exp(-beta * dt)
+
+    def step(x, y_k):  # x: (R, D) at step k; y_k: the spikes of step k
+        return decay * x - jnp.expm1(-beta * dt) * y_k, x
+
+    _, x = jax.lax.scan(step, jnp.zeros((y.shape[0], y.shape[2])), jnp.swapaxes(y, 0, 1))
+    return jnp.swapaxes(x, 0, 1) / dt  # (K, R, D) -> (R, K, D)
+
+
+def log_likelihood_jax(y, spikes, mu, alpha, beta, dt):
+    """Discrete-time Hawkes log-likelihood of a raster, every trial from an empty history.
+
+    ``sum_{r,k,i} y log(1 - exp(-lambda dt)) - (1 - y) lambda dt`` is evaluated as
+    ``sum_{spike bins} (log(1 - exp(-lambda dt)) + lambda dt) - sum_{all bins} lambda dt``, the
+    same sum: ``lambda`` is needed per bin only where ``y = 1``, and its sum over all bins of
+    target ``i`` is ``mu_i R K + sum_j alpha[i, j] sum_{r,k} S_j[k]``.
+
+    Parameters
+    ----------
+    y : jax array, shape (R, K, D)
+        Spike raster (0/1).
+    spikes : tuple of 3 jax int arrays, each shape (n_spikes,)
+        ``nonzero(y)``: trial, step and neuron of every spike.
+    mu : jax array, shape (D,)
+        Background rates, 1/s.
+    alpha : jax array, shape (D, D)
+        Branching ratios ``alpha[target, source]``.
+    beta : jax scalar
+        Shared decay, 1/s.
+    dt : float
+        Step, s.
+
+    Returns
+    -------
+    jax scalar
+    """
+    trial, step, target = spikes
+    s = kernel_sums(y, beta, dt)  # (R, K, D)
+    at_spikes = (mu[target] + jnp.sum(alpha[target] * s[trial, step], axis=1)) * dt  # (n,)
+    total = mu * (y.shape[0] * y.shape[1]) + alpha @ jnp.sum(s, axis=(0, 1))  # (D,) sum of lambda_i
+    return jnp.sum(jnp.log(-jnp.expm1(-at_spikes)) + at_spikes) - jnp.sum(total) * dt
+
+
+def hawkes_numpyro_model(y, spikes, dt, prior):
+    """NumPyro model: the project's prior (``PriorRates``) and the discrete Hawkes likelihood.
+
+    Parameters
+    ----------
+    y : jax array, shape (R, K, D)
+        Spike raster.
+    spikes : tuple of 3 jax int arrays, each shape (n_spikes,)
+        ``nonzero(y)``.
+    dt : float
+        Step, s.
+    prior : PriorRates
+        The numbers of ``HawkesProcessModel._resolve_prior`` for these data.
+    """
+    n_dims = y.shape[2]
+    mu = numpyro.sample("mu", dist.Gamma(prior.mu_shape, prior.mu_rate).expand([n_dims]).to_event(1))
+    alpha = numpyro.sample(
+        "alpha", dist.Gamma(prior.alpha_shape, prior.alpha_rate).expand([n_dims, n_dims]).to_event(2)
+    )
+    log_beta = numpyro.sample("log_beta", dist.Normal(prior.log_beta_mean, prior.log_beta_sd))
+    numpyro.factor("log_lik", log_likelihood_jax(y, spikes, mu, alpha, jnp.exp(log_beta), dt))
+
+
+# ----------------------------------------------------------------------------- likelihood check and fit
+def check_likelihood(model, events, end_time, y, points):
+    """Relative difference of the jax likelihood to ``model.log_likelihood`` at each point.
+
+    Returns
+    -------
+    list of (label, ours float, jax float, relative difference float)
+    """
+    rows = []
+    for label, mu, alpha, beta in points:
+        ours = model.log_likelihood(events, end_time, mu, alpha, beta)
+        theirs = float(
+            log_likelihood_jax(
+                jnp.asarray(y), spike_bins(y), jnp.asarray(mu), jnp.asarray(alpha), jnp.asarray(beta), model.dt
+            )
+        )
+        rows.append((label, ours, theirs, abs(ours - theirs) / abs(ours)))
+    return rows
+
+
+def fit_nuts(y, dt, prior, n_samples, n_warmup, n_chains, seed):
+    """Fit the NumPyro model with NUTS and time it (jit compilation included).
+
+    Every chain starts at the median of 15 prior draws of every site (``init_to_median``), so
+    beta starts near its prior median ``exp(log_beta_mean)``; NumPyro's default
+    ``init_to_uniform`` can start beta near 0, a known false mode of grid data.
+
+    Returns
+    -------
+    draws : ndarray, shape (C, S, P)
+        As ``check_against_nuts.fit_ours``.
+    info : dict
+        ``wall_s``, ``divergences`` (total), ``mean_steps`` (leapfrog steps per draw) and
+        ``max_steps``.
+    """
+    kernel = NUTS(
+        hawkes_numpyro_model, init_strategy=init_to_median(num_samples=15), target_accept_prob=NUTS_TARGET_ACCEPT
+    )
+    mcmc = MCMC(
+        kernel,
+        num_warmup=n_warmup,
+        num_samples=n_samples,
+        num_chains=n_chains,
+        chain_method=NUTS_CHAIN_METHOD,
+        progress_bar=False,
+    )
+    start = perf_counter()
+    mcmc.run(
+        jax.random.PRNGKey(seed), jnp.asarray(y), spike_bins(y), dt, prior, extra_fields=("diverging", "num_steps")
+    )
+    samples = jax.block_until_ready(mcmc.get_samples(group_by_chain=True))
+    wall = perf_counter() - start
+    extra = mcmc.get_extra_fields(group_by_chain=True)
+    mu, alpha = np.asarray(samples["mu"]), np.asarray(samples["alpha"])
+    c, s = mu.shape[:2]
+    beta = np.exp(np.asarray(samples["log_beta"]))
+    draws = np.concatenate([mu, alpha.reshape(c, s, -1), beta[:, :, None]], axis=2)
+    steps = np.asarray(extra["num_steps"])
+    return draws, {
+        "wall_s": wall,
+        "divergences": int(np.sum(extra["diverging"])),
+        "mean_steps": float(steps.mean()),
+        "max_steps": int(steps.max()),
+    }
