@@ -7,7 +7,10 @@ and highest connectivity AUC over the fitted groups (observable pairs and all pa
 groups converged, and the seconds each script's ``main`` took (the imports, done once per
 process, not counted). Runs go through joblib: locally (``--n-jobs``), or on a Dask cluster with
 ``--dask-scheduler ADDRESS`` (every worker needs this repository on its Python path and its
-requirements installed; a run's files stay on its worker, only the numbers come back).
+requirements installed; a run's files stay on its worker, only the numbers come back). Each
+training uses 2 torch threads by default; where two workers share a machine's 2 cores, pass
+``--train-flags '--threads 1'``, or the two trainings oversubscribe the cores and each runs
+slower than alone.
 
 Reads:  nothing.
 Writes: the "seeds" section of docs/RESULTS.md and of README.md, or with ``--section NAME``
