@@ -11,6 +11,7 @@ import pytest
 from hawkes_reference import slow_target_logliks_continuous, slow_target_logliks_discrete
 from scipy import stats
 
+from hawkes_inputs import segment_sums
 from hawkes_model import HawkesPrior, HawkesProcessModel, simulate_hawkes
 
 
@@ -387,3 +388,14 @@ def test_bad_prior_and_pair_beta_shape():
         simulate_hawkes(np.ones((2, 2)), np.zeros((2, 2)), 1.0, 1.0)
     with pytest.raises(ValueError, match="end_time"):
         simulate_hawkes([1.0], [[0.0]], 1.0, -1.0)
+
+
+def test_segment_sums_match_a_loop_with_empty_slices_and_keep_minus_inf_in_its_slice():
+    x = np.arange(24.0).reshape(2, 12)
+    x[1, 7] = -np.inf
+    start = np.array([0, 3, 3, 8, 8, 12])  # slices 1 and 3 are empty
+    expected = np.array([[x[r, a:b].sum() for a, b in zip(start[:-1], start[1:])] for r in range(2)])
+    np.testing.assert_array_equal(segment_sums(x, start), expected)
+    assert np.isinf(expected[1, 2]) and np.isfinite(expected[1, [0, 1, 3, 4]]).all()
+    full = np.array([0, 5, 12])
+    np.testing.assert_array_equal(segment_sums(x, full), np.stack([x[:, :5].sum(1), x[:, 5:].sum(1)], axis=1))
