@@ -51,6 +51,7 @@ EARLIER_FIT := --max-samples 500
 # The candidate for the next default, chosen on seeds 0-9; its check on fresh seeds is pending
 # (docs/MODEL.md, "How the defaults were chosen").
 CANDIDATE   := --max-lateral-weight 3 --noise-sigma 0.25
+CHECK       := 30 31 32 33 34 35 36 37 38 39
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -68,6 +69,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --section seeds-lateral-3 --train-flags "--max-lateral-weight 3"
 	$(PY) -m benchmarks.seeds --section seeds-lateral-3-noise-025 --train-flags "$(CANDIDATE)"
 	$(PY) -m benchmarks.seeds --section seeds-lateral-3-noise-025-gen-650 --train-flags "$(CANDIDATE) --generations 650"
+	$(PY) -m benchmarks.seeds --seeds $(CHECK) --section seeds-check-default
 	$(BENCH_PY) -m benchmarks.bench_hawkes
 	$(PY) -m benchmarks.validate_hawkes --quick
 	$(if $(wildcard .venv-bench/bin/python),$(BENCH_PY) -m benchmarks.check_against_nuts,@echo "skipped benchmarks.check_against_nuts: no .venv-bench")
