@@ -47,9 +47,12 @@ MIN_WEIGHT = 0.5  # smallest weight magnitude that is a synapse, in units of v_t
 # (docs/MODEL.md): a band that binds made every seed accurate but, alone, showed the synapses
 # worse; more noise shows them better but costs accuracy. The noise, the rate band and the
 # weights (MIN_WEIGHT and the CMA-ES starts of snn_training.py) were chosen by seed sweeps, and
-# the change to the smallest weight by a rule written down before its fresh seeds ran
-# (docs/MODEL.md).
-NOISE_SIGMA = 0.2  # sd of the noise current per step, in units of v_threshold
+# the changes to the smallest weight and to the lateral cap with the noise by rules written
+# down before their fresh seeds ran (docs/MODEL.md).
+NOISE_SIGMA = 0.25  # sd of the noise current per step, in units of v_threshold
+# A cap on the hidden->hidden weights breaks the chains of neurons that latch each other into
+# lockstep copies, whose spike trains cannot tell their synapses from their shared drive.
+MAX_LATERAL_WEIGHT = 3.0  # largest hidden->hidden weight magnitude, in units of v_threshold
 RATE_FLOOR = 0.03  # spikes per step below which a hidden/output neuron is penalised
 RATE_TARGET = 0.15  # spikes per step a hidden/output neuron may fire before penalty
 RATE_PENALTY = 5.0  # fitness per spike/step of rate outside the band, averaged over neurons
@@ -298,15 +301,16 @@ def parse_args(argv=None):
     )
     add(
         "--max-input-weight",
-        type=positive_float,
-        default=None,
-        help="clip every input->hidden weight to [-W, W], threshold units (default: unbounded)",
+        type=non_negative_float,
+        default=0.0,
+        help="clip every input->hidden weight to [-W, W], threshold units (default 0: unbounded)",
     )
     add(
         "--max-lateral-weight",
-        type=positive_float,
-        default=None,
-        help="clip every hidden->hidden weight to [-W, W], threshold units (default: unbounded)",
+        type=non_negative_float,
+        default=MAX_LATERAL_WEIGHT,
+        help=f"clip every hidden->hidden weight to [-W, W], threshold units "
+        f"(default {MAX_LATERAL_WEIGHT}; 0: unbounded)",
     )
     add(
         "--min-weight",
@@ -352,8 +356,10 @@ def parse_args(argv=None):
         )
     limits = {"--max-input-weight": args.max_input_weight, "--max-lateral-weight": args.max_lateral_weight}
     for flag, limit in limits.items():
-        if limit is not None and limit <= args.min_weight:
-            parser.error(f"argument {flag}: must be above --min-weight ({args.min_weight}), got {limit}")
+        if limit and limit <= args.min_weight:
+            parser.error(
+                f"argument {flag}: must be 0 (unbounded) or above --min-weight ({args.min_weight}), got {limit}"
+            )
     return args
 
 
@@ -385,7 +391,7 @@ def training_problem(args):
             "limits": {
                 name: limit * args.v_threshold
                 for name, limit in (("input_hidden", args.max_input_weight), ("hidden_hidden", args.max_lateral_weight))
-                if limit is not None
+                if limit
             },
             "min_weight": args.min_weight * args.v_threshold,
         },

@@ -21,15 +21,15 @@ from joblib import Parallel, delayed
 from benchmarks import seeds
 from spike_file import load_spike_trains
 
-# Flag -> values drawn uniformly; None leaves the flag at its default (an unbounded weight).
+# Flag -> values drawn uniformly; a weight limit of 0 is none (an unbounded weight).
 SPACE = {
     "--noise-sigma": [0.1, 0.15, 0.2, 0.25, 0.3],
     "--temperature": [1, 2, 3, 5, 8],
     "--rate-target": [0.05, 0.08, 0.1, 0.15, 0.2],
     "--rate-floor": [0.0, 0.02, 0.03, 0.05],
     "--rate-penalty": [0, 0.5, 1, 2, 5],
-    "--max-input-weight": [None, 1.5, 2, 3, 5],
-    "--max-lateral-weight": [None, 3, 4, 6, 10],
+    "--max-input-weight": [0, 1.5, 2, 3, 5],
+    "--max-lateral-weight": [0, 3, 4, 6, 10],
     "--tau-mem": [0.005, 0.01, 0.02],
 }
 
@@ -42,7 +42,7 @@ def draw_settings(n_runs, seed):
 
 def run_one(settings, train_seed, min_accuracy):
     """Train with ``settings``; fit and score the network if it is accurate enough."""
-    flags = [str(x) for flag, value in settings.items() if value is not None for x in (flag, value)]
+    flags = [str(x) for flag, value in settings.items() for x in (flag, value)]
     with tempfile.TemporaryDirectory() as tmp:
         spike_file = seeds.train(train_seed, tmp, flags)
         result = {"settings": settings, "accuracy": load_spike_trains(spike_file)["metrics"]["test"]["accuracy"]}

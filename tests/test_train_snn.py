@@ -279,6 +279,24 @@ def test_weight_bounds_hold_in_the_stored_weights(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("flags", "limits"),
+    [
+        ([], {"hidden_hidden": 3.0}),
+        (["--max-lateral-weight", "0"], {}),
+        (["--max-input-weight", "2", "--max-lateral-weight", "0"], {"input_hidden": 2.0}),
+        (["--max-lateral-weight", "4", "--v-threshold", "2"], {"hidden_hidden": 8.0}),
+    ],
+)
+def test_weight_limits_of_zero_are_none_and_the_lateral_cap_is_the_default(flags, limits):
+    problem = train_snn.training_problem(train_snn.parse_args(TINY + flags))
+    assert problem["weight_options"]["limits"] == limits
+    theta = torch.full((1, sn.n_parameters(problem["layer_sizes"])), 10.0)
+    weights = sn.theta_to_weights(theta, problem["layer_sizes"], **problem["weight_options"])
+    for name, matrix in weights.items():
+        assert matrix.max().item() == pytest.approx(limits.get(name, 10.0))
+
+
+@pytest.mark.parametrize(
     "args",
     [
         ["--n-train", "0"],
@@ -299,7 +317,7 @@ def test_weight_bounds_hold_in_the_stored_weights(tmp_path):
         ["--rate-target", "nan"],
         ["--rate-floor", "-0.01"],
         ["--noise-draws", "0"],
-        ["--max-input-weight", "0"],
+        ["--max-input-weight", "-0.5"],
         ["--max-lateral-weight", "-1"],
         ["--max-lateral-weight", "inf"],
         ["--min-weight", "-0.1"],
