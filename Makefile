@@ -49,6 +49,9 @@ FRESH       := 20 21 22 23 24 25 26 27 28 29
 CHECK       := 30 31 32 33 34 35 36 37 38 39
 CHECKED     := --max-lateral-weight 3 --noise-sigma 0.25
 EARLIER     := --max-lateral-weight 0 --noise-sigma 0.2
+SELECTION_CHECK := 40 41 42 43 44 45 46 47 48 49
+MANY_DRAWS  := --select-generations 100 --select-draws 10
+ONE_DRAW    := --select-generations 20 --select-draws 1
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -61,6 +64,10 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --seeds $(CHECK) --section seeds-check-candidate --train-flags "$(CHECKED)"
 	$(PY) -m benchmarks.seeds --seeds $(CHECK) --section seeds-check-earlier --train-flags "$(EARLIER)"
 	$(PY) -m benchmarks.seeds --section seeds-lateral-3-noise-025-gen-650 --train-flags "$(CHECKED) --generations 650"
+	$(PY) -m benchmarks.selection
+	$(PY) -m benchmarks.selection --seeds $(SELECTION_CHECK) --section selection-check
+	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-many-draws --train-flags "$(MANY_DRAWS)"
+	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-one-draw --train-flags "$(ONE_DRAW)"
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(BENCH_PY) -m benchmarks.bench_hawkes

@@ -2,8 +2,9 @@
 
 Holds the two classes' input trials (``class_rates``, ``generate_trials``), the readout of a
 trial's class from the output counts (``predict``), the fitness CMA-ES minimises
-(``fitness``), the seeded noise streams (``noise_generator``), and the CMA-ES runs with the
-choice of the final weights on the validation trials (``train_cmaes``, ``select_weights``).
+(``fitness``), the seeded noise streams (``noise_generator``), the CMA-ES runs and their
+candidates (``run_cmaes``), and the choice among them on the validation trials
+(``select_weights``).
 Its own module because it is the training without the command line, the file or the figures.
 """
 
@@ -21,9 +22,11 @@ from spike_file import weight_shapes
 # weight, which are train_snn.py's defaults (docs/MODEL.md).
 INIT_INPUT_WEIGHT = 1.0  # CMA-ES start of input->hidden weights, in units of v_threshold
 INIT_OUTPUT_WEIGHT = 0.6  # CMA-ES start of hidden->output weights, in units of v_threshold
-# With noise, the final weights are chosen among the CMA-ES mean, the best weights of all
-# generations and the best individual of each of the last SELECT_GENERATIONS generations.
+# The final weights are chosen among the CMA-ES mean, the best weights of all generations and
+# the best individual of each of the last SELECT_GENERATIONS generations of every run, by their
+# accuracy on the validation trials over SELECT_DRAWS noise draws of each.
 SELECT_GENERATIONS = 20
+SELECT_DRAWS = 1
 
 
 def class_rates(n_steps, sine_freq, cosine_freq):
@@ -166,13 +169,12 @@ def noise_generator(seed, purpose):
     return torch.Generator().manual_seed(int(child.generate_state(1, np.uint64)[0] >> 1))
 
 
-def train_cmaes(
+def run_cmaes(
     layer_sizes,
     lif,
     dt,
     spikes,
     labels,
-    validation,
     population,
     generations,
     sigma0,
@@ -184,14 +186,15 @@ def train_cmaes(
     runs=1,
     on_generation=None,
     output_start=INIT_OUTPUT_WEIGHT,
+    select_generations=SELECT_GENERATIONS,
 ):
     """Minimise ``fitness`` over the network weights with ``runs`` CMA-ES runs side by side.
 
     The runs are independent (pycma's ask/tell, each its own seed) but share every network
     simulation: each generation, all their populations are evaluated as one batch on the same
     noise draw. A run can settle in a poor local optimum from which more generations do not
-    lead out, so several runs, and a choice among them on trials no run trained on, make the
-    result depend less on one run's luck.
+    lead out, so several runs, and a choice among their candidates on trials no run trained on
+    (``select_weights``), make the result depend less on one run's luck.
 
     Parameters
     ----------
@@ -202,9 +205,6 @@ def train_cmaes(
     spikes : torch.Tensor, shape (trials, 1, n_steps)
         Training inputs.
     labels : torch.Tensor, shape (trials,)
-    validation : tuple of torch.Tensor
-        ``(spikes, labels)`` of the validation trials, drawn like the training trials: the
-        final weights are chosen on them (``select_weights``), never on the test trials.
     population, generations : int
         Per run.
     sigma0 : float
@@ -229,15 +229,17 @@ def train_cmaes(
         follows the runs with it).
     output_start : float
         CMA-ES start of every hidden->output weight, threshold units.
+    select_generations : int
+        The last generations whose best individuals are candidates.
 
     Returns
     -------
-    theta : np.ndarray, shape (n_parameters,)
-        The candidate of lowest fitness on the validation trials (with the held-out noise
-        ``noise_generator(seed, "select")``) among, for every run, its final mean, the best
-        weights of all its generations and its best individual of each of the last
-        ``SELECT_GENERATIONS`` generations. (A generation's lowest fitness is one lucky or
-        unlucky noise draw on the training trials, so it over-selects luck.)
+    candidates : np.ndarray, shape (runs * (2 + select_generations), n_parameters)
+        Rows ``0 .. runs-1``: each run's weights of lowest fitness over all generations;
+        ``runs .. 2 runs - 1``: each run's final CMA-ES mean; then, generation by generation
+        over the last ``select_generations`` (oldest first), each run's best individual. (A
+        generation's lowest fitness is one lucky or unlucky noise draw on the training trials,
+        so none of them is the answer without a choice on other trials.)
     history : dict of np.ndarray, each shape (generations,)
         Per generation, over all runs: best and median fitness, and the best individual's
         training accuracy.
@@ -259,7 +261,7 @@ def train_cmaes(
     best = [(theta0, math.inf)] * runs  # per run: (theta, fitness)
     generator = noise_generator(seed, "train")
     spikes, labels = spikes.repeat(noise_draws, 1, 1), labels.repeat(noise_draws)
-    finalists = []  # best individual of each run in each of the last SELECT_GENERATIONS generations
+    finalists = []  # best individual of each run in each of the last select_generations generations
     n_steps = spikes.shape[-1]
     progress = tqdm(range(generations), desc="CMA-ES", unit="gen", disable=None)
     for generation in progress:
@@ -288,47 +290,41 @@ def train_cmaes(
             (candidates[r, leaders[r]], values[r, leaders[r]]) if values[r, leaders[r]] < best[r][1] else best[r]
             for r in range(runs)
         ]
-        if generation >= generations - SELECT_GENERATIONS:
+        if generation >= generations - select_generations:
             finalists.extend(candidates[np.arange(runs), leaders])
         progress.set_postfix(fitness=f"{values.min():.4f}", accuracy=f"{accuracy:.3f}")
-    finalists = np.stack([*(theta for theta, _ in best), *(s.mean for s in strategies), *finalists])
-    chosen = select_weights(
-        finalists,
-        layer_sizes,
-        lif,
-        dt,
-        *validation,
-        fitness_options,
-        noise_generator(seed, "select"),
-        device,
-        weight_options,
-    )
-    return finalists[chosen], history
+    return np.stack([*(theta for theta, _ in best), *(s.mean for s in strategies), *finalists]), history
 
 
 def select_weights(
-    candidates, layer_sizes, lif, dt, spikes, labels, fitness_options, generator, device, weight_options=None
+    candidates, layer_sizes, lif, dt, spikes, labels, fitness_options, generator, device, weight_options=None, draws=1
 ):
     """Return the index of the candidate that classifies the given trials best.
 
     Accuracy is the task; the fitness (which also carries the rate band and the silence
-    penalty) only breaks ties, so a candidate cannot win by its regularisers alone.
+    penalty) only breaks ties, so a candidate cannot win by its regularisers alone. Both are
+    averaged over ``draws`` noise draws of every trial: the most accurate of many candidates
+    on one draw is partly the luckiest, and its accuracy on new noise is lower (the winner's
+    curse); more draws make the choice depend more on the weights than on the draw.
 
     Parameters
     ----------
     candidates : np.ndarray, shape (C, n_parameters)
     layer_sizes, lif, dt, fitness_options, device, weight_options
-        As in ``train_cmaes``.
+        As in ``run_cmaes``.
     spikes, labels : torch.Tensor, shapes (trials, 1, n_steps) and (trials,)
         The trials to judge on (the validation trials).
     generator : torch.Generator
         The held-out noise, common to all candidates (``noise_generator(seed, "select")``).
+    draws : int
+        Noise draws per trial (the trials are repeated, each copy gets its own noise).
 
     Returns
     -------
     int
         Row of ``candidates``: the highest accuracy, then the lowest fitness, then the first.
     """
+    spikes, labels = spikes.repeat(draws, 1, 1), labels.repeat(draws)
     theta = torch.as_tensor(candidates, dtype=torch.float32, device=device)
     counts = spiking_network.simulate_network(
         spiking_network.theta_to_weights(theta, layer_sizes, **(weight_options or {})), spikes, lif, dt, generator

@@ -94,7 +94,7 @@ def spike_record(spikes, labels, predictions, n_train, weights, layer_sizes, lif
     dt : float
         Seconds per step.
     history : dict of np.ndarray
-        The training curves (``snn_training.train_cmaes``).
+        The training curves (``snn_training.run_cmaes``).
     config : dict
         The command-line arguments, as builtins.
     seed : int

@@ -8,9 +8,9 @@ Each trial is one input spike train of ``n_steps`` Bernoulli draws whose firing 
 follows ``0.5 (1 + sin(10 pi t))`` (class 0, "sine") or ``0.5 (1 + cos(15 pi t))`` (class 1,
 "cosine") on ``t = linspace(0, 1, n_steps)``, as in the original. The network
 (``spiking_network.py``) classifies a trial by which output neuron fires more; CMA-ES tunes
-all its weights, the only thing that learns. With intrinsic noise (``--noise-sigma`` > 0) the
-final weights are chosen on a held-out noise draw of the training set
-(``snn_training.train_cmaes``).
+all its weights, the only thing that learns. The final weights are chosen among the
+candidates of all CMA-ES runs by their accuracy on validation trials under held-out noise
+draws (``snn_training.select_weights``).
 
 Reads: nothing.
 Writes: ``data/spike_trains.pkl`` (contract and reader in ``spike_file.py``),
@@ -33,7 +33,17 @@ from threadpoolctl import threadpool_limits
 import spiking_network
 from cli_types import finite_float, non_negative_float, non_negative_int, number, positive_float, positive_int
 from safe_files import save_figure
-from snn_training import INIT_OUTPUT_WEIGHT, class_rates, generate_trials, noise_generator, predict, train_cmaes
+from snn_training import (
+    INIT_OUTPUT_WEIGHT,
+    SELECT_DRAWS,
+    SELECT_GENERATIONS,
+    class_rates,
+    generate_trials,
+    noise_generator,
+    predict,
+    run_cmaes,
+    select_weights,
+)
 from spike_file import LAYER_NAMES, METRIC_NAMES, SPLITS, save_spike_trains, spike_record, trial_split
 
 ROOT = Path(__file__).resolve().parent
@@ -250,6 +260,19 @@ def parse_args(argv=None):
         help="validation trials, drawn like the training trials, on which the final weights are chosen (default 200)",
     )
     add(
+        "--select-draws",
+        type=positive_int,
+        default=SELECT_DRAWS,
+        help=f"noise draws of every validation trial on which the final weights are chosen (default {SELECT_DRAWS})",
+    )
+    add(
+        "--select-generations",
+        type=positive_int,
+        default=SELECT_GENERATIONS,
+        help=f"the best individual of every run in each of the last G generations is a candidate for the "
+        f"final weights, with each run's final mean and best weights (default {SELECT_GENERATIONS})",
+    )
+    add(
         "--cma-runs",
         type=positive_int,
         default=8,
@@ -372,7 +395,7 @@ def training_problem(args):
         ``layer_sizes``; ``lif`` (``spiking_network.LIFParams``); ``trials``, split name ->
         ``(spikes, labels)`` as from ``generate_trials``, for ``"train"``, ``"test"`` and
         ``"validation"``, drawn in that order from ``default_rng(args.seed)``;
-        ``weight_options`` and ``fitness_options`` as ``train_cmaes`` takes them.
+        ``weight_options`` and ``fitness_options`` as ``run_cmaes`` takes them.
     """
     rng = np.random.default_rng(args.seed)
     rates = class_rates(args.n_steps, args.sine_freq, args.cosine_freq)
@@ -406,22 +429,22 @@ def training_problem(args):
     }
 
 
-def train(args, problem, on_generation=None):
-    """``train_cmaes`` on ``training_problem(args)`` with the settings of ``args``; return its result."""
+def run_training(args, problem, on_generation=None, select_generations=None):
+    """``run_cmaes`` on ``training_problem(args)`` with the settings of ``args``; return its candidates and history.
+
+    ``select_generations`` (None: ``args.select_generations``) sets the pool of candidates.
+    """
     device = args.device
-    tensors = {
-        name: tuple(torch.as_tensor(array, device=device) for array in problem["trials"][name])
-        for name in ("train", "validation")  # the test trials take no part in training
-    }
+    spikes, labels = (torch.as_tensor(array, device=device) for array in problem["trials"]["train"])
     # pycma's eigendecomposition of a ~120 x 120 covariance is slower with a multi-threaded
     # BLAS than with one thread, and far slower under CPU contention, so numpy's BLAS gets one.
     with threadpool_limits(limits=1, user_api="blas"):
-        return train_cmaes(
+        return run_cmaes(
             problem["layer_sizes"],
             problem["lif"],
             args.dt,
-            *tensors["train"],
-            tensors["validation"],
+            spikes,
+            labels,
             args.population,
             args.generations,
             args.sigma0,
@@ -433,7 +456,44 @@ def train(args, problem, on_generation=None):
             args.cma_runs,
             on_generation,
             args.init_output_weight,
+            args.select_generations if select_generations is None else select_generations,
         )
+
+
+def choose(args, problem, candidates, draws):
+    """Index of the row of ``candidates`` that ``select_weights`` picks on the validation trials.
+
+    The test trials take no part: the choice sees the validation trials, each under ``draws``
+    draws of the held-out noise ``noise_generator(args.seed, "select")``.
+    """
+    spikes, labels = (torch.as_tensor(array, device=args.device) for array in problem["trials"]["validation"])
+    return select_weights(
+        candidates,
+        problem["layer_sizes"],
+        problem["lif"],
+        args.dt,
+        spikes,
+        labels,
+        problem["fitness_options"],
+        noise_generator(args.seed, "select"),
+        args.device,
+        problem["weight_options"],
+        draws,
+    )
+
+
+def train(args, problem, on_generation=None):
+    """Train as ``args`` say: the CMA-ES runs, then the choice of their final weights.
+
+    Returns
+    -------
+    theta : np.ndarray, shape (n_parameters,)
+        The chosen candidate (``choose`` with ``args.select_draws``).
+    history : dict of np.ndarray
+        As from ``run_cmaes``.
+    """
+    candidates, history = run_training(args, problem, on_generation)
+    return candidates[choose(args, problem, candidates, args.select_draws)], history
 
 
 def main(argv=None):

@@ -121,9 +121,10 @@ def test_select_stream_leaves_the_train_and_record_streams_unchanged():
     )
 
 
-def test_select_weights_picks_the_most_accurate_then_the_fittest_like_a_per_candidate_loop():
+@pytest.mark.parametrize("sigma, draws", [(0.0, 1), (0.3, 3)])
+def test_select_weights_picks_the_most_accurate_then_the_fittest_like_a_per_candidate_loop(sigma, draws):
     sizes = {"input": 1, "hidden": 3, "output": 2}
-    lif = sn.LIFParams(sigma=0.0)
+    lif = sn.LIFParams(sigma=sigma)
     n_params = sn.weights_to_theta(
         {name: torch.zeros(shape) for name, shape in weight_shapes(sizes).items()}, sizes
     ).numel()
@@ -141,19 +142,46 @@ def test_select_weights_picks_the_most_accurate_then_the_fittest_like_a_per_cand
         "rate_penalty": 0.5,
     }
     candidates = np.concatenate([candidates, candidates[:2]])  # exact ties of accuracy and fitness
-    reference = []  # one candidate at a time, no noise
+    reference, spread = [], []  # one candidate at a time, every trial `draws` times, the same noise for each
     for row in candidates:
         weights = sn.theta_to_weights(torch.as_tensor(row[None], dtype=torch.float32), sizes)
-        counts = sn.simulate_network(weights, spikes, lif, 0.001, torch.Generator())
-        accuracy = (snn_training.predict(counts[0]) == labels).double().mean().item()
-        reference.append((-accuracy, snn_training.fitness(counts, labels, n_steps=40, **options).item()))
+        counts = sn.simulate_network(weights, spikes.repeat(draws, 1, 1), lif, 0.001, torch.Generator().manual_seed(3))
+        per_draw = [(snn_training.predict(c) == labels).double().mean().item() for c in counts[0].split(20)]
+        spread.append(np.ptp(per_draw))
+        fitness = snn_training.fitness(counts, labels.repeat(draws), n_steps=40, **options).item()
+        reference.append((-round(float(np.mean(per_draw)), 12), fitness))
     assert len({r[0] for r in reference}) < len(reference)  # some accuracies tie
+    assert (max(spread) > 0) == (draws > 1)  # the draws differ: a choice on the first alone is another
     for order in (np.arange(8), np.arange(8)[::-1]):
         chosen = snn_training.select_weights(
-            candidates[order], sizes, lif, 0.001, spikes, labels, options, torch.Generator(), torch.device("cpu")
+            candidates[order],
+            sizes,
+            lif,
+            0.001,
+            spikes,
+            labels,
+            options,
+            torch.Generator().manual_seed(3),
+            torch.device("cpu"),
+            draws=draws,
         )
         best = min(range(8), key=lambda k: (reference[order[k]], k))  # first of equals
         assert chosen == best
+
+
+def test_candidate_pools_nest_as_the_selection_benchmark_reads_them():
+    from benchmarks.selection import pool
+
+    args = train_snn.parse_args(TINY)
+    problem = train_snn.training_problem(args)
+    small, history = train_snn.run_training(args, problem, select_generations=2)
+    large, same_history = train_snn.run_training(args, problem, select_generations=3)
+    assert small.shape == (args.cma_runs * (2 + 2), sn.n_parameters(problem["layer_sizes"]))
+    assert large.shape[0] == args.cma_runs * (2 + 3)
+    np.testing.assert_array_equal(pool(large, args.cma_runs, 2), small)
+    np.testing.assert_array_equal(history["best_fitness"], same_history["best_fitness"])
+    theta, _ = train_snn.train(args, problem)
+    np.testing.assert_array_equal(theta, small[train_snn.choose(args, problem, small, args.select_draws)])
 
 
 def test_two_runs_with_one_seed_give_identical_files(tmp_path):

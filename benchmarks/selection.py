@@ -1,0 +1,169 @@
+"""The choice of the final weights: how much of its accuracy is the luck of one noise draw.
+
+For each seed, the CMA-ES runs of ``train_snn.py`` run once (``train_snn.run_training``,
+keeping the best individuals of the last ``--pool-generations`` generations), and the final
+weights are chosen from those candidates in several ways (``train_snn.choose``): on 200 or 600
+validation trials, each under 1, 5 or 10 draws of the held-out noise, among the candidates of
+the last 20 generations (the default pool) or of more. Every chosen network is then judged two
+ways:
+
+- its expected accuracy: on ``--n-assess`` fresh trials of a stream no choice sees, each under
+  ``--assess-draws`` noise draws of a stream of its own, so that the number is the network's
+  and not one draw's;
+- its test accuracy as ``train_snn.py`` reports it: the 400 test trials under the recording
+  noise (one draw), the number of the seeds table.
+
+The last column is the expected accuracy of the pool's best candidate judged on the assessment
+trials themselves: an upper bound that no choice on the validation trials can reach, and
+slightly optimistic, as it is the largest of many estimates.
+
+Reads:  nothing.
+Writes: the "selection" section of docs/RESULTS.md (unless ``--no-report``); prints it.
+Command:  python -m benchmarks.selection
+"""
+
+import argparse
+import shlex
+import sys
+
+import numpy as np
+import torch
+
+import spiking_network
+import train_snn
+from benchmarks.report import printed_section
+from snn_training import SELECT_GENERATIONS, class_rates, generate_trials, noise_generator, predict
+
+
+def assessment_streams(seed):
+    """The trials' rng and the noise generator of the assessment, apart from every stream of training."""
+    # Children 0-2 of SeedSequence(seed) are noise_generator's; the training trials come from
+    # default_rng(seed) itself. spawn(n)[i] does not depend on n.
+    trials, noise = np.random.SeedSequence(seed).spawn(5)[3:]
+    return np.random.default_rng(trials), torch.Generator().manual_seed(int(noise.generate_state(1, np.uint64)[0] >> 1))
+
+
+def accuracies(candidates, problem, dt, spikes, labels, generator, draws=1):
+    """Accuracy of every candidate on the trials, each under ``draws`` noise draws: shape (C,)."""
+    spikes, labels = torch.as_tensor(spikes).repeat(draws, 1, 1), torch.as_tensor(labels).repeat(draws)
+    weights = spiking_network.theta_to_weights(
+        torch.as_tensor(candidates, dtype=torch.float32), problem["layer_sizes"], **problem["weight_options"]
+    )
+    counts = spiking_network.simulate_network(weights, spikes, problem["lif"], dt, generator)
+    return (predict(counts) == labels).double().mean(dim=1).numpy()
+
+
+def test_accuracy(theta, args, problem):
+    """Test accuracy of ``theta`` as ``train_snn.main`` reports it (training and test trials, recording noise)."""
+    (train_spikes, _), (test_spikes, test_labels) = problem["trials"]["train"], problem["trials"]["test"]
+    inputs = np.concatenate([train_spikes, test_spikes])
+    weights = spiking_network.theta_to_weights(
+        torch.as_tensor(theta[None], dtype=torch.float32), problem["layer_sizes"], **problem["weight_options"]
+    )
+    counts = spiking_network.simulate_network(
+        weights, torch.as_tensor(inputs), problem["lif"], args.dt, noise_generator(args.seed, "record")
+    )
+    return (predict(counts[0, len(train_spikes) :]) == torch.as_tensor(test_labels)).double().mean().item()
+
+
+def pool(candidates, runs, generations):
+    """The candidates of a pool of the last ``generations`` (rows as ``run_cmaes`` orders them)."""
+    return np.concatenate([candidates[: 2 * runs], candidates[len(candidates) - generations * runs :]])
+
+
+def seed_row(seed, settings, pool_generations, n_assess, assess_draws, flags):
+    """Train seed ``seed`` once; return (expected, test accuracy) per setting, and the ceiling.
+
+    ``settings``: ``(draws, generations, n_validation)`` of each choice.
+    """
+    problems = {}
+    for n_validation in sorted({n for *_, n in settings}):
+        # The validation trials are drawn after the training and test trials, which stay the same.
+        args = train_snn.parse_args(["--seed", str(seed), *flags, "--n-validation", str(n_validation)])
+        problems[n_validation] = (args, train_snn.training_problem(args))
+    args, problem = next(iter(problems.values()))
+    torch.set_num_threads(args.threads)
+    candidates, _ = train_snn.run_training(args, problem, select_generations=pool_generations)
+    rng, generator = assessment_streams(seed)
+    spikes, labels = generate_trials(n_assess, class_rates(args.n_steps, args.sine_freq, args.cosine_freq), rng)
+    expected = accuracies(candidates, problem, args.dt, spikes, labels, generator, assess_draws)
+    results = []
+    for draws, generations, n_validation in settings:
+        args, problem = problems[n_validation]
+        rows = pool(candidates, args.cma_runs, generations)
+        theta = rows[train_snn.choose(args, problem, rows, draws)]
+        row = int(np.flatnonzero((candidates == theta).all(axis=1))[0])
+        results.append((expected[row], test_accuracy(theta, args, problem)))
+    return results, expected.max()
+
+
+def run(args):
+    settings = [(1, SELECT_GENERATIONS, 200)] + [
+        setting
+        for n_validation in (200, 600)
+        for setting in ((5, SELECT_GENERATIONS, n_validation), (10, SELECT_GENERATIONS, n_validation))
+        + ((10, args.pool_generations, n_validation),)
+    ]
+    names = [f"{d} draw{'s' * (d > 1)}, {g} gen., {n} val." for d, g, n in settings]
+    print(
+        f"expected accuracy (on {args.n_assess} fresh trials x {args.assess_draws} noise draws) / test accuracy "
+        f"(400 test trials, one draw) of the network chosen on 200 or 600 validation trials, each under 1 to 10 "
+        f"noise draws, from the best individuals of the last {SELECT_GENERATIONS} or {args.pool_generations} "
+        f"generations of every run\n"
+    )
+    print("| seed | " + " | ".join(names) + " | best candidate |")
+    print("|---" * (len(settings) + 2) + "|")
+    table = []
+    for seed in args.seeds:
+        results, ceiling = seed_row(
+            seed, settings, args.pool_generations, args.n_assess, args.assess_draws, shlex.split(args.train_flags)
+        )
+        table.append(results)
+        print(f"| {seed} | " + " | ".join(f"{e:.3f} / {t:.3f}" for e, t in results) + f" | {ceiling:.3f} |", flush=True)
+    table = np.array(table)  # (seeds, settings, 2)
+    print()
+    for k, name in enumerate(names):
+        expected, test = table[:, k, 0], table[:, k, 1]
+        gain = expected - table[:, 0, 0]
+        print(
+            f"- {name}: expected accuracy mean {expected.mean():.3f}, lowest {expected.min():.3f}; "
+            f"test accuracy >= 0.95 at {(test >= 0.95).sum()} of {len(test)} seeds"
+            + (
+                ""
+                if k == 0
+                else f"; expected accuracy above the first column's at {(gain > 0).sum()} seeds, below at "
+                f"{(gain < 0).sum()} (mean change {gain.mean():+.3f})"
+            )
+        )
+    if args.train_flags:
+        print(f"\ntrain_snn.py flags: {args.train_flags}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)), help="seeds (default 0-9)")
+    parser.add_argument(
+        "--pool-generations", type=int, default=100, help="the larger pool: last generations (default 100)"
+    )
+    parser.add_argument("--n-assess", type=int, default=2000, help="fresh trials of the assessment (default 2000)")
+    parser.add_argument("--assess-draws", type=int, default=3, help="noise draws per assessment trial (default 3)")
+    parser.add_argument("--train-flags", default="", help="extra train_snn.py flags, one string")
+    parser.add_argument("--section", default="selection", help="docs/RESULTS.md section (default selection)")
+    parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
+    args = parser.parse_args(argv)
+    if min(args.n_assess, args.assess_draws) < 1 or args.pool_generations < SELECT_GENERATIONS:
+        parser.error(f"need --n-assess, --assess-draws >= 1 and --pool-generations >= {SELECT_GENERATIONS}")
+    if any(seed < 0 for seed in args.seeds):
+        parser.error("seeds must be >= 0")
+    command = shlex.join(["python", "-m", "benchmarks.selection", *(sys.argv[1:] if argv is None else argv)])
+    with printed_section(
+        args.section,
+        "The choice of the final weights: one noise draw or several",
+        command,
+        enabled=not args.no_report,
+    ):
+        run(args)
+
+
+if __name__ == "__main__":
+    main()
