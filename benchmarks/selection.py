@@ -4,7 +4,8 @@ For each seed, the CMA-ES runs of ``train_snn.py`` run once (``train_snn.run_tra
 keeping the best individuals of the last ``--pool-generations`` generations), and the final
 weights are chosen from those candidates in several ways (``train_snn.choose``): on 200 or 600
 validation trials, each under 1, 5 or 10 draws of the held-out noise, among the candidates of
-the last 20 generations (the default pool) or of more. Every chosen network is then judged two
+the last 20 generations or of more (train_snn.py's default pool is the last 100, its default
+choice 10 draws on 200 trials). Every chosen network is then judged two
 ways:
 
 - its expected accuracy: on ``--n-assess`` fresh trials of a stream no choice sees, each under
@@ -32,7 +33,9 @@ import torch
 import spiking_network
 import train_snn
 from benchmarks.report import printed_section
-from snn_training import SELECT_GENERATIONS, class_rates, generate_trials, noise_generator, predict
+from snn_training import class_rates, generate_trials, noise_generator, predict
+
+SHORT_POOL = 20  # generations of the smaller pool of candidates compared
 
 
 def assessment_streams(seed):
@@ -98,17 +101,17 @@ def seed_row(seed, settings, pool_generations, n_assess, assess_draws, flags):
 
 
 def run(args):
-    settings = [(1, SELECT_GENERATIONS, 200)] + [
+    settings = [(1, SHORT_POOL, 200)] + [
         setting
         for n_validation in (200, 600)
-        for setting in ((5, SELECT_GENERATIONS, n_validation), (10, SELECT_GENERATIONS, n_validation))
+        for setting in ((5, SHORT_POOL, n_validation), (10, SHORT_POOL, n_validation))
         + ((10, args.pool_generations, n_validation),)
     ]
     names = [f"{d} draw{'s' * (d > 1)}, {g} gen., {n} val." for d, g, n in settings]
     print(
         f"expected accuracy (on {args.n_assess} fresh trials x {args.assess_draws} noise draws) / test accuracy "
         f"(400 test trials, one draw) of the network chosen on 200 or 600 validation trials, each under 1 to 10 "
-        f"noise draws, from the best individuals of the last {SELECT_GENERATIONS} or {args.pool_generations} "
+        f"noise draws, from the best individuals of the last {SHORT_POOL} or {args.pool_generations} "
         f"generations of every run\n"
     )
     print("| seed | " + " | ".join(names) + " | best candidate |")
@@ -151,14 +154,15 @@ def main(argv=None):
     parser.add_argument("--section", default="selection", help="docs/RESULTS.md section (default selection)")
     parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
     args = parser.parse_args(argv)
-    if min(args.n_assess, args.assess_draws) < 1 or args.pool_generations < SELECT_GENERATIONS:
-        parser.error(f"need --n-assess, --assess-draws >= 1 and --pool-generations >= {SELECT_GENERATIONS}")
+    if min(args.n_assess, args.assess_draws) < 1 or args.pool_generations < SHORT_POOL:
+        parser.error(f"need --n-assess, --assess-draws >= 1 and --pool-generations >= {SHORT_POOL}")
     if any(seed < 0 for seed in args.seeds):
         parser.error("seeds must be >= 0")
     command = shlex.join(["python", "-m", "benchmarks.selection", *(sys.argv[1:] if argv is None else argv)])
     with printed_section(
         args.section,
-        "The choice of the final weights: one noise draw or several",
+        "The choice of the final weights: one noise draw or several"
+        + ("" if args.seeds == list(range(10)) else f", seeds {', '.join(map(str, args.seeds))}"),
         command,
         enabled=not args.no_report,
     ):

@@ -2,9 +2,9 @@
 
 For each seed and each setting, the training of ``train_snn.py`` runs as the script runs it
 (``train_snn.train``), and every ``--every`` generations the CMA-ES mean of each of its runs is
-judged as the final choice judges candidates: accuracy on the validation trials under the
-held-out noise draw (the test trials are not used), and the firing rates of the LIF neurons
-there. The settings are the default, the default with the earlier weight of the rate band
+judged as the final choice judges candidates, on one draw of its noise: accuracy on the
+validation trials under the held-out noise (the test trials are not used), and the firing rates
+of the LIF neurons there. The settings are the default, the default with the earlier weight of the rate band
 (0.5), and the earlier CMA-ES settings too (a step size of 1 and a population of 32 for 200
 generations), so the table shows, at the same count of simulated networks, where the runs
 stand under each and whether the band holds.

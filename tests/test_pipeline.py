@@ -164,9 +164,11 @@ def hawkes_spike_record(n_trials, n_steps, seed):
 def test_fit_recovers_known_connectivity(tmp_path):
     """On spikes simulated from a Hawkes process whose edges are the positive weights, the
     fitted alpha ranks true synapses above absent ones. The chains are short for speed, so
-    mixing is checked loosely (R-hat < 1.05), not against the script's 1.01 / ESS 400."""
+    mixing is checked loosely (R-hat < 1.05), not against the script's 1.01 / ESS 400; at 150
+    draws after 60 of warm-up, R-hat passed 1.05 at some fit seeds and machines, so the chains
+    are twice as long."""
     save_spike_trains(hawkes_spike_record(n_trials=40, n_steps=200, seed=1), tmp_path / "spikes.pkl")
-    flags = "--n-samples 150 --max-samples 150 --n-warmup 60 --max-spikes 0 --n-jobs 1".split()
+    flags = "--n-samples 300 --max-samples 300 --n-warmup 100 --max-spikes 0 --n-jobs 1".split()
     fit_hawkes_process.main(
         ["--spike-file", str(tmp_path / "spikes.pkl"), "--posterior-file", str(tmp_path / "post.npz"), *flags]
     )
