@@ -236,7 +236,7 @@ def run_cmaes(
 
     Returns
     -------
-    candidates : np.ndarray, shape (runs * (2 + select_generations), n_parameters)
+    candidates : np.ndarray, shape (runs * (2 + min(select_generations, generations)), n_parameters)
         Rows ``0 .. runs-1``: each run's weights of lowest fitness over all generations;
         ``runs .. 2 runs - 1``: each run's final CMA-ES mean; then, generation by generation
         over the last ``select_generations`` (oldest first), each run's best individual. (A

@@ -178,6 +178,7 @@ def test_candidate_pools_nest_as_the_selection_benchmark_reads_them():
     large, same_history = train_snn.run_training(args, problem, select_generations=3)
     assert small.shape == (args.cma_runs * (2 + 2), sn.n_parameters(problem["layer_sizes"]))
     assert large.shape[0] == args.cma_runs * (2 + 3)
+    np.testing.assert_array_equal(train_snn.run_training(args, problem, select_generations=5)[0], large)  # 3 exist
     np.testing.assert_array_equal(pool(large, args.cma_runs, 2), small)
     np.testing.assert_array_equal(history["best_fitness"], same_history["best_fitness"])
     theta, _ = train_snn.train(args, problem)
