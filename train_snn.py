@@ -429,11 +429,8 @@ def training_problem(args):
     }
 
 
-def run_training(args, problem, on_generation=None, select_generations=None):
-    """``run_cmaes`` on ``training_problem(args)`` with the settings of ``args``; return its candidates and history.
-
-    ``select_generations`` (None: ``args.select_generations``) sets the pool of candidates.
-    """
+def run_training(args, problem, on_generation=None):
+    """``run_cmaes`` on ``training_problem(args)`` with the settings of ``args``; return its candidates and history."""
     device = args.device
     spikes, labels = (torch.as_tensor(array, device=device) for array in problem["trials"]["train"])
     # pycma's eigendecomposition of a ~120 x 120 covariance is slower with a multi-threaded
@@ -456,7 +453,7 @@ def run_training(args, problem, on_generation=None, select_generations=None):
             args.cma_runs,
             on_generation,
             args.init_output_weight,
-            args.select_generations if select_generations is None else select_generations,
+            args.select_generations,
         )
 
 
@@ -496,6 +493,36 @@ def train(args, problem, on_generation=None):
     return candidates[choose(args, problem, candidates, args.select_draws)], history
 
 
+def record_run(args, problem, theta):
+    """Run the weights ``theta`` on the training, then the test trials under the recording noise.
+
+    The run whose spikes the spike file stores: ``noise_generator(args.seed, "record")``, so the
+    stored weights, inputs and seed reproduce every stored spike.
+
+    Returns
+    -------
+    weights : dict of torch.Tensor
+        As from ``spiking_network.theta_to_weights``, population 1.
+    counts : torch.Tensor, shape (1, n_train + n_test, n_hidden + n_out)
+    spikes : torch.Tensor, shape (1, n_train + n_test, n_neurons, n_steps), bool
+    """
+    weights = spiking_network.theta_to_weights(
+        torch.as_tensor(theta[None], dtype=torch.float32, device=args.device),
+        problem["layer_sizes"],
+        **problem["weight_options"],
+    )
+    inputs = np.concatenate([problem["trials"]["train"][0], problem["trials"]["test"][0]])
+    counts, spikes = spiking_network.simulate_network(
+        weights,
+        torch.as_tensor(inputs, device=args.device),
+        problem["lif"],
+        args.dt,
+        noise_generator(args.seed, "record"),
+        record=True,
+    )
+    return weights, counts, spikes
+
+
 def main(argv=None):
     """Train, evaluate, save the spike file and the two figures, print a summary."""
     args = parse_args(argv)
@@ -506,19 +533,11 @@ def main(argv=None):
         sys.exit(f"train_snn.py: error: cannot create output folder: {err}")
     torch.set_num_threads(args.threads)
     spiking_network.keep_heap_memory()
-    device = args.device
     problem = training_problem(args)
     layer_sizes, lif = problem["layer_sizes"], problem["lif"]
-    (train_spikes, train_labels), (test_spikes, test_labels) = problem["trials"]["train"], problem["trials"]["test"]
+    (_, train_labels), (_, test_labels) = problem["trials"]["train"], problem["trials"]["test"]
     theta, history = train(args, problem)
-
-    weights = spiking_network.theta_to_weights(
-        torch.as_tensor(theta[None], dtype=torch.float32, device=device), layer_sizes, **problem["weight_options"]
-    )
-    inputs = torch.as_tensor(np.concatenate([train_spikes, test_spikes]), device=device)
-    counts, spikes = spiking_network.simulate_network(
-        weights, inputs, lif, args.dt, noise_generator(args.seed, "record"), record=True
-    )
+    weights, counts, spikes = record_run(args, problem, theta)
     # The settings that can shape the result (device and threads too: they may change the
     # order of floating-point sums); the outputs are left out so the file's bytes do not
     # depend on where it is written or whether figures were drawn.

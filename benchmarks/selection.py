@@ -33,7 +33,7 @@ import torch
 import spiking_network
 import train_snn
 from benchmarks.report import printed_section
-from snn_training import class_rates, generate_trials, noise_generator, predict
+from snn_training import class_rates, generate_trials, predict
 
 SHORT_POOL = 20  # generations of the smaller pool of candidates compared
 
@@ -57,20 +57,17 @@ def accuracies(candidates, problem, dt, spikes, labels, generator, draws=1):
 
 
 def test_accuracy(theta, args, problem):
-    """Test accuracy of ``theta`` as ``train_snn.main`` reports it (training and test trials, recording noise)."""
-    (train_spikes, _), (test_spikes, test_labels) = problem["trials"]["train"], problem["trials"]["test"]
-    inputs = np.concatenate([train_spikes, test_spikes])
-    weights = spiking_network.theta_to_weights(
-        torch.as_tensor(theta[None], dtype=torch.float32), problem["layer_sizes"], **problem["weight_options"]
-    )
-    counts = spiking_network.simulate_network(
-        weights, torch.as_tensor(inputs), problem["lif"], args.dt, noise_generator(args.seed, "record")
-    )
-    return (predict(counts[0, len(train_spikes) :]) == torch.as_tensor(test_labels)).double().mean().item()
+    """Test accuracy of ``theta`` as ``train_snn.main`` reports it (its ``record_run``)."""
+    _, counts, _ = train_snn.record_run(args, problem, theta)
+    test_labels = torch.as_tensor(problem["trials"]["test"][1])
+    return (predict(counts[0, args.n_train :]) == test_labels).double().mean().item()
 
 
 def pool(candidates, runs, generations):
-    """The candidates of a pool of the last ``generations`` (rows as ``run_cmaes`` orders them)."""
+    """The candidates (or their row numbers) of the pool of the last ``generations``.
+
+    Rows as ``run_cmaes`` orders them: each run's best and mean, then generation by generation.
+    """
     return np.concatenate([candidates[: 2 * runs], candidates[len(candidates) - generations * runs :]])
 
 
@@ -82,21 +79,23 @@ def seed_row(seed, settings, pool_generations, n_assess, assess_draws, flags):
     problems = {}
     for n_validation in sorted({n for *_, n in settings}):
         # The validation trials are drawn after the training and test trials, which stay the same.
-        args = train_snn.parse_args(["--seed", str(seed), *flags, "--n-validation", str(n_validation)])
+        args = train_snn.parse_args(
+            ["--seed", str(seed), *flags, "--n-validation", str(n_validation)]
+            + ["--select-generations", str(pool_generations)]
+        )
         problems[n_validation] = (args, train_snn.training_problem(args))
     args, problem = next(iter(problems.values()))
     torch.set_num_threads(args.threads)
-    candidates, _ = train_snn.run_training(args, problem, select_generations=pool_generations)
+    candidates, _ = train_snn.run_training(args, problem)
     rng, generator = assessment_streams(seed)
     spikes, labels = generate_trials(n_assess, class_rates(args.n_steps, args.sine_freq, args.cosine_freq), rng)
     expected = accuracies(candidates, problem, args.dt, spikes, labels, generator, assess_draws)
     results = []
     for draws, generations, n_validation in settings:
         args, problem = problems[n_validation]
-        rows = pool(candidates, args.cma_runs, generations)
-        theta = rows[train_snn.choose(args, problem, rows, draws)]
-        row = int(np.flatnonzero((candidates == theta).all(axis=1))[0])
-        results.append((expected[row], test_accuracy(theta, args, problem)))
+        rows = pool(np.arange(len(candidates)), args.cma_runs, generations)
+        row = rows[train_snn.choose(args, problem, candidates[rows], draws)]
+        results.append((expected[row], test_accuracy(candidates[row], args, problem)))
     return results, expected.max()
 
 

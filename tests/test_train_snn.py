@@ -172,13 +172,16 @@ def test_select_weights_picks_the_most_accurate_then_the_fittest_like_a_per_cand
 def test_candidate_pools_nest_as_the_selection_benchmark_reads_them():
     from benchmarks.selection import pool
 
-    args = train_snn.parse_args(TINY)
+    def pool_args(generations):
+        return train_snn.parse_args(TINY + ["--select-generations", str(generations)])
+
+    args = pool_args(2)
     problem = train_snn.training_problem(args)
-    small, history = train_snn.run_training(args, problem, select_generations=2)
-    large, same_history = train_snn.run_training(args, problem, select_generations=3)
+    small, history = train_snn.run_training(args, problem)
+    large, same_history = train_snn.run_training(pool_args(3), problem)
     assert small.shape == (args.cma_runs * (2 + 2), sn.n_parameters(problem["layer_sizes"]))
     assert large.shape[0] == args.cma_runs * (2 + 3)
-    np.testing.assert_array_equal(train_snn.run_training(args, problem, select_generations=5)[0], large)  # 3 exist
+    np.testing.assert_array_equal(train_snn.run_training(pool_args(5), problem)[0], large)  # 3 exist
     np.testing.assert_array_equal(pool(large, args.cma_runs, 2), small)
     np.testing.assert_array_equal(history["best_fitness"], same_history["best_fitness"])
     theta, _ = train_snn.train(args, problem)
