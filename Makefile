@@ -60,6 +60,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.validate_pipeline
 	$(BENCH_PY) -m benchmarks.compare_connectivity
 	$(PY) -m benchmarks.seeds
+	$(PY) -m benchmarks.seeds --section seeds-refractory-lif --fit-flags "--refractory lif"
 	$(PY) -m benchmarks.seeds --section seeds-one-draw --train-flags "$(ONE_DRAW)"
 	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out --train-flags "$(ONE_DRAW)"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH) --section seeds-fresh --train-flags "$(ONE_DRAW)"

@@ -3,8 +3,8 @@ events, indexed into the flat arrays the likelihood runs on (``EventData``).
 
 Its own module because the model and the simulator check the same settings and parameters,
 and the indexing of events is a task of its own: validation, content key, and for every event
-its neuron, realisation, gap, remaining window and last event of each source, so that the
-likelihood in ``hawkes_model.py`` needs no Python loop over events.
+its neuron, realisation, gap, remaining window, last event of each source and the dead steps
+after it, so that the likelihood in ``hawkes_model.py`` needs no Python loop over events.
 """
 
 import hashlib
@@ -56,6 +56,20 @@ def check_alpha_mask(alpha_mask, n_dims):
     mask = mask.copy()
     mask.setflags(write=False)
     return mask
+
+
+def check_refractory(refractory, n_dims, time):
+    """Validate dead steps after each spike, (n_dims,) integers >= 0, discrete time only; None stays None."""
+    if refractory is None:
+        return None
+    if time != "discrete":
+        raise ValueError("refractory needs time='discrete': the dead steps are steps of the dt grid")
+    steps = np.asarray(refractory)
+    if steps.shape != (n_dims,) or not np.issubdtype(steps.dtype, np.integer) or np.any(steps < 0):
+        raise ValueError(f"refractory must be {n_dims} integers >= 0 (dead steps per neuron), got {refractory!r}")
+    steps = steps.astype(np.int64)
+    steps.setflags(write=False)
+    return steps
 
 
 def check_params(mu, alpha, beta, n_dims, beta_kind):
@@ -146,6 +160,14 @@ class EventData:
     trial: np.ndarray  # (N,) realisation of each event
     window: np.ndarray  # (n_real,) observed time of each realisation (discrete: n_steps x dt), s
     duplicates: list  # groups (int arrays) of neurons with identical spike trains in every realisation
+    # Dead steps (discrete time with a refractory period; see ``HawkesProcessModel``): after
+    # event k its neuron cannot fire for dead_steps[k] steps inside the window.
+    dead_steps: np.ndarray  # (N,) int, 0 without a refractory period
+    dead_base: np.ndarray  # (N,) integral of the relative background over those steps, s
+    # (S, N, R) counts, R the longest refractory period: dead_hits[s, k, d] spikes of source s at
+    # step k + q for the dead steps k + m, m > q, with m - q - 1 = d; None without dead steps
+    dead_hits: np.ndarray | None
+    dead_hit_totals: np.ndarray | None  # (D, S, R) their sums over each target's events
 
 
 def _is_train(item):
@@ -175,7 +197,7 @@ def _check_segments_sorted(values, segment_id, what):
             raise ValueError(f"events: times of each neuron must be sorted ({what})")
 
 
-def index_events(events, end_time, n_dims, time, dt, background, cache=None):
+def index_events(events, end_time, n_dims, time, dt, background, cache=None, refractory=None):
     """Validate ``events`` and ``end_time`` and index them for the likelihood (``EventData``).
 
     Parameters
@@ -187,6 +209,9 @@ def index_events(events, end_time, n_dims, time, dt, background, cache=None):
     cache : tuple or None
         ``(key, data)`` of an earlier call, returned as it is when the events, windows and
         settings are the same, without validating and indexing them again.
+    refractory : ndarray of int, shape (n_dims,), optional
+        Dead steps after each spike, as checked by ``check_refractory``; a neuron that fires
+        inside its own is an error.
 
     Returns
     -------
@@ -217,6 +242,7 @@ def index_events(events, end_time, n_dims, time, dt, background, cache=None):
         + end.tobytes()
         + repr((time, dt)).encode()
         + (b"" if background is None else background.tobytes())
+        + (b"" if refractory is None else b"dead" + refractory.tobytes())
     ).digest()
     if cache is not None and cache[0] == key:
         return cache
@@ -305,6 +331,19 @@ def index_events(events, end_time, n_dims, time, dt, background, cache=None):
             lag_index.reshape(lag_steps.shape),
             remaining_index,
         )
+    dead_steps, dead_base, dead_hits, dead_hit_totals = _dead_steps(
+        refractory if time == "discrete" else None,
+        times,
+        dim,
+        trial,
+        first,
+        gap,
+        window / dt,
+        dt,
+        background,
+        start,
+        sources,
+    )
     data = EventData(
         n_dims=n_dims,
         dim=dim,
@@ -321,13 +360,63 @@ def index_events(events, end_time, n_dims, time, dt, background, cache=None):
         exposure=exposure,
         base=base,
         base_window=base_window,
-        base_mass=base_window.sum(axis=1),
+        base_mass=base_window.sum(axis=1) - np.bincount(dim, dead_base, minlength=n_dims),
         n_events=lengths.sum(axis=1),
         trial=trial,
         window=window,
         duplicates=duplicates,
+        dead_steps=dead_steps,
+        dead_base=dead_base,
+        dead_hits=dead_hits,
+        dead_hit_totals=dead_hit_totals,
     )
     return key, data
+
+
+def _dead_steps(refractory, times, dim, trial, first, gap, n_steps, dt, background, start, sources):
+    """Each event's dead steps, their background integral and the source spikes they see.
+
+    The arrays of ``EventData.dead_steps``, ``dead_base``, ``dead_hits`` and
+    ``dead_hit_totals``, for events on the grid (``times`` whole steps of ``dt``) ordered as in
+    ``index_events``. Without a refractory period (None, or all 0): zeros and None.
+    """
+    n_total = times.size
+    if refractory is None or not refractory.any():
+        return np.zeros(n_total, dtype=np.int64), np.zeros(n_total), None, None
+    step = np.rint(times / dt).astype(np.int64)
+    dead = refractory[dim]
+    close = ~first & (np.rint(np.where(first, 0.0, gap) / dt) <= dead)
+    if close.any():
+        e = np.flatnonzero(close)[0]
+        raise ValueError(
+            f"events: neuron {dim[e]} fires {int(np.rint(gap[e] / dt))} step(s) after its previous spike in "
+            f"realisation {trial[e]}, inside its refractory period of {dead[e]} step(s)"
+        )
+    last_step = np.rint(n_steps).astype(np.int64)[trial] - 1
+    dead_steps = np.minimum(dead, last_step - step)
+    n_dead = int(refractory.max())
+    m = np.arange(1, n_dead + 1)
+    inside = m[None, :] <= dead_steps[:, None]  # (N, R): step + m is a dead step in the window
+    if background is None:
+        dead_base = dt * dead_steps
+    else:
+        bins = np.minimum(step[:, None] + m, background.shape[1] - 1)
+        dead_base = dt * np.where(inside, background[dim[:, None], bins], 0.0).sum(axis=1)
+    # Source spikes at step + q, q < dead_steps, by (realisation, step) keys; the source's events
+    # are sorted by them, so one searchsorted per source and q finds them all.
+    span = int(last_step.max(initial=0)) + n_dead + 2
+    key = trial * span + step
+    dead_hits = np.zeros((sources.size, n_total, n_dead))
+    for s, j in enumerate(sources):  # per source and lag q: one vectorised lookup over all events
+        source_keys = key[start[j] : start[j + 1]]
+        for q in range(n_dead):
+            query = key + q
+            pos = np.minimum(np.searchsorted(source_keys, query), source_keys.size - 1)
+            hit = source_keys[pos] == query
+            # Seen by the dead steps m = q + 1 + d for every d with m <= dead_steps.
+            dead_hits[s, :, :] += hit[:, None] & (q + 1 + np.arange(n_dead)[None, :] <= dead_steps[:, None])
+    totals = segment_sums(dead_hits.transpose(0, 2, 1), start).transpose(2, 0, 1)  # (D, S, R)
+    return dead_steps, dead_base, dead_hits, totals
 
 
 def segment_sums(x, start):

@@ -27,6 +27,10 @@ compensator ``mu_i int b_i``. It is for neurons driven by a stimulus that is loc
 trial (a rate-coded input): a constant background cannot follow such a neuron's rhythm, and
 the fit would explain the rhythm by excitation from the neurons that follow it.
 
+``refractory`` (discrete time) makes neuron ``i`` dead for ``refractory[i]`` steps after each of
+its spikes: its intensity is 0 there, and those steps leave the sum over ``k`` above (the
+kernel sums at them follow from the sums at the spike, ``_dead_kernel``).
+
 ``alpha_mask`` fixes chosen ``alpha[i, j]`` at 0 (a prior point mass: a synapse known not to
 exist, or a neuron driven by the stimulus alone, whose row is all 0); the sampler never moves
 them.
@@ -51,6 +55,7 @@ from hawkes_inputs import (
     check_alpha_mask,
     check_background,
     check_params,
+    check_refractory,
     check_settings,
     index_events,
     resolve_seed,
@@ -123,6 +128,12 @@ class HawkesProcessModel:
         False where ``alpha[i, j]`` is fixed at 0 (known absent; a row of False: neuron ``i``
         is driven by its background alone). Its draws are exactly 0 and no move proposes to
         change them. None: every alpha is free.
+    refractory : array_like of int, shape (n_dims,), optional
+        Discrete time only: after each of its spikes neuron ``i`` is dead for ``refractory[i]``
+        steps, its intensity 0 there (an absolute refractory period, as a LIF neuron's, which
+        discards its input while refractory). Those steps leave the likelihood: a source spike
+        that reaches a dead target is no evidence against the synapse. A spike inside a dead
+        period is an error. None (or 0): every step counts, the plain Hawkes model.
 
     Examples
     --------
@@ -133,7 +144,17 @@ class HawkesProcessModel:
     (4, 200, 2, 2)
     """
 
-    def __init__(self, n_dims, time="continuous", dt=1.0, beta="shared", prior=None, background=None, alpha_mask=None):
+    def __init__(
+        self,
+        n_dims,
+        time="continuous",
+        dt=1.0,
+        beta="shared",
+        prior=None,
+        background=None,
+        alpha_mask=None,
+        refractory=None,
+    ):
         check_settings(n_dims, time, dt)
         if beta not in ("shared", "pair"):
             raise ValueError(f"beta must be 'shared' or 'pair', got {beta!r}")
@@ -146,12 +167,15 @@ class HawkesProcessModel:
         self.prior = prior if prior is not None else HawkesPrior()
         self.background = check_background(background, self.n_dims)
         self.alpha_mask = check_alpha_mask(alpha_mask, self.n_dims)
+        self.refractory = check_refractory(refractory, self.n_dims, time)
         self._cache = None  # (content key, EventData) of the last events indexed
 
     # ------------------------------------------------------------------ data and parameters
     def _prepare(self, events, end_time):
         """Validate ``events`` and ``end_time`` and index them for the likelihood (``hawkes_inputs.EventData``)."""
-        self._cache = index_events(events, end_time, self.n_dims, self.time, self.dt, self.background, self._cache)
+        self._cache = index_events(
+            events, end_time, self.n_dims, self.time, self.dt, self.background, self._cache, self.refractory
+        )
         return self._cache[1]
 
     # ------------------------------------------------------------------ kernel statistics
@@ -226,10 +250,67 @@ class HawkesProcessModel:
         b_event = self._per_event(beta_col, data)  # (C, N)
         h = a[:, data.dim, local] * np.exp(-b_event * data.lag[s])  # (C, N)
         comp = -np.expm1(-beta_col[:, :, None] * data.remaining[lo:hi]).sum(axis=2)  # (C, D)
+        if data.dead_hits is not None:  # each target's own dead steps leave its compensator
+            comp -= segment_sums(self._dead_kernel(data, b_event, h, data.dead_hits[s]), data.start)
         return h, comp
 
+    def _dead_kernel(self, data, b, h, hits):
+        """``dt`` x the kernel sums over each event's dead steps, from the kernel sums at it.
+
+        After a spike of target ``i`` at step ``k``, for its dead steps ``k + m``,
+        ``S_ij[k + m] = e^{-beta dt m} S_ij[k] + f sum_{q < m} y_j[k + q] e^{-beta dt (m - q - 1)}``
+        (``f`` the kernel factor): the first part from ``h``, the sum at the event, the second
+        from the spikes of ``j`` that ``data.dead_hits`` counts.
+
+        Parameters
+        ----------
+        b : ndarray, broadcastable to ``h``
+            Decay of each (source, event) pair, 1/s.
+        h : ndarray, shape (..., N)
+            Kernel sums at the events, 1/s.
+        hits : ndarray, shape (..., N, R)
+            ``data.dead_hits`` of the sources of ``h``.
+
+        Returns
+        -------
+        ndarray, shape of ``h``: kernel mass inside each event's dead steps (per unit alpha).
+        """
+        r = np.exp(-b * self.dt)
+        n_dead = hits.shape[-1]
+        live = np.arange(1, n_dead + 1)[:, None] <= data.dead_steps  # (R, N): step k + m in the window
+        after = sum(np.where(live[m - 1], r**m, 0.0) for m in range(1, n_dead + 1))
+        spikes = (hits * np.asarray(r)[..., None] ** np.arange(n_dead)).sum(axis=-1)
+        return self.dt * (h * after + self._kernel_factor(b) * spikes)
+
+    def _dead_mass(self, data, beta, h):
+        """Shared beta: the kernel mass of each source inside each target's dead steps.
+
+        Parameters
+        ----------
+        beta : ndarray, shape (C,)
+        h : ndarray, shape (C, S, N)
+
+        Returns
+        -------
+        ndarray, shape (C, D, S), to subtract from the sources' masses; None without dead steps.
+        """
+        if data.dead_hits is None:
+            return None
+        # As _dead_kernel, summed over each target's events: the spikes' part from the
+        # totals of the hits, the part from h through a table of sum_{m <= M} e^{-beta dt m}.
+        r = np.exp(-beta * self.dt)[:, None]  # (C, 1)
+        n_dead = data.dead_hit_totals.shape[2]
+        after = np.concatenate([np.zeros_like(r), np.cumsum(r ** np.arange(1, n_dead + 1), axis=1)], axis=1)
+        from_h = segment_sums(h * np.take(after, data.dead_steps, axis=1)[:, None, :], data.start)  # (C, S, D)
+        from_spikes = np.einsum("isd,cd->cis", data.dead_hit_totals, r ** np.arange(n_dead))  # (C, D, S)
+        return self.dt * (from_h.transpose(0, 2, 1) + self._kernel_factor(beta)[:, None, None] * from_spikes)
+
     def _all_stats(self, data, beta):
-        """``h`` (C, S, N) and ``comp`` ((C, D) shared, (C, D, D) pair) for beta (C,) or (C, D, D)."""
+        """``h`` (C, S, N) and ``comp`` ((C, D) shared, (C, D, D) pair) for beta (C,) or (C, D, D).
+
+        A shared beta's ``comp`` is each source's mass over the whole windows (``_dead_mass``
+        holds what each target's dead steps take from it); a pair beta's leaves them out.
+        """
         if self.beta_kind == "shared":
             return self._stats_shared(data, beta)
         n_chains = beta.shape[0]
@@ -302,6 +383,10 @@ class HawkesProcessModel:
         data = self._prepare(events, end_time)
         mu, alpha, beta = check_params(mu, alpha, beta, self.n_dims, self.beta_kind)
         h, comp = self._all_stats(data, beta[None])
+        dead = self._dead_mass(data, beta[None], h) if self.beta_kind == "shared" else None
+        if dead is not None:  # per target: the sources' masses outside its dead steps
+            comp = np.repeat(comp[:, None, :], self.n_dims, axis=1)
+            comp[:, :, data.sources] -= dead
         excitation = np.einsum("csk,csk->ck", self._source_alpha(data, alpha[None]), h)[0]
         lam = self._background_rate(mu, data) + excitation
         return float(self._loglik(data, lam[None], mu[None], alpha[None], comp).sum())
@@ -354,6 +439,13 @@ class HawkesProcessModel:
             base = mu[data.dim] * background_integral(self.background, self.dt, until, data.dim)
         cum = base + (alpha_ev * (data.n_before - r)).sum(axis=0)  # (N,) from each realisation's start
         total = self._realisation_compensators(data, mu, alpha, beta)  # (D, n_real)
+        if data.dead_hits is not None:  # the dead steps after each spike add no mass
+            dead_kernel = self._dead_kernel(data, beta_ev, h[0], data.dead_hits)  # (S, N)
+            dead = mu[data.dim] * data.dead_base + (alpha_ev * dead_kernel).sum(axis=0)
+            run = data.dim * data.window.size + data.trial  # (N,) (neuron, realisation) cell
+            before = np.cumsum(dead) - dead  # dead mass of the earlier events, then of this cell's
+            cum -= before - before[np.searchsorted(run, run)]
+            total -= np.bincount(run, dead, minlength=total.size).reshape(total.shape)
         offset = np.cumsum(total, axis=1) - total  # earlier realisations' mass
         rescaled = offset[data.dim, data.trial] + cum  # (N,) one clock per neuron
         first = np.ones(data.dim.size, dtype=bool)

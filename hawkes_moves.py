@@ -67,7 +67,7 @@ class ChainState:
     h32: np.ndarray  # (C, S, N) the same in float32, for HMC gradients
     h_proposal: np.ndarray  # (C, S, N) kernel sums at a proposed beta (a reused buffer)
     scratch: np.ndarray  # (C, S, N) a reused buffer of the kernel-sum computation
-    comp: np.ndarray  # (C, D, S) kernel mass of source s inside the windows, as seen by target i
+    comp: np.ndarray  # (C, D, S) kernel mass of source s inside the windows, outside target i's dead steps
     log_lik: np.ndarray  # (C, D) log-likelihood of each target
 
 
@@ -260,8 +260,10 @@ def kernel_statistics(model, data, beta, out=None, scratch=None):
     """
     if model.beta_kind == "shared":
         h, comp = model._stats_shared(data, beta, out, scratch)  # comp (C, D)
-        return h, np.repeat(comp[:, None, data.sources], data.n_dims, axis=1)
-    h, comp = model._all_stats(data, beta)  # comp (C, D, D)
+        comp = np.repeat(comp[:, None, data.sources], data.n_dims, axis=1)
+        dead = model._dead_mass(data, beta, h)
+        return h, comp if dead is None else comp - dead
+    h, comp = model._all_stats(data, beta)  # comp (C, D, D), dead steps left out
     return h, comp[:, :, data.sources]
 
 

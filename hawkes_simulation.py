@@ -9,13 +9,20 @@ import numbers
 
 import numpy as np
 
-from hawkes_inputs import GRID_TOLERANCE, check_background, check_params, check_settings, resolve_seed
+from hawkes_inputs import (
+    GRID_TOLERANCE,
+    check_background,
+    check_params,
+    check_refractory,
+    check_settings,
+    resolve_seed,
+)
 
 # A simulation that produces more events than this is treated as exploding.
 MAX_SIMULATED_EVENTS = 10_000_000
 
 
-def simulate_hawkes(mu, alpha, beta, end_time, seed=0, time="continuous", dt=1.0, background=None):
+def simulate_hawkes(mu, alpha, beta, end_time, seed=0, time="continuous", dt=1.0, background=None, refractory=None):
     """Simulate one realisation of the Hawkes process on ``[0, end_time)``.
 
     Continuous time: exact simulation by the branching structure (Poisson immigrants, with
@@ -41,6 +48,9 @@ def simulate_hawkes(mu, alpha, beta, end_time, seed=0, time="continuous", dt=1.0
     background : array_like, shape (D, n_bins), optional
         Relative background (as in ``HawkesProcessModel``); the background intensity of
         neuron ``i`` is ``mu_i b_i(t)``. None: constant 1.
+    refractory : array_like of int, shape (D,), optional
+        Discrete time: dead steps after each spike (as in ``HawkesProcessModel``), in which
+        the neuron cannot fire. None: none.
 
     Returns
     -------
@@ -52,6 +62,7 @@ def simulate_hawkes(mu, alpha, beta, end_time, seed=0, time="continuous", dt=1.0
     d = mu.size
     check_settings(d, time, dt)
     background = check_background(background, d)
+    refractory = check_refractory(refractory, d, time)
     mu, alpha, beta = check_params(mu, alpha, beta, d, "pair")
     if not isinstance(end_time, numbers.Real) or not np.isfinite(end_time) or end_time < 0:
         raise ValueError(f"end_time must be a finite number >= 0, got {end_time!r}")
@@ -61,7 +72,8 @@ def simulate_hawkes(mu, alpha, beta, end_time, seed=0, time="continuous", dt=1.0
     rng = resolve_seed(seed)
     if time == "discrete":
         base = np.ones((d, n_bins)) if background is None else background
-        return _simulate_discrete(mu, alpha, beta, end_time, dt, rng, base)
+        dead = np.zeros(d, dtype=np.int64) if refractory is None else refractory
+        return _simulate_discrete(mu, alpha, beta, end_time, dt, rng, base, dead)
     if background is None:  # one bin: the whole window
         base, n_bins, lo, width = np.ones((d, 1)), 1, np.zeros(1), np.full(1, float(end_time))
     else:
@@ -93,17 +105,19 @@ def simulate_hawkes(mu, alpha, beta, end_time, seed=0, time="continuous", dt=1.0
     return [np.sort(t[dims == j]) for j in range(d)]
 
 
-def _simulate_discrete(mu, alpha, beta, end_time, dt, rng, base):
+def _simulate_discrete(mu, alpha, beta, end_time, dt, rng, base, dead):
     """Bernoulli grid process: P(spike of i at step k) = 1 - exp(-lambda_i[k] dt), background
-    ``mu_i base[i, k]``."""
+    ``mu_i base[i, k]``; 0 for the ``dead[i]`` steps after a spike of ``i``."""
     d = mu.size
     n_steps = int(round(end_time / dt))
     decay = np.exp(-beta * dt)  # (D, D)
     s = np.zeros((d, d))  # S_ij at the current step
     spikes = np.zeros((n_steps, d), dtype=bool)
     uniform = rng.random((n_steps, d))
+    dead_left = np.zeros(d, dtype=np.int64)
     for k in range(n_steps):
         lam = mu * base[:, k] + (alpha * s).sum(axis=1)
-        spikes[k] = uniform[k] < -np.expm1(-lam * dt)
+        spikes[k] = (uniform[k] < -np.expm1(-lam * dt)) & (dead_left == 0)
+        dead_left = np.where(spikes[k], dead, np.maximum(dead_left - 1, 0))
         s = decay * s + (1.0 - decay) * spikes[k][None, :] / dt
     return [np.flatnonzero(spikes[:, j]) * dt for j in range(d)]

@@ -148,3 +148,54 @@ def exogenous_input_mask(layer_sizes):
     free = np.ones((n_neurons, n_neurons), dtype=bool)
     free[: next(iter(layer_sizes.values()))] = False
     return free
+
+
+def lif_dead_steps(layer_sizes, lif, dt):
+    """Dead steps after each spike: the LIF neurons' refractory steps, 0 for the input layer's.
+
+    A LIF neuron discards its input for ``n_ref = round(tau_ref / dt)`` steps after each of its
+    spikes (``spiking_network.LIFParams.refractory_steps``); the input neurons' Bernoulli
+    spikes have no refractory period.
+
+    Parameters
+    ----------
+    layer_sizes : dict
+        Layer name -> size, in neuron order; the first layer is the input.
+    lif : dict
+        The spike file's LIF parameters; ``tau_ref`` in s.
+    dt : float
+        Seconds per step.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_neurons,)
+
+    Raises
+    ------
+    ValueError
+        Without a finite ``tau_ref >= 0``.
+    """
+    tau_ref = lif.get("tau_ref") if isinstance(lif, dict) else None
+    if isinstance(tau_ref, bool) or not isinstance(tau_ref, (int, float)) or not 0 <= tau_ref < np.inf:
+        raise ValueError(f"the spike file's LIF parameters hold no valid tau_ref (got {tau_ref!r})")
+    dead = np.full(sum(layer_sizes.values()), round(tau_ref / dt), dtype=np.int64)
+    dead[: next(iter(layer_sizes.values()))] = 0
+    return dead
+
+
+def neurons_firing_inside_dead_steps(spikes, dead):
+    """Neurons that spike within ``dead`` steps after one of their own spikes in some trial.
+
+    Parameters
+    ----------
+    spikes : ndarray of bool, shape (n_trials, n_neurons, n_steps)
+    dead : ndarray of int, shape (n_neurons,)
+
+    Returns
+    -------
+    ndarray of int: the neurons' indices (empty: the spike trains fit the dead steps).
+    """
+    close = np.zeros(spikes.shape[1], dtype=bool)
+    for lag in range(1, int(dead.max(initial=0)) + 1):  # one vectorised test per lag
+        close |= (dead >= lag) & (spikes[:, :, lag:] & spikes[:, :, :-lag]).any(axis=(0, 2))
+    return np.flatnonzero(close)

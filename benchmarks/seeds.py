@@ -45,7 +45,9 @@ COLUMNS = (
     "train acc.",
     "test acc.",
     "AUC observable (min-max)",
+    "worst group (trials)",
     "AUC all (min-max)",
+    "KS (min-max)",
     "converged",
     "train s",
     "fit s",
@@ -87,19 +89,22 @@ def fit(seed, spike_file, flags=()):
 
 
 def score(posterior_file):
-    """Connectivity AUCs (name -> AUC per fitted group) and convergence of a posterior file.
+    """Connectivity AUCs, goodness of fit and convergence of a posterior file, per fitted group.
 
     Returns
     -------
     dict
-        ``auc_observable`` and ``auc_all`` (NaN for a group without a scorable pair),
-        ``converged`` and ``groups`` (counts).
+        ``auc_observable`` and ``auc_all``: group -> AUC (NaN for a group without a scorable
+        pair); ``ks``: group -> the fit's KS statistic, mean over the neurons with one;
+        ``trials``: group -> fitted trials; ``converged`` and ``groups`` (counts).
     """
     posterior = load_posterior(posterior_file)
     true_weights, _ = connection_matrix(posterior.weights, posterior.layer_sizes)
     return {
         "auc_observable": group_aucs(posterior, true_weights, observable=True),
         "auc_all": group_aucs(posterior, true_weights),
+        "ks": {name: float(np.nanmean(group.gof_ks)) for name, group in posterior.groups.items()},
+        "trials": {name: len(group.trials) for name, group in posterior.groups.items()},
         "converged": sum(is_converged(group.max_rhat, group.min_ess_bulk) for group in posterior.groups.values()),
         "groups": len(posterior.groups),
     }
@@ -154,17 +159,34 @@ def _span(aucs):
     return f"{min(values):.3f}-{max(values):.3f}" if values else "-"
 
 
+def _worst_group(row):
+    """Name and trials of the group with the lowest AUC over the observable pairs ("-": none)."""
+    aucs = {name: auc for name, auc in row["auc_observable"].items() if np.isfinite(auc)}
+    if not aucs:
+        return "-"
+    name = min(aucs, key=aucs.get)
+    return f"{name} ({row['trials'][name]})"
+
+
+def _lowest_auc(row, outcome):
+    """Lowest AUC over the observable pairs among the groups of ``outcome`` trials (NaN: none)."""
+    aucs = [auc for name, auc in row["auc_observable"].items() if name.endswith(f"_{outcome}") and np.isfinite(auc)]
+    return min(aucs, default=np.nan)
+
+
 def markdown_table(rows):
     """The sweep as a markdown table, one row per seed, then the spread over seeds."""
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in rows:
         lines.append(
             f"| {r['seed']} | {r['train_accuracy']:.3f} | {r['test_accuracy']:.3f} | "
-            f"{_span(r['auc_observable'])} | {_span(r['auc_all'])} | {r['converged']}/{r['groups']} | "
-            f"{r['train_seconds']:.0f} | {r['fit_seconds']:.0f} |"
+            f"{_span(r['auc_observable'])} | {_worst_group(r)} | {_span(r['auc_all'])} | {_span(r['ks'])} | "
+            f"{r['converged']}/{r['groups']} | {r['train_seconds']:.0f} | {r['fit_seconds']:.0f} |"
         )
     test = np.array([r["test_accuracy"] for r in rows])
     worst = np.array([min(r["auc_observable"].values(), default=np.nan) for r in rows])
+    correct = np.array([_lowest_auc(r, "correct") for r in rows])
+    wrong = np.array([_lowest_auc(r, "wrong") for r in rows])
     lines.append("")
     lines.append(
         f"Test accuracy {test.min():.3f}-{test.max():.3f} (median {np.median(test):.3f}), >= 0.95 "
@@ -172,7 +194,10 @@ def markdown_table(rows):
         f"pairs {np.nanmin(worst):.3f}-{np.nanmax(worst):.3f} (median {np.nanmedian(worst):.3f}), >= 0.9 in "
         f"{int((worst >= 0.9).sum())} of {len(rows)}; both in "
         f"{int(((test >= 0.95) & (worst >= 0.9)).sum())} of {len(rows)}; groups converged: "
-        f"{sum(r['converged'] for r in rows)} of {sum(r['groups'] for r in rows)}."
+        f"{sum(r['converged'] for r in rows)} of {sum(r['groups'] for r in rows)}. "
+        f"AUC >= 0.9 in every group of correct trials in {int((correct >= 0.9).sum())} of {len(rows)}; "
+        f"in every fitted group of wrong trials in {int(((wrong >= 0.9) | np.isnan(wrong)).sum())} of {len(rows)} "
+        f"({int(np.isnan(wrong).sum())} without one); KS: the fit's goodness of fit per group, mean over neurons."
     )
     return "\n".join(lines)
 

@@ -43,8 +43,10 @@ def slow_target_logliks_continuous(realisations, end_times, mu, alpha, beta, bac
     return total
 
 
-def slow_target_logliks_discrete(realisations, end_times, mu, alpha, beta, dt, background=None):
+def slow_target_logliks_discrete(realisations, end_times, mu, alpha, beta, dt, background=None, refractory=None):
     """Bin by bin: lambda_i[k] = mu_i b_i[k] + sum_j alpha_ij sum_m g_ij(m) y_j[k-m] / dt, Bernoulli terms.
+
+    ``refractory[i]``: the bins after each spike of ``i`` that are skipped (dead, intensity 0).
 
     Returns
     -------
@@ -63,7 +65,12 @@ def slow_target_logliks_discrete(realisations, end_times, mu, alpha, beta, dt, b
         for i in range(d):
             # g[j, m - 1]: the kernel mass of source j at lag m.
             g = (1 - np.exp(-beta[i, :, None] * dt)) * np.exp(-beta[i, :, None] * dt * (lags - 1))
+            dead_until = -1
             for k in range(n_steps):
+                if k <= dead_until:
+                    continue
+                if y[i, k] and refractory is not None:
+                    dead_until = k + refractory[i]
                 lam = mu[i] if background is None else mu[i] * background[i, k]
                 for j in range(d):
                     # sum over m = 1..k of g(m) y_j[k - m] / dt
@@ -75,8 +82,8 @@ def slow_target_logliks_discrete(realisations, end_times, mu, alpha, beta, dt, b
     return total
 
 
-def slow_target_logliks(time, realisations, end_times, mu, alpha, beta, dt, background=None):
-    """The reference of either time, (D,)."""
+def slow_target_logliks(time, realisations, end_times, mu, alpha, beta, dt, background=None, refractory=None):
+    """The reference of either time, (D,); ``refractory``: dead steps, discrete time only."""
     if time == "continuous":
         return slow_target_logliks_continuous(realisations, end_times, mu, alpha, beta, background, dt)
-    return slow_target_logliks_discrete(realisations, end_times, mu, alpha, beta, dt, background)
+    return slow_target_logliks_discrete(realisations, end_times, mu, alpha, beta, dt, background, refractory)

@@ -4,6 +4,7 @@ The posterior file's layout and loader are tested on their own in test_posterior
 
 import os
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -29,6 +30,8 @@ def make_spike_data(labels, predictions, split, n_steps=40, rate=0.1, seed=0):
     n_trials = len(labels)
     spikes = rng.random((n_trials, 6, n_steps)) < rate  # (n_trials, n_neurons, n_steps)
     spikes[:, 1:4, 1:] |= spikes[:, :1, :-1] & (rng.random((n_trials, 3, n_steps - 1)) < 0.5)
+    for k in range(1, n_steps):  # the LIF neurons (all but in0) are dead for 2 steps after a spike
+        spikes[:, 1:, k] &= ~spikes[:, 1:, max(k - 2, 0) : k].any(axis=2)
     return {
         "format": "snn-spike-trains",
         "version": 1,
@@ -50,7 +53,7 @@ def make_spike_data(labels, predictions, split, n_steps=40, rate=0.1, seed=0):
             split_name: {"accuracy": 0.5, "f1": 0.5, "precision": 0.5, "recall": 0.5}
             for split_name in ("train", "test")
         },
-        "lif": {},
+        "lif": {"tau_ref": 0.002},
         "history": {},
         "config": {},
         "seed": 0,
@@ -164,6 +167,43 @@ def test_other_model_options_fit_and_plot(spike_file, tmp_path, option, beta_sha
     assert names[0] == (f"beta {edge} (1/s)" if option[1] == "pair" else "beta (shared, 1/s)")
     pah.main(["--posterior-file", str(tmp_path / "posterior.npz"), "--figure-dir", str(tmp_path / "figures")])
     assert len(list((tmp_path / "figures").glob("*.png"))) == 4
+
+
+def test_refractory_option_is_stored_and_lif_changes_the_fit(spike_file, tmp_path):
+    posteriors = {}
+    for option in ("lif", "none"):
+        run_main(spike_file, tmp_path / f"{option}.npz", "--refractory", option)
+        posteriors[option] = load_posterior(tmp_path / f"{option}.npz")
+        assert posteriors[option].config["refractory"] == option
+    run_main(spike_file, tmp_path / "default.npz")
+    assert load_posterior(tmp_path / "default.npz").config["refractory"] == "none"
+    assert (tmp_path / "default.npz").read_bytes() == (tmp_path / "none.npz").read_bytes()
+    lif, plain = (posteriors[o].groups["sine_correct"].alpha for o in ("lif", "none"))
+    assert not np.array_equal(lif, plain)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ("continuous", "--refractory lif needs --time discrete; pass --refractory none"),
+        ("no_tau_ref", "no valid tau_ref.*; pass --refractory none"),
+        ("fires_inside", r"neuron\(s\) 2 fire inside the refractory period.*; pass --refractory none"),
+    ],
+)
+def test_refractory_lif_refuses_what_it_cannot_fit(tmp_path, change, message):
+    data = make_spike_data([0, 1], [0, 1], ["test", "test"])
+    if change == "no_tau_ref":
+        data["lif"] = {}
+    if change == "fires_inside":
+        data["spikes"][1, 2, 10:12] = True
+    save_pickle(data, tmp_path / "spikes.pkl")
+    extra = ["--refractory", "lif", *(["--time", "continuous"] if change == "continuous" else [])]
+    with pytest.raises(SystemExit) as excinfo:
+        run_main(tmp_path / "spikes.pkl", tmp_path / "posterior.npz", *extra)
+    assert re.search(message, exit_message(excinfo))
+    assert not (tmp_path / "posterior.npz").exists()
+    if change != "continuous":  # the same file fits as the plain model, the default
+        run_main(tmp_path / "spikes.pkl", tmp_path / "posterior.npz")
 
 
 def test_input_option_fixes_or_fits_the_input_row(spike_file, tmp_path):

@@ -58,6 +58,43 @@ def test_discrete_matches_slow_reference(kind, params3):
 
 
 @pytest.mark.parametrize("kind", ["shared", "pair"])
+@pytest.mark.parametrize("modulated", [False, True])
+def test_discrete_likelihood_with_dead_steps_matches_the_slow_reference(kind, modulated, params3):
+    # Dead steps of 2, 0 and 3 after each spike; trials end inside a dead period too.
+    mu, alpha, beta_pair = params3
+    dt, ends, dead = 0.1, [5.0, 3.0, 4.2], np.array([2, 0, 3])
+    background = np.random.default_rng(5).uniform(0.2, 3.0, (3, 50)) if modulated else None
+    realisations = [
+        simulate_hawkes(mu * 6, alpha, beta_pair, end, seed=r, time="discrete", dt=dt, refractory=dead)
+        for r, end in enumerate(ends)
+    ]
+    assert sum(len(a) for r in realisations for a in r) > 60
+    beta = 1.7 if kind == "shared" else beta_pair
+    model = HawkesProcessModel(3, time="discrete", dt=dt, beta=kind, background=background, refractory=dead)
+    fast = model.log_likelihood(realisations, ends, mu, alpha, beta)
+    slow = slow_target_logliks_discrete(realisations, ends, mu, alpha, beta, dt, background, dead).sum()
+    assert fast == pytest.approx(slow, rel=1e-12)
+    plain = HawkesProcessModel(3, time="discrete", dt=dt, beta=kind, background=background)
+    assert plain.log_likelihood(realisations, ends, mu, alpha, beta) < fast  # the dead steps cost nothing
+    zero = HawkesProcessModel(3, time="discrete", dt=dt, beta=kind, background=background, refractory=[0, 0, 0])
+    assert zero.log_likelihood(realisations, ends, mu, alpha, beta) == pytest.approx(
+        plain.log_likelihood(realisations, ends, mu, alpha, beta), rel=1e-12
+    )
+
+
+def test_simulation_with_dead_steps_never_fires_inside_them():
+    dead, dt = np.array([3, 0]), 0.01
+    events = simulate_hawkes([80.0, 80.0], [[0.3, 0.2], [0.2, 0.3]], 50.0, 20.0, seed=2, time="discrete", dt=dt)
+    dead_events = simulate_hawkes(
+        [80.0, 80.0], [[0.3, 0.2], [0.2, 0.3]], 50.0, 20.0, seed=2, time="discrete", dt=dt, refractory=dead
+    )
+    gaps = [np.diff(np.rint(e / dt)) for e in dead_events]
+    assert gaps[0].min() == dead[0] + 1  # the shortest interval the dead steps allow, and no shorter
+    assert gaps[1].min() == 1
+    assert np.diff(np.rint(events[0] / dt)).min() == 1  # without them the neuron fires on consecutive steps
+
+
+@pytest.mark.parametrize("kind", ["shared", "pair"])
 def test_likelihoods_with_a_background_match_slow_references(kind, params3):
     mu, alpha, beta_pair = params3
     dt, ends = 0.5, [10.0, 7.25, 12.0]
@@ -209,7 +246,7 @@ def test_goodness_of_fit_accepts_the_truth_and_rejects_a_wrong_model(time):
     assert np.isnan(few[1]) and np.isfinite(few[0])
 
 
-def slow_rescaled_intervals(realisations, end, mu, alpha, beta, time, dt, seed):
+def slow_rescaled_intervals(realisations, end, mu, alpha, beta, time, dt, seed, dead=None):
     """Time-rescaled intervals, one loop per event pair (continuous) or per bin (discrete).
 
     Realisations are laid end to end on one clock per neuron; in discrete time the spike bin
@@ -240,7 +277,12 @@ def slow_rescaled_intervals(realisations, end, mu, alpha, beta, time, dt, seed):
                 continue
             n_steps = int(round(end / dt))
             steps = {j: {int(round(t / dt)) for t in events[j]} for j in range(d)}
+            dead_until = -1
             for k in range(n_steps):
+                if k <= dead_until:  # a dead bin: intensity 0, the clock stands still
+                    continue
+                if k in steps[i] and dead is not None:
+                    dead_until = k + dead[i]
                 lam = mu[i] + sum(
                     alpha[i, j] * (1 - math.exp(-beta[i, j] * dt)) * math.exp(-beta[i, j] * dt * (k - m - 1)) / dt
                     for j in range(d)
@@ -269,6 +311,35 @@ def test_goodness_of_fit_matches_a_loop_over_events(time, beta):
     expected = [stats.kstest(-np.expm1(-tau), "uniform").statistic for tau in taus]
     assert min(len(tau) for tau in taus) >= 10
     np.testing.assert_allclose(ks, expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("beta", [7.0, np.array([[3.0, 12.0, 7.0], [20.0, 5.0, 9.0], [4.0, 6.0, 15.0]])])
+def test_goodness_of_fit_with_dead_steps_matches_a_loop_over_bins(beta):
+    mu, dt, end, dead = np.array([12.0, 8.0, 16.0]), 0.02, 4.0, np.array([2, 0, 4])
+    alpha = np.array([[0.1, 0.4, 0.0], [0.3, 0.0, 0.2], [0.0, 0.5, 0.1]])
+    kind = "shared" if np.ndim(beta) == 0 else "pair"
+    model = HawkesProcessModel(3, time="discrete", dt=dt, beta=kind, refractory=dead)
+    realisations = [
+        simulate_hawkes(mu, alpha, beta, end, seed=s, time="discrete", dt=dt, refractory=dead) for s in (1, 2)
+    ]
+    ks = model.goodness_of_fit(realisations, end, mu, alpha, beta, seed=5)
+    taus = slow_rescaled_intervals(realisations, end, mu, alpha, beta, "discrete", dt, seed=5, dead=dead)
+    expected = [stats.kstest(-np.expm1(-tau), "uniform").statistic for tau in taus]
+    assert min(len(tau) for tau in taus) >= 10
+    np.testing.assert_allclose(ks, expected, rtol=1e-9)
+
+
+def test_goodness_of_fit_with_dead_steps_accepts_their_truth_and_rejects_the_plain_model():
+    # A neuron dead for 4 of every few steps: the plain model expects spikes where none can be.
+    mu, alpha, dt, dead = np.array([150.0, 100.0]), np.array([[0.0, 0.3], [0.3, 0.0]]), 0.002, np.array([4, 4])
+    events = simulate_hawkes(mu, alpha, 300.0, 100.0, seed=4, time="discrete", dt=dt, refractory=dead)
+    truth = HawkesProcessModel(2, time="discrete", dt=dt, refractory=dead).goodness_of_fit(
+        events, 100.0, mu, alpha, 300.0
+    )
+    plain = HawkesProcessModel(2, time="discrete", dt=dt).goodness_of_fit(events, 100.0, mu, alpha, 300.0)
+    n = min(len(e) for e in events)
+    assert np.all(truth < 1.63 / math.sqrt(n))  # below the 1% KS critical value
+    assert np.all(plain > 1.63 / math.sqrt(n))
 
 
 def test_goodness_of_fit_lays_realisations_end_to_end():
@@ -345,6 +416,14 @@ def test_discrete_bad_input(events, match):
         HawkesProcessModel(2, time="discrete", dt=0.1).log_likelihood(events, 1.0, [1.0, 1.0], np.zeros((2, 2)), 1.0)
 
 
+def test_spike_inside_its_dead_steps_is_refused():
+    model = HawkesProcessModel(2, time="discrete", dt=0.1, refractory=[2, 0])
+    fine = [np.array([0.1, 0.4]), np.array([0.2, 0.3])]
+    assert np.isfinite(model.log_likelihood(fine, 1.0, [1.0, 1.0], np.zeros((2, 2)), 1.0))
+    with pytest.raises(ValueError, match="neuron 0 fires 2 step.*refractory period of 2"):
+        model.log_likelihood([np.array([0.1, 0.3]), np.array([0.2])], 1.0, [1.0, 1.0], np.zeros((2, 2)), 1.0)
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
@@ -353,6 +432,10 @@ def test_discrete_bad_input(events, match):
         (dict(n_dims=2, dt=-1.0), "dt"),
         (dict(n_dims=2, beta="row"), "beta"),
         (dict(n_dims=2, prior={"alpha_mean": 1}), "prior"),
+        (dict(n_dims=2, refractory=[1, 1]), "refractory needs time='discrete'"),
+        (dict(n_dims=2, time="discrete", refractory=[1]), "refractory must be 2 integers"),
+        (dict(n_dims=2, time="discrete", refractory=[1, -1]), "refractory must be 2 integers"),
+        (dict(n_dims=2, time="discrete", refractory=[1.5, 1]), "refractory must be 2 integers"),
     ],
 )
 def test_bad_model_configuration(kwargs, match):

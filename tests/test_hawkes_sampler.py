@@ -24,6 +24,9 @@ import hawkes_warmup as hw
 from hawkes_model import HawkesPrior, HawkesProcessModel, simulate_hawkes
 from mcmc_diagnostics import ess_bulk, is_converged, split_rhat, worst_diagnostics
 
+# Every move is replayed in continuous time, in discrete time, and in discrete time with dead steps.
+TIMES = pytest.mark.parametrize("time, dead", [("continuous", False), ("discrete", False), ("discrete", True)])
+
 
 class Setup:
     """A small data set with its model, indexed events, prior, targets and a random chain state.
@@ -32,8 +35,10 @@ class Setup:
     parameters of each chain are drawn at random around the truth.
     """
 
-    def __init__(self, time="discrete", kind="shared", modulated=False, masked=False, n_chains=3, seed=0):
+    def __init__(self, time="discrete", kind="shared", modulated=False, masked=False, n_chains=3, seed=0, dead=False):
         self.time, self.dt, self.end = time, 0.1, 15.0
+        # dead: discrete time with an absolute refractory period of 1, 0 and 2 steps
+        self.refractory = np.array([1, 0, 2]) if dead else None
         n_steps = round(self.end / self.dt)
         mu0, alpha0 = np.array([2.0, 1.0, 1.5]), np.array([[0.2, 0.3, 0.0], [0.5, 0.0, 0.0], [0.0, 0.4, 0.1]])
         steps = np.arange(n_steps)
@@ -43,7 +48,17 @@ class Setup:
             else None
         )
         self.events = [
-            simulate_hawkes(mu0, alpha0, 4.0, self.end, seed=9 + r, time=time, dt=self.dt, background=self.background)
+            simulate_hawkes(
+                mu0,
+                alpha0,
+                4.0,
+                self.end,
+                seed=9 + r,
+                time=time,
+                dt=self.dt,
+                background=self.background,
+                refractory=self.refractory,
+            )
             for r in range(2)
         ]
         self.free = np.ones((3, 3), dtype=bool)
@@ -59,6 +74,7 @@ class Setup:
             prior=self.prior_spec,
             background=self.background,
             alpha_mask=self.free if masked else None,
+            refractory=self.refractory,
         )
         self.data = self.model._prepare(self.events, self.end)
         self.prior = self.model._resolve_prior(self.data)
@@ -93,7 +109,9 @@ class Setup:
 
     def target_logliks(self, theta_c, beta_c):
         mu, alpha = self.params(theta_c)
-        return slow_target_logliks(self.time, self.events, [self.end] * 2, mu, alpha, beta_c, self.dt, self.background)
+        return slow_target_logliks(
+            self.time, self.events, [self.end] * 2, mu, alpha, beta_c, self.dt, self.background, self.refractory
+        )
 
     def log_prior(self, theta_c):
         """Gamma log densities (constants dropped) of each target's free parameters, (D,)."""
@@ -126,10 +144,10 @@ def random_metric(n_dims, n_par, moving, seed):
     return chol * both
 
 
-@pytest.mark.parametrize("time", ["continuous", "discrete"])
+@TIMES
 @pytest.mark.parametrize("kind", ["shared", "pair"])
-def test_sampler_log_likelihood_is_the_slow_reference_target_by_target(time, kind):
-    s = Setup(time, kind, modulated=True)
+def test_sampler_log_likelihood_is_the_slow_reference_target_by_target(time, dead, kind):
+    s = Setup(time, kind, modulated=True, dead=dead)
     for c in range(s.state.theta.shape[0]):
         np.testing.assert_allclose(s.state.log_lik[c], s.target_logliks(s.state.theta[c], s.state.beta[c]), rtol=1e-9)
 
@@ -158,17 +176,17 @@ def test_gradient_matches_finite_differences_of_the_reference_density(time):
     assert np.all(grad[:, ~s.targets.moving] == 0)
 
 
-@pytest.mark.parametrize("time", ["continuous", "discrete"])
+@TIMES
 @pytest.mark.parametrize("kind", ["shared", "pair"])
 @pytest.mark.parametrize("modulated, masked", [(False, False), (True, True)])
 # The largest step sends some trajectories to overflow on purpose (they must be rejected), and
 # the replay below recomputes them outside the sampler's error-state guards.
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_hmc_move_accepts_with_the_exact_hamiltonian_ratio(time, kind, modulated, masked):
+def test_hmc_move_accepts_with_the_exact_hamiltonian_ratio(time, dead, kind, modulated, masked):
     # Replays the trajectory (same seed, the sampler's gradient, checked above) and recomputes
     # every decision from the energy H = -(log L_i + log prior_i + sum u) + |p|^2 / 2, with the
     # slow reference likelihood. Masked: alpha[0, 1] is fixed at 0, never moved.
-    s = Setup(time, kind, modulated, masked, n_chains=6)
+    s = Setup(time, kind, modulated, masked, n_chains=6, dead=dead)
     n_chains, n_dims, n_par = s.state.theta.shape
     moving = s.targets.moving
     tuning = hm.Tuning(
@@ -233,12 +251,12 @@ def test_leapfrog_trajectory_is_reversible():
     np.testing.assert_allclose(-p2, p0, atol=1e-7)
 
 
-@pytest.mark.parametrize("time", ["continuous", "discrete"])
+@TIMES
 @pytest.mark.parametrize("kind", ["shared", "pair"])
-def test_transfer_move_accepts_with_the_exact_posterior_ratio(time, kind):
+def test_transfer_move_accepts_with_the_exact_posterior_ratio(time, dead, kind):
     # Pairs: target 0 moves (alpha[0, 0], alpha[0, 1]), target 2 (mu_2, alpha[2, 1]) and then,
     # in the second slot, (alpha[2, 0], alpha[2, 2]); target 1 has none.
-    s = Setup(time, kind, modulated=True, n_chains=4)
+    s = Setup(time, kind, modulated=True, n_chains=4, dead=dead)
     pairs = np.full((3, 2, 2), -1)
     pairs[0, 0], pairs[2, 0], pairs[2, 1] = (1, 2), (0, 2), (1, 3)
     axis = np.array([[[0.05, -0.08], [0, 0]], [[0, 0], [0, 0]], [[0.4, -0.1], [0.1, -0.05]]])
@@ -284,13 +302,13 @@ def log_normal_prior(prior, beta):
     return -np.sum((np.log(beta) - prior.log_beta_mean) ** 2) / (2 * prior.log_beta_sd**2)
 
 
-@pytest.mark.parametrize("time", ["continuous", "discrete"])
+@TIMES
 @pytest.mark.parametrize("independent", [False, True])
-def test_shared_beta_move_accepts_with_the_exact_hastings_ratio(time, independent):
+def test_shared_beta_move_accepts_with_the_exact_hastings_ratio(time, dead, independent):
     # The target density of log beta is the likelihood times the normal prior of log beta (the
     # Jacobian beta is part of it); the independence proposal adds q(current) / q(proposal),
     # with q written here from its definition (a Gaussian KDE mixed with a wide normal).
-    s = Setup(time, "shared", modulated=True, n_chains=8)
+    s = Setup(time, "shared", modulated=True, n_chains=8, dead=dead)
     proposal_q = hm.LogBetaProposal.fit(np.random.default_rng(2).normal(np.log(4.0), 0.3, 60)) if independent else None
     tuning = hm.Tuning(
         step=np.ones(3),
@@ -339,9 +357,9 @@ def test_shared_beta_move_accepts_with_the_exact_hastings_ratio(time, independen
         np.testing.assert_allclose(getattr(s.state, name), getattr(fresh, name), rtol=1e-10)
 
 
-@pytest.mark.parametrize("time", ["continuous", "discrete"])
-def test_pair_beta_move_accepts_with_the_exact_ratio_source_by_source(time):
-    s = Setup(time, "pair", modulated=True, n_chains=4)
+@TIMES
+def test_pair_beta_move_accepts_with_the_exact_ratio_source_by_source(time, dead):
+    s = Setup(time, "pair", modulated=True, n_chains=4, dead=dead)
     tuning = hm.Tuning(
         step=np.ones(3),
         chol=np.zeros((3, 4, 4)),
@@ -575,6 +593,29 @@ def test_discrete_model_ranks_edges_on_tied_grid_data_and_continuous_fit_shrinks
     )
     shrink = alpha[true_edge].sum() / continuous.summary()["alpha"]["mean"][true_edge].sum()
     assert shrink > 3.0
+
+
+def test_dead_steps_recover_the_truth_where_the_plain_model_shrinks_every_edge():
+    # Three neurons in a ring, each dead for 2 steps after its spikes, a kernel of a few steps:
+    # a source spike often reaches a dead target. The plain model counts each such spike as
+    # evidence against the edge; the model that knows the dead steps does not.
+    dt, dead = 0.001, np.array([2, 2, 2])
+    mu, alpha = np.array([60.0, 40.0, 50.0]), np.array([[0.0, 0.5, 0.0], [0.0, 0.0, 0.4], [0.5, 0.0, 0.0]])
+    realisations = [
+        simulate_hawkes(mu, alpha, 400.0, 0.1, seed=r, time="discrete", dt=dt, refractory=dead) for r in range(300)
+    ]
+    true_edge = alpha > 0
+    fits = {
+        name: HawkesProcessModel(3, time="discrete", dt=dt, refractory=refractory)
+        .fit(realisations, 0.1, n_samples=300, n_warmup=150, seed=1, progress=False)
+        .summary()["alpha"]
+        for name, refractory in (("dead", dead), ("plain", None))
+    }
+    error = (fits["dead"]["mean"] - alpha) / fits["dead"]["sd"]
+    assert np.all(np.abs(error[true_edge]) < 3)
+    assert np.all(fits["dead"]["mean"][~true_edge] < 0.1)
+    shortfall = (alpha - fits["plain"]["mean"]) / fits["plain"]["sd"]
+    assert np.all(shortfall[true_edge] > 4)
 
 
 def test_stimulus_background_removes_the_false_self_excitation_of_a_driven_neuron():

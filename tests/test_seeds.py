@@ -40,8 +40,10 @@ def test_table_has_one_row_per_seed_and_the_spread():
             "seed": s,
             "train_accuracy": 0.9 + s / 100,
             "test_accuracy": 0.94 + s / 100,
-            "auc_observable": {"a": 0.85 + s / 10, "b": 0.95},
-            "auc_all": {"a": 0.8, "b": float("nan")},
+            "auc_observable": {"x_correct": 0.95, "y_wrong": 0.85 + s / 10},
+            "auc_all": {"x_correct": 0.8, "y_wrong": float("nan")},
+            "ks": {"x_correct": 0.05, "y_wrong": 0.125},
+            "trials": {"x_correct": 190, "y_wrong": 7},
             "converged": 2,
             "groups": 2,
             "train_seconds": 10.0,
@@ -50,7 +52,9 @@ def test_table_has_one_row_per_seed_and_the_spread():
         for s in (0, 1)
     ]
     table = seeds.markdown_table(rows)
-    assert "| 0 | 0.900 | 0.940 | 0.850-0.950 | 0.800-0.800 | 2/2 | 10 | 20 |" in table
+    assert "| 0 | 0.900 | 0.940 | 0.850-0.950 | y_wrong (7) | 0.800-0.800 | 0.050-0.125 | 2/2 | 10 | 20 |" in table
+    assert "| 1 | 0.910 | 0.950 | 0.950-0.950 | x_correct (190) |" in table  # a tie: the first group
+    assert "every group of correct trials in 2 of 2" in table and "wrong trials in 1 of 2 (0 without one)" in table
     assert ">= 0.95 in 1 of 2 seeds" in table and ">= 0.9 in 1 of 2" in table and "both in 1 of 2" in table
     assert "observable pairs 0.850-0.950 (median 0.900)" in table and "groups converged: 4 of 4." in table
 

@@ -1,10 +1,19 @@
-"""Tests of trial_groups.py: grouping the test trials, selecting them, the input's background and mask.
+"""Tests of trial_groups.py: grouping the test trials, selecting them, the input's background and
+mask, the LIF neurons' dead steps.
 
 The script's use of them, end to end, is tested in test_fit_hawkes_process.py."""
 
 import numpy as np
+import pytest
 
-from trial_groups import exogenous_input_mask, group_test_trials, select_trials, stimulus_background
+from trial_groups import (
+    exogenous_input_mask,
+    group_test_trials,
+    lif_dead_steps,
+    neurons_firing_inside_dead_steps,
+    select_trials,
+    stimulus_background,
+)
 
 
 def test_group_test_trials_by_class_and_outcome():
@@ -63,3 +72,30 @@ def test_exogenous_input_mask_fixes_the_input_rows():
     free = exogenous_input_mask({"input": 2, "hidden": 3, "output": 1})
     assert free.shape == (6, 6) and free.dtype == bool
     assert not free[:2].any() and free[2:].all()
+
+
+def test_lif_dead_steps_are_the_refractory_steps_of_the_lif_layers_only():
+    dead = lif_dead_steps({"input": 2, "hidden": 3, "output": 1}, {"tau_ref": 0.002, "tau_mem": 0.005}, 0.001)
+    np.testing.assert_array_equal(dead, [0, 0, 2, 2, 2, 2])
+    for lif in ({}, {"tau_ref": -0.001}, {"tau_ref": float("nan")}, {"tau_ref": "2 ms"}, None):
+        with pytest.raises(ValueError, match="tau_ref"):
+            lif_dead_steps({"input": 1, "hidden": 1}, lif, 0.001)
+
+
+def test_neurons_firing_inside_dead_steps_match_a_loop_over_spikes():
+    rng = np.random.default_rng(4)
+    spikes = rng.random((5, 6, 30)) < 0.15
+    dead = np.array([0, 1, 2, 3, 2, 0])
+    expected = [
+        i
+        for i in range(6)
+        if any(
+            0 < k2 - k1 <= dead[i]
+            for trial in spikes[:, i]
+            for k1 in np.flatnonzero(trial)
+            for k2 in np.flatnonzero(trial)
+        )
+    ]
+    assert 0 < len(expected) < 6
+    np.testing.assert_array_equal(neurons_firing_inside_dead_steps(spikes, dead), expected)
+    assert neurons_firing_inside_dead_steps(spikes, np.zeros(6, dtype=int)).size == 0
