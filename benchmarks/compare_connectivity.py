@@ -10,6 +10,8 @@ synapses against absent pairs, over the observable pairs and over all pairs, of:
 - **logistic GLM**: per target, scikit-learn's ``LogisticRegression(C=1)`` (L2) of ``y_i[k]`` on
   every neuron's exponentially filtered past spikes (the discrete kernel with ``beta dt = 1``),
   the coefficient of source ``j`` as its score;
+- **GLM, dead steps out**: the same GLM without the rows of each LIF target's refractory steps
+  (the spike file's ``tau_ref``), in which it cannot fire;
 - **tick MLE**: tick's ``HawkesExpKern`` maximum-likelihood adjacency of the spike times ``k dt``
   (continuous time, decay ``1 / dt``), when tick imports (``requirements-bench.txt``).
 
@@ -44,6 +46,7 @@ from connectivity import connection_matrix, connectivity_auc, observable_pairs  
 from posterior_file import load_posterior  # noqa: E402
 from safe_files import save_figure  # noqa: E402
 from spike_file import load_spike_trains  # noqa: E402
+from trial_groups import lif_dead_steps  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TRIAL_COUNTS = (4, 8, 16, 32, 64, 0)  # first n test trials of each group; 0: all of them
@@ -51,7 +54,7 @@ GLM_C = 1.0  # inverse L2 strength of the logistic GLM
 TICK_C = 1e6  # inverse strength of the ridge of the tick MLE: positivity, next to no shrinkage
 TICK_STEP = 1e-5  # SVRG step of the tick MLE
 KERNEL_BETA_DT = 1.0  # beta dt of the GLM's filter and the tick decay x dt
-METHODS = ("Hawkes posterior", "logistic GLM", "cross-correlogram", "tick MLE")
+METHODS = ("Hawkes posterior", "logistic GLM", "GLM, dead steps out", "cross-correlogram", "tick MLE")
 
 
 def lag1_excess(spikes):
@@ -86,8 +89,17 @@ def filtered_past(spikes, beta_dt):
     return lfilter([0.0, 1.0 - r], [1.0, -r], spikes.astype(float), axis=2)
 
 
-def logistic_glm(spikes, beta_dt=KERNEL_BETA_DT, c=GLM_C):
+def logistic_glm(spikes, beta_dt=KERNEL_BETA_DT, c=GLM_C, dead=None):
     """Coefficients of an L2 logistic GLM of each neuron on every neuron's filtered past.
+
+    Parameters
+    ----------
+    spikes : ndarray of bool, shape (n_trials, D, n_steps)
+    beta_dt, c : float
+        The filter's decay per step; the inverse L2 strength.
+    dead : ndarray of int, shape (D,), optional
+        Steps after each of its spikes in which target ``i`` cannot fire (its refractory
+        period); they are left out of its regression. None: every step is a row.
 
     Returns
     -------
@@ -97,9 +109,13 @@ def logistic_glm(spikes, beta_dt=KERNEL_BETA_DT, c=GLM_C):
     features = filtered_past(spikes, beta_dt).transpose(0, 2, 1).reshape(-1, n_dims)  # (R K, D)
     scores = np.zeros((n_dims, n_dims))
     for i in range(n_dims):  # one regression per target
-        y = spikes[:, i, :].reshape(-1)
+        live = np.ones((n_trials, n_steps), dtype=bool)
+        for lag in range(1, 0 if dead is None else dead[i] + 1):
+            live[:, lag:] &= ~spikes[:, i, :-lag]
+        live = live.reshape(-1)
+        y = spikes[:, i, :].reshape(-1)[live]
         if 0 < y.sum() < y.size:
-            scores[i] = LogisticRegression(C=c, max_iter=1000).fit(features, y).coef_[0]
+            scores[i] = LogisticRegression(C=c, max_iter=1000).fit(features[live], y).coef_[0]
     return scores
 
 
@@ -175,9 +191,11 @@ def compare(spike_data, posterior, true_weights, seed):
     results = {}
     for name, group in posterior.groups.items():
         spikes = spike_data["spikes"][group.trials]
+        dead = lif_dead_steps(spike_data["layer_sizes"], spike_data["lif"], spike_data["dt"])
         alphas = {
             "Hawkes posterior": group.summary["alpha"]["mean"],
             "logistic GLM": logistic_glm(spikes),
+            "GLM, dead steps out": logistic_glm(spikes, dead=dead),
             "cross-correlogram": lag1_excess(spikes),
             "tick MLE": tick_mle(spikes, spike_data["dt"], seed),
         }

@@ -1,6 +1,7 @@
 """The alternatives of benchmarks/compare_connectivity.py against brute force and planted truth."""
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
 
 from benchmarks import compare_connectivity as cc
 
@@ -43,6 +44,25 @@ def test_glm_and_correlogram_find_a_planted_synapse():
         assert scores[1, 0] == off_diagonal.max() and scores[1, 0] > 0
 
 
+def test_glm_with_dead_steps_regresses_each_target_on_its_live_steps_only():
+    spikes = random_raster(4, n_trials=6, n_steps=80, rate=0.2)
+    dead = np.array([0, 2, 1, 3])
+    features = cc.filtered_past(spikes, cc.KERNEL_BETA_DT).transpose(0, 2, 1).reshape(-1, 4)
+    expected = np.zeros((4, 4))
+    for i in range(4):  # rows by a loop over trials and steps: not within dead[i] after a spike of i
+        rows = [
+            r * 80 + k
+            for r in range(6)
+            for k in range(80)
+            if not any(spikes[r, i, k - lag] for lag in range(1, dead[i] + 1) if k - lag >= 0)
+        ]
+        assert (dead[i] == 0) == (len(rows) == 6 * 80)
+        y = spikes[:, i, :].reshape(-1)[rows]
+        expected[i] = LogisticRegression(C=cc.GLM_C, max_iter=1000).fit(features[rows], y).coef_[0]
+    np.testing.assert_allclose(cc.logistic_glm(spikes, dead=dead), expected, rtol=1e-6, atol=1e-8)
+    np.testing.assert_array_equal(cc.logistic_glm(spikes, dead=np.zeros(4, dtype=int)), cc.logistic_glm(spikes))
+
+
 def test_a_target_that_never_fires_gets_a_zero_glm_row():
     spikes = random_raster(4)
     spikes[:, 2] = False
@@ -51,7 +71,13 @@ def test_a_target_that_never_fires_gets_a_zero_glm_row():
 
 def test_standing_counts_each_group_and_trial_count_and_names_the_losses():
     def cell(hawkes, glm, tick=float("nan")):
-        values = {"Hawkes posterior": hawkes, "logistic GLM": glm, "cross-correlogram": 0.5, "tick MLE": tick}
+        values = {
+            "Hawkes posterior": hawkes,
+            "logistic GLM": glm,
+            "GLM, dead steps out": glm - 0.01,
+            "cross-correlogram": 0.5,
+            "tick MLE": tick,
+        }
         return {method: (value, value) for method, value in values.items()}
 
     by_group = {"a": {4: cell(0.9, 0.8), 16: cell(0.9, 0.8, 0.95)}, "b": {4: cell(0.7, 0.7)}}
