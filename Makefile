@@ -73,6 +73,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-many-draws --train-flags "$(MANY_DRAWS)"
 	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-one-draw --train-flags "$(ONE_DRAW)"
 	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out-many-draws --train-flags "$(MANY_DRAWS)"
+	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out-refractory-lif --fit-flags "--refractory lif"
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(BENCH_PY) -m benchmarks.bench_hawkes
