@@ -396,6 +396,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.refractory == "lif" and args.time != "discrete":
+        sys.exit("fit_hawkes_process.py: error: --refractory lif needs --time discrete; pass --refractory none")
     try:
         spike_data = load_spike_trains(args.spike_file)
     except InputFileError as err:
@@ -429,11 +431,8 @@ def main(argv=None):
     events = spikes_to_events(spike_data["spikes"], dt)
     n_dims = spike_data["spikes"].shape[1]
     alpha_free = exogenous_input_mask(spike_data["layer_sizes"]) if args.input == "exogenous" else None
-    refractory = args.refractory
-    if refractory == "lif" and args.time != "discrete":
-        sys.exit("fit_hawkes_process.py: error: --refractory lif needs --time discrete; pass --refractory none")
     model_options = {"time": args.time, "dt": dt, "beta": args.beta, "alpha_mask": alpha_free}
-    if refractory == "lif":
+    if args.refractory == "lif":
         try:
             dead = lif_dead_steps(spike_data["layer_sizes"], spike_data["lif"], dt)
         except ValueError as err:
@@ -465,7 +464,7 @@ def main(argv=None):
         f"fitting {len(groups)} group(s) of test trials "
         f"({'per trial' if args.per_trial else 'pooled'}, {args.time} time, "
         f"{args.background} background, {args.input} input, {args.beta} beta, "
-        f"{'LIF dead steps' if refractory == 'lif' else 'no dead steps'}, "
+        f"{'LIF dead steps' if args.refractory == 'lif' else 'no dead steps'}, "
         f"{args.n_chains} chains x {args.n_samples} draws, up to {sampler_options['max_samples']})"
     )
     start = perf_counter()
@@ -505,7 +504,7 @@ def main(argv=None):
         "seed": args.seed,
         "background": args.background,
         "input": args.input,
-        "refractory": refractory,
+        "refractory": args.refractory,
         "per_trial": args.per_trial,
         "min_trials": args.min_trials,
         "max_spikes": args.max_spikes,
