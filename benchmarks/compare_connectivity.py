@@ -189,9 +189,9 @@ def score_group(alpha_by_method, true_weights, observable):
 def compare(spike_data, posterior, true_weights, seed):
     """Group -> (number of trials, method -> (AUC observable, AUC all)) for one posterior file."""
     results = {}
+    dead = lif_dead_steps(spike_data["layer_sizes"], spike_data["lif"], spike_data["dt"])
     for name, group in posterior.groups.items():
         spikes = spike_data["spikes"][group.trials]
-        dead = lif_dead_steps(spike_data["layer_sizes"], spike_data["lif"], spike_data["dt"])
         alphas = {
             "Hawkes posterior": group.summary["alpha"]["mean"],
             "logistic GLM": logistic_glm(spikes),
