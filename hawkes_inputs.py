@@ -406,15 +406,15 @@ def _dead_steps(refractory, times, dim, trial, first, gap, n_steps, dt, backgrou
     # are sorted by them, so one searchsorted per source and q finds them all.
     span = int(last_step.max(initial=0)) + n_dead + 2
     key = trial * span + step
+    # seen[q][k, d]: a spike at step k + q is seen by the dead step m = q + 1 + d of event k
+    seen = [q + 1 + np.arange(n_dead)[None, :] <= dead_steps[:, None] for q in range(n_dead)]
     dead_hits = np.zeros((sources.size, n_total, n_dead))
     for s, j in enumerate(sources):  # per source and lag q: one vectorised lookup over all events
         source_keys = key[start[j] : start[j + 1]]
         for q in range(n_dead):
             query = key + q
             pos = np.minimum(np.searchsorted(source_keys, query), source_keys.size - 1)
-            hit = source_keys[pos] == query
-            # Seen by the dead steps m = q + 1 + d for every d with m <= dead_steps.
-            dead_hits[s, :, :] += hit[:, None] & (q + 1 + np.arange(n_dead)[None, :] <= dead_steps[:, None])
+            dead_hits[s] += (source_keys[pos] == query)[:, None] & seen[q]
     totals = segment_sums(dead_hits.transpose(0, 2, 1), start).transpose(2, 0, 1)  # (D, S, R)
     return dead_steps, dead_base, dead_hits, totals
 
