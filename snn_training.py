@@ -222,7 +222,7 @@ def run_cmaes(
         Noise draws per training trial and generation; the fitness averages over them (the
         trials are simply repeated, each copy gets its own noise). Cost grows linearly.
     weight_options : dict or None
-        ``limits`` and ``min_weight`` of ``spiking_network.theta_to_weights``; None: none.
+        ``limits``, ``min_weight`` and ``floors`` of ``spiking_network.theta_to_weights``; None: none.
     runs : int
         Independent CMA-ES runs. Cost grows linearly.
     on_generation : callable or None

@@ -161,7 +161,7 @@ def n_parameters(layer_sizes):
     return sum(_n_entries(name, shape) for name, shape in weight_shapes(layer_sizes).items())
 
 
-def theta_to_weights(theta, layer_sizes, limits=None, min_weight=0.0):
+def theta_to_weights(theta, layer_sizes, limits=None, min_weight=0.0, floors=None):
     """Unpack flat parameter vectors into named weight matrices.
 
     Parameters
@@ -177,6 +177,9 @@ def theta_to_weights(theta, layer_sizes, limits=None, min_weight=0.0):
         Smallest magnitude of a synapse (threshold units): every weight of smaller magnitude
         is 0, no synapse. A synapse is then either absent or strong enough to move its
         target's firing; the weights map back to themselves as with ``limits``.
+    floors : dict, optional
+        Weight name -> a smallest magnitude of its own (threshold units), applied on top of
+        ``min_weight``: the stronger of the two holds for that matrix.
 
     Returns
     -------
@@ -184,7 +187,7 @@ def theta_to_weights(theta, layer_sizes, limits=None, min_weight=0.0):
         ``weights[name]`` of shape ``(..., n_source, n_target)``; the diagonal of
         ``hidden_hidden`` is zero.
     """
-    limits = limits or {}
+    limits, floors = limits or {}, floors or {}
     batch = theta.shape[:-1]
     weights, start = {}, 0
     for name, shape in weight_shapes(layer_sizes).items():
@@ -198,8 +201,9 @@ def theta_to_weights(theta, layer_sizes, limits=None, min_weight=0.0):
             matrix = block.reshape(*batch, *shape)
         if name in limits:
             matrix = matrix.clamp(-limits[name], limits[name])
-        if min_weight > 0:
-            matrix = torch.where(matrix.abs() >= min_weight, matrix, 0.0)
+        floor = max(min_weight, floors.get(name, 0.0))
+        if floor > 0:
+            matrix = torch.where(matrix.abs() >= floor, matrix, 0.0)
         weights[name] = matrix
         start = stop
     return weights

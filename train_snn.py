@@ -63,6 +63,8 @@ NOISE_SIGMA = 0.25  # sd of the noise current per step, in units of v_threshold
 # A cap on the hidden->hidden weights breaks the chains of neurons that latch each other into
 # lockstep copies, whose spike trains cannot tell their synapses from their shared drive.
 MAX_LATERAL_WEIGHT = 3.0  # largest hidden->hidden weight magnitude, in units of v_threshold
+# A smallest hidden->hidden weight of its own, above MIN_WEIGHT (0: MIN_WEIGHT's).
+MIN_LATERAL_WEIGHT = 0.0  # in units of v_threshold
 RATE_FLOOR = 0.03  # spikes per step below which a hidden/output neuron is penalised
 RATE_TARGET = 0.15  # spikes per step a hidden/output neuron may fire before penalty
 RATE_PENALTY = 5.0  # fitness per spike/step of rate outside the band, averaged over neurons
@@ -342,6 +344,13 @@ def parse_args(argv=None):
         help=f"every weight of smaller magnitude is 0, no synapse; threshold units (default {MIN_WEIGHT}; 0: none)",
     )
     add(
+        "--min-lateral-weight",
+        type=non_negative_float,
+        default=MIN_LATERAL_WEIGHT,
+        help=f"every hidden->hidden weight of smaller magnitude is 0 too, no synapse; threshold units, "
+        f"below --max-lateral-weight (default {MIN_LATERAL_WEIGHT}; 0: --min-weight alone)",
+    )
+    add(
         "--init-output-weight",
         type=positive_float,
         default=INIT_OUTPUT_WEIGHT,
@@ -383,6 +392,11 @@ def parse_args(argv=None):
             parser.error(
                 f"argument {flag}: must be 0 (unbounded) or above --min-weight ({args.min_weight}), got {limit}"
             )
+    if args.max_lateral_weight and args.min_lateral_weight >= args.max_lateral_weight:
+        parser.error(
+            f"argument --min-lateral-weight: must be below --max-lateral-weight ({args.max_lateral_weight}), "
+            f"or no lateral synapse is left; got {args.min_lateral_weight}"
+        )
     return args
 
 
@@ -417,6 +431,7 @@ def training_problem(args):
                 if limit
             },
             "min_weight": args.min_weight * args.v_threshold,
+            "floors": {"hidden_hidden": args.min_lateral_weight * args.v_threshold},
         },
         "fitness_options": {
             "temperature": args.temperature,
@@ -578,7 +593,10 @@ def main(argv=None):
     )
     present = sum(int((w != 0).sum()) for w in weights.values())
     possible = spiking_network.n_parameters(layer_sizes)
-    print(f"synapses: {present} of {possible} possible present (--min-weight {args.min_weight})")
+    print(
+        f"synapses: {present} of {possible} possible present "
+        f"(--min-weight {args.min_weight}, --min-lateral-weight {args.min_lateral_weight})"
+    )
     print(f"wrote {args.spike_file}" + ("" if args.no_figures else f" and 2 figures in {args.figure_dir}"))
 
 

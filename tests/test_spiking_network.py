@@ -280,6 +280,22 @@ def test_min_weight_removes_every_weaker_synapse_and_keeps_the_rest():
     assert all(torch.equal(again[name], pruned[name]) for name in pruned)
 
 
+@pytest.mark.parametrize("lateral_floor, expected_floor", [(0.8, 0.8), (0.3, 0.5)])
+def test_a_floor_of_its_own_prunes_one_matrix_and_the_stronger_floor_holds(lateral_floor, expected_floor):
+    sizes = sn.DEFAULT_LAYER_SIZES
+    theta = torch.randn(3, sn.n_parameters(sizes), dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    free = sn.theta_to_weights(theta, sizes)
+    pruned = sn.theta_to_weights(theta, sizes, min_weight=0.5, floors={"hidden_hidden": lateral_floor})
+    for name, matrix in free.items():
+        floor = expected_floor if name == "hidden_hidden" else 0.5
+        expected = torch.tensor(
+            [[[0.0 if abs(w) < floor else w for w in r] for r in m] for m in matrix.tolist()], dtype=torch.float64
+        )
+        assert torch.equal(pruned[name], expected)
+    lateral = free["hidden_hidden"].abs()
+    assert ((lateral >= 0.5) & (lateral < 0.8)).any()  # the lateral floor had weights to remove
+
+
 @pytest.mark.parametrize(
     "kwargs, fragment",
     [

@@ -281,6 +281,8 @@ def test_weight_bounds_hold_in_the_stored_weights(tmp_path):
             "0.7",
             "--min-weight",
             "0.3",
+            "--min-lateral-weight",
+            "0.5",
             "--init-output-weight",
             "0.4",
             "--spike-file",
@@ -297,6 +299,8 @@ def test_weight_bounds_hold_in_the_stored_weights(tmp_path):
     magnitudes = np.concatenate([np.abs(w).ravel() for w in record["weights"].values()])
     assert magnitudes[magnitudes > 0].min() >= np.float32(0.3) and (magnitudes == 0).sum() > 4  # 4: the diagonal
     assert record["config"]["min_weight"] == 0.3
+    lateral = np.abs(record["weights"]["hidden_hidden"])
+    assert ((lateral == 0) | (lateral >= np.float32(0.5))).all() and record["config"]["min_lateral_weight"] == 0.5
     # The stored weights reproduce the stored spikes (the bounded weights are the network's).
     weights = {name: torch.as_tensor(w, dtype=torch.float32)[None] for name, w in record["weights"].items()}
     _, rerun = sn.simulate_network(
@@ -356,6 +360,10 @@ def test_weight_limits_of_zero_are_none_and_the_lateral_cap_is_the_default(flags
         ["--min-weight", "nan"],
         ["--min-weight", "0.5", "--max-lateral-weight", "0.5"],
         ["--min-weight", "0.7"],
+        ["--min-lateral-weight", "-1"],
+        ["--min-lateral-weight", "nan"],
+        ["--min-lateral-weight", "3"],
+        ["--min-lateral-weight", "1", "--max-lateral-weight", "0.9"],
         ["--init-output-weight", "0.4"],
         ["--init-output-weight", "0"],
         ["--v-reset", "1.0"],
