@@ -53,6 +53,10 @@ EARLIER     := --max-lateral-weight 0 --noise-sigma 0.2
 SELECTION_CHECK := 40 41 42 43 44 45 46 47 48 49
 MANY_DRAWS  := --select-generations 100 --select-draws 10
 ONE_DRAW    := --select-generations 20 --select-draws 1
+# LATERAL_0 is the smallest lateral weight before step 6 (that of every weight); the sweeps
+# made before it spell it out.
+LATERAL_CHECK := 50 51 52 53 54 55 56 57 58 59
+LATERAL_0   := --min-lateral-weight 0
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -60,20 +64,24 @@ results: $(STAMP)
 	$(PY) -m benchmarks.validate_pipeline
 	$(BENCH_PY) -m benchmarks.compare_connectivity
 	$(PY) -m benchmarks.seeds
-	$(PY) -m benchmarks.seeds --section seeds-refractory-lif --fit-flags "--refractory lif"
-	$(PY) -m benchmarks.seeds --section seeds-one-draw --train-flags "$(ONE_DRAW)"
-	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out --train-flags "$(ONE_DRAW)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH) --section seeds-fresh --train-flags "$(ONE_DRAW)"
-	$(PY) -m benchmarks.seeds --seeds $(CHECK) --section seeds-check-candidate --train-flags "$(CHECKED) $(ONE_DRAW)"
-	$(PY) -m benchmarks.seeds --seeds $(CHECK) --section seeds-check-earlier --train-flags "$(EARLIER) $(ONE_DRAW)"
+	$(PY) -m benchmarks.seeds --section seeds-no-lateral-floor --train-flags "$(LATERAL_0)"
+	$(PY) -m benchmarks.seeds --section seeds-refractory-lif --train-flags "$(LATERAL_0)" --fit-flags "--refractory lif"
+	$(PY) -m benchmarks.seeds --section seeds-one-draw --train-flags "$(LATERAL_0) $(ONE_DRAW)"
+	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out --train-flags "$(LATERAL_0) $(ONE_DRAW)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH) --section seeds-fresh --train-flags "$(LATERAL_0) $(ONE_DRAW)"
+	$(PY) -m benchmarks.seeds --seeds $(CHECK) --section seeds-check-candidate --train-flags "$(LATERAL_0) $(CHECKED) $(ONE_DRAW)"
+	$(PY) -m benchmarks.seeds --seeds $(CHECK) --section seeds-check-earlier --train-flags "$(LATERAL_0) $(EARLIER) $(ONE_DRAW)"
 	$(PY) -m benchmarks.seeds --section seeds-lateral-3-noise-025-gen-650 \
-		--train-flags "$(CHECKED) --generations 650 $(ONE_DRAW)"
-	$(PY) -m benchmarks.selection
-	$(PY) -m benchmarks.selection --seeds $(SELECTION_CHECK) --section selection-check
-	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-many-draws --train-flags "$(MANY_DRAWS)"
-	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-one-draw --train-flags "$(ONE_DRAW)"
-	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out-many-draws --train-flags "$(MANY_DRAWS)"
-	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out-refractory-lif --fit-flags "--refractory lif"
+		--train-flags "$(LATERAL_0) $(CHECKED) --generations 650 $(ONE_DRAW)"
+	$(PY) -m benchmarks.selection --train-flags "$(LATERAL_0)"
+	$(PY) -m benchmarks.selection --seeds $(SELECTION_CHECK) --section selection-check --train-flags "$(LATERAL_0)"
+	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-many-draws --train-flags "$(LATERAL_0) $(MANY_DRAWS)"
+	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-one-draw --train-flags "$(LATERAL_0) $(ONE_DRAW)"
+	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out-many-draws --train-flags "$(LATERAL_0) $(MANY_DRAWS)"
+	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out-refractory-lif \
+		--train-flags "$(LATERAL_0)" --fit-flags "--refractory lif"
+	$(PY) -m benchmarks.seeds --seeds $(LATERAL_CHECK) --section seeds-check-lateral-default --train-flags "$(LATERAL_0)"
+	$(PY) -m benchmarks.seeds --seeds $(LATERAL_CHECK) --section seeds-check-lateral --train-flags "--min-lateral-weight 1"
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(BENCH_PY) -m benchmarks.bench_hawkes

@@ -63,8 +63,11 @@ NOISE_SIGMA = 0.25  # sd of the noise current per step, in units of v_threshold
 # A cap on the hidden->hidden weights breaks the chains of neurons that latch each other into
 # lockstep copies, whose spike trains cannot tell their synapses from their shared drive.
 MAX_LATERAL_WEIGHT = 3.0  # largest hidden->hidden weight magnitude, in units of v_threshold
-# A smallest hidden->hidden weight of its own, above MIN_WEIGHT (0: MIN_WEIGHT's).
-MIN_LATERAL_WEIGHT = 0.0  # in units of v_threshold
+# A smallest hidden->hidden weight of its own, above MIN_WEIGHT: the weak synapses that the
+# posterior ranked worst were mostly lateral, and at one threshold unit a lateral synapse fires
+# its resting target on its own, so its spikes show in the target's train. Chosen by a rule
+# written down before its fresh seeds ran (docs/MODEL.md).
+MIN_LATERAL_WEIGHT = 1.0  # in units of v_threshold
 RATE_FLOOR = 0.03  # spikes per step below which a hidden/output neuron is penalised
 RATE_TARGET = 0.15  # spikes per step a hidden/output neuron may fire before penalty
 RATE_PENALTY = 5.0  # fitness per spike/step of rate outside the band, averaged over neurons

@@ -333,6 +333,24 @@ def test_weight_limits_of_zero_are_none_and_the_lateral_cap_is_the_default(flags
 
 
 @pytest.mark.parametrize(
+    ("flags", "lateral"),
+    [([], 0.0), (["--min-lateral-weight", "0"], 0.8), (["--v-threshold", "0.5"], 0.8)],
+)
+def test_the_lateral_floor_is_one_threshold_unit_by_default(flags, lateral):
+    # Every weight at 0.8: above --min-weight's 0.5 threshold units; below the lateral floor of
+    # 1 unit, but not when the floor is off or a unit is 0.5.
+    problem = train_snn.training_problem(train_snn.parse_args(TINY + flags))
+    weights = sn.theta_to_weights(
+        torch.full((1, sn.n_parameters(problem["layer_sizes"])), 0.8),
+        problem["layer_sizes"],
+        **problem["weight_options"],
+    )
+    off_diagonal = ~torch.eye(weights["hidden_hidden"].shape[-1], dtype=torch.bool)
+    assert torch.all(weights["hidden_hidden"][0][off_diagonal] == lateral)
+    assert torch.all(weights["input_hidden"] == 0.8) and torch.all(weights["hidden_output"] == 0.8)
+
+
+@pytest.mark.parametrize(
     "args",
     [
         ["--n-train", "0"],
