@@ -82,6 +82,8 @@ results: $(STAMP)
 		--train-flags "$(LATERAL_0)" --fit-flags "--refractory lif"
 	$(PY) -m benchmarks.seeds --seeds $(LATERAL_CHECK) --section seeds-check-lateral-default --train-flags "$(LATERAL_0)"
 	$(PY) -m benchmarks.seeds --seeds $(LATERAL_CHECK) --section seeds-check-lateral --train-flags "--min-lateral-weight 1"
+	$(PY) -m benchmarks.seeds --section seeds-cma-runs-12 --train-flags "--cma-runs 12"
+	$(PY) -m benchmarks.seeds --section seeds-noise-02 --train-flags "--noise-sigma 0.2"
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(BENCH_PY) -m benchmarks.bench_hawkes
