@@ -63,6 +63,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.synapse_strength
 	$(PY) -m benchmarks.validate_pipeline
 	$(BENCH_PY) -m benchmarks.compare_connectivity
+	$(BENCH_PY) -m benchmarks.compare_seeds
 	$(PY) -m benchmarks.seeds
 	$(PY) -m benchmarks.seeds --section seeds-no-lateral-floor --train-flags "$(LATERAL_0)"
 	$(PY) -m benchmarks.seeds --section seeds-refractory-lif --train-flags "$(LATERAL_0)" --fit-flags "--refractory lif"

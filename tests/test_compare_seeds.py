@@ -1,0 +1,47 @@
+"""benchmarks/compare_seeds.py: every method's AUC per (seed, group), and what its summary counts."""
+
+import numpy as np
+from test_seeds import FIT, TRAIN
+
+from benchmarks import compare_seeds as cs
+from benchmarks.compare_connectivity import METHODS, compare
+from connectivity import connection_matrix
+from posterior_file import load_posterior
+from spike_file import load_spike_trains
+
+
+def group(hawkes, glm, dead_out, trials=10):
+    """One group's entry: method -> (AUC observable, AUC all); the correlogram at 0.5, no tick."""
+    values = dict(zip(METHODS, (hawkes, glm, dead_out, 0.5, float("nan"))))
+    return trials, {method: (value, value - 0.01) for method, value in values.items()}
+
+
+def test_summary_counts_cells_and_worst_groups_like_a_loop_over_them():
+    by_seed = {
+        0: {"a": group(0.90, 0.80, 0.95), "b": group(0.70, 0.75, 0.60)},
+        1: {"a": group(0.95, 0.90, 0.90), "b": group(float("nan"), 0.99, 0.99)},  # b: no scorable pair
+        2: {"a": group(0.85, 0.86, 0.84)},
+    }
+    text = cs.summary(by_seed)
+    # Cells with a posterior AUC: 0a, 0b, 1a, 2a; the posterior is best in 1a only.
+    assert "in 1 of 4 (seed, group) cells" in text
+    assert "(logistic GLM: 2; GLM, dead steps out: 1; cross-correlogram: 0)" in text
+    # Worst groups: posterior 0.70, 0.95, 0.85; GLM 0.75, 0.90, 0.86; dead steps out 0.60, 0.90, 0.84.
+    assert "median over the 3 seeds (Hawkes posterior: 0.850; logistic GLM: 0.860; GLM, dead steps out: 0.840;" in text
+    assert "(logistic GLM: 2; GLM, dead steps out: 0; cross-correlogram: 0)" in text
+    table = cs.markdown_table(by_seed)
+    assert "| 0 | b | 10 | 0.700 | 0.750 | 0.600 | 0.500 | - |" in table
+    assert "| 1 | b | 10 | - | 0.990 |" in table
+
+
+def test_a_seed_is_scored_as_compare_scores_its_own_files(tmp_path):
+    spike_file = cs.seeds.train(3, tmp_path, TRAIN)
+    posterior = load_posterior(cs.seeds.fit(3, spike_file, FIT))
+    expected = compare(
+        load_spike_trains(spike_file), posterior, connection_matrix(posterior.weights, posterior.layer_sizes)[0], 3
+    )
+    results = cs.compare_seed(3, TRAIN, FIT)
+    assert list(results) == list(posterior.groups) == list(expected)
+    for name, (n, scores) in results.items():
+        assert n == expected[name][0] == len(posterior.groups[name].trials)
+        np.testing.assert_array_equal([scores[m] for m in METHODS], [expected[name][1][m] for m in METHODS])
