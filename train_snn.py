@@ -1,8 +1,8 @@
 """Train the LIF network with CMA-ES to tell a sine from a cosine; store its spike trains.
 
-The script: the command line, the run of the training, the record with its metrics, and its
-figures (the task and CMA-ES live in ``snn_training.py``, the network in ``spiking_network.py``,
-the file in ``spike_file.py``).
+The script: the command line, the run of the training and the record with its metrics (the task
+and CMA-ES live in ``snn_training.py``, the network in ``spiking_network.py``, the file in
+``spike_file.py``, its figures in ``snn_figures.py``).
 
 Each trial is one input spike train of ``n_steps`` Bernoulli draws whose firing probability
 follows ``0.5 (1 + sin(10 pi t))`` (class 0, "sine") or ``0.5 (1 + cos(15 pi t))`` (class 1,
@@ -30,9 +30,9 @@ import torch
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 from threadpoolctl import threadpool_limits
 
+import snn_figures
 import spiking_network
 from cli_types import finite_float, non_negative_float, non_negative_int, number, positive_float, positive_int
-from safe_files import save_figure
 from snn_training import (
     INIT_OUTPUT_WEIGHT,
     SELECT_DRAWS,
@@ -44,7 +44,7 @@ from snn_training import (
     run_cmaes,
     select_weights,
 )
-from spike_file import LAYER_NAMES, METRIC_NAMES, SPLITS, save_spike_trains, spike_record, trial_split
+from spike_file import METRIC_NAMES, SPLITS, save_spike_trains, spike_record, trial_split
 
 ROOT = Path(__file__).resolve().parent
 # Weaker weights are no synapse: a synapse too weak to move its target's spikes cannot be seen
@@ -93,86 +93,6 @@ def metrics_by_split(labels, predictions, split):
         As from ``spike_file.trial_split``.
     """
     return {name: classification_metrics(labels[split == name], predictions[split == name]) for name in SPLITS}
-
-
-def plot_raster(ax, spikes, labels, layer_sizes, dt):
-    """Draw one trial's spikes, one row per neuron, input at the bottom; return ``ax``.
-
-    Parameters
-    ----------
-    ax : matplotlib.axes.Axes
-    spikes : np.ndarray, shape (n_neurons, n_steps), bool
-    labels : list of str, length n_neurons
-    layer_sizes : dict
-    dt : float
-        Seconds per step, for the top axis in milliseconds.
-    """
-    colours = {"input": "tab:blue", "hidden": "black", "output": "tab:red"}
-    row = 0
-    for layer in LAYER_NAMES:
-        for _ in range(layer_sizes[layer]):
-            ax.eventplot(
-                np.flatnonzero(spikes[row]), lineoffsets=row, linelengths=0.8, colors=colours[layer], linewidths=1.5
-            )
-            row += 1
-        if row < len(labels):
-            ax.axhline(row - 0.5, color="grey", lw=0.8, ls="--")
-    ax.set_yticks(range(len(labels)), labels)
-    row_layers = [name for name in LAYER_NAMES for _ in range(layer_sizes[name])]
-    for tick, layer in zip(ax.get_yticklabels(), row_layers):
-        tick.set_color(colours[layer])
-    n_steps = spikes.shape[1]
-    ax.set_xlim(-1, n_steps)
-    ax.set_ylim(-0.7, len(labels) - 0.3)
-    ax.set_xlabel("time step")
-    ax.set_ylabel("neuron (input, hidden, output)")
-    top = ax.secondary_xaxis("top", functions=(lambda k: k * dt * 1e3, lambda ms: ms / (dt * 1e3)))
-    top.set_xlabel("time (ms)")
-    return ax
-
-
-def plot_training_curve(ax_fitness, ax_accuracy, history, test_accuracy):
-    """Draw fitness and training accuracy per generation; return both axes."""
-    generations = np.arange(1, len(history["best_fitness"]) + 1)
-    ax_fitness.plot(generations, history["best_fitness"], label="best of generation")
-    ax_fitness.plot(generations, history["median_fitness"], label="median of generation")
-    ax_fitness.set_ylabel("fitness (lower is better)")
-    ax_fitness.legend()
-    ax_accuracy.plot(
-        generations, history["train_accuracy"], color="tab:green", label="train accuracy of the generation's best"
-    )
-    ax_accuracy.axhline(
-        test_accuracy, color="tab:red", ls="--", label=f"test accuracy of the final network ({test_accuracy:.3f})"
-    )
-    ax_accuracy.set_ylim(0.0, 1.02)
-    ax_accuracy.set_xlabel("generation")
-    ax_accuracy.set_ylabel("accuracy")
-    ax_accuracy.legend(loc="lower right")
-    return ax_fitness, ax_accuracy
-
-
-def save_figures(record, figures_dir):
-    """Write the raster of the first test trial and the training curve under ``figures_dir``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    trial = int(np.flatnonzero(record["split"] == "test")[0])
-    names = record["class_names"]
-    fig, ax = plt.subplots(figsize=(9, max(6.0, 0.3 * len(record["neuron_labels"]) + 2)))  # a row per neuron
-    plot_raster(ax, record["spikes"][trial], record["neuron_labels"], record["layer_sizes"], record["dt"])
-    ax.set_title(
-        f"Spike trains of test trial {trial} (true {names[record['labels'][trial]]}, "
-        f"predicted {names[record['predictions'][trial]]})"
-    )
-    save_figure(fig, Path(figures_dir) / "example_spiking_trains.png")
-    plt.close(fig)
-
-    fig, (ax_fitness, ax_accuracy) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
-    plot_training_curve(ax_fitness, ax_accuracy, record["history"], record["metrics"]["test"]["accuracy"])
-    save_figure(fig, Path(figures_dir) / "training_curve.png")
-    plt.close(fig)
 
 
 _population_size = number(int, lambda v: v >= 2, "at least 2 (CMA-ES needs a population)")
@@ -583,7 +503,7 @@ def main(argv=None):
     try:
         save_spike_trains(record, args.spike_file)
         if not args.no_figures:
-            save_figures(record, args.figure_dir)
+            snn_figures.save_figures(record, args.figure_dir)
     except OSError as err:
         sys.exit(f"train_snn.py: error: cannot write outputs: {err}")
     for split_name, values in record["metrics"].items():
