@@ -57,6 +57,9 @@ ONE_DRAW    := --select-generations 20 --select-draws 1
 # made before it spell it out.
 LATERAL_CHECK := 50 51 52 53 54 55 56 57 58 59
 LATERAL_0   := --min-lateral-weight 0
+# The cull of slow CMA-ES runs, step 7's candidate, and the seeds of its check.
+CULL        := --cull-at 300 --cull-to 4 --generations 1000
+CULL_CHECK  := 60 61 62 63 64 65 66 67 68 69
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -85,6 +88,10 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --seeds $(LATERAL_CHECK) --section seeds-check-lateral --train-flags "--min-lateral-weight 1"
 	$(PY) -m benchmarks.seeds --section seeds-cma-runs-12 --train-flags "--cma-runs 12"
 	$(PY) -m benchmarks.seeds --section seeds-noise-02 --train-flags "--noise-sigma 0.2"
+	$(PY) -m benchmarks.seeds --section seeds-cull --train-flags "$(CULL)"
+	$(PY) -m benchmarks.seeds --section seeds-cull-rate-floor --train-flags "$(CULL) --rate-floor 0.05"
+	$(PY) -m benchmarks.seeds --seeds $(CULL_CHECK) --section seeds-check-cull-default
+	$(PY) -m benchmarks.seeds --seeds $(CULL_CHECK) --section seeds-check-cull --train-flags "$(CULL)"
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(BENCH_PY) -m benchmarks.bench_hawkes

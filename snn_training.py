@@ -29,6 +29,9 @@ INIT_OUTPUT_WEIGHT = 0.6  # CMA-ES start of hidden->output weights, in units of 
 # docs/MODEL.md.
 SELECT_GENERATIONS = 100
 SELECT_DRAWS = 10
+# Runs compared for a cull by their median fitness over this many last generations, so that
+# one generation's noise draw does not decide.
+CULL_WINDOW = 20
 
 
 def class_rates(n_steps, sine_freq, cosine_freq):
@@ -171,6 +174,24 @@ def noise_generator(seed, purpose):
     return torch.Generator().manual_seed(int(child.generate_state(1, np.uint64)[0] >> 1))
 
 
+def runs_to_keep(medians, keep):
+    """The runs a cull keeps: lowest median fitness over the last ``CULL_WINDOW`` generations.
+
+    Parameters
+    ----------
+    medians : np.ndarray, shape (generations, runs)
+        Each generation's median fitness of each run's population.
+    keep : int
+
+    Returns
+    -------
+    np.ndarray of int, shape (min(keep, runs),)
+        The kept runs in their original order; of equal scores the earlier run is kept.
+    """
+    scores = medians[-CULL_WINDOW:].mean(axis=0)
+    return np.sort(np.argsort(scores, kind="stable")[:keep])
+
+
 def run_cmaes(
     layer_sizes,
     lif,
@@ -189,6 +210,7 @@ def run_cmaes(
     on_generation=None,
     output_start=INIT_OUTPUT_WEIGHT,
     select_generations=SELECT_GENERATIONS,
+    cull=None,
 ):
     """Minimise ``fitness`` over the network weights with ``runs`` CMA-ES runs side by side.
 
@@ -233,13 +255,19 @@ def run_cmaes(
         CMA-ES start of every hidden->output weight, threshold units.
     select_generations : int
         The last generations whose best individuals are candidates.
+    cull : tuple of int or None
+        ``(generation, keep)``: after that many generations only the ``keep`` runs whose
+        population's median fitness, averaged over their last ``CULL_WINDOW`` generations, is
+        lowest run on; the others stop and leave no candidates. The runs share every noise
+        draw, so their fitnesses compare. None: every run runs every generation.
 
     Returns
     -------
     candidates : np.ndarray, shape (runs * (2 + min(select_generations, generations)), n_parameters)
-        Rows ``0 .. runs-1``: each run's weights of lowest fitness over all generations;
-        ``runs .. 2 runs - 1``: each run's final CMA-ES mean; then, generation by generation
-        over the last ``select_generations`` (oldest first), each run's best individual. (A
+        ``runs`` those that ran to the end. Rows ``0 .. runs-1``: each run's weights of lowest
+        fitness over all generations; ``runs .. 2 runs - 1``: each run's final CMA-ES mean;
+        then, generation by generation over the last ``select_generations`` (oldest first),
+        each run's best individual. (A
         generation's lowest fitness is one lucky or unlucky noise draw on the training trials,
         so none of them is the answer without a choice on other trials.)
     history : dict of np.ndarray, each shape (generations,)
@@ -266,7 +294,12 @@ def run_cmaes(
     finalists = []  # best individual of each run in each of the last select_generations generations
     n_steps = spikes.shape[-1]
     progress = tqdm(range(generations), desc="CMA-ES", unit="gen", disable=None)
+    medians = []  # per generation: (R,) each run's median fitness
     for generation in progress:
+        if cull is not None and generation == cull[0]:
+            kept = runs_to_keep(np.array(medians), cull[1])
+            strategies, best, runs = [strategies[r] for r in kept], [best[r] for r in kept], len(kept)
+            finalists = [generation_best[kept] for generation_best in finalists]
         candidates = np.stack([np.asarray(s.ask()) for s in strategies])  # (R, P, n_params)
         theta = torch.as_tensor(candidates.reshape(runs * population, -1), dtype=torch.float32, device=device)
         weights = spiking_network.theta_to_weights(theta, layer_sizes, **weight_options)
@@ -278,6 +311,7 @@ def run_cmaes(
             .astype(np.float64)
             .reshape(runs, population)
         )
+        medians.append(np.median(values, axis=1))
         for strategy, run_candidates, run_values in zip(strategies, candidates, values):
             strategy.tell(list(run_candidates), run_values.tolist())
         if on_generation is not None:
@@ -293,9 +327,10 @@ def run_cmaes(
             for r in range(runs)
         ]
         if generation >= generations - select_generations:
-            finalists.extend(candidates[np.arange(runs), leaders])
+            finalists.append(candidates[np.arange(runs), leaders])  # (R, n_params)
         progress.set_postfix(fitness=f"{values.min():.4f}", accuracy=f"{accuracy:.3f}")
-    return np.stack([*(theta for theta, _ in best), *(s.mean for s in strategies), *finalists]), history
+    bests, means = np.stack([theta for theta, _ in best]), np.stack([s.mean for s in strategies])
+    return np.concatenate([bests, means, *finalists]), history
 
 
 def select_weights(

@@ -93,7 +93,7 @@ def seed_row(seed, settings, pool_generations, n_assess, assess_draws, flags):
     results = []
     for draws, generations, n_validation in settings:
         args, problem = problems[n_validation]
-        rows = pool(np.arange(len(candidates)), args.cma_runs, generations)
+        rows = pool(np.arange(len(candidates)), train_snn.final_runs(args), generations)
         row = rows[train_snn.choose(args, problem, candidates[rows], draws)]
         results.append((expected[row], test_accuracy(candidates[row], args, problem)))
     return results, expected.max()

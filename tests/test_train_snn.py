@@ -389,6 +389,10 @@ def test_the_lateral_floor_is_one_threshold_unit_by_default(flags, lateral):
         ["--v-threshold", "nan"],
         ["--device", "foo"],
         ["--device", "cuda:99"],
+        ["--cull-at", "-1"],
+        ["--cull-at", "500"],
+        ["--cull-at", "10", "--cull-to", "8"],
+        ["--cull-at", "10", "--cull-to", "0"],
     ]
     + ([] if torch.cuda.is_available() else [["--device", "cuda"]]),
 )
@@ -438,3 +442,70 @@ def test_cma_es_starts_from_the_given_output_weights(start):
     np.testing.assert_allclose(weights["hidden_output"].numpy(), start, atol=1e-6)
     np.testing.assert_allclose(weights["input_hidden"].numpy(), snn_training.INIT_INPUT_WEIGHT, atol=1e-6)
     assert np.abs(weights["hidden_hidden"].numpy()).max() < 1e-6
+
+
+def test_a_cull_keeps_the_runs_of_lowest_recent_median_fitness_like_a_loop():
+    rng = np.random.default_rng(3)
+    medians = rng.normal(size=(40, 8))
+    medians[:, 5] = medians[:, 2] = 0.0  # a tie: the earlier run is kept first
+    for keep in (1, 2, 3, 8):
+        scores = [sum(medians[g, r] for g in range(40 - snn_training.CULL_WINDOW, 40)) for r in range(8)]
+        expected = sorted(sorted(range(8), key=lambda r: (scores[r], r))[:keep])
+        assert snn_training.runs_to_keep(medians, keep).tolist() == expected
+
+
+def test_culled_runs_stop_at_the_cull_and_the_kept_ones_are_those_a_loop_picks(monkeypatch):
+    args = train_snn.parse_args(TINY + ["--cma-runs", "4", "--generations", "5", "--cull-at", "3", "--cull-to", "2"])
+    problem = train_snn.training_problem(args)
+    tells, values = [], []
+
+    class Counting(snn_training.cma.CMAEvolutionStrategy):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            self.run, self.tells = len(tells), 0
+            tells.append(self)
+
+        def tell(self, solutions, function_values):
+            self.tells += 1
+            values.append((self.run, self.tells, np.median(function_values)))
+            return super().tell(solutions, function_values)
+
+    monkeypatch.setattr(snn_training.cma, "CMAEvolutionStrategy", Counting)
+    reports = []
+    candidates, _ = train_snn.run_training(args, problem, lambda generation, means: reports.append(means.shape[0]))
+    medians = np.zeros((3, 4))
+    for run, generation, median in values:
+        if generation <= 3:
+            medians[generation - 1, run] = median
+    kept = snn_training.runs_to_keep(medians, 2)
+    assert sorted(r for r in range(4) if tells[r].tells == 5) == kept.tolist()
+    assert sorted(tells[r].tells for r in range(4)) == [3, 3, 5, 5]
+    assert reports == [4, 4, 4, 2, 2]
+    # Only the runs that ran to the end leave candidates: best, mean and the last generations' bests.
+    assert train_snn.final_runs(args) == 2
+    assert candidates.shape[0] == 2 * (2 + min(args.select_generations, 5))
+    np.testing.assert_array_equal(candidates[2:4], np.stack([tells[r].mean for r in kept]))
+
+
+def test_a_cull_that_keeps_every_run_changes_nothing():
+    args = train_snn.parse_args(TINY + ["--generations", "4"])
+    problem = train_snn.training_problem(args)
+    plain = train_snn.run_training(args, problem)
+    whole = snn_training.run_cmaes(
+        problem["layer_sizes"],
+        problem["lif"],
+        args.dt,
+        *(torch.as_tensor(a) for a in problem["trials"]["train"]),
+        args.population,
+        args.generations,
+        args.sigma0,
+        problem["fitness_options"],
+        args.seed,
+        args.device,
+        weight_options=problem["weight_options"],
+        runs=args.cma_runs,
+        select_generations=args.select_generations,
+        cull=(2, args.cma_runs),
+    )
+    np.testing.assert_array_equal(whole[0], plain[0])
+    np.testing.assert_array_equal(whole[1]["best_fitness"], plain[1]["best_fitness"])
