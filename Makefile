@@ -92,6 +92,8 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --section seeds-cull-rate-floor --train-flags "$(CULL) --rate-floor 0.05"
 	$(PY) -m benchmarks.seeds --seeds $(CULL_CHECK) --section seeds-check-cull-default
 	$(PY) -m benchmarks.seeds --seeds $(CULL_CHECK) --section seeds-check-cull --train-flags "$(CULL)"
+	$(PY) -m benchmarks.seeds --section seeds-default-refractory-lif --fit-flags "--refractory lif"
+	$(PY) -m benchmarks.seeds --section seeds-cull-refractory-lif --train-flags "$(CULL)" --fit-flags "--refractory lif"
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(BENCH_PY) -m benchmarks.bench_hawkes
