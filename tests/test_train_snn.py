@@ -491,21 +491,7 @@ def test_a_cull_that_keeps_every_run_changes_nothing():
     args = train_snn.parse_args(TINY + ["--generations", "4"])
     problem = train_snn.training_problem(args)
     plain = train_snn.run_training(args, problem)
-    whole = snn_training.run_cmaes(
-        problem["layer_sizes"],
-        problem["lif"],
-        args.dt,
-        *(torch.as_tensor(a) for a in problem["trials"]["train"]),
-        args.population,
-        args.generations,
-        args.sigma0,
-        problem["fitness_options"],
-        args.seed,
-        args.device,
-        weight_options=problem["weight_options"],
-        runs=args.cma_runs,
-        select_generations=args.select_generations,
-        cull=(2, args.cma_runs),
-    )
+    args.cull_at, args.cull_to = 2, args.cma_runs  # the command line refuses it: it culls nothing
+    whole = train_snn.run_training(args, problem)
     np.testing.assert_array_equal(whole[0], plain[0])
     np.testing.assert_array_equal(whole[1]["best_fitness"], plain[1]["best_fitness"])
