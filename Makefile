@@ -57,9 +57,13 @@ ONE_DRAW    := --select-generations 20 --select-draws 1
 # made before it spell it out.
 LATERAL_CHECK := 50 51 52 53 54 55 56 57 58 59
 LATERAL_0   := --min-lateral-weight 0
-# The cull of slow CMA-ES runs, step 7's candidate, and the seeds of its check.
+# The cull of slow CMA-ES runs, step 7's candidate and today's default, and the seeds of its
+# check; NO_CULL is the training before step 7, which the sweeps made before it spell out.
 CULL        := --cull-at 300 --cull-to 4 --generations 1000
 CULL_CHECK  := 60 61 62 63 64 65 66 67 68 69
+NO_CULL     := --generations 500 --cull-at 0
+# The seeds of step 8's check: the fit with dead steps against the plain fit.
+DEAD_CHECK  := 70 71 72 73 74 75 76 77 78 79
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -68,32 +72,34 @@ results: $(STAMP)
 	$(BENCH_PY) -m benchmarks.compare_connectivity
 	$(BENCH_PY) -m benchmarks.compare_seeds
 	$(PY) -m benchmarks.seeds
-	$(PY) -m benchmarks.seeds --section seeds-no-lateral-floor --train-flags "$(LATERAL_0)"
-	$(PY) -m benchmarks.seeds --section seeds-refractory-lif --train-flags "$(LATERAL_0)" --fit-flags "--refractory lif"
-	$(PY) -m benchmarks.seeds --section seeds-one-draw --train-flags "$(LATERAL_0) $(ONE_DRAW)"
-	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out --train-flags "$(LATERAL_0) $(ONE_DRAW)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH) --section seeds-fresh --train-flags "$(LATERAL_0) $(ONE_DRAW)"
-	$(PY) -m benchmarks.seeds --seeds $(CHECK) --section seeds-check-candidate --train-flags "$(LATERAL_0) $(CHECKED) $(ONE_DRAW)"
-	$(PY) -m benchmarks.seeds --seeds $(CHECK) --section seeds-check-earlier --train-flags "$(LATERAL_0) $(EARLIER) $(ONE_DRAW)"
+	$(PY) -m benchmarks.seeds --section seeds-no-cull --train-flags "$(NO_CULL)"
+	$(PY) -m benchmarks.seeds --section seeds-no-lateral-floor --train-flags "$(NO_CULL) $(LATERAL_0)"
+	$(PY) -m benchmarks.seeds --section seeds-refractory-lif --train-flags "$(NO_CULL) $(LATERAL_0)" --fit-flags "--refractory lif"
+	$(PY) -m benchmarks.seeds --section seeds-one-draw --train-flags "$(NO_CULL) $(LATERAL_0) $(ONE_DRAW)"
+	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out --train-flags "$(NO_CULL) $(LATERAL_0) $(ONE_DRAW)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH) --section seeds-fresh --train-flags "$(NO_CULL) $(LATERAL_0) $(ONE_DRAW)"
+	$(PY) -m benchmarks.seeds --seeds $(CHECK) --section seeds-check-candidate --train-flags "$(NO_CULL) $(LATERAL_0) $(CHECKED) $(ONE_DRAW)"
+	$(PY) -m benchmarks.seeds --seeds $(CHECK) --section seeds-check-earlier --train-flags "$(NO_CULL) $(LATERAL_0) $(EARLIER) $(ONE_DRAW)"
 	$(PY) -m benchmarks.seeds --section seeds-lateral-3-noise-025-gen-650 \
-		--train-flags "$(LATERAL_0) $(CHECKED) --generations 650 $(ONE_DRAW)"
-	$(PY) -m benchmarks.selection --train-flags "$(LATERAL_0)"
-	$(PY) -m benchmarks.selection --seeds $(SELECTION_CHECK) --section selection-check --train-flags "$(LATERAL_0)"
-	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-many-draws --train-flags "$(LATERAL_0) $(MANY_DRAWS)"
-	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-one-draw --train-flags "$(LATERAL_0) $(ONE_DRAW)"
-	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out-many-draws --train-flags "$(LATERAL_0) $(MANY_DRAWS)"
+		--train-flags "--cull-at 0 $(LATERAL_0) $(CHECKED) --generations 650 $(ONE_DRAW)"
+	$(PY) -m benchmarks.selection --train-flags "$(NO_CULL) $(LATERAL_0)"
+	$(PY) -m benchmarks.selection --seeds $(SELECTION_CHECK) --section selection-check --train-flags "$(NO_CULL) $(LATERAL_0)"
+	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-many-draws --train-flags "$(NO_CULL) $(LATERAL_0) $(MANY_DRAWS)"
+	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-one-draw --train-flags "$(NO_CULL) $(LATERAL_0) $(ONE_DRAW)"
+	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out-many-draws --train-flags "$(NO_CULL) $(LATERAL_0) $(MANY_DRAWS)"
 	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out-refractory-lif \
-		--train-flags "$(LATERAL_0)" --fit-flags "--refractory lif"
-	$(PY) -m benchmarks.seeds --seeds $(LATERAL_CHECK) --section seeds-check-lateral-default --train-flags "$(LATERAL_0)"
-	$(PY) -m benchmarks.seeds --seeds $(LATERAL_CHECK) --section seeds-check-lateral --train-flags "--min-lateral-weight 1"
-	$(PY) -m benchmarks.seeds --section seeds-cma-runs-12 --train-flags "--cma-runs 12"
-	$(PY) -m benchmarks.seeds --section seeds-noise-02 --train-flags "--noise-sigma 0.2"
-	$(PY) -m benchmarks.seeds --section seeds-cull --train-flags "$(CULL)"
+		--train-flags "$(NO_CULL) $(LATERAL_0)" --fit-flags "--refractory lif"
+	$(PY) -m benchmarks.seeds --seeds $(LATERAL_CHECK) --section seeds-check-lateral-default --train-flags "$(NO_CULL) $(LATERAL_0)"
+	$(PY) -m benchmarks.seeds --seeds $(LATERAL_CHECK) --section seeds-check-lateral --train-flags "$(NO_CULL) --min-lateral-weight 1"
+	$(PY) -m benchmarks.seeds --section seeds-cma-runs-12 --train-flags "$(NO_CULL) --cma-runs 12"
+	$(PY) -m benchmarks.seeds --section seeds-noise-02 --train-flags "$(NO_CULL) --noise-sigma 0.2"
 	$(PY) -m benchmarks.seeds --section seeds-cull-rate-floor --train-flags "$(CULL) --rate-floor 0.05"
-	$(PY) -m benchmarks.seeds --seeds $(CULL_CHECK) --section seeds-check-cull-default
+	$(PY) -m benchmarks.seeds --seeds $(CULL_CHECK) --section seeds-check-no-cull --train-flags "$(NO_CULL)"
 	$(PY) -m benchmarks.seeds --seeds $(CULL_CHECK) --section seeds-check-cull --train-flags "$(CULL)"
-	$(PY) -m benchmarks.seeds --section seeds-default-refractory-lif --fit-flags "--refractory lif"
+	$(PY) -m benchmarks.seeds --section seeds-no-cull-refractory-lif --train-flags "$(NO_CULL)" --fit-flags "--refractory lif"
 	$(PY) -m benchmarks.seeds --section seeds-cull-refractory-lif --train-flags "$(CULL)" --fit-flags "--refractory lif"
+	$(PY) -m benchmarks.seeds --seeds $(DEAD_CHECK) --section seeds-check-dead-steps-default
+	$(PY) -m benchmarks.seeds --seeds $(DEAD_CHECK) --section seeds-check-dead-steps --fit-flags "--refractory lif"
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(BENCH_PY) -m benchmarks.bench_hawkes

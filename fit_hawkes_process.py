@@ -330,8 +330,8 @@ def parse_args(argv=None):
         "neuron's intensity is 0 for the refractory steps after each of its spikes (tau_ref of "
         "the spike file), in which the neuron discards its input, so a source spike that "
         "reaches it then is no evidence against the synapse; the input layer has none. It fits "
-        "the spike trains better; whether it ranks the synapses better depends on the training "
-        "(docs/MODEL.md)",
+        "the spike trains better; on fresh seeds it ranked the synapses no better than the plain "
+        "model (docs/MODEL.md, step 8)",
     )
     parser.add_argument(
         "--beta",

@@ -48,11 +48,17 @@ def plot_raster(ax, spikes, labels, layer_sizes, dt):
     return ax
 
 
-def plot_training_curve(ax_fitness, ax_accuracy, history, test_accuracy):
-    """Draw fitness and training accuracy per generation; return both axes."""
+def plot_training_curve(ax_fitness, ax_accuracy, history, test_accuracy, cull=None):
+    """Draw fitness and training accuracy per generation; return both axes.
+
+    ``cull``: ``(generation, runs kept)`` of the training's cull, marked on both axes, or None.
+    """
     generations = np.arange(1, len(history["best_fitness"]) + 1)
     ax_fitness.plot(generations, history["best_fitness"], label="best of generation")
-    ax_fitness.plot(generations, history["median_fitness"], label="median of generation")
+    ax_fitness.plot(generations, history["median_fitness"], label="median of generation (runs training)")
+    if cull is not None:
+        for ax in (ax_fitness, ax_accuracy):
+            ax.axvline(cull[0], color="grey", ls=":", label=f"cull to the {cull[1]} best runs")
     ax_fitness.set_ylabel("fitness (lower is better)")
     ax_fitness.legend()
     ax_accuracy.plot(
@@ -87,6 +93,8 @@ def save_figures(record, figures_dir):
     plt.close(fig)
 
     fig, (ax_fitness, ax_accuracy) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
-    plot_training_curve(ax_fitness, ax_accuracy, record["history"], record["metrics"]["test"]["accuracy"])
+    config = record["config"]
+    cull = (config["cull_at"], config["cull_to"]) if config.get("cull_at") else None
+    plot_training_curve(ax_fitness, ax_accuracy, record["history"], record["metrics"]["test"]["accuracy"], cull)
     save_figure(fig, Path(figures_dir) / "training_curve.png")
     plt.close(fig)

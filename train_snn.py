@@ -68,9 +68,10 @@ MAX_LATERAL_WEIGHT = 3.0  # largest hidden->hidden weight magnitude, in units of
 # its resting target on its own, so its spikes show in the target's train. Chosen by a rule
 # written down before its fresh seeds ran (docs/MODEL.md).
 MIN_LATERAL_WEIGHT = 1.0  # in units of v_threshold
+GENERATIONS = 1000  # CMA-ES generations of each run that is not culled
 # A run still near chance after a few hundred generations seldom catches up (docs/MODEL.md):
 # culling the runs of higher recent fitness then gives their simulations to the others.
-CULL_AT = 0  # generation of the cull; 0: none, every run runs to the end
+CULL_AT = 300  # generation of the cull, in a training longer than that and of more runs than CULL_TO
 CULL_TO = 4  # runs kept at the cull
 RATE_FLOOR = 0.03  # spikes per step below which a hidden/output neuron is penalised
 RATE_TARGET = 0.15  # spikes per step a hidden/output neuron may fire before penalty
@@ -211,13 +212,14 @@ def parse_args(argv=None):
     add(
         "--cull-at",
         type=non_negative_int,
-        default=CULL_AT,
+        default=None,
         help=f"after this many generations only the --cull-to runs of lowest recent training fitness "
-        f"run on (default {CULL_AT}; 0: every run to the end)",
+        f"run on (default {CULL_AT} where --generations is above it and --cma-runs above --cull-to, "
+        f"else none; 0: every run to the end)",
     )
     add("--cull-to", type=positive_int, default=CULL_TO, help=f"runs kept at --cull-at (default {CULL_TO})")
     add("--population", type=_population_size, default=16, help="CMA-ES population size, at least 2 (default 16)")
-    add("--generations", type=positive_int, default=500, help="CMA-ES generations (default 500)")
+    add("--generations", type=positive_int, default=GENERATIONS, help=f"CMA-ES generations (default {GENERATIONS})")
     add("--sigma0", type=positive_float, default=0.3, help="initial CMA-ES step size in threshold units (default 0.3)")
     add(
         "--temperature",
@@ -332,7 +334,9 @@ def parse_args(argv=None):
             f"argument --min-lateral-weight: must be below --max-lateral-weight ({args.max_lateral_weight}), "
             f"or no lateral synapse is left; got {args.min_lateral_weight}"
         )
-    if args.cull_at and not (args.cull_at < args.generations and args.cull_to < args.cma_runs):
+    if args.cull_at is None:  # a short or small training, a test's or a quick look, runs without the cull
+        args.cull_at = CULL_AT if CULL_AT < args.generations and args.cull_to < args.cma_runs else 0
+    elif args.cull_at and not (args.cull_at < args.generations and args.cull_to < args.cma_runs):
         parser.error(
             f"argument --cull-at: needs --cull-at below --generations ({args.generations}) and --cull-to "
             f"below --cma-runs ({args.cma_runs}); got {args.cull_at} and {args.cull_to}"

@@ -7,7 +7,8 @@ validation trials under the held-out noise (the test trials are not used), and t
 of the LIF neurons there. The settings are the default, the default with the earlier weight of the rate band
 (0.5), and the earlier CMA-ES settings too (a step size of 1 and a population of 32 for 200
 generations), so the table shows, at the same count of simulated networks, where the runs
-stand under each and whether the band holds.
+stand under each and whether the band holds. After the cull (``--cull-at``) the table follows
+the runs kept; its runs column counts the runs still training.
 
 Reads:  nothing.
 Writes: the "training-runs" section of docs/RESULTS.md (unless ``--no-report``); prints it.
@@ -73,15 +74,17 @@ def run(args):
         f"lowest and highest firing rate (spikes per step) of its LIF neurons in the most accurate run "
         f"(the band is [{train_snn.RATE_FLOOR}, {train_snn.RATE_TARGET}])"
     )
-    print("| seed | setting | generation | networks simulated per run | median over runs | best run | its rates |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| seed | setting | generation | networks simulated per run | runs | median over runs | best run | its rates |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for seed in args.seeds:
         for name, flags in SETTINGS.items():
             train_args, checkpoints = follow_runs([*flags, "--seed", str(seed)], args.every)
             for generation, accuracy, rates in checkpoints:
                 best = rates[accuracy.argmax()]
                 print(
-                    f"| {seed} | {name} | {generation} | {generation * train_args.population} | "
+                    f"| {seed} | {name} | {generation} | {generation * train_args.population} | {len(accuracy)} | "
                     f"{np.median(accuracy):.3f} | {accuracy.max():.3f} | {best.min():.3f}-{best.max():.3f} |"
                 )
     for name, flags in SETTINGS.items():

@@ -83,5 +83,8 @@ def test_standing_counts_each_group_and_trial_count_and_names_the_losses():
     by_group = {"a": {4: cell(0.9, 0.8), 16: cell(0.9, 0.8, 0.95)}, "b": {4: cell(0.7, 0.7)}}
     text = cc.hawkes_standing(by_group)
     assert "in 2 of 3 (group, trials) cells" in text
-    assert "a at 16 trials (tick MLE 0.950 against 0.900)" in text
+    assert text.endswith("; a method ranks better in 1: tick MLE in 1 (AUC higher by 0.050-0.050).")
     assert cc.hawkes_standing({"b": {4: cell(0.7, 0.7)}}).endswith("in 1 of 1 (group, trials) cells.")
+    text = cc.hawkes_standing({"a": {4: cell(0.9, 0.95)}, "b": {4: cell(0.7, 0.8), 8: cell(0.9, 0.8, 0.95)}})
+    assert "in 0 of 3 (group, trials) cells; a method ranks better in 3: " in text
+    assert text.endswith("logistic GLM in 2 (AUC higher by 0.050-0.100); tick MLE in 1 (AUC higher by 0.050-0.050).")

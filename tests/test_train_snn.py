@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+import snn_figures
 import snn_training
 import spiking_network as sn
 import train_snn
@@ -270,6 +271,22 @@ def test_spike_file_matches_the_contract(spike_file):
     assert (spike_file.parent / "figures" / "training_curve.png").stat().st_size > 0
 
 
+@pytest.mark.parametrize("cull", [None, (4, 2)])
+def test_the_training_curve_marks_the_cull_on_both_axes_and_nothing_else(cull):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    history = {key: np.linspace(1.0, 0.0, 10) for key in ("best_fitness", "median_fitness", "train_accuracy")}
+    fig, axes = plt.subplots(2, 1)
+    snn_figures.plot_training_curve(*axes, history, 0.9, cull)
+    for ax in axes:
+        vertical = [line.get_xdata()[0] for line in ax.get_lines() if np.ptp(line.get_xdata()) == 0]
+        assert vertical == ([] if cull is None else [cull[0]])
+    plt.close(fig)
+
+
 def test_weight_bounds_hold_in_the_stored_weights(tmp_path):
     out = tmp_path / "bounded.pkl"
     train_snn.main(
@@ -390,7 +407,8 @@ def test_the_lateral_floor_is_one_threshold_unit_by_default(flags, lateral):
         ["--device", "foo"],
         ["--device", "cuda:99"],
         ["--cull-at", "-1"],
-        ["--cull-at", "500"],
+        ["--cull-at", "1000"],
+        ["--cull-at", "100", "--generations", "50"],
         ["--cull-at", "10", "--cull-to", "8"],
         ["--cull-at", "10", "--cull-to", "0"],
     ]
@@ -485,6 +503,23 @@ def test_culled_runs_stop_at_the_cull_and_the_kept_ones_are_those_a_loop_picks(m
     assert train_snn.final_runs(args) == 2
     assert candidates.shape[0] == 2 * (2 + min(args.select_generations, 5))
     np.testing.assert_array_equal(candidates[2:4], np.stack([tells[r].mean for r in kept]))
+
+
+@pytest.mark.parametrize(
+    "flags, cull_at",
+    [
+        ([], train_snn.CULL_AT),
+        (["--generations", str(train_snn.CULL_AT)], 0),
+        (["--cma-runs", str(train_snn.CULL_TO)], 0),
+        (["--cull-to", "2", "--cma-runs", "3"], train_snn.CULL_AT),
+        (["--cull-at", "0"], 0),
+        (["--cull-at", "5", "--generations", "6"], 5),
+    ],
+)
+def test_the_default_cull_applies_only_where_it_can_cull(flags, cull_at):
+    args = train_snn.parse_args(flags)
+    assert args.cull_at == cull_at
+    assert train_snn.final_runs(args) == (args.cull_to if cull_at else args.cma_runs)
 
 
 def test_a_cull_that_keeps_every_run_changes_nothing():
