@@ -69,7 +69,7 @@ def test_a_target_that_never_fires_gets_a_zero_glm_row():
     assert np.all(cc.logistic_glm(spikes)[2] == 0)
 
 
-def test_standing_counts_each_group_and_trial_count_and_names_the_losses():
+def test_standing_counts_each_group_and_trial_count_and_names_the_methods_that_rank_better():
     def cell(hawkes, glm, tick=float("nan")):
         values = {
             "Hawkes posterior": hawkes,
