@@ -334,9 +334,13 @@ def parse_args(argv=None):
             f"argument --min-lateral-weight: must be below --max-lateral-weight ({args.max_lateral_weight}), "
             f"or no lateral synapse is left; got {args.min_lateral_weight}"
         )
+
+    def can_cull(generation):
+        return generation < args.generations and args.cull_to < args.cma_runs
+
     if args.cull_at is None:  # a short or small training, a test's or a quick look, runs without the cull
-        args.cull_at = CULL_AT if CULL_AT < args.generations and args.cull_to < args.cma_runs else 0
-    elif args.cull_at and not (args.cull_at < args.generations and args.cull_to < args.cma_runs):
+        args.cull_at = CULL_AT if can_cull(CULL_AT) else 0
+    elif args.cull_at and not can_cull(args.cull_at):
         parser.error(
             f"argument --cull-at: needs --cull-at below --generations ({args.generations}) and --cull-to "
             f"below --cma-runs ({args.cma_runs}); got {args.cull_at} and {args.cull_to}"
