@@ -214,7 +214,7 @@ def run_cmaes(
 ):
     """Minimise ``fitness`` over the network weights with ``runs`` CMA-ES runs side by side.
 
-    The runs are independent (pycma's ask/tell, each its own seed) but share every network
+    The runs are independent (pycma's ask/tell, each its own samples) but share every network
     simulation: each generation, all their populations are evaluated as one batch on the same
     noise draw. A run can settle in a poor local optimum from which more generations do not
     lead out, so several runs, and a choice among their candidates on trials no run trained on
@@ -237,8 +237,12 @@ def run_cmaes(
         ``temperature``, ``silence_penalty``, ``min_count``, ``rate_floor``, ``rate_target``
         and ``rate_penalty`` of ``fitness``.
     seed : int
-        Run ``r`` gives pycma ``seed + 1 + 1000 r`` (pycma reads 0 as "seed from the clock");
-        the noise comes from ``noise_generator(seed, "train")``.
+        Run ``r`` gives pycma ``seed + 1 + 1000 r`` (pycma reads 0 as "seed from the clock").
+        pycma samples from numpy's global generator and seeds it when a run is made, so the
+        last run's seed starts the one stream from which all runs then draw in turn; nothing
+        else in the training draws from it (the trials have their own ``np.random.Generator``),
+        so the runs do not depend on what drew from it before. The noise comes from
+        ``noise_generator(seed, "train")``.
     device : torch.device
     noise_draws : int
         Noise draws per training trial and generation; the fitness averages over them (the
