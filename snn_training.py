@@ -216,9 +216,10 @@ def run_cmaes(
 
     The runs are independent (pycma's ask/tell; ``seed`` says where their samples come from)
     but share every network simulation: each generation, all their populations are evaluated
-    as one batch on the same noise draw. A run can settle in a poor local optimum from which more generations do not
-    lead out, so several runs, and a choice among their candidates on trials no run trained on
-    (``select_weights``), make the result depend less on one run's luck.
+    as one batch on the same noise draw. A run can settle in a poor local optimum from which
+    more generations do not lead out, so several runs, and a choice among their candidates on
+    trials no run trained on (``select_weights``), make the result depend less on one run's
+    luck.
 
     Parameters
     ----------
