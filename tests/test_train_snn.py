@@ -4,6 +4,7 @@ The spike file's loader and layout are tested on their own in test_spike_file.py
 
 import pickle
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -273,18 +274,12 @@ def test_spike_file_matches_the_contract(spike_file):
 
 @pytest.mark.parametrize("cull", [None, (4, 2)])
 def test_the_training_curve_marks_the_cull_on_both_axes_and_nothing_else(cull):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     history = {key: np.linspace(1.0, 0.0, 10) for key in ("best_fitness", "median_fitness", "train_accuracy")}
-    fig, axes = plt.subplots(2, 1)
+    _, axes = plt.subplots(2, 1)
     snn_figures.plot_training_curve(*axes, history, 0.9, cull)
     for ax in axes:
         vertical = [line.get_xdata()[0] for line in ax.get_lines() if np.ptp(line.get_xdata()) == 0]
         assert vertical == ([] if cull is None else [cull[0]])
-    plt.close(fig)
 
 
 def test_weight_bounds_hold_in_the_stored_weights(tmp_path):
