@@ -101,6 +101,8 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --seeds $(DEAD_CHECK) --section seeds-check-dead-steps-default
 	$(PY) -m benchmarks.seeds --seeds $(DEAD_CHECK) --section seeds-check-dead-steps --fit-flags "--refractory lif"
 	$(PY) -m benchmarks.seeds --section seeds-cma-runs-12-cull --train-flags "--cma-runs 12"
+	$(PY) -m benchmarks.seeds --section seeds-cull-by-validation --train-flags "--cull-by validation"
+	$(PY) -m benchmarks.seeds --section seeds-no-cull-1000 --train-flags "--cull-at 0"
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(BENCH_PY) -m benchmarks.bench_hawkes

@@ -4,7 +4,7 @@ Holds the two classes' input trials (``class_rates``, ``generate_trials``), the 
 trial's class from the output counts (``predict``), the fitness CMA-ES minimises
 (``fitness``), the seeded noise streams (``noise_generator``), the CMA-ES runs and their
 candidates (``run_cmaes``), and the choice among them on the validation trials
-(``select_weights``).
+(``select_weights``, ``rank_candidates``).
 Its own module because it is the training without the command line, the file or the figures.
 """
 
@@ -159,28 +159,44 @@ def noise_generator(seed, purpose):
     ----------
     seed : int
         The run's ``--seed``.
-    purpose : {"train", "record", "select"}
+    purpose : {"train", "record", "select", "cull"}
         ``"train"`` feeds the CMA-ES generations (fresh noise every generation, common to the
         population); ``"record"`` the final run whose spikes are stored, so that the stored
         weights, inputs and seed reproduce every stored spike; ``"select"`` the held-out
-        noise draw on which the final weights are chosen (``select_weights``).
+        noise draw on which the final weights are chosen (``select_weights``); ``"cull"`` the
+        held-out noise on which a cull by validation judges the runs' means.
 
     Returns
     -------
     torch.Generator
     """
-    # spawn(n)[i] does not depend on n: adding "select" left "train" and "record" unchanged.
-    child = np.random.SeedSequence(seed).spawn(3)[("train", "record", "select").index(purpose)]
+    # spawn(n)[i] does not depend on n: adding "select", then "cull", left the others unchanged.
+    purposes = ("train", "record", "select", "cull")
+    child = np.random.SeedSequence(seed).spawn(len(purposes))[purposes.index(purpose)]
     return torch.Generator().manual_seed(int(child.generate_state(1, np.uint64)[0] >> 1))
 
 
-def runs_to_keep(medians, keep):
-    """The runs a cull keeps: lowest median fitness over the last ``CULL_WINDOW`` generations.
+def recent_fitness(medians):
+    """Each run's median fitness averaged over its last ``CULL_WINDOW`` generations.
 
     Parameters
     ----------
     medians : np.ndarray, shape (generations, runs)
         Each generation's median fitness of each run's population.
+
+    Returns
+    -------
+    np.ndarray, shape (runs,)
+    """
+    return medians[-CULL_WINDOW:].mean(axis=0)
+
+
+def runs_to_keep(scores, keep):
+    """The runs a cull keeps: the ``keep`` of lowest score.
+
+    Parameters
+    ----------
+    scores : np.ndarray, shape (runs,)
     keep : int
 
     Returns
@@ -188,7 +204,6 @@ def runs_to_keep(medians, keep):
     np.ndarray of int, shape (min(keep, runs),)
         The kept runs in their original order; of equal scores the earlier run is kept.
     """
-    scores = medians[-CULL_WINDOW:].mean(axis=0)
     return np.sort(np.argsort(scores, kind="stable")[:keep])
 
 
@@ -211,6 +226,7 @@ def run_cmaes(
     output_start=INIT_OUTPUT_WEIGHT,
     select_generations=SELECT_GENERATIONS,
     cull=None,
+    cull_scores=None,
 ):
     """Minimise ``fitness`` over the network weights with ``runs`` CMA-ES runs side by side.
 
@@ -265,6 +281,10 @@ def run_cmaes(
         population's median fitness, averaged over their last ``CULL_WINDOW`` generations, is
         lowest run on; the others stop and leave no candidates. The runs share every noise
         draw, so their fitnesses compare. None: every run runs every generation.
+    cull_scores : callable or None
+        ``cull_scores(means) -> scores``, ``means`` of shape (runs, n_parameters) the runs'
+        CMA-ES means at the cull, ``scores`` of shape (runs,): the cull keeps the runs of
+        lowest score instead of lowest recent fitness (``train_snn.py --cull-by validation``).
 
     Returns
     -------
@@ -302,7 +322,11 @@ def run_cmaes(
     medians = []  # per generation: (R,) each run's median fitness
     for generation in progress:
         if cull is not None and generation == cull[0]:
-            kept = runs_to_keep(np.array(medians), cull[1])
+            if cull_scores is None:
+                scores = recent_fitness(np.array(medians))
+            else:
+                scores = cull_scores(np.stack([s.mean for s in strategies]))
+            kept = runs_to_keep(scores, cull[1])
             strategies, best, runs = [strategies[r] for r in kept], [best[r] for r in kept], len(kept)
             finalists = [generation_best[kept] for generation_best in finalists]
         candidates = np.stack([np.asarray(s.ask()) for s in strategies])  # (R, P, n_params)
@@ -338,10 +362,10 @@ def run_cmaes(
     return np.concatenate([bests, means, *finalists]), history
 
 
-def select_weights(
+def rank_candidates(
     candidates, layer_sizes, lif, dt, spikes, labels, fitness_options, generator, device, weight_options=None, draws=1
 ):
-    """Return the index of the candidate that classifies the given trials best.
+    """Order the candidates from the one that classifies the given trials best to the worst.
 
     Accuracy is the task; the fitness (which also carries the rate band and the silence
     penalty) only breaks ties, so a candidate cannot win by its regularisers alone. Both are
@@ -363,8 +387,8 @@ def select_weights(
 
     Returns
     -------
-    int
-        Row of ``candidates``: the highest accuracy, then the lowest fitness, then the first.
+    np.ndarray of int, shape (C,)
+        Rows of ``candidates`` by highest accuracy, then lowest fitness, then first.
     """
     spikes, labels = spikes.repeat(draws, 1, 1), labels.repeat(draws)
     theta = torch.as_tensor(candidates, dtype=torch.float32, device=device)
@@ -373,4 +397,9 @@ def select_weights(
     )
     values = fitness(counts, labels, n_steps=spikes.shape[-1], **fitness_options).cpu().numpy()
     accuracy = (predict(counts) == labels).double().mean(dim=1).cpu().numpy()
-    return int(np.lexsort((np.arange(len(values)), values, -accuracy))[0])
+    return np.lexsort((np.arange(len(values)), values, -accuracy))
+
+
+def select_weights(*args, **kwargs):
+    """The row of the candidate that classifies the given trials best: ``rank_candidates``'s first."""
+    return int(rank_candidates(*args, **kwargs)[0])

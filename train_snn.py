@@ -41,6 +41,7 @@ from snn_training import (
     generate_trials,
     noise_generator,
     predict,
+    rank_candidates,
     run_cmaes,
     select_weights,
 )
@@ -73,6 +74,7 @@ GENERATIONS = 1000  # CMA-ES generations of each run that is not culled
 # culling the runs of higher recent fitness then gives their simulations to the others.
 CULL_AT = 300  # generation of the cull, in a training longer than that and of more runs than CULL_TO
 CULL_TO = 4  # runs kept at the cull
+CULL_BY = "fitness"  # what the cull ranks the runs by
 RATE_FLOOR = 0.03  # spikes per step below which a hidden/output neuron is penalised
 RATE_TARGET = 0.15  # spikes per step a hidden/output neuron may fire before penalty
 RATE_PENALTY = 5.0  # fitness per spike/step of rate outside the band, averaged over neurons
@@ -218,6 +220,13 @@ def parse_args(argv=None):
         f"else none; 0: every run to the end)",
     )
     add("--cull-to", type=positive_int, default=CULL_TO, help=f"runs kept at --cull-at (default {CULL_TO})")
+    add(
+        "--cull-by",
+        choices=("fitness", "validation"),
+        default=CULL_BY,
+        help="what the cull ranks the runs by: recent training fitness, or the accuracy of each run's "
+        f"CMA-ES mean on the validation trials under --select-draws draws of held-out noise (default {CULL_BY})",
+    )
     add("--population", type=_population_size, default=16, help="CMA-ES population size, at least 2 (default 16)")
     add("--generations", type=positive_int, default=GENERATIONS, help=f"CMA-ES generations (default {GENERATIONS})")
     add("--sigma0", type=positive_float, default=0.3, help="initial CMA-ES step size in threshold units (default 0.3)")
@@ -418,7 +427,37 @@ def run_training(args, problem, on_generation=None):
             args.init_output_weight,
             args.select_generations,
             (args.cull_at, args.cull_to) if args.cull_at else None,
+            cull_scores(args, problem),
         )
+
+
+def cull_scores(args, problem):
+    """The cull's ``cull_scores`` for ``run_cmaes``: None (recent fitness) or the validation ranks.
+
+    With ``--cull-by validation`` each run's CMA-ES mean is ranked as the final choice ranks
+    candidates (``rank_candidates``: accuracy, then fitness), on the validation trials under
+    ``--select-draws`` draws of the held-out noise ``noise_generator(args.seed, "cull")``; the
+    test trials take no part.
+    """
+    if args.cull_by == "fitness":
+        return None
+
+    def scores(means):
+        order = rank_candidates(
+            means,
+            problem["layer_sizes"],
+            problem["lif"],
+            args.dt,
+            *(torch.as_tensor(array, device=args.device) for array in problem["trials"]["validation"]),
+            problem["fitness_options"],
+            noise_generator(args.seed, "cull"),
+            args.device,
+            problem["weight_options"],
+            args.select_draws,
+        )
+        return np.argsort(order)  # each run's place, 0 for the best
+
+    return scores
 
 
 def final_runs(args):

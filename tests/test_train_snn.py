@@ -108,19 +108,19 @@ def test_noise_generators_are_seeded_and_distinct():
     assert all(not torch.equal(draw[i], draw[j]) for i in range(4) for j in range(i))
 
 
-def test_select_stream_leaves_the_train_and_record_streams_unchanged():
-    # The "train" and "record" streams must be those of spawn(2), as before "select" existed.
-    for index, purpose in enumerate(("train", "record")):
-        child = np.random.SeedSequence(3).spawn(2)[index]
-        old = torch.Generator().manual_seed(int(child.generate_state(1, np.uint64)[0] >> 1))
-        assert torch.equal(
-            torch.randn(5, generator=old), torch.randn(5, generator=snn_training.noise_generator(3, purpose))
-        )
-    select = torch.randn(5, generator=snn_training.noise_generator(3, "select"))
-    assert not any(
-        torch.equal(select, torch.randn(5, generator=snn_training.noise_generator(3, purpose)))
-        for purpose in ("train", "record")
-    )
+def test_new_streams_leave_the_earlier_streams_unchanged():
+    # "train" and "record" must be the streams of spawn(2), as before "select" existed, and
+    # "select" that of spawn(3), as before "cull" existed.
+    for n, purposes in ((2, ("train", "record")), (3, ("train", "record", "select"))):
+        for index, purpose in enumerate(purposes):
+            child = np.random.SeedSequence(3).spawn(n)[index]
+            old = torch.Generator().manual_seed(int(child.generate_state(1, np.uint64)[0] >> 1))
+            assert torch.equal(
+                torch.randn(5, generator=old), torch.randn(5, generator=snn_training.noise_generator(3, purpose))
+            )
+    purposes = ("train", "record", "select", "cull")
+    draws = [torch.randn(5, generator=snn_training.noise_generator(3, purpose)) for purpose in purposes]
+    assert all(not torch.equal(draws[i], draws[j]) for i in range(4) for j in range(i))
 
 
 @pytest.mark.parametrize("sigma, draws", [(0.0, 1), (0.3, 3)])
@@ -169,6 +169,19 @@ def test_select_weights_picks_the_most_accurate_then_the_fittest_like_a_per_cand
         )
         best = min(range(8), key=lambda k: (reference[order[k]], k))  # first of equals
         assert chosen == best
+        ranked = snn_training.rank_candidates(
+            candidates[order],
+            sizes,
+            lif,
+            0.001,
+            spikes,
+            labels,
+            options,
+            torch.Generator().manual_seed(3),
+            torch.device("cpu"),
+            draws=draws,
+        )
+        assert ranked.tolist() == sorted(range(8), key=lambda k: (reference[order[k]], k))
 
 
 def test_candidate_pools_nest_as_the_selection_benchmark_reads_them():
@@ -464,7 +477,7 @@ def test_a_cull_keeps_the_runs_of_lowest_recent_median_fitness_like_a_loop():
     for keep in (1, 2, 3, 8):
         scores = [sum(medians[g, r] for g in range(40 - snn_training.CULL_WINDOW, 40)) for r in range(8)]
         expected = sorted(sorted(range(8), key=lambda r: (scores[r], r))[:keep])
-        assert snn_training.runs_to_keep(medians, keep).tolist() == expected
+        assert snn_training.runs_to_keep(snn_training.recent_fitness(medians), keep).tolist() == expected
 
 
 def test_culled_runs_stop_at_the_cull_and_the_kept_ones_are_those_a_loop_picks(monkeypatch):
@@ -490,7 +503,7 @@ def test_culled_runs_stop_at_the_cull_and_the_kept_ones_are_those_a_loop_picks(m
     for run, generation, median in values:
         if generation <= 3:
             medians[generation - 1, run] = median
-    kept = snn_training.runs_to_keep(medians, 2)
+    kept = snn_training.runs_to_keep(snn_training.recent_fitness(medians), 2)
     assert sorted(r for r in range(4) if tells[r].tells == 5) == kept.tolist()
     assert sorted(tells[r].tells for r in range(4)) == [3, 3, 5, 5]
     assert reports == [4, 4, 4, 2, 2]
@@ -498,6 +511,44 @@ def test_culled_runs_stop_at_the_cull_and_the_kept_ones_are_those_a_loop_picks(m
     assert train_snn.final_runs(args) == 2
     assert candidates.shape[0] == 2 * (2 + min(args.select_generations, 5))
     np.testing.assert_array_equal(candidates[2:4], np.stack([tells[r].mean for r in kept]))
+
+
+def test_a_cull_by_validation_keeps_the_runs_whose_means_a_per_run_loop_ranks_best(monkeypatch):
+    flags = ["--cma-runs", "4", "--generations", "5", "--cull-at", "3", "--cull-to", "2", "--cull-by", "validation"]
+    args = train_snn.parse_args(TINY + flags + ["--select-draws", "2"])
+    problem = train_snn.training_problem(args)
+    strategies, means_at_cull = [], []
+
+    class Counting(snn_training.cma.CMAEvolutionStrategy):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            self.tells = 0
+            strategies.append(self)
+
+        def tell(self, *a, **k):
+            self.tells += 1
+            return super().tell(*a, **k)
+
+    monkeypatch.setattr(snn_training.cma, "CMAEvolutionStrategy", Counting)
+    train_snn.run_training(
+        args, problem, lambda generation, means: means_at_cull.append(means.copy()) if generation == 2 else None
+    )
+    spikes, labels = (torch.as_tensor(array) for array in problem["trials"]["validation"])
+    reference = []  # each run's mean alone, on the validation trials twice, under the cull's noise
+    for mean in means_at_cull[0]:
+        weights = sn.theta_to_weights(
+            torch.as_tensor(mean[None], dtype=torch.float32), problem["layer_sizes"], **problem["weight_options"]
+        )
+        counts = sn.simulate_network(
+            weights, spikes.repeat(2, 1, 1), problem["lif"], args.dt, snn_training.noise_generator(args.seed, "cull")
+        )
+        accuracy = (snn_training.predict(counts[0]) == labels.repeat(2)).double().mean().item()
+        value = snn_training.fitness(
+            counts, labels.repeat(2), n_steps=args.n_steps, **problem["fitness_options"]
+        ).item()
+        reference.append((-round(accuracy, 12), value))
+    kept = sorted(sorted(range(4), key=lambda r: (reference[r], r))[:2])
+    assert [r for r in range(4) if strategies[r].tells == 5] == kept
 
 
 @pytest.mark.parametrize(
