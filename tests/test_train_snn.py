@@ -155,33 +155,13 @@ def test_select_weights_picks_the_most_accurate_then_the_fittest_like_a_per_cand
     assert len({r[0] for r in reference}) < len(reference)  # some accuracies tie
     assert (max(spread) > 0) == (draws > 1)  # the draws differ: a choice on the first alone is another
     for order in (np.arange(8), np.arange(8)[::-1]):
-        chosen = snn_training.select_weights(
-            candidates[order],
-            sizes,
-            lif,
-            0.001,
-            spikes,
-            labels,
-            options,
-            torch.Generator().manual_seed(3),
-            torch.device("cpu"),
-            draws=draws,
-        )
-        best = min(range(8), key=lambda k: (reference[order[k]], k))  # first of equals
-        assert chosen == best
-        ranked = snn_training.rank_candidates(
-            candidates[order],
-            sizes,
-            lif,
-            0.001,
-            spikes,
-            labels,
-            options,
-            torch.Generator().manual_seed(3),
-            torch.device("cpu"),
-            draws=draws,
-        )
-        assert ranked.tolist() == sorted(range(8), key=lambda k: (reference[order[k]], k))
+        inputs = (candidates[order], sizes, lif, 0.001, spikes, labels, options)
+        cpu = torch.device("cpu")
+        ranked = snn_training.rank_candidates(*inputs, torch.Generator().manual_seed(3), cpu, draws=draws)
+        chosen = snn_training.select_weights(*inputs, torch.Generator().manual_seed(3), cpu, draws=draws)
+        expected = sorted(range(8), key=lambda k: (reference[order[k]], k))  # first of equals first
+        assert ranked.tolist() == expected
+        assert chosen == expected[0]
 
 
 def test_candidate_pools_nest_as_the_selection_benchmark_reads_them():
