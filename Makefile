@@ -64,6 +64,8 @@ CULL_CHECK  := 60 61 62 63 64 65 66 67 68 69
 NO_CULL     := --generations 500 --cull-at 0
 # The seeds of step 8's check: the fit with dead steps against the plain fit.
 DEAD_CHECK  := 70 71 72 73 74 75 76 77 78 79
+# The seeds of step 10's check: no cull (--cull-at 0) against the default.
+NO_CULL_CHECK := 80 81 82 83 84 85 86 87 88 89
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -103,6 +105,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --section seeds-cma-runs-12-cull --train-flags "--cma-runs 12"
 	$(PY) -m benchmarks.seeds --section seeds-cull-by-validation --train-flags "--cull-by validation"
 	$(PY) -m benchmarks.seeds --section seeds-no-cull-1000 --train-flags "--cull-at 0"
+	$(PY) -m benchmarks.seeds --seeds $(NO_CULL_CHECK) --section seeds-check-no-cull-1000-default
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(BENCH_PY) -m benchmarks.bench_hawkes
