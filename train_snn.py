@@ -435,26 +435,14 @@ def cull_scores(args, problem):
     """The cull's ``cull_scores`` for ``run_cmaes``: None (recent fitness) or the validation ranks.
 
     With ``--cull-by validation`` each run's CMA-ES mean is ranked as the final choice ranks
-    candidates (``rank_candidates``: accuracy, then fitness), on the validation trials under
-    ``--select-draws`` draws of the held-out noise ``noise_generator(args.seed, "cull")``; the
-    test trials take no part.
+    candidates (``rank_candidates``: accuracy, then fitness), under ``--select-draws`` draws of
+    the held-out noise ``noise_generator(args.seed, "cull")`` (``on_validation``).
     """
     if args.cull_by == "fitness":
         return None
 
     def scores(means):
-        order = rank_candidates(
-            means,
-            problem["layer_sizes"],
-            problem["lif"],
-            args.dt,
-            *(torch.as_tensor(array, device=args.device) for array in problem["trials"]["validation"]),
-            problem["fitness_options"],
-            noise_generator(args.seed, "cull"),
-            args.device,
-            problem["weight_options"],
-            args.select_draws,
-        )
+        order = on_validation(rank_candidates, args, problem, means, args.select_draws, "cull")
         return np.argsort(order)  # each run's place, 0 for the best
 
     return scores
@@ -465,14 +453,14 @@ def final_runs(args):
     return args.cull_to if args.cull_at else args.cma_runs
 
 
-def choose(args, problem, candidates, draws):
-    """Index of the row of ``candidates`` that ``select_weights`` picks on the validation trials.
+def on_validation(judge, args, problem, candidates, draws, purpose):
+    """``judge`` (``select_weights`` or ``rank_candidates``) of ``candidates`` on the validation trials.
 
-    The test trials take no part: the choice sees the validation trials, each under ``draws``
-    draws of the held-out noise ``noise_generator(args.seed, "select")``.
+    The test trials take no part: the judge sees the validation trials, each under ``draws``
+    draws of the held-out noise ``noise_generator(args.seed, purpose)``.
     """
     spikes, labels = (torch.as_tensor(array, device=args.device) for array in problem["trials"]["validation"])
-    return select_weights(
+    return judge(
         candidates,
         problem["layer_sizes"],
         problem["lif"],
@@ -480,11 +468,20 @@ def choose(args, problem, candidates, draws):
         spikes,
         labels,
         problem["fitness_options"],
-        noise_generator(args.seed, "select"),
+        noise_generator(args.seed, purpose),
         args.device,
         problem["weight_options"],
         draws,
     )
+
+
+def choose(args, problem, candidates, draws):
+    """Index of the row of ``candidates`` that ``select_weights`` picks on the validation trials.
+
+    Under ``draws`` draws of the held-out noise ``noise_generator(args.seed, "select")``
+    (``on_validation``).
+    """
+    return on_validation(select_weights, args, problem, candidates, draws, "select")
 
 
 def train(args, problem, on_generation=None):
