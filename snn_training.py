@@ -207,6 +207,20 @@ def runs_to_keep(scores, keep):
     return np.sort(np.argsort(scores, kind="stable")[:keep])
 
 
+def step_multipliers(layer_sizes, factors):
+    """Per-parameter factors of the CMA-ES step size: ``factors[name]`` for that matrix, else 1.
+
+    Returns
+    -------
+    np.ndarray, shape (n_parameters,)
+    """
+    blocks = {
+        name: torch.full(shape, float(factors.get(name, 1.0)), dtype=torch.float64)
+        for name, shape in weight_shapes(layer_sizes).items()
+    }
+    return spiking_network.weights_to_theta(blocks, layer_sizes).numpy()
+
+
 def run_cmaes(
     layer_sizes,
     lif,
@@ -227,6 +241,8 @@ def run_cmaes(
     select_generations=SELECT_GENERATIONS,
     cull=None,
     cull_scores=None,
+    lateral_sigma0=None,
+    split_outputs=False,
 ):
     """Minimise ``fitness`` over the network weights with ``runs`` CMA-ES runs side by side.
 
@@ -285,6 +301,13 @@ def run_cmaes(
         ``cull_scores(means) -> scores``, ``means`` of shape (runs, n_parameters) the runs'
         CMA-ES means at the cull, ``scores`` of shape (runs,): the cull keeps the runs of
         lowest score instead of lowest recent fitness (``train_snn.py --cull-by validation``).
+    lateral_sigma0 : float or None
+        Initial CMA-ES step size of the hidden->hidden weights (pycma's ``CMA_stds``), in
+        the units of ``sigma0``; None: ``sigma0`` like the rest.
+    split_outputs : bool
+        Start each output reading its own contiguous share of the hidden layer (hidden neuron
+        ``h`` feeds output ``h * n_output // n_hidden``) instead of all of it: the outputs
+        start as two readers with independent noise instead of copies whose counts tie.
 
     Returns
     -------
@@ -300,17 +323,21 @@ def run_cmaes(
         training accuracy.
     """
     # Start where every layer is active: each input spike fires the hidden layer, and a few
-    # hidden spikes together fire both outputs; lateral weights start at zero.
+    # hidden spikes together fire both outputs (or, split, each its own); lateral weights start at zero.
     weight_options = weight_options or {}
     start = {name: torch.zeros(shape, dtype=torch.float64) for name, shape in weight_shapes(layer_sizes).items()}
     start["input_hidden"] += INIT_INPUT_WEIGHT * lif.v_threshold
     start["hidden_output"] += output_start * lif.v_threshold
+    if split_outputs:
+        n_hidden, n_output = start["hidden_output"].shape
+        owner = torch.arange(n_hidden) * n_output // n_hidden
+        start["hidden_output"] *= torch.nn.functional.one_hot(owner, n_output)
     theta0 = spiking_network.weights_to_theta(start, layer_sizes).numpy()
+    options = {"popsize": population, "verbose": -9, "verb_log": 0}
+    if lateral_sigma0 is not None:
+        options["CMA_stds"] = step_multipliers(layer_sizes, {"hidden_hidden": lateral_sigma0 / sigma0})
     strategies = [
-        cma.CMAEvolutionStrategy(
-            theta0, sigma0, {"popsize": population, "seed": seed + 1 + 1000 * run, "verbose": -9, "verb_log": 0}
-        )
-        for run in range(runs)
+        cma.CMAEvolutionStrategy(theta0, sigma0, {**options, "seed": seed + 1 + 1000 * run}) for run in range(runs)
     ]
     history = {name: np.zeros(generations) for name in ("best_fitness", "median_fitness", "train_accuracy")}
     best = [(theta0, math.inf)] * runs  # per run: (theta, fitness)

@@ -231,6 +231,12 @@ def parse_args(argv=None):
     add("--generations", type=positive_int, default=GENERATIONS, help=f"CMA-ES generations (default {GENERATIONS})")
     add("--sigma0", type=positive_float, default=0.3, help="initial CMA-ES step size in threshold units (default 0.3)")
     add(
+        "--lateral-sigma0",
+        type=positive_float,
+        default=None,
+        help="initial CMA-ES step size of the hidden->hidden weights in threshold units (default: --sigma0)",
+    )
+    add(
         "--temperature",
         type=positive_float,
         default=5.0,
@@ -302,6 +308,11 @@ def parse_args(argv=None):
         default=INIT_OUTPUT_WEIGHT,
         help=f"CMA-ES start of every hidden->output weight, threshold units, at least --min-weight "
         f"(default {INIT_OUTPUT_WEIGHT})",
+    )
+    add(
+        "--split-outputs",
+        action="store_true",
+        help="start each output reading its own half of the hidden layer instead of all of it",
     )
     add("--seed", type=non_negative_int, default=0, help="seed of data, CMA-ES and noise (default 0)")
     add("--device", type=_device, default="cpu", help="torch device: cpu, cuda or cuda:N (default cpu)")
@@ -428,6 +439,8 @@ def run_training(args, problem, on_generation=None):
             args.select_generations,
             (args.cull_at, args.cull_to) if args.cull_at else None,
             cull_scores(args, problem),
+            args.lateral_sigma0,
+            args.split_outputs,
         )
 
 

@@ -450,6 +450,32 @@ def test_cma_es_starts_from_the_given_output_weights(start):
     assert np.abs(weights["hidden_hidden"].numpy()).max() < 1e-6
 
 
+def test_split_outputs_start_each_output_on_its_own_half_of_the_hidden_layer():
+    args = train_snn.parse_args(TINY + ["--generations", "1", "--sigma0", "1e-9", "--split-outputs"])
+    problem = train_snn.training_problem(args)
+    theta, _ = train_snn.train(args, problem)
+    weights = sn.theta_to_weights(torch.as_tensor(theta[None]), problem["layer_sizes"])
+    half = args.n_hidden // 2
+    expected = np.zeros((args.n_hidden, 2))
+    expected[:half, 0] = expected[half:, 1] = args.init_output_weight
+    np.testing.assert_allclose(weights["hidden_output"][0].numpy(), expected, atol=1e-6)
+
+
+def test_the_lateral_step_size_spreads_the_lateral_weights_alone():
+    # With a vanishing step everywhere else, only the hidden->hidden weights leave the start;
+    # each run's best individual, a sample of the first generation, spreads by the lateral step.
+    flags = ["--generations", "1", "--cma-runs", "8", "--sigma0", "1e-9", "--lateral-sigma0", "0.5"]
+    args = train_snn.parse_args(TINY + flags)
+    problem = train_snn.training_problem(args)
+    candidates, _ = train_snn.run_training(args, problem)
+    weights = sn.theta_to_weights(torch.as_tensor(candidates), problem["layer_sizes"])
+    np.testing.assert_allclose(weights["hidden_output"].numpy(), args.init_output_weight, atol=1e-6)
+    np.testing.assert_allclose(weights["input_hidden"].numpy(), snn_training.INIT_INPUT_WEIGHT, atol=1e-6)
+    lateral = weights["hidden_hidden"][2 * args.cma_runs :]  # the finalists: one sample per run
+    off_diagonal = ~torch.eye(args.n_hidden, dtype=torch.bool)
+    assert 0.35 < lateral[:, off_diagonal].std().item() < 0.75
+
+
 def test_a_cull_keeps_the_runs_of_lowest_recent_median_fitness_like_a_loop():
     rng = np.random.default_rng(3)
     medians = rng.normal(size=(40, 8))
