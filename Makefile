@@ -111,6 +111,8 @@ results: $(STAMP)
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --seeds 0 1 2 3 4 5 6 7 8 9 --setting "no cull" "--cull-at 0" --section training-runs-no-cull
+	$(PY) -m benchmarks.training_runs --seeds 0 1 2 3 4 5 6 7 8 9 --setting "split outputs, lateral step 0.6" \
+		"--cull-at 0 --generations 300 --split-outputs --lateral-sigma0 0.6" --section training-runs-split-outputs
 	$(BENCH_PY) -m benchmarks.bench_hawkes
 	$(PY) -m benchmarks.validate_hawkes --quick
 	$(if $(wildcard .venv-bench/bin/python),$(BENCH_PY) -m benchmarks.check_against_nuts,@echo "skipped benchmarks.check_against_nuts: no .venv-bench")
