@@ -15,7 +15,7 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $(STAMP)
 
-data/spike_trains.pkl: $(STAMP) spiking_network.py snn_training.py train_snn.py snn_figures.py spike_file.py \
+data/spike_trains.pkl: $(STAMP) spiking_network.py snn_training.py snn_session.py train_snn.py snn_figures.py spike_file.py \
 		safe_files.py cli_types.py
 	$(PY) train_snn.py
 

@@ -1,8 +1,8 @@
 """The choice of the final weights: how much of its accuracy is the luck of one noise draw.
 
-For each seed, the CMA-ES runs of ``train_snn.py`` run once (``train_snn.run_training``,
+For each seed, the CMA-ES runs of ``train_snn.py`` run once (``snn_session.run_training``,
 keeping the best individuals of the last ``--pool-generations`` generations), and the final
-weights are chosen from those candidates in several ways (``train_snn.choose``): on 200 or 600
+weights are chosen from those candidates in several ways (``snn_session.choose``): on 200 or 600
 validation trials, each under 1, 5 or 10 draws of the held-out noise, among the candidates of
 the last 20 generations or of more (train_snn.py's default pool is the last 100, its default
 choice 10 draws on 200 trials). Every chosen network is then judged two
@@ -30,6 +30,7 @@ import sys
 import numpy as np
 import torch
 
+import snn_session
 import spiking_network
 import train_snn
 from benchmarks.report import printed_section
@@ -57,8 +58,8 @@ def accuracies(candidates, problem, dt, spikes, labels, generator, draws=1):
 
 
 def test_accuracy(theta, args, problem):
-    """Test accuracy of ``theta`` as ``train_snn.main`` reports it (its ``record_run``)."""
-    _, counts, _ = train_snn.record_run(args, problem, theta)
+    """Test accuracy of ``theta`` as ``train_snn.main`` reports it (``snn_session.record_run``)."""
+    _, counts, _ = snn_session.record_run(args, problem, theta)
     test_labels = torch.as_tensor(problem["trials"]["test"][1])
     return (predict(counts[0, args.n_train :]) == test_labels).double().mean().item()
 
@@ -83,18 +84,18 @@ def seed_row(seed, settings, pool_generations, n_assess, assess_draws, flags):
             ["--seed", str(seed), *flags, "--n-validation", str(n_validation)]
             + ["--select-generations", str(pool_generations)]
         )
-        problems[n_validation] = (args, train_snn.training_problem(args))
+        problems[n_validation] = (args, snn_session.training_problem(args))
     args, problem = next(iter(problems.values()))
     torch.set_num_threads(args.threads)
-    candidates, _ = train_snn.run_training(args, problem)
+    candidates, _ = snn_session.run_training(args, problem)
     rng, generator = assessment_streams(seed)
     spikes, labels = generate_trials(n_assess, class_rates(args.n_steps, args.sine_freq, args.cosine_freq), rng)
     expected = accuracies(candidates, problem, args.dt, spikes, labels, generator, assess_draws)
     results = []
     for draws, generations, n_validation in settings:
         args, problem = problems[n_validation]
-        rows = pool(np.arange(len(candidates)), train_snn.final_runs(args), generations)
-        row = rows[train_snn.choose(args, problem, candidates[rows], draws)]
+        rows = pool(np.arange(len(candidates)), snn_session.final_runs(args), generations)
+        row = rows[snn_session.choose(args, problem, candidates[rows], draws)]
         results.append((expected[row], test_accuracy(candidates[row], args, problem)))
     return results, expected.max()
 

@@ -1,7 +1,7 @@
 """Follow the CMA-ES runs of the training: how far each run's mean gets, under three settings.
 
 For each seed and each setting, the training of ``train_snn.py`` runs as the script runs it
-(``train_snn.train``), and every ``--every`` generations the CMA-ES mean of each of its runs is
+(``snn_session.train``), and every ``--every`` generations the CMA-ES mean of each of its runs is
 judged as the final choice judges candidates, on one draw of its noise: accuracy on the
 validation trials under the held-out noise (the test trials are not used), and the firing rates
 of the LIF neurons there. The settings are the default, the default with the earlier weight of the rate band
@@ -25,6 +25,7 @@ import sys
 import numpy as np
 import torch
 
+import snn_session
 import snn_training
 import spiking_network
 import train_snn
@@ -61,14 +62,14 @@ def follow_runs(flags, every):
     """Train with ``flags``; return ``[(generation, accuracy, rates)]`` of ``validation_scores``."""
     args = train_snn.parse_args(flags)
     torch.set_num_threads(args.threads)
-    problem = train_snn.training_problem(args)
+    problem = snn_session.training_problem(args)
     checkpoints = []
 
     def on_generation(generation, means):
         if (generation + 1) % every == 0:
             checkpoints.append((generation + 1, *validation_scores(means, args, problem)))
 
-    train_snn.train(args, problem, on_generation)
+    snn_session.train(args, problem, on_generation)
     return args, checkpoints
 
 

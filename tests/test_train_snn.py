@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import snn_figures
+import snn_session
 import snn_training
 import spiking_network as sn
 import train_snn
@@ -171,16 +172,16 @@ def test_candidate_pools_nest_as_the_selection_benchmark_reads_them():
         return train_snn.parse_args(TINY + ["--select-generations", str(generations)])
 
     args = pool_args(2)
-    problem = train_snn.training_problem(args)
-    small, history = train_snn.run_training(args, problem)
-    large, same_history = train_snn.run_training(pool_args(3), problem)
+    problem = snn_session.training_problem(args)
+    small, history = snn_session.run_training(args, problem)
+    large, same_history = snn_session.run_training(pool_args(3), problem)
     assert small.shape == (args.cma_runs * (2 + 2), sn.n_parameters(problem["layer_sizes"]))
     assert large.shape[0] == args.cma_runs * (2 + 3)
-    np.testing.assert_array_equal(train_snn.run_training(pool_args(5), problem)[0], large)  # 3 exist
+    np.testing.assert_array_equal(snn_session.run_training(pool_args(5), problem)[0], large)  # 3 exist
     np.testing.assert_array_equal(pool(large, args.cma_runs, 2), small)
     np.testing.assert_array_equal(history["best_fitness"], same_history["best_fitness"])
-    theta, _ = train_snn.train(args, problem)
-    np.testing.assert_array_equal(theta, small[train_snn.choose(args, problem, small, args.select_draws)])
+    theta, _ = snn_session.train(args, problem)
+    np.testing.assert_array_equal(theta, small[snn_session.choose(args, problem, small, args.select_draws)])
 
 
 def test_two_runs_with_one_seed_give_identical_files(tmp_path):
@@ -199,19 +200,19 @@ def test_two_runs_with_one_seed_give_identical_files(tmp_path):
 
 def test_training_reports_every_generation_and_the_report_changes_nothing():
     args = train_snn.parse_args(TINY)
-    problem = train_snn.training_problem(args)
+    problem = snn_session.training_problem(args)
     assert {name: len(labels) for name, (_, labels) in problem["trials"].items()} == {
         "train": 16,
         "test": 8,
         "validation": 8,
     }
     reports = []
-    theta, history = train_snn.train(args, problem, lambda generation, means: reports.append((generation, means)))
+    theta, history = snn_session.train(args, problem, lambda generation, means: reports.append((generation, means)))
     assert [generation for generation, _ in reports] == [0, 1, 2]
     n_parameters = sn.n_parameters(problem["layer_sizes"])
     assert all(means.shape == (2, n_parameters) for _, means in reports)  # one mean per CMA-ES run
     assert not np.array_equal(reports[0][1], reports[-1][1])  # the means moved
-    silent_theta, silent_history = train_snn.train(args, train_snn.training_problem(args))
+    silent_theta, silent_history = snn_session.train(args, snn_session.training_problem(args))
     np.testing.assert_array_equal(theta, silent_theta)
     np.testing.assert_array_equal(history["best_fitness"], silent_history["best_fitness"])
 
@@ -329,7 +330,7 @@ def test_weight_bounds_hold_in_the_stored_weights(tmp_path):
     ],
 )
 def test_weight_limits_of_zero_are_none_and_the_lateral_cap_is_the_default(flags, limits):
-    problem = train_snn.training_problem(train_snn.parse_args(TINY + flags))
+    problem = snn_session.training_problem(train_snn.parse_args(TINY + flags))
     assert problem["weight_options"]["limits"] == limits
     theta = torch.full((1, sn.n_parameters(problem["layer_sizes"])), 10.0)
     weights = sn.theta_to_weights(theta, problem["layer_sizes"], **problem["weight_options"])
@@ -344,7 +345,7 @@ def test_weight_limits_of_zero_are_none_and_the_lateral_cap_is_the_default(flags
 def test_the_lateral_floor_is_one_threshold_unit_by_default(flags, lateral):
     # Every weight at 0.8: above --min-weight's 0.5 threshold units; below the lateral floor of
     # 1 unit, but not when the floor is off or a unit is 0.5.
-    problem = train_snn.training_problem(train_snn.parse_args(TINY + flags))
+    problem = snn_session.training_problem(train_snn.parse_args(TINY + flags))
     weights = sn.theta_to_weights(
         torch.full((1, sn.n_parameters(problem["layer_sizes"])), 0.8),
         problem["layer_sizes"],
@@ -442,8 +443,8 @@ def test_interrupted_write_leaves_the_old_file_intact(tmp_path, monkeypatch):
 def test_cma_es_starts_from_the_given_output_weights(start):
     # With a vanishing step size every candidate is the start, so the chosen weights are it.
     args = train_snn.parse_args(TINY + ["--generations", "1", "--sigma0", "1e-9", "--init-output-weight", str(start)])
-    problem = train_snn.training_problem(args)
-    theta, _ = train_snn.train(args, problem)
+    problem = snn_session.training_problem(args)
+    theta, _ = snn_session.train(args, problem)
     weights = sn.theta_to_weights(torch.as_tensor(theta[None]), problem["layer_sizes"])
     np.testing.assert_allclose(weights["hidden_output"].numpy(), start, atol=1e-6)
     np.testing.assert_allclose(weights["input_hidden"].numpy(), snn_training.INIT_INPUT_WEIGHT, atol=1e-6)
@@ -452,8 +453,8 @@ def test_cma_es_starts_from_the_given_output_weights(start):
 
 def test_split_outputs_start_each_output_on_its_own_half_of_the_hidden_layer():
     args = train_snn.parse_args(TINY + ["--generations", "1", "--sigma0", "1e-9", "--split-outputs"])
-    problem = train_snn.training_problem(args)
-    theta, _ = train_snn.train(args, problem)
+    problem = snn_session.training_problem(args)
+    theta, _ = snn_session.train(args, problem)
     weights = sn.theta_to_weights(torch.as_tensor(theta[None]), problem["layer_sizes"])
     half = args.n_hidden // 2
     expected = np.zeros((args.n_hidden, 2))
@@ -466,8 +467,8 @@ def test_the_lateral_step_size_spreads_the_lateral_weights_alone():
     # each run's best individual, a sample of the first generation, spreads by the lateral step.
     flags = ["--generations", "1", "--cma-runs", "8", "--sigma0", "1e-9", "--lateral-sigma0", "0.5"]
     args = train_snn.parse_args(TINY + flags)
-    problem = train_snn.training_problem(args)
-    candidates, _ = train_snn.run_training(args, problem)
+    problem = snn_session.training_problem(args)
+    candidates, _ = snn_session.run_training(args, problem)
     weights = sn.theta_to_weights(torch.as_tensor(candidates), problem["layer_sizes"])
     np.testing.assert_allclose(weights["hidden_output"].numpy(), args.init_output_weight, atol=1e-6)
     np.testing.assert_allclose(weights["input_hidden"].numpy(), snn_training.INIT_INPUT_WEIGHT, atol=1e-6)
@@ -488,7 +489,7 @@ def test_a_cull_keeps_the_runs_of_lowest_recent_median_fitness_like_a_loop():
 
 def test_culled_runs_stop_at_the_cull_and_the_kept_ones_are_those_a_loop_picks(monkeypatch):
     args = train_snn.parse_args(TINY + ["--cma-runs", "4", "--generations", "5", "--cull-at", "3", "--cull-to", "2"])
-    problem = train_snn.training_problem(args)
+    problem = snn_session.training_problem(args)
     tells, values = [], []
 
     class Counting(snn_training.cma.CMAEvolutionStrategy):
@@ -504,7 +505,7 @@ def test_culled_runs_stop_at_the_cull_and_the_kept_ones_are_those_a_loop_picks(m
 
     monkeypatch.setattr(snn_training.cma, "CMAEvolutionStrategy", Counting)
     reports = []
-    candidates, _ = train_snn.run_training(args, problem, lambda generation, means: reports.append(means.shape[0]))
+    candidates, _ = snn_session.run_training(args, problem, lambda generation, means: reports.append(means.shape[0]))
     medians = np.zeros((3, 4))
     for run, generation, median in values:
         if generation <= 3:
@@ -514,7 +515,7 @@ def test_culled_runs_stop_at_the_cull_and_the_kept_ones_are_those_a_loop_picks(m
     assert sorted(tells[r].tells for r in range(4)) == [3, 3, 5, 5]
     assert reports == [4, 4, 4, 2, 2]
     # Only the runs that ran to the end leave candidates: best, mean and the last generations' bests.
-    assert train_snn.final_runs(args) == 2
+    assert snn_session.final_runs(args) == 2
     assert candidates.shape[0] == 2 * (2 + min(args.select_generations, 5))
     np.testing.assert_array_equal(candidates[2:4], np.stack([tells[r].mean for r in kept]))
 
@@ -522,7 +523,7 @@ def test_culled_runs_stop_at_the_cull_and_the_kept_ones_are_those_a_loop_picks(m
 def test_a_cull_by_validation_keeps_the_runs_whose_means_a_per_run_loop_ranks_best(monkeypatch):
     flags = ["--cma-runs", "4", "--generations", "5", "--cull-at", "3", "--cull-to", "2", "--cull-by", "validation"]
     args = train_snn.parse_args(TINY + flags + ["--select-draws", "2"])
-    problem = train_snn.training_problem(args)
+    problem = snn_session.training_problem(args)
     strategies, means_at_cull = [], []
 
     class Counting(snn_training.cma.CMAEvolutionStrategy):
@@ -536,7 +537,7 @@ def test_a_cull_by_validation_keeps_the_runs_whose_means_a_per_run_loop_ranks_be
             return super().tell(*a, **k)
 
     monkeypatch.setattr(snn_training.cma, "CMAEvolutionStrategy", Counting)
-    train_snn.run_training(
+    snn_session.run_training(
         args, problem, lambda generation, means: means_at_cull.append(means.copy()) if generation == 2 else None
     )
     spikes, labels = (torch.as_tensor(array) for array in problem["trials"]["validation"])
@@ -571,15 +572,15 @@ def test_a_cull_by_validation_keeps_the_runs_whose_means_a_per_run_loop_ranks_be
 def test_the_default_cull_applies_only_where_it_can_cull(flags, cull_at):
     args = train_snn.parse_args(flags)
     assert args.cull_at == cull_at
-    assert train_snn.final_runs(args) == (args.cull_to if cull_at else args.cma_runs)
+    assert snn_session.final_runs(args) == (args.cull_to if cull_at else args.cma_runs)
 
 
 def test_a_cull_that_keeps_every_run_changes_nothing():
     args = train_snn.parse_args(TINY + ["--generations", "4"])
-    problem = train_snn.training_problem(args)
-    plain = train_snn.run_training(args, problem)
+    problem = snn_session.training_problem(args)
+    plain = snn_session.run_training(args, problem)
     args.cull_at, args.cull_to = 2, args.cma_runs  # the command line refuses it: it culls nothing
-    whole = train_snn.run_training(args, problem)
+    whole = snn_session.run_training(args, problem)
     np.testing.assert_array_equal(whole[0], plain[0])
     np.testing.assert_array_equal(whole[1]["best_fitness"], plain[1]["best_fitness"])
 
@@ -588,10 +589,10 @@ def test_the_training_does_not_depend_on_what_drew_from_numpys_global_generator_
     # pycma samples from numpy's global generator and seeds it as each run is made; the legacy
     # global generator is what this test is about, hence the noqa.
     args = train_snn.parse_args(TINY)
-    problem = train_snn.training_problem(args)
+    problem = snn_session.training_problem(args)
     candidates = []
     for state in (1, 2):
         np.random.seed(state)  # noqa: NPY002
         np.random.random(state)  # noqa: NPY002
-        candidates.append(train_snn.run_training(args, problem)[0])
+        candidates.append(snn_session.run_training(args, problem)[0])
     np.testing.assert_array_equal(candidates[0], candidates[1])

@@ -1,0 +1,197 @@
+"""The training that ``train_snn.py``'s parsed settings describe, from its trials to its record.
+
+``training_problem`` turns the settings into the network, trials, weight bounds and fitness;
+``train`` runs the CMA-ES runs (``run_training``) and chooses their final weights on the
+validation trials (``choose``); the cull by validation judges the runs' means the same way
+(``cull_scores``, both through ``on_validation``); ``record_run`` simulates the chosen weights
+under the recording noise whose spikes the spike file stores. The task, fitness and CMA-ES
+themselves live in ``snn_training.py``; the benchmarks train through this module as the script
+does.
+"""
+
+import numpy as np
+import torch
+from threadpoolctl import threadpool_limits
+
+import spiking_network
+from snn_training import (
+    class_rates,
+    generate_trials,
+    noise_generator,
+    rank_candidates,
+    run_cmaes,
+    select_weights,
+)
+
+
+def training_problem(args):
+    """What the command line asks to train: network, trials, weight bounds and fitness.
+
+    Returns
+    -------
+    dict
+        ``layer_sizes``; ``lif`` (``spiking_network.LIFParams``); ``trials``, split name ->
+        ``(spikes, labels)`` as from ``generate_trials``, for ``"train"``, ``"test"`` and
+        ``"validation"``, drawn in that order from ``default_rng(args.seed)``;
+        ``weight_options`` and ``fitness_options`` as ``run_cmaes`` takes them.
+    """
+    rng = np.random.default_rng(args.seed)
+    rates = class_rates(args.n_steps, args.sine_freq, args.cosine_freq)
+    sizes = {"train": args.n_train, "test": args.n_test, "validation": args.n_validation}
+    return {
+        "layer_sizes": {"input": 1, "hidden": args.n_hidden, "output": 2},
+        "lif": spiking_network.LIFParams(
+            tau_mem=args.tau_mem,
+            tau_ref=args.tau_ref,
+            v_threshold=args.v_threshold,
+            v_reset=args.v_reset,
+            sigma=args.noise_sigma,
+        ),
+        "trials": {name: generate_trials(n, rates, rng) for name, n in sizes.items()},
+        "weight_options": {
+            "limits": {
+                name: limit * args.v_threshold
+                for name, limit in (("input_hidden", args.max_input_weight), ("hidden_hidden", args.max_lateral_weight))
+                if limit
+            },
+            "min_weight": args.min_weight * args.v_threshold,
+            "floors": {"hidden_hidden": args.min_lateral_weight * args.v_threshold},
+        },
+        "fitness_options": {
+            "temperature": args.temperature,
+            "silence_penalty": args.silence_penalty,
+            "min_count": args.min_count,
+            "rate_floor": args.rate_floor,
+            "rate_target": args.rate_target,
+            "rate_penalty": args.rate_penalty,
+        },
+    }
+
+
+def run_training(args, problem, on_generation=None):
+    """``run_cmaes`` on ``training_problem(args)`` with the settings of ``args``; return its candidates and history."""
+    device = args.device
+    spikes, labels = (torch.as_tensor(array, device=device) for array in problem["trials"]["train"])
+    # pycma's eigendecomposition of a ~120 x 120 covariance is slower with a multi-threaded
+    # BLAS than with one thread, and far slower under CPU contention, so numpy's BLAS gets one.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return run_cmaes(
+            problem["layer_sizes"],
+            problem["lif"],
+            args.dt,
+            spikes,
+            labels,
+            args.population,
+            args.generations,
+            args.sigma0,
+            problem["fitness_options"],
+            args.seed,
+            device,
+            args.noise_draws,
+            problem["weight_options"],
+            args.cma_runs,
+            on_generation,
+            args.init_output_weight,
+            args.select_generations,
+            (args.cull_at, args.cull_to) if args.cull_at else None,
+            cull_scores(args, problem),
+            args.lateral_sigma0,
+            args.split_outputs,
+        )
+
+
+def cull_scores(args, problem):
+    """The cull's ``cull_scores`` for ``run_cmaes``: None (recent fitness) or the validation ranks.
+
+    With ``--cull-by validation`` each run's CMA-ES mean is ranked as the final choice ranks
+    candidates (``rank_candidates``: accuracy, then fitness), under ``--select-draws`` draws of
+    the held-out noise ``noise_generator(args.seed, "cull")`` (``on_validation``).
+    """
+    if args.cull_by == "fitness":
+        return None
+
+    def scores(means):
+        order = on_validation(rank_candidates, args, problem, means, args.select_draws, "cull")
+        return np.argsort(order)  # each run's place, 0 for the best
+
+    return scores
+
+
+def final_runs(args):
+    """CMA-ES runs that run to the last generation: ``--cull-to`` after a cull, else ``--cma-runs``."""
+    return args.cull_to if args.cull_at else args.cma_runs
+
+
+def on_validation(judge, args, problem, candidates, draws, purpose):
+    """``judge`` (``select_weights`` or ``rank_candidates``) of ``candidates`` on the validation trials.
+
+    The test trials take no part: the judge sees the validation trials, each under ``draws``
+    draws of the held-out noise ``noise_generator(args.seed, purpose)``.
+    """
+    spikes, labels = (torch.as_tensor(array, device=args.device) for array in problem["trials"]["validation"])
+    return judge(
+        candidates,
+        problem["layer_sizes"],
+        problem["lif"],
+        args.dt,
+        spikes,
+        labels,
+        problem["fitness_options"],
+        noise_generator(args.seed, purpose),
+        args.device,
+        problem["weight_options"],
+        draws,
+    )
+
+
+def choose(args, problem, candidates, draws):
+    """Index of the row of ``candidates`` that ``select_weights`` picks on the validation trials.
+
+    Under ``draws`` draws of the held-out noise ``noise_generator(args.seed, "select")``
+    (``on_validation``).
+    """
+    return on_validation(select_weights, args, problem, candidates, draws, "select")
+
+
+def train(args, problem, on_generation=None):
+    """Train as ``args`` say: the CMA-ES runs, then the choice of their final weights.
+
+    Returns
+    -------
+    theta : np.ndarray, shape (n_parameters,)
+        The chosen candidate (``choose`` with ``args.select_draws``).
+    history : dict of np.ndarray
+        As from ``run_cmaes``.
+    """
+    candidates, history = run_training(args, problem, on_generation)
+    return candidates[choose(args, problem, candidates, args.select_draws)], history
+
+
+def record_run(args, problem, theta):
+    """Run the weights ``theta`` on the training, then the test trials under the recording noise.
+
+    The run whose spikes the spike file stores: ``noise_generator(args.seed, "record")``, so the
+    stored weights, inputs and seed reproduce every stored spike.
+
+    Returns
+    -------
+    weights : dict of torch.Tensor
+        As from ``spiking_network.theta_to_weights``, population 1.
+    counts : torch.Tensor, shape (1, n_train + n_test, n_hidden + n_out)
+    spikes : torch.Tensor, shape (1, n_train + n_test, n_neurons, n_steps), bool
+    """
+    weights = spiking_network.theta_to_weights(
+        torch.as_tensor(theta[None], dtype=torch.float32, device=args.device),
+        problem["layer_sizes"],
+        **problem["weight_options"],
+    )
+    inputs = np.concatenate([problem["trials"]["train"][0], problem["trials"]["test"][0]])
+    counts, spikes = spiking_network.simulate_network(
+        weights,
+        torch.as_tensor(inputs, device=args.device),
+        problem["lif"],
+        args.dt,
+        noise_generator(args.seed, "record"),
+        record=True,
+    )
+    return weights, counts, spikes
