@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 import spiking_network
 from snn_training import (
+    Search,
     class_rates,
     generate_trials,
     noise_generator,
@@ -81,23 +82,30 @@ def run_training(args, problem, on_generation=None):
             args.dt,
             spikes,
             labels,
-            args.population,
-            args.generations,
-            args.sigma0,
             problem["fitness_options"],
-            args.seed,
-            device,
-            args.noise_draws,
             problem["weight_options"],
-            args.cma_runs,
+            search(args),
+            device,
             on_generation,
-            args.init_output_weight,
-            args.select_generations,
-            (args.cull_at, args.cull_to) if args.cull_at else None,
             cull_scores(args, problem),
-            args.lateral_sigma0,
-            args.split_outputs,
         )
+
+
+def search(args):
+    """The ``snn_training.Search`` that ``args`` describe."""
+    return Search(
+        population=args.population,
+        generations=args.generations,
+        sigma0=args.sigma0,
+        seed=args.seed,
+        runs=args.cma_runs,
+        noise_draws=args.noise_draws,
+        output_start=args.init_output_weight,
+        split_outputs=args.split_outputs,
+        lateral_sigma0=args.lateral_sigma0,
+        cull=(args.cull_at, args.cull_to) if args.cull_at else None,
+        select_generations=args.select_generations,
+    )
 
 
 def cull_scores(args, problem):

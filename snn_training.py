@@ -3,12 +3,13 @@
 Holds the two classes' input trials (``class_rates``, ``generate_trials``), the readout of a
 trial's class from the output counts (``predict``), the fitness CMA-ES minimises
 (``fitness``), the seeded noise streams (``noise_generator``), the CMA-ES runs and their
-candidates (``run_cmaes``), and the choice among them on the validation trials
-(``select_weights``, ``rank_candidates``).
+candidates (``run_cmaes``, searching as a ``Search`` says), and the choice among them on the
+validation trials (``select_weights``, ``rank_candidates``).
 Its own module because it is the training without the command line, the file or the figures.
 """
 
 import math
+from dataclasses import dataclass
 
 import cma
 import numpy as np
@@ -221,28 +222,72 @@ def step_multipliers(layer_sizes, factors):
     return spiking_network.weights_to_theta(blocks, layer_sizes).numpy()
 
 
+@dataclass(frozen=True)
+class Search:
+    """How ``run_cmaes`` searches: its runs, their start and step size, budget, cull and candidates.
+
+    Attributes
+    ----------
+    population, generations : int
+        Per run.
+    sigma0 : float
+        Initial CMA-ES step size, in weight units (the threshold is ``lif.v_threshold``).
+    seed : int
+        Run ``r`` gives pycma ``seed + 1 + 1000 r`` (pycma reads 0 as "seed from the clock").
+        pycma samples from numpy's global generator and seeds it when a run is made, so the
+        last run's seed starts the one stream from which all runs then draw in turn; nothing
+        else in the training draws from it (the trials have their own ``np.random.Generator``),
+        so the runs do not depend on what drew from it before. The noise comes from
+        ``noise_generator(seed, "train")``.
+    runs : int
+        Independent CMA-ES runs. Cost grows linearly.
+    noise_draws : int
+        Noise draws per training trial and generation; the fitness averages over them (the
+        trials are simply repeated, each copy gets its own noise). Cost grows linearly.
+    output_start : float
+        CMA-ES start of every hidden->output weight, threshold units.
+    split_outputs : bool
+        Start each output reading its own contiguous share of the hidden layer (hidden neuron
+        ``h`` feeds output ``h * n_output // n_hidden``) instead of all of it: the outputs
+        start as two readers with independent noise instead of copies whose counts tie.
+    lateral_sigma0 : float or None
+        Initial CMA-ES step size of the hidden->hidden weights (pycma's ``CMA_stds``), in
+        the units of ``sigma0``; None: ``sigma0`` like the rest.
+    cull : tuple of int or None
+        ``(generation, keep)``: after that many generations only the ``keep`` runs whose
+        population's median fitness, averaged over their last ``CULL_WINDOW`` generations, is
+        lowest run on (or of lowest ``cull_scores``, see ``run_cmaes``); the others stop and
+        leave no candidates. The runs share every noise draw, so their fitnesses compare.
+        None: every run runs every generation.
+    select_generations : int
+        The last generations whose best individuals are candidates.
+    """
+
+    population: int
+    generations: int
+    sigma0: float
+    seed: int
+    runs: int = 1
+    noise_draws: int = 1
+    output_start: float = INIT_OUTPUT_WEIGHT
+    split_outputs: bool = False
+    lateral_sigma0: float | None = None
+    cull: tuple[int, int] | None = None
+    select_generations: int = SELECT_GENERATIONS
+
+
 def run_cmaes(
     layer_sizes,
     lif,
     dt,
     spikes,
     labels,
-    population,
-    generations,
-    sigma0,
     fitness_options,
-    seed,
+    weight_options,
+    search,
     device,
-    noise_draws=1,
-    weight_options=None,
-    runs=1,
     on_generation=None,
-    output_start=INIT_OUTPUT_WEIGHT,
-    select_generations=SELECT_GENERATIONS,
-    cull=None,
     cull_scores=None,
-    lateral_sigma0=None,
-    split_outputs=False,
 ):
     """Minimise ``fitness`` over the network weights with ``runs`` CMA-ES runs side by side.
 
@@ -262,57 +307,27 @@ def run_cmaes(
     spikes : torch.Tensor, shape (trials, 1, n_steps)
         Training inputs.
     labels : torch.Tensor, shape (trials,)
-    population, generations : int
-        Per run.
-    sigma0 : float
-        Initial CMA-ES step size, in weight units (the threshold is ``lif.v_threshold``).
     fitness_options : dict
         ``temperature``, ``silence_penalty``, ``min_count``, ``rate_floor``, ``rate_target``
         and ``rate_penalty`` of ``fitness``.
-    seed : int
-        Run ``r`` gives pycma ``seed + 1 + 1000 r`` (pycma reads 0 as "seed from the clock").
-        pycma samples from numpy's global generator and seeds it when a run is made, so the
-        last run's seed starts the one stream from which all runs then draw in turn; nothing
-        else in the training draws from it (the trials have their own ``np.random.Generator``),
-        so the runs do not depend on what drew from it before. The noise comes from
-        ``noise_generator(seed, "train")``.
-    device : torch.device
-    noise_draws : int
-        Noise draws per training trial and generation; the fitness averages over them (the
-        trials are simply repeated, each copy gets its own noise). Cost grows linearly.
     weight_options : dict or None
         ``limits``, ``min_weight`` and ``floors`` of ``spiking_network.theta_to_weights``; None: none.
-    runs : int
-        Independent CMA-ES runs. Cost grows linearly.
+    search : Search
+        The runs, their start, step size, budget, cull and candidates.
+    device : torch.device
     on_generation : callable or None
         Called as ``on_generation(generation, means)`` after each generation, ``means`` of
         shape (runs, n_parameters) the runs' CMA-ES means (``benchmarks/training_runs.py``
         follows the runs with it).
-    output_start : float
-        CMA-ES start of every hidden->output weight, threshold units.
-    select_generations : int
-        The last generations whose best individuals are candidates.
-    cull : tuple of int or None
-        ``(generation, keep)``: after that many generations only the ``keep`` runs whose
-        population's median fitness, averaged over their last ``CULL_WINDOW`` generations, is
-        lowest run on; the others stop and leave no candidates. The runs share every noise
-        draw, so their fitnesses compare. None: every run runs every generation.
     cull_scores : callable or None
         ``cull_scores(means) -> scores``, ``means`` of shape (runs, n_parameters) the runs'
         CMA-ES means at the cull, ``scores`` of shape (runs,): the cull keeps the runs of
         lowest score instead of lowest recent fitness (``train_snn.py --cull-by validation``).
-    lateral_sigma0 : float or None
-        Initial CMA-ES step size of the hidden->hidden weights (pycma's ``CMA_stds``), in
-        the units of ``sigma0``; None: ``sigma0`` like the rest.
-    split_outputs : bool
-        Start each output reading its own contiguous share of the hidden layer (hidden neuron
-        ``h`` feeds output ``h * n_output // n_hidden``) instead of all of it: the outputs
-        start as two readers with independent noise instead of copies whose counts tie.
 
     Returns
     -------
     candidates : np.ndarray, shape (runs * (2 + min(select_generations, generations)), n_parameters)
-        ``runs`` those that ran to the end. Rows ``0 .. runs-1``: each run's weights of lowest
+        Of ``search``; ``runs`` those that ran to the end. Rows ``0 .. runs-1``: each run's weights of lowest
         fitness over all generations; ``runs .. 2 runs - 1``: each run's final CMA-ES mean;
         then, generation by generation over the last ``select_generations`` (oldest first),
         each run's best individual. (A generation's lowest fitness is one lucky or unlucky
@@ -325,35 +340,36 @@ def run_cmaes(
     # Start where every layer is active: each input spike fires the hidden layer, and a few
     # hidden spikes together fire both outputs (or, split, each its own); lateral weights start at zero.
     weight_options = weight_options or {}
+    runs, population, generations = search.runs, search.population, search.generations
     start = {name: torch.zeros(shape, dtype=torch.float64) for name, shape in weight_shapes(layer_sizes).items()}
     start["input_hidden"] += INIT_INPUT_WEIGHT * lif.v_threshold
-    start["hidden_output"] += output_start * lif.v_threshold
-    if split_outputs:
+    start["hidden_output"] += search.output_start * lif.v_threshold
+    if search.split_outputs:
         n_hidden, n_output = start["hidden_output"].shape
         owner = torch.arange(n_hidden) * n_output // n_hidden
         start["hidden_output"] *= torch.nn.functional.one_hot(owner, n_output)
     theta0 = spiking_network.weights_to_theta(start, layer_sizes).numpy()
     options = {"popsize": population, "verbose": -9, "verb_log": 0}
-    if lateral_sigma0 is not None:
-        options["CMA_stds"] = step_multipliers(layer_sizes, {"hidden_hidden": lateral_sigma0 / sigma0})
-    strategies = [
-        cma.CMAEvolutionStrategy(theta0, sigma0, {**options, "seed": seed + 1 + 1000 * run}) for run in range(runs)
-    ]
+    if search.lateral_sigma0 is not None:
+        factors = {"hidden_hidden": search.lateral_sigma0 / search.sigma0}
+        options["CMA_stds"] = step_multipliers(layer_sizes, factors)
+    seeds = [search.seed + 1 + 1000 * run for run in range(runs)]
+    strategies = [cma.CMAEvolutionStrategy(theta0, search.sigma0, {**options, "seed": seed}) for seed in seeds]
     history = {name: np.zeros(generations) for name in ("best_fitness", "median_fitness", "train_accuracy")}
     best = [(theta0, math.inf)] * runs  # per run: (theta, fitness)
-    generator = noise_generator(seed, "train")
-    spikes, labels = spikes.repeat(noise_draws, 1, 1), labels.repeat(noise_draws)
+    generator = noise_generator(search.seed, "train")
+    spikes, labels = spikes.repeat(search.noise_draws, 1, 1), labels.repeat(search.noise_draws)
     finalists = []  # best individual of each run in each of the last select_generations generations
     n_steps = spikes.shape[-1]
     progress = tqdm(range(generations), desc="CMA-ES", unit="gen", disable=None)
     medians = []  # per generation: (R,) each run's median fitness
     for generation in progress:
-        if cull is not None and generation == cull[0]:
+        if search.cull is not None and generation == search.cull[0]:
             if cull_scores is None:
                 scores = recent_fitness(np.array(medians))
             else:
                 scores = cull_scores(np.stack([s.mean for s in strategies]))
-            kept = runs_to_keep(scores, cull[1])
+            kept = runs_to_keep(scores, search.cull[1])
             strategies, best, runs = [strategies[r] for r in kept], [best[r] for r in kept], len(kept)
             finalists = [generation_best[kept] for generation_best in finalists]
         candidates = np.stack([np.asarray(s.ask()) for s in strategies])  # (R, P, n_params)
@@ -382,7 +398,7 @@ def run_cmaes(
             (candidates[r, leaders[r]], values[r, leaders[r]]) if values[r, leaders[r]] < best[r][1] else best[r]
             for r in range(runs)
         ]
-        if generation >= generations - select_generations:
+        if generation >= generations - search.select_generations:
             finalists.append(candidates[np.arange(runs), leaders])  # (R, n_params)
         progress.set_postfix(fitness=f"{values.min():.4f}", accuracy=f"{accuracy:.3f}")
     bests, means = np.stack([theta for theta, _ in best]), np.stack([s.mean for s in strategies])
