@@ -113,6 +113,8 @@ results: $(STAMP)
 	$(PY) -m benchmarks.training_runs --seeds 0 1 2 3 4 5 6 7 8 9 --setting "no cull" "--cull-at 0" --section training-runs-no-cull
 	$(PY) -m benchmarks.training_runs --seeds 0 1 2 3 4 5 6 7 8 9 --setting "split outputs, lateral step 0.6" \
 		"--cull-at 0 --generations 300 --split-outputs --lateral-sigma0 0.6" --section training-runs-split-outputs
+	$(PY) -m benchmarks.training_runs --seeds 0 1 2 --setting "temperature 2" "--cull-at 0 --temperature 2" \
+		--setting "temperature 10" "--cull-at 0 --temperature 10" --section training-runs-temperature
 	$(BENCH_PY) -m benchmarks.bench_hawkes
 	$(PY) -m benchmarks.validate_hawkes --quick
 	$(if $(wildcard .venv-bench/bin/python),$(BENCH_PY) -m benchmarks.check_against_nuts,@echo "skipped benchmarks.check_against_nuts: no .venv-bench")
