@@ -48,17 +48,26 @@ def plot_raster(ax, spikes, labels, layer_sizes, dt):
     return ax
 
 
-def plot_training_curve(ax_fitness, ax_accuracy, history, test_accuracy, cull=None):
+def plot_training_curve(ax_fitness, ax_accuracy, history, test_accuracy, cull=None, training_length=None):
     """Draw fitness and training accuracy per generation; return both axes.
 
     ``cull``: ``(generation, runs kept)`` of the training's cull, marked on both axes, or None.
+    ``training_length``: generations of one training, where ``history`` holds the trainings of
+    ``train_snn.py --restarts`` one after another; each restart, and its cull, is marked too.
     """
-    generations = np.arange(1, len(history["best_fitness"]) + 1)
+    n_generations = len(history["best_fitness"])
+    generations = np.arange(1, n_generations + 1)
+    starts = range(0, n_generations, training_length or n_generations)
     ax_fitness.plot(generations, history["best_fitness"], label="best of generation")
     ax_fitness.plot(generations, history["median_fitness"], label="median of generation (runs training)")
-    if cull is not None:
-        for ax in (ax_fitness, ax_accuracy):
-            ax.axvline(cull[0], color="grey", ls=":", label=f"cull to the {cull[1]} best runs")
+    for ax in (ax_fitness, ax_accuracy):
+        for k, start in enumerate(starts):
+            if k:
+                ax.axvline(start, color="black", ls="--", label=None if k > 1 else "restart: new runs")
+            if cull is not None:
+                ax.axvline(
+                    start + cull[0], color="grey", ls=":", label=None if k else f"cull to the {cull[1]} best runs"
+                )
     ax_fitness.set_ylabel("fitness (lower is better)")
     ax_fitness.legend()
     ax_accuracy.plot(
@@ -95,6 +104,13 @@ def save_figures(record, figures_dir):
     fig, (ax_fitness, ax_accuracy) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
     config = record["config"]
     cull = (config["cull_at"], config["cull_to"]) if config.get("cull_at") else None
-    plot_training_curve(ax_fitness, ax_accuracy, record["history"], record["metrics"]["test"]["accuracy"], cull)
+    plot_training_curve(
+        ax_fitness,
+        ax_accuracy,
+        record["history"],
+        record["metrics"]["test"]["accuracy"],
+        cull,
+        config.get("generations"),
+    )
     save_figure(fig, Path(figures_dir) / "training_curve.png")
     plt.close(fig)

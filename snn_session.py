@@ -18,8 +18,10 @@ from snn_training import (
     Search,
     class_rates,
     generate_trials,
+    judge_candidates,
     noise_generator,
     rank_candidates,
+    ranking,
     run_cmaes,
     select_weights,
 )
@@ -69,8 +71,11 @@ def training_problem(args):
     }
 
 
-def run_training(args, problem, on_generation=None):
-    """``run_cmaes`` on ``training_problem(args)`` with the settings of ``args``; return its candidates and history."""
+def run_training(args, problem, on_generation=None, restart=0):
+    """``run_cmaes`` on ``training_problem(args)`` with the settings of ``args``; return its candidates and history.
+
+    ``restart`` k > 0 trains the same way with new runs (``search``).
+    """
     device = args.device
     spikes, labels = (torch.as_tensor(array, device=device) for array in problem["trials"]["train"])
     # pycma's eigendecomposition of a ~120 x 120 covariance is slower with a multi-threaded
@@ -84,21 +89,22 @@ def run_training(args, problem, on_generation=None):
             labels,
             problem["fitness_options"],
             problem["weight_options"],
-            search(args),
+            search(args, restart),
             device,
             on_generation,
             cull_scores(args, problem),
         )
 
 
-def search(args):
-    """The ``snn_training.Search`` that ``args`` describe."""
+def search(args, restart=0):
+    """The ``snn_training.Search`` that ``args`` describe; restart k numbers its runs after those before it."""
     return Search(
         population=args.population,
         generations=args.generations,
         sigma0=args.sigma0,
         seed=args.seed,
         runs=args.cma_runs,
+        first_run=restart * args.cma_runs,
         noise_draws=args.noise_draws,
         output_start=args.init_output_weight,
         split_outputs=args.split_outputs,
@@ -164,15 +170,31 @@ def choose(args, problem, candidates, draws):
 def train(args, problem, on_generation=None):
     """Train as ``args`` say: the CMA-ES runs, then the choice of their final weights.
 
+    The choice (``select_weights``'s, under ``args.select_draws`` draws of the held-out noise
+    ``noise_generator(args.seed, "select")``) is made among the candidates of every training so
+    far. While its accuracy on the validation trials is below ``args.restart_below``, up to
+    ``args.restarts`` times, the training runs again with new runs (``run_training``'s
+    ``restart``): a seed whose runs all settled in poor optima gets another draw, judged on the
+    validation trials alone.
+
     Returns
     -------
     theta : np.ndarray, shape (n_parameters,)
-        The chosen candidate (``choose`` with ``args.select_draws``).
+        The chosen candidate.
     history : dict of np.ndarray
-        As from ``run_cmaes``.
+        As from ``run_cmaes``, the trainings' generations one after another.
     """
-    candidates, history = run_training(args, problem, on_generation)
-    return candidates[choose(args, problem, candidates, args.select_draws)], history
+    pools, histories = [], []
+    for restart in range(args.restarts + 1):
+        candidates, history = run_training(args, problem, on_generation, restart)
+        pools.append(candidates)
+        histories.append(history)
+        candidates = np.concatenate(pools)
+        accuracy, values = on_validation(judge_candidates, args, problem, candidates, args.select_draws, "select")
+        chosen = int(ranking(accuracy, values)[0])
+        if accuracy[chosen] >= args.restart_below:
+            break
+    return candidates[chosen], {name: np.concatenate([h[name] for h in histories]) for name in histories[0]}
 
 
 def record_run(args, problem, theta):

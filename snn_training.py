@@ -233,7 +233,8 @@ class Search:
     sigma0 : float
         Initial CMA-ES step size, in weight units (the threshold is ``lif.v_threshold``).
     seed : int
-        Run ``r`` gives pycma ``seed + 1 + 1000 r`` (pycma reads 0 as "seed from the clock").
+        Run ``r`` gives pycma ``seed + 1 + 1000 (first_run + r)`` (pycma reads 0 as "seed from
+        the clock").
         pycma samples from numpy's global generator and seeds it when a run is made, so the
         last run's seed starts the one stream from which all runs then draw in turn; nothing
         else in the training draws from it (the trials have their own ``np.random.Generator``),
@@ -241,6 +242,9 @@ class Search:
         ``noise_generator(seed, "train")``.
     runs : int
         Independent CMA-ES runs. Cost grows linearly.
+    first_run : int
+        Number of the first run, for its pycma seed: a restart (``train_snn.py --restarts``)
+        numbers its runs after those of the trainings before it, so that they are new runs.
     noise_draws : int
         Noise draws per training trial and generation; the fitness averages over them (the
         trials are simply repeated, each copy gets its own noise). Cost grows linearly.
@@ -268,6 +272,7 @@ class Search:
     sigma0: float
     seed: int
     runs: int = 1
+    first_run: int = 0
     noise_draws: int = 1
     output_start: float = INIT_OUTPUT_WEIGHT
     split_outputs: bool = False
@@ -353,7 +358,7 @@ def run_cmaes(
     if search.lateral_sigma0 is not None:
         factors = {"hidden_hidden": search.lateral_sigma0 / search.sigma0}
         options["CMA_stds"] = step_multipliers(layer_sizes, factors)
-    seeds = [search.seed + 1 + 1000 * run for run in range(runs)]
+    seeds = [search.seed + 1 + 1000 * (search.first_run + run) for run in range(runs)]
     strategies = [cma.CMAEvolutionStrategy(theta0, search.sigma0, {**options, "seed": seed}) for seed in seeds]
     history = {name: np.zeros(generations) for name in ("best_fitness", "median_fitness", "train_accuracy")}
     best = [(theta0, math.inf)] * runs  # per run: (theta, fitness)
@@ -405,16 +410,10 @@ def run_cmaes(
     return np.concatenate([bests, means, *finalists]), history
 
 
-def rank_candidates(
+def judge_candidates(
     candidates, layer_sizes, lif, dt, spikes, labels, fitness_options, generator, device, weight_options=None, draws=1
 ):
-    """Order the candidates from the one that classifies the given trials best to the worst.
-
-    Accuracy is the task; the fitness (which also carries the rate band and the silence
-    penalty) only breaks ties, so a candidate cannot win by its regularisers alone. Both are
-    averaged over ``draws`` noise draws of every trial: the most accurate of many candidates
-    on one draw is partly the luckiest, and its accuracy on new noise is lower (the winner's
-    curse); more draws make the choice depend more on the weights than on the draw.
+    """Each candidate's accuracy and fitness on the given trials, both averaged over noise draws.
 
     Parameters
     ----------
@@ -430,8 +429,7 @@ def rank_candidates(
 
     Returns
     -------
-    np.ndarray of int, shape (C,)
-        Rows of ``candidates`` by highest accuracy, then lowest fitness, then first.
+    accuracy, fitness : np.ndarray, each shape (C,)
     """
     spikes, labels = spikes.repeat(draws, 1, 1), labels.repeat(draws)
     theta = torch.as_tensor(candidates, dtype=torch.float32, device=device)
@@ -440,6 +438,29 @@ def rank_candidates(
     )
     values = fitness(counts, labels, n_steps=spikes.shape[-1], **fitness_options).cpu().numpy()
     accuracy = (predict(counts) == labels).double().mean(dim=1).cpu().numpy()
+    return accuracy, values
+
+
+def rank_candidates(*args, **kwargs):
+    """Order the candidates from the one that classifies the given trials best to the worst.
+
+    Accuracy is the task; the fitness (which also carries the rate band and the silence
+    penalty) only breaks ties, so a candidate cannot win by its regularisers alone. Both are
+    averaged over ``draws`` noise draws of every trial (``judge_candidates``, which takes the
+    arguments): the most accurate of many candidates on one draw is partly the luckiest, and
+    its accuracy on new noise is lower (the winner's curse); more draws make the choice depend
+    more on the weights than on the draw.
+
+    Returns
+    -------
+    np.ndarray of int, shape (C,)
+        Rows of ``candidates`` by highest accuracy, then lowest fitness, then first.
+    """
+    return ranking(*judge_candidates(*args, **kwargs))
+
+
+def ranking(accuracy, values):
+    """Rows by highest ``accuracy``, then lowest ``values`` (fitness), then first: ``rank_candidates``'s order."""
     return np.lexsort((np.arange(len(values)), values, -accuracy))
 
 

@@ -64,6 +64,10 @@ GENERATIONS = 1000  # CMA-ES generations of each run that is not culled
 CULL_AT = 300  # generation of the cull, in a training longer than that and of more runs than CULL_TO
 CULL_TO = 4  # runs kept at the cull
 CULL_BY = "fitness"  # what the cull ranks the runs by
+# Validation accuracy below which --restarts train again: above the test accuracy of 0.95 the seed
+# sweeps ask for, because the most accurate of hundreds of candidates on the validation trials is
+# partly the luckiest.
+RESTART_BELOW = 0.97
 RATE_FLOOR = 0.03  # spikes per step below which a hidden/output neuron is penalised
 RATE_TARGET = 0.15  # spikes per step a hidden/output neuron may fire before penalty
 RATE_PENALTY = 5.0  # fitness per spike/step of rate outside the band, averaged over neurons
@@ -92,6 +96,7 @@ def metrics_by_split(labels, predictions, split):
 
 
 _population_size = number(int, lambda v: v >= 2, "at least 2 (CMA-ES needs a population)")
+_fraction = number(float, lambda v: 0 <= v <= 1, "a fraction in [0, 1]")
 
 
 def _device(text):
@@ -215,6 +220,20 @@ def parse_args(argv=None):
         default=CULL_BY,
         help="what the cull ranks the runs by: recent training fitness, or the accuracy of each run's "
         f"CMA-ES mean on the validation trials under --select-draws draws of held-out noise (default {CULL_BY})",
+    )
+    add(
+        "--restarts",
+        type=non_negative_int,
+        default=0,
+        help="trainings with new runs, one after another, while the chosen weights classify fewer than "
+        "--restart-below of the validation trials; the choice is then made among all of them (default 0)",
+    )
+    add(
+        "--restart-below",
+        type=_fraction,
+        default=RESTART_BELOW,
+        help=f"validation accuracy under --select-draws noise draws below which --restarts train again "
+        f"(default {RESTART_BELOW})",
     )
     add("--population", type=_population_size, default=16, help="CMA-ES population size, at least 2 (default 16)")
     add("--generations", type=positive_int, default=GENERATIONS, help=f"CMA-ES generations (default {GENERATIONS})")
@@ -416,6 +435,9 @@ def main(argv=None):
         f"synapses: {present} of {possible} possible present "
         f"(--min-weight {args.min_weight}, --min-lateral-weight {args.min_lateral_weight})"
     )
+    if args.restarts:
+        trainings = len(history["best_fitness"]) // args.generations
+        print(f"trainings: {trainings} of at most {args.restarts + 1} (--restart-below {args.restart_below})")
     print(f"wrote {args.spike_file}" + ("" if args.no_figures else f" and 2 figures in {args.figure_dir}"))
 
 

@@ -184,6 +184,37 @@ def test_candidate_pools_nest_as_the_selection_benchmark_reads_them():
     np.testing.assert_array_equal(theta, small[snn_session.choose(args, problem, small, args.select_draws)])
 
 
+def test_restarts_train_new_runs_until_the_choice_is_accurate_enough_on_the_validation_trials(tmp_path, capsys):
+    args = train_snn.parse_args(TINY + ["--restarts", "2", "--restart-below", "1"])
+    problem = snn_session.training_problem(args)
+    pools = [snn_session.run_training(args, problem, restart=restart)[0] for restart in range(3)]
+    assert not np.array_equal(pools[0], pools[1])  # a restart trains new runs
+    # The rule by hand, through the choice of a training without restarts: stop at the first
+    # pool whose chosen candidate classifies every validation trial under every draw.
+    for trainings in (1, 2, 3):
+        pool = np.concatenate(pools[:trainings])
+        chosen = snn_session.choose(args, problem, pool, args.select_draws)
+        accuracy, _ = snn_session.on_validation(
+            snn_training.judge_candidates, args, problem, pool[chosen][None], args.select_draws, "select"
+        )
+        if accuracy[0] == 1:
+            break
+    assert trainings > 1  # the tiny training is not perfect, so the test sees a restart
+    theta, history = snn_session.train(args, problem)
+    np.testing.assert_array_equal(theta, pool[chosen])
+    assert len(history["best_fitness"]) == trainings * args.generations
+    train_snn.main(
+        TINY + ["--restarts", "2", "--restart-below", "1", "--spike-file", str(tmp_path / "s.pkl"), "--no-figures"]
+    )
+    assert f"trainings: {trainings} of at most 3 (--restart-below 1.0)" in capsys.readouterr().out
+    assert len(load_spike_trains(tmp_path / "s.pkl")["history"]["best_fitness"]) == trainings * args.generations
+    # Never below 0: no restart, the training of --restarts 0 bit for bit.
+    for flags in (["--restarts", "2", "--restart-below", "0"], ["--restarts", "0", "--restart-below", "1"]):
+        plain_theta, plain_history = snn_session.train(train_snn.parse_args(TINY + flags), problem)
+        np.testing.assert_array_equal(plain_theta, snn_session.train(train_snn.parse_args(TINY), problem)[0])
+        assert len(plain_history["best_fitness"]) == args.generations
+
+
 def test_two_runs_with_one_seed_give_identical_files(tmp_path):
     first = tiny_run(tmp_path).read_bytes()
     assert tiny_run(tmp_path).read_bytes() == first
@@ -266,14 +297,17 @@ def test_spike_file_matches_the_contract(spike_file):
     assert (spike_file.parent / "figures" / "training_curve.png").stat().st_size > 0
 
 
-@pytest.mark.parametrize("cull", [None, (4, 2)])
-def test_the_training_curve_marks_the_cull_on_both_axes_and_nothing_else(cull):
+@pytest.mark.parametrize(
+    "cull, training_length, marks",
+    [(None, None, []), ((4, 2), None, [4]), ((4, 2), 10, [4]), (None, 5, [5]), ((4, 2), 5, [4, 5, 9])],
+)
+def test_the_training_curve_marks_the_culls_and_restarts_on_both_axes_and_nothing_else(cull, training_length, marks):
     history = {key: np.linspace(1.0, 0.0, 10) for key in ("best_fitness", "median_fitness", "train_accuracy")}
     _, axes = plt.subplots(2, 1)
-    snn_figures.plot_training_curve(*axes, history, 0.9, cull)
+    snn_figures.plot_training_curve(*axes, history, 0.9, cull, training_length)
     for ax in axes:
         vertical = [line.get_xdata()[0] for line in ax.get_lines() if np.ptp(line.get_xdata()) == 0]
-        assert vertical == ([] if cull is None else [cull[0]])
+        assert sorted(vertical) == marks
 
 
 def test_weight_bounds_hold_in_the_stored_weights(tmp_path):
@@ -395,6 +429,9 @@ def test_the_lateral_floor_is_one_threshold_unit_by_default(flags, lateral):
         ["--v-threshold", "nan"],
         ["--device", "foo"],
         ["--device", "cuda:99"],
+        ["--restarts", "-1"],
+        ["--restart-below", "1.5"],
+        ["--restart-below", "nan"],
         ["--cull-at", "-1"],
         ["--cull-at", "1000"],
         ["--cull-at", "100", "--generations", "50"],
