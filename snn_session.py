@@ -76,24 +76,30 @@ def run_training(args, problem, on_generation=None, restart=0):
 
     ``restart`` k > 0 trains the same way with new runs (``search``).
     """
-    device = args.device
-    spikes, labels = (torch.as_tensor(array, device=device) for array in problem["trials"]["train"])
     # pycma's eigendecomposition of a ~120 x 120 covariance is slower with a multi-threaded
     # BLAS than with one thread, and far slower under CPU contention, so numpy's BLAS gets one.
     with threadpool_limits(limits=1, user_api="blas"):
         return run_cmaes(
-            problem["layer_sizes"],
-            problem["lif"],
-            args.dt,
-            spikes,
-            labels,
-            problem["fitness_options"],
+            *on_trials(args, problem, "train"),
             problem["weight_options"],
             search(args, restart),
-            device,
+            args.device,
             on_generation,
             cull_scores(args, problem),
         )
+
+
+def on_trials(args, problem, split):
+    """``run_cmaes``'s and the judges' leading arguments: the network, the trials of ``split``, the fitness.
+
+    Returns
+    -------
+    tuple
+        ``(layer_sizes, lif, dt, spikes, labels, fitness_options)``, the trials as tensors on
+        ``args.device``.
+    """
+    spikes, labels = (torch.as_tensor(array, device=args.device) for array in problem["trials"][split])
+    return problem["layer_sizes"], problem["lif"], args.dt, spikes, labels, problem["fitness_options"]
 
 
 def search(args, restart=0):
@@ -137,20 +143,14 @@ def final_runs(args):
 
 
 def on_validation(judge, args, problem, candidates, draws, purpose):
-    """``judge`` (``select_weights`` or ``rank_candidates``) of ``candidates`` on the validation trials.
+    """``judge`` (``select_weights``, ``rank_candidates``, ``judge_candidates``) of ``candidates`` on validation trials.
 
     The test trials take no part: the judge sees the validation trials, each under ``draws``
     draws of the held-out noise ``noise_generator(args.seed, purpose)``.
     """
-    spikes, labels = (torch.as_tensor(array, device=args.device) for array in problem["trials"]["validation"])
     return judge(
         candidates,
-        problem["layer_sizes"],
-        problem["lif"],
-        args.dt,
-        spikes,
-        labels,
-        problem["fitness_options"],
+        *on_trials(args, problem, "validation"),
         noise_generator(args.seed, purpose),
         args.device,
         problem["weight_options"],
