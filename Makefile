@@ -108,6 +108,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --seeds $(NO_CULL_CHECK) --section seeds-check-no-cull-1000-default
 	$(PY) -m benchmarks.seeds --seeds $(NO_CULL_CHECK) --section seeds-check-no-cull-1000 --train-flags "--cull-at 0"
 	$(PY) -m benchmarks.seeds --section seeds-split-outputs-lateral-step --train-flags "--split-outputs --lateral-sigma0 0.6"
+	$(PY) -m benchmarks.seeds --section seeds-restarts --train-flags "--restarts 1"
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --seeds 0 1 2 3 4 5 6 7 8 9 --setting "no cull" "--cull-at 0" --section training-runs-no-cull
