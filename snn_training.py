@@ -234,12 +234,11 @@ class Search:
         Initial CMA-ES step size, in weight units (the threshold is ``lif.v_threshold``).
     seed : int
         Run ``r`` gives pycma ``seed + 1 + 1000 (first_run + r)`` (pycma reads 0 as "seed from
-        the clock").
-        pycma samples from numpy's global generator and seeds it when a run is made, so the
-        last run's seed starts the one stream from which all runs then draw in turn; nothing
-        else in the training draws from it (the trials have their own ``np.random.Generator``),
-        so the runs do not depend on what drew from it before. The noise comes from
-        ``noise_generator(seed, "train")``.
+        the clock"). pycma samples from numpy's global generator and seeds it when a run is
+        made, so the last run's seed starts the one stream from which all runs then draw in
+        turn; nothing else in the training draws from it (the trials have their own
+        ``np.random.Generator``), so the runs do not depend on what drew from it before. The
+        noise comes from ``noise_generator(seed, "train")``.
     runs : int
         Independent CMA-ES runs. Cost grows linearly.
     first_run : int
@@ -332,10 +331,10 @@ def run_cmaes(
     Returns
     -------
     candidates : np.ndarray, shape (runs * (2 + min(select_generations, generations)), n_parameters)
-        Of ``search``; ``runs`` those that ran to the end. Rows ``0 .. runs-1``: each run's weights of lowest
-        fitness over all generations; ``runs .. 2 runs - 1``: each run's final CMA-ES mean;
-        then, generation by generation over the last ``select_generations`` (oldest first),
-        each run's best individual. (A generation's lowest fitness is one lucky or unlucky
+        Of ``search``, ``runs`` those that ran to the end. Rows ``0 .. runs-1``: each run's
+        weights of lowest fitness over all generations; ``runs .. 2 runs - 1``: each run's
+        final CMA-ES mean; then, generation by generation over the last ``select_generations``
+        (oldest first), each run's best individual. (A generation's lowest fitness is one lucky or unlucky
         noise draw on the training trials, so none of them is the answer without a choice on
         other trials.)
     history : dict of np.ndarray, each shape (generations,)
