@@ -184,17 +184,18 @@ def train(args, problem, on_generation=None):
     history : dict of np.ndarray
         As from ``run_cmaes``, the trainings' generations one after another.
     """
-    pools, histories = [], []
+    pools, scores, histories = [], [], []
     for restart in range(args.restarts + 1):
         candidates, history = run_training(args, problem, on_generation, restart)
         pools.append(candidates)
         histories.append(history)
-        candidates = np.concatenate(pools)
-        accuracy, values = on_validation(judge_candidates, args, problem, candidates, args.select_draws, "select")
+        # Each candidate is judged once: its scores do not depend on the others judged with it.
+        scores.append(on_validation(judge_candidates, args, problem, candidates, args.select_draws, "select"))
+        accuracy, values = (np.concatenate(score) for score in zip(*scores))
         chosen = int(ranking(accuracy, values)[0])
         if accuracy[chosen] >= args.restart_below:
             break
-    return candidates[chosen], {name: np.concatenate([h[name] for h in histories]) for name in histories[0]}
+    return np.concatenate(pools)[chosen], {name: np.concatenate([h[name] for h in histories]) for name in histories[0]}
 
 
 def record_run(args, problem, theta):
