@@ -116,8 +116,8 @@ def run_seed(seed, train_flags=(), fit_flags=()):
     Returns
     -------
     dict
-        ``seed``, ``train_accuracy``, ``test_accuracy``, the keys of ``score``,
-        ``train_seconds``, ``fit_seconds``.
+        ``seed``, ``train_accuracy``, ``test_accuracy``, ``trainings`` (1 unless
+        ``--restarts`` trained again), the keys of ``score``, ``train_seconds``, ``fit_seconds``.
     """
     with tempfile.TemporaryDirectory() as tmp:
         start = perf_counter()
@@ -125,12 +125,14 @@ def run_seed(seed, train_flags=(), fit_flags=()):
         train_seconds = perf_counter() - start
         posterior_file = fit(seed, spike_file, fit_flags)
         fit_seconds = perf_counter() - start - train_seconds
-        metrics = load_spike_trains(spike_file)["metrics"]
+        record = load_spike_trains(spike_file)
         scores = score(posterior_file)
     return {
         "seed": seed,
-        "train_accuracy": metrics["train"]["accuracy"],
-        "test_accuracy": metrics["test"]["accuracy"],
+        "train_accuracy": record["metrics"]["train"]["accuracy"],
+        "test_accuracy": record["metrics"]["test"]["accuracy"],
+        # train_snn.py's history holds the generations of every training, one after another.
+        "trainings": len(record["history"]["best_fitness"]) // record["config"]["generations"],
         **scores,
         "train_seconds": train_seconds,
         "fit_seconds": fit_seconds,
@@ -199,6 +201,11 @@ def markdown_table(rows):
         f"in every fitted group of wrong trials in {int(((wrong >= 0.9) | np.isnan(wrong)).sum())} of {len(rows)} "
         f"({int(np.isnan(wrong).sum())} without one); KS: the fit's goodness of fit per group, mean over neurons."
     )
+    restarted = [str(r["seed"]) for r in rows if r["trainings"] > 1]
+    if restarted:
+        lines[-1] += (
+            f" Trained more than once (`--restarts`) at {len(restarted)} of {len(rows)} seeds: {', '.join(restarted)}."
+        )
     return "\n".join(lines)
 
 

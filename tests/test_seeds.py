@@ -30,8 +30,15 @@ def test_sweep_on_a_local_dask_cluster_equals_the_local_run():
         remote = seeds.sweep([0, 1], TRAIN, FIT, dask_scheduler=cluster.scheduler_address)
     assert [row["seed"] for row in local] == [0, 1]
     assert numbers(remote) == numbers(local)
-    assert all(0 <= row["test_accuracy"] <= 1 and row["groups"] >= 1 for row in local)
+    assert all(0 <= row["test_accuracy"] <= 1 and row["groups"] >= 1 and row["trainings"] == 1 for row in local)
     assert all(np.isfinite(list(row["auc_all"].values())).any() for row in local)
+
+
+def test_a_row_counts_the_trainings_of_a_restart():
+    # --restart-below 1: a training whose choice misses any of the 8 validation trials trains again;
+    # the tiny trainings of seed 0 all miss some.
+    row = seeds.run_seed(0, [*TRAIN, "--restarts", "2", "--restart-below", "1"], FIT)
+    assert row["trainings"] == 3
 
 
 def test_table_has_one_row_per_seed_and_the_spread():
@@ -40,6 +47,7 @@ def test_table_has_one_row_per_seed_and_the_spread():
             "seed": s,
             "train_accuracy": 0.9 + s / 100,
             "test_accuracy": 0.94 + s / 100,
+            "trainings": 1,
             "auc_observable": {"x_correct": 0.95, "y_wrong": 0.85 + s / 10},
             "auc_all": {"x_correct": 0.8, "y_wrong": float("nan")},
             "ks": {"x_correct": 0.05, "y_wrong": 0.125},
@@ -57,6 +65,11 @@ def test_table_has_one_row_per_seed_and_the_spread():
     assert "every group of correct trials in 2 of 2" in table and "wrong trials in 1 of 2 (0 without one)" in table
     assert ">= 0.95 in 1 of 2 seeds" in table and ">= 0.9 in 1 of 2" in table and "both in 1 of 2" in table
     assert "observable pairs 0.850-0.950 (median 0.900)" in table and "groups converged: 4 of 4." in table
+    assert "Trained more than once" not in table
+    rows[1]["trainings"] = 2
+    assert table.replace("neurons.", "neurons. Trained more than once (`--restarts`) at 1 of 2 seeds: 1.") == (
+        seeds.markdown_table(rows)
+    )
 
 
 def test_a_failed_run_raises_the_scripts_one_line_error(tmp_path):
