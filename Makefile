@@ -66,6 +66,8 @@ NO_CULL     := --generations 500 --cull-at 0
 DEAD_CHECK  := 70 71 72 73 74 75 76 77 78 79
 # The seeds of step 10's check: no cull (--cull-at 0) against the default.
 NO_CULL_CHECK := 80 81 82 83 84 85 86 87 88 89
+# The seeds of step 13's check: --restarts 1 against the default.
+RESTART_CHECK := 90 91 92 93 94 95 96 97 98 99
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -109,6 +111,8 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --seeds $(NO_CULL_CHECK) --section seeds-check-no-cull-1000 --train-flags "--cull-at 0"
 	$(PY) -m benchmarks.seeds --section seeds-split-outputs-lateral-step --train-flags "--split-outputs --lateral-sigma0 0.6"
 	$(PY) -m benchmarks.seeds --section seeds-restarts --train-flags "--restarts 1"
+	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-restarts-default
+	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-restarts --train-flags "--restarts 1"
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --seeds 0 1 2 3 4 5 6 7 8 9 --setting "no cull" "--cull-at 0" --section training-runs-no-cull
