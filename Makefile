@@ -113,6 +113,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --section seeds-restarts --train-flags "--restarts 1"
 	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-restarts-default
 	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-restarts --train-flags "--restarts 1"
+	$(PY) -m benchmarks.seeds --section seeds-half-restarts --train-flags "--cma-runs 4 --cull-to 2 --restarts 1"
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --seeds 0 1 2 3 4 5 6 7 8 9 --setting "no cull" "--cull-at 0" --section training-runs-no-cull
