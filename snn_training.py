@@ -334,9 +334,9 @@ def run_cmaes(
         Of ``search``, ``runs`` those that ran to the end. Rows ``0 .. runs-1``: each run's
         weights of lowest fitness over all generations; ``runs .. 2 runs - 1``: each run's
         final CMA-ES mean; then, generation by generation over the last ``select_generations``
-        (oldest first), each run's best individual. (A generation's lowest fitness is one lucky or unlucky
-        noise draw on the training trials, so none of them is the answer without a choice on
-        other trials.)
+        (oldest first), each run's best individual. (A generation's lowest fitness is one lucky
+        or unlucky noise draw on the training trials, so none of them is the answer without a
+        choice on other trials.)
     history : dict of np.ndarray, each shape (generations,)
         Per generation, over the runs running then: best and median fitness, and the best individual's
         training accuracy.

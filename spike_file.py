@@ -94,7 +94,7 @@ def spike_record(spikes, labels, predictions, n_train, weights, layer_sizes, lif
     dt : float
         Seconds per step.
     history : dict of np.ndarray
-        The training curves (``snn_training.run_cmaes``).
+        The training curves (``snn_training.run_cmaes``), of every training in turn (``n_trainings``).
     config : dict
         The command-line arguments, as builtins.
     seed : int
@@ -125,6 +125,11 @@ def spike_record(spikes, labels, predictions, n_train, weights, layer_sizes, lif
         "config": config,
         "seed": seed,
     }
+
+
+def n_trainings(record):
+    """How many trainings a spike record's history holds: ``--generations`` each, one after another."""
+    return len(record["history"]["best_fitness"]) // record["config"]["generations"]
 
 
 def save_spike_trains(record, path):

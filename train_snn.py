@@ -34,7 +34,7 @@ import spiking_network
 from cli_types import finite_float, non_negative_float, non_negative_int, number, positive_float, positive_int
 from snn_session import record_run, train, training_problem
 from snn_training import INIT_OUTPUT_WEIGHT, SELECT_DRAWS, SELECT_GENERATIONS, predict
-from spike_file import METRIC_NAMES, SPLITS, save_spike_trains, spike_record, trial_split
+from spike_file import METRIC_NAMES, SPLITS, n_trainings, save_spike_trains, spike_record, trial_split
 
 ROOT = Path(__file__).resolve().parent
 # Weaker weights are no synapse: a synapse too weak to move its target's spikes cannot be seen
@@ -436,8 +436,7 @@ def main(argv=None):
         f"(--min-weight {args.min_weight}, --min-lateral-weight {args.min_lateral_weight})"
     )
     if args.restarts:
-        trainings = len(history["best_fitness"]) // args.generations
-        print(f"trainings: {trainings} of at most {args.restarts + 1} (--restart-below {args.restart_below})")
+        print(f"trainings: {n_trainings(record)} of at most {args.restarts + 1} (--restart-below {args.restart_below})")
     print(f"wrote {args.spike_file}" + ("" if args.no_figures else f" and 2 figures in {args.figure_dir}"))
 
 

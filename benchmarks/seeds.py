@@ -37,7 +37,7 @@ from benchmarks.report import README, RESULTS, SECTION_NAME, write_section
 from connectivity import connection_matrix, group_aucs
 from mcmc_diagnostics import is_converged
 from posterior_file import load_posterior
-from spike_file import load_spike_trains
+from spike_file import load_spike_trains, n_trainings
 
 DEFAULT_SEEDS = tuple(range(10))
 COLUMNS = (
@@ -131,8 +131,7 @@ def run_seed(seed, train_flags=(), fit_flags=()):
         "seed": seed,
         "train_accuracy": record["metrics"]["train"]["accuracy"],
         "test_accuracy": record["metrics"]["test"]["accuracy"],
-        # train_snn.py's history holds the generations of every training, one after another.
-        "trainings": len(record["history"]["best_fitness"]) // record["config"]["generations"],
+        "trainings": n_trainings(record),
         **scores,
         "train_seconds": train_seconds,
         "fit_seconds": fit_seconds,
