@@ -34,13 +34,16 @@ def training_problem(args):
     -------
     dict
         ``layer_sizes``; ``lif`` (``spiking_network.LIFParams``); ``trials``, split name ->
-        ``(spikes, labels)`` as from ``generate_trials``, for ``"train"``, ``"test"`` and
-        ``"validation"``, drawn in that order from ``default_rng(args.seed)``;
+        ``(spikes, labels)`` as from ``generate_trials``, for ``"train"``, ``"test"``,
+        ``"validation"`` and, with ``--n-check``, ``"check"``, drawn in that order from
+        ``default_rng(args.seed)`` (so the check trials leave the others unchanged);
         ``weight_options`` and ``fitness_options`` as ``run_cmaes`` takes them.
     """
     rng = np.random.default_rng(args.seed)
     rates = class_rates(args.n_steps, args.sine_freq, args.cosine_freq)
     sizes = {"train": args.n_train, "test": args.n_test, "validation": args.n_validation}
+    if args.n_check:
+        sizes["check"] = args.n_check
     return {
         "layer_sizes": {"input": 1, "hidden": args.n_hidden, "output": 2},
         "lif": spiking_network.LIFParams(
@@ -172,10 +175,10 @@ def train(args, problem, on_generation=None):
 
     The choice (``select_weights``'s, under ``args.select_draws`` draws of the held-out noise
     ``noise_generator(args.seed, "select")``) is made among the candidates of every training so
-    far. While its accuracy on the validation trials is below ``args.restart_below``, up to
+    far. While its accuracy (``restart_accuracy``) is below ``args.restart_below``, up to
     ``args.restarts`` times, the training runs again with new runs (``run_training``'s
-    ``restart``): a seed whose runs all settled in poor optima gets another draw, judged on the
-    validation trials alone.
+    ``restart``): a seed whose runs all settled in poor optima gets another draw. The test
+    trials take no part.
 
     Returns
     -------
@@ -193,9 +196,32 @@ def train(args, problem, on_generation=None):
         scores.append(on_validation(judge_candidates, args, problem, candidates, args.select_draws, "select"))
         accuracy, values = (np.concatenate(score) for score in zip(*scores))
         chosen = int(ranking(accuracy, values)[0])
-        if accuracy[chosen] >= args.restart_below:
+        theta = np.concatenate(pools)[chosen]
+        if restart < args.restarts and restart_accuracy(args, problem, theta, accuracy[chosen]) >= args.restart_below:
             break
-    return np.concatenate(pools)[chosen], {name: np.concatenate([h[name] for h in histories]) for name in histories[0]}
+    return theta, {name: np.concatenate([h[name] for h in histories]) for name in histories[0]}
+
+
+def restart_accuracy(args, problem, theta, validation_accuracy):
+    """The accuracy of the chosen weights ``theta`` that ``--restarts`` compare with ``--restart-below``.
+
+    Without ``--n-check``, ``validation_accuracy``, the accuracy they were chosen by: the most
+    accurate of hundreds of candidates there is partly the luckiest, so it overstates what the
+    weights do on new trials. With it, their accuracy on the check trials, drawn like the
+    validation trials and judged by no choice, each under ``--select-draws`` draws of the noise
+    ``noise_generator(args.seed, "check")``: an estimate the choice has not biased.
+    """
+    if not args.n_check:
+        return validation_accuracy
+    accuracy, _ = judge_candidates(
+        theta[None],
+        *on_trials(args, problem, "check"),
+        noise_generator(args.seed, "check"),
+        args.device,
+        problem["weight_options"],
+        args.select_draws,
+    )
+    return accuracy[0]
 
 
 def record_run(args, problem, theta):

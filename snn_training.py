@@ -160,19 +160,20 @@ def noise_generator(seed, purpose):
     ----------
     seed : int
         The run's ``--seed``.
-    purpose : {"train", "record", "select", "cull"}
+    purpose : {"train", "record", "select", "cull", "check"}
         ``"train"`` feeds the CMA-ES generations (fresh noise every generation, common to the
         population); ``"record"`` the final run whose spikes are stored, so that the stored
         weights, inputs and seed reproduce every stored spike; ``"select"`` the held-out
         noise draw on which the final weights are chosen (``select_weights``); ``"cull"`` the
-        held-out noise on which a cull by validation judges the runs' means.
+        held-out noise on which a cull by validation judges the runs' means; ``"check"`` the
+        noise of the check trials on which ``--restarts`` judge the chosen weights.
 
     Returns
     -------
     torch.Generator
     """
-    # spawn(n)[i] does not depend on n: adding "select", then "cull", left the others unchanged.
-    purposes = ("train", "record", "select", "cull")
+    # spawn(n)[i] does not depend on n: adding "select", "cull", then "check" left the others unchanged.
+    purposes = ("train", "record", "select", "cull", "check")
     child = np.random.SeedSequence(seed).spawn(len(purposes))[purposes.index(purpose)]
     return torch.Generator().manual_seed(int(child.generate_state(1, np.uint64)[0] >> 1))
 

@@ -66,7 +66,7 @@ CULL_TO = 4  # runs kept at the cull
 CULL_BY = "fitness"  # what the cull ranks the runs by
 # Validation accuracy below which --restarts train again: above the test accuracy of 0.95 the seed
 # sweeps ask for, because the most accurate of hundreds of candidates on the validation trials is
-# partly the luckiest.
+# partly the luckiest (--n-check judges on trials no choice saw instead).
 RESTART_BELOW = 0.97
 RATE_FLOOR = 0.03  # spikes per step below which a hidden/output neuron is penalised
 RATE_TARGET = 0.15  # spikes per step a hidden/output neuron may fire before penalty
@@ -226,14 +226,21 @@ def parse_args(argv=None):
         type=non_negative_int,
         default=0,
         help="trainings with new runs, one after another, while the chosen weights classify fewer than "
-        "--restart-below of the validation trials; the choice is then made among all of them (default 0)",
+        "--restart-below of the validation (or --n-check) trials; the choice is then made among all "
+        "of them on the validation trials (default 0)",
     )
     add(
         "--restart-below",
         type=_fraction,
         default=RESTART_BELOW,
-        help=f"validation accuracy under --select-draws noise draws below which --restarts train again "
-        f"(default {RESTART_BELOW})",
+        help=f"accuracy under --select-draws noise draws below which --restarts train again (default {RESTART_BELOW})",
+    )
+    add(
+        "--n-check",
+        type=non_negative_int,
+        default=0,
+        help="check trials, drawn like the validation trials and judged by no choice, on which "
+        "--restarts judge the chosen weights (default 0: the validation trials they were chosen on)",
     )
     add("--population", type=_population_size, default=16, help="CMA-ES population size, at least 2 (default 16)")
     add("--generations", type=positive_int, default=GENERATIONS, help=f"CMA-ES generations (default {GENERATIONS})")
@@ -362,6 +369,10 @@ def parse_args(argv=None):
             f"argument --min-lateral-weight: must be below --max-lateral-weight ({args.max_lateral_weight}), "
             f"or no lateral synapse is left; got {args.min_lateral_weight}"
         )
+    if args.n_check and not args.restarts:
+        parser.error(
+            f"argument --n-check: only --restarts use the check trials, and --restarts is 0; got {args.n_check}"
+        )
 
     def can_cull(generation):
         return generation < args.generations and args.cull_to < args.cma_runs
@@ -436,7 +447,11 @@ def main(argv=None):
         f"(--min-weight {args.min_weight}, --min-lateral-weight {args.min_lateral_weight})"
     )
     if args.restarts:
-        print(f"trainings: {n_trainings(record)} of at most {args.restarts + 1} (--restart-below {args.restart_below})")
+        judged_on = f"{args.n_check} check trials" if args.n_check else "the validation trials"
+        print(
+            f"trainings: {n_trainings(record)} of at most {args.restarts + 1} "
+            f"(--restart-below {args.restart_below} on {judged_on})"
+        )
     print(f"wrote {args.spike_file}" + ("" if args.no_figures else f" and 2 figures in {args.figure_dir}"))
 
 

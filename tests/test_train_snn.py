@@ -110,18 +110,22 @@ def test_noise_generators_are_seeded_and_distinct():
 
 
 def test_new_streams_leave_the_earlier_streams_unchanged():
-    # "train" and "record" must be the streams of spawn(2), as before "select" existed, and
-    # "select" that of spawn(3), as before "cull" existed.
-    for n, purposes in ((2, ("train", "record")), (3, ("train", "record", "select"))):
+    # "train" and "record" must be the streams of spawn(2), as before "select" existed, "select"
+    # that of spawn(3), as before "cull" existed, and "cull" that of spawn(4), before "check".
+    for n, purposes in (
+        (2, ("train", "record")),
+        (3, ("train", "record", "select")),
+        (4, ("train", "record", "select", "cull")),
+    ):
         for index, purpose in enumerate(purposes):
             child = np.random.SeedSequence(3).spawn(n)[index]
             old = torch.Generator().manual_seed(int(child.generate_state(1, np.uint64)[0] >> 1))
             assert torch.equal(
                 torch.randn(5, generator=old), torch.randn(5, generator=snn_training.noise_generator(3, purpose))
             )
-    purposes = ("train", "record", "select", "cull")
+    purposes = ("train", "record", "select", "cull", "check")
     draws = [torch.randn(5, generator=snn_training.noise_generator(3, purpose)) for purpose in purposes]
-    assert all(not torch.equal(draws[i], draws[j]) for i in range(4) for j in range(i))
+    assert all(not torch.equal(draws[i], draws[j]) for i in range(5) for j in range(i))
 
 
 @pytest.mark.parametrize("sigma, draws", [(0.0, 1), (0.3, 3)])
@@ -206,13 +210,63 @@ def test_restarts_train_new_runs_until_the_choice_is_accurate_enough_on_the_vali
     train_snn.main(
         TINY + ["--restarts", "2", "--restart-below", "1", "--spike-file", str(tmp_path / "s.pkl"), "--no-figures"]
     )
-    assert f"trainings: {trainings} of at most 3 (--restart-below 1.0)" in capsys.readouterr().out
+    assert (
+        f"trainings: {trainings} of at most 3 (--restart-below 1.0 on the validation trials)" in capsys.readouterr().out
+    )
     assert len(load_spike_trains(tmp_path / "s.pkl")["history"]["best_fitness"]) == trainings * args.generations
     # Never below 0: no restart, the training of --restarts 0 bit for bit.
     for flags in (["--restarts", "2", "--restart-below", "0"], ["--restarts", "0", "--restart-below", "1"]):
         plain_theta, plain_history = snn_session.train(train_snn.parse_args(TINY + flags), problem)
         np.testing.assert_array_equal(plain_theta, snn_session.train(train_snn.parse_args(TINY), problem)[0])
         assert len(plain_history["best_fitness"]) == args.generations
+
+
+def check_accuracy_by_hand(args, problem, theta):
+    """The chosen weights' accuracy on the check trials: each trial repeated per draw, one simulation."""
+    spikes, labels = (torch.as_tensor(array) for array in problem["trials"]["check"])
+    weights = sn.theta_to_weights(
+        torch.as_tensor(theta[None], dtype=torch.float32), problem["layer_sizes"], **problem["weight_options"]
+    )
+    counts = sn.simulate_network(
+        weights,
+        spikes.repeat(args.select_draws, 1, 1),
+        problem["lif"],
+        args.dt,
+        snn_training.noise_generator(args.seed, "check"),
+    )
+    return (snn_training.predict(counts[0]) == labels.repeat(args.select_draws)).double().mean().item()
+
+
+def test_restarts_with_check_trials_judge_the_choice_on_trials_that_no_choice_saw(tmp_path, capsys):
+    flags = ["--restarts", "2", "--restart-below", "0.55", "--n-check", "40"]
+    args = train_snn.parse_args(TINY + flags)
+    problem = snn_session.training_problem(args)
+    # The check trials are drawn after the others, which stay as they were.
+    plain = snn_session.training_problem(train_snn.parse_args(TINY))
+    assert sorted(problem["trials"]) == sorted([*plain["trials"], "check"])
+    for split, (spikes, labels) in plain["trials"].items():
+        np.testing.assert_array_equal(problem["trials"][split][0], spikes)
+        np.testing.assert_array_equal(problem["trials"][split][1], labels)
+    assert problem["trials"]["check"][0].shape == (40, 1, args.n_steps)
+    # The rule by hand: stop at the first training whose choice (on the validation trials, among
+    # every training's candidates) reaches 0.55 on the check trials.
+    pools = [snn_session.run_training(args, problem, restart=restart)[0] for restart in range(3)]
+    by_check, by_validation = None, None
+    for trainings in (1, 2, 3):
+        pool = np.concatenate(pools[:trainings])
+        chosen = snn_session.choose(args, problem, pool, args.select_draws)
+        validation, _ = snn_session.on_validation(
+            snn_training.judge_candidates, args, problem, pool[chosen][None], args.select_draws, "select"
+        )
+        by_validation = by_validation or (trainings if validation[0] >= 0.55 or trainings == 3 else None)
+        if by_check is None and (check_accuracy_by_hand(args, problem, pool[chosen]) >= 0.55 or trainings == 3):
+            by_check, theta = trainings, pool[chosen]
+    assert by_check != by_validation  # on these trials the two rules differ, so the test tells them apart
+    trained, history = snn_session.train(args, problem)
+    np.testing.assert_array_equal(trained, theta)
+    assert len(history["best_fitness"]) == by_check * args.generations
+    train_snn.main(TINY + flags + ["--spike-file", str(tmp_path / "s.pkl"), "--no-figures"])
+    assert f"trainings: {by_check} of at most 3 (--restart-below 0.55 on 40 check trials)" in capsys.readouterr().out
 
 
 def test_two_runs_with_one_seed_give_identical_files(tmp_path):
@@ -432,6 +486,8 @@ def test_the_lateral_floor_is_one_threshold_unit_by_default(flags, lateral):
         ["--restarts", "-1"],
         ["--restart-below", "1.5"],
         ["--restart-below", "nan"],
+        ["--n-check", "-1"],
+        ["--n-check", "100"],
         ["--cull-at", "-1"],
         ["--cull-at", "1000"],
         ["--cull-at", "100", "--generations", "50"],
