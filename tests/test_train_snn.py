@@ -251,19 +251,23 @@ def test_restarts_with_check_trials_judge_the_choice_on_trials_that_no_choice_sa
     # The rule by hand: stop at the first training whose choice (on the validation trials, among
     # every training's candidates) reaches 0.55 on the check trials.
     pools = [snn_session.run_training(args, problem, restart=restart)[0] for restart in range(3)]
-    by_check, by_validation = None, None
+    choices, validation, check = [], [], []
     for trainings in (1, 2, 3):
         pool = np.concatenate(pools[:trainings])
-        chosen = snn_session.choose(args, problem, pool, args.select_draws)
-        validation, _ = snn_session.on_validation(
-            snn_training.judge_candidates, args, problem, pool[chosen][None], args.select_draws, "select"
+        choices.append(pool[snn_session.choose(args, problem, pool, args.select_draws)])
+        accuracy, _ = snn_session.on_validation(
+            snn_training.judge_candidates, args, problem, choices[-1][None], args.select_draws, "select"
         )
-        by_validation = by_validation or (trainings if validation[0] >= 0.55 or trainings == 3 else None)
-        if by_check is None and (check_accuracy_by_hand(args, problem, pool[chosen]) >= 0.55 or trainings == 3):
-            by_check, theta = trainings, pool[chosen]
-    assert by_check != by_validation  # on these trials the two rules differ, so the test tells them apart
+        validation.append(accuracy[0])
+        check.append(check_accuracy_by_hand(args, problem, choices[-1]))
+
+    def trainings_until(accuracies):  # the last training ends the restarts whatever its accuracy
+        return next((k + 1 for k, accuracy in enumerate(accuracies[:-1]) if accuracy >= 0.55), len(accuracies))
+
+    by_check = trainings_until(check)
+    assert by_check != trainings_until(validation)  # here the two rules differ, so the test tells them apart
     trained, history = snn_session.train(args, problem)
-    np.testing.assert_array_equal(trained, theta)
+    np.testing.assert_array_equal(trained, choices[by_check - 1])
     assert len(history["best_fitness"]) == by_check * args.generations
     train_snn.main(TINY + flags + ["--spike-file", str(tmp_path / "s.pkl"), "--no-figures"])
     assert f"trainings: {by_check} of at most 3 (--restart-below 0.55 on 40 check trials)" in capsys.readouterr().out
