@@ -68,7 +68,8 @@ DEAD_CHECK  := 70 71 72 73 74 75 76 77 78 79
 NO_CULL_CHECK := 80 81 82 83 84 85 86 87 88 89
 # The seeds of step 13's check: --restarts 1 against the default.
 RESTART_CHECK := 90 91 92 93 94 95 96 97 98 99
-# Step 15: the restart judged on check trials, and the seeds of its check.
+# Step 15: the restart judged on check trials, and the seeds of its check (the default ran on
+# the seeds where it trained again; at the others the two share their rows).
 CHECK_TRIALS  := --restarts 1 --n-check 1000 --restart-below 0.96
 CHECK_TRIALS_CHECK := 100 101 102 103 104 105 106 107 108 109
 
@@ -119,6 +120,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --section seeds-half-restarts --train-flags "--cma-runs 4 --cull-to 2 --restarts 1"
 	$(PY) -m benchmarks.seeds --section seeds-check-trials --train-flags "--restarts 2 --n-check 1000 --restart-below 0.96"
 	$(PY) -m benchmarks.seeds --seeds $(CHECK_TRIALS_CHECK) --section seeds-check-check-trials --train-flags "$(CHECK_TRIALS)"
+	$(PY) -m benchmarks.seeds --seeds 101 102 103 104 105 107 108 109 --section seeds-check-check-trials-default
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --seeds 0 1 2 3 4 5 6 7 8 9 --setting "no cull" "--cull-at 0" --section training-runs-no-cull
