@@ -145,15 +145,16 @@ def final_runs(args):
     return args.cull_to if args.cull_at else args.cma_runs
 
 
-def on_validation(judge, args, problem, candidates, draws, purpose):
-    """``judge`` (``select_weights``, ``rank_candidates``, ``judge_candidates``) of ``candidates`` on validation trials.
+def on_validation(judge, args, problem, candidates, draws, purpose, split="validation"):
+    """``judge`` (``select_weights``, ``rank_candidates``, ``judge_candidates``) of ``candidates`` on held-out trials.
 
-    The test trials take no part: the judge sees the validation trials, each under ``draws``
-    draws of the held-out noise ``noise_generator(args.seed, purpose)``.
+    The test trials take no part: the judge sees the trials of ``split`` (the validation trials,
+    or the check trials of ``restart_accuracy``), each under ``draws`` draws of the held-out
+    noise ``noise_generator(args.seed, purpose)``.
     """
     return judge(
         candidates,
-        *on_trials(args, problem, "validation"),
+        *on_trials(args, problem, split),
         noise_generator(args.seed, purpose),
         args.device,
         problem["weight_options"],
@@ -213,14 +214,7 @@ def restart_accuracy(args, problem, theta, validation_accuracy):
     """
     if not args.n_check:
         return validation_accuracy
-    accuracy, _ = judge_candidates(
-        theta[None],
-        *on_trials(args, problem, "check"),
-        noise_generator(args.seed, "check"),
-        args.device,
-        problem["weight_options"],
-        args.select_draws,
-    )
+    accuracy, _ = on_validation(judge_candidates, args, problem, theta[None], args.select_draws, "check", "check")
     return accuracy[0]
 
 
