@@ -26,6 +26,9 @@ from snn_training import (
     select_weights,
 )
 
+# The fresh trials' SeedSequence spawn key: noise_generator's children have keys (0,) .. (4,).
+FRESH_TRIALS_KEY = 5
+
 
 def training_problem(args):
     """What the command line asks to train: network, trials, weight bounds and fitness.
@@ -89,7 +92,26 @@ def run_training(args, problem, on_generation=None, restart=0):
             args.device,
             on_generation,
             cull_scores(args, problem),
+            fresh_trials(args, restart),
         )
+
+
+def fresh_trials(args, restart=0):
+    """``run_cmaes``'s ``new_trials`` for ``--fresh-trials``: None without it.
+
+    Each call draws ``--n-train`` new trials like the training trials, as tensors on
+    ``args.device``, from a generator of their own (per seed and training), so that the
+    stored splits stay as they are.
+    """
+    if not args.fresh_trials:
+        return None
+    rng = np.random.default_rng(np.random.SeedSequence(args.seed, spawn_key=(FRESH_TRIALS_KEY, restart)))
+    rates = class_rates(args.n_steps, args.sine_freq, args.cosine_freq)
+
+    def draw():
+        return tuple(torch.as_tensor(array, device=args.device) for array in generate_trials(args.n_train, rates, rng))
+
+    return draw
 
 
 def on_trials(args, problem, split):

@@ -293,6 +293,7 @@ def run_cmaes(
     device,
     on_generation=None,
     cull_scores=None,
+    new_trials=None,
 ):
     """Minimise ``fitness`` over the network weights with ``runs`` CMA-ES runs side by side.
 
@@ -328,6 +329,10 @@ def run_cmaes(
         ``cull_scores(means) -> scores``, ``means`` of shape (runs, n_parameters) the runs'
         CMA-ES means at the cull, ``scores`` of shape (runs,): the cull keeps the runs of
         lowest score instead of lowest recent fitness (``train_snn.py --cull-by validation``).
+    new_trials : callable or None
+        ``new_trials() -> (spikes, labels)``, shaped like ``spikes`` and ``labels``: every
+        generation after the first trains on trials it returns instead (``train_snn.py
+        --fresh-trials``); None: every generation trains on ``spikes`` and ``labels``.
 
     Returns
     -------
@@ -363,7 +368,6 @@ def run_cmaes(
     history = {name: np.zeros(generations) for name in ("best_fitness", "median_fitness", "train_accuracy")}
     best = [(theta0, math.inf)] * runs  # per run: (theta, fitness)
     generator = noise_generator(search.seed, "train")
-    spikes, labels = spikes.repeat(search.noise_draws, 1, 1), labels.repeat(search.noise_draws)
     finalists = []  # best individual of each run in each of the last select_generations generations
     n_steps = spikes.shape[-1]
     progress = tqdm(range(generations), desc="CMA-ES", unit="gen", disable=None)
@@ -377,12 +381,15 @@ def run_cmaes(
             kept = runs_to_keep(scores, search.cull[1])
             strategies, best, runs = [strategies[r] for r in kept], [best[r] for r in kept], len(kept)
             finalists = [generation_best[kept] for generation_best in finalists]
+        if generation and new_trials is not None:
+            spikes, labels = new_trials()
+        trial_spikes, trial_labels = spikes.repeat(search.noise_draws, 1, 1), labels.repeat(search.noise_draws)
         candidates = np.stack([np.asarray(s.ask()) for s in strategies])  # (R, P, n_params)
         theta = torch.as_tensor(candidates.reshape(runs * population, -1), dtype=torch.float32, device=device)
         weights = spiking_network.theta_to_weights(theta, layer_sizes, **weight_options)
-        counts = spiking_network.simulate_network(weights, spikes, lif, dt, generator)  # (R P, T, N)
+        counts = spiking_network.simulate_network(weights, trial_spikes, lif, dt, generator)  # (R P, T, N)
         values = (
-            fitness(counts, labels, n_steps=n_steps, **fitness_options)
+            fitness(counts, trial_labels, n_steps=n_steps, **fitness_options)
             .cpu()
             .numpy()
             .astype(np.float64)
@@ -395,7 +402,7 @@ def run_cmaes(
             on_generation(generation, np.stack([s.mean for s in strategies]))
         leaders = values.argmin(axis=1)  # (R,) best of each run
         overall = int(np.argmin(values.min(axis=1)))
-        accuracy = (predict(counts[overall * population + leaders[overall]]) == labels).double().mean().item()
+        accuracy = (predict(counts[overall * population + leaders[overall]]) == trial_labels).double().mean().item()
         history["best_fitness"][generation] = values.min()
         history["median_fitness"][generation] = np.median(values)
         history["train_accuracy"][generation] = accuracy

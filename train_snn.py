@@ -180,6 +180,11 @@ def parse_args(argv=None):
         help="noise draws per training trial per generation, averaged in the fitness (default 1)",
     )
     add(
+        "--fresh-trials",
+        action="store_true",
+        help="every CMA-ES generation after the first trains on --n-train new trials (default: the same trials)",
+    )
+    add(
         "--n-validation",
         type=positive_int,
         default=200,

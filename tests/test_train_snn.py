@@ -693,3 +693,45 @@ def test_the_training_does_not_depend_on_what_drew_from_numpys_global_generator_
         np.random.random(state)  # noqa: NPY002
         candidates.append(snn_session.run_training(args, problem)[0])
     np.testing.assert_array_equal(candidates[0], candidates[1])
+
+
+def test_fresh_trials_train_each_later_generation_on_new_trials_of_their_own_generator(monkeypatch):
+    args = train_snn.parse_args(TINY + ["--fresh-trials", "--noise-draws", "2"])
+    problem = snn_session.training_problem(args)
+    seen = []  # per generation: the input spikes simulated and the labels the fitness scored
+    simulate, score = sn.simulate_network, snn_training.fitness
+
+    def simulating(weights, spikes, *rest, **options):
+        seen.append([spikes])
+        return simulate(weights, spikes, *rest, **options)
+
+    def scoring(counts, labels, **options):
+        seen[-1].append(labels)
+        return score(counts, labels, **options)
+
+    monkeypatch.setattr(sn, "simulate_network", simulating)
+    monkeypatch.setattr(snn_training, "fitness", scoring)
+    snn_session.run_training(args, problem, restart=1)
+    rng = np.random.default_rng(np.random.SeedSequence(args.seed, spawn_key=(snn_session.FRESH_TRIALS_KEY, 1)))
+    rates = snn_training.class_rates(args.n_steps, args.sine_freq, args.cosine_freq)
+    expected = [problem["trials"]["train"]] + [
+        snn_training.generate_trials(args.n_train, rates, rng) for _ in range(args.generations - 1)
+    ]
+    assert len(seen) == args.generations
+    for (spikes, labels), (want_spikes, want_labels) in zip(seen, expected):
+        np.testing.assert_array_equal(spikes.numpy(), np.tile(want_spikes, (2, 1, 1)))
+        np.testing.assert_array_equal(labels.numpy(), np.tile(want_labels, 2))
+    assert not np.array_equal(expected[1][0], expected[2][0])
+
+
+def test_fresh_trials_leave_the_stored_trials_unchanged_and_reproduce(tmp_path):
+    plain = load_spike_trains(tiny_run(tmp_path, "plain.pkl"))
+    fresh = []
+    for name in ("fresh.pkl", "again.pkl"):
+        out = tmp_path / name
+        train_snn.main(TINY + ["--fresh-trials", "--no-figures", "--spike-file", str(out)])
+        fresh.append(load_spike_trains(out))
+    np.testing.assert_array_equal(fresh[0]["spikes"][:, 0], plain["spikes"][:, 0])
+    np.testing.assert_array_equal(fresh[0]["labels"], plain["labels"])
+    np.testing.assert_array_equal(fresh[0]["spikes"], fresh[1]["spikes"])
+    assert fresh[0]["config"]["fresh_trials"] and not plain["config"]["fresh_trials"]
