@@ -121,7 +121,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --section seeds-check-trials --train-flags "--restarts 2 --n-check 1000 --restart-below 0.96"
 	$(PY) -m benchmarks.seeds --seeds $(CHECK_TRIALS_CHECK) --section seeds-check-check-trials --train-flags "$(CHECK_TRIALS)"
 	$(PY) -m benchmarks.seeds --seeds 101 102 103 104 105 107 108 109 --section seeds-check-check-trials-default
-	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-fresh-trials --train-flags "--fresh-trials"
+	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-fresh-trials --train-flags=--fresh-trials
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --seeds 0 1 2 3 4 5 6 7 8 9 --setting "no cull" "--cull-at 0" --section training-runs-no-cull
