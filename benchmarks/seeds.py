@@ -235,13 +235,16 @@ def parse_args(argv=None):
         "--dask-scheduler", default=None, help="address of a Dask scheduler (e.g. tcp://host:8786): run there instead"
     )
     parser.add_argument(
-        "--train-flags", type=shlex.split, default=[], help='flags for train_snn.py, quoted, e.g. "--generations 400"'
+        "--train-flags",
+        type=shlex.split,
+        default=[],
+        help='flags for train_snn.py, quoted, e.g. "--generations 400" (a lone flag: --train-flags=--fresh-trials)',
     )
     parser.add_argument(
         "--fit-flags",
         type=shlex.split,
         default=[],
-        help='flags for fit_hawkes_process.py, quoted, e.g. "--n-samples 1000"',
+        help='flags for fit_hawkes_process.py, quoted, e.g. "--n-samples 1000" (a lone flag: --fit-flags=--per-trial)',
     )
     parser.add_argument(
         "--section",
