@@ -66,7 +66,8 @@ NO_CULL     := --generations 500 --cull-at 0
 DEAD_CHECK  := 70 71 72 73 74 75 76 77 78 79
 # The seeds of step 10's check: no cull (--cull-at 0) against the default.
 NO_CULL_CHECK := 80 81 82 83 84 85 86 87 88 89
-# The seeds of step 13's check: --restarts 1 against the default.
+# The seeds of step 13's check (--restarts 1 against the default) and of step 16's
+# (--fresh-trials against the same default sweep).
 RESTART_CHECK := 90 91 92 93 94 95 96 97 98 99
 # Step 15: the restart judged on check trials, and the seeds of its check (the default ran on
 # the seeds where it trained again; at the others the two share their rows).
@@ -122,6 +123,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --seeds $(CHECK_TRIALS_CHECK) --section seeds-check-check-trials --train-flags "$(CHECK_TRIALS)"
 	$(PY) -m benchmarks.seeds --seeds 101 102 103 104 105 107 108 109 --section seeds-check-check-trials-default
 	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-fresh-trials --train-flags=--fresh-trials
+	$(PY) -m benchmarks.seeds --section seeds-fresh-trials --train-flags=--fresh-trials
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --seeds 0 1 2 3 4 5 6 7 8 9 --setting "no cull" "--cull-at 0" --section training-runs-no-cull
