@@ -368,6 +368,11 @@ def run_cmaes(
     history = {name: np.zeros(generations) for name in ("best_fitness", "median_fitness", "train_accuracy")}
     best = [(theta0, math.inf)] * runs  # per run: (theta, fitness)
     generator = noise_generator(search.seed, "train")
+
+    def with_draws(trial_spikes, trial_labels):  # each trial once per noise draw
+        return trial_spikes.repeat(search.noise_draws, 1, 1), trial_labels.repeat(search.noise_draws)
+
+    trial_spikes, trial_labels = with_draws(spikes, labels)
     finalists = []  # best individual of each run in each of the last select_generations generations
     n_steps = spikes.shape[-1]
     progress = tqdm(range(generations), desc="CMA-ES", unit="gen", disable=None)
@@ -382,8 +387,7 @@ def run_cmaes(
             strategies, best, runs = [strategies[r] for r in kept], [best[r] for r in kept], len(kept)
             finalists = [generation_best[kept] for generation_best in finalists]
         if generation and new_trials is not None:
-            spikes, labels = new_trials()
-        trial_spikes, trial_labels = spikes.repeat(search.noise_draws, 1, 1), labels.repeat(search.noise_draws)
+            trial_spikes, trial_labels = with_draws(*new_trials())
         candidates = np.stack([np.asarray(s.ask()) for s in strategies])  # (R, P, n_params)
         theta = torch.as_tensor(candidates.reshape(runs * population, -1), dtype=torch.float32, device=device)
         weights = spiking_network.theta_to_weights(theta, layer_sizes, **weight_options)
