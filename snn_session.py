@@ -73,6 +73,7 @@ def training_problem(args):
             "rate_floor": args.rate_floor,
             "rate_target": args.rate_target,
             "rate_penalty": args.rate_penalty,
+            "output_rate_target": args.output_rate_target,
         },
     }
 

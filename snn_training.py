@@ -100,13 +100,15 @@ def fitness(
     rate_floor=0.0,
     rate_target=1.0,
     rate_penalty=0.0,
+    output_rate_target=None,
 ):
     """CMA-ES fitness to minimise: count cross-entropy, silence and activity penalties.
 
     ``mean_trials log(1 + exp(-(2 y - 1) (c_1 - c_0) / temperature))
     + silence_penalty * sum_outputs max(0, min_count - mean_trials c_o)
-    + rate_penalty * mean_neurons (max(0, r_i - rate_target) + max(0, rate_floor - r_i))``
-    with ``r_i = mean_trials n_i / n_steps`` the firing rate of LIF neuron ``i``.
+    + rate_penalty * mean_neurons (max(0, r_i - target_i) + max(0, rate_floor - r_i))``
+    with ``r_i = mean_trials n_i / n_steps`` the firing rate of LIF neuron ``i`` and
+    ``target_i`` ``rate_target`` for a hidden neuron, ``output_rate_target`` for an output.
     The first term is the logistic loss of the count margin: unlike the error count it
     changes with every spike that moves the margin, so CMA-ES has a slope to follow. The
     second term pushes away from the basin where an output neuron is (nearly) silent, every
@@ -138,6 +140,10 @@ def fitness(
     rate_penalty : float
         Penalty per spike per step of rate outside ``[rate_floor, rate_target]``, averaged
         over neurons.
+    output_rate_target : float or None
+        ``rate_target`` of the two output neurons; None: ``rate_target``. An output's count
+        is the readout, and the more spikes it may fire, the less a few spikes of noise decide a
+        trial.
 
     Returns
     -------
@@ -149,7 +155,9 @@ def fitness(
     cross_entropy = torch.nn.functional.softplus(-margin / temperature).mean(dim=-1)
     silence = (min_count - outputs.mean(dim=1)).clamp(min=0.0).sum(dim=-1)  # (P,)
     rates = counts.mean(dim=1) / n_steps  # (P, N)
-    excess = ((rates - rate_target).clamp(min=0.0) + (rate_floor - rates).clamp(min=0.0)).mean(dim=-1)  # (P,)
+    target = torch.full(rates.shape[-1:], rate_target, dtype=rates.dtype, device=rates.device)  # (N,)
+    target[-2:] = rate_target if output_rate_target is None else output_rate_target
+    excess = ((rates - target).clamp(min=0.0) + (rate_floor - rates).clamp(min=0.0)).mean(dim=-1)  # (P,)
     return cross_entropy + silence_penalty * silence + rate_penalty * excess
 
 
@@ -314,8 +322,8 @@ def run_cmaes(
         Training inputs.
     labels : torch.Tensor, shape (trials,)
     fitness_options : dict
-        ``temperature``, ``silence_penalty``, ``min_count``, ``rate_floor``, ``rate_target``
-        and ``rate_penalty`` of ``fitness``.
+        ``temperature``, ``silence_penalty``, ``min_count``, ``rate_floor``, ``rate_target``,
+        ``rate_penalty`` and ``output_rate_target`` of ``fitness``.
     weight_options : dict or None
         ``limits``, ``min_weight`` and ``floors`` of ``spiking_network.theta_to_weights``; None: none.
     search : Search

@@ -289,6 +289,13 @@ def parse_args(argv=None):
         f"output neuron (default {RATE_TARGET})",
     )
     add(
+        "--output-rate-target",
+        type=non_negative_float,
+        default=None,
+        help="firing rate in spikes per step above which the fitness penalises an output neuron "
+        "(default: --rate-target)",
+    )
+    add(
         "--rate-penalty",
         type=non_negative_float,
         default=RATE_PENALTY,

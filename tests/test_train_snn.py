@@ -2,6 +2,7 @@
 
 The spike file's loader and layout are tested on their own in test_spike_file.py."""
 
+import math
 import pickle
 
 import matplotlib.pyplot as plt
@@ -96,6 +97,25 @@ def test_fitness_penalises_rates_outside_the_band_and_reads_the_last_two_columns
         counts, labels, 5.0, 0.0, 2.0, n_steps=10, rate_floor=0.2, rate_target=0.25, rate_penalty=3.0
     ).item()
     assert value == pytest.approx(base + 3.0 * (0.05 + 0.05 + 0.0) / 3)
+
+
+def test_the_outputs_rate_target_binds_the_outputs_alone():
+    rng = np.random.default_rng(4)
+    counts = torch.as_tensor(rng.integers(0, 30, size=(3, 5, 6)), dtype=torch.float64)  # (P, T, 4 hidden + 2 out)
+    labels = torch.tensor([0, 1, 1, 0, 1])
+    options = {"n_steps": 100, "rate_floor": 0.05, "rate_target": 0.1, "rate_penalty": 2.0}
+    plain = snn_training.fitness(counts, labels, 5.0, 0.0, 2.0, **options)
+    assert torch.equal(snn_training.fitness(counts, labels, 5.0, 0.0, 2.0, **options, output_rate_target=0.1), plain)
+    value = snn_training.fitness(counts, labels, 5.0, 0.0, 2.0, **options, output_rate_target=0.2)
+    for p in range(3):
+        rates = [counts[p, :, i].mean().item() / 100 for i in range(6)]
+        targets = [0.1] * 4 + [0.2] * 2
+        band = sum(max(0.0, r - t) + max(0.0, 0.05 - r) for r, t in zip(rates, targets)) / 6
+        loss = sum(
+            math.log1p(math.exp(-(2 * labels[t].item() - 1) * (counts[p, t, 5] - counts[p, t, 4]).item() / 5))
+            for t in range(5)
+        )
+        assert value[p].item() == pytest.approx(loss / 5 + 2.0 * band)
 
 
 def test_noise_generators_are_seeded_and_distinct():
