@@ -141,9 +141,8 @@ def fitness(
         Penalty per spike per step of rate outside ``[rate_floor, rate_target]``, averaged
         over neurons.
     output_rate_target : float or None
-        ``rate_target`` of the two output neurons; None: ``rate_target``. An output's count
-        is the readout, and the more spikes it may fire, the less a few spikes of noise decide a
-        trial.
+        ``rate_target`` of the two output neurons, whose counts are the readout; None:
+        ``rate_target``.
 
     Returns
     -------

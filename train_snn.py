@@ -286,7 +286,7 @@ def parse_args(argv=None):
         type=non_negative_float,
         default=RATE_TARGET,
         help=f"firing rate in spikes per step above which the fitness penalises a hidden or "
-        f"output neuron (default {RATE_TARGET})",
+        f"output neuron (default {RATE_TARGET}; the outputs': --output-rate-target)",
     )
     add(
         "--output-rate-target",
