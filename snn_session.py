@@ -140,6 +140,7 @@ def search(args, restart=0):
         noise_draws=args.noise_draws,
         output_start=args.init_output_weight,
         split_outputs=args.split_outputs,
+        lateral_start=args.lateral_start,
         lateral_sigma0=args.lateral_sigma0,
         cull=(args.cull_at, args.cull_to) if args.cull_at else None,
         select_generations=args.select_generations,

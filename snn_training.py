@@ -23,6 +23,11 @@ from spike_file import weight_shapes
 # weight, which are train_snn.py's defaults (docs/MODEL.md).
 INIT_INPUT_WEIGHT = 1.0  # CMA-ES start of input->hidden weights, in units of v_threshold
 INIT_OUTPUT_WEIGHT = 0.6  # CMA-ES start of hidden->output weights, in units of v_threshold
+# A random lateral start (``Search.lateral_start``) draws each started synapse's strength from
+# this range, threshold units: above the default lateral floor (1), up to the default cap (3).
+LATERAL_START_RANGE = (1.5, 3.0)
+# The stream a run's random lateral start comes from: default_rng([run's pycma seed, this]).
+LATERAL_START_STREAM = 6
 # The final weights are chosen among the CMA-ES mean, the best weights of all generations and
 # the best individual of each of the last SELECT_GENERATIONS generations of every run, by their
 # accuracy on the validation trials over SELECT_DRAWS noise draws of each: on one draw the most
@@ -261,6 +266,9 @@ class Search:
         Start each output reading its own contiguous share of the hidden layer (hidden neuron
         ``h`` feeds output ``h * n_output // n_hidden``) instead of all of it: the outputs
         start as two readers with independent noise instead of copies whose counts tie.
+    lateral_start : float
+        Share of the hidden->hidden weights each run starts with a synapse
+        (``random_lateral_start``), each run its own draw; 0: every lateral weight starts at 0.
     lateral_sigma0 : float or None
         Initial CMA-ES step size of the hidden->hidden weights (pycma's ``CMA_stds``), in
         the units of ``sigma0``; None: ``sigma0`` like the rest.
@@ -283,9 +291,41 @@ class Search:
     noise_draws: int = 1
     output_start: float = INIT_OUTPUT_WEIGHT
     split_outputs: bool = False
+    lateral_start: float = 0.0
     lateral_sigma0: float | None = None
     cull: tuple[int, int] | None = None
     select_generations: int = SELECT_GENERATIONS
+
+
+def random_lateral_start(start, share, seed, v_threshold):
+    """``start`` with lateral synapses at random: a run's own start (``Search.lateral_start``).
+
+    Each hidden->hidden weight off the diagonal is, with probability ``share``, a synapse of
+    strength uniform in ``LATERAL_START_RANGE`` threshold units and of either sign with equal
+    probability; the others stay at 0. The draw comes from
+    ``default_rng([seed, LATERAL_START_STREAM])``: in this order, which synapses, their
+    strengths, their signs, each as a whole (n_hidden, n_hidden) array.
+
+    Parameters
+    ----------
+    start : dict of torch.Tensor
+        The start of every weight matrix, unbatched, float64; it is not changed.
+    share : float
+        In [0, 1].
+    seed : int
+        The run's pycma seed.
+    v_threshold : float
+
+    Returns
+    -------
+    dict of torch.Tensor
+        ``start`` with a new ``"hidden_hidden"`` block.
+    """
+    rng = np.random.default_rng([seed, LATERAL_START_STREAM])
+    n = start["hidden_hidden"].shape[0]
+    synapse = (rng.random((n, n)) < share) & ~np.eye(n, dtype=bool)
+    strength = rng.uniform(*LATERAL_START_RANGE, (n, n)) * rng.choice([-1.0, 1.0], (n, n))
+    return {**start, "hidden_hidden": torch.as_tensor(np.where(synapse, strength * v_threshold, 0.0))}
 
 
 def run_cmaes(
@@ -355,7 +395,8 @@ def run_cmaes(
         training accuracy.
     """
     # Start where every layer is active: each input spike fires the hidden layer, and a few
-    # hidden spikes together fire both outputs (or, split, each its own); lateral weights start at zero.
+    # hidden spikes together fire both outputs (or, split, each its own); lateral weights start at
+    # zero, or each run at its own random synapses.
     weight_options = weight_options or {}
     runs, population, generations = search.runs, search.population, search.generations
     start = {name: torch.zeros(shape, dtype=torch.float64) for name, shape in weight_shapes(layer_sizes).items()}
@@ -365,15 +406,21 @@ def run_cmaes(
         n_hidden, n_output = start["hidden_output"].shape
         owner = torch.arange(n_hidden) * n_output // n_hidden
         start["hidden_output"] *= torch.nn.functional.one_hot(owner, n_output)
-    theta0 = spiking_network.weights_to_theta(start, layer_sizes).numpy()
     options = {"popsize": population, "verbose": -9, "verb_log": 0}
     if search.lateral_sigma0 is not None:
         factors = {"hidden_hidden": search.lateral_sigma0 / search.sigma0}
         options["CMA_stds"] = step_multipliers(layer_sizes, factors)
     seeds = [search.seed + 1 + 1000 * (search.first_run + run) for run in range(runs)]
-    strategies = [cma.CMAEvolutionStrategy(theta0, search.sigma0, {**options, "seed": seed}) for seed in seeds]
+    starts = [
+        random_lateral_start(start, search.lateral_start, seed, lif.v_threshold) if search.lateral_start else start
+        for seed in seeds
+    ]
+    theta0 = [spiking_network.weights_to_theta(s, layer_sizes).numpy() for s in starts]
+    strategies = [
+        cma.CMAEvolutionStrategy(x0, search.sigma0, {**options, "seed": seed}) for x0, seed in zip(theta0, seeds)
+    ]
     history = {name: np.zeros(generations) for name in ("best_fitness", "median_fitness", "train_accuracy")}
-    best = [(theta0, math.inf)] * runs  # per run: (theta, fitness)
+    best = [(x0, math.inf) for x0 in theta0]  # per run: (theta, fitness)
     generator = noise_generator(search.seed, "train")
 
     def with_draws(trial_spikes, trial_labels):  # each trial once per noise draw

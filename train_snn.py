@@ -33,7 +33,7 @@ import snn_figures
 import spiking_network
 from cli_types import finite_float, non_negative_float, non_negative_int, number, positive_float, positive_int
 from snn_session import record_run, train, training_problem
-from snn_training import INIT_OUTPUT_WEIGHT, SELECT_DRAWS, SELECT_GENERATIONS, predict
+from snn_training import INIT_OUTPUT_WEIGHT, LATERAL_START_RANGE, SELECT_DRAWS, SELECT_GENERATIONS, predict
 from spike_file import METRIC_NAMES, SPLITS, n_trainings, save_spike_trains, spike_record, trial_split
 
 ROOT = Path(__file__).resolve().parent
@@ -340,6 +340,14 @@ def parse_args(argv=None):
         "--split-outputs",
         action="store_true",
         help="start each output reading its own half of the hidden layer instead of all of it",
+    )
+    add(
+        "--lateral-start",
+        type=_fraction,
+        default=0.0,
+        help="share of the hidden->hidden weights each CMA-ES run starts as a synapse of random sign "
+        f"and strength {LATERAL_START_RANGE[0]}-{LATERAL_START_RANGE[1]} threshold units, each run its "
+        "own draw (default 0: all start at 0)",
     )
     add("--seed", type=non_negative_int, default=0, help="seed of data, CMA-ES and noise (default 0)")
     add("--device", type=_device, default="cpu", help="torch device: cpu, cuda or cuda:N (default cpu)")

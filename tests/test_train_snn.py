@@ -579,6 +579,33 @@ def test_split_outputs_start_each_output_on_its_own_half_of_the_hidden_layer():
     np.testing.assert_allclose(weights["hidden_output"][0].numpy(), expected, atol=1e-6)
 
 
+def test_a_random_lateral_start_gives_each_run_its_own_synapses_like_a_loop():
+    # With a vanishing step size each run's best weights are its start.
+    share = 0.3
+    flags = ["--generations", "1", "--cma-runs", "3", "--sigma0", "1e-9", "--lateral-start", str(share)]
+    args = train_snn.parse_args(TINY + flags)
+    problem = snn_session.training_problem(args)
+    candidates, _ = snn_session.run_training(args, problem)
+    weights = sn.theta_to_weights(torch.as_tensor(candidates[: args.cma_runs]), problem["layer_sizes"])
+    lateral = weights["hidden_hidden"].numpy()
+    n = args.n_hidden
+    low, high = snn_training.LATERAL_START_RANGE
+    for run in range(args.cma_runs):
+        rng = np.random.default_rng([args.seed + 1 + 1000 * run, snn_training.LATERAL_START_STREAM])
+        draws, strengths, signs = rng.random((n, n)), rng.uniform(low, high, (n, n)), rng.choice([-1.0, 1.0], (n, n))
+        expected = np.zeros((n, n))
+        for i in range(n):
+            for j in range(n):
+                if i != j and draws[i, j] < share:
+                    expected[i, j] = strengths[i, j] * signs[i, j]
+        np.testing.assert_allclose(lateral[run], expected, atol=1e-6)
+    assert not np.allclose(lateral[0], lateral[1])
+    magnitudes = np.abs(lateral[np.abs(lateral) > 1e-6])
+    assert magnitudes.size and (magnitudes >= low - 1e-6).all() and (magnitudes <= high + 1e-6).all()
+    np.testing.assert_allclose(weights["hidden_output"].numpy(), args.init_output_weight, atol=1e-6)
+    np.testing.assert_allclose(weights["input_hidden"].numpy(), snn_training.INIT_INPUT_WEIGHT, atol=1e-6)
+
+
 def test_the_lateral_step_size_spreads_the_lateral_weights_alone():
     # With a vanishing step everywhere else, only the hidden->hidden weights leave the start;
     # each run's best individual, a sample of the first generation, spreads by the lateral step.
