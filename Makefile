@@ -73,8 +73,8 @@ RESTART_CHECK := 90 91 92 93 94 95 96 97 98 99
 # the seeds where it trained again; at the others the two share their rows).
 CHECK_TRIALS  := --restarts 1 --n-check 1000 --restart-below 0.96
 CHECK_TRIALS_CHECK := 100 101 102 103 104 105 106 107 108 109
-# Fresh seeds held out for the next check, with the default's sweep made ahead of it (step 17).
-NEXT_CHECK := 110 111 112 113 114 115 116 117 118 119
+# Fresh seeds of step 18's check, with the default's sweep made ahead of it (step 17).
+LATERAL_START_CHECK := 110 111 112 113 114 115 116 117 118 119
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -127,7 +127,9 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-fresh-trials --train-flags=--fresh-trials
 	$(PY) -m benchmarks.seeds --section seeds-fresh-trials --train-flags=--fresh-trials
 	$(PY) -m benchmarks.seeds --section seeds-output-rate-target-025 --train-flags "--output-rate-target 0.25"
-	$(PY) -m benchmarks.seeds --seeds $(NEXT_CHECK) --section seeds-held-out-110-default
+	$(PY) -m benchmarks.seeds --seeds $(LATERAL_START_CHECK) --section seeds-held-out-110-default
+	$(PY) -m benchmarks.seeds --section seeds-lateral-start-02 --train-flags "--lateral-start 0.2"
+	$(PY) -m benchmarks.seeds --seeds $(LATERAL_START_CHECK) --section seeds-held-out-110-lateral-start-02 --train-flags "--lateral-start 0.2"
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --seeds 0 1 2 3 4 5 6 7 8 9 --setting "no cull" "--cull-at 0" --section training-runs-no-cull
