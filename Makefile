@@ -75,6 +75,10 @@ CHECK_TRIALS  := --restarts 1 --n-check 1000 --restart-below 0.96
 CHECK_TRIALS_CHECK := 100 101 102 103 104 105 106 107 108 109
 # Fresh seeds of step 18's check, with the default's sweep made ahead of it (step 17).
 LATERAL_START_CHECK := 110 111 112 113 114 115 116 117 118 119
+# Step 20: runs stopped at generation 600, with step 15's restart, and the fresh seeds of its
+# check (judged against the default's record on seeds 60-119, so no default sweep of them).
+SHORT_RESTART := --generations 600 $(CHECK_TRIALS)
+SHORT_RESTART_CHECK := 120 121 122 123 124 125 126 127 128 129
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -130,6 +134,9 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --seeds $(LATERAL_START_CHECK) --section seeds-held-out-110-default
 	$(PY) -m benchmarks.seeds --section seeds-lateral-start-02 --train-flags "--lateral-start 0.2"
 	$(PY) -m benchmarks.seeds --seeds $(LATERAL_START_CHECK) --section seeds-held-out-110-lateral-start-02 --train-flags "--lateral-start 0.2"
+	$(PY) -m benchmarks.seeds --section seeds-gen-600-restarts-check --train-flags "$(SHORT_RESTART)"
+	$(PY) -m benchmarks.seeds --seeds $(SHORT_RESTART_CHECK) --section seeds-held-out-120-gen-600-restarts-check \
+		--train-flags "$(SHORT_RESTART)"
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --seeds 0 1 2 3 4 5 6 7 8 9 --setting "no cull" "--cull-at 0" --section training-runs-no-cull
