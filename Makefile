@@ -73,7 +73,9 @@ RESTART_CHECK := 90 91 92 93 94 95 96 97 98 99
 # the seeds where it trained again; at the others the two share their rows).
 CHECK_TRIALS  := --restarts 1 --n-check 1000 --restart-below 0.96
 CHECK_TRIALS_CHECK := 100 101 102 103 104 105 106 107 108 109
-# Fresh seeds of step 18's check, with the default's sweep made ahead of it (step 17).
+# Step 18's candidate and the fresh seeds of its check, with the default's sweep made ahead of
+# it (step 17).
+LATERAL_START := --lateral-start 0.2
 LATERAL_START_CHECK := 110 111 112 113 114 115 116 117 118 119
 # Step 20: runs stopped at generation 600, with step 15's restart, and the fresh seeds of its
 # check (judged against the default's record on seeds 60-119, so no default sweep of them).
@@ -132,8 +134,8 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --section seeds-fresh-trials --train-flags=--fresh-trials
 	$(PY) -m benchmarks.seeds --section seeds-output-rate-target-025 --train-flags "--output-rate-target 0.25"
 	$(PY) -m benchmarks.seeds --seeds $(LATERAL_START_CHECK) --section seeds-held-out-110-default
-	$(PY) -m benchmarks.seeds --section seeds-lateral-start-02 --train-flags "--lateral-start 0.2"
-	$(PY) -m benchmarks.seeds --seeds $(LATERAL_START_CHECK) --section seeds-held-out-110-lateral-start-02 --train-flags "--lateral-start 0.2"
+	$(PY) -m benchmarks.seeds --section seeds-lateral-start-02 --train-flags "$(LATERAL_START)"
+	$(PY) -m benchmarks.seeds --seeds $(LATERAL_START_CHECK) --section seeds-held-out-110-lateral-start-02 --train-flags "$(LATERAL_START)"
 	$(PY) -m benchmarks.seeds --section seeds-gen-600-restarts-check --train-flags "$(SHORT_RESTART)"
 	$(PY) -m benchmarks.seeds --seeds $(SHORT_RESTART_CHECK) --section seeds-held-out-120-gen-600-restarts-check \
 		--train-flags "$(SHORT_RESTART)"
