@@ -81,6 +81,10 @@ LATERAL_START_CHECK := 110 111 112 113 114 115 116 117 118 119
 # check (judged against the default's record on seeds 60-119, so no default sweep of them).
 SHORT_RESTART := --generations 600 $(CHECK_TRIALS)
 SHORT_RESTART_CHECK := 120 121 122 123 124 125 126 127 128 129
+# Step 21: a membrane time constant of 2 ms, and the fresh seeds of its check (judged against
+# the default's record on seeds 60-119, as step 20).
+SHORT_TAU := --tau-mem 0.002
+SHORT_TAU_CHECK := 130 131 132 133 134 135 136 137 138 139
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -139,6 +143,9 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --section seeds-gen-600-restarts-check --train-flags "$(SHORT_RESTART)"
 	$(PY) -m benchmarks.seeds --seeds $(SHORT_RESTART_CHECK) --section seeds-held-out-120-gen-600-restarts-check \
 		--train-flags "$(SHORT_RESTART)"
+	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms --train-flags "$(SHORT_TAU)"
+	$(PY) -m benchmarks.seeds --seeds $(SHORT_TAU_CHECK) --section seeds-held-out-130-tau-mem-2ms \
+		--train-flags "$(SHORT_TAU)"
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --seeds 0 1 2 3 4 5 6 7 8 9 --setting "no cull" "--cull-at 0" --section training-runs-no-cull
