@@ -88,6 +88,7 @@ SHORT_TAU_CHECK := 130 131 132 133 134 135 136 137 138 139
 # Steps 22 and 23: the 2 ms membrane with the potential's noise of the 5 ms one, and between.
 SHORT_TAU_NOISE := $(SHORT_TAU) --noise-sigma 0.35
 SHORT_TAU_NOISE_03 := $(SHORT_TAU) --noise-sigma 0.3
+SHORT_TAU_NOISE_03_CHECK := 140 141 142 143 144 145 146 147 148 149
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -151,6 +152,8 @@ results: $(STAMP)
 		--train-flags "$(SHORT_TAU)"
 	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms-noise-035 --train-flags "$(SHORT_TAU_NOISE)"
 	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms-noise-03 --train-flags "$(SHORT_TAU_NOISE_03)"
+	$(PY) -m benchmarks.seeds --seeds $(SHORT_TAU_NOISE_03_CHECK) --section seeds-held-out-140-tau-mem-2ms-noise-03 \
+		--train-flags "$(SHORT_TAU_NOISE_03)"
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --seeds 0 1 2 3 4 5 6 7 8 9 --setting "no cull" "--cull-at 0" --section training-runs-no-cull
