@@ -86,7 +86,7 @@ SHORT_RESTART_CHECK := 120 121 122 123 124 125 126 127 128 129
 SHORT_TAU := --tau-mem 0.002
 SHORT_TAU_CHECK := 130 131 132 133 134 135 136 137 138 139
 # Steps 22 and 23: the 2 ms membrane with the potential's noise of the 5 ms one, and between.
-SHORT_TAU_NOISE := $(SHORT_TAU) --noise-sigma 0.35
+SHORT_TAU_NOISE_035 := $(SHORT_TAU) --noise-sigma 0.35
 SHORT_TAU_NOISE_03 := $(SHORT_TAU) --noise-sigma 0.3
 SHORT_TAU_NOISE_03_CHECK := 140 141 142 143 144 145 146 147 148 149
 
@@ -150,7 +150,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms --train-flags "$(SHORT_TAU)"
 	$(PY) -m benchmarks.seeds --seeds $(SHORT_TAU_CHECK) --section seeds-held-out-130-tau-mem-2ms \
 		--train-flags "$(SHORT_TAU)"
-	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms-noise-035 --train-flags "$(SHORT_TAU_NOISE)"
+	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms-noise-035 --train-flags "$(SHORT_TAU_NOISE_035)"
 	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms-noise-03 --train-flags "$(SHORT_TAU_NOISE_03)"
 	$(PY) -m benchmarks.seeds --seeds $(SHORT_TAU_NOISE_03_CHECK) --section seeds-held-out-140-tau-mem-2ms-noise-03 \
 		--train-flags "$(SHORT_TAU_NOISE_03)"
