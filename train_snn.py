@@ -58,6 +58,13 @@ MAX_LATERAL_WEIGHT = 3.0  # largest hidden->hidden weight magnitude, in units of
 # its resting target on its own, so its spikes show in the target's train. Chosen by a rule
 # written down before its fresh seeds ran (docs/MODEL.md).
 MIN_LATERAL_WEIGHT = 1.0  # in units of v_threshold
+# A membrane that forgets within a few steps fires on runs of input spikes, whose lengths follow
+# the period, and a one-step refractory period discards fewer of the spikes that reach a
+# target just after its own. Chosen over the neuron's 5 ms and 2 ms (spiking_network.LIFParams)
+# by a rule on accuracy and synapses written down before its fresh seeds ran (docs/MODEL.md,
+# step 24).
+TAU_MEM = 0.002  # membrane time constant, seconds
+TAU_REF = 0.001  # refractory period, seconds: one step of the default dt
 GENERATIONS = 1000  # CMA-ES generations of each run that is not culled
 # A run still near chance after a few hundred generations seldom catches up (docs/MODEL.md):
 # culling the runs of higher recent fitness then gives their simulations to the others.
@@ -146,14 +153,14 @@ def parse_args(argv=None):
     add(
         "--tau-mem",
         type=positive_float,
-        default=lif.tau_mem,
-        help=f"membrane time constant in seconds (default {lif.tau_mem})",
+        default=TAU_MEM,
+        help=f"membrane time constant in seconds (default {TAU_MEM})",
     )
     add(
         "--tau-ref",
         type=non_negative_float,
-        default=lif.tau_ref,
-        help=f"refractory period in seconds (default {lif.tau_ref})",
+        default=TAU_REF,
+        help=f"refractory period in seconds (default {TAU_REF})",
     )
     add(
         "--v-threshold",
