@@ -58,11 +58,10 @@ MAX_LATERAL_WEIGHT = 3.0  # largest hidden->hidden weight magnitude, in units of
 # its resting target on its own, so its spikes show in the target's train. Chosen by a rule
 # written down before its fresh seeds ran (docs/MODEL.md).
 MIN_LATERAL_WEIGHT = 1.0  # in units of v_threshold
-# A membrane that forgets within a few steps fires on runs of input spikes, whose lengths follow
-# the period, and a one-step refractory period discards fewer of the spikes that reach a
-# target just after its own. Chosen over the neuron's 5 ms and 2 ms (spiking_network.LIFParams)
-# by a rule on accuracy and synapses written down before its fresh seeds ran (docs/MODEL.md,
-# step 24).
+# A membrane that forgets within a few steps made more seeds classify (docs/MODEL.md, step 21),
+# and a one-step refractory period discards fewer of the spikes that reach a target just after
+# its own. Chosen over the neuron's 5 ms and 2 ms (spiking_network.LIFParams) by a rule on
+# accuracy and synapses written down before its fresh seeds ran (docs/MODEL.md, step 24).
 TAU_MEM = 0.002  # membrane time constant, seconds
 TAU_REF = 0.001  # refractory period, seconds: one step of the default dt
 GENERATIONS = 1000  # CMA-ES generations of each run that is not culled
@@ -75,9 +74,9 @@ CULL_BY = "fitness"  # what the cull ranks the runs by
 # sweeps ask for, because the most accurate of hundreds of candidates on the validation trials is
 # partly the luckiest (--n-check judges on trials no choice saw instead).
 RESTART_BELOW = 0.97
-# A floor that binds: with the fast neuron CMA-ES kept hidden neurons nearly silent under 0.03,
-# and a source with a handful of spikes gets large, meaningless alphas. Chosen by a rule written
-# down before its fresh seeds ran (docs/MODEL.md, step 25).
+# A floor that binds: under 0.03 CMA-ES could keep a hidden neuron of the fast neuron's networks
+# nearly silent, and a source with a handful of spikes gets large alphas that rank above real
+# synapses. Chosen by a rule written down before its fresh seeds ran (docs/MODEL.md, step 25).
 RATE_FLOOR = 0.05  # spikes per step below which a hidden/output neuron is penalised
 RATE_TARGET = 0.15  # spikes per step a hidden/output neuron may fire before penalty
 RATE_PENALTY = 5.0  # fitness per spike/step of rate outside the band, averaged over neurons
