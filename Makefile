@@ -46,6 +46,7 @@ BENCH_PY := $(if $(wildcard .venv-bench/bin/python),.venv-bench/bin/python,$(PY)
 NEURON_5MS  := --tau-mem 0.005 --tau-ref 0.002
 # The rate floor before step 25: every sweep made before it spells it out.
 FLOOR_003   := --rate-floor 0.03
+BEFORE_24   := $(NEURON_5MS) $(FLOOR_003)
 # Seeds that took part in no choice of the defaults; seeds first run under a rule written
 # before them (docs/MODEL.md, "How the defaults were chosen"); there, each default is spelled
 # out as its check ran it, beside the one it replaced. ONE_DRAW is the choice of the final
@@ -110,57 +111,57 @@ results: $(STAMP)
 	$(BENCH_PY) -m benchmarks.compare_connectivity
 	$(BENCH_PY) -m benchmarks.compare_seeds
 	$(PY) -m benchmarks.seeds
-	$(PY) -m benchmarks.seeds --section seeds-tau-mem-5ms --train-flags "$(NEURON_5MS) $(FLOOR_003)"
-	$(PY) -m benchmarks.seeds --section seeds-no-cull --train-flags "$(NEURON_5MS) $(FLOOR_003) $(NO_CULL)"
-	$(PY) -m benchmarks.seeds --section seeds-no-lateral-floor --train-flags "$(NEURON_5MS) $(FLOOR_003) $(NO_CULL) $(LATERAL_0)"
-	$(PY) -m benchmarks.seeds --section seeds-refractory-lif --train-flags "$(NEURON_5MS) $(FLOOR_003) $(NO_CULL) $(LATERAL_0)" --fit-flags "--refractory lif"
-	$(PY) -m benchmarks.seeds --section seeds-one-draw --train-flags "$(NEURON_5MS) $(FLOOR_003) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW)"
-	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out --train-flags "$(NEURON_5MS) $(FLOOR_003) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH) --section seeds-fresh --train-flags "$(NEURON_5MS) $(FLOOR_003) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW)"
-	$(PY) -m benchmarks.seeds --seeds $(CHECK) --section seeds-check-candidate --train-flags "$(NEURON_5MS) $(FLOOR_003) $(NO_CULL) $(LATERAL_0) $(CHECKED) $(ONE_DRAW)"
-	$(PY) -m benchmarks.seeds --seeds $(CHECK) --section seeds-check-earlier --train-flags "$(NEURON_5MS) $(FLOOR_003) $(NO_CULL) $(LATERAL_0) $(EARLIER) $(ONE_DRAW)"
+	$(PY) -m benchmarks.seeds --section seeds-tau-mem-5ms --train-flags "$(BEFORE_24)"
+	$(PY) -m benchmarks.seeds --section seeds-no-cull --train-flags "$(BEFORE_24) $(NO_CULL)"
+	$(PY) -m benchmarks.seeds --section seeds-no-lateral-floor --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0)"
+	$(PY) -m benchmarks.seeds --section seeds-refractory-lif --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0)" --fit-flags "--refractory lif"
+	$(PY) -m benchmarks.seeds --section seeds-one-draw --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW)"
+	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH) --section seeds-fresh --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW)"
+	$(PY) -m benchmarks.seeds --seeds $(CHECK) --section seeds-check-candidate --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(CHECKED) $(ONE_DRAW)"
+	$(PY) -m benchmarks.seeds --seeds $(CHECK) --section seeds-check-earlier --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(EARLIER) $(ONE_DRAW)"
 	$(PY) -m benchmarks.seeds --section seeds-lateral-3-noise-025-gen-650 \
-		--train-flags "$(NEURON_5MS) $(FLOOR_003) --cull-at 0 $(LATERAL_0) $(CHECKED) --generations 650 $(ONE_DRAW)"
-	$(PY) -m benchmarks.selection --train-flags "$(NEURON_5MS) $(FLOOR_003) $(NO_CULL) $(LATERAL_0)"
-	$(PY) -m benchmarks.selection --seeds $(SELECTION_CHECK) --section selection-check --train-flags "$(NEURON_5MS) $(FLOOR_003) $(NO_CULL) $(LATERAL_0)"
-	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-many-draws --train-flags "$(NEURON_5MS) $(FLOOR_003) $(NO_CULL) $(LATERAL_0) $(MANY_DRAWS)"
-	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-one-draw --train-flags "$(NEURON_5MS) $(FLOOR_003) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW)"
-	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out-many-draws --train-flags "$(NEURON_5MS) $(FLOOR_003) $(NO_CULL) $(LATERAL_0) $(MANY_DRAWS)"
+		--train-flags "$(BEFORE_24) --cull-at 0 $(LATERAL_0) $(CHECKED) --generations 650 $(ONE_DRAW)"
+	$(PY) -m benchmarks.selection --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0)"
+	$(PY) -m benchmarks.selection --seeds $(SELECTION_CHECK) --section selection-check --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0)"
+	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-many-draws --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(MANY_DRAWS)"
+	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-one-draw --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW)"
+	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out-many-draws --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(MANY_DRAWS)"
 	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out-refractory-lif \
-		--train-flags "$(NEURON_5MS) $(FLOOR_003) $(NO_CULL) $(LATERAL_0)" --fit-flags "--refractory lif"
-	$(PY) -m benchmarks.seeds --seeds $(LATERAL_CHECK) --section seeds-check-lateral-default --train-flags "$(NEURON_5MS) $(FLOOR_003) $(NO_CULL) $(LATERAL_0)"
-	$(PY) -m benchmarks.seeds --seeds $(LATERAL_CHECK) --section seeds-check-lateral --train-flags "$(NEURON_5MS) $(FLOOR_003) $(NO_CULL) --min-lateral-weight 1"
-	$(PY) -m benchmarks.seeds --section seeds-cma-runs-12 --train-flags "$(NEURON_5MS) $(FLOOR_003) $(NO_CULL) --cma-runs 12"
-	$(PY) -m benchmarks.seeds --section seeds-noise-02 --train-flags "$(NEURON_5MS) $(FLOOR_003) $(NO_CULL) --noise-sigma 0.2"
+		--train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0)" --fit-flags "--refractory lif"
+	$(PY) -m benchmarks.seeds --seeds $(LATERAL_CHECK) --section seeds-check-lateral-default --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0)"
+	$(PY) -m benchmarks.seeds --seeds $(LATERAL_CHECK) --section seeds-check-lateral --train-flags "$(BEFORE_24) $(NO_CULL) --min-lateral-weight 1"
+	$(PY) -m benchmarks.seeds --section seeds-cma-runs-12 --train-flags "$(BEFORE_24) $(NO_CULL) --cma-runs 12"
+	$(PY) -m benchmarks.seeds --section seeds-noise-02 --train-flags "$(BEFORE_24) $(NO_CULL) --noise-sigma 0.2"
 	$(PY) -m benchmarks.seeds --section seeds-cull-rate-floor --train-flags "$(NEURON_5MS) $(CULL) --rate-floor 0.05"
-	$(PY) -m benchmarks.seeds --seeds $(CULL_CHECK) --section seeds-check-no-cull --train-flags "$(NEURON_5MS) $(FLOOR_003) $(NO_CULL)"
-	$(PY) -m benchmarks.seeds --seeds $(CULL_CHECK) --section seeds-check-cull --train-flags "$(NEURON_5MS) $(FLOOR_003) $(CULL)"
-	$(PY) -m benchmarks.seeds --section seeds-no-cull-refractory-lif --fit-flags "--refractory lif" --train-flags "$(NEURON_5MS) $(FLOOR_003) $(NO_CULL)"
-	$(PY) -m benchmarks.seeds --section seeds-cull-refractory-lif --train-flags "$(NEURON_5MS) $(FLOOR_003) $(CULL)" --fit-flags "--refractory lif"
-	$(PY) -m benchmarks.seeds --seeds $(DEAD_CHECK) --section seeds-check-dead-steps-default --train-flags "$(NEURON_5MS) $(FLOOR_003)"
-	$(PY) -m benchmarks.seeds --seeds $(DEAD_CHECK) --section seeds-check-dead-steps --fit-flags "--refractory lif" --train-flags "$(NEURON_5MS) $(FLOOR_003)"
-	$(PY) -m benchmarks.seeds --section seeds-cma-runs-12-cull --train-flags "$(NEURON_5MS) $(FLOOR_003) --cma-runs 12"
-	$(PY) -m benchmarks.seeds --section seeds-cull-by-validation --train-flags "$(NEURON_5MS) $(FLOOR_003) --cull-by validation"
-	$(PY) -m benchmarks.seeds --section seeds-no-cull-1000 --train-flags "$(NEURON_5MS) $(FLOOR_003) --cull-at 0"
-	$(PY) -m benchmarks.seeds --seeds $(NO_CULL_CHECK) --section seeds-check-no-cull-1000-default --train-flags "$(NEURON_5MS) $(FLOOR_003)"
-	$(PY) -m benchmarks.seeds --seeds $(NO_CULL_CHECK) --section seeds-check-no-cull-1000 --train-flags "$(NEURON_5MS) $(FLOOR_003) --cull-at 0"
-	$(PY) -m benchmarks.seeds --section seeds-split-outputs-lateral-step --train-flags "$(NEURON_5MS) $(FLOOR_003) --split-outputs --lateral-sigma0 0.6"
-	$(PY) -m benchmarks.seeds --section seeds-restarts --train-flags "$(NEURON_5MS) $(FLOOR_003) --restarts 1"
-	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-restarts-default --train-flags "$(NEURON_5MS) $(FLOOR_003)"
-	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-restarts --train-flags "$(NEURON_5MS) $(FLOOR_003) --restarts 1"
-	$(PY) -m benchmarks.seeds --section seeds-half-restarts --train-flags "$(NEURON_5MS) $(FLOOR_003) --cma-runs 4 --cull-to 2 --restarts 1"
-	$(PY) -m benchmarks.seeds --section seeds-check-trials --train-flags "$(NEURON_5MS) $(FLOOR_003) --restarts 2 --n-check 1000 --restart-below 0.96"
-	$(PY) -m benchmarks.seeds --seeds $(CHECK_TRIALS_CHECK) --section seeds-check-check-trials --train-flags "$(NEURON_5MS) $(FLOOR_003) $(CHECK_TRIALS)"
-	$(PY) -m benchmarks.seeds --seeds 101 102 103 104 105 107 108 109 --section seeds-check-check-trials-default --train-flags "$(NEURON_5MS) $(FLOOR_003)"
-	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-fresh-trials --train-flags "$(NEURON_5MS) $(FLOOR_003) --fresh-trials"
-	$(PY) -m benchmarks.seeds --section seeds-fresh-trials --train-flags "$(NEURON_5MS) $(FLOOR_003) --fresh-trials"
-	$(PY) -m benchmarks.seeds --seeds 0 1 2 3 4 5 6 7 8 9 --section seeds-output-rate-target-025 --train-flags "$(NEURON_5MS) $(FLOOR_003) --output-rate-target 0.25"
-	$(PY) -m benchmarks.seeds --seeds $(LATERAL_START_CHECK) --section seeds-held-out-110-default --train-flags "$(NEURON_5MS) $(FLOOR_003)"
-	$(PY) -m benchmarks.seeds --seeds 0 1 2 3 4 5 6 7 8 9 --section seeds-lateral-start-02 --train-flags "$(NEURON_5MS) $(FLOOR_003) $(LATERAL_START)"
-	$(PY) -m benchmarks.seeds --seeds $(LATERAL_START_CHECK) --section seeds-held-out-110-lateral-start-02 --train-flags "$(NEURON_5MS) $(FLOOR_003) $(LATERAL_START)"
-	$(PY) -m benchmarks.seeds --section seeds-gen-600-restarts-check --train-flags "$(NEURON_5MS) $(FLOOR_003) $(SHORT_RESTART)"
+	$(PY) -m benchmarks.seeds --seeds $(CULL_CHECK) --section seeds-check-no-cull --train-flags "$(BEFORE_24) $(NO_CULL)"
+	$(PY) -m benchmarks.seeds --seeds $(CULL_CHECK) --section seeds-check-cull --train-flags "$(BEFORE_24) $(CULL)"
+	$(PY) -m benchmarks.seeds --section seeds-no-cull-refractory-lif --fit-flags "--refractory lif" --train-flags "$(BEFORE_24) $(NO_CULL)"
+	$(PY) -m benchmarks.seeds --section seeds-cull-refractory-lif --train-flags "$(BEFORE_24) $(CULL)" --fit-flags "--refractory lif"
+	$(PY) -m benchmarks.seeds --seeds $(DEAD_CHECK) --section seeds-check-dead-steps-default --train-flags "$(BEFORE_24)"
+	$(PY) -m benchmarks.seeds --seeds $(DEAD_CHECK) --section seeds-check-dead-steps --fit-flags "--refractory lif" --train-flags "$(BEFORE_24)"
+	$(PY) -m benchmarks.seeds --section seeds-cma-runs-12-cull --train-flags "$(BEFORE_24) --cma-runs 12"
+	$(PY) -m benchmarks.seeds --section seeds-cull-by-validation --train-flags "$(BEFORE_24) --cull-by validation"
+	$(PY) -m benchmarks.seeds --section seeds-no-cull-1000 --train-flags "$(BEFORE_24) --cull-at 0"
+	$(PY) -m benchmarks.seeds --seeds $(NO_CULL_CHECK) --section seeds-check-no-cull-1000-default --train-flags "$(BEFORE_24)"
+	$(PY) -m benchmarks.seeds --seeds $(NO_CULL_CHECK) --section seeds-check-no-cull-1000 --train-flags "$(BEFORE_24) --cull-at 0"
+	$(PY) -m benchmarks.seeds --section seeds-split-outputs-lateral-step --train-flags "$(BEFORE_24) --split-outputs --lateral-sigma0 0.6"
+	$(PY) -m benchmarks.seeds --section seeds-restarts --train-flags "$(BEFORE_24) --restarts 1"
+	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-restarts-default --train-flags "$(BEFORE_24)"
+	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-restarts --train-flags "$(BEFORE_24) --restarts 1"
+	$(PY) -m benchmarks.seeds --section seeds-half-restarts --train-flags "$(BEFORE_24) --cma-runs 4 --cull-to 2 --restarts 1"
+	$(PY) -m benchmarks.seeds --section seeds-check-trials --train-flags "$(BEFORE_24) --restarts 2 --n-check 1000 --restart-below 0.96"
+	$(PY) -m benchmarks.seeds --seeds $(CHECK_TRIALS_CHECK) --section seeds-check-check-trials --train-flags "$(BEFORE_24) $(CHECK_TRIALS)"
+	$(PY) -m benchmarks.seeds --seeds 101 102 103 104 105 107 108 109 --section seeds-check-check-trials-default --train-flags "$(BEFORE_24)"
+	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-fresh-trials --train-flags "$(BEFORE_24) --fresh-trials"
+	$(PY) -m benchmarks.seeds --section seeds-fresh-trials --train-flags "$(BEFORE_24) --fresh-trials"
+	$(PY) -m benchmarks.seeds --seeds 0 1 2 3 4 5 6 7 8 9 --section seeds-output-rate-target-025 --train-flags "$(BEFORE_24) --output-rate-target 0.25"
+	$(PY) -m benchmarks.seeds --seeds $(LATERAL_START_CHECK) --section seeds-held-out-110-default --train-flags "$(BEFORE_24)"
+	$(PY) -m benchmarks.seeds --seeds 0 1 2 3 4 5 6 7 8 9 --section seeds-lateral-start-02 --train-flags "$(BEFORE_24) $(LATERAL_START)"
+	$(PY) -m benchmarks.seeds --seeds $(LATERAL_START_CHECK) --section seeds-held-out-110-lateral-start-02 --train-flags "$(BEFORE_24) $(LATERAL_START)"
+	$(PY) -m benchmarks.seeds --section seeds-gen-600-restarts-check --train-flags "$(BEFORE_24) $(SHORT_RESTART)"
 	$(PY) -m benchmarks.seeds --seeds $(SHORT_RESTART_CHECK) --section seeds-held-out-120-gen-600-restarts-check \
-		--train-flags "$(NEURON_5MS) $(FLOOR_003) $(SHORT_RESTART)"
+		--train-flags "$(BEFORE_24) $(SHORT_RESTART)"
 	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms --train-flags "$(SHORT_TAU)"
 	$(PY) -m benchmarks.seeds --seeds $(SHORT_TAU_CHECK) --section seeds-held-out-130-tau-mem-2ms \
 		--train-flags "$(SHORT_TAU)"
@@ -176,14 +177,14 @@ results: $(STAMP)
 		--train-flags "$(STEP_25)"
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
-	$(PY) -m benchmarks.training_runs --section training-runs-5ms --setting default "$(NEURON_5MS) $(FLOOR_003)" \
-		--setting "band weight 0.5" "$(NEURON_5MS) $(FLOOR_003) --rate-penalty 0.5" \
-		--setting "step 1, population 32, band weight 0.5" "$(NEURON_5MS) $(FLOOR_003) --sigma0 1 --population 32 --generations 200 --rate-penalty 0.5"
-	$(PY) -m benchmarks.training_runs --seeds 0 1 2 3 4 5 6 7 8 9 --setting "no cull" "$(NEURON_5MS) $(FLOOR_003) --cull-at 0" --section training-runs-no-cull
+	$(PY) -m benchmarks.training_runs --section training-runs-5ms --setting default "$(BEFORE_24)" \
+		--setting "band weight 0.5" "$(BEFORE_24) --rate-penalty 0.5" \
+		--setting "step 1, population 32, band weight 0.5" "$(BEFORE_24) --sigma0 1 --population 32 --generations 200 --rate-penalty 0.5"
+	$(PY) -m benchmarks.training_runs --seeds 0 1 2 3 4 5 6 7 8 9 --setting "no cull" "$(BEFORE_24) --cull-at 0" --section training-runs-no-cull
 	$(PY) -m benchmarks.training_runs --seeds 0 1 2 3 4 5 6 7 8 9 --setting "split outputs, lateral step 0.6" \
-		"$(NEURON_5MS) $(FLOOR_003) --cull-at 0 --generations 300 --split-outputs --lateral-sigma0 0.6" --section training-runs-split-outputs
-	$(PY) -m benchmarks.training_runs --seeds 0 1 2 --setting "temperature 2" "$(NEURON_5MS) $(FLOOR_003) --cull-at 0 --temperature 2" \
-		--setting "temperature 10" "$(NEURON_5MS) $(FLOOR_003) --cull-at 0 --temperature 10" --section training-runs-temperature
+		"$(BEFORE_24) --cull-at 0 --generations 300 --split-outputs --lateral-sigma0 0.6" --section training-runs-split-outputs
+	$(PY) -m benchmarks.training_runs --seeds 0 1 2 --setting "temperature 2" "$(BEFORE_24) --cull-at 0 --temperature 2" \
+		--setting "temperature 10" "$(BEFORE_24) --cull-at 0 --temperature 10" --section training-runs-temperature
 	$(BENCH_PY) -m benchmarks.bench_hawkes
 	$(PY) -m benchmarks.validate_hawkes --quick
 	$(if $(wildcard .venv-bench/bin/python),$(BENCH_PY) -m benchmarks.check_against_nuts,@echo "skipped benchmarks.check_against_nuts: no .venv-bench")
