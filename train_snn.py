@@ -74,9 +74,11 @@ CULL_BY = "fitness"  # what the cull ranks the runs by
 # sweeps ask for, because the most accurate of hundreds of candidates on the validation trials is
 # partly the luckiest (--n-check judges on trials no choice saw instead).
 RESTART_BELOW = 0.97
-# A floor that binds: under 0.03 CMA-ES could keep a hidden neuron of the fast neuron's networks
-# nearly silent, and a source with a handful of spikes gets large alphas that rank above real
-# synapses. Chosen by a rule written down before its fresh seeds ran (docs/MODEL.md, step 25).
+# A floor that binds harder than 0.03, under which CMA-ES kept hidden neurons of the fast
+# neuron's networks nearly silent: a source with a handful of spikes gets large alphas that rank
+# above real synapses. It is a penalty averaged over the neurons, not a bound, so a neuron can
+# still fall silent. Chosen by a rule written down before its fresh seeds ran (docs/MODEL.md,
+# step 25).
 RATE_FLOOR = 0.05  # spikes per step below which a hidden/output neuron is penalised
 RATE_TARGET = 0.15  # spikes per step a hidden/output neuron may fire before penalty
 RATE_PENALTY = 5.0  # fitness per spike/step of rate outside the band, averaged over neurons
