@@ -74,6 +74,7 @@ def training_problem(args):
             "rate_target": args.rate_target,
             "rate_penalty": args.rate_penalty,
             "output_rate_target": args.output_rate_target,
+            "sync_penalty": args.sync_penalty,
         },
     }
 

@@ -106,12 +106,15 @@ def fitness(
     rate_target=1.0,
     rate_penalty=0.0,
     output_rate_target=None,
+    sync_penalty=0.0,
+    pairs=None,
 ):
-    """CMA-ES fitness to minimise: count cross-entropy, silence and activity penalties.
+    """CMA-ES fitness to minimise: count cross-entropy, silence, activity and synchrony penalties.
 
     ``mean_trials log(1 + exp(-(2 y - 1) (c_1 - c_0) / temperature))
     + silence_penalty * sum_outputs max(0, min_count - mean_trials c_o)
-    + rate_penalty * mean_neurons (max(0, r_i - target_i) + max(0, rate_floor - r_i))``
+    + rate_penalty * mean_neurons (max(0, r_i - target_i) + max(0, rate_floor - r_i))
+    + sync_penalty * excess_synchrony``
     with ``r_i = mean_trials n_i / n_steps`` the firing rate of LIF neuron ``i`` and
     ``target_i`` ``rate_target`` for a hidden neuron, ``output_rate_target`` for an output.
     The first term is the logistic loss of the count margin: unlike the error count it
@@ -121,7 +124,10 @@ def fitness(
     (hidden and output) inside a band of rates: above ``rate_target`` CMA-ES would use
     self-sustaining lateral loops firing at the refractory limit all trial, which classify
     well but hide every synapse from the Hawkes analysis; below ``rate_floor`` a neuron is
-    (nearly) silent and its synapses leave no trace either.
+    (nearly) silent and its synapses leave no trace either. The fourth (``excess_synchrony``)
+    keeps the hidden neurons from firing in lockstep, which hides a synapse between two of
+    them from the Hawkes analysis: a target that fires with its source is refractory when the
+    source's spike arrives.
 
     Parameters
     ----------
@@ -148,6 +154,11 @@ def fitness(
     output_rate_target : float or None
         ``rate_target`` of the two output neurons, whose counts are the readout; None:
         ``rate_target``.
+    sync_penalty : float
+        Weight of ``excess_synchrony``.
+    pairs : torch.Tensor, shape (population, trials), or None
+        Same-step pairs of hidden neurons (``simulate_network(..., cofiring=True)``); needed
+        only if ``sync_penalty > 0``.
 
     Returns
     -------
@@ -162,7 +173,41 @@ def fitness(
     target = torch.full(rates.shape[-1:], rate_target, dtype=rates.dtype, device=rates.device)  # (N,)
     target[-2:] = rate_target if output_rate_target is None else output_rate_target
     excess = ((rates - target).clamp(min=0.0) + (rate_floor - rates).clamp(min=0.0)).mean(dim=-1)  # (P,)
-    return cross_entropy + silence_penalty * silence + rate_penalty * excess
+    value = cross_entropy + silence_penalty * silence + rate_penalty * excess
+    if sync_penalty:
+        if pairs is None:
+            raise ValueError("a synchrony penalty needs the same-step pairs (simulate_network(..., cofiring=True))")
+        value = value + sync_penalty * excess_synchrony(counts[..., :-2], pairs, n_steps)
+    return value
+
+
+def excess_synchrony(counts, pairs, n_steps):
+    """Same-step firing of neuron pairs beyond chance, per pair and step, averaged over trials.
+
+    ``mean_trials max(0, C - E) / (n_steps * n (n - 1) / 2)`` with ``C`` the pairs that fire in
+    the same step (summed over the steps) and ``E = sum_{i<j} n_i n_j / n_steps`` the pairs
+    that independent neurons with the trial's spike counts ``n_i``, each firing at a steady
+    rate, would give. A pair locked in step fires together at its rate (up to 0.15 per step
+    in the rate band); an independent pair at the product of its rates.
+
+    Parameters
+    ----------
+    counts : torch.Tensor, shape (population, trials, n)
+        Spike counts of the ``n`` neurons (the hidden layer).
+    pairs : torch.Tensor, shape (population, trials)
+        ``C``: same-step pairs among them, summed over the steps.
+    n_steps : int
+
+    Returns
+    -------
+    torch.Tensor, shape (population,)
+        Zeros for fewer than two neurons.
+    """
+    n = counts.shape[-1]
+    if n < 2:
+        return pairs.new_zeros(pairs.shape[0])
+    chance = (counts.sum(dim=-1) ** 2 - (counts**2).sum(dim=-1)) / (2 * n_steps)  # (P, T)
+    return (pairs - chance).clamp(min=0.0).mean(dim=-1) / (n_steps * n * (n - 1) / 2)
 
 
 def noise_generator(seed, purpose):
@@ -362,7 +407,7 @@ def run_cmaes(
     labels : torch.Tensor, shape (trials,)
     fitness_options : dict
         ``temperature``, ``silence_penalty``, ``min_count``, ``rate_floor``, ``rate_target``,
-        ``rate_penalty`` and ``output_rate_target`` of ``fitness``.
+        ``rate_penalty``, ``output_rate_target`` and ``sync_penalty`` of ``fitness``.
     weight_options : dict or None
         ``limits``, ``min_weight`` and ``floors`` of ``spiking_network.theta_to_weights``; None: none.
     search : Search
@@ -428,7 +473,6 @@ def run_cmaes(
 
     trial_spikes, trial_labels = with_draws(spikes, labels)
     finalists = []  # best individual of each run in each of the last select_generations generations
-    n_steps = spikes.shape[-1]
     progress = tqdm(range(generations), desc="CMA-ES", unit="gen", disable=None)
     medians = []  # per generation: (R,) each run's median fitness
     for generation in progress:
@@ -445,14 +489,8 @@ def run_cmaes(
         candidates = np.stack([np.asarray(s.ask()) for s in strategies])  # (R, P, n_params)
         theta = torch.as_tensor(candidates.reshape(runs * population, -1), dtype=torch.float32, device=device)
         weights = spiking_network.theta_to_weights(theta, layer_sizes, **weight_options)
-        counts = spiking_network.simulate_network(weights, trial_spikes, lif, dt, generator)  # (R P, T, N)
-        values = (
-            fitness(counts, trial_labels, n_steps=n_steps, **fitness_options)
-            .cpu()
-            .numpy()
-            .astype(np.float64)
-            .reshape(runs, population)
-        )
+        counts, values = evaluate(weights, trial_spikes, trial_labels, lif, dt, generator, fitness_options)
+        values = values.cpu().numpy().astype(np.float64).reshape(runs, population)
         medians.append(np.median(values, axis=1))
         for strategy, run_candidates, run_values in zip(strategies, candidates, values):
             strategy.tell(list(run_candidates), run_values.tolist())
@@ -473,6 +511,19 @@ def run_cmaes(
         progress.set_postfix(fitness=f"{values.min():.4f}", accuracy=f"{accuracy:.3f}")
     bests, means = np.stack([theta for theta, _ in best]), np.stack([s.mean for s in strategies])
     return np.concatenate([bests, means, *finalists]), history
+
+
+def evaluate(weights, spikes, labels, lif, dt, generator, fitness_options):
+    """Simulate a population on the trials and score it: ``(counts, fitness)``.
+
+    ``counts`` (population, trials, N) as ``simulate_network`` returns them, ``fitness``
+    (population,); the same-step pairs of the hidden neurons are counted only when
+    ``fitness_options`` carries a ``sync_penalty``.
+    """
+    cofiring = bool(fitness_options.get("sync_penalty"))
+    result = spiking_network.simulate_network(weights, spikes, lif, dt, generator, cofiring=cofiring)
+    counts, pairs = result if cofiring else (result, None)
+    return counts, fitness(counts, labels, n_steps=spikes.shape[-1], pairs=pairs, **fitness_options)
 
 
 def judge_candidates(
@@ -498,10 +549,9 @@ def judge_candidates(
     """
     spikes, labels = spikes.repeat(draws, 1, 1), labels.repeat(draws)
     theta = torch.as_tensor(candidates, dtype=torch.float32, device=device)
-    counts = spiking_network.simulate_network(
-        spiking_network.theta_to_weights(theta, layer_sizes, **(weight_options or {})), spikes, lif, dt, generator
-    )
-    values = fitness(counts, labels, n_steps=spikes.shape[-1], **fitness_options).cpu().numpy()
+    weights = spiking_network.theta_to_weights(theta, layer_sizes, **(weight_options or {}))
+    counts, values = evaluate(weights, spikes, labels, lif, dt, generator, fitness_options)
+    values = values.cpu().numpy()
     accuracy = (predict(counts) == labels).double().mean(dim=1).cpu().numpy()
     return accuracy, values
 

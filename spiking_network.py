@@ -285,7 +285,7 @@ def draw_noise(lif, n_steps, n_trials, n_neurons, generator, dtype=torch.float32
 
 
 @torch.inference_mode()
-def simulate_network(weights, input_spikes, lif, dt, generator=None, record=False):
+def simulate_network(weights, input_spikes, lif, dt, generator=None, record=False, cofiring=False):
     """Run a population of networks on a batch of trials.
 
     Parameters
@@ -301,6 +301,8 @@ def simulate_network(weights, input_spikes, lif, dt, generator=None, record=Fals
         CPU generator of the noise current (``draw_noise``); needed only if ``lif.sigma > 0``.
     record : bool
         Also return every neuron's spikes.
+    cofiring : bool
+        Also return how often pairs of hidden neurons fire in the same step.
 
     Returns
     -------
@@ -309,6 +311,10 @@ def simulate_network(weights, input_spikes, lif, dt, generator=None, record=Fals
         ``n_out`` columns are the readout.
     spikes : torch.Tensor, shape (population, trials, n_in + n_hidden + n_out, n_steps), bool
         Only if ``record``: neurons ordered input, hidden, output.
+    pairs : torch.Tensor, shape (population, trials)
+        Only if ``cofiring`` (after ``spikes`` if both): ``sum_k h[k] (h[k] - 1) / 2`` with
+        ``h[k]`` the hidden spikes of step ``k``, the pairs of hidden neurons that fire
+        together, summed over the steps.
     """
     w_ih, w_hh, w_ho = (weights[name] for name in ("input_hidden", "hidden_hidden", "hidden_output"))
     dtype = w_ih.dtype
@@ -334,18 +340,20 @@ def simulate_network(weights, input_spikes, lif, dt, generator=None, record=Fals
     n_chunks = population_chunks(n_pop, n_trials, n_lif) if w_ih.device.type == "cpu" else 1
     rows = math.ceil(n_pop / n_chunks)  # chunks of equal size: a small last one costs a full step's calls
     chunks = [
-        _run_steps(w_in_c, w_lif_c, inputs, noise, lif, dt, record)
+        _run_steps(w_in_c, w_lif_c, inputs, noise, lif, dt, record, n_hidden if cofiring else 0)
         for w_in_c, w_lif_c in zip(w_in.split(rows), w_lif.split(rows))
     ]
-    counts = torch.cat([c[0] for c in chunks])
-    if not record:
-        return counts
-    raster = torch.cat([c[1] for c in chunks], dim=1)  # (S, P, T, N)
-    input_raster = input_spikes.to(torch.bool).expand(n_pop, -1, -1, -1)
-    return counts, torch.cat([input_raster, raster.to(torch.bool).permute(1, 2, 3, 0)], dim=2)
+    results = [torch.cat([c[0] for c in chunks])]
+    if record:
+        raster = torch.cat([c[1] for c in chunks], dim=1)  # (S, P, T, N)
+        input_raster = input_spikes.to(torch.bool).expand(n_pop, -1, -1, -1)
+        results.append(torch.cat([input_raster, raster.to(torch.bool).permute(1, 2, 3, 0)], dim=2))
+    if cofiring:
+        results.append(torch.cat([c[2] for c in chunks]))
+    return results[0] if len(results) == 1 else tuple(results)
 
 
-def _run_steps(w_in, w_lif, inputs, noise, lif, dt, record):
+def _run_steps(w_in, w_lif, inputs, noise, lif, dt, record, n_cofiring):
     """The time loop of ``simulate_network`` for one chunk of the population.
 
     Parameters
@@ -358,11 +366,15 @@ def _run_steps(w_in, w_lif, inputs, noise, lif, dt, record):
     lif, dt
         As in ``simulate_network``.
     record : bool
+    n_cofiring : int
+        Count the same-step pairs among the first ``n_cofiring`` neurons (the hidden ones); 0:
+        none.
 
     Returns
     -------
     counts : torch.Tensor, shape (P, T, N)
     raster : torch.Tensor, shape (n_steps, P, T, N), or None unless ``record``
+    pairs : torch.Tensor, shape (P, T), or None unless ``n_cofiring``
     """
     leak, n_ref = lif.leak(dt), lif.refractory_steps(dt)
     n_steps, n_trials = inputs.shape[:2]
@@ -371,6 +383,7 @@ def _run_steps(w_in, w_lif, inputs, noise, lif, dt, record):
     spikes = torch.zeros_like(v)  # spikes of k-1
     counts = torch.zeros_like(v)
     raster = v.new_zeros(n_steps, *v.shape) if record else None
+    pairs = v.new_zeros(v.shape[:2]) if n_cofiring else None
     no_input = inputs.new_zeros(inputs.shape[1:])  # (T, n_in)
     one_input = inputs.shape[-1] == 1
     for k in range(n_steps):
@@ -388,6 +401,9 @@ def _run_steps(w_in, w_lif, inputs, noise, lif, dt, record):
         current = drive.baddbmm_(spikes, w_lif)  # (P, T, N)
         v, refractory, spikes = lif_step(v, refractory, current, leak, lif, n_ref)
         counts += spikes
+        if n_cofiring:
+            together = spikes[..., :n_cofiring].sum(dim=-1)  # (P, T)
+            pairs.addcmul_(together, together - 1.0, value=0.5)
         if record:
             raster[k] = spikes
-    return counts, raster
+    return counts, raster, pairs

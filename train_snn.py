@@ -82,6 +82,7 @@ RESTART_BELOW = 0.97
 RATE_FLOOR = 0.05  # spikes per step below which a hidden/output neuron is penalised
 RATE_TARGET = 0.15  # spikes per step a hidden/output neuron may fire before penalty
 RATE_PENALTY = 5.0  # fitness per spike/step of rate outside the band, averaged over neurons
+SYNC_PENALTY = 0.0  # fitness per same-step pair per step beyond chance, averaged over hidden pairs
 
 
 def classification_metrics(y_true, y_pred):
@@ -313,6 +314,14 @@ def parse_args(argv=None):
         help=f"fitness penalty per spike per step of rate outside [--rate-floor, "
         f"--rate-target], averaged over neurons "
         f"(default {RATE_PENALTY})",
+    )
+    add(
+        "--sync-penalty",
+        type=non_negative_float,
+        default=SYNC_PENALTY,
+        help=f"fitness penalty on hidden neurons firing in lockstep: per pair firing in the same "
+        f"step, per step, beyond what independent neurons with the trial's spike counts would "
+        f"give, averaged over the hidden pairs (default {SYNC_PENALTY}; 0: none)",
     )
     add(
         "--max-input-weight",

@@ -171,6 +171,33 @@ def test_batched_forward_equals_per_individual_per_trial_loop(sigma, one_member_
             assert counts[p, t].tolist() == [sum(row) for row in expected[n_in:]]
 
 
+@pytest.mark.parametrize("one_member_per_chunk", [False, True])
+def test_cofiring_counts_the_same_step_pairs_of_hidden_neurons_like_a_loop_over_the_raster(
+    one_member_per_chunk, monkeypatch
+):
+    if one_member_per_chunk:
+        monkeypatch.setattr(sn, "STATE_CHUNK", 6 * 5)
+    rng = np.random.default_rng(8)
+    lif = sn.LIFParams(tau_mem=HALF_LEAK.tau_mem, tau_ref=DT, sigma=0.5)
+    weights = random_weights(rng, 3)
+    x = torch.as_tensor(rng.random((6, 1, 50)) < 0.5)
+    counts, spikes, pairs = sn.simulate_network(
+        weights, x, lif, DT, torch.Generator().manual_seed(2), record=True, cofiring=True
+    )
+    alone = sn.simulate_network(weights, x, lif, DT, torch.Generator().manual_seed(2), cofiring=True)
+    assert torch.equal(alone[0], counts) and torch.equal(alone[1], pairs)
+    hidden = spikes[:, :, 1 : 1 + SIZES["hidden"]].int().tolist()  # (P, T, 3, S)
+    expected = [
+        [
+            sum(trial[i][k] * trial[j][k] for i in range(3) for j in range(i + 1, 3) for k in range(50))
+            for trial in member
+        ]
+        for member in hidden
+    ]
+    assert pairs.shape == (3, 6) and pairs.tolist() == expected
+    assert 0 < pairs.sum() < counts[..., :3].sum()  # some pairs fire together, not every spike
+
+
 def test_noise_enters_the_recurrence_as_a_current():
     # One hidden and one output neuron with no synapses: v[k] = 0.5 v[k-1] + sigma xi[k],
     # spike and reset at >= 1, one silent step after a spike; xi drawn by hand here.

@@ -118,6 +118,50 @@ def test_the_outputs_rate_target_binds_the_outputs_alone():
         assert value[p].item() == pytest.approx(loss / 5 + 2.0 * band)
 
 
+def test_the_synchrony_penalty_is_the_excess_of_same_step_pairs_per_pair_and_step():
+    # (P=1, T=2, 3 hidden + 2 outputs) over 10 steps; pairs given by hand.
+    counts = torch.tensor([[[4.0, 2.0, 3.0, 1.0, 0.0], [1.0, 0.0, 0.0, 0.0, 2.0]]])
+    labels = torch.tensor([0, 1])
+    pairs = torch.tensor([[5.0, 0.0]])
+    base = snn_training.fitness(counts, labels, 5.0, 0.0, 2.0, n_steps=10)
+    # Trial 0: chance (4*2 + 4*3 + 2*3) / 10 = 2.6 pairs, 2.4 beyond it; trial 1: 0 - 0, none.
+    value = snn_training.fitness(counts, labels, 5.0, 0.0, 2.0, n_steps=10, sync_penalty=7.0, pairs=pairs)
+    assert value.item() == pytest.approx(base.item() + 7.0 * (2.4 / 2) / (10 * 3))
+    fewer = snn_training.fitness(counts, labels, 5.0, 0.0, 2.0, n_steps=10, sync_penalty=7.0, pairs=pairs * 0)
+    assert torch.equal(fewer, base)  # below chance is not rewarded
+    with pytest.raises(ValueError, match="cofiring"):
+        snn_training.fitness(counts, labels, 5.0, 0.0, 2.0, sync_penalty=1.0)
+    one = snn_training.excess_synchrony(counts[..., :1], pairs, 10)
+    assert one.tolist() == [0.0]
+
+
+def test_excess_synchrony_is_zero_for_independent_neurons_and_the_rate_for_lockstep():
+    # Closed forms for spike trains at a steady rate r: independent neurons fire together at
+    # r^2 per pair and step, which is chance; identical trains at r, an excess of r - r^2.
+    rng = np.random.default_rng(0)
+    r, n_steps, n = 0.1, 20_000, 4
+    independent = rng.random((1, 3, n, n_steps)) < r  # (P, T, n, S)
+    lockstep = np.repeat(rng.random((1, 3, 1, n_steps)) < r, n, axis=2)
+    for raster, expected in ((independent, 0.0), (lockstep, r - r * r)):
+        h = raster.sum(axis=2)  # (P, T, S)
+        pairs = torch.as_tensor((h * (h - 1) / 2).sum(axis=-1), dtype=torch.float64)
+        counts = torch.as_tensor(raster.sum(axis=-1), dtype=torch.float64)
+        excess = snn_training.excess_synchrony(counts, pairs, n_steps).item()
+        assert excess == pytest.approx(expected, abs=2e-3)
+
+
+def test_the_synchrony_penalty_reaches_the_training_fitness():
+    # Every run starts with equal input weights, a hidden layer in lockstep: the first
+    # generation's candidates and noise are the same with and without the penalty, and only
+    # the penalty's term can raise their fitness.
+    histories = []
+    for extra in ([], ["--sync-penalty", "50"]):
+        args = train_snn.parse_args(TINY + extra)
+        histories.append(snn_session.run_training(args, snn_session.training_problem(args))[1])
+    plain, penalised = (h["best_fitness"][0] for h in histories)
+    assert penalised > plain
+
+
 def test_noise_generators_are_seeded_and_distinct():
     draw = [
         torch.randn(5, generator=snn_training.noise_generator(seed, purpose))
@@ -148,8 +192,8 @@ def test_new_streams_leave_the_earlier_streams_unchanged():
     assert all(not torch.equal(draws[i], draws[j]) for i in range(5) for j in range(i))
 
 
-@pytest.mark.parametrize("sigma, draws", [(0.0, 1), (0.3, 3)])
-def test_select_weights_picks_the_most_accurate_then_the_fittest_like_a_per_candidate_loop(sigma, draws):
+@pytest.mark.parametrize("sigma, draws, sync", [(0.0, 1, 0.0), (0.3, 3, 0.0), (0.3, 2, 20.0)])
+def test_select_weights_picks_the_most_accurate_then_the_fittest_like_a_per_candidate_loop(sigma, draws, sync):
     sizes = {"input": 1, "hidden": 3, "output": 2}
     lif = sn.LIFParams(sigma=sigma)
     n_params = sn.weights_to_theta(
@@ -167,15 +211,18 @@ def test_select_weights_picks_the_most_accurate_then_the_fittest_like_a_per_cand
         "rate_floor": 0.02,
         "rate_target": 0.1,
         "rate_penalty": 0.5,
+        "sync_penalty": sync,
     }
     candidates = np.concatenate([candidates, candidates[:2]])  # exact ties of accuracy and fitness
     reference, spread = [], []  # one candidate at a time, every trial `draws` times, the same noise for each
     for row in candidates:
         weights = sn.theta_to_weights(torch.as_tensor(row[None], dtype=torch.float32), sizes)
-        counts = sn.simulate_network(weights, spikes.repeat(draws, 1, 1), lif, 0.001, torch.Generator().manual_seed(3))
+        counts, pairs = sn.simulate_network(
+            weights, spikes.repeat(draws, 1, 1), lif, 0.001, torch.Generator().manual_seed(3), cofiring=True
+        )
         per_draw = [(snn_training.predict(c) == labels).double().mean().item() for c in counts[0].split(20)]
         spread.append(np.ptp(per_draw))
-        fitness = snn_training.fitness(counts, labels.repeat(draws), n_steps=40, **options).item()
+        fitness = snn_training.fitness(counts, labels.repeat(draws), n_steps=40, pairs=pairs, **options).item()
         reference.append((-round(float(np.mean(per_draw)), 12), fitness))
     assert len({r[0] for r in reference}) < len(reference)  # some accuracies tie
     assert (max(spread) > 0) == (draws > 1)  # the draws differ: a choice on the first alone is another
@@ -486,6 +533,8 @@ def test_the_lateral_floor_is_one_threshold_unit_by_default(flags, lateral):
         ["--n-train", "ten"],
         ["--noise-sigma", "-0.1"],
         ["--rate-penalty", "-1"],
+        ["--sync-penalty", "-1"],
+        ["--sync-penalty", "inf"],
         ["--rate-target", "nan"],
         ["--rate-floor", "-0.01"],
         ["--noise-draws", "0"],
