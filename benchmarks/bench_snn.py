@@ -52,20 +52,22 @@ DT = 0.001
 def evaluate_batched(theta, spikes, labels, layer_sizes, lif, fitness_options):
     """One generation's fitness, the way ``snn_training`` computes it: all at once."""
     weights = spiking_network.theta_to_weights(theta, layer_sizes)
-    counts = spiking_network.simulate_network(weights, spikes, lif, DT)  # (P, T, N)
-    return snn_training.fitness(counts, labels, **fitness_options)
+    return snn_training.evaluate(weights, spikes, labels, lif, DT, None, fitness_options)[1]
 
 
 def evaluate_looped(theta, spikes, labels, layer_sizes, lif, fitness_options):
     """The same fitness with one network run per individual and per trial."""
+    cofiring = bool(fitness_options.get("sync_penalty"))
     values = torch.zeros(theta.shape[0])
     for p in range(theta.shape[0]):
         weights = spiking_network.theta_to_weights(theta[p : p + 1], layer_sizes)
-        counts = torch.stack(
-            [spiking_network.simulate_network(weights, spikes[t : t + 1], lif, DT) for t in range(spikes.shape[0])],
-            dim=1,
-        )  # (1, T, 1, N)
-        values[p] = snn_training.fitness(counts[:, :, 0], labels, **fitness_options)[0]
+        runs = [
+            spiking_network.simulate_network(weights, spikes[t : t + 1], lif, DT, cofiring=cofiring)
+            for t in range(spikes.shape[0])
+        ]
+        counts = torch.stack([run[0] if cofiring else run for run in runs], dim=1)  # (1, T, 1, N)
+        pairs = torch.stack([run[1] for run in runs], dim=1)[..., 0] if cofiring else None  # (1, T)
+        values[p] = snn_training.fitness(counts[:, :, 0], labels, n_steps=N_STEPS, pairs=pairs, **fitness_options)[0]
     return values
 
 
@@ -269,10 +271,11 @@ def run(args):
         "temperature": defaults.temperature,
         "silence_penalty": defaults.silence_penalty,
         "min_count": defaults.min_count,
-        "n_steps": N_STEPS,
         "rate_floor": defaults.rate_floor,
         "rate_target": defaults.rate_target,
         "rate_penalty": defaults.rate_penalty,
+        "output_rate_target": defaults.output_rate_target,
+        "sync_penalty": defaults.sync_penalty,
     }
     spikes, labels = snn_training.generate_trials(
         N_TRIALS, snn_training.class_rates(N_STEPS, defaults.sine_freq, defaults.cosine_freq), rng
