@@ -109,6 +109,9 @@ STEP_26 := --noise-sigma 0.4
 STEP_27 := --noise-sigma 0.35
 STEP_28 := --noise-sigma 0.4 --noise-draws 2
 FRESH_170 := 170 171 172 173 174 175 176 177 178 179
+# Step 29: the synchrony penalty, on seeds 0-9 and fresh seeds, the default beside it there.
+STEP_29 := --sync-penalty 20
+FRESH_180 := 180 181 182 183 184 185 186 187 188 189
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -185,6 +188,9 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --section seeds-noise-035 --train-flags "$(STEP_27)"
 	$(PY) -m benchmarks.seeds --section seeds-noise-04-draws-2 --train-flags "$(STEP_28)"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_170) --section seeds-held-out-170
+	$(PY) -m benchmarks.seeds --section seeds-sync-20 --train-flags "$(STEP_29)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_180) --section seeds-held-out-180-sync-20 --train-flags "$(STEP_29)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_180) --section seeds-held-out-180
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --section training-runs-5ms --setting default "$(BEFORE_24)" \

@@ -155,7 +155,7 @@ def test_the_synchrony_penalty_reaches_the_training_fitness():
     # generation's candidates and noise are the same with and without the penalty, and only
     # the penalty's term can raise their fitness.
     histories = []
-    for extra in ([], ["--sync-penalty", "50"]):
+    for extra in (["--sync-penalty", "0"], ["--sync-penalty", "50"]):
         args = train_snn.parse_args(TINY + extra)
         histories.append(snn_session.run_training(args, snn_session.training_problem(args))[1])
     plain, penalised = (h["best_fitness"][0] for h in histories)
