@@ -75,6 +75,7 @@ def training_problem(args):
             "rate_penalty": args.rate_penalty,
             "output_rate_target": args.output_rate_target,
             "sync_penalty": args.sync_penalty,
+            "sync_two_sided": args.sync_two_sided,
         },
     }
 

@@ -108,6 +108,7 @@ def fitness(
     output_rate_target=None,
     sync_penalty=0.0,
     pairs=None,
+    sync_two_sided=False,
 ):
     """CMA-ES fitness to minimise: count cross-entropy, silence, activity and synchrony penalties.
 
@@ -159,6 +160,8 @@ def fitness(
     pairs : torch.Tensor, shape (population, trials), or None
         Same-step pairs of hidden neurons (``simulate_network(..., cofiring=True)``); needed
         only if ``sync_penalty > 0``.
+    sync_two_sided : bool
+        Penalise same-step pairs below chance too (``excess_synchrony``'s ``two_sided``).
 
     Returns
     -------
@@ -177,18 +180,20 @@ def fitness(
     if sync_penalty:
         if pairs is None:
             raise ValueError("a synchrony penalty needs the same-step pairs (simulate_network(..., cofiring=True))")
-        value = value + sync_penalty * excess_synchrony(counts[..., :-2], pairs, n_steps)
+        value = value + sync_penalty * excess_synchrony(counts[..., :-2], pairs, n_steps, sync_two_sided)
     return value
 
 
-def excess_synchrony(counts, pairs, n_steps):
+def excess_synchrony(counts, pairs, n_steps, two_sided=False):
     """Same-step firing of neuron pairs beyond chance, per pair and step, averaged over trials.
 
     ``mean_trials max(0, C - E) / (n_steps * n (n - 1) / 2)`` with ``C`` the pairs that fire in
     the same step (summed over the steps) and ``E = sum_{i<j} n_i n_j / n_steps`` the pairs
     that independent neurons with the trial's spike counts ``n_i``, each firing at a steady
     rate, would give. A pair locked in step fires together at its rate (up to 0.15 per step
-    in the rate band); an independent pair at the product of its rates.
+    in the rate band); an independent pair at the product of its rates. With ``two_sided``
+    the distance from chance either way, ``|C - E|``: neurons that take turns fire together
+    less often than chance.
 
     Parameters
     ----------
@@ -197,6 +202,7 @@ def excess_synchrony(counts, pairs, n_steps):
     pairs : torch.Tensor, shape (population, trials)
         ``C``: same-step pairs among them, summed over the steps.
     n_steps : int
+    two_sided : bool
 
     Returns
     -------
@@ -207,7 +213,8 @@ def excess_synchrony(counts, pairs, n_steps):
     if n < 2:
         return pairs.new_zeros(pairs.shape[0])
     chance = (counts.sum(dim=-1) ** 2 - (counts**2).sum(dim=-1)) / (2 * n_steps)  # (P, T)
-    return (pairs - chance).clamp(min=0.0).mean(dim=-1) / (n_steps * n * (n - 1) / 2)
+    excess = (pairs - chance).abs() if two_sided else (pairs - chance).clamp(min=0.0)
+    return excess.mean(dim=-1) / (n_steps * n * (n - 1) / 2)
 
 
 def noise_generator(seed, purpose):
@@ -407,7 +414,8 @@ def run_cmaes(
     labels : torch.Tensor, shape (trials,)
     fitness_options : dict
         ``temperature``, ``silence_penalty``, ``min_count``, ``rate_floor``, ``rate_target``,
-        ``rate_penalty``, ``output_rate_target`` and ``sync_penalty`` of ``fitness``.
+        ``rate_penalty``, ``output_rate_target``, ``sync_penalty`` and ``sync_two_sided`` of
+        ``fitness``.
     weight_options : dict or None
         ``limits``, ``min_weight`` and ``floors`` of ``spiking_network.theta_to_weights``; None: none.
     search : Search

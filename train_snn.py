@@ -324,6 +324,12 @@ def parse_args(argv=None):
         f"give, averaged over the hidden pairs (default {SYNC_PENALTY}; 0: none)",
     )
     add(
+        "--sync-two-sided",
+        action="store_true",
+        help="--sync-penalty also penalises hidden pairs firing in the same step less often than "
+        "chance (neurons taking turns): the distance from chance either way",
+    )
+    add(
         "--max-input-weight",
         type=non_negative_float,
         default=0.0,

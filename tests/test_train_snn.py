@@ -129,6 +129,11 @@ def test_the_synchrony_penalty_is_the_excess_of_same_step_pairs_per_pair_and_ste
     assert value.item() == pytest.approx(base.item() + 7.0 * (2.4 / 2) / (10 * 3))
     fewer = snn_training.fitness(counts, labels, 5.0, 0.0, 2.0, n_steps=10, sync_penalty=7.0, pairs=pairs * 0)
     assert torch.equal(fewer, base)  # below chance is not rewarded
+    # Two-sided: trial 0's 0 pairs are 2.6 below chance.
+    both = snn_training.fitness(
+        counts, labels, 5.0, 0.0, 2.0, n_steps=10, sync_penalty=7.0, pairs=pairs * 0, sync_two_sided=True
+    )
+    assert both.item() == pytest.approx(base.item() + 7.0 * (2.6 / 2) / (10 * 3))
     with pytest.raises(ValueError, match="cofiring"):
         snn_training.fitness(counts, labels, 5.0, 0.0, 2.0, sync_penalty=1.0)
     one = snn_training.excess_synchrony(counts[..., :1], pairs, 10)
@@ -148,6 +153,20 @@ def test_excess_synchrony_is_zero_for_independent_neurons_and_the_rate_for_locks
         counts = torch.as_tensor(raster.sum(axis=-1), dtype=torch.float64)
         excess = snn_training.excess_synchrony(counts, pairs, n_steps).item()
         assert excess == pytest.approx(expected, abs=2e-3)
+        assert snn_training.excess_synchrony(counts, pairs, n_steps, two_sided=True).item() == pytest.approx(
+            expected, abs=2e-3
+        )
+    # Taking turns: the second neuron fires in the step after the first, which fires on even
+    # steps only, so they never fire together: r^2 below chance, seen by the two-sided form only.
+    first = np.zeros((1, 3, 1, n_steps), dtype=bool)
+    first[..., ::2] = rng.random((1, 3, 1, n_steps // 2)) < 2 * r
+    turns = np.concatenate([first, np.roll(first, 1, axis=-1)], axis=2)  # (1, 3, 2, S)
+    counts = torch.as_tensor(turns.sum(axis=-1), dtype=torch.float64)
+    pairs = torch.zeros(1, 3, dtype=torch.float64)
+    assert snn_training.excess_synchrony(counts, pairs, n_steps).item() == 0.0
+    assert snn_training.excess_synchrony(counts, pairs, n_steps, two_sided=True).item() == pytest.approx(
+        r * r, abs=2e-3
+    )
 
 
 def test_the_synchrony_penalty_reaches_the_training_fitness():
