@@ -112,6 +112,9 @@ FRESH_170 := 170 171 172 173 174 175 176 177 178 179
 # Step 29: the synchrony penalty, on seeds 0-9 and fresh seeds, the default beside it there.
 STEP_29 := --sync-penalty 20
 FRESH_180 := 180 181 182 183 184 185 186 187 188 189
+# Step 30: the synchrony penalty two-sided, likewise.
+STEP_30 := --sync-penalty 20 --sync-two-sided
+FRESH_190 := 190 191 192 193 194 195 196 197 198 199
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -191,6 +194,9 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --section seeds-sync-20 --train-flags "$(STEP_29)"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_180) --section seeds-held-out-180-sync-20 --train-flags "$(STEP_29)"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_180) --section seeds-held-out-180
+	$(PY) -m benchmarks.seeds --section seeds-sync-20-two-sided --train-flags "$(STEP_30)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_190) --section seeds-held-out-190-sync-20-two-sided --train-flags "$(STEP_30)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_190) --section seeds-held-out-190
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --section training-runs-5ms --setting default "$(BEFORE_24)" \
