@@ -327,7 +327,8 @@ def parse_args(argv=None):
         "--sync-two-sided",
         action="store_true",
         help="--sync-penalty also penalises hidden pairs firing in the same step less often than "
-        "chance (neurons taking turns): the distance from chance either way",
+        "chance (neurons taking turns): the distance from chance either way (default: off; "
+        "docs/MODEL.md step 30)",
     )
     add(
         "--max-input-weight",
