@@ -82,7 +82,12 @@ RESTART_BELOW = 0.97
 RATE_FLOOR = 0.05  # spikes per step below which a hidden/output neuron is penalised
 RATE_TARGET = 0.15  # spikes per step a hidden/output neuron may fire before penalty
 RATE_PENALTY = 5.0  # fitness per spike/step of rate outside the band, averaged over neurons
-SYNC_PENALTY = 0.0  # fitness per same-step pair per step beyond chance, averaged over hidden pairs
+# Hidden neurons that share the one input fire in lockstep unless it is priced, and a target
+# that fires with its source is refractory when the source's spike arrives; priced one way only
+# they take turns instead, in sequences that look like chains of synapses. Chosen by a rule
+# written down before its fresh seeds ran (docs/MODEL.md, steps 29 and 30).
+SYNC_PENALTY = 20.0  # fitness per same-step pair per step off chance, averaged over hidden pairs
+SYNC_TWO_SIDED = True  # price pairs firing together less often than chance too
 
 
 def classification_metrics(y_true, y_pred):
@@ -320,15 +325,17 @@ def parse_args(argv=None):
         type=non_negative_float,
         default=SYNC_PENALTY,
         help=f"fitness penalty on hidden neurons firing in lockstep: per pair firing in the same "
-        f"step, per step, beyond what independent neurons with the trial's spike counts would "
-        f"give, averaged over the hidden pairs (default {SYNC_PENALTY}; 0: none)",
+        f"step, per step, beyond (or, --sync-two-sided, off) what independent neurons with the "
+        f"trial's spike counts would give, averaged over the hidden pairs (default {SYNC_PENALTY}; "
+        f"0: none)",
     )
     add(
         "--sync-two-sided",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=SYNC_TWO_SIDED,
         help="--sync-penalty also penalises hidden pairs firing in the same step less often than "
-        "chance (neurons taking turns): the distance from chance either way (default: off; "
-        "docs/MODEL.md step 30)",
+        "chance (neurons taking turns): the distance from chance either way (default: on; "
+        "--no-sync-two-sided: beyond chance only; docs/MODEL.md step 30)",
     )
     add(
         "--max-input-weight",

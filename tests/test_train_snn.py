@@ -758,12 +758,17 @@ def test_a_cull_by_validation_keeps_the_runs_whose_means_a_per_run_loop_ranks_be
         weights = sn.theta_to_weights(
             torch.as_tensor(mean[None], dtype=torch.float32), problem["layer_sizes"], **problem["weight_options"]
         )
-        counts = sn.simulate_network(
-            weights, spikes.repeat(2, 1, 1), problem["lif"], args.dt, snn_training.noise_generator(args.seed, "cull")
+        counts, pairs = sn.simulate_network(
+            weights,
+            spikes.repeat(2, 1, 1),
+            problem["lif"],
+            args.dt,
+            snn_training.noise_generator(args.seed, "cull"),
+            cofiring=True,
         )
         accuracy = (snn_training.predict(counts[0]) == labels.repeat(2)).double().mean().item()
         value = snn_training.fitness(
-            counts, labels.repeat(2), n_steps=args.n_steps, **problem["fitness_options"]
+            counts, labels.repeat(2), n_steps=args.n_steps, pairs=pairs, **problem["fitness_options"]
         ).item()
         reference.append((-round(accuracy, 12), value))
     kept = sorted(sorted(range(4), key=lambda r: (reference[r], r))[:2])
