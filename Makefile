@@ -118,6 +118,8 @@ FRESH_180 := 180 181 182 183 184 185 186 187 188 189
 # Step 30: the synchrony penalty two-sided, likewise.
 STEP_30 := --sync-penalty 20 --sync-two-sided
 FRESH_190 := 190 191 192 193 194 195 196 197 198 199
+STEP_31 := --sync-penalty 40
+FRESH_200 := 200 201 202 203 204 205 206 207 208 209
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -200,6 +202,9 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --section seeds-sync-20-two-sided --train-flags "$(STEP_30)"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_190) --section seeds-held-out-190-sync-20-two-sided --train-flags "$(STEP_30)"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_190) --section seeds-held-out-190 --train-flags "$(NO_SYNC)"
+	$(PY) -m benchmarks.seeds --section seeds-sync-40 --train-flags "$(STEP_31)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_200) --section seeds-held-out-200-sync-40 --train-flags "$(STEP_31)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_200) --section seeds-held-out-200 --train-flags "--sync-penalty 20"
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --section training-runs-5ms --setting default "$(BEFORE_24) $(NO_SYNC)" \
