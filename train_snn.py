@@ -85,8 +85,8 @@ RATE_PENALTY = 5.0  # fitness per spike/step of rate outside the band, averaged 
 # Hidden neurons that share the one input fire in lockstep unless it is priced, and a target
 # that fires with its source is refractory when the source's spike arrives; priced one way only
 # they take turns instead, in sequences that look like chains of synapses. Chosen by a rule
-# written down before its fresh seeds ran (docs/MODEL.md, steps 29 and 30).
-SYNC_PENALTY = 20.0  # fitness per same-step pair per step off chance, averaged over hidden pairs
+# written down before its fresh seeds ran (docs/MODEL.md, steps 29-31).
+SYNC_PENALTY = 40.0  # fitness per same-step pair per step off chance, averaged over hidden pairs
 SYNC_TWO_SIDED = True  # price pairs firing together less often than chance too
 
 
