@@ -109,8 +109,8 @@ STEP_26 := --noise-sigma 0.4
 STEP_27 := --noise-sigma 0.35
 STEP_28 := --noise-sigma 0.4 --noise-draws 2
 FRESH_170 := 170 171 172 173 174 175 176 177 178 179
-# Before step 30 (the two-sided synchrony penalty at 20, today's default) every sweep ran
-# without a synchrony penalty, and step 29 with its one-sided form.
+# Before step 30 (the two-sided synchrony penalty; step 31 set today's weight, 40) every sweep
+# ran without a synchrony penalty, and step 29 with its one-sided form.
 NO_SYNC := --sync-penalty 0
 # Step 29: the synchrony penalty, on seeds 0-9 and fresh seeds, the default beside it there.
 STEP_29 := --sync-penalty 20 --no-sync-two-sided
@@ -118,6 +118,7 @@ FRESH_180 := 180 181 182 183 184 185 186 187 188 189
 # Step 30: the synchrony penalty two-sided, likewise.
 STEP_30 := --sync-penalty 20 --sync-two-sided
 FRESH_190 := 190 191 192 193 194 195 196 197 198 199
+# Step 31: the two-sided penalty at weight 40, likewise; step 30's weight spelled out beside it.
 STEP_31 := --sync-penalty 40
 FRESH_200 := 200 201 202 203 204 205 206 207 208 209
 

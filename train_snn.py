@@ -324,10 +324,9 @@ def parse_args(argv=None):
         "--sync-penalty",
         type=non_negative_float,
         default=SYNC_PENALTY,
-        help=f"fitness penalty on hidden neurons firing in lockstep: per pair firing in the same "
-        f"step, per step, beyond (or, --sync-two-sided, off) what independent neurons with the "
-        f"trial's spike counts would give, averaged over the hidden pairs (default {SYNC_PENALTY}; "
-        f"0: none)",
+        help=f"fitness penalty on hidden pairs firing in the same step off what independent neurons "
+        f"with the trial's spike counts would give (--no-sync-two-sided: beyond it only), per pair "
+        f"and step, averaged over the hidden pairs (default {SYNC_PENALTY}; 0: none)",
     )
     add(
         "--sync-two-sided",
