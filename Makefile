@@ -121,6 +121,9 @@ FRESH_190 := 190 191 192 193 194 195 196 197 198 199
 # Step 31: the two-sided penalty at weight 40, likewise; step 30's weight spelled out beside it.
 STEP_31 := --sync-penalty 40
 FRESH_200 := 200 201 202 203 204 205 206 207 208 209
+# Step 32: more noise under step 31's term, likewise; today's noise spelled out beside it.
+STEP_32 := --noise-sigma 0.3
+FRESH_210 := 210 211 212 213 214 215 216 217 218 219
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -206,6 +209,9 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --section seeds-sync-40 --train-flags "$(STEP_31)"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_200) --section seeds-held-out-200-sync-40 --train-flags "$(STEP_31)"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_200) --section seeds-held-out-200 --train-flags "--sync-penalty 20"
+	$(PY) -m benchmarks.seeds --section seeds-noise-03-sync-40 --train-flags "$(STEP_32)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_210) --section seeds-held-out-210-noise-03 --train-flags "$(STEP_32)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_210) --section seeds-held-out-210 --train-flags "--noise-sigma 0.25"
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --section training-runs-5ms --setting default "$(BEFORE_24) $(NO_SYNC)" \
