@@ -13,7 +13,9 @@ Measures, side by side in one run on this machine:
    float tensor, as the step does, against a bool result converted with ``.to()``;
 4. one step's input current on one chunk's state (one input neuron): the broadcast multiply
    ``_run_steps`` uses, against a batched matmul of inner size 1;
-5. the full default training, ``python train_snn.py`` in a subprocess, with its test accuracy
+5. one generation's evaluation of the default training with its fitness's synchrony term
+   (which counts the hidden layer's same-step pairs in every step) and without it;
+6. the full default training, ``python train_snn.py`` in a subprocess, with its test accuracy
    and peak resident memory.
 
 Reads and writes nothing in the repo (the training writes to a temporary folder). It imports
@@ -245,6 +247,47 @@ def time_input_drive(defaults, layer_sizes, rng, repeats, steps=200):
     time_per_call(variants, repeats, steps, "matmul")
 
 
+def time_synchrony(defaults, layer_sizes, rng, repeats, fitness_options):
+    """Print one generation's evaluation with the default fitness and with its synchrony term off.
+
+    The generation is the default training's (every run's population, the training trials,
+    noise on), evaluated as ``snn_training.evaluate`` does in every CMA-ES step: the term
+    needs the same-step pairs of the hidden neurons counted in every step of the simulation.
+    Both variants draw the same noise, so their spike counts must agree (checked).
+    """
+    population = defaults.population * defaults.cma_runs
+    rates = snn_training.class_rates(defaults.n_steps, defaults.sine_freq, defaults.cosine_freq)
+    spikes, labels = snn_training.generate_trials(defaults.n_train, rates, rng)
+    spikes, labels = torch.as_tensor(spikes), torch.as_tensor(labels)
+    lif = spiking_network.LIFParams(tau_mem=defaults.tau_mem, tau_ref=defaults.tau_ref, sigma=defaults.noise_sigma)
+    theta = torch.as_tensor(
+        rng.normal(0.5, 1.0, (population, spiking_network.n_parameters(layer_sizes))), dtype=torch.float32
+    )
+    weights = spiking_network.theta_to_weights(theta, layer_sizes)
+    variants = {
+        "synchrony term off (--sync-penalty 0)": {**fitness_options, "sync_penalty": 0.0},
+        f"default (--sync-penalty {fitness_options['sync_penalty']:g})": fitness_options,
+    }
+    print(f"\none generation's evaluation: population {population}, {defaults.n_train} trials, noise on")
+    print("| fitness | torch threads | seconds | time vs term off |")
+    print("|---|---|---|---|")
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        results = {
+            name: best_time(
+                lambda options=options: snn_training.evaluate(
+                    weights, spikes, labels, lif, DT, torch.Generator().manual_seed(0), options
+                )[0],
+                repeats,
+            )
+            for name, options in variants.items()
+        }
+        (off_seconds, off_counts), *_ = results.values()
+        for name, (seconds, counts) in results.items():
+            assert torch.equal(counts, off_counts)  # counting pairs never changes a spike
+            print(f"| {name} | {threads} | {seconds:.4f} | {seconds / off_seconds:.2f}x |")
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats of the batched evaluation (default 5)")
@@ -308,6 +351,7 @@ def run(args):
         time_chunking(defaults, layer_sizes, rng, args.repeats, scale)
     time_spike_test(args.repeats)
     time_input_drive(defaults, layer_sizes, rng, args.repeats)
+    time_synchrony(defaults, layer_sizes, rng, args.repeats, fitness_options)
 
     if not args.skip_training:
         time_heap_pad(generations=100, repeats=2)
