@@ -123,6 +123,8 @@ STEP_31 := --sync-penalty 40
 FRESH_200 := 200 201 202 203 204 205 206 207 208 209
 # Step 32: more noise under step 31's term, likewise; today's noise spelled out beside it.
 STEP_32 := --noise-sigma 0.3
+# Before step 32 (today's noise, 0.3) every sweep ran at noise 0.25 unless it set its own.
+NOISE_025 := --noise-sigma 0.25
 FRESH_210 := 210 211 212 213 214 215 216 217 218 219
 
 results: $(STAMP)
@@ -132,96 +134,96 @@ results: $(STAMP)
 	$(BENCH_PY) -m benchmarks.compare_connectivity
 	$(BENCH_PY) -m benchmarks.compare_seeds
 	$(PY) -m benchmarks.seeds
-	$(PY) -m benchmarks.seeds --section seeds-tau-mem-5ms --train-flags "$(BEFORE_24) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-no-cull --train-flags "$(BEFORE_24) $(NO_CULL) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-no-lateral-floor --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-refractory-lif --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC)" --fit-flags "--refractory lif"
-	$(PY) -m benchmarks.seeds --section seeds-one-draw --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH) --section seeds-fresh --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW) $(NO_SYNC)"
+	$(PY) -m benchmarks.seeds --section seeds-tau-mem-5ms --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-no-cull --train-flags "$(BEFORE_24) $(NO_CULL) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-no-lateral-floor --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-refractory-lif --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC) $(NOISE_025)" --fit-flags "--refractory lif"
+	$(PY) -m benchmarks.seeds --section seeds-one-draw --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH) --section seeds-fresh --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW) $(NO_SYNC) $(NOISE_025)"
 	$(PY) -m benchmarks.seeds --seeds $(CHECK) --section seeds-check-candidate --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(CHECKED) $(ONE_DRAW) $(NO_SYNC)"
 	$(PY) -m benchmarks.seeds --seeds $(CHECK) --section seeds-check-earlier --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(EARLIER) $(ONE_DRAW) $(NO_SYNC)"
 	$(PY) -m benchmarks.seeds --section seeds-lateral-3-noise-025-gen-650 \
 		--train-flags "$(BEFORE_24) --cull-at 0 $(LATERAL_0) $(CHECKED) --generations 650 $(ONE_DRAW) $(NO_SYNC)"
-	$(PY) -m benchmarks.selection --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC)"
-	$(PY) -m benchmarks.selection --seeds $(SELECTION_CHECK) --section selection-check --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-many-draws --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(MANY_DRAWS) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-one-draw --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out-many-draws --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(MANY_DRAWS) $(NO_SYNC)"
+	$(PY) -m benchmarks.selection --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.selection --seeds $(SELECTION_CHECK) --section selection-check --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-many-draws --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(MANY_DRAWS) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-one-draw --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out-many-draws --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(MANY_DRAWS) $(NO_SYNC) $(NOISE_025)"
 	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out-refractory-lif \
-		--train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC)" --fit-flags "--refractory lif"
-	$(PY) -m benchmarks.seeds --seeds $(LATERAL_CHECK) --section seeds-check-lateral-default --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds $(LATERAL_CHECK) --section seeds-check-lateral --train-flags "$(BEFORE_24) $(NO_CULL) --min-lateral-weight 1 $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-cma-runs-12 --train-flags "$(BEFORE_24) $(NO_CULL) --cma-runs 12 $(NO_SYNC)"
+		--train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC) $(NOISE_025)" --fit-flags "--refractory lif"
+	$(PY) -m benchmarks.seeds --seeds $(LATERAL_CHECK) --section seeds-check-lateral-default --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(LATERAL_CHECK) --section seeds-check-lateral --train-flags "$(BEFORE_24) $(NO_CULL) --min-lateral-weight 1 $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-cma-runs-12 --train-flags "$(BEFORE_24) $(NO_CULL) --cma-runs 12 $(NO_SYNC) $(NOISE_025)"
 	$(PY) -m benchmarks.seeds --section seeds-noise-02 --train-flags "$(BEFORE_24) $(NO_CULL) --noise-sigma 0.2 $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-cull-rate-floor --train-flags "$(NEURON_5MS) $(CULL) --rate-floor 0.05 $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds $(CULL_CHECK) --section seeds-check-no-cull --train-flags "$(BEFORE_24) $(NO_CULL) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds $(CULL_CHECK) --section seeds-check-cull --train-flags "$(BEFORE_24) $(CULL) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-no-cull-refractory-lif --fit-flags "--refractory lif" --train-flags "$(BEFORE_24) $(NO_CULL) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-cull-refractory-lif --train-flags "$(BEFORE_24) $(CULL) $(NO_SYNC)" --fit-flags "--refractory lif"
-	$(PY) -m benchmarks.seeds --seeds $(DEAD_CHECK) --section seeds-check-dead-steps-default --train-flags "$(BEFORE_24) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds $(DEAD_CHECK) --section seeds-check-dead-steps --fit-flags "--refractory lif" --train-flags "$(BEFORE_24) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-cma-runs-12-cull --train-flags "$(BEFORE_24) --cma-runs 12 $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-cull-by-validation --train-flags "$(BEFORE_24) --cull-by validation $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-no-cull-1000 --train-flags "$(BEFORE_24) --cull-at 0 $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds $(NO_CULL_CHECK) --section seeds-check-no-cull-1000-default --train-flags "$(BEFORE_24) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds $(NO_CULL_CHECK) --section seeds-check-no-cull-1000 --train-flags "$(BEFORE_24) --cull-at 0 $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-split-outputs-lateral-step --train-flags "$(BEFORE_24) --split-outputs --lateral-sigma0 0.6 $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-restarts --train-flags "$(BEFORE_24) --restarts 1 $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-restarts-default --train-flags "$(BEFORE_24) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-restarts --train-flags "$(BEFORE_24) --restarts 1 $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-half-restarts --train-flags "$(BEFORE_24) --cma-runs 4 --cull-to 2 --restarts 1 $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-check-trials --train-flags "$(BEFORE_24) --restarts 2 --n-check 1000 --restart-below 0.96 $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds $(CHECK_TRIALS_CHECK) --section seeds-check-check-trials --train-flags "$(BEFORE_24) $(CHECK_TRIALS) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds 101 102 103 104 105 107 108 109 --section seeds-check-check-trials-default --train-flags "$(BEFORE_24) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-fresh-trials --train-flags "$(BEFORE_24) --fresh-trials $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-fresh-trials --train-flags "$(BEFORE_24) --fresh-trials $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds 0 1 2 3 4 5 6 7 8 9 --section seeds-output-rate-target-025 --train-flags "$(BEFORE_24) --output-rate-target 0.25 $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds $(LATERAL_START_CHECK) --section seeds-held-out-110-default --train-flags "$(BEFORE_24) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds 0 1 2 3 4 5 6 7 8 9 --section seeds-lateral-start-02 --train-flags "$(BEFORE_24) $(LATERAL_START) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds $(LATERAL_START_CHECK) --section seeds-held-out-110-lateral-start-02 --train-flags "$(BEFORE_24) $(LATERAL_START) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-gen-600-restarts-check --train-flags "$(BEFORE_24) $(SHORT_RESTART) $(NO_SYNC)"
+	$(PY) -m benchmarks.seeds --section seeds-cull-rate-floor --train-flags "$(NEURON_5MS) $(CULL) --rate-floor 0.05 $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(CULL_CHECK) --section seeds-check-no-cull --train-flags "$(BEFORE_24) $(NO_CULL) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(CULL_CHECK) --section seeds-check-cull --train-flags "$(BEFORE_24) $(CULL) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-no-cull-refractory-lif --fit-flags "--refractory lif" --train-flags "$(BEFORE_24) $(NO_CULL) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-cull-refractory-lif --train-flags "$(BEFORE_24) $(CULL) $(NO_SYNC) $(NOISE_025)" --fit-flags "--refractory lif"
+	$(PY) -m benchmarks.seeds --seeds $(DEAD_CHECK) --section seeds-check-dead-steps-default --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(DEAD_CHECK) --section seeds-check-dead-steps --fit-flags "--refractory lif" --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-cma-runs-12-cull --train-flags "$(BEFORE_24) --cma-runs 12 $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-cull-by-validation --train-flags "$(BEFORE_24) --cull-by validation $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-no-cull-1000 --train-flags "$(BEFORE_24) --cull-at 0 $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(NO_CULL_CHECK) --section seeds-check-no-cull-1000-default --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(NO_CULL_CHECK) --section seeds-check-no-cull-1000 --train-flags "$(BEFORE_24) --cull-at 0 $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-split-outputs-lateral-step --train-flags "$(BEFORE_24) --split-outputs --lateral-sigma0 0.6 $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-restarts --train-flags "$(BEFORE_24) --restarts 1 $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-restarts-default --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-restarts --train-flags "$(BEFORE_24) --restarts 1 $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-half-restarts --train-flags "$(BEFORE_24) --cma-runs 4 --cull-to 2 --restarts 1 $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-check-trials --train-flags "$(BEFORE_24) --restarts 2 --n-check 1000 --restart-below 0.96 $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(CHECK_TRIALS_CHECK) --section seeds-check-check-trials --train-flags "$(BEFORE_24) $(CHECK_TRIALS) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds 101 102 103 104 105 107 108 109 --section seeds-check-check-trials-default --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-fresh-trials --train-flags "$(BEFORE_24) --fresh-trials $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-fresh-trials --train-flags "$(BEFORE_24) --fresh-trials $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds 0 1 2 3 4 5 6 7 8 9 --section seeds-output-rate-target-025 --train-flags "$(BEFORE_24) --output-rate-target 0.25 $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(LATERAL_START_CHECK) --section seeds-held-out-110-default --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds 0 1 2 3 4 5 6 7 8 9 --section seeds-lateral-start-02 --train-flags "$(BEFORE_24) $(LATERAL_START) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(LATERAL_START_CHECK) --section seeds-held-out-110-lateral-start-02 --train-flags "$(BEFORE_24) $(LATERAL_START) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-gen-600-restarts-check --train-flags "$(BEFORE_24) $(SHORT_RESTART) $(NO_SYNC) $(NOISE_025)"
 	$(PY) -m benchmarks.seeds --seeds $(SHORT_RESTART_CHECK) --section seeds-held-out-120-gen-600-restarts-check \
-		--train-flags "$(BEFORE_24) $(SHORT_RESTART) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms --train-flags "$(SHORT_TAU) $(NO_SYNC)"
+		--train-flags "$(BEFORE_24) $(SHORT_RESTART) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms --train-flags "$(SHORT_TAU) $(NO_SYNC) $(NOISE_025)"
 	$(PY) -m benchmarks.seeds --seeds $(SHORT_TAU_CHECK) --section seeds-held-out-130-tau-mem-2ms \
-		--train-flags "$(SHORT_TAU) $(NO_SYNC)"
+		--train-flags "$(SHORT_TAU) $(NO_SYNC) $(NOISE_025)"
 	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms-noise-035 --train-flags "$(SHORT_TAU_NOISE_035) $(NO_SYNC)"
 	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms-noise-03 --train-flags "$(SHORT_TAU_NOISE_03) $(NO_SYNC)"
 	$(PY) -m benchmarks.seeds --seeds $(SHORT_TAU_NOISE_03_CHECK) --section seeds-held-out-140-tau-mem-2ms-noise-03 \
 		--train-flags "$(SHORT_TAU_NOISE_03) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms-tau-ref-1ms --train-flags "$(STEP_24) $(NO_SYNC)"
+	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms-tau-ref-1ms --train-flags "$(STEP_24) $(NO_SYNC) $(NOISE_025)"
 	$(PY) -m benchmarks.seeds --seeds $(STEP_24_CHECK) --section seeds-held-out-150-tau-mem-2ms-tau-ref-1ms \
-		--train-flags "$(STEP_24) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-rate-floor-005 --train-flags "$(STEP_25) $(NO_SYNC)"
+		--train-flags "$(STEP_24) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-rate-floor-005 --train-flags "$(STEP_25) $(NO_SYNC) $(NOISE_025)"
 	$(PY) -m benchmarks.seeds --seeds $(STEP_25_CHECK) --section seeds-held-out-160-rate-floor-005 \
-		--train-flags "$(STEP_25) $(NO_SYNC)"
+		--train-flags "$(STEP_25) $(NO_SYNC) $(NOISE_025)"
 	$(PY) -m benchmarks.seeds --section seeds-noise-04 --train-flags "$(STEP_26) $(NO_SYNC)"
 	$(PY) -m benchmarks.seeds --section seeds-noise-035 --train-flags "$(STEP_27) $(NO_SYNC)"
 	$(PY) -m benchmarks.seeds --section seeds-noise-04-draws-2 --train-flags "$(STEP_28) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_170) --section seeds-held-out-170 --train-flags "$(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-sync-20 --train-flags "$(STEP_29)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_180) --section seeds-held-out-180-sync-20 --train-flags "$(STEP_29)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_180) --section seeds-held-out-180 --train-flags "$(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-sync-20-two-sided --train-flags "$(STEP_30)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_190) --section seeds-held-out-190-sync-20-two-sided --train-flags "$(STEP_30)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_190) --section seeds-held-out-190 --train-flags "$(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-sync-40 --train-flags "$(STEP_31)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_200) --section seeds-held-out-200-sync-40 --train-flags "$(STEP_31)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_200) --section seeds-held-out-200 --train-flags "--sync-penalty 20"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_170) --section seeds-held-out-170 --train-flags "$(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-sync-20 --train-flags "$(STEP_29) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_180) --section seeds-held-out-180-sync-20 --train-flags "$(STEP_29) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_180) --section seeds-held-out-180 --train-flags "$(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-sync-20-two-sided --train-flags "$(STEP_30) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_190) --section seeds-held-out-190-sync-20-two-sided --train-flags "$(STEP_30) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_190) --section seeds-held-out-190 --train-flags "$(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-sync-40 --train-flags "$(STEP_31) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_200) --section seeds-held-out-200-sync-40 --train-flags "$(STEP_31) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_200) --section seeds-held-out-200 --train-flags "--sync-penalty 20 $(NOISE_025)"
 	$(PY) -m benchmarks.seeds --section seeds-noise-03-sync-40 --train-flags "$(STEP_32)"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_210) --section seeds-held-out-210-noise-03 --train-flags "$(STEP_32)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_210) --section seeds-held-out-210 --train-flags "--noise-sigma 0.25"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_210) --section seeds-held-out-210 --train-flags "$(NOISE_025)"
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
-	$(PY) -m benchmarks.training_runs --section training-runs-5ms --setting default "$(BEFORE_24) $(NO_SYNC)" \
-		--setting "band weight 0.5" "$(BEFORE_24) --rate-penalty 0.5 $(NO_SYNC)" \
-		--setting "step 1, population 32, band weight 0.5" "$(BEFORE_24) --sigma0 1 --population 32 --generations 200 --rate-penalty 0.5 $(NO_SYNC)"
-	$(PY) -m benchmarks.training_runs --seeds 0 1 2 3 4 5 6 7 8 9 --setting "no cull" "$(BEFORE_24) --cull-at 0 $(NO_SYNC)" --section training-runs-no-cull
+	$(PY) -m benchmarks.training_runs --section training-runs-5ms --setting default "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)" \
+		--setting "band weight 0.5" "$(BEFORE_24) --rate-penalty 0.5 $(NO_SYNC) $(NOISE_025)" \
+		--setting "step 1, population 32, band weight 0.5" "$(BEFORE_24) --sigma0 1 --population 32 --generations 200 --rate-penalty 0.5 $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.training_runs --seeds 0 1 2 3 4 5 6 7 8 9 --setting "no cull" "$(BEFORE_24) --cull-at 0 $(NO_SYNC) $(NOISE_025)" --section training-runs-no-cull
 	$(PY) -m benchmarks.training_runs --seeds 0 1 2 3 4 5 6 7 8 9 --setting "split outputs, lateral step 0.6" \
-		"$(BEFORE_24) --cull-at 0 --generations 300 --split-outputs --lateral-sigma0 0.6 $(NO_SYNC)" --section training-runs-split-outputs
-	$(PY) -m benchmarks.training_runs --seeds 0 1 2 --setting "temperature 2" "$(BEFORE_24) --cull-at 0 --temperature 2 $(NO_SYNC)" \
-		--setting "temperature 10" "$(BEFORE_24) --cull-at 0 --temperature 10 $(NO_SYNC)" --section training-runs-temperature
+		"$(BEFORE_24) --cull-at 0 --generations 300 --split-outputs --lateral-sigma0 0.6 $(NO_SYNC) $(NOISE_025)" --section training-runs-split-outputs
+	$(PY) -m benchmarks.training_runs --seeds 0 1 2 --setting "temperature 2" "$(BEFORE_24) --cull-at 0 --temperature 2 $(NO_SYNC) $(NOISE_025)" \
+		--setting "temperature 10" "$(BEFORE_24) --cull-at 0 --temperature 10 $(NO_SYNC) $(NOISE_025)" --section training-runs-temperature
 	$(BENCH_PY) -m benchmarks.bench_hawkes
 	$(PY) -m benchmarks.validate_hawkes --quick
 	$(if $(wildcard .venv-bench/bin/python),$(BENCH_PY) -m benchmarks.check_against_nuts,@echo "skipped benchmarks.check_against_nuts: no .venv-bench")
