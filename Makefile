@@ -121,10 +121,10 @@ FRESH_190 := 190 191 192 193 194 195 196 197 198 199
 # Step 31: the two-sided penalty at weight 40, likewise; step 30's weight spelled out beside it.
 STEP_31 := --sync-penalty 40
 FRESH_200 := 200 201 202 203 204 205 206 207 208 209
-# Step 32: more noise under step 31's term, likewise; today's noise spelled out beside it.
-STEP_32 := --noise-sigma 0.3
 # Before step 32 (today's noise, 0.3) every sweep ran at noise 0.25 unless it set its own.
 NOISE_025 := --noise-sigma 0.25
+# Step 32: more noise under step 31's term, likewise; the noise before it spelled out beside it.
+STEP_32 := --noise-sigma 0.3
 FRESH_210 := 210 211 212 213 214 215 216 217 218 219
 
 results: $(STAMP)
