@@ -384,6 +384,10 @@ def _run_steps(w_in, w_lif, inputs, noise, lif, dt, record, n_cofiring):
     counts = torch.zeros_like(v)
     raster = v.new_zeros(n_steps, *v.shape) if record else None
     pairs = v.new_zeros(v.shape[:2]) if n_cofiring else None
+    # A matmul with a 0/1 mask sums the hidden neurons' spikes faster than a sum over the
+    # strided slice [..., :n_cofiring], and exactly so (small integer sums in floating point).
+    cofiring_mask = v.new_zeros(v.shape[-1])
+    cofiring_mask[:n_cofiring] = 1.0
     no_input = inputs.new_zeros(inputs.shape[1:])  # (T, n_in)
     one_input = inputs.shape[-1] == 1
     for k in range(n_steps):
@@ -402,7 +406,7 @@ def _run_steps(w_in, w_lif, inputs, noise, lif, dt, record, n_cofiring):
         v, refractory, spikes = lif_step(v, refractory, current, leak, lif, n_ref)
         counts += spikes
         if n_cofiring:
-            together = spikes[..., :n_cofiring].sum(dim=-1)  # (P, T)
+            together = spikes @ cofiring_mask  # (P, T)
             pairs.addcmul_(together, together - 1.0, value=0.5)
         if record:
             raster[k] = spikes
