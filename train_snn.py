@@ -49,8 +49,8 @@ MIN_WEIGHT = 0.5  # smallest weight magnitude that is a synapse, in units of v_t
 # weights (MIN_WEIGHT and the CMA-ES starts of snn_training.py) were chosen by seed sweeps, and
 # the changes to the smallest weight and to the lateral cap with the noise by rules written
 # down before their fresh seeds ran (docs/MODEL.md). Under the synchrony term (SYNC_PENALTY
-# below), which keeps the neurons out of lockstep, more noise kept the accuracy and showed the
-# synapses in more groups; chosen by such a rule (docs/MODEL.md, step 32).
+# below), which keeps the neurons out of lockstep, more noise showed the synapses in more groups
+# at a small price in accuracy; chosen by such a rule (docs/MODEL.md, step 32).
 NOISE_SIGMA = 0.3  # sd of the noise current per step, in units of v_threshold
 # A cap on the hidden->hidden weights breaks the chains of neurons that latch each other into
 # lockstep copies, whose spike trains cannot tell their synapses from their shared drive.

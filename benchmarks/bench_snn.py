@@ -153,6 +153,27 @@ def time_heap_pad(generations, repeats):
         print(f"| {name} | {seconds:.1f} | {faults} | {returned / seconds:.2f}x |")
 
 
+def default_generation(defaults, layer_sizes, rng, scale=1):
+    """One generation of the default training (every run's population, the training trials,
+    noise on) with ``scale`` times its population, drawn from ``rng``.
+
+    Returns
+    -------
+    spikes : torch.Tensor, shape (trials, 1, n_steps)
+    labels : torch.Tensor, shape (trials,)
+    lif : spiking_network.LIFParams
+    weights : the population's weights (``spiking_network.theta_to_weights``)
+    """
+    population = defaults.population * defaults.cma_runs * scale
+    rates = snn_training.class_rates(defaults.n_steps, defaults.sine_freq, defaults.cosine_freq)
+    spikes, labels = snn_training.generate_trials(defaults.n_train, rates, rng)
+    lif = spiking_network.LIFParams(tau_mem=defaults.tau_mem, tau_ref=defaults.tau_ref, sigma=defaults.noise_sigma)
+    theta = torch.as_tensor(
+        rng.normal(0.5, 1.0, (population, spiking_network.n_parameters(layer_sizes))), dtype=torch.float32
+    )
+    return torch.as_tensor(spikes), torch.as_tensor(labels), lif, spiking_network.theta_to_weights(theta, layer_sizes)
+
+
 def time_chunking(defaults, layer_sizes, rng, repeats, scale):
     """Print one generation's simulation time, chunked and in one piece, at 1 and 2 threads.
 
@@ -160,13 +181,7 @@ def time_chunking(defaults, layer_sizes, rng, repeats, scale):
     noise on) with ``scale`` times its population.
     """
     population = defaults.population * defaults.cma_runs * scale
-    rates = snn_training.class_rates(defaults.n_steps, defaults.sine_freq, defaults.cosine_freq)
-    spikes = torch.as_tensor(snn_training.generate_trials(defaults.n_train, rates, rng)[0])
-    lif = spiking_network.LIFParams(tau_mem=defaults.tau_mem, tau_ref=defaults.tau_ref, sigma=defaults.noise_sigma)
-    theta = torch.as_tensor(
-        rng.normal(0.5, 1.0, (population, spiking_network.n_parameters(layer_sizes))), dtype=torch.float32
-    )
-    weights = spiking_network.theta_to_weights(theta, layer_sizes)
+    spikes, _, lif, weights = default_generation(defaults, layer_sizes, rng, scale)
 
     def simulate():
         return spiking_network.simulate_network(weights, spikes, lif, DT, torch.Generator().manual_seed(0))
@@ -256,14 +271,7 @@ def time_synchrony(defaults, layer_sizes, rng, repeats, fitness_options):
     Both variants draw the same noise, so their spike counts must agree (checked).
     """
     population = defaults.population * defaults.cma_runs
-    rates = snn_training.class_rates(defaults.n_steps, defaults.sine_freq, defaults.cosine_freq)
-    spikes, labels = snn_training.generate_trials(defaults.n_train, rates, rng)
-    spikes, labels = torch.as_tensor(spikes), torch.as_tensor(labels)
-    lif = spiking_network.LIFParams(tau_mem=defaults.tau_mem, tau_ref=defaults.tau_ref, sigma=defaults.noise_sigma)
-    theta = torch.as_tensor(
-        rng.normal(0.5, 1.0, (population, spiking_network.n_parameters(layer_sizes))), dtype=torch.float32
-    )
-    weights = spiking_network.theta_to_weights(theta, layer_sizes)
+    spikes, labels, lif, weights = default_generation(defaults, layer_sizes, rng)
     variants = {
         "synchrony term off (--sync-penalty 0)": {**fitness_options, "sync_penalty": 0.0},
         f"default (--sync-penalty {fitness_options['sync_penalty']:g})": fitness_options,
