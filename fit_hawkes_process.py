@@ -1,8 +1,8 @@
 """Fit a multivariate Hawkes process to the network's test-trial spike trains.
 
-This script holds the fits, their diagnostics, the posterior record and the command line;
-the groups and what each is fitted with are in ``trial_groups.py``, the model in
-``hawkes_model.py``, the file in ``posterior_file.py``.
+This script holds the fits, what a command line asks to fit (``plan_fit``), their diagnostics,
+the posterior record and the command line; the groups and what each is fitted with are in
+``trial_groups.py``, the model in ``hawkes_model.py``, the file in ``posterior_file.py``.
 
 The test trials are grouped by true class and by whether the network classified them
 correctly ("sine_correct", "cosine_correct", "sine_wrong", "cosine_wrong"). Each group gets
@@ -139,13 +139,16 @@ def fit_groups(
     end_time : float
         Seconds per trial.
     groups : dict
-        Group name -> trial indices, as from ``group_test_trials``.
+        Group name (any key) -> trial indices, as from ``group_test_trials``; a trial may
+        appear more than once.
     n_dims : int
     model_options, sampler_options : dict
         As for ``fit_group``.
     per_trial : bool
         Fit each trial alone and sum the group's matrices (``sum_trial_fits``).
-    seed : int
+    seed : int or sequence of int
+        Entropy of the ``SeedSequence`` whose children, one per fit in the order of
+        ``groups``, seed the fits.
     n_jobs : int
         joblib workers (-1: all cores). The result does not depend on it.
     backgrounds : dict or None
@@ -282,6 +285,83 @@ def posterior_record(spike_data, groups, skipped, fits, config, backgrounds=None
     )
 
 
+def plan_fit(spike_data, args):
+    """What the command line ``args`` fit in a spike file: its groups and every option of their fits.
+
+    Parameters
+    ----------
+    spike_data : dict
+        The spike file, as from ``spike_file.load_spike_trains``.
+    args : argparse.Namespace
+        As from ``parse_args``.
+
+    Returns
+    -------
+    dict
+        ``all_groups`` (group name -> its test trials), ``groups`` (the fitted ones -> the
+        trials fitted), ``skipped`` (names); ``events`` (one realisation per trial of the
+        file), ``end_time`` (seconds per trial), ``n_dims``; ``model_options`` and
+        ``sampler_options`` as ``fit_groups`` takes them; ``backgrounds`` (group name ->
+        relative background (D, n_steps)); ``alpha_free`` (D, D) bool, or None: every alpha.
+
+    Raises
+    ------
+    ValueError
+        One line, when the spike file and the settings do not go together.
+    """
+    if args.refractory == "lif" and args.time != "discrete":
+        raise ValueError("--refractory lif needs --time discrete; pass --refractory none")
+    all_groups = group_test_trials(
+        spike_data["labels"], spike_data["predictions"], spike_data["split"], spike_data["class_names"]
+    )
+    groups, skipped = select_trials(
+        all_groups, spike_data["spikes"].sum(axis=(1, 2)), args.min_trials, args.max_spikes, args.max_trials
+    )
+    dt = float(spike_data["dt"])
+    alpha_free = exogenous_input_mask(spike_data["layer_sizes"]) if args.input == "exogenous" else None
+    model_options = {"time": args.time, "dt": dt, "beta": args.beta, "alpha_mask": alpha_free}
+    if args.refractory == "lif":
+        try:
+            dead = lif_dead_steps(spike_data["layer_sizes"], spike_data["lif"], dt)
+        except ValueError as err:
+            raise ValueError(f"{err}; pass --refractory none") from None
+        inside = neurons_firing_inside_dead_steps(spike_data["spikes"], dead)
+        if inside.size:
+            raise ValueError(
+                f"neuron(s) {', '.join(map(str, inside))} fire inside the refractory period of the "
+                "spike file's LIF parameters; pass --refractory none"
+            )
+        model_options["refractory"] = dead
+    backgrounds = {}
+    if args.background == "stimulus":
+        stimulus_neurons = np.arange(spike_data["layer_sizes"]["input"])
+        backgrounds = {
+            name: stimulus_background(
+                spike_data["spikes"], spike_data["labels"], spike_data["split"], trials, stimulus_neurons
+            )
+            for name, trials in groups.items()
+        }
+    sampler_options = {
+        "n_samples": args.n_samples,
+        # The trials' draws of --per-trial are added draw by draw, so every trial keeps as many.
+        "max_samples": args.n_samples if args.per_trial else max(args.max_samples, args.n_samples),
+        "n_warmup": args.n_warmup,
+        "n_chains": args.n_chains,
+    }
+    return {
+        "all_groups": all_groups,
+        "groups": groups,
+        "skipped": skipped,
+        "events": spikes_to_events(spike_data["spikes"], dt),
+        "end_time": spike_data["n_steps"] * dt,
+        "n_dims": spike_data["spikes"].shape[1],
+        "model_options": model_options,
+        "sampler_options": sampler_options,
+        "backgrounds": backgrounds,
+        "alpha_free": alpha_free,
+    }
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
@@ -397,8 +477,6 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.refractory == "lif" and args.time != "discrete":
-        sys.exit("fit_hawkes_process.py: error: --refractory lif needs --time discrete; pass --refractory none")
     try:
         spike_data = load_spike_trains(args.spike_file)
     except InputFileError as err:
@@ -411,13 +489,12 @@ def main(argv=None):
             "pass a writable --posterior-file"
         )
 
-    all_groups = group_test_trials(
-        spike_data["labels"], spike_data["predictions"], spike_data["split"], spike_data["class_names"]
-    )
-    groups, skipped = select_trials(
-        all_groups, spike_data["spikes"].sum(axis=(1, 2)), args.min_trials, args.max_spikes, args.max_trials
-    )
-    for name in skipped:
+    try:
+        plan = plan_fit(spike_data, args)
+    except ValueError as err:
+        sys.exit(f"fit_hawkes_process.py: error: {err}")
+    groups, all_groups, sampler_options = plan["groups"], plan["all_groups"], plan["sampler_options"]
+    for name in plan["skipped"]:
         print(
             f"fit_hawkes_process.py: group {name} has only {len(all_groups[name])} test "
             f"trial(s) (< --min-trials {args.min_trials}); not fitted",
@@ -428,39 +505,6 @@ def main(argv=None):
             f"fit_hawkes_process.py: error: no group of test trials has at least --min-trials {args.min_trials} trials"
         )
 
-    dt = float(spike_data["dt"])
-    events = spikes_to_events(spike_data["spikes"], dt)
-    n_dims = spike_data["spikes"].shape[1]
-    alpha_free = exogenous_input_mask(spike_data["layer_sizes"]) if args.input == "exogenous" else None
-    model_options = {"time": args.time, "dt": dt, "beta": args.beta, "alpha_mask": alpha_free}
-    if args.refractory == "lif":
-        try:
-            dead = lif_dead_steps(spike_data["layer_sizes"], spike_data["lif"], dt)
-        except ValueError as err:
-            sys.exit(f"fit_hawkes_process.py: error: {err}; pass --refractory none")
-        inside = neurons_firing_inside_dead_steps(spike_data["spikes"], dead)
-        if inside.size:
-            sys.exit(
-                f"fit_hawkes_process.py: error: neuron(s) {', '.join(map(str, inside))} fire inside the "
-                f"refractory period of the spike file's LIF parameters; pass --refractory none"
-            )
-        model_options["refractory"] = dead
-    backgrounds = {}
-    if args.background == "stimulus":
-        stimulus_neurons = np.arange(spike_data["layer_sizes"]["input"])
-        backgrounds = {
-            name: stimulus_background(
-                spike_data["spikes"], spike_data["labels"], spike_data["split"], trials, stimulus_neurons
-            )
-            for name, trials in groups.items()
-        }
-    sampler_options = {
-        "n_samples": args.n_samples,
-        # The trials' draws of --per-trial are added draw by draw, so every trial keeps as many.
-        "max_samples": args.n_samples if args.per_trial else max(args.max_samples, args.n_samples),
-        "n_warmup": args.n_warmup,
-        "n_chains": args.n_chains,
-    }
     print(
         f"fitting {len(groups)} group(s) of test trials "
         f"({'per trial' if args.per_trial else 'pooled'}, {args.time} time, "
@@ -470,16 +514,16 @@ def main(argv=None):
     )
     start = perf_counter()
     fits = fit_groups(
-        events,
-        spike_data["n_steps"] * dt,
+        plan["events"],
+        plan["end_time"],
         groups,
-        n_dims,
-        model_options,
+        plan["n_dims"],
+        plan["model_options"],
         sampler_options,
         args.per_trial,
         args.seed,
         args.n_jobs,
-        backgrounds,
+        plan["backgrounds"],
     )
     seconds = perf_counter() - start
 
@@ -517,7 +561,10 @@ def main(argv=None):
     }
     try:
         save_posterior(
-            posterior_record(spike_data, groups, skipped, fits, config, backgrounds, alpha_free), args.posterior_file
+            posterior_record(
+                spike_data, groups, plan["skipped"], fits, config, plan["backgrounds"], plan["alpha_free"]
+            ),
+            args.posterior_file,
         )
     except OSError as err:
         sys.exit(f"fit_hawkes_process.py: error: cannot write {args.posterior_file}: {err}")
