@@ -84,3 +84,14 @@ def test_nonsense_arguments_are_refused(capsys):
             fresh_test_sets.parse_args(argv)
         assert exit.value.code == 2
     assert "--test-sets at least 1" in capsys.readouterr().err
+
+
+def test_a_section_other_than_the_default_is_titled_by_its_seeds_and_flags():
+    default = fresh_test_sets.parse_args([])
+    title = fresh_test_sets.section_title(default)
+    assert title == "Every seed's network on fresh test sets: how often it meets the bars"
+    other = fresh_test_sets.parse_args(["--seeds", "210", "211", "--train-flags", "--noise-sigma 0.25"])
+    assert fresh_test_sets.section_title(other) == (
+        "Seeds 210, 211, each network on fresh test sets: how often it meets the bars, "
+        "with train_snn.py `--noise-sigma 0.25`"
+    )
