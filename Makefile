@@ -135,6 +135,7 @@ results: $(STAMP)
 	$(BENCH_PY) -m benchmarks.compare_seeds
 	$(PY) -m benchmarks.seeds
 	$(PY) -m benchmarks.fresh_test_sets
+	$(PY) -m benchmarks.fresh_test_sets --seeds $(FRESH_210) --section fresh-test-sets-210
 	$(PY) -m benchmarks.seeds --section seeds-tau-mem-5ms --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)"
 	$(PY) -m benchmarks.seeds --section seeds-no-cull --train-flags "$(BEFORE_24) $(NO_CULL) $(NO_SYNC) $(NOISE_025)"
 	$(PY) -m benchmarks.seeds --section seeds-no-lateral-floor --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC) $(NOISE_025)"
