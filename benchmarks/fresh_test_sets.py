@@ -35,7 +35,7 @@ import torch
 import fit_hawkes_process
 import spiking_network
 from benchmarks.report import SECTION_NAME, write_section
-from benchmarks.seeds import DEFAULT_SEEDS, train
+from benchmarks.seeds import DEFAULT_SEEDS, flags_text, train
 from connectivity import connection_matrix, connectivity_auc, observable_pairs
 from mcmc_diagnostics import is_converged
 from snn_training import class_rates, generate_trials, predict
@@ -214,11 +214,7 @@ def markdown_table(rows):
 
 def section_title(args):
     """Heading of the section: which seeds, and any flags that are not the defaults."""
-    flags = " ".join(
-        f"{script} `{shlex.join(given)}`"
-        for script, given in (("train_snn.py", args.train_flags), ("fit_hawkes_process.py", args.fit_flags))
-        if given
-    )
+    flags = flags_text(args)
     default = args.seeds == list(DEFAULT_SEEDS)
     seeds = "Every seed's network" if default else f"Seeds {', '.join(map(str, args.seeds))}, each network"
     return f"{seeds} on fresh test sets: how often it meets the bars" + (f", with {flags}" if flags else "")

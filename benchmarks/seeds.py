@@ -208,13 +208,18 @@ def markdown_table(rows):
     return "\n".join(lines)
 
 
-def section_title(args):
-    """Heading of the sweep's section: which seeds, and any flags that are not the defaults."""
-    flags = " ".join(
+def flags_text(args):
+    """The scripts' flags a sweep passes (``args.train_flags``, ``args.fit_flags``), as a heading shows them."""
+    return " ".join(
         f"{script} `{shlex.join(given)}`"
         for script, given in (("train_snn.py", args.train_flags), ("fit_hawkes_process.py", args.fit_flags))
         if given
     )
+
+
+def section_title(args):
+    """Heading of the sweep's section: which seeds, and any flags that are not the defaults."""
+    flags = flags_text(args)
     seeds = "Every seed" if args.seeds == list(DEFAULT_SEEDS) else f"Seeds {', '.join(map(str, args.seeds))}"
     return f"{seeds}: accuracy and connectivity AUC of the " + (
         f"pipeline with {flags}" if flags else "default pipeline"
