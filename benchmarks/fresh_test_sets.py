@@ -36,7 +36,7 @@ import fit_hawkes_process
 import spiking_network
 from benchmarks.report import SECTION_NAME, write_section
 from benchmarks.seeds import DEFAULT_SEEDS, flags_text, train
-from connectivity import connection_matrix, connectivity_auc, observable_pairs
+from connectivity import connection_matrix, group_aucs
 from mcmc_diagnostics import is_converged
 from snn_training import class_rates, generate_trials, predict
 from spike_file import load_spike_trains
@@ -143,23 +143,18 @@ def judge(spike_data, fit_args, seed, n_jobs):
         n_jobs,
         plan["backgrounds"],
     )
+    # The record the script would write, scored as the seed sweep scores the script's file.
+    posterior = fit_hawkes_process.posterior_record(
+        spike_data, plan["groups"], plan["skipped"], fits, {}, plan["backgrounds"], plan["alpha_free"]
+    )
     true_weights, _ = connection_matrix(spike_data["weights"], spike_data["layer_sizes"])
-    alpha_free = plan["alpha_free"]
-    if alpha_free is None:
-        alpha_free = np.ones((plan["n_dims"],) * 2, dtype=bool)
-    spikes = spike_data["spikes"]
     return {
         "accuracy": float(np.mean(spike_data["predictions"][is_test] == spike_data["labels"][is_test])),
-        "auc": {
-            name: connectivity_auc(
-                fit["summary"]["alpha"]["mean"],
-                true_weights,
-                observable_pairs(spikes[plan["groups"][name]].sum(axis=(0, 2)), alpha_free),
-            )[0]
-            for name, fit in fits.items()
+        "auc": group_aucs(posterior, true_weights, observable=True),
+        "trials": {name: len(group.trials) for name, group in posterior.groups.items()},
+        "converged": {
+            name: is_converged(group.max_rhat, group.min_ess_bulk) for name, group in posterior.groups.items()
         },
-        "trials": {name: len(trials) for name, trials in plan["groups"].items()},
-        "converged": {name: is_converged(fit["max_rhat"], fit["min_ess_bulk"]) for name, fit in fits.items()},
     }
 
 
