@@ -189,26 +189,43 @@ def _spread(values):
     return f"{np.median(values):.3f} ({np.percentile(values, 5):.3f}-{np.percentile(values, 95):.3f})"
 
 
+def at_bars(fresh):
+    """Which of a seed's fresh sets meet the accuracy bar, the AUC bar and both: three bool arrays (sets,)."""
+    accurate = np.array([judged["accuracy"] for judged in fresh]) >= ACCURACY_GOAL
+    readable = np.array([worst_auc(judged) for judged in fresh]) >= AUC_GOAL
+    return accurate, readable, accurate & readable
+
+
+def totals(rows):
+    """One sentence over the seeds: how many networks meet both goals on every fresh set, on some, on none."""
+    both = [at_bars(row["fresh"])[2] for row in rows]
+    every, some = sum(map(np.all, both)), sum(map(np.any, both))
+    return (
+        f"Both goals on every fresh set at {every} of the {len(rows)} seeds, on some at {some - every}, "
+        f"on none at {len(rows) - some}; {sum(map(np.sum, both))} of {sum(map(len, both))} fresh sets meet both."
+    )
+
+
 def markdown_table(rows):
-    """One row per seed: the stored test set's numbers, the fresh sets' spread and shares at the bars."""
+    """One row per seed: the stored set's numbers, the fresh sets' spread and shares at the bars; then ``totals``."""
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for row in rows:
         stored, fresh = row["stored"], row["fresh"]
         accuracy = np.array([judged["accuracy"] for judged in fresh])
         worst = np.array([worst_auc(judged) for judged in fresh])
-        accurate, readable = accuracy >= ACCURACY_GOAL, worst >= AUC_GOAL
-        both = (accurate & readable).mean()
+        accurate, readable, both = at_bars(fresh)
         smallest = [min(judged["trials"].values()) for judged in fresh]
         converged = sum(sum(judged["converged"].values()) for judged in fresh)
         lines.append(
             f"| {row['seed']} | {stored['accuracy']:.3f} | {_spread(accuracy)} | {accurate.mean():.2f} | "
-            f"{worst_auc(stored):.3f} | {_spread(worst)} | {readable.mean():.2f} | {both:.2f} | "
+            f"{worst_auc(stored):.3f} | {_spread(worst)} | {readable.mean():.2f} | {both.mean():.2f} | "
             f"{min(stored['trials'].values())}; {min(smallest)}-{max(smallest)} | "
             f"{converged}/{sum(len(judged['converged']) for judged in fresh)} |"
         )
     n_sets = {len(row["fresh"]) for row in rows}
     lines.append("")
     lines.append(
+        totals(rows) + " "
         f"{'/'.join(map(str, sorted(n_sets)))} fresh test sets per seed, each as large as the stored one. "
         "Stored: the seed sweep's test set and fit; fresh: median (5-95 %) over the fresh sets, and the share "
         f"of them at test accuracy {ACCURACY_GOAL}, at AUC {AUC_GOAL} in every fitted group (over the observable "

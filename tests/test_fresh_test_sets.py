@@ -56,7 +56,7 @@ def test_the_stored_set_is_judged_as_the_seed_sweep_scores_the_scripts_fit(spike
     assert judged["accuracy"] == spike_data["metrics"]["test"]["accuracy"]
 
 
-def test_table_gives_each_seeds_spread_and_shares_at_the_bars():
+def test_table_gives_each_seeds_spread_and_shares_at_the_bars_and_the_totals_over_seeds():
     def judged(accuracy, aucs, trials=(190, 8)):
         names = ("sine_correct", "cosine_wrong")[: len(aucs)]
         return {
@@ -75,7 +75,15 @@ def test_table_gives_each_seeds_spread_and_shares_at_the_bars():
     assert f"| 4 | 0.955 | {accuracy}" in table and f"| 0.884 | {worst}" in table
     assert "| 0.75 | 0.884 |" in table  # 3 of 4 sets at 0.95
     assert "| 0.75 | 0.50 | 8; 5-8 | 4/8 |" in table  # AUC 0.9: 3 of 4; both: sets 1 and 4; smallest groups
-    assert table.splitlines()[-1].startswith("4 fresh test sets per seed")
+    assert table.splitlines()[-1].startswith("Both goals on every fresh set at 0 of the 1 seeds, on some at 1")
+    assert "; 2 of 4 fresh sets meet both. 4 fresh test sets per seed" in table
+
+    always = [judged(0.96, (0.95, 0.91))] * 3  # both goals on each of 3 sets
+    never = [judged(0.94, (0.95, 0.95)), judged(0.99, (0.89, 0.95))]  # one bar missed on each
+    rows = [{"seed": seed, "stored": fresh[0], "fresh": sets} for seed, sets in enumerate((fresh, always, never))]
+    assert fresh_test_sets.totals(rows) == (
+        "Both goals on every fresh set at 1 of the 3 seeds, on some at 1, on none at 1; 5 of 9 fresh sets meet both."
+    )
 
 
 def test_nonsense_arguments_are_refused(capsys):
