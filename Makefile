@@ -48,7 +48,7 @@ NEURON_5MS  := --tau-mem 0.005 --tau-ref 0.002
 FLOOR_003   := --rate-floor 0.03
 BEFORE_24   := $(NEURON_5MS) $(FLOOR_003)
 # Seeds that took part in no choice of the defaults; seeds first run under a rule written
-# before them (docs/MODEL.md, "How the defaults were chosen"); there, each default is spelled
+# before them (docs/DEFAULTS.md); there, each default is spelled
 # out as its check ran it, beside the one it replaced. ONE_DRAW is the choice of the final
 # weights before step 5: the sweeps made under it keep meaning what they ran.
 HELD_OUT    := 10 11 12 13 14 15 16 17 18 19

@@ -411,7 +411,7 @@ def parse_args(argv=None):
         "the spike file), in which the neuron discards its input, so a source spike that "
         "reaches it then is no evidence against the synapse; the input layer has none. It fits "
         "the spike trains better; on fresh seeds it ranked the synapses no better than the plain "
-        "model (docs/MODEL.md, step 8)",
+        "model (docs/DEFAULTS.md, step 8)",
     )
     parser.add_argument(
         "--beta",

@@ -20,7 +20,7 @@ import spiking_network
 from spike_file import weight_shapes
 
 # The starts were chosen by seed sweeps together with the noise, the rate band and the smallest
-# weight, which are train_snn.py's defaults (docs/MODEL.md).
+# weight, which are train_snn.py's defaults (docs/DEFAULTS.md).
 INIT_INPUT_WEIGHT = 1.0  # CMA-ES start of input->hidden weights, in units of v_threshold
 INIT_OUTPUT_WEIGHT = 0.6  # CMA-ES start of hidden->output weights, in units of v_threshold
 # A random lateral start (``Search.lateral_start``) draws each started synapse's strength from
@@ -32,7 +32,7 @@ LATERAL_START_STREAM = 6
 # the best individual of each of the last SELECT_GENERATIONS generations of every run, by their
 # accuracy on the validation trials over SELECT_DRAWS noise draws of each: on one draw the most
 # accurate of many candidates is partly the luckiest. Both were chosen by the rule of step 5 in
-# docs/MODEL.md.
+# docs/DEFAULTS.md.
 SELECT_GENERATIONS = 100
 SELECT_DRAWS = 10
 # Runs compared for a cull by their median fitness over this many last generations, so that

@@ -44,13 +44,13 @@ MIN_WEIGHT = 0.5  # smallest weight magnitude that is a synapse, in units of v_t
 # Intrinsic noise and the activity regulariser keep the hidden layer irregular and below
 # saturation, so its spike trains carry its synapses: without them CMA-ES builds clock-like,
 # saturated chains that classify well but hide their synapses. Their strengths pull two ways
-# (docs/MODEL.md): a band that binds made every seed accurate but, alone, showed the synapses
+# (docs/DEFAULTS.md): a band that binds made every seed accurate but, alone, showed the synapses
 # worse; more noise shows them better but costs accuracy. The noise, the rate band and the
 # weights (MIN_WEIGHT and the CMA-ES starts of snn_training.py) were chosen by seed sweeps, and
 # the changes to the smallest weight and to the lateral cap with the noise by rules written
-# down before their fresh seeds ran (docs/MODEL.md). Under the synchrony term (SYNC_PENALTY
+# down before their fresh seeds ran (docs/DEFAULTS.md). Under the synchrony term (SYNC_PENALTY
 # below), which keeps the neurons out of lockstep, more noise showed the synapses in more groups
-# at a small price in accuracy; chosen by such a rule (docs/MODEL.md, step 32).
+# at a small price in accuracy; chosen by such a rule (docs/DEFAULTS.md, step 32).
 NOISE_SIGMA = 0.3  # sd of the noise current per step, in units of v_threshold
 # A cap on the hidden->hidden weights breaks the chains of neurons that latch each other into
 # lockstep copies, whose spike trains cannot tell their synapses from their shared drive.
@@ -58,16 +58,16 @@ MAX_LATERAL_WEIGHT = 3.0  # largest hidden->hidden weight magnitude, in units of
 # A smallest hidden->hidden weight of its own, above MIN_WEIGHT: the weak synapses that the
 # posterior ranked worst were mostly lateral, and at one threshold unit a lateral synapse fires
 # its resting target on its own, so its spikes show in the target's train. Chosen by a rule
-# written down before its fresh seeds ran (docs/MODEL.md).
+# written down before its fresh seeds ran (docs/DEFAULTS.md).
 MIN_LATERAL_WEIGHT = 1.0  # in units of v_threshold
-# A membrane that forgets within a few steps made more seeds classify (docs/MODEL.md, step 21),
+# A membrane that forgets within a few steps made more seeds classify (docs/DEFAULTS.md, step 21),
 # and a one-step refractory period discards fewer of the spikes that reach a target just after
 # its own. Chosen over the neuron's 5 ms and 2 ms (spiking_network.LIFParams) by a rule on
-# accuracy and synapses written down before its fresh seeds ran (docs/MODEL.md, step 24).
+# accuracy and synapses written down before its fresh seeds ran (docs/DEFAULTS.md, step 24).
 TAU_MEM = 0.002  # membrane time constant, seconds
 TAU_REF = 0.001  # refractory period, seconds: one step of the default dt
 GENERATIONS = 1000  # CMA-ES generations of each run that is not culled
-# A run still near chance after a few hundred generations seldom catches up (docs/MODEL.md):
+# A run still near chance after a few hundred generations seldom catches up (docs/DEFAULTS.md):
 # culling the runs of higher recent fitness then gives their simulations to the others.
 CULL_AT = 300  # generation of the cull, in a training longer than that and of more runs than CULL_TO
 CULL_TO = 4  # runs kept at the cull
@@ -79,7 +79,7 @@ RESTART_BELOW = 0.97
 # A floor that binds harder than 0.03, under which CMA-ES kept hidden neurons of the fast
 # neuron's networks nearly silent: a source with a handful of spikes gets large alphas that rank
 # above real synapses. It is a penalty averaged over the neurons, not a bound, so a neuron can
-# still fall silent. Chosen by a rule written down before its fresh seeds ran (docs/MODEL.md,
+# still fall silent. Chosen by a rule written down before its fresh seeds ran (docs/DEFAULTS.md,
 # step 25).
 RATE_FLOOR = 0.05  # spikes per step below which a hidden/output neuron is penalised
 RATE_TARGET = 0.15  # spikes per step a hidden/output neuron may fire before penalty
@@ -87,7 +87,7 @@ RATE_PENALTY = 5.0  # fitness per spike/step of rate outside the band, averaged 
 # Hidden neurons that share the one input fire in lockstep unless it is priced, and a target
 # that fires with its source is refractory when the source's spike arrives; priced one way only
 # they take turns instead, in sequences that look like chains of synapses. Chosen by a rule
-# written down before its fresh seeds ran (docs/MODEL.md, steps 29-31).
+# written down before its fresh seeds ran (docs/DEFAULTS.md, steps 29-31).
 SYNC_PENALTY = 40.0  # fitness per same-step pair per step off chance, averaged over hidden pairs
 SYNC_TWO_SIDED = True  # price pairs firing together less often than chance too
 
@@ -336,7 +336,7 @@ def parse_args(argv=None):
         default=SYNC_TWO_SIDED,
         help="--sync-penalty also penalises hidden pairs firing in the same step less often than "
         "chance (neurons taking turns): the distance from chance either way (default: on; "
-        "--no-sync-two-sided: beyond chance only; docs/MODEL.md step 30)",
+        "--no-sync-two-sided: beyond chance only; docs/DEFAULTS.md step 30)",
     )
     add(
         "--max-input-weight",
