@@ -189,16 +189,20 @@ def _spread(values):
     return f"{np.median(values):.3f} ({np.percentile(values, 5):.3f}-{np.percentile(values, 95):.3f})"
 
 
-def at_bars(fresh):
-    """Which of a seed's fresh sets meet the accuracy bar, the AUC bar and both: three bool arrays (sets,)."""
-    accurate = np.array([judged["accuracy"] for judged in fresh]) >= ACCURACY_GOAL
-    readable = np.array([worst_auc(judged) for judged in fresh]) >= AUC_GOAL
+def fresh_scores(fresh):
+    """A seed's fresh sets' test accuracies and worst groups' AUCs: two float arrays (sets,)."""
+    return np.array([judged["accuracy"] for judged in fresh]), np.array([worst_auc(judged) for judged in fresh])
+
+
+def at_bars(accuracy, worst):
+    """Which sets meet the accuracy bar, the AUC bar and both: three bool arrays shaped as the inputs."""
+    accurate, readable = accuracy >= ACCURACY_GOAL, worst >= AUC_GOAL
     return accurate, readable, accurate & readable
 
 
 def totals(rows):
     """One sentence over the seeds: how many networks meet both goals on every fresh set, on some, on none."""
-    both = [at_bars(row["fresh"])[2] for row in rows]
+    both = [at_bars(*fresh_scores(row["fresh"]))[2] for row in rows]
     every, some = sum(map(np.all, both)), sum(map(np.any, both))
     return (
         f"Both goals on every fresh set at {every} of the {len(rows)} seeds, on some at {some - every}, "
@@ -211,9 +215,8 @@ def markdown_table(rows):
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for row in rows:
         stored, fresh = row["stored"], row["fresh"]
-        accuracy = np.array([judged["accuracy"] for judged in fresh])
-        worst = np.array([worst_auc(judged) for judged in fresh])
-        accurate, readable, both = at_bars(fresh)
+        accuracy, worst = fresh_scores(fresh)
+        accurate, readable, both = at_bars(accuracy, worst)
         smallest = [min(judged["trials"].values()) for judged in fresh]
         converged = sum(sum(judged["converged"].values()) for judged in fresh)
         lines.append(
