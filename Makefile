@@ -38,7 +38,8 @@ lint: $(STAMP)
 
 # The benchmarks write their tables into docs/RESULTS.md (and the README's Results). The tick
 # and NumPyro comparisons run in .venv-bench when it exists (requirements-bench.txt says how to
-# make it); without it the tick rows are left out and the NUTS check is skipped.
+# make it); without it the tick rows are left out and the NUTS check is skipped. The record runs
+# last: it gathers the default's runs from the sections the others wrote.
 BENCH_PY := $(if $(wildcard .venv-bench/bin/python),.venv-bench/bin/python,$(PY))
 
 # The neuron before step 24 (a 5 ms membrane, a 2 ms refractory period): every sweep made
@@ -243,6 +244,7 @@ results: $(STAMP)
 	$(BENCH_PY) -m benchmarks.bench_hawkes
 	$(PY) -m benchmarks.validate_hawkes --quick
 	$(if $(wildcard .venv-bench/bin/python),$(BENCH_PY) -m benchmarks.check_against_nuts,@echo "skipped benchmarks.check_against_nuts: no .venv-bench")
+	$(PY) -m benchmarks.record
 
 clean:
 	rm -rf $(VENV) data/*.pkl data/*.npz

@@ -1,0 +1,235 @@
+"""The default's record: every seed today's default pipeline has run on, gathered from the results.
+
+The default has been swept on seeds 0-9 and, for each step of docs/DEFAULTS.md that was checked
+on fresh seeds, on ten seeds more, and its networks have run on fresh test sets; each run wrote
+its own section of docs/RESULTS.md. Which sections ran today's default is read from their own
+commands: a ``benchmarks.seeds`` or ``benchmarks.fresh_test_sets`` run whose ``--train-flags``
+and ``--fit-flags``, parsed by ``train_snn.py`` and ``fit_hawkes_process.py``, give those
+scripts' defaults (a section that spells a default value, as the check of an adopted step does,
+counts; one whose flags no longer parse does not). Each seed counts once; a seed whose rows
+disagree between two such sections is an error (one of them is stale: rerun it).
+
+The counts come from the rows' three-decimal figures, and each seed-sweep section's own count of
+seeds at both goals, which its benchmark computed from unrounded numbers, must agree with them:
+a figure on a bar cannot be miscounted silently.
+
+Reads:  docs/RESULTS.md.
+Writes: the "record" section of docs/RESULTS.md and of README.md (unless ``--no-report``);
+        prints it.
+Command:  python -m benchmarks.record
+"""
+
+import argparse
+import contextlib
+import io
+import re
+import shlex
+
+import numpy as np
+
+import fit_hawkes_process
+import train_snn
+from benchmarks import fresh_test_sets, seeds
+from benchmarks.report import README, RESULTS, write_section
+
+ACCURACY_GOAL, AUC_GOAL = fresh_test_sets.ACCURACY_GOAL, fresh_test_sets.AUC_GOAL
+SECTION = re.compile(r"<!-- begin ([a-z0-9-]+) -->\n## [^\n]*\n\n    ([^\n]*)\n(.*?)<!-- end \1 -->", re.S)
+TITLE = "The default's record over every seed it ran on"
+BENCHMARKS = {"python -m benchmarks.seeds": seeds, "python -m benchmarks.fresh_test_sets": fresh_test_sets}
+
+
+def sections(text):
+    """Name -> (command, body) of every section of a results document."""
+    return {name: (command, body) for name, command, body in SECTION.findall(text)}
+
+
+def _parses_to_defaults(script, flags):
+    """Whether ``script.parse_args(flags)`` gives the same arguments as no flags (False if refused)."""
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            return script.parse_args(flags) == script.parse_args([])
+    except SystemExit:
+        return False
+
+
+def default_run(command):
+    """The benchmark module and seeds of a section's command if it ran today's defaults, else None.
+
+    Parameters
+    ----------
+    command : str
+        The command line under the section's heading.
+
+    Returns
+    -------
+    (module, list of int) or None
+    """
+    for prefix, module in BENCHMARKS.items():
+        if command == prefix or command.startswith(prefix + " "):
+            args = module.parse_args(shlex.split(command[len(prefix) :]))
+            if _parses_to_defaults(train_snn, args.train_flags) and _parses_to_defaults(
+                fit_hawkes_process, args.fit_flags
+            ):
+                return module, args.seeds
+    return None
+
+
+def table_rows(body):
+    """The rows of the first markdown table in ``body``, each a dict column -> cell text."""
+    lines = [line for line in body.splitlines() if line.startswith("|")]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    return [dict(zip(header, (cell.strip() for cell in line.strip("|").split("|")))) for line in lines[2:]]
+
+
+def sweep_scores(body):
+    """Seed -> (test accuracy, worst group's AUC over the observable pairs, training seconds) of a seed-sweep section.
+
+    The worst AUC is NaN where no group had one. Raises ValueError where the section's own
+    count of seeds at both goals differs from the rows'.
+    """
+    scores = {}
+    for row in table_rows(body):
+        worst = row["AUC observable (min-max)"].split("-")[0]
+        scores[int(row["seed"])] = (
+            float(row["test acc."]),
+            float(worst) if worst else np.nan,
+            float(row["train s"]),
+        )
+    stated = re.search(r"both in (\d+) of (\d+)", body)
+    if stated is None or int(stated[1]) != sum(meets_both(*score[:2]) for score in scores.values()):
+        raise ValueError("a section's rows do not give its own count at both goals (a figure on a bar?)")
+    return scores
+
+
+def fresh_counts(body):
+    """Seed -> (fresh test sets meeting both goals, fresh test sets) of a fresh-test-sets section."""
+    n_sets = re.search(r"(\d+) fresh test sets per seed", body)
+    if n_sets is None:
+        raise ValueError("a fresh-test-sets section without its number of sets per seed")
+    n_sets = int(n_sets[1])
+    return {int(row["seed"]): (round(float(row["both"]) * n_sets), n_sets) for row in table_rows(body)}
+
+
+def meets_both(accuracy, worst_auc):
+    """Whether a run meets the issue's two goals (a NaN AUC does not)."""
+    return accuracy >= ACCURACY_GOAL and worst_auc >= AUC_GOAL
+
+
+def gather(text):
+    """The default's runs in a results document.
+
+    Returns
+    -------
+    sweeps : dict
+        Seed -> (test accuracy, worst AUC), from every seed-sweep section of the default.
+    seconds : dict
+        Seed -> list of its trainings' seconds, one per section (timings differ between runs).
+    fresh : dict
+        Seed -> (fresh sets meeting both goals, fresh sets), from every fresh-test-sets section.
+    names : list of str
+        The sections they came from, in document order.
+    """
+    sweeps, seconds, fresh, names = {}, {}, {}, []
+    for name, (command, body) in sections(text).items():
+        run = default_run(command)
+        if run is None:
+            continue
+        if run[0] is seeds:
+            found, into = sweep_scores(body), sweeps
+            for seed, (*_, train_seconds) in found.items():
+                seconds.setdefault(seed, []).append(train_seconds)
+            found = {seed: score[:2] for seed, score in found.items()}
+        else:
+            found, into = fresh_counts(body), fresh
+        for seed, value in found.items():
+            if into.get(seed, value) != value:
+                raise ValueError(f"seed {seed}: section {name} disagrees with an earlier one; rerun the stale one")
+            into[seed] = value
+        names.append(name)
+    return sweeps, seconds, fresh, names
+
+
+def seed_ranges(seeds_):
+    """``"0-9, 210-239"`` from a collection of seeds."""
+    ordered = sorted(seeds_)
+    runs, start = [], 0
+    for i in range(1, len(ordered) + 1):
+        if i == len(ordered) or ordered[i] != ordered[i - 1] + 1:
+            runs.append(f"{ordered[start]}" if start == i - 1 else f"{ordered[start]}-{ordered[i - 1]}")
+            start = i
+    return ", ".join(runs) or "-"
+
+
+def _misses(sweeps, chosen):
+    """``"2 (0.955; 0.884)"`` for each seed of ``chosen`` short of a goal: test accuracy; worst AUC."""
+    short = [seed for seed in sorted(chosen) if not meets_both(*sweeps[seed])]
+    return ", ".join(f"{seed} ({sweeps[seed][0]:.3f}; {sweeps[seed][1]:.3f})" for seed in short) or "-"
+
+
+def sweep_table(sweeps, seconds):
+    """One row for seeds 0-9 (which judged every choice), one for the others (fresh when swept), one for all."""
+    tuned = [seed for seed in sweeps if seed in seeds.DEFAULT_SEEDS]
+    others = [seed for seed in sweeps if seed not in seeds.DEFAULT_SEEDS]
+    columns = ("seeds", "runs", f"test acc. >= {ACCURACY_GOAL}", "both goals", "short of a goal (test acc.; worst AUC)")
+    lines = ["| " + " | ".join((*columns, "train s")) + " |", "|---" * (len(columns) + 1) + "|"]
+    for label, chosen in (
+        (f"{seed_ranges(tuned)} (judged every choice)", tuned),
+        (f"{seed_ranges(others)} (fresh when swept)", others),
+        ("all", list(sweeps)),
+    ):
+        if not chosen:
+            continue
+        accuracy = np.array([sweeps[seed][0] for seed in chosen])
+        both = sum(meets_both(*sweeps[seed]) for seed in chosen)
+        short = _misses(sweeps, chosen) if label != "all" else f"{len(chosen) - both} seeds"
+        trainings = [t for seed in chosen for t in seconds[seed]]
+        lines.append(
+            f"| {label} | {len(chosen)} | {int((accuracy >= ACCURACY_GOAL).sum())} | {both} | {short} | "
+            f"{min(trainings):.0f}-{max(trainings):.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def fresh_sentence(fresh):
+    """How many networks meet both goals on every fresh test set, on some (which), on none (which)."""
+    every = sorted(seed for seed, (met, n) in fresh.items() if met == n)
+    some = sorted(seed for seed, (met, n) in fresh.items() if 0 < met < n)
+    none = sorted(seed for seed, (met, _) in fresh.items() if met == 0)
+    listed = ", ".join(map(str, some)) or "-"
+    return (
+        f"On fresh test sets, {len(fresh)} networks (seeds {seed_ranges(fresh)}): {len(every)} meet both goals "
+        f"on every set, {len(some)} on some ({listed}), {len(none)} on none ({', '.join(map(str, none)) or '-'}); "
+        f"{sum(met for met, _ in fresh.values())} of {sum(n for _, n in fresh.values())} sets meet both."
+    )
+
+
+def report(text):
+    """The record as markdown: the seed sweeps' table, the fresh test sets' sentence, the sources."""
+    sweeps, seconds, fresh, names = gather(text)
+    return "\n\n".join(
+        [
+            sweep_table(sweeps, seconds),
+            fresh_sentence(fresh),
+            f"Goals: test accuracy >= {ACCURACY_GOAL} and AUC >= {AUC_GOAL} over the observable pairs in every "
+            f"fitted group. From the sections of docs/RESULTS.md that ran today's defaults: {', '.join(names)}.",
+        ]
+    )
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--no-report", action="store_true", help="print only; write neither document")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    body = report(RESULTS.read_text())
+    print(body)
+    if not args.no_report:
+        for path in (RESULTS, README):
+            write_section("record", TITLE, "python -m benchmarks.record", body, path)
+
+
+if __name__ == "__main__":
+    main()

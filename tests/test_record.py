@@ -1,0 +1,97 @@
+"""benchmarks/record.py gathers the default's runs from the sections that ran it, and counts them right."""
+
+import numpy as np
+import pytest
+
+import train_snn
+from benchmarks import fresh_test_sets, record, seeds
+from benchmarks.report import write_section
+
+NOISE = train_snn.parse_args([]).noise_sigma  # the default, spelled out as an adopted step's check spells it
+
+
+def sweep_row(seed, test_accuracy, worst_auc, train_seconds=40.0):
+    return {
+        "seed": seed,
+        "train_accuracy": test_accuracy,
+        "test_accuracy": test_accuracy,
+        "trainings": 1,
+        "auc_observable": {"sine_correct": 0.99, "cosine_wrong": worst_auc},
+        "auc_all": {"sine_correct": 0.99, "cosine_wrong": worst_auc},
+        "ks": {"sine_correct": 0.1, "cosine_wrong": 0.1},
+        "trials": {"sine_correct": 200, "cosine_wrong": 8},
+        "converged": 2,
+        "groups": 2,
+        "train_seconds": train_seconds,
+        "fit_seconds": 30.0,
+    }
+
+
+def fresh_row(seed, both_per_set):
+    """A seed's fresh sets, each meeting both goals or missing the accuracy bar."""
+    judged = [
+        {"accuracy": 0.97 if both else 0.9, "auc": {"g": 0.95}, "trials": {"g": 200}, "converged": {"g": True}}
+        for both in both_per_set
+    ]
+    return {"seed": seed, "stored": judged[0], "fresh": judged}
+
+
+def write_sweep(path, name, command, rows):
+    write_section(name, "t", command, seeds.markdown_table(rows), path)
+
+
+@pytest.fixture
+def document(tmp_path):
+    """A results document: the default's sections, one of another pipeline, one whose flags no longer parse."""
+    path = tmp_path / "RESULTS.md"
+    default = [sweep_row(0, 0.98, 0.95, 41), sweep_row(1, 0.955, 0.884, 39)]
+    write_sweep(path, "seeds", "python -m benchmarks.seeds", default)
+    other = "python -m benchmarks.seeds --section seeds-other --train-flags '--noise-sigma 0.9'"
+    write_sweep(path, "seeds-other", other, [sweep_row(0, 0.5, 0.5), sweep_row(1, 0.5, 0.5)])  # another pipeline
+    spelled = f"python -m benchmarks.seeds --seeds 1 210 --section seeds-210 --train-flags '--noise-sigma {NOISE}'"
+    write_sweep(path, "seeds-210", spelled, [sweep_row(1, 0.955, 0.884, 57), sweep_row(210, 0.94, 0.97, 33)])
+    gone = "python -m benchmarks.seeds --seeds 211 --section seeds-gone --train-flags '--no-such-flag 1'"
+    write_sweep(path, "seeds-gone", gone, [sweep_row(211, 0.99, 0.99)])
+    table = fresh_test_sets.markdown_table([fresh_row(0, [True] * 4), fresh_row(1, [True, False, False, True])])
+    write_section("fresh-test-sets", "t", "python -m benchmarks.fresh_test_sets", table, path)
+    table = fresh_test_sets.markdown_table([fresh_row(210, [False] * 4)])
+    fresh_210 = "python -m benchmarks.fresh_test_sets --seeds 210 --section fresh-test-sets-210"
+    write_section("fresh-test-sets-210", "t", fresh_210, table, path)
+    return path
+
+
+def test_the_record_counts_each_seed_of_the_defaults_sections_once(document):
+    sweeps, seconds, fresh, names = record.gather(document.read_text())
+    assert names == ["seeds", "seeds-210", "fresh-test-sets", "fresh-test-sets-210"]
+    assert sweeps == {0: (0.98, 0.95), 1: (0.955, 0.884), 210: (0.94, 0.97)}
+    assert seconds == {0: [41.0], 1: [39.0, 57.0], 210: [33.0]}
+    assert fresh == {0: (4, 4), 1: (2, 4), 210: (0, 4)}
+    text = record.report(document.read_text())
+    assert "| 0-1 (judged every choice) | 2 | 2 | 1 | 1 (0.955; 0.884) | 39-57 |" in text
+    assert "| 210 (fresh when swept) | 1 | 0 | 0 | 210 (0.940; 0.970) | 33-33 |" in text
+    assert "| all | 3 | 2 | 1 | 2 seeds | 33-57 |" in text
+    assert "3 networks (seeds 0-1, 210): 1 meet both goals on every set, 1 on some (1), 1 on none (210); " in text
+    assert "6 of 12 sets meet both." in text
+
+
+def test_a_stale_section_that_disagrees_is_an_error(document):
+    stale = "python -m benchmarks.seeds --seeds 210 --section seeds-stale"
+    write_sweep(document, "seeds-stale", stale, [sweep_row(210, 0.99, 0.97)])
+    with pytest.raises(ValueError, match="seed 210: section seeds-stale disagrees"):
+        record.gather(document.read_text())
+
+
+def test_rows_that_round_onto_a_bar_cannot_be_miscounted(tmp_path):
+    path = tmp_path / "RESULTS.md"
+    write_sweep(path, "seeds", "python -m benchmarks.seeds", [sweep_row(0, 0.98, 0.8996)])  # shown as 0.900
+    with pytest.raises(ValueError, match="own count at both goals"):
+        record.gather(path.read_text())
+
+
+def test_seed_ranges_join_runs_of_consecutive_seeds():
+    assert record.seed_ranges([212, 0, 1, 2, 210, 211, 7]) == "0-2, 7, 210-212"
+    assert record.seed_ranges([]) == "-"
+
+
+def test_a_group_without_an_auc_misses_the_goal():
+    assert not record.meets_both(0.99, np.nan) and record.meets_both(0.95, 0.9) and not record.meets_both(0.949, 0.95)
