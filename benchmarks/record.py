@@ -24,6 +24,7 @@ import contextlib
 import io
 import re
 import shlex
+import sys
 
 import numpy as np
 
@@ -43,13 +44,13 @@ def sections(text):
     return {name: (command, body) for name, command, body in SECTION.findall(text)}
 
 
-def _parses_to_defaults(script, flags):
-    """Whether ``script.parse_args(flags)`` gives the same arguments as no flags (False if refused)."""
+def _parse(script, flags):
+    """``script.parse_args(flags)``, or None where the script refuses them."""
     try:
         with contextlib.redirect_stderr(io.StringIO()):
-            return script.parse_args(flags) == script.parse_args([])
+            return script.parse_args(flags)
     except SystemExit:
-        return False
+        return None
 
 
 def default_run(command):
@@ -63,13 +64,16 @@ def default_run(command):
     Returns
     -------
     (module, list of int) or None
+        None also where the scripts no longer take the flags it passed them. Raises ValueError
+        where the benchmark no longer takes the command's own flags.
     """
     for prefix, module in BENCHMARKS.items():
         if command == prefix or command.startswith(prefix + " "):
-            args = module.parse_args(shlex.split(command[len(prefix) :]))
-            if _parses_to_defaults(train_snn, args.train_flags) and _parses_to_defaults(
-                fit_hawkes_process, args.fit_flags
-            ):
+            args = _parse(module, shlex.split(command[len(prefix) :]))
+            if args is None:
+                raise ValueError("its command no longer parses")
+            scripts = ((train_snn, args.train_flags), (fit_hawkes_process, args.fit_flags))
+            if all(_parse(script, flags) == script.parse_args([]) for script, flags in scripts):
                 return module, args.seeds
     return None
 
@@ -77,6 +81,8 @@ def default_run(command):
 def table_rows(body):
     """The rows of the first markdown table in ``body``, each a dict column -> cell text."""
     lines = [line for line in body.splitlines() if line.startswith("|")]
+    if len(lines) < 2:
+        raise ValueError("no table")
     header = [cell.strip() for cell in lines[0].strip("|").split("|")]
     return [dict(zip(header, (cell.strip() for cell in line.strip("|").split("|")))) for line in lines[2:]]
 
@@ -97,7 +103,7 @@ def sweep_scores(body):
         )
     stated = re.search(r"both in (\d+) of (\d+)", body)
     if stated is None or int(stated[1]) != sum(meets_both(*score[:2]) for score in scores.values()):
-        raise ValueError("a section's rows do not give its own count at both goals (a figure on a bar?)")
+        raise ValueError("its rows do not give its own count at both goals (a figure on a bar?)")
     return scores
 
 
@@ -105,7 +111,7 @@ def fresh_counts(body):
     """Seed -> (fresh test sets meeting both goals, fresh test sets) of a fresh-test-sets section."""
     n_sets = re.search(r"(\d+) fresh test sets per seed", body)
     if n_sets is None:
-        raise ValueError("a fresh-test-sets section without its number of sets per seed")
+        raise ValueError("no number of fresh test sets per seed")
     n_sets = int(n_sets[1])
     return {int(row["seed"]): (round(float(row["both"]) * n_sets), n_sets) for row in table_rows(body)}
 
@@ -131,19 +137,25 @@ def gather(text):
     """
     sweeps, seconds, fresh, names = {}, {}, {}, []
     for name, (command, body) in sections(text).items():
-        run = default_run(command)
-        if run is None:
-            continue
-        if run[0] is seeds:
-            found, into = sweep_scores(body), sweeps
+        try:
+            run = default_run(command)
+            if run is None:
+                continue
+            module, ran = run
+            found = sweep_scores(body) if module is seeds else fresh_counts(body)
+            if sorted(found) != sorted(ran):
+                raise ValueError("its rows are not the seeds its command ran")
+        except (KeyError, ValueError) as err:
+            raise ValueError(f"section {name}: {err}") from None
+        if module is seeds:
             for seed, (*_, train_seconds) in found.items():
                 seconds.setdefault(seed, []).append(train_seconds)
-            found = {seed: score[:2] for seed, score in found.items()}
+            found, into = {seed: score[:2] for seed, score in found.items()}, sweeps
         else:
-            found, into = fresh_counts(body), fresh
+            into = fresh
         for seed, value in found.items():
             if into.get(seed, value) != value:
-                raise ValueError(f"seed {seed}: section {name} disagrees with an earlier one; rerun the stale one")
+                raise ValueError(f"section {name}: seed {seed} disagrees with an earlier section; rerun the stale one")
             into[seed] = value
         names.append(name)
     return sweeps, seconds, fresh, names
@@ -224,7 +236,10 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    body = report(RESULTS.read_text())
+    try:
+        body = report(RESULTS.read_text())
+    except (OSError, ValueError) as err:
+        sys.exit(f"benchmarks.record: {err}")
     print(body)
     if not args.no_report:
         for path in (RESULTS, README):

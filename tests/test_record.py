@@ -45,15 +45,15 @@ def document(tmp_path):
     """A results document: the default's sections, one of another pipeline, one whose flags no longer parse."""
     path = tmp_path / "RESULTS.md"
     default = [sweep_row(0, 0.98, 0.95, 41), sweep_row(1, 0.955, 0.884, 39)]
-    write_sweep(path, "seeds", "python -m benchmarks.seeds", default)
-    other = "python -m benchmarks.seeds --section seeds-other --train-flags '--noise-sigma 0.9'"
+    write_sweep(path, "seeds", "python -m benchmarks.seeds --seeds 0 1", default)
+    other = "python -m benchmarks.seeds --seeds 0 1 --section seeds-other --train-flags '--noise-sigma 0.9'"
     write_sweep(path, "seeds-other", other, [sweep_row(0, 0.5, 0.5), sweep_row(1, 0.5, 0.5)])  # another pipeline
     spelled = f"python -m benchmarks.seeds --seeds 1 210 --section seeds-210 --train-flags '--noise-sigma {NOISE}'"
     write_sweep(path, "seeds-210", spelled, [sweep_row(1, 0.955, 0.884, 57), sweep_row(210, 0.94, 0.97, 33)])
     gone = "python -m benchmarks.seeds --seeds 211 --section seeds-gone --train-flags '--no-such-flag 1'"
     write_sweep(path, "seeds-gone", gone, [sweep_row(211, 0.99, 0.99)])
     table = fresh_test_sets.markdown_table([fresh_row(0, [True] * 4), fresh_row(1, [True, False, False, True])])
-    write_section("fresh-test-sets", "t", "python -m benchmarks.fresh_test_sets", table, path)
+    write_section("fresh-test-sets", "t", "python -m benchmarks.fresh_test_sets --seeds 0 1", table, path)
     table = fresh_test_sets.markdown_table([fresh_row(210, [False] * 4)])
     fresh_210 = "python -m benchmarks.fresh_test_sets --seeds 210 --section fresh-test-sets-210"
     write_section("fresh-test-sets-210", "t", fresh_210, table, path)
@@ -77,15 +77,34 @@ def test_the_record_counts_each_seed_of_the_defaults_sections_once(document):
 def test_a_stale_section_that_disagrees_is_an_error(document):
     stale = "python -m benchmarks.seeds --seeds 210 --section seeds-stale"
     write_sweep(document, "seeds-stale", stale, [sweep_row(210, 0.99, 0.97)])
-    with pytest.raises(ValueError, match="seed 210: section seeds-stale disagrees"):
+    with pytest.raises(ValueError, match="section seeds-stale: seed 210 disagrees"):
         record.gather(document.read_text())
 
 
 def test_rows_that_round_onto_a_bar_cannot_be_miscounted(tmp_path):
     path = tmp_path / "RESULTS.md"
-    write_sweep(path, "seeds", "python -m benchmarks.seeds", [sweep_row(0, 0.98, 0.8996)])  # shown as 0.900
-    with pytest.raises(ValueError, match="own count at both goals"):
+    write_sweep(path, "seeds", "python -m benchmarks.seeds --seeds 0", [sweep_row(0, 0.98, 0.8996)])  # shown as 0.900
+    with pytest.raises(ValueError, match="section seeds: its rows do not give its own count at both goals"):
         record.gather(path.read_text())
+
+
+def test_a_broken_section_is_a_one_line_error(tmp_path, monkeypatch):
+    path = tmp_path / "RESULTS.md"
+    write_section("seeds", "t", "python -m benchmarks.seeds", "no table here", path)
+    monkeypatch.setattr(record, "RESULTS", path)
+    with pytest.raises(SystemExit, match="benchmarks.record: section seeds: no table"):
+        record.main(["--no-report"])
+    write_section(
+        "seeds", "t", "python -m benchmarks.seeds --seeds 1", seeds.markdown_table([sweep_row(0, 0.98, 0.95)]), path
+    )
+    with pytest.raises(SystemExit, match="section seeds: its rows are not the seeds its command ran"):
+        record.main(["--no-report"])
+    write_section("seeds", "t", "python -m benchmarks.seeds --no-such-flag", "", path)
+    with pytest.raises(SystemExit, match="section seeds: its command no longer parses"):
+        record.main(["--no-report"])
+    monkeypatch.setattr(record, "RESULTS", tmp_path / "missing.md")
+    with pytest.raises(SystemExit, match="benchmarks.record: .*missing.md"):
+        record.main(["--no-report"])
 
 
 def test_seed_ranges_join_runs_of_consecutive_seeds():
