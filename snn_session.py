@@ -76,6 +76,7 @@ def training_problem(args):
             "output_rate_target": args.output_rate_target,
             "sync_penalty": args.sync_penalty,
             "sync_two_sided": args.sync_two_sided,
+            "burst_penalty": args.burst_penalty,
         },
     }
 

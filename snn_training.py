@@ -109,13 +109,15 @@ def fitness(
     sync_penalty=0.0,
     pairs=None,
     sync_two_sided=False,
+    burst_penalty=0.0,
+    repeats=None,
 ):
-    """CMA-ES fitness to minimise: count cross-entropy, silence, activity and synchrony penalties.
+    """CMA-ES fitness to minimise: count cross-entropy, silence, activity, synchrony and burst penalties.
 
     ``mean_trials log(1 + exp(-(2 y - 1) (c_1 - c_0) / temperature))
     + silence_penalty * sum_outputs max(0, min_count - mean_trials c_o)
     + rate_penalty * mean_neurons (max(0, r_i - target_i) + max(0, rate_floor - r_i))
-    + sync_penalty * excess_synchrony``
+    + sync_penalty * excess_synchrony + burst_penalty * excess_repeats``
     with ``r_i = mean_trials n_i / n_steps`` the firing rate of LIF neuron ``i`` and
     ``target_i`` ``rate_target`` for a hidden neuron, ``output_rate_target`` for an output.
     The first term is the logistic loss of the count margin: unlike the error count it
@@ -128,7 +130,9 @@ def fitness(
     (nearly) silent and its synapses leave no trace either. The fourth (``excess_synchrony``)
     keeps the hidden neurons from firing in lockstep, which hides a synapse between two of
     them from the Hawkes analysis: a target that fires with its source is refractory when the
-    source's spike arrives.
+    source's spike arrives. The fifth (``excess_repeats``) keeps each hidden neuron from firing
+    in bursts at the refractory limit, every other step, where a target is refractory for half
+    of its sources' spikes.
 
     Parameters
     ----------
@@ -162,6 +166,11 @@ def fitness(
         only if ``sync_penalty > 0``.
     sync_two_sided : bool
         Penalise same-step pairs below chance too (``excess_synchrony``'s ``two_sided``).
+    burst_penalty : float
+        Weight of ``excess_repeats``.
+    repeats : torch.Tensor, shape (population, trials, n_hidden), or None
+        Each hidden neuron's spikes two steps after one of its own
+        (``simulate_network(..., repeats=True)``); needed only if ``burst_penalty > 0``.
 
     Returns
     -------
@@ -181,7 +190,36 @@ def fitness(
         if pairs is None:
             raise ValueError("a synchrony penalty needs the same-step pairs (simulate_network(..., cofiring=True))")
         value = value + sync_penalty * excess_synchrony(counts[..., :-2], pairs, n_steps, sync_two_sided)
+    if burst_penalty:
+        if repeats is None:
+            raise ValueError("a burst penalty needs the repeated spikes (simulate_network(..., repeats=True))")
+        value = value + burst_penalty * excess_repeats(counts[..., :-2], repeats, n_steps)
     return value
+
+
+def excess_repeats(counts, repeats, n_steps):
+    """Spikes two steps after a neuron's own beyond chance, per neuron and step, averaged over trials.
+
+    ``mean_trials mean_i max(0, R_i - E_i) / n_steps`` with ``R_i = sum_k s_i[k] s_i[k-2]`` and
+    ``E_i = n_i^2 (n_steps - 2) / n_steps^2``, what a neuron firing its trial's ``n_i`` spikes
+    at a steady rate would give. A neuron bursting at the refractory limit (one refractory
+    step: a spike every other step) fires nearly every spike of a burst two steps after the
+    last; an irregular one at about the square of its rate.
+
+    Parameters
+    ----------
+    counts : torch.Tensor, shape (population, trials, n)
+        Spike counts of the ``n`` neurons (the hidden layer).
+    repeats : torch.Tensor, shape (population, trials, n)
+        ``R_i`` of each.
+    n_steps : int
+
+    Returns
+    -------
+    torch.Tensor, shape (population,)
+    """
+    chance = counts**2 * (n_steps - 2) / n_steps**2
+    return (repeats - chance).clamp(min=0.0).mean(dim=(1, 2)) / n_steps
 
 
 def excess_synchrony(counts, pairs, n_steps, two_sided=False):
@@ -414,8 +452,8 @@ def run_cmaes(
     labels : torch.Tensor, shape (trials,)
     fitness_options : dict
         ``temperature``, ``silence_penalty``, ``min_count``, ``rate_floor``, ``rate_target``,
-        ``rate_penalty``, ``output_rate_target``, ``sync_penalty`` and ``sync_two_sided`` of
-        ``fitness``.
+        ``rate_penalty``, ``output_rate_target``, ``sync_penalty``, ``sync_two_sided`` and
+        ``burst_penalty`` of ``fitness``.
     weight_options : dict or None
         ``limits``, ``min_weight`` and ``floors`` of ``spiking_network.theta_to_weights``; None: none.
     search : Search
@@ -526,12 +564,15 @@ def evaluate(weights, spikes, labels, lif, dt, generator, fitness_options):
 
     ``counts`` (population, trials, N) as ``simulate_network`` returns them, ``fitness``
     (population,); the same-step pairs of the hidden neurons are counted only when
-    ``fitness_options`` carries a ``sync_penalty``.
+    ``fitness_options`` carries a ``sync_penalty``, their repeated spikes only with a
+    ``burst_penalty``.
     """
-    cofiring = bool(fitness_options.get("sync_penalty"))
-    result = spiking_network.simulate_network(weights, spikes, lif, dt, generator, cofiring=cofiring)
-    counts, pairs = result if cofiring else (result, None)
-    return counts, fitness(counts, labels, n_steps=spikes.shape[-1], pairs=pairs, **fitness_options)
+    cofiring, repeats = bool(fitness_options.get("sync_penalty")), bool(fitness_options.get("burst_penalty"))
+    result = spiking_network.simulate_network(weights, spikes, lif, dt, generator, cofiring=cofiring, repeats=repeats)
+    counts, *extra = result if cofiring or repeats else (result,)
+    pairs = extra.pop(0) if cofiring else None
+    repeated = extra.pop(0) if repeats else None
+    return counts, fitness(counts, labels, n_steps=spikes.shape[-1], pairs=pairs, repeats=repeated, **fitness_options)
 
 
 def judge_candidates(

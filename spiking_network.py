@@ -285,7 +285,7 @@ def draw_noise(lif, n_steps, n_trials, n_neurons, generator, dtype=torch.float32
 
 
 @torch.inference_mode()
-def simulate_network(weights, input_spikes, lif, dt, generator=None, record=False, cofiring=False):
+def simulate_network(weights, input_spikes, lif, dt, generator=None, record=False, cofiring=False, repeats=False):
     """Run a population of networks on a batch of trials.
 
     Parameters
@@ -303,6 +303,8 @@ def simulate_network(weights, input_spikes, lif, dt, generator=None, record=Fals
         Also return every neuron's spikes.
     cofiring : bool
         Also return how often pairs of hidden neurons fire in the same step.
+    repeats : bool
+        Also return how often each hidden neuron fires two steps after one of its own spikes.
 
     Returns
     -------
@@ -315,6 +317,10 @@ def simulate_network(weights, input_spikes, lif, dt, generator=None, record=Fals
         Only if ``cofiring`` (after ``spikes`` if both): ``sum_k h[k] (h[k] - 1) / 2`` with
         ``h[k]`` the hidden spikes of step ``k``, the pairs of hidden neurons that fire
         together, summed over the steps.
+    repeats : torch.Tensor, shape (population, trials, n_hidden)
+        Only if ``repeats`` (last): ``sum_k s_i[k] s_i[k-2]`` for every hidden neuron ``i``, its
+        spikes that follow one of its own by two steps (with one refractory step, a burst at
+        the refractory limit).
     """
     w_ih, w_hh, w_ho = (weights[name] for name in ("input_hidden", "hidden_hidden", "hidden_output"))
     dtype = w_ih.dtype
@@ -340,7 +346,7 @@ def simulate_network(weights, input_spikes, lif, dt, generator=None, record=Fals
     n_chunks = population_chunks(n_pop, n_trials, n_lif) if w_ih.device.type == "cpu" else 1
     rows = math.ceil(n_pop / n_chunks)  # chunks of equal size: a small last one costs a full step's calls
     chunks = [
-        _run_steps(w_in_c, w_lif_c, inputs, noise, lif, dt, record, n_hidden if cofiring else 0)
+        _run_steps(w_in_c, w_lif_c, inputs, noise, lif, dt, record, n_hidden if cofiring else 0, repeats)
         for w_in_c, w_lif_c in zip(w_in.split(rows), w_lif.split(rows))
     ]
     results = [torch.cat([c[0] for c in chunks])]
@@ -350,10 +356,12 @@ def simulate_network(weights, input_spikes, lif, dt, generator=None, record=Fals
         results.append(torch.cat([input_raster, raster.to(torch.bool).permute(1, 2, 3, 0)], dim=2))
     if cofiring:
         results.append(torch.cat([c[2] for c in chunks]))
+    if repeats:
+        results.append(torch.cat([c[3] for c in chunks])[..., :n_hidden])
     return results[0] if len(results) == 1 else tuple(results)
 
 
-def _run_steps(w_in, w_lif, inputs, noise, lif, dt, record, n_cofiring):
+def _run_steps(w_in, w_lif, inputs, noise, lif, dt, record, n_cofiring, repeats=False):
     """The time loop of ``simulate_network`` for one chunk of the population.
 
     Parameters
@@ -369,12 +377,15 @@ def _run_steps(w_in, w_lif, inputs, noise, lif, dt, record, n_cofiring):
     n_cofiring : int
         Count the same-step pairs among the first ``n_cofiring`` neurons (the hidden ones); 0:
         none.
+    repeats : bool
+        Count each neuron's spikes two steps after one of its own.
 
     Returns
     -------
     counts : torch.Tensor, shape (P, T, N)
     raster : torch.Tensor, shape (n_steps, P, T, N), or None unless ``record``
     pairs : torch.Tensor, shape (P, T), or None unless ``n_cofiring``
+    repeated : torch.Tensor, shape (P, T, N), or None unless ``repeats``
     """
     leak, n_ref = lif.leak(dt), lif.refractory_steps(dt)
     n_steps, n_trials = inputs.shape[:2]
@@ -384,6 +395,8 @@ def _run_steps(w_in, w_lif, inputs, noise, lif, dt, record, n_cofiring):
     counts = torch.zeros_like(v)
     raster = v.new_zeros(n_steps, *v.shape) if record else None
     pairs = v.new_zeros(v.shape[:2]) if n_cofiring else None
+    repeated = torch.zeros_like(v) if repeats else None
+    two_back = torch.zeros_like(v)  # spikes of k-2
     # A matmul with a 0/1 mask sums the hidden neurons' spikes faster than a sum over the
     # strided slice [..., :n_cofiring], and exactly so (small integer sums in floating point).
     cofiring_mask = v.new_zeros(v.shape[-1])
@@ -403,11 +416,15 @@ def _run_steps(w_in, w_lif, inputs, noise, lif, dt, record, n_cofiring):
         else:
             drive = torch.baddbmm(noise[k].expand_as(v), previous_input.expand(len(w_in), -1, -1), w_in)
         current = drive.baddbmm_(spikes, w_lif)  # (P, T, N)
+        one_back = spikes
         v, refractory, spikes = lif_step(v, refractory, current, leak, lif, n_ref)
         counts += spikes
+        if repeats:
+            repeated.addcmul_(spikes, two_back)
+            two_back = one_back
         if n_cofiring:
             together = spikes @ cofiring_mask  # (P, T)
             pairs.addcmul_(together, together - 1.0, value=0.5)
         if record:
             raster[k] = spikes
-    return counts, raster, pairs
+    return counts, raster, pairs, repeated

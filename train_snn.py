@@ -90,6 +90,7 @@ RATE_PENALTY = 5.0  # fitness per spike/step of rate outside the band, averaged 
 # written down before its fresh seeds ran (docs/DEFAULTS.md, steps 29-31).
 SYNC_PENALTY = 40.0  # fitness per same-step pair per step off chance, averaged over hidden pairs
 SYNC_TWO_SIDED = True  # price pairs firing together less often than chance too
+BURST_PENALTY = 0.0  # fitness per spike per step two steps after a neuron's own beyond chance
 
 
 def classification_metrics(y_true, y_pred):
@@ -337,6 +338,14 @@ def parse_args(argv=None):
         help="--sync-penalty also penalises hidden pairs firing in the same step less often than "
         "chance (neurons taking turns): the distance from chance either way (default: on; "
         "--no-sync-two-sided: beyond chance only; docs/DEFAULTS.md step 30)",
+    )
+    add(
+        "--burst-penalty",
+        type=non_negative_float,
+        default=BURST_PENALTY,
+        help="fitness penalty on hidden neurons firing in bursts at the refractory limit: spikes two "
+        "steps after one of the neuron's own beyond what a steady rate would give, per neuron and "
+        f"step, averaged over the hidden neurons (default {BURST_PENALTY:g}: none)",
     )
     add(
         "--max-input-weight",

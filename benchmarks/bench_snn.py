@@ -328,6 +328,7 @@ def run(args):
         "output_rate_target": defaults.output_rate_target,
         "sync_penalty": defaults.sync_penalty,
         "sync_two_sided": defaults.sync_two_sided,
+        "burst_penalty": defaults.burst_penalty,
     }
     spikes, labels = snn_training.generate_trials(
         N_TRIALS, snn_training.class_rates(N_STEPS, defaults.sine_freq, defaults.cosine_freq), rng

@@ -379,3 +379,22 @@ def test_keeping_the_heap_spares_the_page_faults_of_every_step():
         for mode in ("returned", "kept")
     }
     assert faults["kept"] * 10 < faults["returned"], faults
+
+
+def test_repeats_count_each_hidden_neurons_spikes_two_steps_after_its_own_like_a_loop_over_the_raster():
+    rng = np.random.default_rng(9)
+    lif = sn.LIFParams(tau_mem=HALF_LEAK.tau_mem, tau_ref=DT, sigma=0.5)
+    weights = random_weights(rng, 3)
+    x = torch.as_tensor(rng.random((6, 1, 50)) < 0.5)
+    counts, spikes, pairs, repeats = sn.simulate_network(
+        weights, x, lif, DT, torch.Generator().manual_seed(2), record=True, cofiring=True, repeats=True
+    )
+    alone = sn.simulate_network(weights, x, lif, DT, torch.Generator().manual_seed(2), repeats=True)
+    assert torch.equal(alone[0], counts) and torch.equal(alone[1], repeats)  # counting changes no spike
+    hidden = spikes[:, :, 1 : 1 + SIZES["hidden"]].int().tolist()  # (P, T, 3, S)
+    expected = [
+        [[sum(train[k] * train[k - 2] for k in range(2, 50)) for train in trial] for trial in member]
+        for member in hidden
+    ]
+    assert repeats.shape == (3, 6, 3) and repeats.tolist() == expected
+    assert 0 < repeats.sum() < counts[..., :3].sum()

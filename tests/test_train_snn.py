@@ -169,6 +169,45 @@ def test_excess_synchrony_is_zero_for_independent_neurons_and_the_rate_for_locks
     )
 
 
+def test_the_burst_penalty_is_the_excess_of_repeated_spikes_per_neuron_and_step():
+    # (P=1, T=2, 2 hidden + 2 outputs) over 10 steps; repeated spikes given by hand.
+    counts = torch.tensor([[[4.0, 2.0, 1.0, 0.0], [1.0, 0.0, 0.0, 2.0]]])
+    labels = torch.tensor([0, 1])
+    repeats = torch.tensor([[[3.0, 0.0], [1.0, 0.0]]])
+    base = snn_training.fitness(counts, labels, 5.0, 0.0, 2.0, n_steps=10)
+    # Chance 4^2 * 8 / 100 = 1.28 for a neuron of 4 spikes (3 repeated: 1.72 beyond it),
+    # 0.32 for 2 spikes (0 repeated), 0.08 for 1 spike (1 repeated: 0.92 beyond), 0 for none.
+    value = snn_training.fitness(counts, labels, 5.0, 0.0, 2.0, n_steps=10, burst_penalty=3.0, repeats=repeats)
+    assert value.item() == pytest.approx(base.item() + 3.0 * (1.72 + 0.92) / 4 / 10)
+    with pytest.raises(ValueError, match="repeats=True"):
+        snn_training.fitness(counts, labels, 5.0, 0.0, 2.0, burst_penalty=1.0)
+
+
+def test_excess_repeats_is_zero_for_a_steady_rate_and_the_rate_for_bursts_at_the_refractory_limit():
+    # Closed forms: a train at a steady rate r repeats at lag 2 at r^2 per step, which is
+    # chance; a neuron firing on every other step (rate 1/2, the limit of one refractory step)
+    # repeats every spike but the first, 1/2 - 1/4 per step beyond chance.
+    rng = np.random.default_rng(1)
+    n_steps = 20_000
+    steady = rng.random((1, 3, 2, n_steps)) < 0.1
+    every_other = np.zeros((1, 3, 2, n_steps), dtype=bool)
+    every_other[..., ::2] = True
+    for raster, expected in ((steady, 0.0), (every_other, 0.5 - 0.25)):
+        repeats = torch.as_tensor((raster[..., 2:] & raster[..., :-2]).sum(axis=-1), dtype=torch.float64)
+        counts = torch.as_tensor(raster.sum(axis=-1), dtype=torch.float64)
+        assert snn_training.excess_repeats(counts, repeats, n_steps).item() == pytest.approx(expected, abs=2e-3)
+
+
+def test_the_burst_penalty_reaches_the_training_fitness():
+    # The first generation's candidates and noise are the same with and without the penalty.
+    histories = []
+    for extra in (["--burst-penalty", "0"], ["--burst-penalty", "50"]):
+        args = train_snn.parse_args(TINY + extra)
+        histories.append(snn_session.run_training(args, snn_session.training_problem(args))[1])
+    plain, penalised = (h["best_fitness"][0] for h in histories)
+    assert penalised > plain
+
+
 def test_the_synchrony_penalty_reaches_the_training_fitness():
     # Every run starts with equal input weights, a hidden layer in lockstep: the first
     # generation's candidates and noise are the same with and without the penalty, and only
