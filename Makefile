@@ -135,6 +135,12 @@ FRESH_220 := 220 221 222 223 224 225 226 227 228 229
 # default beside it there (rejected on the fresh seeds).
 STEP_34 := --sync-penalty 60 --noise-sigma 0.25
 FRESH_230 := 230 231 232 233 234 235 236 237 238 239
+# Step 35: a fitness term against bursts at the refractory limit, on seeds 0-9 and fresh seeds,
+# the default beside it there (rejected on seeds 0-9).
+STEP_35 := --burst-penalty 10
+FRESH_240 := 240 241 242 243 244 245 246 247 248 249
+# Step 36: step 35's term judged on fresh seeds alone, the default beside it.
+FRESH_250 := 250 251 252 253 254 255 256 257 258 259
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -231,6 +237,9 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --section seeds-sync-60-noise-025 --train-flags "$(STEP_34)"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_230) --section seeds-held-out-230-sync-60-noise-025 --train-flags "$(STEP_34)"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_230) --section seeds-held-out-230
+	$(PY) -m benchmarks.seeds --section seeds-burst-10 --train-flags "$(STEP_35)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_240) --section seeds-held-out-240-burst-10 --train-flags "$(STEP_35)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_240) --section seeds-held-out-240
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --section training-runs-5ms --setting default "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)" \

@@ -59,17 +59,21 @@ def evaluate_batched(theta, spikes, labels, layer_sizes, lif, fitness_options):
 
 def evaluate_looped(theta, spikes, labels, layer_sizes, lif, fitness_options):
     """The same fitness with one network run per individual and per trial."""
-    cofiring = bool(fitness_options.get("sync_penalty"))
+    cofiring, repeats = bool(fitness_options.get("sync_penalty")), bool(fitness_options.get("burst_penalty"))
     values = torch.zeros(theta.shape[0])
     for p in range(theta.shape[0]):
         weights = spiking_network.theta_to_weights(theta[p : p + 1], layer_sizes)
         runs = [
-            spiking_network.simulate_network(weights, spikes[t : t + 1], lif, DT, cofiring=cofiring)
+            spiking_network.simulate_network(weights, spikes[t : t + 1], lif, DT, cofiring=cofiring, repeats=repeats)
             for t in range(spikes.shape[0])
         ]
-        counts = torch.stack([run[0] if cofiring else run for run in runs], dim=1)  # (1, T, 1, N)
+        runs = [run if cofiring or repeats else (run,) for run in runs]
+        counts = torch.stack([run[0] for run in runs], dim=1)[:, :, 0]  # (1, T, N)
         pairs = torch.stack([run[1] for run in runs], dim=1)[..., 0] if cofiring else None  # (1, T)
-        values[p] = snn_training.fitness(counts[:, :, 0], labels, n_steps=N_STEPS, pairs=pairs, **fitness_options)[0]
+        repeated = torch.stack([run[-1] for run in runs], dim=1)[:, :, 0] if repeats else None  # (1, T, n_hidden)
+        values[p] = snn_training.fitness(
+            counts, labels, n_steps=N_STEPS, pairs=pairs, repeats=repeated, **fitness_options
+        )[0]
     return values
 
 
