@@ -198,22 +198,13 @@ def test_excess_repeats_is_zero_for_a_steady_rate_and_the_rate_for_bursts_at_the
         assert snn_training.excess_repeats(counts, repeats, n_steps).item() == pytest.approx(expected, abs=2e-3)
 
 
-def test_the_burst_penalty_reaches_the_training_fitness():
-    # The first generation's candidates and noise are the same with and without the penalty.
-    histories = []
-    for extra in (["--burst-penalty", "0"], ["--burst-penalty", "50"]):
-        args = train_snn.parse_args(TINY + extra)
-        histories.append(snn_session.run_training(args, snn_session.training_problem(args))[1])
-    plain, penalised = (h["best_fitness"][0] for h in histories)
-    assert penalised > plain
-
-
-def test_the_synchrony_penalty_reaches_the_training_fitness():
+@pytest.mark.parametrize("penalty", ["--sync-penalty", "--burst-penalty"])
+def test_each_regime_penalty_reaches_the_training_fitness(penalty):
     # Every run starts with equal input weights, a hidden layer in lockstep: the first
     # generation's candidates and noise are the same with and without the penalty, and only
     # the penalty's term can raise their fitness.
     histories = []
-    for extra in (["--sync-penalty", "0"], ["--sync-penalty", "50"]):
+    for extra in ([penalty, "0"], [penalty, "50"]):
         args = train_snn.parse_args(TINY + extra)
         histories.append(snn_session.run_training(args, snn_session.training_problem(args))[1])
     plain, penalised = (h["best_fitness"][0] for h in histories)
