@@ -345,7 +345,8 @@ def parse_args(argv=None):
         default=BURST_PENALTY,
         help="fitness penalty on hidden neurons firing in bursts at the refractory limit: spikes two "
         "steps after one of the neuron's own beyond what a steady rate would give, per neuron and "
-        f"step, averaged over the hidden neurons (default {BURST_PENALTY:g}: none)",
+        f"step, averaged over the hidden neurons (default {BURST_PENALTY:g}: none; docs/DEFAULTS.md, "
+        "steps 35-36)",
     )
     add(
         "--max-input-weight",
