@@ -139,8 +139,9 @@ FRESH_230 := 230 231 232 233 234 235 236 237 238 239
 # the default beside it there (rejected on seeds 0-9).
 STEP_35 := --burst-penalty 10
 FRESH_240 := 240 241 242 243 244 245 246 247 248 249
-# Step 36: step 35's term judged on fresh seeds alone (250-269), the default beside it.
+# Step 36: step 35's term judged on fresh seeds alone (250-269), the default beside it (rejected).
 FRESH_250 := 250 251 252 253 254 255 256 257 258 259
+FRESH_260 := 260 261 262 263 264 265 266 267 268 269
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -242,6 +243,8 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_240) --section seeds-held-out-240
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_250) --section seeds-held-out-250-burst-10 --train-flags "$(STEP_35)"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_250) --section seeds-held-out-250
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_260) --section seeds-held-out-260-burst-10 --train-flags "$(STEP_35)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_260) --section seeds-held-out-260
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --section training-runs-5ms --setting default "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)" \
