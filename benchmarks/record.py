@@ -14,8 +14,7 @@ seeds at both goals, which its benchmark computed from unrounded numbers, must a
 a figure on a bar cannot be miscounted silently.
 
 Reads:  docs/RESULTS.md.
-Writes: the "record" section of docs/RESULTS.md and of README.md (unless ``--no-report``);
-        prints it.
+Writes: the "record" section of docs/RESULTS.md (unless ``--no-report``); prints it.
 Command:  python -m benchmarks.record
 """
 
@@ -31,7 +30,7 @@ import numpy as np
 import fit_hawkes_process
 import train_snn
 from benchmarks import fresh_test_sets, seeds
-from benchmarks.report import README, RESULTS, write_section
+from benchmarks.report import RESULTS, write_section
 
 ACCURACY_GOAL, AUC_GOAL = fresh_test_sets.ACCURACY_GOAL, fresh_test_sets.AUC_GOAL
 SECTION = re.compile(r"<!-- begin ([a-z0-9-]+) -->\n## [^\n]*\n\n    ([^\n]*)\n(.*?)<!-- end \1 -->", re.S)
@@ -230,7 +229,7 @@ def report(text):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--no-report", action="store_true", help="print only; write neither document")
+    parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
     return parser.parse_args(argv)
 
 
@@ -242,8 +241,7 @@ def main(argv=None):
         sys.exit(f"benchmarks.record: {err}")
     print(body)
     if not args.no_report:
-        for path in (RESULTS, README):
-            write_section("record", TITLE, "python -m benchmarks.record", body, path)
+        write_section("record", TITLE, "python -m benchmarks.record", body)
 
 
 if __name__ == "__main__":
