@@ -32,8 +32,9 @@ from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_sc
 import snn_figures
 import spiking_network
 from cli_types import finite_float, non_negative_float, non_negative_int, number, positive_float, positive_int
+from snn_fitness import predict
 from snn_session import record_run, train, training_problem
-from snn_training import INIT_OUTPUT_WEIGHT, LATERAL_START_RANGE, SELECT_DRAWS, SELECT_GENERATIONS, predict
+from snn_training import INIT_OUTPUT_WEIGHT, LATERAL_START_RANGE, SELECT_DRAWS, SELECT_GENERATIONS
 from spike_file import METRIC_NAMES, SPLITS, n_trainings, save_spike_trains, spike_record, trial_split
 
 ROOT = Path(__file__).resolve().parent

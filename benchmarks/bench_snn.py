@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import snn_fitness
 import snn_training
 import spiking_network
 import train_snn
@@ -71,7 +72,7 @@ def evaluate_looped(theta, spikes, labels, layer_sizes, lif, fitness_options):
         counts = torch.stack([run[0] for run in runs], dim=1)[:, :, 0]  # (1, T, N)
         pairs = torch.stack([run[1] for run in runs], dim=1)[..., 0] if cofiring else None  # (1, T)
         repeated = torch.stack([run[-1] for run in runs], dim=1)[:, :, 0] if repeats else None  # (1, T, n_hidden)
-        values[p] = snn_training.fitness(
+        values[p] = snn_fitness.fitness(
             counts, labels, n_steps=N_STEPS, pairs=pairs, repeats=repeated, **fitness_options
         )[0]
     return values

@@ -38,7 +38,8 @@ from benchmarks.report import SECTION_NAME, write_section
 from benchmarks.seeds import DEFAULT_SEEDS, flags_text, train
 from connectivity import connection_matrix, group_aucs
 from mcmc_diagnostics import is_converged
-from snn_training import class_rates, generate_trials, predict
+from snn_fitness import predict
+from snn_training import class_rates, generate_trials
 from spike_file import load_spike_trains
 
 ACCURACY_GOAL, AUC_GOAL = 0.95, 0.9  # the goals the seed sweep counts

@@ -34,7 +34,8 @@ import snn_session
 import spiking_network
 import train_snn
 from benchmarks.report import printed_section
-from snn_training import class_rates, generate_trials, predict
+from snn_fitness import predict
+from snn_training import class_rates, generate_trials
 
 SHORT_POOL = 20  # generations of the smaller pool of candidates compared
 

@@ -25,6 +25,7 @@ import sys
 import numpy as np
 import torch
 
+import snn_fitness
 import snn_session
 import snn_training
 import spiking_network
@@ -54,7 +55,7 @@ def validation_scores(means, args, problem):
     counts = spiking_network.simulate_network(
         weights, spikes, problem["lif"], args.dt, snn_training.noise_generator(args.seed, "select")
     )
-    accuracy = (snn_training.predict(counts) == labels).double().mean(dim=1).numpy()
+    accuracy = (snn_fitness.predict(counts) == labels).double().mean(dim=1).numpy()
     return accuracy, (counts.double().mean(dim=1) / args.n_steps).numpy()
 
 
