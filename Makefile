@@ -142,6 +142,9 @@ FRESH_240 := 240 241 242 243 244 245 246 247 248 249
 # Step 36: step 35's term judged on fresh seeds alone (250-269), the default beside it (rejected).
 FRESH_250 := 250 251 252 253 254 255 256 257 258 259
 FRESH_260 := 260 261 262 263 264 265 266 267 268 269
+# The fresh seeds whose miss of the AUC goal was a group of wrong trials (RESULTS.md sections
+# seeds-held-out-220 to -250), set against same-size subsets of correct trials.
+WRONG_MISSES := 223 229 248 249 251
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -153,6 +156,8 @@ results: $(STAMP)
 	$(PY) -m benchmarks.fresh_test_sets
 	$(PY) -m benchmarks.fresh_test_sets --seeds $(FRESH_210) --section fresh-test-sets-210
 	$(PY) -m benchmarks.fresh_test_sets --seeds $(FRESH_220) --section fresh-test-sets-220
+	$(PY) -m benchmarks.group_size
+	$(PY) -m benchmarks.group_size --seeds $(WRONG_MISSES) --section group-size-wrong-misses
 	$(PY) -m benchmarks.seeds --section seeds-tau-mem-5ms --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)"
 	$(PY) -m benchmarks.seeds --section seeds-no-cull --train-flags "$(BEFORE_24) $(NO_CULL) $(NO_SYNC) $(NOISE_025)"
 	$(PY) -m benchmarks.seeds --section seeds-no-lateral-floor --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC) $(NOISE_025)"

@@ -285,6 +285,35 @@ def posterior_record(spike_data, groups, skipped, fits, config, backgrounds=None
     )
 
 
+def group_backgrounds(spike_data, groups, background):
+    """Each group's relative background under ``--background``.
+
+    Parameters
+    ----------
+    spike_data : dict
+        The spike file, as from ``spike_file.load_spike_trains``.
+    groups : dict
+        Group name -> its trial indices (all of one class).
+    background : str
+        ``"stimulus"`` or ``"constant"``.
+
+    Returns
+    -------
+    dict
+        Group name -> ``stimulus_background`` (D, n_steps) of its trials; empty for
+        ``"constant"`` (``fit_groups`` then fits a constant background).
+    """
+    if background != "stimulus":
+        return {}
+    stimulus_neurons = np.arange(spike_data["layer_sizes"]["input"])
+    return {
+        name: stimulus_background(
+            spike_data["spikes"], spike_data["labels"], spike_data["split"], trials, stimulus_neurons
+        )
+        for name, trials in groups.items()
+    }
+
+
 def plan_fit(spike_data, args):
     """What the command line ``args`` fit in a spike file: its groups and every option of their fits.
 
@@ -332,15 +361,7 @@ def plan_fit(spike_data, args):
                 "spike file's LIF parameters; pass --refractory none"
             )
         model_options["refractory"] = dead
-    backgrounds = {}
-    if args.background == "stimulus":
-        stimulus_neurons = np.arange(spike_data["layer_sizes"]["input"])
-        backgrounds = {
-            name: stimulus_background(
-                spike_data["spikes"], spike_data["labels"], spike_data["split"], trials, stimulus_neurons
-            )
-            for name, trials in groups.items()
-        }
+    backgrounds = group_backgrounds(spike_data, groups, args.background)
     sampler_options = {
         "n_samples": args.n_samples,
         # The trials' draws of --per-trial are added draw by draw, so every trial keeps as many.

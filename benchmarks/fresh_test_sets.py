@@ -247,20 +247,37 @@ def section_title(args):
     return f"{seeds} on fresh test sets: how often it meets the bars" + (f", with {flags}" if flags else "")
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def network_parser(description, section):
+    """The options of a benchmark that trains each seed's network and fits its groups.
+
+    ``--seeds``, ``--n-jobs``, ``--train-flags``, ``--fit-flags``, ``--section`` (default
+    ``section``) and ``--no-report``; ``check_network_args`` checks them once parsed.
+    """
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS), help="seeds to train and judge")
-    parser.add_argument("--test-sets", type=int, default=10, help="fresh test sets per seed")
     parser.add_argument("--n-jobs", type=int, default=-1, help="fits at a time (-1: all cores)")
     parser.add_argument("--train-flags", type=shlex.split, default=[], help="flags for train_snn.py, quoted")
     parser.add_argument("--fit-flags", type=shlex.split, default=[], help="flags for fit_hawkes_process.py, quoted")
-    parser.add_argument("--section", default="fresh-test-sets", help="section of docs/RESULTS.md to write")
+    parser.add_argument("--section", default=section, help="section of docs/RESULTS.md to write")
     parser.add_argument("--no-report", action="store_true", help="do not write docs/RESULTS.md")
-    args = parser.parse_args(argv)
-    if any(seed < 0 for seed in args.seeds) or args.test_sets < 1 or args.n_jobs == 0:
-        parser.error("seeds must be >= 0, --test-sets at least 1 and --n-jobs a count or negative (-1: all cores)")
+    return parser
+
+
+def check_network_args(parser, args):
+    """End in argparse's one-line error when ``network_parser``'s options make no sense."""
+    if any(seed < 0 for seed in args.seeds) or args.n_jobs == 0:
+        parser.error("seeds must be >= 0 and --n-jobs a count or negative (-1: all cores)")
     if not SECTION_NAME.fullmatch(args.section):
         parser.error("--section: use lower-case letters, digits and hyphens")
+
+
+def parse_args(argv=None):
+    parser = network_parser(__doc__.split("\n\n")[0], "fresh-test-sets")
+    parser.add_argument("--test-sets", type=int, default=10, help="fresh test sets per seed")
+    args = parser.parse_args(argv)
+    check_network_args(parser, args)
+    if args.test_sets < 1:
+        parser.error("--test-sets must be at least 1")
     return args
 
 

@@ -86,12 +86,20 @@ def test_table_gives_each_seeds_spread_and_shares_at_the_bars_and_the_totals_ove
     )
 
 
-def test_nonsense_arguments_are_refused(capsys):
-    for argv in (["--test-sets", "0"], ["--seeds", "-1"], ["--n-jobs", "0"]):
-        with pytest.raises(SystemExit) as exit:
-            fresh_test_sets.parse_args(argv)
-        assert exit.value.code == 2
-    assert "--test-sets at least 1" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--test-sets", "0"], "--test-sets must be at least 1"),
+        (["--seeds", "-1"], "seeds must be >= 0"),
+        (["--n-jobs", "0"], "--n-jobs a count"),
+        (["--section", "Fresh"], "--section: use lower-case"),
+    ],
+)
+def test_nonsense_arguments_are_refused(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit:
+        fresh_test_sets.parse_args(argv)
+    assert exit.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_a_section_other_than_the_default_is_titled_by_its_seeds_and_flags():
