@@ -110,6 +110,55 @@ def fresh_test_set(spike_data, seed, index):
     }
 
 
+def fit_and_score(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs):
+    """Fit groups of trials as the fit script fits its groups; score them as the seed sweep scores its file.
+
+    Parameters
+    ----------
+    spike_data : dict
+        A spike file, as from ``spike_file.load_spike_trains``.
+    plan : dict
+        ``fit_hawkes_process.plan_fit`` of the spike file: the model, the sampler and the events.
+    groups : dict
+        Group name -> trial indices: the plan's own groups, or any others.
+    backgrounds : dict
+        Group name -> relative background (``fit_hawkes_process.group_backgrounds``).
+    per_trial : bool
+    seed : int or sequence of int
+        Entropy of the fits' chains (``fit_hawkes_process.fit_groups``).
+    n_jobs : int
+        Fits at a time (-1: all cores); the result does not depend on it.
+
+    Returns
+    -------
+    dict
+        ``auc`` group -> AUC over its observable pairs (NaN: none scorable); ``trials`` group ->
+        fitted trials; ``converged`` group -> bool.
+    """
+    fits = fit_hawkes_process.fit_groups(
+        plan["events"],
+        plan["end_time"],
+        groups,
+        plan["n_dims"],
+        plan["model_options"],
+        plan["sampler_options"],
+        per_trial,
+        seed,
+        n_jobs,
+        backgrounds,
+    )
+    # The record the script would write, scored as the seed sweep scores the script's file.
+    posterior = fit_hawkes_process.posterior_record(spike_data, groups, [], fits, {}, backgrounds, plan["alpha_free"])
+    true_weights, _ = connection_matrix(spike_data["weights"], spike_data["layer_sizes"])
+    return {
+        "auc": group_aucs(posterior, true_weights, observable=True),
+        "trials": {name: len(group.trials) for name, group in posterior.groups.items()},
+        "converged": {
+            name: is_converged(group.max_rhat, group.min_ess_bulk) for name, group in posterior.groups.items()
+        },
+    }
+
+
 def judge(spike_data, fit_args, seed, n_jobs):
     """The pipeline's numbers for one set of test trials: accuracy and each fitted group's AUC.
 
@@ -127,35 +176,14 @@ def judge(spike_data, fit_args, seed, n_jobs):
     Returns
     -------
     dict
-        ``accuracy`` on the test trials; ``auc`` group -> AUC over its observable pairs
-        (NaN: none scorable); ``trials`` group -> fitted trials; ``converged`` group -> bool.
+        ``accuracy`` on the test trials, and ``fit_and_score``'s ``auc``, ``trials`` and
+        ``converged`` of the script's groups.
     """
     is_test = spike_data["split"] == "test"
     plan = fit_hawkes_process.plan_fit(spike_data, fit_args)
-    fits = fit_hawkes_process.fit_groups(
-        plan["events"],
-        plan["end_time"],
-        plan["groups"],
-        plan["n_dims"],
-        plan["model_options"],
-        plan["sampler_options"],
-        fit_args.per_trial,
-        seed,
-        n_jobs,
-        plan["backgrounds"],
-    )
-    # The record the script would write, scored as the seed sweep scores the script's file.
-    posterior = fit_hawkes_process.posterior_record(
-        spike_data, plan["groups"], plan["skipped"], fits, {}, plan["backgrounds"], plan["alpha_free"]
-    )
-    true_weights, _ = connection_matrix(spike_data["weights"], spike_data["layer_sizes"])
     return {
         "accuracy": float(np.mean(spike_data["predictions"][is_test] == spike_data["labels"][is_test])),
-        "auc": group_aucs(posterior, true_weights, observable=True),
-        "trials": {name: len(group.trials) for name, group in posterior.groups.items()},
-        "converged": {
-            name: is_converged(group.max_rhat, group.min_ess_bulk) for name, group in posterior.groups.items()
-        },
+        **fit_and_score(spike_data, plan, plan["groups"], plan["backgrounds"], fit_args.per_trial, seed, n_jobs),
     }
 
 

@@ -9,8 +9,9 @@ is fitted beside ``--subsets`` random subsets of as many trials drawn from the c
 the same class (same stimulus, same background), by ``fit_hawkes_process.py``'s fit (its defaults
 or ``--fit-flags``), and every fit is scored by the AUC over its observable pairs, as the seed
 sweep scores the script's file. The wrong group and the class's correct group are the stored
-fit's (``benchmarks.fresh_test_sets.judge``: the seed sweep's numbers). Seeds without a fitted
-group of wrong trials are trained and listed, not fitted.
+fit's (``benchmarks.fresh_test_sets.judge``: the seed sweep's numbers); the subsets are fitted
+and scored by the same ``fit_and_score``. Seeds without a fitted group of wrong trials are
+trained and listed, not fitted.
 
 A seed's subsets are drawn from ``default_rng([S, SUBSET_KEY])``, wrong group after wrong group,
 and their chains seeded from ``SeedSequence([S, SUBSET_KEY])``: streams that neither the training
@@ -29,11 +30,9 @@ import tempfile
 import numpy as np
 
 import fit_hawkes_process
-from benchmarks.fresh_test_sets import AUC_GOAL, check_network_args, judge, network_parser
+from benchmarks.fresh_test_sets import AUC_GOAL, check_network_args, fit_and_score, judge, network_parser
 from benchmarks.report import write_section
 from benchmarks.seeds import DEFAULT_SEEDS, flags_text, train
-from connectivity import connection_matrix, group_aucs
-from mcmc_diagnostics import is_converged
 from spike_file import load_spike_trains
 
 SUBSET_KEY = 2**31 - 3  # a word of entropy apart from fresh_test_sets' keys
@@ -79,39 +78,6 @@ def same_size_subsets(wrong_groups, correct_trials, n_subsets, rng):
     return subsets
 
 
-def fit_subsets(spike_data, fit_args, subsets, seed, n_jobs):
-    """Fit each subset of correct trials as the script fits a group; score it as the seed sweep does.
-
-    Returns
-    -------
-    dict
-        ``auc`` subset -> AUC over its observable pairs (NaN: none scorable); ``converged``
-        subset -> bool.
-    """
-    plan = fit_hawkes_process.plan_fit(spike_data, fit_args)
-    backgrounds = fit_hawkes_process.group_backgrounds(spike_data, subsets, fit_args.background)
-    fits = fit_hawkes_process.fit_groups(
-        plan["events"],
-        plan["end_time"],
-        subsets,
-        plan["n_dims"],
-        plan["model_options"],
-        plan["sampler_options"],
-        fit_args.per_trial,
-        seed,
-        n_jobs,
-        backgrounds,
-    )
-    posterior = fit_hawkes_process.posterior_record(spike_data, subsets, [], fits, {}, backgrounds, plan["alpha_free"])
-    true_weights, _ = connection_matrix(spike_data["weights"], spike_data["layer_sizes"])
-    return {
-        "auc": group_aucs(posterior, true_weights, observable=True),
-        "converged": {
-            name: is_converged(group.max_rhat, group.min_ess_bulk) for name, group in posterior.groups.items()
-        },
-    }
-
-
 def seed_rows(seed, n_subsets, train_flags=(), fit_flags=(), n_jobs=-1):
     """Train one seed; fit its wrong groups' same-size subsets of correct trials beside the stored fit.
 
@@ -127,18 +93,21 @@ def seed_rows(seed, n_subsets, train_flags=(), fit_flags=(), n_jobs=-1):
     fit_args = fit_hawkes_process.parse_args(["--seed", str(seed), *fit_flags])
     with tempfile.TemporaryDirectory() as tmp:
         spike_data = load_spike_trains(train(seed, tmp, train_flags))
-    groups = fit_hawkes_process.plan_fit(spike_data, fit_args)["groups"]
-    wrong = {name: trials for name, trials in groups.items() if name.endswith("_wrong")}
-    correct = {name: trials for name, trials in groups.items() if name.endswith("_correct")}
+    plan = fit_hawkes_process.plan_fit(spike_data, fit_args)
+    wrong = {name: trials for name, trials in plan["groups"].items() if name.endswith("_wrong")}
+    correct = {name: trials for name, trials in plan["groups"].items() if name.endswith("_correct")}
     subsets = same_size_subsets(wrong, correct, n_subsets, np.random.default_rng([seed, SUBSET_KEY]))
     if not subsets:
         return []
     stored = judge(spike_data, fit_args, seed, n_jobs)
-    fitted = fit_subsets(spike_data, fit_args, subsets, [seed, SUBSET_KEY], n_jobs)
+    backgrounds = fit_hawkes_process.group_backgrounds(spike_data, subsets, fit_args.background)
+    fitted = fit_and_score(spike_data, plan, subsets, backgrounds, fit_args.per_trial, [seed, SUBSET_KEY], n_jobs)
     spikes_a_trial = spike_data["spikes"].sum(axis=(1, 2))  # (n_trials,)
     rows = []
-    for name in dict.fromkeys(subset.split("/")[0] for subset in subsets):
-        mine = [subset for subset in subsets if subset.split("/")[0] == name]
+    for name in wrong:
+        mine = [f"{name}/{r}" for r in range(n_subsets)]
+        if mine[0] not in subsets:  # no larger correct group of its class
+            continue
         class_correct = name.removesuffix("_wrong") + "_correct"
         rows.append(
             {
