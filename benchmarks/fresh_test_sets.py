@@ -168,10 +168,8 @@ def judge(spike_data, fit_args, seed, n_jobs):
         A spike file, as from ``spike_file.load_spike_trains`` (or ``fresh_test_set``).
     fit_args : argparse.Namespace
         ``fit_hawkes_process.parse_args`` of the fit's flags.
-    seed : int or sequence of int
-        Entropy of the fits' chains (``fit_hawkes_process.fit_groups``).
-    n_jobs : int
-        Fits at a time (-1: all cores); the result does not depend on it.
+    seed, n_jobs
+        As for ``fit_and_score``.
 
     Returns
     -------
