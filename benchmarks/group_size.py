@@ -137,9 +137,10 @@ def summary(rows, seeds):
     share_below = np.array([np.mean(row["subset_aucs"] < row["auc"]) for row in rows])
     inside = sum(row["subset_aucs"].min() <= row["auc"] <= row["subset_aucs"].max() for row in rows)
     missing = [row for row in rows if row["auc"] < AUC_GOAL]
+    none_at = f" (none fitted at {', '.join(without)})" if without else ""
     text = (
-        f"{len(rows)} wrong groups at {len({row['seed'] for row in rows})} of {len(seeds)} seeds "
-        f"(none fitted at {', '.join(without) if without else '-'}). A group's AUC lies within the range of its "
+        f"{len(rows)} wrong groups at {len({row['seed'] for row in rows})} of {len(seeds)} seeds{none_at}. "
+        "A group's AUC lies within the range of its "
         f"same-size subsets of correct trials in {inside} of {len(rows)}, below every subset in "
         f"{sum(share == 0 for share in share_below)}, above every one in {sum(share == 1 for share in share_below)}; "
         f"the share of subsets below it has median {np.median(share_below):.2f} over the groups (about 0.5 if the "

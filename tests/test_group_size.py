@@ -67,6 +67,7 @@ def test_table_counts_where_each_group_falls_among_its_subsets():
     assert "median 0.25 over the groups" in text
     assert "more spikes a trial than its median subset in 1 of 3; of the 1 above every subset, in 0." in text
     assert "seed 2 cosine_wrong (8 trials, 0.880), whose subsets fall below 0.9 in 4 of 4." in text
+    assert group_size.summary(rows, [2, 5]).startswith("3 wrong groups at 2 of 2 seeds. A group's AUC")
 
 
 @pytest.mark.parametrize(
