@@ -232,13 +232,14 @@ def load_posterior(path):
         format or version, lacks keys, or its shapes disagree with its neuron count.
     """
     path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"posterior file {path} does not exist; run `python fit_hawkes_process.py` first")
     try:
+        # np.load reads anything that is not a zip archive as .npy or as a pickle; refuse it first
+        if not zipfile.is_zipfile(path):
+            raise ValueError("not an npz (zip) archive")
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
-    except FileNotFoundError:
-        raise InputFileError(
-            f"posterior file {path} does not exist; run `python fit_hawkes_process.py` first"
-        ) from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
         raise InputFileError(
             f"{path} is not a readable posterior file ({type(err).__name__}: "

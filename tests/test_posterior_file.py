@@ -164,6 +164,9 @@ def test_load_posterior_missing_says_run_fit(tmp_path):
     "kind",
     [
         "garbage",
+        "text",
+        "npy",
+        "directory",
         "truncated",
         "pickled",
         "version",
@@ -187,6 +190,13 @@ def test_load_posterior_refuses_bad_files(tmp_path, kind):
     bad = tmp_path / "bad.npz"
     if kind == "garbage":
         bad.write_bytes(b"PK\x03\x04 not really a zip")
+    elif kind == "text":  # numpy would try it as a pickle and suggest loading it unsafely
+        bad.write_text("garbage\n")
+    elif kind == "npy":  # np.load returns a bare array for it, not an archive
+        with bad.open("wb") as handle:
+            np.save(handle, np.arange(3))
+    elif kind == "directory":
+        bad.mkdir()
     elif kind == "truncated":
         bad.write_bytes(good.read_bytes()[:2000])
     elif kind == "pickled":
@@ -213,3 +223,4 @@ def test_load_posterior_refuses_bad_files(tmp_path, kind):
         pf.load_posterior(bad)
     message = str(excinfo.value)
     assert "\n" not in message and "fit_hawkes_process.py" in message
+    assert "unsafely" not in message  # never advise loading a bad file with pickle
