@@ -156,7 +156,7 @@ def load_spike_trains(path):
         unreadable, or does not match the contract.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise InputFileError(f"spike file {path} does not exist; run `python train_snn.py` first")
     record = load_pickle(path, "spike file")
     _check_spike_record(path, record)

@@ -138,14 +138,26 @@ def run_seed(seed, train_flags=(), fit_flags=()):
     }
 
 
+def dask_client(address):
+    """A ``dask.distributed.Client`` of the scheduler at ``address``; a one-line ``RuntimeError`` if there is none."""
+    try:
+        from dask.distributed import Client  # optional: requirements-dev.txt
+    except ImportError:
+        raise RuntimeError("--dask-scheduler needs dask.distributed: pip install -r requirements-dev.txt") from None
+    try:
+        return Client(address)
+    except (OSError, ValueError) as err:  # unreachable (timed out) or not an address
+        raise RuntimeError(
+            f"no Dask scheduler at {address} ({err}); start one (`dask scheduler`) or drop --dask-scheduler"
+        ) from None
+
+
 def sweep(seeds, train_flags=(), fit_flags=(), n_jobs=-1, dask_scheduler=None):
     """``run_seed`` for every seed through joblib, on local processes or a Dask cluster."""
     if dask_scheduler is None:
         backend = nullcontext()
     else:
-        from dask.distributed import Client  # optional: requirements-dev.txt
-
-        client = Client(dask_scheduler)
+        client = dask_client(dask_scheduler)
         backend = parallel_config(backend="dask")
     try:
         with backend:
@@ -270,7 +282,10 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    rows = sweep(args.seeds, args.train_flags, args.fit_flags, args.n_jobs, args.dask_scheduler)
+    try:
+        rows = sweep(args.seeds, args.train_flags, args.fit_flags, args.n_jobs, args.dask_scheduler)
+    except RuntimeError as err:  # a script's one-line error, or no scheduler to run on
+        sys.exit(f"seeds: error: {err}")
     table = markdown_table(rows)
     print(table)
     if not args.no_report:

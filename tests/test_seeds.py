@@ -79,6 +79,20 @@ def test_a_failed_run_raises_the_scripts_one_line_error(tmp_path):
         seeds.fit(0, tmp_path / "missing.pkl")  # the script's own sys.exit("...")
 
 
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--train-flags", "--n-train 0"], "seeds: error: .*--n-train: must be a positive integer, got 0"),
+        (["--dask-scheduler", "no-port"], "seeds: error: no Dask scheduler at no-port .*drop --dask-scheduler"),
+    ],
+)
+def test_a_failed_sweep_ends_in_one_line(argv, message, capsys):
+    with pytest.raises(SystemExit, match=message) as excinfo:
+        seeds.main(["--seeds", "0", "--no-report", *argv])
+    assert "\n" not in str(excinfo.value.code)
+    assert capsys.readouterr().out == ""  # no table, nothing written
+
+
 def test_a_sweep_other_than_the_default_is_titled_by_its_seeds_and_flags():
     assert seeds.section_title(seeds.parse_args([])) == (
         "Every seed: accuracy and connectivity AUC of the default pipeline"

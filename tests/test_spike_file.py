@@ -191,6 +191,7 @@ def test_loader_refuses_truncated_and_garbage_files(tmp_path, spike_path):
     garbage = tmp_path / "garbage.pkl"
     garbage.write_bytes(b"\x00\xffthis is not a pickle\x13" * 10)
     one_line_error(garbage, "regenerate")
+    one_line_error(tmp_path, "is not a readable spike file (IsADirectoryError")  # a folder exists, holds no spikes
 
 
 def test_loader_says_how_to_make_a_missing_file(tmp_path):
