@@ -102,7 +102,10 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    by_seed = {seed: compare_seed(seed, args.train_flags, args.fit_flags) for seed in args.seeds}
+    try:
+        by_seed = {seed: compare_seed(seed, args.train_flags, args.fit_flags) for seed in args.seeds}
+    except RuntimeError as err:  # a script's one-line error
+        sys.exit(f"compare_seeds: error: {err}")
     text = f"{markdown_table(by_seed)}\n\n{summary(by_seed)}"
     print(text)
     if not args.no_report:

@@ -34,6 +34,7 @@ import snn_session
 import spiking_network
 import train_snn
 from benchmarks.report import printed_section
+from benchmarks.seeds import run_script
 from snn_fitness import predict
 from snn_training import class_rates, generate_trials
 
@@ -159,6 +160,10 @@ def main(argv=None):
         parser.error(f"need --n-assess, --assess-draws >= 1 and --pool-generations >= {SHORT_POOL}")
     if any(seed < 0 for seed in args.seeds):
         parser.error("seeds must be >= 0")
+    try:  # before the table's first line, not inside its first row
+        run_script(train_snn.parse_args, shlex.split(args.train_flags))
+    except (RuntimeError, ValueError) as err:
+        parser.error(f"--train-flags: {err}")
     command = shlex.join(["python", "-m", "benchmarks.selection", *(sys.argv[1:] if argv is None else argv)])
     with printed_section(
         args.section,

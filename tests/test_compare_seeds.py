@@ -1,6 +1,7 @@
 """benchmarks/compare_seeds.py: every method's AUC per (seed, group), and what its summary counts."""
 
 import numpy as np
+import pytest
 from test_seeds import FIT, TRAIN
 
 from benchmarks import compare_seeds as cs
@@ -45,3 +46,9 @@ def test_a_seed_is_scored_as_compare_scores_its_own_files(tmp_path):
     for name, (n, scores) in results.items():
         assert n == expected[name][0] == len(posterior.groups[name].trials)
         np.testing.assert_array_equal([scores[m] for m in METHODS], [expected[name][1][m] for m in METHODS])
+
+
+def test_a_failed_run_ends_in_one_line(capsys):
+    with pytest.raises(SystemExit, match=r"^compare_seeds: error: .*--n-train: must be a positive integer, got 0$"):
+        cs.main(["--seeds", "0", "--no-report", "--train-flags", "--n-train 0"])
+    assert capsys.readouterr().out == ""
