@@ -42,9 +42,10 @@ from scipy.signal import lfilter  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from benchmarks.report import README, write_section
+from cli_types import int_at_least  # noqa: E402
 from connectivity import connection_matrix, connectivity_auc, observable_pairs  # noqa: E402
 from posterior_file import load_posterior  # noqa: E402
-from safe_files import save_figure  # noqa: E402
+from safe_files import InputFileError, save_figure  # noqa: E402
 from spike_file import load_spike_trains  # noqa: E402
 from trial_groups import lif_dead_steps  # noqa: E402
 
@@ -153,22 +154,16 @@ def tick_mle(spikes, dt, seed, beta_dt=KERNEL_BETA_DT):
 def fit_hawkes(spike_file, n_trials, seed, workdir):
     """Posterior file of ``fit_hawkes_process.py`` on each group's first ``n_trials`` (0: all)."""
     posterior_file = Path(workdir) / f"posterior_{n_trials}.npz"
-    subprocess.run(
-        [
-            sys.executable,
-            str(REPO_ROOT / "fit_hawkes_process.py"),
-            "--spike-file",
-            str(spike_file),
-            "--posterior-file",
-            str(posterior_file),
-            "--max-trials",
-            str(n_trials),
-            "--seed",
-            str(seed),
-        ],
-        check=True,
+    files = ["--spike-file", str(spike_file), "--posterior-file", str(posterior_file)]
+    fit = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "fit_hawkes_process.py"), *files, "--max-trials", str(n_trials)]
+        + ["--seed", str(seed)],
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    if fit.returncode:  # the script's one-line error is the last line it printed
+        raise RuntimeError((fit.stderr.strip().splitlines() or [f"exit status {fit.returncode}"])[-1])
     return load_posterior(posterior_file)
 
 
@@ -273,23 +268,29 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--trial-counts",
-        type=int,
+        type=int_at_least(0),
         nargs="+",
         default=list(TRIAL_COUNTS),
         help="first n test trials of each group to use (0: all)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the Hawkes fits and of tick's solver")
+    parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the Hawkes fits and of tick's solver")
     parser.add_argument("--no-report", action="store_true", help="print only; write no document")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    spike_data = load_spike_trains(args.spike_file)
+    try:
+        spike_data = load_spike_trains(args.spike_file)
+    except InputFileError as err:
+        sys.exit(f"compare_connectivity: error: {err}")
     by_group, sections = {}, []
     with tempfile.TemporaryDirectory() as workdir:
         for n_trials in args.trial_counts:
-            posterior = fit_hawkes(args.spike_file, n_trials, args.seed, workdir)
+            try:
+                posterior = fit_hawkes(args.spike_file, n_trials, args.seed, workdir)
+            except RuntimeError as err:
+                sys.exit(f"compare_connectivity: error: {err}")
             true_weights, _ = connection_matrix(posterior.weights, posterior.layer_sizes)
             results = compare(spike_data, posterior, true_weights, args.seed)
             which = f"First {n_trials}" if n_trials else "All"

@@ -32,6 +32,7 @@ import numpy as np
 
 import connectivity
 from benchmarks.report import printed_section
+from cli_types import int_at_least
 from hawkes_model import simulate_hawkes
 from mcmc_diagnostics import is_converged
 from posterior_file import load_posterior
@@ -112,22 +113,15 @@ def fit_and_score(spike_file, workdir, options, seed, max_spikes):
     Returns {group: (trials, AUC over all pairs, AUC over the observable pairs, converged)}.
     """
     posterior_file = workdir / "posterior.npz"
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "fit_hawkes_process.py"),
-            "--spike-file",
-            str(spike_file),
-            "--posterior-file",
-            str(posterior_file),
-            "--seed",
-            str(seed),
-            "--max-spikes",
-            str(max_spikes),
-            *options,
-        ],
-        check=True,
+    files = ["--spike-file", str(spike_file), "--posterior-file", str(posterior_file)]
+    fit = subprocess.run(
+        [sys.executable, str(ROOT / "fit_hawkes_process.py"), *files, "--seed", str(seed)]
+        + ["--max-spikes", str(max_spikes), *options],
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    if fit.returncode:  # the script's one-line error is the last line it printed
+        raise RuntimeError((fit.stderr.strip().splitlines() or [f"exit status {fit.returncode}"])[-1])
     posterior = load_posterior(posterior_file)
     true_weights, _ = connectivity.connection_matrix(posterior.weights, posterior.layer_sizes)
     auc_all = connectivity.group_aucs(posterior, true_weights)
@@ -148,12 +142,12 @@ def parse_args(argv=None):
         default=ROOT / "data" / "spike_trains.pkl",
         help="trained network's spike file (its graph and labels are used)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the simulation and the fits")
+    parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the simulation and the fits")
     parser.add_argument(
         "--max-spikes",
-        type=int,
+        type=int_at_least(0),
         default=1000,
-        help="fit_hawkes_process.py's spike budget per group (its default: 1000)",
+        help="fit_hawkes_process.py's spike budget per group (0: every trial, the script's default)",
     )
     parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
     return parser.parse_args(argv)
@@ -175,10 +169,13 @@ def run(args):
             f"(alpha {ALPHA_EDGE} on every positive weight) in {perf_counter() - start:.1f} s",
             flush=True,
         )  # before the fits' own output
-        results = {
-            variant: fit_and_score(spike_file, workdir, options, args.seed, args.max_spikes)
-            for variant, options in VARIANTS.items()
-        }
+        try:
+            results = {
+                variant: fit_and_score(spike_file, workdir, options, args.seed, args.max_spikes)
+                for variant, options in VARIANTS.items()
+            }
+        except RuntimeError as err:
+            sys.exit(f"validate_pipeline.py: error: {err}")
     print(f"\n{'fit':<34} {'group':<16} {'trials':>6} {'AUC all':>8} {'observable':>10}  converged")
     for variant, groups in results.items():
         for name, (n_trials, auc, auc_seen, converged) in groups.items():

@@ -1,6 +1,7 @@
 """The alternatives of benchmarks/compare_connectivity.py against brute force and planted truth."""
 
 import numpy as np
+import pytest
 from sklearn.linear_model import LogisticRegression
 
 from benchmarks import compare_connectivity as cc
@@ -88,3 +89,16 @@ def test_standing_counts_each_group_and_trial_count_and_names_the_methods_that_r
     text = cc.hawkes_standing({"a": {4: cell(0.9, 0.95)}, "b": {4: cell(0.7, 0.8), 8: cell(0.9, 0.8, 0.95)}})
     assert "in 0 of 3 (group, trials) cells; a method ranks better in 3: " in text
     assert text.endswith("logistic GLM in 2 (AUC higher by 0.050-0.100); tick MLE in 1 (AUC higher by 0.050-0.050).")
+
+
+def test_bad_input_ends_in_one_line(tmp_path):
+    garbage = tmp_path / "garbage.pkl"
+    garbage.write_bytes(b"not a pickle")
+    with pytest.raises(SystemExit, match=r"^compare_connectivity: error: .*garbage.pkl is not a readable spike file"):
+        cc.main(["--spike-file", str(garbage), "--no-report"])
+    with pytest.raises(SystemExit) as excinfo:
+        cc.parse_args(["--trial-counts", "-4"])
+    assert excinfo.value.code == 2
+    # A fit that fails says why in the script's own line, not in a CalledProcessError.
+    with pytest.raises(RuntimeError, match=r"^fit_hawkes_process.py: error: spike file .*missing.pkl does not exist"):
+        cc.fit_hawkes(tmp_path / "missing.pkl", 0, 0, tmp_path)
