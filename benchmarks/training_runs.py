@@ -31,6 +31,7 @@ import snn_training
 import spiking_network
 import train_snn
 from benchmarks.report import printed_section
+from benchmarks.seeds import run_script
 
 LEVEL = 0.95  # the goal of test accuracy, here on the validation trials
 SETTINGS = {
@@ -144,8 +145,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.every < 1 or any(seed < 0 for seed in args.seeds):
         parser.error("need --every >= 1 and seeds >= 0")
-    args.settings = {name: shlex.split(flags) for name, flags in args.setting} if args.setting else SETTINGS
-    for flags in args.settings.values():  # train_snn.py's one-line error now, not after hours
+    try:  # train_snn.py's one-line error now, not after hours
+        args.settings = {name: shlex.split(flags) for name, flags in args.setting} if args.setting else SETTINGS
+        for flags in args.settings.values():
+            run_script(train_snn.parse_args, flags)
+    except (RuntimeError, ValueError) as err:
+        parser.error(f"--setting: {err}")
+    for flags in args.settings.values():
         if train_snn.parse_args(flags).generations < args.every:
             parser.error(f"--every {args.every} is above the generations of train_snn.py {shlex.join(flags)}")
     command = shlex.join(["python", "-m", "benchmarks.training_runs", *(sys.argv[1:] if argv is None else argv)])

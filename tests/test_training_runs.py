@@ -47,3 +47,13 @@ def test_every_above_a_settings_generations_is_one_line_error(capsys):
         training_runs.main(["--every", "5", "--setting", "tiny", TINY, "--no-report"])
     assert exit_info.value.code == 2
     assert "--every 5 is above the generations" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags, message", [("--n-train 0", "must be a positive integer, got 0"), ("'x", "No closing")])
+def test_bad_setting_flags_end_in_the_usual_error_not_train_snns_usage(flags, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        training_runs.main(["--setting", "bad", flags, "--no-report"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--setting: " in err and message in err
+    assert "--n-hidden" not in err  # train_snn.py's usage is not printed
