@@ -349,7 +349,10 @@ def parse_args(argv=None):
     )
     parser.add_argument("--out", type=Path, default=None, help="optional JSON file of every data set's numbers")
     parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.out is not None and not args.out.resolve().parent.is_dir():  # say so before the hour of fits
+        parser.error(f"--out: folder {args.out.parent} does not exist")
+    return args
 
 
 def run(args):
