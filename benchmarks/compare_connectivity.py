@@ -275,7 +275,10 @@ def parse_args(argv=None):
     )
     parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the Hawkes fits and of tick's solver")
     parser.add_argument("--no-report", action="store_true", help="print only; write no document")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not args.figure.resolve().parent.is_dir():  # say so before the fits, not after them
+        parser.error(f"--figure: folder {args.figure.parent} does not exist")
+    return args
 
 
 def main(argv=None):

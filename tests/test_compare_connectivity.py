@@ -96,9 +96,10 @@ def test_bad_input_ends_in_one_line(tmp_path):
     garbage.write_bytes(b"not a pickle")
     with pytest.raises(SystemExit, match=r"^compare_connectivity: error: .*garbage.pkl is not a readable spike file"):
         cc.main(["--spike-file", str(garbage), "--no-report"])
-    with pytest.raises(SystemExit) as excinfo:
-        cc.parse_args(["--trial-counts", "-4"])
-    assert excinfo.value.code == 2
+    for argv in (["--trial-counts", "-4"], ["--figure", str(tmp_path / "no" / "auc.png")]):
+        with pytest.raises(SystemExit) as excinfo:
+            cc.parse_args(argv)
+        assert excinfo.value.code == 2
     # A fit that fails says why in the script's own line, not in a CalledProcessError.
     with pytest.raises(RuntimeError, match=r"^fit_hawkes_process.py: error: spike file .*missing.pkl does not exist"):
         cc.fit_hawkes(tmp_path / "missing.pkl", 0, 0, tmp_path)
