@@ -250,6 +250,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_250) --section seeds-held-out-250
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_260) --section seeds-held-out-260-burst-10 --train-flags "$(STEP_35)"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_260) --section seeds-held-out-260
+	$(PY) -m benchmarks.seeds --section seeds-refractory-lif-today --fit-flags "--refractory lif"
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --section training-runs-5ms --setting default "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)" \
