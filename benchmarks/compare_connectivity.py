@@ -164,6 +164,7 @@ def fit_hawkes(spike_file, n_trials, seed, workdir):
     )
     if fit.returncode:  # the script's one-line error is the last line it printed
         raise RuntimeError((fit.stderr.strip().splitlines() or [f"exit status {fit.returncode}"])[-1])
+    sys.stderr.write(fit.stderr)  # its warnings (skipped or unconverged groups) still reach the reader
     return load_posterior(posterior_file)
 
 

@@ -122,6 +122,7 @@ def fit_and_score(spike_file, workdir, options, seed, max_spikes):
     )
     if fit.returncode:  # the script's one-line error is the last line it printed
         raise RuntimeError((fit.stderr.strip().splitlines() or [f"exit status {fit.returncode}"])[-1])
+    sys.stderr.write(fit.stderr)  # its warnings (skipped or unconverged groups) still reach the reader
     posterior = load_posterior(posterior_file)
     true_weights, _ = connectivity.connection_matrix(posterior.weights, posterior.layer_sizes)
     auc_all = connectivity.group_aucs(posterior, true_weights)
