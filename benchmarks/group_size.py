@@ -9,8 +9,8 @@ is fitted beside ``--subsets`` random subsets of as many trials drawn from the c
 the same class (same stimulus, same background), by ``fit_hawkes_process.py``'s fit (its defaults
 or ``--fit-flags``), and every fit is scored by the AUC over its observable pairs, as the seed
 sweep scores the script's file. The wrong group and the class's correct group are the stored
-fit's (``benchmarks.fresh_test_sets.judge``: the seed sweep's numbers); the subsets are fitted
-and scored by the same ``fit_and_score``. Seeds without a fitted group of wrong trials are
+fit's (the seed sweep's numbers); both they and the subsets are fitted and scored by
+``benchmarks.fresh_test_sets.fit_and_score``. Seeds without a fitted group of wrong trials are
 trained and listed, not fitted.
 
 A seed's subsets are drawn from ``default_rng([S, SUBSET_KEY])``, wrong group after wrong group,
@@ -30,7 +30,7 @@ import tempfile
 import numpy as np
 
 import fit_hawkes_process
-from benchmarks.fresh_test_sets import AUC_GOAL, check_network_args, fit_and_score, judge, network_parser
+from benchmarks.fresh_test_sets import AUC_GOAL, check_network_args, fit_and_score, network_parser
 from benchmarks.report import write_section
 from benchmarks.seeds import DEFAULT_SEEDS, flags_text, train
 from spike_file import load_spike_trains
@@ -99,7 +99,7 @@ def seed_rows(seed, n_subsets, train_flags=(), fit_flags=(), n_jobs=-1):
     subsets = same_size_subsets(wrong, correct, n_subsets, np.random.default_rng([seed, SUBSET_KEY]))
     if not subsets:
         return []
-    stored = judge(spike_data, fit_args, seed, n_jobs)
+    stored = fit_and_score(spike_data, plan, plan["groups"], plan["backgrounds"], fit_args.per_trial, seed, n_jobs)
     backgrounds = fit_hawkes_process.group_backgrounds(spike_data, subsets, fit_args.background)
     fitted = fit_and_score(spike_data, plan, subsets, backgrounds, fit_args.per_trial, [seed, SUBSET_KEY], n_jobs)
     spikes_a_trial = spike_data["spikes"].sum(axis=(1, 2))  # (n_trials,)

@@ -55,7 +55,7 @@ COLUMNS = (
 
 
 def run_script(main, argv):
-    """Run a script's ``main(argv)`` in this process, its printout swallowed.
+    """Run a script's ``main(argv)`` in this process, its printout swallowed; return what it returns.
 
     In process, a worker imports torch, pycma and scipy once for all its runs, and a run's
     seconds are the script's own work. A script's one-line error (``sys.exit("...")``, or
@@ -65,7 +65,7 @@ def run_script(main, argv):
     errors = io.StringIO()
     try:
         with redirect_stdout(io.StringIO()), redirect_stderr(errors):
-            main(argv)
+            return main(argv)
     except SystemExit as exit:
         if exit.code not in (None, 0):
             printed = errors.getvalue().strip().splitlines() or [f"exit status {exit.code}"]

@@ -147,12 +147,11 @@ def main(argv=None):
         parser.error("need --every >= 1 and seeds >= 0")
     try:  # train_snn.py's one-line error now, not after hours
         args.settings = {name: shlex.split(flags) for name, flags in args.setting} if args.setting else SETTINGS
-        for flags in args.settings.values():
-            run_script(train_snn.parse_args, flags)
+        generations = [run_script(train_snn.parse_args, flags).generations for flags in args.settings.values()]
     except (RuntimeError, ValueError) as err:
         parser.error(f"--setting: {err}")
-    for flags in args.settings.values():
-        if train_snn.parse_args(flags).generations < args.every:
+    for flags, last in zip(args.settings.values(), generations):
+        if last < args.every:
             parser.error(f"--every {args.every} is above the generations of train_snn.py {shlex.join(flags)}")
     command = shlex.join(["python", "-m", "benchmarks.training_runs", *(sys.argv[1:] if argv is None else argv)])
     title = (
