@@ -142,6 +142,9 @@ FRESH_240 := 240 241 242 243 244 245 246 247 248 249
 # Step 36: step 35's term judged on fresh seeds alone (250-269), the default beside it (rejected).
 FRESH_250 := 250 251 252 253 254 255 256 257 258 259
 FRESH_260 := 260 261 262 263 264 265 266 267 268 269
+# Step 37: a rate floor higher in the band, on seeds 0-9 and fresh seeds, the default beside it there.
+STEP_37 := --rate-floor 0.08
+FRESH_270 := 270 271 272 273 274 275 276 277 278 279
 # The fresh seeds whose miss of the AUC goal was a group of wrong trials (RESULTS.md sections
 # seeds-held-out-220 to -250), set against same-size subsets of correct trials.
 WRONG_MISSES := 223 229 248 249 251
@@ -251,6 +254,9 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_260) --section seeds-held-out-260-burst-10 --train-flags "$(STEP_35)"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_260) --section seeds-held-out-260
 	$(PY) -m benchmarks.seeds --section seeds-refractory-lif-today --fit-flags "--refractory lif"
+	$(PY) -m benchmarks.seeds --section seeds-rate-floor-008 --train-flags "$(STEP_37)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_270) --section seeds-held-out-270-rate-floor-008 --train-flags "$(STEP_37)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_270) --section seeds-held-out-270
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --section training-runs-5ms --setting default "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)" \
