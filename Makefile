@@ -145,6 +145,9 @@ FRESH_260 := 260 261 262 263 264 265 266 267 268 269
 # Step 37: a rate floor higher in the band, on seeds 0-9 and fresh seeds, the default beside it there.
 STEP_37 := --rate-floor 0.08
 FRESH_270 := 270 271 272 273 274 275 276 277 278 279
+# Step 38: the higher floor with more noise, likewise.
+STEP_38 := --rate-floor 0.08 --noise-sigma 0.35
+FRESH_280 := 280 281 282 283 284 285 286 287 288 289
 # The fresh seeds whose miss of the AUC goal was a group of wrong trials (RESULTS.md sections
 # seeds-held-out-220 to -250), set against same-size subsets of correct trials.
 WRONG_MISSES := 223 229 248 249 251
@@ -257,6 +260,9 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --section seeds-rate-floor-008 --train-flags "$(STEP_37)"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_270) --section seeds-held-out-270-rate-floor-008 --train-flags "$(STEP_37)"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_270) --section seeds-held-out-270
+	$(PY) -m benchmarks.seeds --section seeds-rate-floor-008-noise-035 --train-flags "$(STEP_38)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_280) --section seeds-held-out-280-rate-floor-008-noise-035 --train-flags "$(STEP_38)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_280) --section seeds-held-out-280
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --section training-runs-5ms --setting default "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)" \
