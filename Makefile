@@ -148,6 +148,9 @@ FRESH_270 := 270 271 272 273 274 275 276 277 278 279
 # Step 38: the higher floor with more noise, likewise.
 STEP_38 := --rate-floor 0.08 --noise-sigma 0.35
 FRESH_280 := 280 281 282 283 284 285 286 287 288 289
+# Step 39: step 38's pair judged on fresh seeds alone (290-309), the default beside it.
+FRESH_290 := 290 291 292 293 294 295 296 297 298 299
+FRESH_300 := 300 301 302 303 304 305 306 307 308 309
 # The fresh seeds whose miss of the AUC goal was a group of wrong trials (RESULTS.md sections
 # seeds-held-out-220 to -250), set against same-size subsets of correct trials.
 WRONG_MISSES := 223 229 248 249 251
@@ -263,6 +266,10 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --section seeds-rate-floor-008-noise-035 --train-flags "$(STEP_38)"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_280) --section seeds-held-out-280-rate-floor-008-noise-035 --train-flags "$(STEP_38)"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_280) --section seeds-held-out-280
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_290) --section seeds-held-out-290-rate-floor-008-noise-035 --train-flags "$(STEP_38)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_290) --section seeds-held-out-290
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_300) --section seeds-held-out-300-rate-floor-008-noise-035 --train-flags "$(STEP_38)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_300) --section seeds-held-out-300
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --section training-runs-5ms --setting default "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)" \
