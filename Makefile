@@ -148,7 +148,7 @@ FRESH_270 := 270 271 272 273 274 275 276 277 278 279
 # Step 38: the higher floor with more noise, likewise.
 STEP_38 := --rate-floor 0.08 --noise-sigma 0.35
 FRESH_280 := 280 281 282 283 284 285 286 287 288 289
-# Step 39: step 38's pair judged on fresh seeds alone (290-309), the default beside it.
+# Step 39: step 38's pair judged on fresh seeds alone (290-309), the default beside it (rejected).
 FRESH_290 := 290 291 292 293 294 295 296 297 298 299
 FRESH_300 := 300 301 302 303 304 305 306 307 308 309
 # The fresh seeds whose miss of the AUC goal was a group of wrong trials (RESULTS.md sections
