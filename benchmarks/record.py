@@ -11,7 +11,9 @@ disagree between two such sections is an error (one of them is stale: rerun it).
 
 The counts come from the rows' three-decimal figures, and each seed-sweep section's own count of
 seeds at both goals, which its benchmark computed from unrounded numbers, must agree with them:
-a figure on a bar cannot be miscounted silently.
+a figure on a bar cannot be miscounted silently. Each count of seeds at both goals comes with the
+95% Clopper-Pearson interval of the rate it estimates: how little ten seeds, and how much a hundred,
+say about the next seed.
 
 Reads:  docs/RESULTS.md.
 Writes: the "record" section of docs/RESULTS.md (unless ``--no-report``); prints it.
@@ -26,6 +28,7 @@ import shlex
 import sys
 
 import numpy as np
+from scipy import stats
 
 import fit_hawkes_process
 import train_snn
@@ -160,6 +163,19 @@ def gather(text):
     return sweeps, seconds, fresh, names
 
 
+def rate_interval(k, n, level=0.95):
+    """Clopper-Pearson interval of a rate seen ``k`` times in ``n`` seeds: the rates the count does not reject.
+
+    Exact (never narrower than ``level`` asks), from the beta quantiles the binomial's tails invert to;
+    the bound at ``k == 0`` (or ``k == n``) is 0 (or 1). How far a count over seeds pins down the rate a new
+    seed would meet the goals at.
+    """
+    tail = (1 - level) / 2
+    low = stats.beta.ppf(tail, k, n - k + 1) if k > 0 else 0.0
+    high = stats.beta.ppf(1 - tail, k + 1, n - k) if k < n else 1.0
+    return float(low), float(high)
+
+
 def seed_ranges(seeds_):
     """``"0-9, 210-239"`` from a collection of seeds."""
     ordered = sorted(seeds_)
@@ -181,7 +197,14 @@ def sweep_table(sweeps, seconds):
     """One row for seeds 0-9 (which judged every choice), one for the others (fresh when swept), one for all."""
     tuned = [seed for seed in sweeps if seed in seeds.DEFAULT_SEEDS]
     others = [seed for seed in sweeps if seed not in seeds.DEFAULT_SEEDS]
-    columns = ("seeds", "runs", f"test acc. >= {ACCURACY_GOAL}", "both goals", "short of a goal (test acc.; worst AUC)")
+    columns = (
+        "seeds",
+        "runs",
+        f"test acc. >= {ACCURACY_GOAL}",
+        "both goals",
+        "rate at both, 95% interval",
+        "short of a goal (test acc.; worst AUC)",
+    )
     lines = ["| " + " | ".join((*columns, "train s")) + " |", "|---" * (len(columns) + 1) + "|"]
     for label, chosen in (
         (f"{seed_ranges(tuned)} (judged every choice)", tuned),
@@ -193,9 +216,11 @@ def sweep_table(sweeps, seconds):
         accuracy = np.array([sweeps[seed][0] for seed in chosen])
         both = sum(meets_both(*sweeps[seed]) for seed in chosen)
         short = _misses(sweeps, chosen) if label != "all" else f"{len(chosen) - both} seeds"
+        low, high = rate_interval(both, len(chosen))
         trainings = [t for seed in chosen for t in seconds[seed]]
         lines.append(
-            f"| {label} | {len(chosen)} | {int((accuracy >= ACCURACY_GOAL).sum())} | {both} | {short} | "
+            f"| {label} | {len(chosen)} | {int((accuracy >= ACCURACY_GOAL).sum())} | {both} | "
+            f"{low:.2f}-{high:.2f} | {short} | "
             f"{min(trainings):.0f}-{max(trainings):.0f} |"
         )
     return "\n".join(lines)

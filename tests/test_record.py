@@ -1,5 +1,7 @@
 """benchmarks/record.py gathers the default's runs from the sections that ran it, and counts them right."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -67,9 +69,12 @@ def test_the_record_counts_each_seed_of_the_defaults_sections_once(document):
     assert seconds == {0: [41.0], 1: [39.0, 57.0], 210: [33.0]}
     assert fresh == {0: (4, 4), 1: (2, 4), 210: (0, 4)}
     text = record.report(document.read_text())
-    assert "| 0-1 (judged every choice) | 2 | 2 | 1 | 1 (0.955; 0.884) | 39-57 |" in text
-    assert "| 210 (fresh when swept) | 1 | 0 | 0 | 210 (0.940; 0.970) | 33-33 |" in text
-    assert "| all | 3 | 2 | 1 | 2 seeds | 33-57 |" in text
+    # 1 of 2: P(X >= 1) = 1 - (1 - p)^2 and P(X <= 1) = 1 - p^2 hit 0.025 at these rates; 0 of 1: 1 - p.
+    one_of_two = f"{1 - np.sqrt(0.975):.2f}-{np.sqrt(0.975):.2f}"
+    assert f"| 0-1 (judged every choice) | 2 | 2 | 1 | {one_of_two} | 1 (0.955; 0.884) | 39-57 |" in text
+    assert f"| 210 (fresh when swept) | 1 | 0 | 0 | 0.00-{1 - 0.025:.2f} | 210 (0.940; 0.970) | 33-33 |" in text
+    low, high = brute_force_interval(1, 3)
+    assert f"| all | 3 | 2 | 1 | {low:.2f}-{high:.2f} | 2 seeds | 33-57 |" in text
     assert "3 networks (seeds 0-1, 210): 1 meet both goals on every set, 1 on some (1), 1 on none (210); " in text
     assert "6 of 12 sets meet both." in text
 
@@ -114,3 +119,31 @@ def test_seed_ranges_join_runs_of_consecutive_seeds():
 
 def test_a_group_without_an_auc_misses_the_goal():
     assert not record.meets_both(0.99, np.nan) and record.meets_both(0.95, 0.9) and not record.meets_both(0.949, 0.95)
+
+
+def brute_force_interval(k, n, tail=0.025):
+    """The Clopper-Pearson bounds by bisection on binomial tails summed term by term."""
+
+    def at_least(j, p):  # P(X >= j), rising in p
+        return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(j, n + 1))
+
+    def solve(j, target):  # the p at which P(X >= j) = target
+        lo, hi = 0.0, 1.0
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if at_least(j, mid) < target else (lo, mid)
+        return (lo + hi) / 2
+
+    # The lowest rate with P(X >= k) >= tail, and the highest with P(X <= k) >= tail.
+    return solve(k, tail) if k > 0 else 0.0, solve(k + 1, 1 - tail) if k < n else 1.0
+
+
+@pytest.mark.parametrize("k, n", [(0, 10), (1, 2), (9, 10), (10, 10), (81, 100), (16, 20)])
+def test_the_rate_interval_inverts_the_binomial_tails(k, n):
+    assert record.rate_interval(k, n) == pytest.approx(brute_force_interval(k, n), abs=1e-9)
+
+
+def test_the_rate_interval_at_no_seed_or_every_seed_has_its_closed_form():
+    # P(X = 0) = (1 - p)^n = 0.025 and P(X = n) = p^n = 0.025.
+    assert record.rate_interval(0, 20) == pytest.approx((0.0, 1 - 0.025 ** (1 / 20)))
+    assert record.rate_interval(20, 20) == pytest.approx((0.025 ** (1 / 20), 1.0))
