@@ -284,6 +284,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.validate_hawkes --quick
 	$(if $(wildcard .venv-bench/bin/python),$(BENCH_PY) -m benchmarks.check_against_nuts,@echo "skipped benchmarks.check_against_nuts: no .venv-bench")
 	$(PY) -m benchmarks.record
+	$(PY) -m benchmarks.paired_sweeps
 
 clean:
 	rm -rf $(VENV) data/*.pkl data/*.npz
