@@ -13,16 +13,14 @@ Writes: the "paired-sweeps" section of docs/RESULTS.md (unless ``--no-report``);
 Command:  python -m benchmarks.paired_sweeps
 """
 
-import argparse
 import contextlib
 import io
 import shlex
-import sys
 
 from scipy import stats
 
 from benchmarks import record, seeds
-from benchmarks.report import RESULTS, write_section
+from benchmarks.report import RESULTS, summarise_results
 
 TITLE = "Candidates against today's default on the seeds swept beside it"
 PREFIX = "python -m benchmarks.seeds"
@@ -106,21 +104,8 @@ def report(text):
     )
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
-    return parser.parse_args(argv)
-
-
 def main(argv=None):
-    args = parse_args(argv)
-    try:
-        body = report(RESULTS.read_text())
-    except (OSError, ValueError) as err:
-        sys.exit(f"benchmarks.paired_sweeps: {err}")
-    print(body)
-    if not args.no_report:
-        write_section("paired-sweeps", TITLE, "python -m benchmarks.paired_sweeps", body)
+    summarise_results(argv, report, "paired-sweeps", TITLE, "benchmarks.paired_sweeps", RESULTS)
 
 
 if __name__ == "__main__":

@@ -20,12 +20,10 @@ Writes: the "record" section of docs/RESULTS.md (unless ``--no-report``); prints
 Command:  python -m benchmarks.record
 """
 
-import argparse
 import contextlib
 import io
 import re
 import shlex
-import sys
 
 import numpy as np
 from scipy import stats
@@ -33,7 +31,7 @@ from scipy import stats
 import fit_hawkes_process
 import train_snn
 from benchmarks import fresh_test_sets, seeds
-from benchmarks.report import RESULTS, write_section
+from benchmarks.report import RESULTS, summarise_results
 
 ACCURACY_GOAL, AUC_GOAL = fresh_test_sets.ACCURACY_GOAL, fresh_test_sets.AUC_GOAL
 SECTION = re.compile(r"<!-- begin ([a-z0-9-]+) -->\n## [^\n]*\n\n    ([^\n]*)\n(.*?)<!-- end \1 -->", re.S)
@@ -252,21 +250,8 @@ def report(text):
     )
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
-    return parser.parse_args(argv)
-
-
 def main(argv=None):
-    args = parse_args(argv)
-    try:
-        body = report(RESULTS.read_text())
-    except (OSError, ValueError) as err:
-        sys.exit(f"benchmarks.record: {err}")
-    print(body)
-    if not args.no_report:
-        write_section("record", TITLE, "python -m benchmarks.record", body)
+    summarise_results(argv, report, "record", TITLE, "benchmarks.record", RESULTS)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ replaces it and leaves the others alone, so each table is printed by the run tha
 and never typed by hand. New sections are appended in the order they are first written.
 """
 
+import argparse
 import contextlib
 import io
 import os
@@ -93,3 +94,31 @@ def printed_section(name, title, command, enabled=True, path=RESULTS):
         yield
     if enabled:
         write_section(name, title, command, tee.copy.getvalue(), path)
+
+
+def summarise_results(argv, summary, name, title, module, path=RESULTS):
+    """The ``main`` of a benchmark that reads the results document and writes one section of it.
+
+    Parameters
+    ----------
+    argv : list of str or None
+        Its command line: ``--no-report`` prints the section without writing it.
+    summary : callable
+        Document text -> the section's markdown; raises ValueError on a section it cannot read.
+    name, title : str
+        The section's key and heading.
+    module : str
+        The benchmark, e.g. ``"benchmarks.record"``: its command and its errors' prefix.
+    path : Path
+        The document, read and written.
+    """
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=title)
+    parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
+    args = parser.parse_args(argv)
+    try:
+        body = summary(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        sys.exit(f"{module}: {err}")
+    print(body)
+    if not args.no_report:
+        write_section(name, title, f"python -m {module}", body, path)
