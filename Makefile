@@ -38,8 +38,8 @@ lint: $(STAMP)
 
 # The benchmarks write their tables into docs/RESULTS.md (and the README's Results). The tick
 # and NumPyro comparisons run in .venv-bench when it exists (requirements-bench.txt says how to
-# make it); without it the tick rows are left out and the NUTS check is skipped. The record runs
-# last: it gathers the default's runs from the sections the others wrote.
+# make it); without it the tick rows are left out and the NUTS check is skipped. The record and
+# the paired sweeps run last: they gather the default's runs from the sections the others wrote.
 BENCH_PY := $(if $(wildcard .venv-bench/bin/python),.venv-bench/bin/python,$(PY))
 
 # The neuron before step 24 (a 5 ms membrane, a 2 ms refractory period): every sweep made
