@@ -13,8 +13,6 @@ Writes: the "paired-sweeps" section of docs/RESULTS.md (unless ``--no-report``);
 Command:  python -m benchmarks.paired_sweeps
 """
 
-import contextlib
-import io
 import shlex
 
 from scipy import stats
@@ -40,11 +38,10 @@ def _sweep(name, command):
     """
     if name == "seeds" or (command != PREFIX and not command.startswith(PREFIX + " ")):
         return None
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):
-            return seeds.parse_args(shlex.split(command[len(PREFIX) :]))
-    except SystemExit:
-        raise ValueError(f"section {name}: its command no longer parses") from None
+    args = record.parse_or_none(seeds, shlex.split(command[len(PREFIX) :]))
+    if args is None:
+        raise ValueError(f"section {name}: its command no longer parses")
+    return args
 
 
 def pairs(text):
@@ -56,13 +53,13 @@ def pairs(text):
         Candidate flags (``"train: ...; fit: ..."``) -> seed -> (candidate meets both goals,
         default meets both goals), in document order.
     """
-    found = [(name, command, body, _sweep(name, command)) for name, (command, body) in record.sections(text).items()]
+    found = [
+        (name, body, _sweep(name, command), record.default_run(command) is not None)
+        for name, (command, body) in record.sections(text).items()
+    ]
     paired = {}
-    for (name_a, command_a, body_a, run_a), (name_b, command_b, body_b, run_b) in zip(found, found[1:]):
-        if run_a is None or run_b is None or run_a.seeds != run_b.seeds:
-            continue
-        default_a, default_b = (record.default_run(command) is not None for command in (command_a, command_b))
-        if default_a == default_b:
+    for (name_a, body_a, run_a, default_a), (name_b, body_b, run_b, default_b) in zip(found, found[1:]):
+        if run_a is None or run_b is None or run_a.seeds != run_b.seeds or default_a == default_b:
             continue
         candidate, body_c, body_d = (run_b, body_b, body_a) if default_a else (run_a, body_a, body_b)
         try:

@@ -44,7 +44,7 @@ def sections(text):
     return {name: (command, body) for name, command, body in SECTION.findall(text)}
 
 
-def _parse(script, flags):
+def parse_or_none(script, flags):
     """``script.parse_args(flags)``, or None where the script refuses them."""
     try:
         with contextlib.redirect_stderr(io.StringIO()):
@@ -69,11 +69,11 @@ def default_run(command):
     """
     for prefix, module in BENCHMARKS.items():
         if command == prefix or command.startswith(prefix + " "):
-            args = _parse(module, shlex.split(command[len(prefix) :]))
+            args = parse_or_none(module, shlex.split(command[len(prefix) :]))
             if args is None:
                 raise ValueError("its command no longer parses")
             scripts = ((train_snn, args.train_flags), (fit_hawkes_process, args.fit_flags))
-            if all(_parse(script, flags) == script.parse_args([]) for script, flags in scripts):
+            if all(parse_or_none(script, flags) == script.parse_args([]) for script, flags in scripts):
                 return module, args.seeds
     return None
 
