@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
+from cli_types import non_negative_int
 from connectivity import (
     LATERAL,
     NONE,
@@ -137,12 +138,12 @@ def plot_alpha_matrix(
 
 
 def plot_alpha_vs_weights(
-    ax, alpha_mean, alpha_low, alpha_high, true_weights, connection_types, title="", observable=None
+    ax, alpha_mean, alpha_low, alpha_high, true_weights, connection_types, title="", observable=None, seed=0
 ):
     """Posterior-mean alpha (90% interval bars) against the true weight, one colour per type.
 
     Pairs without a synapse all have weight 0; they are spread over a narrow band around 0
-    (deterministically) so that they do not hide each other. Pairs outside ``observable`` are
+    (uniform jitter drawn from ``seed``) so that they do not hide each other. Pairs outside ``observable`` are
     drawn hollow: their alpha is the prior's, a fixed 0, or pushed to 0 by a target that never
     fires, not what the spikes show of a synapse.
 
@@ -156,6 +157,8 @@ def plot_alpha_vs_weights(
     title : str
     observable : ndarray of bool, shape (n_neurons, n_neurons), optional
         ``observable_pairs``; None: every pair is drawn filled.
+    seed : int
+        Seed of the jitter: only where the weight-0 points lie, never a number.
 
     Returns
     -------
@@ -168,7 +171,7 @@ def plot_alpha_vs_weights(
     types = [kind for kind in present if kind not in others] + [k for k in others if k in present]
     palette = dict(zip(types, sns.color_palette("colorblind", len(types))))
     spread = 0.015 * max(np.ptp(true_weights), 1e-12)
-    jitter = np.where(true_weights == 0, np.random.default_rng(0).uniform(-spread, spread, true_weights.shape), 0.0)
+    jitter = np.where(true_weights == 0, np.random.default_rng(seed).uniform(-spread, spread, true_weights.shape), 0.0)
     for kind in types:
         of_kind = connection_types == kind
         label = f"{kind} ({of_kind.sum()})"  # on the first series drawn, filled or hollow
@@ -318,7 +321,7 @@ def figure_by_group(posterior, cbar_label):
     return fig
 
 
-def figure_vs_weights(posterior, name, true_weights, connection_types):
+def figure_vs_weights(posterior, name, true_weights, connection_types, seed=0):
     """Figure of the main group's alpha against the true weights, AUC in the title."""
     group = posterior.groups[name]
     summary = group.summary["alpha"]
@@ -341,6 +344,7 @@ def figure_vs_weights(posterior, name, true_weights, connection_types):
         connection_types,
         title=title,
         observable=observable,
+        seed=seed,
     )
     return fig
 
@@ -362,7 +366,7 @@ def figure_traces(posterior, name):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        allow_abbrev=False, description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
     parser.add_argument(
         "--posterior-file",
@@ -371,6 +375,13 @@ def parse_args(argv=None):
         help="posterior written by fit_hawkes_process.py",
     )
     parser.add_argument("--figure-dir", type=Path, default=ROOT / "figures", help="folder for the four PNG figures")
+    parser.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="seed of the horizontal jitter that keeps the weight-0 points of alpha_vs_weights.png apart "
+        "(the figures' only random draw)",
+    )
     return parser.parse_args(argv)
 
 
@@ -387,7 +398,7 @@ def main(argv=None):
     figures = {
         "example_alpha_matrix.png": figure_example(posterior, name, cbar_label),
         "alpha_heatmaps_by_group.png": figure_by_group(posterior, cbar_label),
-        "alpha_vs_weights.png": figure_vs_weights(posterior, name, true_weights, connection_types),
+        "alpha_vs_weights.png": figure_vs_weights(posterior, name, true_weights, connection_types, args.seed),
         "mcmc_traces.png": figure_traces(posterior, name),
     }
     try:

@@ -118,6 +118,7 @@ def metrics_by_split(labels, predictions, split):
 
 _population_size = number(int, lambda v: v >= 2, "at least 2 (CMA-ES needs a population)")
 _fraction = number(float, lambda v: 0 <= v <= 1, "a fraction in [0, 1]")
+_rate = number(float, lambda v: 0 <= v <= 1, "a rate in spikes per step, in [0, 1]")
 
 
 def _device(text):
@@ -145,7 +146,7 @@ def _device(text):
 def parse_args(argv=None):
     """Parse the command line; nonsense values exit with code 2 and one line."""
     lif = spiking_network.LIFParams()
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n")[0])
     add = parser.add_argument
     add("--n-train", type=positive_int, default=200, help="training trials (default 200)")
     add("--n-test", type=positive_int, default=400, help="fresh test trials (default 400)")
@@ -297,21 +298,21 @@ def parse_args(argv=None):
     )
     add(
         "--rate-floor",
-        type=non_negative_float,
+        type=_rate,
         default=RATE_FLOOR,
         help=f"firing rate in spikes per step below which the fitness penalises a hidden or "
         f"output neuron (default {RATE_FLOOR})",
     )
     add(
         "--rate-target",
-        type=non_negative_float,
+        type=_rate,
         default=RATE_TARGET,
         help=f"firing rate in spikes per step above which the fitness penalises a hidden or "
         f"output neuron (default {RATE_TARGET}; the outputs': --output-rate-target)",
     )
     add(
         "--output-rate-target",
-        type=non_negative_float,
+        type=_rate,
         default=None,
         help="firing rate in spikes per step above which the fitness penalises an output neuron "
         "(default: --rate-target)",
@@ -419,6 +420,13 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.v_reset >= args.v_threshold:
         parser.error(f"argument --v-reset: must be below --v-threshold ({args.v_threshold}), got {args.v_reset}")
+    targets = {"--rate-target": args.rate_target, "--output-rate-target": args.output_rate_target}
+    for flag, target in targets.items():
+        if target is not None and args.rate_floor >= target:
+            parser.error(
+                f"argument --rate-floor: must be below {flag} ({target}), or no rate escapes the "
+                f"fitness's penalty; got {args.rate_floor}"
+            )
     if args.init_output_weight < args.min_weight:
         parser.error(
             f"argument --init-output-weight: must be at least --min-weight ({args.min_weight}), "

@@ -359,7 +359,7 @@ def bench_scaling(mu, alpha, beta, base_events, seed, tick_cls, n_repeats):
 
 # ----------------------------------------------------------------------------- CLI
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n")[0])
     parser.add_argument(
         "--quick",
         action="store_true",

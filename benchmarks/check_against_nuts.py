@@ -403,7 +403,7 @@ def print_report(result, args, n_samples, n_warmup):
 
 # ----------------------------------------------------------------------------- CLI
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n")[0])
     parser.add_argument(
         "--seed", type=int_at_least(0), default=0, help="seed of the simulated data and of both samplers (default 0)"
     )

@@ -89,7 +89,7 @@ def markdown_table(by_seed):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=list(seeds.DEFAULT_SEEDS), help="seeds to run")
     parser.add_argument("--train-flags", type=shlex.split, default=[], help="flags for train_snn.py, quoted")
     parser.add_argument("--fit-flags", type=shlex.split, default=[], help="flags for fit_hawkes_process.py, quoted")

@@ -279,7 +279,7 @@ def network_parser(description, section):
     ``--seeds``, ``--n-jobs``, ``--train-flags``, ``--fit-flags``, ``--section`` (default
     ``section``) and ``--no-report``; ``check_network_args`` checks them once parsed.
     """
-    parser = argparse.ArgumentParser(description=description)
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=description)
     parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS), help="seeds to train and judge")
     parser.add_argument("--n-jobs", type=int, default=-1, help="fits at a time (-1: all cores)")
     parser.add_argument("--train-flags", type=shlex.split, default=[], help="flags for train_snn.py, quoted")

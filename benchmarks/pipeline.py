@@ -74,7 +74,7 @@ def report(results):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-report", action="store_true", help="print only; write no document")
     return parser.parse_args(argv)
 

@@ -112,7 +112,7 @@ def summarise_results(argv, summary, name, title, module, path=RESULTS):
     path : Path
         The document, read and written.
     """
-    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=title)
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", allow_abbrev=False, description=title)
     parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
     args = parser.parse_args(argv)
     try:

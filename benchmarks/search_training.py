@@ -57,7 +57,7 @@ def run_one(settings, train_seed, min_accuracy):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=120, help="settings to try")
     parser.add_argument("--seed", type=int, default=0, help="seed of the drawn settings")
     parser.add_argument("--train-seed", type=int, default=0, help="train_snn.py --seed")

@@ -145,7 +145,7 @@ def run(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)), help="seeds (default 0-9)")
     parser.add_argument(
         "--pool-generations", type=int, default=100, help="the larger pool: last generations (default 100)"

@@ -165,7 +165,7 @@ def markdown_table(posterior):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0])
     parser.add_argument("--posterior-file", type=Path, default=ROOT / "data" / "hawkes_posterior.npz")
     parser.add_argument("--spike-file", type=Path, default=ROOT / "data" / "spike_trains.pkl")
     parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")

@@ -300,7 +300,7 @@ def print_summary(title, records):
 
 # ----------------------------------------------------------------------------- CLI
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n")[0])
     parser.add_argument(
         "--quick",
         action="store_true",

@@ -70,6 +70,33 @@ def test_plot_alpha_vs_weights_draws_unobservable_pairs_hollow():
     assert legend[2:] == ["input→hidden (2)", "hidden→output (2)", "lateral (2)", "reverse (5)", "none (1)", "self (4)"]
 
 
+def _points(ax):
+    """Every drawn (x, y) point of ``plot_alpha_vs_weights``, sorted by y."""
+    xy = np.concatenate([np.column_stack(c.lines[0].get_data()) for c in ax.containers])
+    return xy[np.argsort(xy[:, 1])]
+
+
+def test_the_seed_moves_only_the_weight_zero_points_and_only_sideways():
+    true_weights, types = connection_matrix(WEIGHTS, LAYER_SIZES)
+    alpha = np.random.default_rng(0).random((4, 4))  # distinct heights: sorting by y pairs the points
+    drawn = {}
+    for seed in (0, 0, 1):
+        fig, ax = plt.subplots()
+        pah.plot_alpha_vs_weights(ax, alpha, alpha, alpha, true_weights, types, seed=seed)
+        drawn.setdefault(seed, []).append(_points(ax))
+        plt.close(fig)
+    np.testing.assert_array_equal(drawn[0][0], drawn[0][1])
+    (x0, y0), (x1, y1) = drawn[0][0].T, drawn[1][0].T
+    np.testing.assert_array_equal(y0, y1)
+    at_zero = np.sort(alpha.ravel())[:, None] == alpha[true_weights == 0][None, :]
+    zero = at_zero.any(axis=1)
+    assert zero.sum() == (true_weights == 0).sum() > 0
+    np.testing.assert_array_equal(x0[~zero], x1[~zero])  # a synapse stays at its weight
+    assert not np.array_equal(x0[zero], x1[zero])
+    spread = 0.015 * np.ptp(true_weights)
+    assert np.all(np.abs(x1[zero]) <= spread)
+
+
 def test_plot_trace_one_line_per_chain():
     draws = np.random.default_rng(0).random((3, 20))
     fig, ax = plt.subplots()
@@ -164,6 +191,19 @@ def test_main_draws_the_four_figures(tmp_path, capsys):
         assert (tmp_path / "fig" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "sine_correct 1.000" in capsys.readouterr().out
     assert plt.get_fignums() == []
+
+
+def test_the_same_seed_draws_the_same_files(tmp_path):
+    true_weights, _ = connection_matrix(WEIGHTS, LAYER_SIZES)
+    _write_posterior(tmp_path / "post.npz", {"sine_correct": ([0, 1, 2], np.where(true_weights > 0, 0.8, 0.02))})
+    drawn = {}
+    for run, seed in enumerate(("3", "3", "4")):
+        folder = tmp_path / f"fig{run}"
+        pah.main(["--posterior-file", str(tmp_path / "post.npz"), "--figure-dir", str(folder), "--seed", seed])
+        drawn[run] = {path.name: path.read_bytes() for path in folder.glob("*.png")}
+    assert len(drawn[0]) == 4 and drawn[0] == drawn[1]
+    changed = [name for name in drawn[0] if drawn[0][name] != drawn[2][name]]
+    assert changed == ["alpha_vs_weights.png"]
 
 
 def test_plotting_before_fitting_says_run_fit(tmp_path):
