@@ -39,7 +39,8 @@ lint: $(STAMP)
 # The benchmarks write their tables into docs/RESULTS.md (and the README's Results). The tick
 # and NumPyro comparisons run in .venv-bench when it exists (requirements-bench.txt says how to
 # make it); without it the tick rows are left out and the NUTS check is skipped. The record and
-# the paired sweeps run last: they gather the default's runs from the sections the others wrote.
+# the paired sweeps run last: they gather the default's runs from the sections the others wrote;
+# then the contents, which list every section, at the top of docs/RESULTS.md.
 BENCH_PY := $(if $(wildcard .venv-bench/bin/python),.venv-bench/bin/python,$(PY))
 
 # The neuron before step 24 (a 5 ms membrane, a 2 ms refractory period): every sweep made
@@ -285,6 +286,7 @@ results: $(STAMP)
 	$(if $(wildcard .venv-bench/bin/python),$(BENCH_PY) -m benchmarks.check_against_nuts,@echo "skipped benchmarks.check_against_nuts: no .venv-bench")
 	$(PY) -m benchmarks.record
 	$(PY) -m benchmarks.paired_sweeps
+	$(PY) -m benchmarks.contents
 
 clean:
 	rm -rf $(VENV) data/*.pkl data/*.npz

@@ -31,17 +31,16 @@ from scipy import stats
 import fit_hawkes_process
 import train_snn
 from benchmarks import fresh_test_sets, seeds
-from benchmarks.report import RESULTS, summarise_results
+from benchmarks.report import RESULTS, read_sections, summarise_results
 
 ACCURACY_GOAL, AUC_GOAL = fresh_test_sets.ACCURACY_GOAL, fresh_test_sets.AUC_GOAL
-SECTION = re.compile(r"<!-- begin ([a-z0-9-]+) -->\n## [^\n]*\n\n    ([^\n]*)\n(.*?)<!-- end \1 -->", re.S)
 TITLE = "The default's record over every seed it ran on"
 BENCHMARKS = {"python -m benchmarks.seeds": seeds, "python -m benchmarks.fresh_test_sets": fresh_test_sets}
 
 
 def sections(text):
     """Name -> (command, body) of every section of a results document."""
-    return {name: (command, body) for name, command, body in SECTION.findall(text)}
+    return {name: (section.command, section.body) for name, section in read_sections(text).items()}
 
 
 def parse_or_none(script, flags):

@@ -15,6 +15,7 @@ import re
 import sys
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "RESULTS.md"
 README = ROOT / "README.md"
 SECTION_NAME = re.compile(r"[a-z0-9-]+")  # section keys: lower-case letters, digits and hyphens
+SECTION = re.compile(r"<!-- begin ([a-z0-9-]+) -->\n## ([^\n]*)\n\n    ([^\n]*)\n(.*?)<!-- end \1 -->", re.S)
 HEADER = (
     "# Results\n\nEvery table below was written by the benchmark named under its title "
     "(`make results` runs them all); nothing here is typed by hand.\n"
@@ -39,7 +41,25 @@ def machine_line():
     )
 
 
-def write_section(name, title, command, body, path=RESULTS):
+def heading_anchor(title):
+    """GitHub's anchor of a markdown heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
+
+
+class Section(NamedTuple):
+    """One section of the results document, as ``write_section`` wrote it."""
+
+    title: str
+    command: str  # the command line under the heading
+    body: str  # the machine line and what the benchmark wrote
+
+
+def read_sections(text):
+    """Name -> ``Section`` of every section of a results document, in document order."""
+    return {name: Section(title, command, body) for name, title, command, body in SECTION.findall(text)}
+
+
+def write_section(name, title, command, body, path=RESULTS, first=False):
     """Replace (or append) section ``name`` of the results document.
 
     Parameters
@@ -54,6 +74,8 @@ def write_section(name, title, command, body, path=RESULTS):
         Markdown: tables and notes.
     path : Path
         The document (``docs/RESULTS.md``).
+    first : bool
+        Where a new section goes: before every other section (a contents list) instead of after.
     """
     if not SECTION_NAME.fullmatch(name):
         raise ValueError(f"section name {name!r}: use lower-case letters, digits and hyphens")
@@ -63,7 +85,13 @@ def write_section(name, title, command, body, path=RESULTS):
         f"<!-- begin {name} -->\n## {title}\n\n    {command}\n\n{machine_line()}\n\n{body.strip()}\n<!-- end {name} -->"
     )
     pattern = re.compile(rf"<!-- begin {name} -->.*?<!-- end {name} -->", re.S)
-    text = pattern.sub(lambda _: section, text) if pattern.search(text) else f"{text.rstrip()}\n\n{section}\n"
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section, text)
+    elif first and "<!-- begin " in text:
+        head, begin, rest = text.partition("<!-- begin ")
+        text = f"{head}{section}\n\n{begin}{rest}"
+    else:
+        text = f"{text.rstrip()}\n\n{section}\n"
     with atomic_write(path) as tmp:
         tmp.write_text(text)
 
@@ -96,7 +124,7 @@ def printed_section(name, title, command, enabled=True, path=RESULTS):
         write_section(name, title, command, tee.copy.getvalue(), path)
 
 
-def summarise_results(argv, summary, name, title, module, path=RESULTS):
+def summarise_results(argv, summary, name, title, module, path=RESULTS, first=False):
     """The ``main`` of a benchmark that reads the results document and writes one section of it.
 
     Parameters
@@ -111,6 +139,8 @@ def summarise_results(argv, summary, name, title, module, path=RESULTS):
         The benchmark, e.g. ``"benchmarks.record"``: its command and its errors' prefix.
     path : Path
         The document, read and written.
+    first : bool
+        Write the section, when new, before every other (``write_section``).
     """
     parser = argparse.ArgumentParser(prog=f"python -m {module}", allow_abbrev=False, description=title)
     parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
@@ -121,4 +151,4 @@ def summarise_results(argv, summary, name, title, module, path=RESULTS):
         sys.exit(f"{module}: {err}")
     print(body)
     if not args.no_report:
-        write_section(name, title, f"python -m {module}", body, path)
+        write_section(name, title, f"python -m {module}", body, path, first)

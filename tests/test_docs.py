@@ -9,14 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.report import heading_anchor
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
-
-
-def heading_anchor(title):
-    """GitHub's anchor of a markdown heading: lower case, punctuation dropped, spaces to hyphens."""
-    return re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
 
 
 def anchors(path):
