@@ -160,6 +160,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
 	$(PY) -m benchmarks.synapse_strength
 	$(PY) -m benchmarks.validate_pipeline
+	$(PY) -m benchmarks.fit_settings
 	$(BENCH_PY) -m benchmarks.compare_connectivity
 	$(BENCH_PY) -m benchmarks.compare_seeds
 	$(PY) -m benchmarks.seeds

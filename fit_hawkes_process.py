@@ -29,8 +29,8 @@ from time import perf_counter, process_time
 import numpy as np
 from joblib import Parallel, delayed
 
-from cli_types import int_at_least, worker_count
-from hawkes_model import HawkesProcessModel
+from cli_types import int_at_least, positive_float, worker_count
+from hawkes_model import HawkesPrior, HawkesProcessModel
 from mcmc_diagnostics import MAX_RHAT, MIN_ESS_BULK, MIN_SAMPLES, is_converged, summarise_draws
 from posterior_file import PARAMETERS, GroupPosterior, Posterior, save_posterior
 from safe_files import InputFileError, check_writable
@@ -348,7 +348,13 @@ def plan_fit(spike_data, args):
     )
     dt = float(spike_data["dt"])
     alpha_free = exogenous_input_mask(spike_data["layer_sizes"]) if args.input == "exogenous" else None
-    model_options = {"time": args.time, "dt": dt, "beta": args.beta, "alpha_mask": alpha_free}
+    model_options = {
+        "time": args.time,
+        "dt": dt,
+        "beta": args.beta,
+        "alpha_mask": alpha_free,
+        "prior": HawkesPrior(alpha_mean=args.alpha_prior_mean),
+    }
     if args.refractory == "lif":
         try:
             dead = lif_dead_steps(spike_data["layer_sizes"], spike_data["lif"], dt)
@@ -439,6 +445,12 @@ def parse_args(argv=None):
         choices=("shared", "pair"),
         default="shared",
         help="one decay rate (1/s) for all pairs, or one per (target, source)",
+    )
+    parser.add_argument(
+        "--alpha-prior-mean",
+        type=positive_float,
+        default=HawkesPrior.alpha_mean,
+        help="mean of every alpha's exponential prior (docs/MODEL.md, Priors; the other priors follow the data)",
     )
     parser.add_argument(
         "--n-samples",
@@ -571,6 +583,7 @@ def main(argv=None):
         "background": args.background,
         "input": args.input,
         "refractory": args.refractory,
+        "alpha_prior_mean": args.alpha_prior_mean,
         "per_trial": args.per_trial,
         "min_trials": args.min_trials,
         "max_spikes": args.max_spikes,

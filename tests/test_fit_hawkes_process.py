@@ -268,19 +268,23 @@ def test_per_trial_mode_sums_the_trials(spike_file, tmp_path):
     np.testing.assert_allclose(group.trial_alpha_mean.sum(axis=0), group.summary["alpha"]["mean"], rtol=1e-10)
 
 
-def test_silent_group_fits_from_the_prior(tmp_path):
+@pytest.mark.parametrize("prior_mean", [None, 0.7])
+def test_silent_group_fits_from_the_prior(tmp_path, prior_mean):
     data = make_spike_data([0, 0, 1, 1], [0, 0, 1, 1], ["test"] * 4)
     data["spikes"][:2] = False  # the sine trials have no spike at all
     save_pickle(data, tmp_path / "spikes.pkl")
-    run_main(tmp_path / "spikes.pkl", tmp_path / "posterior.npz")
-    silent = load_posterior(tmp_path / "posterior.npz").groups["sine_correct"]
+    flags = [] if prior_mean is None else ["--alpha-prior-mean", str(prior_mean)]
+    run_main(tmp_path / "spikes.pkl", tmp_path / "posterior.npz", *flags)
+    posterior = load_posterior(tmp_path / "posterior.npz")
+    prior = HawkesPrior() if prior_mean is None else HawkesPrior(alpha_mean=prior_mean)
+    assert posterior.config["alpha_prior_mean"] == prior.alpha_mean
+    silent = posterior.groups["sine_correct"]
     assert silent.n_spikes.sum() == 0
     for values in (silent.mu, silent.beta):
         assert np.all(np.isfinite(values)) and np.all(values > 0)
     assert np.all(silent.alpha[:, :, 0] == 0)  # the input's row is fixed at 0
     # With no source spikes the data say nothing about the fitted alphas: their draws are the
     # prior's Gamma(shape, mean), so their grand mean lies within 4 standard errors of it.
-    prior = HawkesPrior()
     draws = silent.alpha[:, :, 1:].astype(float)
     assert np.all(draws > 0)
     standard_error = prior.alpha_mean / np.sqrt(prior.alpha_shape * draws.size)
@@ -350,6 +354,9 @@ def test_missing_spike_file_says_run_train_snn(tmp_path):
         ["--seed", "-1"],
         ["--background", "psth"],
         ["--n-samples", "many"],
+        ["--alpha-prior-mean", "0"],
+        ["--alpha-prior-mean", "nan"],
+        ["--alpha-prior-mean", "-0.1"],
     ],
 )
 def test_nonsense_arguments_exit_2(args):
