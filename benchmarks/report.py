@@ -3,7 +3,8 @@ few write a short one into ``README.md``).
 
 A section lies between ``<!-- begin NAME -->`` and ``<!-- end NAME -->``; writing it again
 replaces it and leaves the others alone, so each table is printed by the run that measured it
-and never typed by hand. New sections are appended in the order they are first written.
+and never typed by hand. New sections are appended in the order they are first written, except
+the contents (``benchmarks.contents``), which go before them all.
 """
 
 import argparse
