@@ -161,6 +161,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.synapse_strength
 	$(PY) -m benchmarks.validate_pipeline
 	$(PY) -m benchmarks.fit_settings
+	$(PY) -m benchmarks.fit_settings --section fit-settings-beta --setting "default (one shared beta)" "" --setting "one beta per pair" "--beta pair"
 	$(BENCH_PY) -m benchmarks.compare_connectivity
 	$(BENCH_PY) -m benchmarks.compare_seeds
 	$(PY) -m benchmarks.seeds
