@@ -450,7 +450,8 @@ def parse_args(argv=None):
         "--alpha-prior-mean",
         type=positive_float,
         default=HawkesPrior.alpha_mean,
-        help="mean of every alpha's exponential prior (docs/MODEL.md, Priors; the other priors follow the data)",
+        help="mean of every alpha's exponential prior (docs/MODEL.md, Priors; the other priors are set "
+        "from the data and dt)",
     )
     parser.add_argument(
         "--n-samples",

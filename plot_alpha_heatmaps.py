@@ -143,9 +143,9 @@ def plot_alpha_vs_weights(
     """Posterior-mean alpha (90% interval bars) against the true weight, one colour per type.
 
     Pairs without a synapse all have weight 0; they are spread over a narrow band around 0
-    (uniform jitter drawn from ``seed``) so that they do not hide each other. Pairs outside ``observable`` are
-    drawn hollow: their alpha is the prior's, a fixed 0, or pushed to 0 by a target that never
-    fires, not what the spikes show of a synapse.
+    (uniform jitter drawn from ``seed``) so that they do not hide each other. Pairs outside
+    ``observable`` are drawn hollow: their alpha is the prior's, a fixed 0, or pushed to 0 by a
+    target that never fires, not what the spikes show of a synapse.
 
     Parameters
     ----------
