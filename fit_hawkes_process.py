@@ -37,11 +37,11 @@ from safe_files import InputFileError, check_writable
 from spike_file import load_spike_trains, spikes_to_events
 from trial_groups import (
     exogenous_input_mask,
+    group_backgrounds,
     group_test_trials,
     lif_dead_steps,
     neurons_firing_inside_dead_steps,
     select_trials,
-    stimulus_background,
 )
 
 ROOT = Path(__file__).resolve().parent
@@ -283,35 +283,6 @@ def posterior_record(spike_data, groups, skipped, fits, config, backgrounds=None
         skipped_groups=list(skipped),
         groups=records,
     )
-
-
-def group_backgrounds(spike_data, groups, background):
-    """Each group's relative background under ``--background``.
-
-    Parameters
-    ----------
-    spike_data : dict
-        The spike file, as from ``spike_file.load_spike_trains``.
-    groups : dict
-        Group name -> its trial indices (all of one class).
-    background : str
-        ``"stimulus"`` or ``"constant"``.
-
-    Returns
-    -------
-    dict
-        Group name -> ``stimulus_background`` (D, n_steps) of its trials; empty for
-        ``"constant"`` (``fit_groups`` then fits a constant background).
-    """
-    if background != "stimulus":
-        return {}
-    stimulus_neurons = np.arange(spike_data["layer_sizes"]["input"])
-    return {
-        name: stimulus_background(
-            spike_data["spikes"], spike_data["labels"], spike_data["split"], trials, stimulus_neurons
-        )
-        for name, trials in groups.items()
-    }
 
 
 def plan_fit(spike_data, args):

@@ -5,8 +5,8 @@ network classified them correctly ("sine_correct", "cosine_correct", "sine_wrong
 "cosine_wrong"); ``select_trials`` keeps the groups with enough trials, each cut to the
 trial and spike budgets. When the input layer is taken to be driven by the stimulus alone, a
 group is fitted with a relative background that follows the stimulus
-(``stimulus_background``) and with the input rows of alpha fixed at 0
-(``exogenous_input_mask``).
+(``stimulus_background``, each group's under ``--background``: ``group_backgrounds``) and with
+the input rows of alpha fixed at 0 (``exogenous_input_mask``).
 
 Its own module because what a group is fitted on is read from the spike file's arrays alone,
 apart from how it is fitted: numpy only, no model, sampler or command line.
@@ -124,6 +124,35 @@ def stimulus_background(spikes, labels, split, trials, stimulus_neurons):
     background = np.ones(spikes.shape[1:])
     background[stimulus_neurons] = intensity / intensity.mean(axis=1, keepdims=True)
     return background
+
+
+def group_backgrounds(spike_data, groups, background):
+    """Each group's relative background under ``--background``.
+
+    Parameters
+    ----------
+    spike_data : dict
+        The spike file, as from ``spike_file.load_spike_trains``.
+    groups : dict
+        Group name -> its trial indices (all of one class).
+    background : str
+        ``"stimulus"`` or ``"constant"``.
+
+    Returns
+    -------
+    dict
+        Group name -> ``stimulus_background`` (D, n_steps) of its trials; empty for
+        ``"constant"`` (``fit_hawkes_process.fit_groups`` then fits a constant background).
+    """
+    if background != "stimulus":
+        return {}
+    stimulus_neurons = np.arange(spike_data["layer_sizes"]["input"])
+    return {
+        name: stimulus_background(
+            spike_data["spikes"], spike_data["labels"], spike_data["split"], trials, stimulus_neurons
+        )
+        for name, trials in groups.items()
+    }
 
 
 def exogenous_input_mask(layer_sizes):

@@ -49,9 +49,7 @@ def link(title, anchors):
 
 def sweep_row(title, section, anchors):
     """One row of the seed sweeps' table; ValueError where the section does not say its counts."""
-    args = record.parse_or_none(seeds, shlex.split(section.command[len(PREFIX + SEEDS_MODULE) :]))
-    if args is None:
-        raise ValueError("its command no longer parses")
+    args = record.benchmark_args(section.command, PREFIX + SEEDS_MODULE, seeds)
     accuracy, both, measured = (pattern.search(section.body) for pattern in (ACCURACY_COUNT, BOTH_COUNT, MEASURED))
     if accuracy is None or both is None or measured is None:
         raise ValueError("no counts of seeds at the goals, or no date")

@@ -122,7 +122,7 @@ def fit_and_score(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs
     groups : dict
         Group name -> trial indices: the plan's own groups, or any others.
     backgrounds : dict
-        Group name -> relative background (``fit_hawkes_process.group_backgrounds``).
+        Group name -> relative background (``trial_groups.group_backgrounds``).
     per_trial : bool
     seed : int or sequence of int
         Entropy of the fits' chains (``fit_hawkes_process.fit_groups``).

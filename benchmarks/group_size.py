@@ -34,6 +34,7 @@ from benchmarks.fresh_test_sets import AUC_GOAL, check_network_args, fit_and_sco
 from benchmarks.report import write_section
 from benchmarks.seeds import DEFAULT_SEEDS, flags_text, train
 from spike_file import load_spike_trains
+from trial_groups import group_backgrounds
 
 SUBSET_KEY = 2**31 - 3  # a word of entropy apart from fresh_test_sets' keys
 COLUMNS = (
@@ -100,7 +101,7 @@ def seed_rows(seed, n_subsets, train_flags=(), fit_flags=(), n_jobs=-1):
     if not subsets:
         return []
     stored = fit_and_score(spike_data, plan, plan["groups"], plan["backgrounds"], fit_args.per_trial, seed, n_jobs)
-    backgrounds = fit_hawkes_process.group_backgrounds(spike_data, subsets, fit_args.background)
+    backgrounds = group_backgrounds(spike_data, subsets, fit_args.background)
     fitted = fit_and_score(spike_data, plan, subsets, backgrounds, fit_args.per_trial, [seed, SUBSET_KEY], n_jobs)
     spikes_a_trial = spike_data["spikes"].sum(axis=(1, 2))  # (n_trials,)
     rows = []

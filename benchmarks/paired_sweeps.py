@@ -36,12 +36,12 @@ def _sweep(name, command):
     The README's section (``seeds``) is rewritten in place whenever the default changes, so the
     section next to it was not swept beside it.
     """
-    if name == "seeds" or (command != PREFIX and not command.startswith(PREFIX + " ")):
+    if name == "seeds":
         return None
-    args = record.parse_or_none(seeds, shlex.split(command[len(PREFIX) :]))
-    if args is None:
-        raise ValueError(f"section {name}: its command no longer parses")
-    return args
+    try:
+        return record.benchmark_args(command, PREFIX, seeds)
+    except ValueError as err:
+        raise ValueError(f"section {name}: {err}") from None
 
 
 def pairs(text):

@@ -52,6 +52,19 @@ def parse_or_none(script, flags):
         return None
 
 
+def benchmark_args(command, prefix, module):
+    """``module.parse_args`` of a section's command if it runs ``prefix`` (``"python -m benchmarks.seeds"``), else None.
+
+    Raises ValueError where the benchmark no longer takes the command's flags.
+    """
+    if command != prefix and not command.startswith(prefix + " "):
+        return None
+    args = parse_or_none(module, shlex.split(command[len(prefix) :]))
+    if args is None:
+        raise ValueError("its command no longer parses")
+    return args
+
+
 def default_run(command):
     """The benchmark module and seeds of a section's command if it ran today's defaults, else None.
 
@@ -67,10 +80,8 @@ def default_run(command):
         where the benchmark no longer takes the command's own flags.
     """
     for prefix, module in BENCHMARKS.items():
-        if command == prefix or command.startswith(prefix + " "):
-            args = parse_or_none(module, shlex.split(command[len(prefix) :]))
-            if args is None:
-                raise ValueError("its command no longer parses")
+        args = benchmark_args(command, prefix, module)
+        if args is not None:
             scripts = ((train_snn, args.train_flags), (fit_hawkes_process, args.fit_flags))
             if all(parse_or_none(script, flags) == script.parse_args([]) for script, flags in scripts):
                 return module, args.seeds
