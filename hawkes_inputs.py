@@ -319,6 +319,10 @@ def index_events(events, end_time, n_dims, time, dt, background, cache=None, ref
     steps = None
     if time == "discrete":
         gap_steps, lag_steps, remaining_steps = (np.rint(x / dt) for x in (np.where(first, 0.0, gap), lag, remaining))
+        # Whole steps: a difference of two grid times can fall an ulp short of its step count
+        # (a lag of -1e-17 s), which exp(-beta * lag) turns into an overflow at a large beta.
+        gap = np.where(first, np.inf, gap_steps * dt)
+        lag, remaining = lag_steps * dt, remaining_steps * dt
         # Decay tables hold only the step counts that occur: a long realisation has few
         # distinct ones among tens of thousands of possible ones.
         values, index = np.unique(np.concatenate([gap_steps, lag_steps.ravel(), remaining_steps]), return_inverse=True)

@@ -57,6 +57,22 @@ def test_discrete_matches_slow_reference(kind, params3):
     assert fast == pytest.approx(slow_loglik_discrete(realisations, ends, mu, alpha, beta, dt), rel=1e-12)
 
 
+def test_discrete_decay_beyond_the_grid_gives_the_next_step_kernel():
+    """At beta dt >> 1 the kernel's mass all falls in the next step, also where the float
+    difference of two grid times falls an ulp short of a whole step (steps 9 and 10 of
+    dt = 1 ms: 0.010 - 0.009 - 0.001 < 0), which exp(-beta * lag) would blow up."""
+    dt, end = 0.001, 0.05
+    source_steps = np.array([9, 13, 18, 21, 26, 29, 36])
+    assert np.all((source_steps + 1) * dt - source_steps * dt - dt < 0)  # the case in question
+    realisations = [[source_steps * dt, (source_steps + 1) * dt]]
+    mu, alpha = np.array([20.0, 5.0]), np.array([[0.0, 0.0], [0.6, 0.0]])
+    beta = np.array([[30.0, 30.0], [1e22, 30.0]])
+    fast = HawkesProcessModel(2, time="discrete", dt=dt, beta="pair").log_likelihood(
+        realisations, [end], mu, alpha, beta
+    )
+    assert fast == pytest.approx(slow_loglik_discrete(realisations, [end], mu, alpha, beta, dt), rel=1e-12)
+
+
 @pytest.mark.parametrize("kind", ["shared", "pair"])
 @pytest.mark.parametrize("modulated", [False, True])
 def test_discrete_likelihood_with_dead_steps_matches_the_slow_reference(kind, modulated, params3):
