@@ -60,7 +60,7 @@ def read_sections(text):
     return {name: Section(title, command, body) for name, title, command, body in SECTION.findall(text)}
 
 
-def write_section(name, title, command, body, path=RESULTS, first=False):
+def write_section(name, title, command, body, path=RESULTS, first=False, stamp=None):
     """Replace (or append) section ``name`` of the results document.
 
     Parameters
@@ -77,14 +77,15 @@ def write_section(name, title, command, body, path=RESULTS, first=False):
         The document (``docs/RESULTS.md``).
     first : bool
         Where a new section goes: before every other section (a contents list) instead of after.
+    stamp : str or None
+        The line under the command; None: ``machine_line()``, where and when it was measured.
     """
     if not SECTION_NAME.fullmatch(name):
         raise ValueError(f"section name {name!r}: use lower-case letters, digits and hyphens")
     path = Path(path)
     text = path.read_text() if path.exists() else HEADER
-    section = (
-        f"<!-- begin {name} -->\n## {title}\n\n    {command}\n\n{machine_line()}\n\n{body.strip()}\n<!-- end {name} -->"
-    )
+    stamp = machine_line() if stamp is None else stamp
+    section = f"<!-- begin {name} -->\n## {title}\n\n    {command}\n\n{stamp}\n\n{body.strip()}\n<!-- end {name} -->"
     pattern = re.compile(rf"<!-- begin {name} -->.*?<!-- end {name} -->", re.S)
     if pattern.search(text):
         text = pattern.sub(lambda _: section, text)
@@ -152,4 +153,6 @@ def summarise_results(argv, summary, name, title, module, path=RESULTS, first=Fa
         sys.exit(f"{module}: {err}")
     print(body)
     if not args.no_report:
-        write_section(name, title, f"python -m {module}", body, path, first)
+        # It measures nothing: its numbers are the other sections', as each measured them.
+        stamp = f"Gathered {date.today().isoformat()} from the sections of this document."
+        write_section(name, title, f"python -m {module}", body, path, first, stamp)

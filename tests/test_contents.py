@@ -7,7 +7,7 @@ import pytest
 from test_record import NOISE, sweep_row, write_sweep
 
 from benchmarks import contents
-from benchmarks.report import RESULTS, heading_anchor, read_sections, write_section
+from benchmarks.report import RESULTS, heading_anchor, read_sections, summarise_results, write_section
 
 
 @pytest.fixture
@@ -90,6 +90,15 @@ def test_a_sweep_without_its_counts_is_named(document):
     text = document.read_text().replace("both in 0 of 1", "both of them")
     with pytest.raises(ValueError, match="section seeds-candidate: no counts"):
         contents.report(text)
+
+
+def test_a_summary_says_it_gathered_its_numbers_and_a_benchmark_where_it_measured_them(document):
+    rename_titles(document, ["A", "B", "C"])
+    summarise_results([], contents.report, contents.NAME, contents.TITLE, "benchmarks.contents", document, first=True)
+    sections = read_sections(document.read_text())
+    stamp = sections[contents.NAME].body.strip().split("\n\n", 1)[0]
+    assert stamp == f"Gathered {date.today().isoformat()} from the sections of this document."
+    assert sections["pipeline"].body.strip().startswith(f"Measured {date.today().isoformat()} on ")
 
 
 def test_the_committed_contents_are_current():
