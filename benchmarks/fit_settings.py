@@ -9,8 +9,9 @@ pairs, as the seed sweep scores them. By default the settings are the prior's se
 every alpha's exponential prior at 0.03, 0.3 and 1 beside the default's 0.1 (docs/MODEL.md,
 Priors). ``--setting NAME FLAGS`` compares other fits instead. Under the table, each setting's
 line: the worst group's AUC over the seeds, the seeds at AUC >= 0.9 in every group, the groups
-that converged, and group by group against the first setting, apart for the groups of correct
-trials and of wrong ones (a prior weighs most where the data are few).
+that converged, the median seconds of a fit (the fit script's ``main``, on every core), and
+group by group against the first setting, apart for the groups of correct trials and of wrong
+ones (a prior weighs most where the data are few).
 
 Reads:  nothing.
 Writes: the "fit-settings" section of docs/RESULTS.md, or ``--section`` (unless ``--no-report``);
@@ -22,6 +23,7 @@ import argparse
 import shlex
 import sys
 import tempfile
+from time import perf_counter
 
 import numpy as np
 
@@ -51,12 +53,19 @@ def run_seed(seed, settings, train_flags=()):
     with tempfile.TemporaryDirectory() as tmp:
         spike_file = train(seed, tmp, train_flags)
         accuracy = load_spike_trains(spike_file)["metrics"]["test"]["accuracy"]
-        # The seed sweep's fit, on every core: the last --n-jobs wins, and the result does not depend on it.
-        fits = {name: score(fit(seed, spike_file, [*flags, "--n-jobs", "-1"])) for name, flags in settings.items()}
+        fits = {name: timed_fit(seed, spike_file, flags) for name, flags in settings.items()}
     trials = next(iter(fits.values()))["trials"]
     if any(fit["trials"] != trials for fit in fits.values()):
         raise ValueError(f"seed {seed}: the settings fit different groups; compare settings that fit the same trials")
     return {"seed": seed, "test_accuracy": accuracy, "trials": trials, "fits": fits}
+
+
+def timed_fit(seed, spike_file, flags):
+    """``seeds.score`` of one fit, with ``fit_seconds``: the wall time of the fit script's ``main``."""
+    start = perf_counter()
+    # The seed sweep's fit, on every core: the last --n-jobs wins, and the result does not depend on it.
+    posterior_file = fit(seed, spike_file, [*flags, "--n-jobs", "-1"])
+    return {**score(posterior_file), "fit_seconds": perf_counter() - start}
 
 
 def is_wrong(group):
@@ -96,7 +105,8 @@ def summary_line(rows, name, first):
         f"{name}: worst group's AUC {np.nanmin(worst):.3f}-{np.nanmax(worst):.3f} (median "
         f"{np.nanmedian(worst):.3f}), >= {AUC_GOAL} in every group at {int((worst >= AUC_GOAL).sum())} of "
         f"{len(rows)} seeds; groups converged: {sum(row['fits'][name]['converged'] for row in rows)} of "
-        f"{sum(row['fits'][name]['groups'] for row in rows)}"
+        f"{sum(row['fits'][name]['groups'] for row in rows)}; median fit "
+        f"{np.median([row['fits'][name]['fit_seconds'] for row in rows]):.0f} s"
     )
     if name == first:
         return line + "."

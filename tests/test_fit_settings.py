@@ -21,13 +21,20 @@ def test_the_first_settings_column_is_the_seed_sweeps_fit():
     assert row["trials"] == swept["trials"]
     assert row["fits"]["default"]["auc_observable"] == swept["auc_observable"]
     assert row["fits"]["prior mean 1"]["auc_observable"] != swept["auc_observable"]  # the flag reaches the fit
+    assert all(fit["fit_seconds"] > 0 for fit in row["fits"].values())  # each fit timed
 
 
 def fake_row(seed, aucs_by_setting, trials):
     """A row of ``run_seed`` from group AUCs per setting."""
     fits = {
-        name: {"auc_observable": dict(aucs), "converged": len(aucs) - 1, "groups": len(aucs), "trials": trials}
-        for name, aucs in aucs_by_setting.items()
+        name: {
+            "auc_observable": dict(aucs),
+            "converged": len(aucs) - 1,
+            "groups": len(aucs),
+            "trials": trials,
+            "fit_seconds": 10.0 * (seed + 1) * (k + 1),
+        }
+        for k, (name, aucs) in enumerate(aucs_by_setting.items())
     }
     return {"seed": seed, "test_accuracy": 0.97, "trials": trials, "fits": fits}
 
@@ -55,7 +62,8 @@ def test_the_summary_counts_each_group_against_the_first_setting():
     text = fit_settings.markdown_table(rows, {"a": [], "b": []})
     assert "| 0 | 0.970 | cosine_wrong (9) | 0.880 | 0.910 |" in text
     a_line = "a: worst group's AUC 0.880-0.900 (median 0.890), >= 0.9 in every group at 1 of 2 seeds"
-    assert a_line + "; groups converged: 4 of 6." in text
+    assert a_line + "; groups converged: 4 of 6; median fit 15 s." in text  # fits of 10 and 20 s
+    assert "groups converged: 4 of 6; median fit 30 s. Against a:" in text  # b: 20 and 40 s
     # b against a, correct groups: +0.01, 0, +0.0001 (0.000 as shown), the NaN left out; wrong: +0.03, 0.
     correct = np.median([0.01, 0.0, 0.0001])
     assert (
