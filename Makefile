@@ -162,6 +162,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.validate_pipeline
 	$(PY) -m benchmarks.fit_settings
 	$(PY) -m benchmarks.fit_settings --section fit-settings-beta --setting "default (one shared beta)" "" --setting "one beta per pair" "--beta pair"
+	$(PY) -m benchmarks.fit_settings --section fit-settings-chains --setting "chains seeded 0 (default)" "" --setting "chains seeded 1001" "--seed 1001" --setting "chains seeded 1002" "--seed 1002" --setting "chains seeded 1003" "--seed 1003"
 	$(BENCH_PY) -m benchmarks.compare_connectivity
 	$(BENCH_PY) -m benchmarks.compare_seeds
 	$(PY) -m benchmarks.seeds

@@ -7,11 +7,12 @@ its defaults or ``--train-flags``) and its spike file fitted under every setting
 fit, so its column is the seed sweep's), every fit scored by the AUC over its groups' observable
 pairs, as the seed sweep scores them. By default the settings are the prior's sensitivity: the mean of
 every alpha's exponential prior at 0.03, 0.3 and 1 beside the default's 0.1 (docs/MODEL.md,
-Priors). ``--setting NAME FLAGS`` compares other fits instead. Under the table, each setting's
-line: the worst group's AUC over the seeds, the seeds at AUC >= 0.9 in every group, the groups
-that converged, the median seconds of a fit (the fit script's ``main``, on every core), and
-group by group against the first setting, apart for the groups of correct trials and of wrong
-ones (a prior weighs most where the data are few).
+Priors). ``--setting NAME FLAGS`` compares other fits instead: one decay per pair, say, or the
+chains' seed (``--seed``), whose spread is the Monte Carlo noise of the answer. Under the
+table, each setting's line: the worst group's AUC over the seeds, the seeds at AUC >= 0.9 in
+every group, the groups that converged, the median seconds of a fit (the fit script's ``main``,
+on every core), and group by group against the first setting, apart for the groups of correct
+trials and of wrong ones (a prior weighs most where the data are few).
 
 Reads:  nothing.
 Writes: the "fit-settings" section of docs/RESULTS.md, or ``--section`` (unless ``--no-report``);
@@ -134,8 +135,9 @@ def markdown_table(rows, settings):
     lines += ["", *(summary_line(rows, name, names[0]) for name in names)]
     lines += [
         "",
-        f"AUC over the observable pairs; each seed's network is trained once and fitted under every setting "
-        f"with the same chains' seed. Goal: AUC >= {AUC_GOAL} in every fitted group.",
+        "AUC over the observable pairs; each seed's network is trained once and fitted under every setting, "
+        "the chains seeded by the network's seed unless the setting gives its own `--seed`. "
+        f"Goal: AUC >= {AUC_GOAL} in every fitted group.",
     ]
     return "\n".join(lines)
 
