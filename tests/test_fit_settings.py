@@ -14,7 +14,11 @@ TINY_FIT = "--n-samples 40 --max-samples 40 --n-warmup 40".split()
 
 def test_the_first_settings_column_is_the_seed_sweeps_fit():
     """Against the seed sweep's own run of the scripts (its fit on one core; the fit's result does not depend on it)."""
-    settings = {"default": TINY_FIT, "prior mean 1": [*TINY_FIT, "--alpha-prior-mean", "1"]}
+    settings = {
+        "default": TINY_FIT,
+        "prior mean 1": [*TINY_FIT, "--alpha-prior-mean", "1"],
+        "chains seeded 7": [*TINY_FIT, "--seed", "7"],
+    }
     row = fit_settings.run_seed(3, settings, TINY_TRAIN)
     swept = seeds.run_seed(3, TINY_TRAIN, TINY_FIT)
     assert row["test_accuracy"] == swept["test_accuracy"]
@@ -22,6 +26,9 @@ def test_the_first_settings_column_is_the_seed_sweeps_fit():
     assert row["fits"]["default"]["auc_observable"] == swept["auc_observable"]
     assert row["fits"]["prior mean 1"]["auc_observable"] != swept["auc_observable"]  # the flag reaches the fit
     assert all(fit["fit_seconds"] > 0 for fit in row["fits"].values())  # each fit timed
+    # A setting's own --seed comes after the network's and seeds the chains: the same data, other draws.
+    assert row["fits"]["chains seeded 7"]["trials"] == swept["trials"]
+    assert row["fits"]["chains seeded 7"]["ks"] != swept["ks"]
 
 
 def fake_row(seed, aucs_by_setting, trials):
