@@ -20,11 +20,11 @@ One sweep, every move leaving the posterior invariant:
    ``exp(-theta . c)``); the alphas of a source with no events have no likelihood and are
    drawn from the prior; identical sources (same spike trains, shared beta) are seen by the
    likelihood only through the sum of their alphas, whose split is Dirichlet.
-4. **beta**: log-scale random-walk Metropolis (Jacobian included). A shared beta is, after a
-   warm-up of at least ``hawkes_warmup.MIN_WARMUP_INDEPENDENT`` sweeps, proposed
-   independently from a Gaussian kernel density estimate of the warm-up draws mixed with a
-   wide normal (``LogBetaProposal``; full Hastings ratio).
-   Per-pair betas move one source column at a time, accepted per target.
+4. **beta**: log-scale random-walk Metropolis (Jacobian included) during warm-up; after a
+   warm-up of at least ``hawkes_warmup.MIN_WARMUP_INDEPENDENT`` sweeps, every decay is
+   proposed independently from a Gaussian kernel density estimate of its own warm-up draws
+   mixed with a wide normal (``LogBetaProposal``; full Hastings ratio). Per-pair betas move
+   one source column at a time, accepted per target.
 
 The per-target densities are those of ``hawkes_targets``; the numbers of the prior come as one
 ``PriorRates``.
@@ -45,11 +45,14 @@ from hawkes_targets import event_term, gradient_u, intensity, jacobian, log_like
 N_LEAPFROG = 6
 THETA_ROUNDS = 2
 STEP_JITTER = 0.2
-# After a warm-up of at least hawkes_warmup.MIN_WARMUP_INDEPENDENT sweeps, a shared beta is
+# After a warm-up of at least hawkes_warmup.MIN_WARMUP_INDEPENDENT sweeps, each decay is
 # proposed independently from a kernel density estimate of the second half of the warm-up's
-# log beta draws (Gaussian kernels, Scott's bandwidth), mixed with weight DEFENSIVE_WEIGHT with
-# a normal DEFENSIVE_SCALE times wider than the draws, so the proposal's tails stay heavier
-# than the posterior's. A KDE follows the skewed posterior of log beta that a normal does not.
+# draws of its log (Gaussian kernels, Scott's bandwidth), mixed with weight DEFENSIVE_WEIGHT
+# with a normal DEFENSIVE_SCALE times wider than the draws, so the proposal's tails stay
+# heavier than the posterior's. A KDE follows the skewed posterior of log beta that a normal
+# does not. For a pair whose alpha is near 0 the likelihood hardly sees its decay, whose
+# posterior is then about the wide prior: a random walk crawls across it, the independence
+# proposal jumps.
 DEFENSIVE_WEIGHT = 0.1
 DEFENSIVE_SCALE = 3.0
 
@@ -73,38 +76,55 @@ class ChainState:
 
 @dataclass(frozen=True)
 class LogBetaProposal:
-    """Independence proposal of log beta: a Gaussian KDE of warm-up draws and a wide normal."""
+    """Independence proposal of log beta: a Gaussian KDE of warm-up draws and a wide normal.
 
-    points: np.ndarray  # (n,) warm-up draws of log beta
-    bandwidth: float
-    centre: float  # mean and DEFENSIVE_SCALE x sd of the draws: the wide component
-    wide: float
+    One proposal per decay: a shared beta's, or each pair's (``E = (D, D)``), every decay
+    proposed from its own warm-up draws.
+    """
+
+    points: np.ndarray  # (n, *E) warm-up draws of log beta
+    bandwidth: np.ndarray  # (*E)
+    centre: np.ndarray  # (*E) mean and DEFENSIVE_SCALE x sd of the draws: the wide component
+    wide: np.ndarray  # (*E)
 
     @classmethod
     def fit(cls, draws):
-        draws = np.ravel(draws)
-        sd = draws.std()
+        """From warm-up draws of log beta, (n, *E)."""
+        sd = draws.std(axis=0)
         return cls(
-            points=draws, bandwidth=1.06 * sd * draws.size**-0.2, centre=float(draws.mean()), wide=DEFENSIVE_SCALE * sd
+            points=draws,
+            bandwidth=1.06 * sd * draws.shape[0] ** -0.2,
+            centre=draws.mean(axis=0),
+            wide=DEFENSIVE_SCALE * sd,
         )
 
+    def column(self, j):
+        """The proposal of the decays ``[:, j]`` of a per-pair proposal, ``E = (D,)``."""
+        return LogBetaProposal(self.points[:, :, j], self.bandwidth[:, j], self.centre[:, j], self.wide[:, j])
+
     def draw(self, rng, size):
-        """Random numbers: uniforms (size,), indices (size,), normals (size,)."""
+        """Proposals of shape ``size``, (..., *E). Random numbers: uniforms, indices, normals, each ``size``."""
         wide = rng.random(size) < DEFENSIVE_WEIGHT
-        near = self.points[rng.integers(0, self.points.size, size)]
+        index = rng.integers(0, self.points.shape[0], size)
+        near = np.take_along_axis(self._by_element(index.ndim), index[..., None], axis=-1)[..., 0]
         z = rng.standard_normal(size)
         return np.where(wide, self.centre + self.wide * z, near + self.bandwidth * z)
 
     def log_density(self, x):
-        """Log proposal density at x (any shape)."""
+        """Log proposal density at x, (..., *E)."""
         x = np.asarray(x, dtype=float)
-        kde = logsumexp(-0.5 * ((x[..., None] - self.points) / self.bandwidth) ** 2, axis=-1) - np.log(
-            self.points.size * self.bandwidth
-        )
+        kde = logsumexp(
+            -0.5 * ((x[..., None] - self._by_element(x.ndim)) / self.bandwidth[..., None]) ** 2, axis=-1
+        ) - np.log(self.points.shape[0] * self.bandwidth)
         wide = -0.5 * ((x - self.centre) / self.wide) ** 2 - np.log(self.wide)
         return np.logaddexp(np.log1p(-DEFENSIVE_WEIGHT) + kde, np.log(DEFENSIVE_WEIGHT) + wide) - 0.5 * np.log(
             2 * np.pi
         )
+
+    def _by_element(self, ndim):
+        """The draws with the decays first, (1, ..., 1, *E, n): ``ndim`` + 1 axes."""
+        points = np.moveaxis(self.points, 0, -1)
+        return points.reshape((1,) * (ndim + 1 - points.ndim) + points.shape)
 
 
 @dataclass
@@ -308,12 +328,15 @@ def beta_move_shared(state, model, data, targets, prior, tuning, rng):
 
 
 def beta_move_pair(state, model, data, targets, prior, tuning, rng):
-    """Log-scale random-walk Metropolis on ``beta[:, :, j]``, one source at a time.
+    """Metropolis-Hastings on ``beta[:, :, j]`` on the log scale, one source at a time.
 
-    The ``D`` decays of one source are proposed together and accepted per target, since the
-    likelihood factorises over targets. Decays of sources without events have no likelihood
-    and are drawn from the prior. Random numbers per source: normals (C, D), uniforms (C, D);
-    then the prior draws (C, D, n_silent).
+    A random walk with steps ``exp(tuning.beta_log_step)`` until ``tuning.beta_independent``
+    is set, then an independence proposal from each decay's own part of it (the ratio gains
+    ``q(current) / q(proposal)``). The ``D`` decays of one source are proposed together and
+    accepted per target, since the likelihood factorises over targets. Decays of sources
+    without events have no likelihood and are drawn from the prior. Random numbers per source:
+    the proposal's (normals (C, D) for the walk), then uniforms (C, D); then the prior draws
+    (C, D, n_silent).
 
     Returns
     -------
@@ -325,7 +348,13 @@ def beta_move_pair(state, model, data, targets, prior, tuning, rng):
     term = event_term(targets, lam)
     for s, j in enumerate(data.sources):  # sequential Metropolis-within-Gibbs over sources
         log_beta = np.log(state.beta[:, :, j])
-        log_proposal = log_beta + np.exp(tuning.beta_log_step[:, :, j]) * rng.standard_normal((n_chains, n_dims))
+        if tuning.beta_independent is None:
+            log_proposal = log_beta + np.exp(tuning.beta_log_step[:, :, j]) * rng.standard_normal((n_chains, n_dims))
+            log_q_ratio = 0.0
+        else:
+            q = tuning.beta_independent.column(j)
+            log_proposal = q.draw(rng, (n_chains, n_dims))
+            log_q_ratio = q.log_density(log_beta) - q.log_density(log_proposal)
         uniform = rng.random((n_chains, n_dims))
         h_new, comp_new = model._stats_pair_column(data, np.exp(log_proposal), s)  # (C, N), (C, D)
         alpha_ev = np.repeat(state.theta[:, :, 1 + s], data.n_events, axis=1)  # (C, N)
@@ -335,8 +364,11 @@ def beta_move_pair(state, model, data, targets, prior, tuning, rng):
             delta = segment_sums(term_new - term, targets.start) - state.theta[:, :, 1 + s] * (
                 comp_new - state.comp[:, :, s]
             )  # (C, D)
-            log_ratio = delta - ((log_proposal - prior.log_beta_mean) ** 2 - (log_beta - prior.log_beta_mean) ** 2) / (
-                2 * prior.log_beta_sd**2
+            log_ratio = (
+                delta
+                + log_q_ratio
+                - ((log_proposal - prior.log_beta_mean) ** 2 - (log_beta - prior.log_beta_mean) ** 2)
+                / (2 * prior.log_beta_sd**2)
             )
             acc = np.log(uniform) < log_ratio
         on_event = np.repeat(acc, data.n_events, axis=1)  # (C, N)

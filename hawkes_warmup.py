@@ -24,7 +24,7 @@ NEWTON_STEPS = 25  # damped Newton steps from the dispersed starts to the mode
 NEWTON_MAX_MOVE = 2.0  # largest change of one log parameter in one Newton step
 MIN_WARMUP_WINDOWS = 40  # shorter warm-ups keep the Laplace metric and pick no transfer pairs
 TRANSFER_CORRELATION = -0.5
-MIN_WARMUP_INDEPENDENT = 100  # shorter warm-ups keep the random walk of a shared beta
+MIN_WARMUP_INDEPENDENT = 100  # shorter warm-ups keep the random walk of beta
 
 
 # ---------------------------------------------------------------------- starts
@@ -219,7 +219,7 @@ class WarmUp:
     three windows (a quarter, half and three quarters of the warm-up) the metric becomes the
     covariance of the second half of the window's draws of ``u`` and dual averaging restarts;
     at the second, the transfer pairs are chosen from the same draws. At the end, the steps
-    take their averaged values and a shared beta switches to the independence proposal.
+    take their averaged values and beta switches to the independence proposal.
     Warm-ups shorter than ``MIN_WARMUP_WINDOWS`` keep the starting metric and have no pairs.
     """
 
@@ -257,6 +257,6 @@ class WarmUp:
                 self.pairs_since = it
         if it == self.n_warmup - 1:
             tuning.step = np.where(hmc_targets, self.steps.final(), tuning.step)
-            settled = self.log_beta[self.n_warmup // 2 :]
-            if state.beta.ndim == 1 and self.n_warmup >= MIN_WARMUP_INDEPENDENT and settled.std() > 0:
+            settled = self.log_beta[self.n_warmup // 2 :].reshape((-1,) + state.beta.shape[1:])  # chains pooled
+            if self.n_warmup >= MIN_WARMUP_INDEPENDENT and (settled.std(axis=0) > 0).all():
                 tuning.beta_independent = LogBetaProposal.fit(settled)

@@ -302,6 +302,14 @@ def log_normal_prior(prior, beta):
     return -np.sum((np.log(beta) - prior.log_beta_mean) ** 2) / (2 * prior.log_beta_sd**2)
 
 
+def log_q_from_definition(points, x):
+    """Log density at x of a KDE of ``points`` (n,) mixed with the wide normal, as documented."""
+    bandwidth = 1.06 * points.std() * points.size**-0.2
+    kde = stats.norm.pdf(x, points, bandwidth).mean()
+    wide = stats.norm.pdf(x, points.mean(), hm.DEFENSIVE_SCALE * points.std())
+    return np.log((1 - hm.DEFENSIVE_WEIGHT) * kde + hm.DEFENSIVE_WEIGHT * wide)
+
+
 @TIMES
 @pytest.mark.parametrize("independent", [False, True])
 def test_shared_beta_move_accepts_with_the_exact_hastings_ratio(time, dead, independent):
@@ -318,11 +326,6 @@ def test_shared_beta_move_accepts_with_the_exact_hastings_ratio(time, dead, inde
     )
     theta, beta = s.state.theta.copy(), s.state.beta.copy()
     accepted = hm.beta_move_shared(s.state, s.model, s.data, s.targets, s.prior, tuning, np.random.default_rng(5))
-
-    def log_q(x):
-        kde = stats.norm.pdf(x, proposal_q.points, proposal_q.bandwidth).mean()
-        wide = stats.norm.pdf(x, proposal_q.points.mean(), hm.DEFENSIVE_SCALE * proposal_q.points.std())
-        return np.log((1 - hm.DEFENSIVE_WEIGHT) * kde + hm.DEFENSIVE_WEIGHT * wide)
 
     replay = np.random.default_rng(5)
     if independent:
@@ -347,7 +350,9 @@ def test_shared_beta_move_accepts_with_the_exact_hastings_ratio(time, dead, inde
             - log_normal_prior(s.prior, beta[c])
         )
         if independent:
-            ratio += log_q(np.log(beta[c])) - log_q(log_proposal[c])
+            ratio += log_q_from_definition(proposal_q.points, np.log(beta[c])) - log_q_from_definition(
+                proposal_q.points, log_proposal[c]
+            )
         expected[c] = np.log(uniform[c]) < ratio
     assert np.array_equal(accepted, expected)
     assert 0 < accepted.mean() < 1
@@ -358,12 +363,18 @@ def test_shared_beta_move_accepts_with_the_exact_hastings_ratio(time, dead, inde
 
 
 @TIMES
-def test_pair_beta_move_accepts_with_the_exact_ratio_source_by_source(time, dead):
+@pytest.mark.parametrize("independent", [False, True])
+def test_pair_beta_move_accepts_with_the_exact_ratio_source_by_source(time, dead, independent):
+    # Each decay's independence proposal comes from its own draws, centred elsewhere for each
+    # pair, so that a mix-up of pairs would change the ratio.
     s = Setup(time, "pair", modulated=True, n_chains=4, dead=dead)
+    rng = np.random.default_rng(2)
+    points = np.log(rng.uniform(2.0, 6.0, (3, 3))) + rng.normal(0.0, rng.uniform(0.2, 0.5, (3, 3)), (60, 3, 3))
     tuning = hm.Tuning(
         step=np.ones(3),
         chol=np.zeros((3, 4, 4)),
         beta_log_step=np.log(np.random.default_rng(1).uniform(0.3, 1.5, (4, 3, 3))),
+        beta_independent=hm.LogBetaProposal.fit(points) if independent else None,
     )
     theta, beta = s.state.theta.copy(), s.state.beta.copy()
     accepted = hm.beta_move_pair(s.state, s.model, s.data, s.targets, s.prior, tuning, np.random.default_rng(5))
@@ -371,16 +382,34 @@ def test_pair_beta_move_accepts_with_the_exact_ratio_source_by_source(time, dead
     replay = np.random.default_rng(5)
     expected = np.zeros_like(accepted)
     for j in range(3):  # sources in turn, each against the current state
-        z, uniform = replay.standard_normal((4, 3)), replay.random((4, 3))
+        if independent:
+            wide, index = replay.random((4, 3)) < hm.DEFENSIVE_WEIGHT, replay.integers(0, 60, (4, 3))
+            z = replay.standard_normal((4, 3))
+            column = points[:, :, j]  # (60, 3): the draws of the decays of j onto each target
+            sd = column.std(axis=0)
+            log_proposal = np.where(
+                wide,
+                column.mean(axis=0) + hm.DEFENSIVE_SCALE * sd * z,
+                column[index, np.arange(3)] + 1.06 * sd * 60**-0.2 * z,
+            )
+        else:
+            log_proposal = np.log(beta[:, :, j]) + np.exp(tuning.beta_log_step[:, :, j]) * replay.standard_normal(
+                (4, 3)
+            )
+        uniform = replay.random((4, 3))
         for c in range(4):
             # The whole column is proposed at once: target i's likelihood sees row i of beta only.
             proposal = beta[c].copy()
-            proposal[:, j] = beta[c, :, j] * np.exp(np.exp(tuning.beta_log_step[c, :, j]) * z[c])
+            proposal[:, j] = np.exp(log_proposal[c])
             ratio = s.target_logliks(theta[c], proposal) - s.target_logliks(theta[c], beta[c])
             for i in range(3):
                 ratio_i = (
                     ratio[i] + log_normal_prior(s.prior, proposal[i, j]) - log_normal_prior(s.prior, beta[c, i, j])
                 )
+                if independent:
+                    ratio_i += log_q_from_definition(points[:, i, j], np.log(beta[c, i, j])) - log_q_from_definition(
+                        points[:, i, j], log_proposal[c, i]
+                    )
                 if np.log(uniform[c, i]) < ratio_i:
                     expected[c, i, j], beta[c, i, j] = True, proposal[i, j]
     assert np.array_equal(accepted, expected)
@@ -399,6 +428,24 @@ def test_kde_proposal_draws_follow_its_density():
     cdf /= cdf[-1]
     assert stats.kstest(draws, lambda x: np.interp(x, grid, cdf)).pvalue > 0.01
     assert np.trapezoid(np.exp(q.log_density(grid)), grid) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_per_pair_kde_proposal_is_each_pairs_own():
+    # Every decay's draws and density are those of a one-decay proposal fitted to its draws alone.
+    points = np.random.default_rng(0).gamma(2.0, 0.5, (80, 2, 3)) + np.arange(6).reshape(2, 3)
+    q = hm.LogBetaProposal.fit(points)
+    draws = q.column(1).draw(np.random.default_rng(1), (20_000, 2))  # decays [:, 1]
+    x = np.linspace(-1.0, 9.0, 7)
+    for i in range(2):
+        alone = hm.LogBetaProposal.fit(points[:, i, 1])
+        grid = np.linspace(draws[:, i].min() - 1, draws[:, i].max() + 1, 20_001)
+        cdf = np.cumsum(np.exp(alone.log_density(grid)))
+        cdf /= cdf[-1]
+        assert stats.kstest(draws[:, i], lambda v, g=grid, f=cdf: np.interp(v, g, f)).pvalue > 0.01
+        for k in range(7):
+            assert q.log_density(np.full((2, 3), x[k]))[i, 1] == pytest.approx(
+                log_q_from_definition(points[:, i, 1], x[k])
+            )
 
 
 def test_targets_without_events_are_drawn_from_their_conjugate_posterior():
