@@ -899,3 +899,20 @@ def test_summary_keys_and_shapes():
     assert post.max_rhat == pytest.approx(max(np.max(s[n]["rhat"]) for n in s))
     assert (post.max_rhat, post.min_ess_bulk) == pytest.approx(worst_diagnostics(post.mu, post.alpha, post.beta))
     assert post.min_ess_bulk == pytest.approx(min(np.min(s[n]["ess_bulk"]) for n in s))
+
+
+def test_decay_the_likelihood_does_not_see_is_drawn_from_its_prior_in_nearly_independent_draws():
+    # alpha[0, 1] is fixed at 0, so the likelihood does not depend on beta[0, 1]: its posterior
+    # is its prior, log beta ~ Normal(log 5, 1.5). The independence proposal, fitted to the
+    # warm-up's draws of that decay, crosses it in about one step, so the draws are nearly
+    # independent (the random walk alone falls well short of half the draws' ESS here).
+    mask = np.array([[True, False], [True, True]])
+    events = simulate_hawkes([1.0, 1.0], [[0.2, 0.0], [0.3, 0.0]], 2.0, 200.0, seed=3)
+    model = HawkesProcessModel(2, beta="pair", alpha_mask=mask, prior=HawkesPrior(beta_median=5.0))
+    post = model.fit(events, 200.0, n_samples=1000, n_warmup=200, n_chains=4, seed=0, progress=False)
+    log_beta = np.log(post.beta[:, :, 0, 1])
+    ess = ess_bulk(log_beta)
+    assert ess > 0.5 * log_beta.size
+    assert abs(log_beta.mean() - np.log(5.0)) < 4 * 1.5 / np.sqrt(ess)
+    assert abs(log_beta.std() / 1.5 - 1) < 4 * np.sqrt(0.5 / ess)
+    assert stats.kstest(log_beta[:, ::4].ravel(), stats.norm(np.log(5.0), 1.5).cdf).pvalue > 0.01
