@@ -420,13 +420,18 @@ def test_pair_beta_move_accepts_with_the_exact_ratio_source_by_source(time, dead
         np.testing.assert_allclose(getattr(s.state, name), getattr(fresh, name), rtol=1e-9)
 
 
-def test_kde_proposal_draws_follow_its_density():
-    q = hm.LogBetaProposal.fit(np.random.default_rng(0).gamma(2.0, 0.5, 80))
-    draws = q.draw(np.random.default_rng(1), 20_000)
+def ks_against_density(draws, q):
+    """KS p-value of 1-D draws against the density of a one-decay proposal ``q``, and its grid."""
     grid = np.linspace(draws.min() - 1, draws.max() + 1, 20_001)
     cdf = np.cumsum(np.exp(q.log_density(grid)))
     cdf /= cdf[-1]
-    assert stats.kstest(draws, lambda x: np.interp(x, grid, cdf)).pvalue > 0.01
+    return stats.kstest(draws, lambda x: np.interp(x, grid, cdf)).pvalue, grid
+
+
+def test_kde_proposal_draws_follow_its_density():
+    q = hm.LogBetaProposal.fit(np.random.default_rng(0).gamma(2.0, 0.5, 80))
+    pvalue, grid = ks_against_density(q.draw(np.random.default_rng(1), 20_000), q)
+    assert pvalue > 0.01
     assert np.trapezoid(np.exp(q.log_density(grid)), grid) == pytest.approx(1.0, abs=1e-4)
 
 
@@ -437,11 +442,7 @@ def test_per_pair_kde_proposal_is_each_pairs_own():
     draws = q.column(1).draw(np.random.default_rng(1), (20_000, 2))  # decays [:, 1]
     x = np.linspace(-1.0, 9.0, 7)
     for i in range(2):
-        alone = hm.LogBetaProposal.fit(points[:, i, 1])
-        grid = np.linspace(draws[:, i].min() - 1, draws[:, i].max() + 1, 20_001)
-        cdf = np.cumsum(np.exp(alone.log_density(grid)))
-        cdf /= cdf[-1]
-        assert stats.kstest(draws[:, i], lambda v, g=grid, f=cdf: np.interp(v, g, f)).pvalue > 0.01
+        assert ks_against_density(draws[:, i], hm.LogBetaProposal.fit(points[:, i, 1]))[0] > 0.01
         for k in range(7):
             assert q.log_density(np.full((2, 3), x[k]))[i, 1] == pytest.approx(
                 log_q_from_definition(points[:, i, 1], x[k])
