@@ -45,6 +45,10 @@ from trial_groups import (
 )
 
 ROOT = Path(__file__).resolve().parent
+# Warm-up sweeps per chain by --beta. Per-pair decays start dispersed and move by a random walk
+# during the warm-up; until they settle, each target's alphas move with them, so a short warm-up
+# learns a metric narrower than their posterior and HMC then crawls (docs/MODEL.md, Run length).
+N_WARMUP = {"shared": 200, "pair": 800}
 
 
 def fit_group(events, end_time, n_dims, model_options, sampler_options, seed):
@@ -360,9 +364,16 @@ def plan_fit(spike_data, args):
     }
 
 
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows every default but None, whose meaning the flag's help gives."""
+
+    def _get_help_string(self, action):
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        allow_abbrev=False, description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        allow_abbrev=False, description=__doc__.split("\n\n")[0], formatter_class=DefaultsHelpFormatter
     )
     parser.add_argument(
         "--spike-file",
@@ -440,7 +451,11 @@ def parse_args(argv=None):
         "keeps --n-samples",
     )
     parser.add_argument(
-        "--n-warmup", type=int_at_least(0), default=200, help="warm-up (adaptation) sweeps per chain, discarded"
+        "--n-warmup",
+        type=int_at_least(0),
+        default=None,
+        help=f"warm-up (adaptation) sweeps per chain, discarded (default: {N_WARMUP['shared']}, or "
+        f"{N_WARMUP['pair']} with --beta pair, whose decays take longer to settle)",
     )
     parser.add_argument(
         "--n-chains", type=int_at_least(2), default=4, help="MCMC chains per fit (R-hat needs at least 2)"
@@ -477,7 +492,10 @@ def parse_args(argv=None):
         help="parallel joblib workers over groups (-1: all cores); the result does not depend on it",
     )
     parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the MCMC chains")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.n_warmup is None:
+        args.n_warmup = N_WARMUP[args.beta]
+    return args
 
 
 def main(argv=None):
