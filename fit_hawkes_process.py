@@ -47,7 +47,7 @@ from trial_groups import (
 ROOT = Path(__file__).resolve().parent
 # Warm-up sweeps per chain by --beta. Per-pair decays start dispersed and move by a random walk
 # during the warm-up; until they settle, each target's alphas move with them, so a short warm-up
-# learns a metric narrower than their posterior and HMC then crawls (docs/MODEL.md, Run length).
+# learns a metric narrower than their posterior and HMC then crawls (docs/MODEL.md, The sampler).
 N_WARMUP = {"shared": 200, "pair": 800}
 
 

@@ -32,8 +32,10 @@ import fit_hawkes_process
 from benchmarks.fresh_test_sets import AUC_GOAL
 from benchmarks.report import RESULTS, SECTION_NAME, write_section
 from benchmarks.seeds import DEFAULT_SEEDS, fit, run_script, score, train
+from mcmc_diagnostics import MAX_RHAT, MIN_ESS_BULK
 from spike_file import load_spike_trains
 
+UNCONVERGED_MARK = "†"  # after the AUC of a group whose chains missed the convergence limits
 SETTINGS = {
     "default (prior mean 0.1)": [],
     "prior mean 0.03": ["--alpha-prior-mean", "0.03"],
@@ -118,7 +120,8 @@ def summary_line(rows, name, first):
 
 
 def markdown_table(rows, settings):
-    """One row per seed and fitted group: its AUC over the observable pairs under every setting."""
+    """One row per seed and fitted group: its AUC over the observable pairs under every setting,
+    marked where the fit's chains missed the convergence limits."""
     names = list(settings)
     lines = [
         "| seed | test acc. | group (trials) | " + " | ".join(names) + " |",
@@ -126,18 +129,20 @@ def markdown_table(rows, settings):
     ]
     for row in rows:
         for group, trials in row["trials"].items():
-            aucs = (row["fits"][name]["auc_observable"][group] for name in names)
+            cells = (
+                f"{fit['auc_observable'][group]:.3f}{UNCONVERGED_MARK * (group in fit['unconverged'])}"
+                for fit in (row["fits"][name] for name in names)
+            )
             lines.append(
-                f"| {row['seed']} | {row['test_accuracy']:.3f} | {group} ({trials}) | "
-                + " | ".join(f"{auc:.3f}" for auc in aucs)
-                + " |"
+                f"| {row['seed']} | {row['test_accuracy']:.3f} | {group} ({trials}) | " + " | ".join(cells) + " |"
             )
     lines += ["", *(summary_line(rows, name, names[0]) for name in names)]
     lines += [
         "",
         "AUC over the observable pairs; each seed's network is trained once and fitted under every setting, "
-        "the chains seeded by the network's seed unless the setting gives its own `--seed`. "
-        f"Goal: AUC >= {AUC_GOAL} in every fitted group.",
+        "the chains seeded by the network's seed unless the setting gives its own `--seed`; "
+        f"{UNCONVERGED_MARK}: the group's chains missed the fit script's convergence limits (R-hat <= {MAX_RHAT}, "
+        f"bulk ESS >= {MIN_ESS_BULK}). Goal: AUC >= {AUC_GOAL} in every fitted group.",
     ]
     return "\n".join(lines)
 

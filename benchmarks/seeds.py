@@ -96,16 +96,19 @@ def score(posterior_file):
     dict
         ``auc_observable`` and ``auc_all``: group -> AUC (NaN for a group without a scorable
         pair); ``ks``: group -> the fit's KS statistic, mean over the neurons with one;
-        ``trials``: group -> fitted trials; ``converged`` and ``groups`` (counts).
+        ``trials``: group -> fitted trials; ``converged`` and ``groups`` (counts);
+        ``unconverged``: the groups whose chains missed the convergence limits.
     """
     posterior = load_posterior(posterior_file)
     true_weights, _ = connection_matrix(posterior.weights, posterior.layer_sizes)
+    converged = {name: is_converged(group.max_rhat, group.min_ess_bulk) for name, group in posterior.groups.items()}
     return {
         "auc_observable": group_aucs(posterior, true_weights, observable=True),
         "auc_all": group_aucs(posterior, true_weights),
         "ks": {name: float(np.nanmean(group.gof_ks)) for name, group in posterior.groups.items()},
         "trials": {name: len(group.trials) for name, group in posterior.groups.items()},
-        "converged": sum(is_converged(group.max_rhat, group.min_ess_bulk) for group in posterior.groups.values()),
+        "converged": sum(converged.values()),
+        "unconverged": [name for name, ok in converged.items() if not ok],
         "groups": len(posterior.groups),
     }
 

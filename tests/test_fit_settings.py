@@ -37,6 +37,7 @@ def fake_row(seed, aucs_by_setting, trials):
         name: {
             "auc_observable": dict(aucs),
             "converged": len(aucs) - 1,
+            "unconverged": list(aucs)[-1:],
             "groups": len(aucs),
             "trials": trials,
             "fit_seconds": 10.0 * (seed + 1) * (k + 1),
@@ -67,7 +68,10 @@ def test_the_summary_counts_each_group_against_the_first_setting():
         ),
     ]
     text = fit_settings.markdown_table(rows, {"a": [], "b": []})
-    assert "| 0 | 0.970 | cosine_wrong (9) | 0.880 | 0.910 |" in text
+    # The groups whose chains missed the limits are marked: here each fit's last group.
+    assert "| 0 | 0.970 | cosine_wrong (9) | 0.880† | 0.910† |" in text
+    assert "| 0 | 0.970 | cosine_correct (195) | 0.930 | 0.930 |" in text
+    assert "†: the group's chains missed the fit script's convergence limits (R-hat <= 1.01" in text
     a_line = "a: worst group's AUC 0.880-0.900 (median 0.890), >= 0.9 in every group at 1 of 2 seeds"
     assert a_line + "; groups converged: 4 of 6; median fit 15 s." in text  # fits of 10 and 20 s
     assert "groups converged: 4 of 6; median fit 30 s. Against a:" in text  # b: 20 and 40 s

@@ -53,6 +53,7 @@ def test_the_stored_set_is_judged_as_the_seed_sweep_scores_the_scripts_fit(spike
     np.testing.assert_array_equal(list(judged["auc"].values()), list(scores["auc_observable"].values()))
     assert list(judged["auc"]) == list(scores["auc_observable"])
     assert judged["trials"] == scores["trials"] and sum(judged["converged"].values()) == scores["converged"]
+    assert scores["unconverged"] == [name for name, converged in judged["converged"].items() if not converged]
     assert judged["accuracy"] == spike_data["metrics"]["test"]["accuracy"]
 
 
