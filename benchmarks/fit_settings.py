@@ -129,9 +129,9 @@ def markdown_table(rows, settings):
     ]
     for row in rows:
         for group, trials in row["trials"].items():
+            fits = [row["fits"][name] for name in names]
             cells = (
-                f"{fit['auc_observable'][group]:.3f}{UNCONVERGED_MARK * (group in fit['unconverged'])}"
-                for fit in (row["fits"][name] for name in names)
+                f"{fit['auc_observable'][group]:.3f}{UNCONVERGED_MARK * (group in fit['unconverged'])}" for fit in fits
             )
             lines.append(
                 f"| {row['seed']} | {row['test_accuracy']:.3f} | {group} ({trials}) | " + " | ".join(cells) + " |"
