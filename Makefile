@@ -155,6 +155,8 @@ FRESH_300 := 300 301 302 303 304 305 306 307 308 309
 # The fresh seeds whose miss of the AUC goal was a group of wrong trials (RESULTS.md sections
 # seeds-held-out-220 to -250), set against same-size subsets of correct trials.
 WRONG_MISSES := 223 229 248 249 251
+# Seeds no sweep had run, for the check of which posterior summary ranks the synapses.
+FRESH_310 := 310 311 312 313 314 315 316 317 318 319
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -171,6 +173,8 @@ results: $(STAMP)
 	$(PY) -m benchmarks.fresh_test_sets --seeds $(FRESH_220) --section fresh-test-sets-220
 	$(PY) -m benchmarks.group_size
 	$(PY) -m benchmarks.group_size --seeds $(WRONG_MISSES) --section group-size-wrong-misses
+	$(PY) -m benchmarks.alpha_summary
+	$(PY) -m benchmarks.alpha_summary --seeds $(FRESH_310) --section alpha-summary-310
 	$(PY) -m benchmarks.seeds --section seeds-tau-mem-5ms --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)"
 	$(PY) -m benchmarks.seeds --section seeds-no-cull --train-flags "$(BEFORE_24) $(NO_CULL) $(NO_SYNC) $(NOISE_025)"
 	$(PY) -m benchmarks.seeds --section seeds-no-lateral-floor --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC) $(NOISE_025)"

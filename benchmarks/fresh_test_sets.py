@@ -110,8 +110,8 @@ def fresh_test_set(spike_data, seed, index):
     }
 
 
-def fit_and_score(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs):
-    """Fit groups of trials as the fit script fits its groups; score them as the seed sweep scores its file.
+def fit_posterior(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs):
+    """Fit groups of trials as the fit script fits its groups; return the record the script would write.
 
     Parameters
     ----------
@@ -131,9 +131,7 @@ def fit_and_score(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs
 
     Returns
     -------
-    dict
-        ``auc`` group -> AUC over its observable pairs (NaN: none scorable); ``trials`` group ->
-        fitted trials; ``converged`` group -> bool.
+    posterior_file.Posterior
     """
     fits = fit_hawkes_process.fit_groups(
         plan["events"],
@@ -147,8 +145,19 @@ def fit_and_score(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs
         n_jobs,
         backgrounds,
     )
-    # The record the script would write, scored as the seed sweep scores the script's file.
-    posterior = fit_hawkes_process.posterior_record(spike_data, groups, [], fits, {}, backgrounds, plan["alpha_free"])
+    return fit_hawkes_process.posterior_record(spike_data, groups, [], fits, {}, backgrounds, plan["alpha_free"])
+
+
+def fit_and_score(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs):
+    """``fit_posterior``, scored as the seed sweep scores the script's file.
+
+    Returns
+    -------
+    dict
+        ``auc`` group -> AUC over its observable pairs (NaN: none scorable); ``trials`` group ->
+        fitted trials; ``converged`` group -> bool.
+    """
+    posterior = fit_posterior(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs)
     true_weights, _ = connection_matrix(spike_data["weights"], spike_data["layer_sizes"])
     return {
         "auc": group_aucs(posterior, true_weights, observable=True),
