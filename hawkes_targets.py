@@ -176,13 +176,19 @@ def jacobian(targets, theta):
 
 
 def _event_slopes(targets, lam):
-    """``f'(lambda)``, computed in place in lam's dtype (float32 on HMC trajectories)."""
+    """``f'(lambda)``, computed in place in lam's dtype (float32 on HMC trajectories).
+
+    Discrete time: ``dt / (1 - exp(-lambda dt))``, its denominator as ``-expm1(-lambda dt)``.
+    In float32, ``1 - exp(-lambda dt)`` keeps few digits where ``lambda dt`` is small and is 0
+    below float32's epsilon: an infinite slope, a NaN trajectory, rejected, and rejected again
+    on every later trajectory of a chain whose target sits at such an intensity.
+    """
     if targets.time == "continuous":
         return np.reciprocal(lam, out=lam)
     x = np.multiply(lam, -targets.dt, out=lam)
-    np.exp(x, out=x)
-    np.subtract(1.0, x, out=x)
-    return np.divide(x.dtype.type(targets.dt), x, out=x)  # dt / (1 - exp(-lambda dt))
+    np.expm1(x, out=x)
+    np.negative(x, out=x)
+    return np.divide(x.dtype.type(targets.dt), x, out=x)
 
 
 def _event_curvatures(targets, lam):

@@ -11,6 +11,7 @@ truths.
 """
 
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -174,6 +175,26 @@ def test_gradient_matches_finite_differences_of_the_reference_density(time):
             moving = s.targets.moving[:, p]
             assert np.all(np.abs(grad[c, moving, p] - numeric[moving]) < 1e-3 * (1 + np.abs(numeric[moving])))
     assert np.all(grad[:, ~s.targets.moving] == 0)
+
+
+def test_discrete_event_slopes_keep_float32_precision_down_to_tiny_intensities():
+    # f'(lambda) = dt / (1 - exp(-lambda dt)); the reference: float64 where lambda dt is not small,
+    # its series dt / x * (1 + x / 2 + x**2 / 12) below (the next term, x**4 / 720, is below 1e-19).
+    dt = 1e-3
+    lam = np.logspace(-9, 4, 131)  # 1/s: lambda dt from 1e-12 (float32's 1 - exp gives 0) to 10
+    x = lam * dt
+    expected = np.where(x < 1e-4, dt / x * (1 + x / 2 + x**2 / 12), dt / (1 - np.exp(-x)))
+    slopes = ht._event_slopes(SimpleNamespace(time="discrete", dt=dt), lam.astype(np.float32))
+    assert slopes.dtype == np.float32
+    np.testing.assert_allclose(slopes, expected, rtol=1e-6)
+
+
+def test_gradient_is_finite_where_every_intensity_is_below_float32s_resolution():
+    # A chain that reaches such a state must still be steered out of it, not stuck there.
+    s = Setup("discrete", "shared", modulated=True, masked=True)
+    u = np.log(np.where(s.targets.moving, s.state.theta * 1e-9, 1.0))
+    grad = ht.gradient_u(s.targets, u, s.state.h32, s.state.comp)
+    assert np.isfinite(grad).all() and np.any(grad[:, s.targets.moving] != 0)
 
 
 @TIMES
