@@ -32,7 +32,7 @@ import numpy as np
 import fit_hawkes_process
 from benchmarks.fresh_test_sets import AUC_GOAL, check_network_args, fit_posterior, network_parser
 from benchmarks.report import write_section
-from benchmarks.seeds import DEFAULT_SEEDS, flags_text, train
+from benchmarks.seeds import flags_text, seeds_phrase, train
 from connectivity import connection_matrix, connectivity_auc, observable_pairs
 from mcmc_diagnostics import is_converged
 from spike_file import load_spike_trains
@@ -201,7 +201,7 @@ def summary(fits, seeds):
 def section_title(args):
     """Heading of the section: which seeds, and any flags that are not the defaults."""
     flags = flags_text(args)
-    seeds = "every seed" if args.seeds == list(DEFAULT_SEEDS) else f"seeds {', '.join(map(str, args.seeds))}"
+    seeds = seeds_phrase(args.seeds)
     return f"Which summary of alpha's posterior ranks the synapses, by group size, {seeds}" + (
         f", with {flags}" if flags else ""
     )

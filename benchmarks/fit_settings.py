@@ -31,7 +31,7 @@ import numpy as np
 import fit_hawkes_process
 from benchmarks.fresh_test_sets import AUC_GOAL
 from benchmarks.report import RESULTS, SECTION_NAME, write_section
-from benchmarks.seeds import DEFAULT_SEEDS, fit, run_script, score, train
+from benchmarks.seeds import DEFAULT_SEEDS, fit, run_script, score, seeds_phrase, train
 from mcmc_diagnostics import MAX_RHAT, MIN_ESS_BULK
 from spike_file import load_spike_trains
 
@@ -194,7 +194,7 @@ def main(argv=None):
 
 def section_title(args):
     """Heading of the section: the seeds, the network's flags if any, the settings."""
-    seeds = "every seed" if args.seeds == list(DEFAULT_SEEDS) else f"seeds {', '.join(map(str, args.seeds))}"
+    seeds = seeds_phrase(args.seeds)
     network = f", train_snn.py `{shlex.join(args.train_flags)}`" if args.train_flags else ""
     return f"The same networks under several fits ({seeds}{network}): {', '.join(args.settings)}"
 

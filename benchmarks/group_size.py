@@ -32,7 +32,7 @@ import numpy as np
 import fit_hawkes_process
 from benchmarks.fresh_test_sets import AUC_GOAL, check_network_args, fit_and_score, network_parser
 from benchmarks.report import write_section
-from benchmarks.seeds import DEFAULT_SEEDS, flags_text, train
+from benchmarks.seeds import flags_text, seeds_phrase, train
 from spike_file import load_spike_trains
 from trial_groups import group_backgrounds
 
@@ -183,7 +183,7 @@ def markdown_table(rows, seeds):
 def section_title(args):
     """Heading of the section: which seeds, and any flags that are not the defaults."""
     flags = flags_text(args)
-    seeds = "every seed" if args.seeds == list(DEFAULT_SEEDS) else f"seeds {', '.join(map(str, args.seeds))}"
+    seeds = seeds_phrase(args.seeds)
     return f"Groups of wrong trials against same-size subsets of correct trials, {seeds}" + (
         f", with {flags}" if flags else ""
     )

@@ -232,10 +232,15 @@ def flags_text(args):
     )
 
 
+def seeds_phrase(seeds):
+    """A section title's words for its seeds: ``"every seed"`` (``DEFAULT_SEEDS``) or ``"seeds 3, 5"``."""
+    return "every seed" if list(seeds) == list(DEFAULT_SEEDS) else f"seeds {', '.join(map(str, seeds))}"
+
+
 def section_title(args):
     """Heading of the sweep's section: which seeds, and any flags that are not the defaults."""
     flags = flags_text(args)
-    seeds = "Every seed" if args.seeds == list(DEFAULT_SEEDS) else f"Seeds {', '.join(map(str, args.seeds))}"
+    seeds = seeds_phrase(args.seeds).capitalize()
     return f"{seeds}: accuracy and connectivity AUC of the " + (
         f"pipeline with {flags}" if flags else "default pipeline"
     )

@@ -103,3 +103,9 @@ def test_a_sweep_other_than_the_default_is_titled_by_its_seeds_and_flags():
     )
     with pytest.raises(SystemExit):
         seeds.parse_args(["--section", "Seeds X"])
+
+
+def test_a_title_names_the_default_seeds_every_seed_and_lists_any_others():
+    assert seeds.seeds_phrase(range(10)) == "every seed"
+    assert seeds.seeds_phrase([3, 5]) == "seeds 3, 5"
+    assert seeds.seeds_phrase([*range(9), 10]) == "seeds 0, 1, 2, 3, 4, 5, 6, 7, 8, 10"
