@@ -122,16 +122,17 @@ def seed_fits(seed, sizes, n_subsets, train_flags=(), fit_flags=(), n_jobs=-1):
         posteriors.append(
             fit_posterior(spike_data, plan, subsets, backgrounds, fit_args.per_trial, [seed, SUMMARY_KEY], n_jobs)
         )
+    scored = [(posterior, summary_aucs(posterior, true_weights)) for posterior in posteriors]
     return [
         {
             "seed": seed,
             "group": name,
             "kind": "subset" if "/" in name else name.rsplit("_", 1)[-1],
             "trials": len(group.trials),
-            "aucs": summary_aucs(posterior, true_weights)[name],
+            "aucs": aucs[name],
             "converged": is_converged(group.max_rhat, group.min_ess_bulk),
         }
-        for posterior in posteriors
+        for posterior, aucs in scored
         for name, group in posterior.groups.items()
     ]
 
@@ -143,8 +144,13 @@ def _row_label(kind, size):
 
 
 def _cell(aucs, reference=None):
-    """``"0.931 (0.874)"``: average and lowest AUC; with ``reference``, then ``"; 12/3/1"``: fits higher/lower/equal."""
+    """``"0.931 (0.874)"``: average and lowest AUC; with ``reference``, then ``"; 12/3/1"``: fits higher/lower/equal.
+
+    ``"-"`` when no fit has a scorable AUC (under both summaries, with ``reference``).
+    """
     scored = ~np.isnan(aucs) if reference is None else ~np.isnan(aucs) & ~np.isnan(reference)
+    if not scored.any():
+        return "-"
     text = f"{np.mean(aucs[scored]):.3f} ({np.min(aucs[scored]):.3f})"
     if reference is None:
         return text

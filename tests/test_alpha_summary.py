@@ -76,6 +76,8 @@ def test_table_sets_each_summary_beside_the_mean_by_kind_of_fit():
     assert lines[4] == (
         "| groups of correct trials | 2 | 195-200 | 2/2 | 0.940 (0.930) | 0.945 (0.940); 1/0/1 | 0.940 (0.920); 1/1/0 |"
     )
+    assert alpha_summary._cell(np.array([np.nan, np.nan])) == "-"
+    assert alpha_summary._cell(np.array([0.9]), np.array([np.nan])) == "-"
     text = lines[-1]
     # Worst script group per seed: mean 0.88, 0.93; median 0.87, 0.94; q05 0.91, 0.92.
     assert "By the mean: the worst group's AUC 0.880-0.930 (median 0.905), >= 0.9 in every group at 1 of 2" in text
