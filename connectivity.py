@@ -153,7 +153,7 @@ def silent_sources(n_spikes):
     return np.broadcast_to(silent[None, :], (silent.size, silent.size))
 
 
-def group_aucs(posterior, true_weights, observable=False):
+def group_aucs(posterior, true_weights, observable=False, alpha=None):
     """Group name -> ``connectivity_auc`` of its posterior-mean alpha (a float, NaN as there).
 
     Over every pair, or with ``observable`` over the group's ``observable_pairs`` only.
@@ -163,10 +163,12 @@ def group_aucs(posterior, true_weights, observable=False):
     posterior : posterior_file.Posterior
     true_weights : ndarray, shape (D, D)
     observable : bool
+    alpha : callable, optional
+        ``GroupPosterior`` -> (D, D) scores to rank instead of the posterior mean.
     """
     return {
         name: connectivity_auc(
-            group.summary["alpha"]["mean"],
+            group.summary["alpha"]["mean"] if alpha is None else alpha(group),
             true_weights,
             observable_pairs(group.n_spikes, posterior.alpha_free) if observable else None,
         )[0]

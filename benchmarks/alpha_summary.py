@@ -26,6 +26,7 @@ Command:  python -m benchmarks.alpha_summary        (seeds 0-9; 4 subsets of 5, 
 import shlex
 import sys
 import tempfile
+from functools import partial
 
 import numpy as np
 
@@ -33,7 +34,7 @@ import fit_hawkes_process
 from benchmarks.fresh_test_sets import AUC_GOAL, check_network_args, fit_posterior, network_parser
 from benchmarks.report import write_section
 from benchmarks.seeds import flags_text, seeds_phrase, train
-from connectivity import connection_matrix, connectivity_auc, observable_pairs
+from connectivity import connection_matrix, group_aucs
 from mcmc_diagnostics import is_converged
 from spike_file import load_spike_trains
 from trial_groups import group_backgrounds
@@ -61,15 +62,11 @@ def alpha_summary(group, summary):
 
 def summary_aucs(posterior, true_weights):
     """Group name -> summary -> AUC over the group's observable pairs (NaN: none scorable)."""
-    return {
-        name: {
-            summary: connectivity_auc(
-                alpha_summary(group, summary), true_weights, observable_pairs(group.n_spikes, posterior.alpha_free)
-            )[0]
-            for summary in SUMMARIES
-        }
-        for name, group in posterior.groups.items()
+    by_summary = {
+        summary: group_aucs(posterior, true_weights, observable=True, alpha=partial(alpha_summary, summary=summary))
+        for summary in SUMMARIES
     }
+    return {name: {summary: by_summary[summary][name] for summary in SUMMARIES} for name in posterior.groups}
 
 
 def correct_subsets(groups, sizes, n_subsets, rng):
