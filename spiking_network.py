@@ -128,23 +128,33 @@ def lif_step(v, refractory, current, leak, lif, n_ref):
     Returns
     -------
     v, refractory, spikes : torch.Tensor, shape (..., n)
-        The new state and this step's spikes (0.0 or 1.0).
+        The new state and this step's spikes (0.0 or 1.0); with ``n_ref == 1`` the counter is
+        the spikes tensor itself.
     """
     # Arithmetic on 0/1 floats and in-place updates instead of boolean masks and torch.where,
     # and comparisons written straight into float tensors: converting a bool result with .to()
     # costs more than the comparison (benchmarks/bench_snn.py times both). This step
     # dominates the run time on CPU.
-    active = torch.le(refractory, 0.0, out=torch.empty_like(refractory))  # 1 if refractory == 0, else 0
+    if n_ref == 1:
+        # With one silent step the counter after a step is 1 where the neuron fired and 0
+        # elsewhere: it is that step's spikes, and needs neither a test nor arithmetic of its own.
+        silent = refractory
+    else:
+        silent = torch.gt(refractory, 0.0, out=torch.empty_like(refractory))  # 1 if refractory, else 0
     u = torch.add(current, v, alpha=leak)
-    # Clamp to v_reset while refractory, and keep u - v_reset for the reset below. With the
-    # default v_reset = 0 both are u itself: two passes over the state fewer each step.
+    # Clamp to v_reset while refractory (u - u * silent), and keep u - v_reset for the reset
+    # below. With the default v_reset = 0 both are u itself: two passes over the state fewer
+    # each step.
     if lif.v_reset:
-        u.sub_(lif.v_reset).mul_(active).add_(lif.v_reset)
+        u.sub_(lif.v_reset)
+        u.addcmul_(u, silent, value=-1.0).add_(lif.v_reset)
         above_reset = u - lif.v_reset
     else:
-        above_reset = u.mul_(active)
+        above_reset = u.addcmul_(u, silent, value=-1.0)
     spikes = torch.ge(u, lif.v_threshold, out=torch.empty_like(u))
     v = u.addcmul_(spikes, above_reset, value=-1.0)  # v_reset where spiking, else u
+    if n_ref == 1:
+        return v, spikes, spikes
     # A neuron fires only with refractory == 0, so the two terms never overlap.
     refractory = (refractory - 1.0).clamp_(min=0.0).add_(spikes, alpha=n_ref)
     return v, refractory, spikes

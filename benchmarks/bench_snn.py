@@ -13,11 +13,14 @@ Measures, side by side in one run on this machine:
    float tensor, as the step does, against a bool result converted with ``.to()``;
 4. one step's input current on one chunk's state (one input neuron): the broadcast multiply
    ``_run_steps`` uses, against a batched matmul of inner size 1;
-5. one generation's evaluation of the default training with its fitness's synchrony term
+5. one LIF step on one chunk's state at the default one-step refractory period: the last
+   step's spikes as the refractory counter, as ``lif_step`` takes them, against the counter's
+   own test and arithmetic (the general step, which any longer period takes);
+6. one generation's evaluation of the default training with its fitness's synchrony term
    (which counts the hidden layer's same-step pairs in every step), without it, and with the
    burst term as well (``--burst-penalty``, off by default; it counts spikes that repeat a
    neuron's spike of two steps before);
-6. the full default training, ``python train_snn.py`` in a subprocess, with its test accuracy
+7. the full default training, ``python train_snn.py`` in a subprocess, with its test accuracy
    (its peak memory is ``benchmarks.pipeline``'s: see ``run_child``).
 
 Reads and writes nothing in the repo (the training writes to a temporary folder). It imports
@@ -265,6 +268,44 @@ def time_input_drive(defaults, layer_sizes, rng, repeats, steps=200):
     time_per_call(variants, repeats, steps, "matmul")
 
 
+def counter_step(v, refractory, current, leak, lif, n_ref):
+    """One LIF step with the refractory counter tested and counted down (v_reset = 0): the
+    general step, which ``lif_step`` takes for any period but one step."""
+    active = torch.le(refractory, 0.0, out=torch.empty_like(refractory))
+    u = torch.add(current, v, alpha=leak).mul_(active)
+    spikes = torch.ge(u, lif.v_threshold, out=torch.empty_like(u))
+    v = u.addcmul_(spikes, u, value=-1.0)
+    refractory = (refractory - 1.0).clamp_(min=0.0).add_(spikes, alpha=n_ref)
+    return v, refractory, spikes
+
+
+def time_refractory_counter(defaults, layer_sizes, repeats, steps=500):
+    """Print the seconds per LIF step of one chunk of the default training's generation at its
+    one-step refractory period: ``lif_step`` against ``counter_step``. The state is random: the
+    potentials, the current, and last step's spikes (a tenth of the neurons), which at one
+    silent step are the refractory counter; both steps must give the same spikes (checked)."""
+    lif = spiking_network.LIFParams(tau_mem=defaults.tau_mem, tau_ref=defaults.tau_ref)
+    leak, n_ref = lif.leak(DT), lif.refractory_steps(DT)
+    if n_ref != 1:
+        print(f"\nrefractory counter: not timed, the default period is {n_ref} steps")
+        return
+    n_lif = layer_sizes["hidden"] + layer_sizes["output"]
+    shape = (defaults.population * defaults.cma_runs, defaults.n_train, n_lif)
+    generator = torch.Generator().manual_seed(0)
+    v, current = torch.rand(shape, generator=generator), torch.randn(shape, generator=generator)
+    last_spikes = (torch.rand(shape, generator=generator) < 0.1).float()
+    variants = {
+        "counter tested and counted down (general step)": lambda: counter_step(
+            v, last_spikes, current, leak, lif, n_ref
+        )[2],
+        "last spikes as the counter (lif_step)": lambda: spiking_network.lif_step(
+            v, last_spikes, current, leak, lif, n_ref
+        )[2],
+    }
+    print(f"\none LIF step, one refractory step: population {shape[0]}, {shape[1]} trials, {n_lif} LIF neurons")
+    time_per_call(variants, repeats, steps, "the general step")
+
+
 def time_fitness_terms(defaults, layer_sizes, rng, repeats, fitness_options):
     """Print one generation's evaluation with the default fitness, its synchrony term off, and the burst term on.
 
@@ -368,6 +409,7 @@ def run(args):
         time_chunking(defaults, layer_sizes, rng, args.repeats, scale)
     time_spike_test(args.repeats)
     time_input_drive(defaults, layer_sizes, rng, args.repeats)
+    time_refractory_counter(defaults, layer_sizes, args.repeats)
     time_fitness_terms(defaults, layer_sizes, rng, args.repeats, fitness_options)
 
     if not args.skip_training:
