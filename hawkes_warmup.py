@@ -6,7 +6,8 @@ the starting ``ChainState`` and the ``Tuning`` that the moves of ``hawkes_moves`
 Warm-up (discarded): dispersed starts, moved to the conditional mode of each target by damped
 Newton steps in ``u``; the Laplace covariance there is the first metric. Step sizes adapt by
 dual averaging (Hoffman & Gelman 2014), the dense metric is re-estimated from the draws of
-three windows, the transfer pairs are chosen from the second; nothing adapts after warm-up.
+three windows (each chain's draws about their own mean, shrunk towards the first metric), the
+transfer pairs are chosen from the second; nothing adapts after warm-up.
 """
 
 import numpy as np
@@ -25,6 +26,7 @@ NEWTON_MAX_MOVE = 2.0  # largest change of one log parameter in one Newton step
 MIN_WARMUP_WINDOWS = 40  # shorter warm-ups keep the Laplace metric and pick no transfer pairs
 TRANSFER_CORRELATION = -0.5
 MIN_WARMUP_INDEPENDENT = 100  # shorter warm-ups keep the random walk of beta
+LAPLACE_DRAWS = 10  # weight of the first metric, in draws, in each re-estimated one
 
 
 # ---------------------------------------------------------------------- starts
@@ -145,18 +147,21 @@ class StepAdaptation:
         return np.exp(self.log_avg)
 
 
-def metric_from_draws(u_draws, moving):
-    """Cholesky factor of each target's regularised covariance of ``u``, (D, P, P).
+def metric_from_draws(u_draws, moving, laplace):
+    """Cholesky factor of each target's covariance of ``u`` from a window's draws, (D, P, P).
 
-    ``u_draws``: (n, D, P). The covariance is shrunk a little towards its diagonal (Stan's
-    regulariser, made scale-free), so that it is positive definite however few the draws.
+    ``u_draws``: (n, C, D, P), n sweeps of C chains; ``laplace``: (D, P, P), the first metric's
+    covariance. Each chain's draws are taken about their own mean: chains that have not yet
+    met would otherwise stretch the metric along the line between them, which the next window,
+    run under it, then barely explores across. The covariance is then shrunk towards
+    ``laplace`` with the weight of ``LAPLACE_DRAWS`` draws, so that it is positive definite,
+    and a window in which a target hardly moved cannot collapse its metric.
     """
-    n = u_draws.shape[0]
+    n_sweeps, n_chains = u_draws.shape[:2]
     centred = u_draws - u_draws.mean(axis=0)
-    cov = np.einsum("ndp,ndq->dpq", centred, centred) / max(n - 1, 1)
-    diag = np.einsum("dpp->dp", cov)
-    cov = (n * cov + 5e-3 * diag[:, :, None] * np.eye(cov.shape[1])) / (n + 5)
-    return cholesky_on(cov, moving)
+    n = n_sweeps * n_chains
+    cov = np.einsum("ncdp,ncdq->dpq", centred, centred) / max(n - n_chains, 1)
+    return cholesky_on((n * cov + LAPLACE_DRAWS * laplace) / (n + LAPLACE_DRAWS), moving)
 
 
 def cholesky_on(cov, moving):
@@ -217,7 +222,8 @@ class WarmUp:
     Each sweep, the HMC steps follow dual averaging and the random-walk steps of beta and of
     the transfer pairs a Robbins-Monro rule towards ``TARGET_ACCEPTANCE_WALK``. At the ends of
     three windows (a quarter, half and three quarters of the warm-up) the metric becomes the
-    covariance of the second half of the window's draws of ``u`` and dual averaging restarts;
+    covariance of the second half of the window's draws of ``u`` (``metric_from_draws``) and
+    dual averaging restarts;
     at the second, the transfer pairs are chosen from the same draws. At the end, the steps
     take their averaged values and beta switches to the independence proposal.
     Warm-ups shorter than ``MIN_WARMUP_WINDOWS`` keep the starting metric and have no pairs.
@@ -227,6 +233,7 @@ class WarmUp:
         self.n_warmup, self.targets, self.tuning = n_warmup, targets, tuning
         self.windows = [] if n_warmup < MIN_WARMUP_WINDOWS else [n_warmup // 4, n_warmup // 2, 3 * n_warmup // 4]
         self.steps = StepAdaptation(tuning.step)
+        self.laplace = tuning.chol @ np.swapaxes(tuning.chol, -1, -2)  # (D, P, P), the first metric
         self.u = np.empty((max(n_warmup, 1),) + state.theta.shape)  # (W, C, D, P)
         self.log_beta = np.empty((max(n_warmup, 1),) + state.beta.shape)
         self.pairs_since = 0
@@ -247,12 +254,13 @@ class WarmUp:
         if it + 1 in self.windows:
             k = self.windows.index(it + 1)
             begin = self.windows[k - 1] if k else 0
-            recent = self.u[(begin + it + 1) // 2 : it + 1].reshape((-1,) + state.theta.shape[1:])
-            tuning.chol = metric_from_draws(recent, targets.moving)
+            window = self.u[(begin + it + 1) // 2 : it + 1]  # (n, C, D, P)
+            tuning.chol = metric_from_draws(window, targets.moving, self.laplace)
             self.steps.restart(self.steps.final())
             tuning.step = np.where(hmc_targets, self.steps.final(), tuning.step)
             if k == 1:
-                tuning.pairs, tuning.pair_axis = choose_pairs(np.exp(recent) * targets.moving, targets)
+                pooled = window.reshape((-1,) + state.theta.shape[1:])  # chains pooled
+                tuning.pairs, tuning.pair_axis = choose_pairs(np.exp(pooled) * targets.moving, targets)
                 tuning.pair_log_step = np.zeros(tuning.pairs.shape[:2])
                 self.pairs_since = it
         if it == self.n_warmup - 1:

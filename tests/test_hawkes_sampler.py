@@ -513,6 +513,53 @@ def test_newton_start_reaches_the_mode_of_each_target():
     assert np.all(np.isfinite(u))
 
 
+def _window_and_laplace(rng, n_sweeps=30, n_chains=4, n_dims=3, n_params=4):
+    u = rng.normal(size=(n_sweeps, n_chains, n_dims, n_params)) @ rng.normal(size=(n_params, n_params))
+    moving = np.ones((n_dims, n_params), dtype=bool)
+    moving[1, 2] = False  # a parameter fixed at 0: outside the metric
+    a = rng.normal(size=(n_dims, n_params, n_params))
+    laplace = a @ np.swapaxes(a, 1, 2) + np.eye(n_params)
+    return u, moving, laplace
+
+
+def test_metric_is_each_chains_covariance_about_its_own_mean_shrunk_towards_the_laplace_one():
+    rng = np.random.default_rng(4)
+    u, moving, laplace = _window_and_laplace(rng)
+    n_sweeps, n_chains, n_dims, n_params = u.shape
+    metric = hw.metric_from_draws(u, moving, laplace)
+    for d in range(n_dims):
+        free = np.flatnonzero(moving[d])
+        sums = np.zeros((free.size, free.size))
+        for c in range(n_chains):  # a loop over chains and draws, the textbook pooled covariance
+            x = u[:, c, d][:, free]
+            mean = x.sum(axis=0) / n_sweeps
+            for row in x:
+                sums += np.outer(row - mean, row - mean)
+        pooled = sums / (n_sweeps * n_chains - n_chains)
+        n = n_sweeps * n_chains
+        expected = (n * pooled + hw.LAPLACE_DRAWS * laplace[d][np.ix_(free, free)]) / (n + hw.LAPLACE_DRAWS)
+        got = metric[d] @ metric[d].T
+        np.testing.assert_allclose(got[np.ix_(free, free)], expected, rtol=1e-12)
+        fixed = np.flatnonzero(~moving[d])
+        assert not got[fixed].any() and not got[:, fixed].any()
+
+
+def test_metric_ignores_how_far_apart_the_chains_are_and_never_collapses():
+    rng = np.random.default_rng(5)
+    u, moving, laplace = _window_and_laplace(rng)
+    apart = u + 50.0 * rng.normal(size=(1,) + u.shape[1:])  # each chain shifted by its own offset
+    np.testing.assert_allclose(
+        hw.metric_from_draws(apart, moving, laplace), hw.metric_from_draws(u, moving, laplace), atol=1e-9
+    )
+    # A window in which no chain moved leaves the Laplace covariance, scaled by its weight.
+    still = np.broadcast_to(u[:1], u.shape)
+    metric = hw.metric_from_draws(still, moving, laplace)
+    weight = hw.LAPLACE_DRAWS / (u.shape[0] * u.shape[1] + hw.LAPLACE_DRAWS)
+    for d in range(u.shape[2]):
+        free = np.ix_(moving[d], moving[d])
+        np.testing.assert_allclose((metric[d] @ metric[d].T)[free], weight * laplace[d][free], rtol=1e-12)
+
+
 @pytest.mark.parametrize("time", ["continuous", "discrete"])
 def test_zero_length_window_reproduces_the_prior(time):
     # With T = 0 the likelihood is constant, so the moves that run must leave the prior
