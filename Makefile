@@ -157,6 +157,9 @@ FRESH_300 := 300 301 302 303 304 305 306 307 308 309
 WRONG_MISSES := 223 229 248 249 251
 # Seeds no sweep had run, for the check of which posterior summary ranks the synapses.
 FRESH_310 := 310 311 312 313 314 315 316 317 318 319
+# The default's record on more fresh seeds, the first swept under the warm-up metric of
+# 2026-12-05 (docs/MODEL.md, the sampler), chosen by nothing.
+FRESH_320 := 320 321 322 323 324 325 326 327 328 329
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -278,6 +281,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_290) --section seeds-held-out-290
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_300) --section seeds-held-out-300-rate-floor-008-noise-035 --train-flags "$(STEP_38)"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_300) --section seeds-held-out-300
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_320) --section seeds-held-out-320
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --section training-runs-5ms --setting default "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)" \

@@ -33,7 +33,7 @@ import numpy as np
 import fit_hawkes_process
 from benchmarks.fresh_test_sets import AUC_GOAL, check_network_args, fit_posterior, network_parser
 from benchmarks.report import write_section
-from benchmarks.seeds import flags_text, seeds_phrase, train
+from benchmarks.seeds import flags_text, seeds_phrase, short_of, train
 from connectivity import connection_matrix, group_aucs
 from mcmc_diagnostics import is_converged
 from spike_file import load_spike_trains
@@ -194,7 +194,7 @@ def summary(fits, seeds):
             ]
         )
         text += (
-            f" By {SUMMARY_NAMES[summary_name]}: the worst group's AUC {np.nanmin(worst):.3f}-"
+            f" By {SUMMARY_NAMES[summary_name]}: the worst group's AUC {short_of(np.nanmin(worst), AUC_GOAL)}-"
             f"{np.nanmax(worst):.3f} (median {np.nanmedian(worst):.3f}), >= {AUC_GOAL} in every group at "
             f"{int(np.sum(worst >= AUC_GOAL))} of {len(seeds)} seeds."
         )

@@ -29,9 +29,8 @@ from time import perf_counter
 import numpy as np
 
 import fit_hawkes_process
-from benchmarks.fresh_test_sets import AUC_GOAL
 from benchmarks.report import RESULTS, SECTION_NAME, write_section
-from benchmarks.seeds import DEFAULT_SEEDS, fit, run_script, score, seeds_phrase, train
+from benchmarks.seeds import AUC_GOAL, DEFAULT_SEEDS, fit, run_script, score, seeds_phrase, short_of, train
 from mcmc_diagnostics import MAX_RHAT, MIN_ESS_BULK
 from spike_file import load_spike_trains
 
@@ -105,7 +104,7 @@ def summary_line(rows, name, first):
     """One setting's line under the table."""
     worst = np.array([_lowest(row["fits"][name]["auc_observable"].values()) for row in rows])
     line = (
-        f"{name}: worst group's AUC {np.nanmin(worst):.3f}-{np.nanmax(worst):.3f} (median "
+        f"{name}: worst group's AUC {short_of(np.nanmin(worst), AUC_GOAL)}-{np.nanmax(worst):.3f} (median "
         f"{np.nanmedian(worst):.3f}), >= {AUC_GOAL} in every group at {int((worst >= AUC_GOAL).sum())} of "
         f"{len(rows)} seeds; groups converged: {sum(row['fits'][name]['converged'] for row in rows)} of "
         f"{sum(row['fits'][name]['groups'] for row in rows)}; median fit "
@@ -131,7 +130,8 @@ def markdown_table(rows, settings):
         for group, trials in row["trials"].items():
             fits = [row["fits"][name] for name in names]
             cells = (
-                f"{fit['auc_observable'][group]:.3f}{UNCONVERGED_MARK * (group in fit['unconverged'])}" for fit in fits
+                f"{short_of(fit['auc_observable'][group], AUC_GOAL)}{UNCONVERGED_MARK * (group in fit['unconverged'])}"
+                for fit in fits
             )
             lines.append(
                 f"| {row['seed']} | {row['test_accuracy']:.3f} | {group} ({trials}) | " + " | ".join(cells) + " |"

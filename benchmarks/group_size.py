@@ -32,7 +32,7 @@ import numpy as np
 import fit_hawkes_process
 from benchmarks.fresh_test_sets import AUC_GOAL, check_network_args, fit_and_score, network_parser
 from benchmarks.report import write_section
-from benchmarks.seeds import flags_text, seeds_phrase, train
+from benchmarks.seeds import flags_text, seeds_phrase, short_of, train
 from spike_file import load_spike_trains
 from trial_groups import group_backgrounds
 
@@ -156,8 +156,9 @@ def summary(rows, seeds):
         text += (
             f" Wrong groups below AUC {AUC_GOAL}: "
             + "; ".join(
-                f"seed {row['seed']} {row['group']} ({row['trials']} trials, {row['auc']:.3f}), whose subsets fall "
-                f"below {AUC_GOAL} in {int(np.sum(row['subset_aucs'] < AUC_GOAL))} of {len(row['subset_aucs'])}"
+                f"seed {row['seed']} {row['group']} ({row['trials']} trials, {short_of(row['auc'], AUC_GOAL)}), whose "
+                f"subsets fall below {AUC_GOAL} in {int(np.sum(row['subset_aucs'] < AUC_GOAL))} of "
+                f"{len(row['subset_aucs'])}"
                 for row in missing
             )
             + "."
@@ -171,7 +172,7 @@ def markdown_table(rows, seeds):
     for row in rows:
         aucs = row["subset_aucs"]
         lines.append(
-            f"| {row['seed']} | {row['group']} | {row['trials']} | {row['auc']:.3f} | "
+            f"| {row['seed']} | {row['group']} | {row['trials']} | {short_of(row['auc'], AUC_GOAL)} | "
             f"{aucs.min():.3f}-{np.median(aucs):.3f}-{aucs.max():.3f} | {int(np.sum(aucs < row['auc']))}/{len(aucs)} | "
             f"{int(np.sum(aucs < AUC_GOAL))}/{len(aucs)} | {row['correct']} ({row['correct_trials']}): "
             f"{row['correct_auc']:.3f} | {row['converged']}/{len(aucs)} | "

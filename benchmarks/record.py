@@ -9,9 +9,10 @@ scripts' defaults (a section that spells a default value, as the check of an ado
 counts; one whose flags no longer parse does not). Each seed counts once; a seed whose rows
 disagree between two such sections is an error (one of them is stale: rerun it).
 
-The counts come from the rows' three-decimal figures, and each seed-sweep section's own count of
-seeds at both goals, which its benchmark computed from unrounded numbers, must agree with them:
-a figure on a bar cannot be miscounted silently. Each count of seeds at both goals comes with the
+The counts come from the rows' figures (three decimals, more where a figure lies just below a
+goal: ``seeds.short_of``), and each seed-sweep section's own count of seeds at both goals, which
+its benchmark computed from unrounded numbers, must agree with them: a figure rounded onto a bar
+cannot be miscounted silently. Each count of seeds at both goals comes with the
 95% Clopper-Pearson interval of the rate it estimates: how little ten seeds, and how much a hundred,
 say about the next seed.
 
@@ -33,7 +34,7 @@ import train_snn
 from benchmarks import fresh_test_sets, seeds
 from benchmarks.report import RESULTS, read_sections, summarise_results
 
-ACCURACY_GOAL, AUC_GOAL = fresh_test_sets.ACCURACY_GOAL, fresh_test_sets.AUC_GOAL
+ACCURACY_GOAL, AUC_GOAL = seeds.ACCURACY_GOAL, seeds.AUC_GOAL
 TITLE = "The default's record over every seed it ran on"
 BENCHMARKS = {"python -m benchmarks.seeds": seeds, "python -m benchmarks.fresh_test_sets": fresh_test_sets}
 

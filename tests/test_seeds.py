@@ -72,6 +72,34 @@ def test_table_has_one_row_per_seed_and_the_spread():
     )
 
 
+@pytest.mark.parametrize(
+    "value, text", [(0.8996, "0.8996"), (0.89999, "0.89999"), (0.9004, "0.900"), (0.8994, "0.899"), (0.95, "0.950")]
+)
+def test_a_figure_below_a_bar_never_prints_at_it(value, text):
+    assert seeds.short_of(value, 0.9) == text
+    assert (float(text) >= 0.9) == (value >= 0.9)
+
+
+def test_a_row_just_below_the_auc_goal_reads_back_as_a_miss():
+    row = {
+        "seed": 0,
+        "train_accuracy": 0.97,
+        "test_accuracy": 0.98,
+        "trainings": 1,
+        "auc_observable": {"x_correct": 0.95, "y_wrong": 0.8996},
+        "auc_all": {"x_correct": 0.95, "y_wrong": 0.8996},
+        "ks": {"x_correct": 0.05, "y_wrong": 0.1},
+        "trials": {"x_correct": 190, "y_wrong": 5},
+        "converged": 2,
+        "groups": 2,
+        "train_seconds": 10.0,
+        "fit_seconds": 20.0,
+    }
+    table = seeds.markdown_table([row])
+    assert "| 0.8996-0.950 | y_wrong (5) | 0.900-0.950 |" in table  # only the goal's column is held below it
+    assert "observable pairs 0.8996-0.900" in table and "both in 0 of 1" in table
+
+
 def test_a_failed_run_raises_the_scripts_one_line_error(tmp_path):
     with pytest.raises(RuntimeError, match="--n-train"):
         seeds.train(0, tmp_path, ["--n-train", "0"])  # argparse: message on stderr, exit status 2
