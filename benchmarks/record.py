@@ -199,7 +199,13 @@ def seed_ranges(seeds_):
 def _misses(sweeps, chosen):
     """``"2 (0.955; 0.884)"`` for each seed of ``chosen`` short of a goal: test accuracy; worst AUC."""
     short = [seed for seed in sorted(chosen) if not meets_both(*sweeps[seed])]
-    return ", ".join(f"{seed} ({sweeps[seed][0]:.3f}; {sweeps[seed][1]:.3f})" for seed in short) or "-"
+    return (
+        ", ".join(
+            f"{seed} ({seeds.short_of(sweeps[seed][0], ACCURACY_GOAL)}; {seeds.short_of(sweeps[seed][1], AUC_GOAL)})"
+            for seed in short
+        )
+        or "-"
+    )
 
 
 def sweep_table(sweeps, seconds):

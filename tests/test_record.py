@@ -95,6 +95,8 @@ def test_a_row_just_below_a_bar_is_counted_as_its_sweep_counted_it(tmp_path):
         0: (0.98, 0.8996, 40.0),
         1: (0.98, 0.9, 40.0),
     }
+    table = record.sweep_table({0: (0.98, 0.8996), 1: (0.98, 0.9)}, {0: [40.0], 1: [40.0]})
+    assert "| 0-1 (judged every choice) | 2 | 2 | 1 | 0.01-0.99 | 0 (0.980; 0.8996) |" in table
 
 
 def test_rows_that_round_onto_a_bar_cannot_be_miscounted(tmp_path):
