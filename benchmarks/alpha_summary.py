@@ -31,9 +31,9 @@ from functools import partial
 import numpy as np
 
 import fit_hawkes_process
-from benchmarks.fresh_test_sets import AUC_GOAL, check_network_args, fit_posterior, network_parser
+from benchmarks.fresh_test_sets import check_network_args, fit_posterior, network_parser
 from benchmarks.report import write_section
-from benchmarks.seeds import flags_text, seeds_phrase, short_of, train
+from benchmarks.seeds import AUC_GOAL, flags_text, seeds_phrase, short_of, train
 from connectivity import connection_matrix, group_aucs
 from mcmc_diagnostics import is_converged
 from spike_file import load_spike_trains

@@ -30,9 +30,9 @@ import tempfile
 import numpy as np
 
 import fit_hawkes_process
-from benchmarks.fresh_test_sets import AUC_GOAL, check_network_args, fit_and_score, network_parser
+from benchmarks.fresh_test_sets import check_network_args, fit_and_score, network_parser
 from benchmarks.report import write_section
-from benchmarks.seeds import flags_text, seeds_phrase, short_of, train
+from benchmarks.seeds import AUC_GOAL, flags_text, seeds_phrase, short_of, train
 from spike_file import load_spike_trains
 from trial_groups import group_backgrounds
 
