@@ -45,10 +45,7 @@ from trial_groups import (
 )
 
 ROOT = Path(__file__).resolve().parent
-# Warm-up sweeps per chain by --beta. Per-pair decays start dispersed and move by a random walk
-# during the warm-up; until they settle, each target's alphas move with them, so a short warm-up
-# learns a metric narrower than their posterior and HMC then crawls (docs/MODEL.md, The sampler).
-N_WARMUP = {"shared": 200, "pair": 800}
+N_WARMUP = 200  # sweeps per chain, with one decay or one per pair (docs/MODEL.md, The sampler)
 
 
 def fit_group(events, end_time, n_dims, model_options, sampler_options, seed):
@@ -453,9 +450,8 @@ def parse_args(argv=None):
     parser.add_argument(
         "--n-warmup",
         type=int_at_least(0),
-        default=None,
-        help=f"warm-up (adaptation) sweeps per chain, discarded (default: {N_WARMUP['shared']}, or "
-        f"{N_WARMUP['pair']} with --beta pair, whose decays take longer to settle)",
+        default=N_WARMUP,
+        help=f"warm-up (adaptation) sweeps per chain, discarded (default: {N_WARMUP})",
     )
     parser.add_argument(
         "--n-chains", type=int_at_least(2), default=4, help="MCMC chains per fit (R-hat needs at least 2)"
@@ -492,10 +488,7 @@ def parse_args(argv=None):
         help="parallel joblib workers over groups (-1: all cores); the result does not depend on it",
     )
     parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the MCMC chains")
-    args = parser.parse_args(argv)
-    if args.n_warmup is None:
-        args.n_warmup = N_WARMUP[args.beta]
-    return args
+    return parser.parse_args(argv)
 
 
 def main(argv=None):

@@ -365,19 +365,6 @@ def test_nonsense_arguments_exit_2(args):
     assert excinfo.value.code == 2
 
 
-@pytest.mark.parametrize(
-    "args, n_warmup",
-    [
-        ([], fhp.N_WARMUP["shared"]),
-        (["--beta", "pair"], fhp.N_WARMUP["pair"]),
-        (["--beta", "pair", "--n-warmup", "7"], 7),
-        (["--n-warmup", "0"], 0),
-    ],
-)
-def test_warmup_is_the_beta_kinds_unless_given(args, n_warmup):
-    assert fhp.parse_args(args).n_warmup == n_warmup
-
-
 @pytest.mark.parametrize("where", ["under_a_file", "a_folder", "read_only_folder"])
 def test_unwritable_posterior_path_fails_before_fitting(spike_file, tmp_path, capsys, where):
     if where == "under_a_file":
