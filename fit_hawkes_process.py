@@ -451,7 +451,7 @@ def parse_args(argv=None):
         "--n-warmup",
         type=int_at_least(0),
         default=N_WARMUP,
-        help=f"warm-up (adaptation) sweeps per chain, discarded (default: {N_WARMUP})",
+        help="warm-up (adaptation) sweeps per chain, discarded",
     )
     parser.add_argument(
         "--n-chains", type=int_at_least(2), default=4, help="MCMC chains per fit (R-hat needs at least 2)"
