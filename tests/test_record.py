@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import sweep_rows
 
 import train_snn
 from benchmarks import fresh_test_sets, record, seeds
@@ -13,20 +14,9 @@ NOISE = train_snn.parse_args([]).noise_sigma  # the default, spelled out as an a
 
 
 def sweep_row(seed, test_accuracy, worst_auc, train_seconds=40.0):
-    return {
-        "seed": seed,
-        "train_accuracy": test_accuracy,
-        "test_accuracy": test_accuracy,
-        "trainings": 1,
-        "auc_observable": {"sine_correct": 0.99, "cosine_wrong": worst_auc},
-        "auc_all": {"sine_correct": 0.99, "cosine_wrong": worst_auc},
-        "ks": {"sine_correct": 0.1, "cosine_wrong": 0.1},
-        "trials": {"sine_correct": 200, "cosine_wrong": 8},
-        "converged": 2,
-        "groups": 2,
-        "train_seconds": train_seconds,
-        "fit_seconds": 30.0,
-    }
+    """A row whose worst group is 8 wrong cosine trials at ``worst_auc``."""
+    groups = {"sine_correct": (0.99, 0.99, 0.1, 200), "cosine_wrong": (worst_auc, worst_auc, 0.1, 8)}
+    return sweep_rows.sweep_row(seed, test_accuracy, test_accuracy, groups, train_seconds)
 
 
 def fresh_row(seed, both_per_set):

@@ -4,6 +4,7 @@ import dask
 import numpy as np
 import pytest
 from dask.distributed import LocalCluster
+from sweep_rows import sweep_row
 
 from benchmarks import seeds
 
@@ -41,28 +42,14 @@ def test_a_row_counts_the_trainings_of_a_restart():
     assert row["trainings"] == 3
 
 
-def sweep_row(seed, train_accuracy, test_accuracy, auc_observable, auc_all, ks, trials):
-    """One seed's row as ``run_seed`` returns it, for two groups; trained once, both converged."""
-    groups = ("x_correct", "y_wrong")
-    return {
-        "seed": seed,
-        "train_accuracy": train_accuracy,
-        "test_accuracy": test_accuracy,
-        "trainings": 1,
-        "auc_observable": dict(zip(groups, auc_observable)),
-        "auc_all": dict(zip(groups, auc_all)),
-        "ks": dict(zip(groups, ks)),
-        "trials": dict(zip(groups, trials)),
-        "converged": 2,
-        "groups": 2,
-        "train_seconds": 10.0,
-        "fit_seconds": 20.0,
-    }
-
-
 def test_table_has_one_row_per_seed_and_the_spread():
     rows = [
-        sweep_row(s, 0.9 + s / 100, 0.94 + s / 100, (0.95, 0.85 + s / 10), (0.8, float("nan")), (0.05, 0.125), (190, 7))
+        sweep_row(
+            s,
+            0.9 + s / 100,
+            0.94 + s / 100,
+            {"x_correct": (0.95, 0.8, 0.05, 190), "y_wrong": (0.85 + s / 10, float("nan"), 0.125, 7)},
+        )
         for s in (0, 1)
     ]
     table = seeds.markdown_table(rows)
@@ -87,7 +74,7 @@ def test_a_figure_below_a_bar_never_prints_at_it(value, text):
 
 
 def test_a_row_just_below_the_auc_goal_reads_back_as_a_miss():
-    row = sweep_row(0, 0.97, 0.98, (0.95, 0.8996), (0.95, 0.8996), (0.05, 0.1), (190, 5))
+    row = sweep_row(0, 0.97, 0.98, {"x_correct": (0.95, 0.95, 0.05, 190), "y_wrong": (0.8996, 0.8996, 0.1, 5)})
     table = seeds.markdown_table([row])
     assert "| 0.8996-0.950 | y_wrong (5) | 0.900-0.950 |" in table  # only the goal's column is held below it
     assert "observable pairs 0.8996-0.900" in table and "both in 0 of 1" in table
