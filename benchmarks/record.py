@@ -220,7 +220,7 @@ def sweep_table(sweeps, seconds):
         "rate at both, 95% interval",
         "short of a goal (test acc.; worst AUC)",
     )
-    lines = ["| " + " | ".join((*columns, "train s")) + " |", "|---" * (len(columns) + 1) + "|"]
+    lines = ["| " + " | ".join((*columns, "training")) + " |", "|---" * (len(columns) + 1) + "|"]
     for label, chosen in (
         (f"{seed_ranges(tuned)} (judged every choice)", tuned),
         (f"{seed_ranges(others)} (fresh when swept)", others),
@@ -235,8 +235,7 @@ def sweep_table(sweeps, seconds):
         trainings = [t for seed in chosen for t in seconds[seed]]
         lines.append(
             f"| {label} | {len(chosen)} | {int((accuracy >= ACCURACY_GOAL).sum())} | {both} | "
-            f"{low:.2f}-{high:.2f} | {short} | "
-            f"{min(trainings):.0f}-{max(trainings):.0f} |"
+            f"{low:.2f}-{high:.2f} | {short} | {seeds.training_span(trainings)} |"
         )
     return "\n".join(lines)
 

@@ -57,7 +57,8 @@ def test_table_has_one_row_per_seed_and_the_spread():
     assert "| 1 | 0.910 | 0.950 | 0.950-0.950 | x_correct (190) |" in table  # a tie: the first group
     assert "every group of correct trials in 2 of 2" in table and "wrong trials in 1 of 2 (0 without one)" in table
     assert ">= 0.95 in 1 of 2 seeds" in table and ">= 0.9 in 1 of 2" in table and "both in 1 of 2" in table
-    assert "observable pairs 0.850-0.950 (median 0.900)" in table and "groups converged: 4 of 4." in table
+    assert "observable pairs 0.850-0.950 (median 0.900)" in table
+    assert "groups converged: 4 of 4; training 10-10 s (median 10), <= 60 s in 2 of 2." in table
     assert "Trained more than once" not in table
     rows[1]["trainings"] = 2
     assert table.replace("neurons.", "neurons. Trained more than once (`--restarts`) at 1 of 2 seeds: 1.") == (
@@ -71,6 +72,10 @@ def test_table_has_one_row_per_seed_and_the_spread():
 def test_a_figure_below_a_bar_never_prints_at_it(value, text):
     assert seeds.short_of(value, 0.9) == text
     assert (float(text) >= 0.9) == (value >= 0.9)
+
+
+def test_trainings_are_counted_against_the_goal_in_the_whole_seconds_the_table_prints():
+    assert seeds.training_span([40.2, 60.4, 60.6, 35]) == "35-61 s (median 50), <= 60 s in 3 of 4"
 
 
 def test_a_row_just_below_the_auc_goal_reads_back_as_a_miss():
