@@ -346,6 +346,7 @@ def plan_fit(spike_data, args):
         "max_samples": args.n_samples if args.per_trial else max(args.max_samples, args.n_samples),
         "n_warmup": args.n_warmup,
         "n_chains": args.n_chains,
+        "conjugate_columns": args.conjugate_columns,
     }
     return {
         "all_groups": all_groups,
@@ -457,6 +458,14 @@ def parse_args(argv=None):
         "--n-chains", type=int_at_least(2), default=4, help="MCMC chains per fit (R-hat needs at least 2)"
     )
     parser.add_argument(
+        "--conjugate-columns",
+        type=int_at_least(0),
+        default=0,
+        help="after the warm-up, every sweep also proposes this many of each target's parameter "
+        "columns, chosen at random, afresh from their prior times compensator factor: weak alphas "
+        "then mix in a few sweeps, each sweep costs more (docs/MODEL.md, the sampler; 0: off)",
+    )
+    parser.add_argument(
         "--min-trials",
         type=int_at_least(1),
         default=5,
@@ -526,7 +535,8 @@ def main(argv=None):
         f"({'per trial' if args.per_trial else 'pooled'}, {args.time} time, "
         f"{args.background} background, {args.input} input, {args.beta} beta, "
         f"{'LIF dead steps' if args.refractory == 'lif' else 'no dead steps'}, "
-        f"{args.n_chains} chains x {args.n_samples} draws, up to {sampler_options['max_samples']})"
+        f"{args.n_chains} chains x {args.n_samples} draws, up to {sampler_options['max_samples']}"
+        f"{f', conjugate proposals on {args.conjugate_columns} columns a sweep' if args.conjugate_columns else ''})"
     )
     start = perf_counter()
     fits = fit_groups(

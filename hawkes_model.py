@@ -508,7 +508,18 @@ class HawkesProcessModel:
             log_beta_sd=p.beta_log_sd,
         )
 
-    def fit(self, events, end_time, n_samples=1000, n_warmup=1000, n_chains=4, seed=0, progress=True, max_samples=None):
+    def fit(
+        self,
+        events,
+        end_time,
+        n_samples=1000,
+        n_warmup=1000,
+        n_chains=4,
+        seed=0,
+        progress=True,
+        max_samples=None,
+        conjugate_columns=0,
+    ):
         """Sample the posterior of (mu, alpha, beta) with the sampler of ``hawkes_sampler``.
 
         Parameters
@@ -527,6 +538,10 @@ class HawkesProcessModel:
             While the draws miss the convergence limits (``mcmc_diagnostics.is_converged``), run
             the same chains on by ``n_samples`` draws at a time up to this many (at least
             ``n_samples``); None: exactly ``n_samples`` draws.
+        conjugate_columns : int
+            After the warm-up, every sweep also proposes this many of each target's parameter
+            columns, chosen at random, from the prior times their compensator factor (move 5 of
+            ``hawkes_moves``; it mixes weak alphas); 0: off.
 
         Returns
         -------
@@ -534,7 +549,12 @@ class HawkesProcessModel:
             With ``n_samples`` draws per chain, or more (at most ``max_samples``) where the
             chains went on.
         """
-        counts_to_check = (("n_samples", n_samples, MIN_SAMPLES), ("n_warmup", n_warmup, 0), ("n_chains", n_chains, 1))
+        counts_to_check = (
+            ("n_samples", n_samples, MIN_SAMPLES),
+            ("n_warmup", n_warmup, 0),
+            ("n_chains", n_chains, 1),
+            ("conjugate_columns", conjugate_columns, 0),
+        )
         if max_samples is not None:
             counts_to_check += (("max_samples", max_samples, n_samples),)
         for name, value, low in counts_to_check:
@@ -551,5 +571,6 @@ class HawkesProcessModel:
             resolve_seed(seed),
             progress,
             None if max_samples is None else int(max_samples),
+            int(conjugate_columns),
         )
         return HawkesPosterior(**draws)

@@ -25,6 +25,12 @@ One sweep, every move leaving the posterior invariant:
    proposed independently from a Gaussian kernel density estimate of its own warm-up draws
    mixed with a wide normal (``LogBetaProposal``; full Hastings ratio). Per-pair betas move
    one source column at a time, accepted per target.
+5. **Conjugate independence proposals** (optional, after warm-up; ``conjugate_columns``): for a
+   few parameter columns chosen at random, every (chain, excited target) proposes its parameter
+   afresh from ``Gamma(shape, rate + c)``, the prior times the parameter's compensator factor
+   ``exp(-theta_p c)``. The proposal is that part of the conditional exactly, so the Hastings
+   ratio is the ratio of the event terms alone. A weak alpha, whose events barely see it, is
+   accepted nearly always and so drawn almost independently, where HMC on its log crawls.
 
 The per-target densities are those of ``hawkes_targets``; the numbers of the prior come as one
 ``PriorRates``.
@@ -247,6 +253,49 @@ def gibbs_silent_targets(state, targets, silent, rng):
     state.log_lik[:, silent] = -(draws * coef).sum(axis=2)
 
 
+def conjugate_move(state, targets, n_columns, rng):
+    """Independence Metropolis-Hastings on ``n_columns`` random parameter columns (move 5).
+
+    For each chosen column ``p`` in turn, every (chain, excited target) with a free parameter
+    there proposes ``theta_p' ~ Gamma(shape_p, rate_p + c_p)`` (``c_p``: ``int b_i`` for mu, the
+    source's compensator mass for alpha). Given the rest, the target's density is
+    ``theta_p^(shape - 1) exp(-(rate + c) theta_p) prod_n F(lambda_n)`` over its events, so the
+    Hastings ratio is ``prod_n F(lambda_n') / F(lambda_n)``, each event's intensity moving by
+    ``(theta_p' - theta_p) x_np``. Random numbers: the columns, then per column gamma draws
+    (C, D) and uniforms (C, D). Updates ``state.theta`` and ``state.log_lik``.
+
+    Returns
+    -------
+    ndarray of bool, shape (C, D, P)
+        Acceptance indicators (False where nothing was proposed).
+    """
+    n_chains, n_dims, n_params = state.theta.shape
+    accepted = np.zeros(state.theta.shape, dtype=bool)
+    excited = np.zeros(n_dims, dtype=bool)
+    excited[targets.excited] = True
+    columns = rng.choice(n_params, size=min(n_columns, n_params), replace=False)
+    lam = intensity(targets, state.theta, state.h)  # (C, N)
+    terms = event_term(targets, lam)
+    for p in columns:
+        coef = np.broadcast_to(targets.base_mass, (n_chains, n_dims)) if p == 0 else state.comp[:, :, p - 1]
+        proposal = rng.gamma(targets.shape[:, p], 1.0 / (targets.rate[p] + coef))  # (C, D)
+        uniform = rng.random((n_chains, n_dims))
+        moving = targets.moving[:, p] & excited
+        step = np.where(moving, proposal - state.theta[:, :, p], 0.0)  # (C, D)
+        x = targets.base if p == 0 else state.h[:, p - 1]  # (N,) or (C, N): d lambda / d theta_p
+        lam_new = lam + step[:, targets.dim] * x
+        terms_new = event_term(targets, lam_new)
+        log_ratio = segment_sums(terms_new - terms, targets.start)  # (C, D); -inf where an intensity hits 0
+        acc = moving & (np.log(uniform) < log_ratio)
+        state.theta[:, :, p] = np.where(acc, proposal, state.theta[:, :, p])
+        state.log_lik += np.where(acc, log_ratio - step * coef, 0.0)
+        at_events = acc[:, targets.dim]
+        lam = np.where(at_events, lam_new, lam)
+        terms = np.where(at_events, terms_new, terms)
+        accepted[:, :, p] = acc
+    return accepted
+
+
 def split_identical_sources(alpha, groups, free_alpha, alpha_shape, rng):
     """Exact draw of how each target's alpha splits over each group of identical sources.
 
@@ -399,11 +448,12 @@ class SweepMoves:
     beta: np.ndarray  # (C,) or (C, D, D)
 
 
-def sweep(state, model, data, targets, prior, tuning, silent_targets, rng):
+def sweep(state, model, data, targets, prior, tuning, silent_targets, rng, conjugate_columns=0):
     """One sweep: ``THETA_ROUNDS`` x (HMC, transfer moves), conjugate draws, then beta.
 
     beta costs a pass of kernel sums over every event, the other moves only products with
-    them, so theta gets more than one round per beta move.
+    them, so theta gets more than one round per beta move. With ``conjugate_columns`` > 0,
+    ``conjugate_move`` on that many columns follows the conjugate draws.
     """
     hmc, transfer = [], []
     for _ in range(THETA_ROUNDS):
@@ -411,6 +461,8 @@ def sweep(state, model, data, targets, prior, tuning, silent_targets, rng):
         if tuning.pairs is not None:
             transfer.append(transfer_move(state, targets, tuning, rng))
     gibbs_silent_targets(state, targets, silent_targets, rng)
+    if conjugate_columns:
+        conjugate_move(state, targets, conjugate_columns, rng)
     move_beta = beta_move_pair if model.beta_kind == "pair" else beta_move_shared
     accepted_beta = move_beta(state, model, data, targets, prior, tuning, rng)
     return SweepMoves(

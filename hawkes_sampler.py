@@ -25,7 +25,9 @@ from hawkes_warmup import WarmUp, initial_state, start_at_the_mode
 from mcmc_diagnostics import is_converged, worst_diagnostics
 
 
-def sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress=True, max_samples=None):
+def sample(
+    model, data, prior, n_samples, n_warmup, n_chains, rng, progress=True, max_samples=None, conjugate_columns=0
+):
     """Run the chains; returns draws of theta and beta and the acceptance per move.
 
     Parameters
@@ -39,6 +41,9 @@ def sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress=True
     max_samples : int or None
         Go on by ``n_samples`` draws at a time, up to this many (at least ``n_samples``), while
         the draws miss the convergence limits; None: keep ``n_samples``.
+    conjugate_columns : int
+        Parameter columns per sweep proposed by ``hawkes_moves.conjugate_move`` after the
+        warm-up (the warm-up adapts without it); 0: the move is off.
 
     Returns
     -------
@@ -51,7 +56,7 @@ def sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress=True
     # Single-threaded BLAS: threaded reductions would change the rounding, so the same seed
     # would not give the same draws on every machine load.
     with threadpool_limits(limits=1, user_api="blas"):
-        return _sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress, max_samples)
+        return _sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress, max_samples, conjugate_columns)
 
 
 class Recorder:
@@ -113,7 +118,7 @@ class Recorder:
         return {**{name: np.ascontiguousarray(x) for name, x in self.draws().items()}, "acceptance": acceptance}
 
 
-def _sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress, max_samples):
+def _sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress, max_samples, conjugate_columns):
     targets = build_targets(model, data, prior)
     silent_targets = np.flatnonzero(data.n_events == 0)
     state = initial_state(model, data, targets, prior, n_chains, rng)
@@ -122,7 +127,8 @@ def _sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress, ma
     recorder = Recorder(model, data, prior, targets, max_samples, state)
     disable = None if progress else True
     for it in tqdm(range(n_warmup + n_samples), disable=disable, desc="Hawkes MCMC"):
-        moves = sweep(state, model, data, targets, prior, tuning, silent_targets, rng)
+        columns = conjugate_columns if it >= n_warmup else 0
+        moves = sweep(state, model, data, targets, prior, tuning, silent_targets, rng, columns)
         if it < n_warmup:
             warmup.update(it, state, moves)
         else:
@@ -130,6 +136,6 @@ def _sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress, ma
     while recorder.n_kept < max_samples and not recorder.converged():
         block = range(recorder.n_kept, min(recorder.n_kept + n_samples, max_samples))
         for k in tqdm(block, disable=disable, desc="Hawkes MCMC, longer chains"):
-            moves = sweep(state, model, data, targets, prior, tuning, silent_targets, rng)
+            moves = sweep(state, model, data, targets, prior, tuning, silent_targets, rng, conjugate_columns)
             recorder.record(k, state, moves, tuning, rng)
     return recorder.result()

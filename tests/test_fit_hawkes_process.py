@@ -149,6 +149,19 @@ def test_background_option_is_stored_with_the_posterior(spike_file, tmp_path):
     assert np.ptp(stimulus.groups["sine_correct"].background[0]) > 0
 
 
+def test_conjugate_proposals_reach_the_sampler_after_its_warm_up(spike_file, tmp_path, capsys):
+    run_main(spike_file, tmp_path / "default.npz")
+    run_main(spike_file, tmp_path / "conjugate.npz", "--conjugate-columns", "3")
+    assert "conjugate proposals on 3 columns a sweep" in capsys.readouterr().out
+    default, conjugate = load_posterior(tmp_path / "default.npz"), load_posterior(tmp_path / "conjugate.npz")
+    assert default.config["conjugate_columns"] == 0 and conjugate.config["conjugate_columns"] == 3
+    for name, group in default.groups.items():
+        other = conjugate.groups[name]
+        assert other.alpha.shape == group.alpha.shape
+        # The move draws random numbers of its own, so every kept draw differs.
+        assert not np.array_equal(other.alpha, group.alpha)
+
+
 @pytest.mark.parametrize(
     "option, beta_shape", [(["--beta", "pair"], (2, N_DRAWS, 6, 6)), (["--time", "continuous"], (2, N_DRAWS))]
 )
@@ -349,6 +362,7 @@ def test_missing_spike_file_says_run_train_snn(tmp_path):
         ["--time", "weird"],
         ["--beta", "each"],
         ["--n-warmup", "-1"],
+        ["--conjugate-columns", "-1"],
         ["--min-trials", "0"],
         ["--max-spikes", "-1"],
         ["--seed", "-1"],

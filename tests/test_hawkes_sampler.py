@@ -319,6 +319,51 @@ def test_transfer_move_accepts_with_the_exact_posterior_ratio(time, dead, kind):
         np.testing.assert_allclose(s.state.log_lik[c], s.target_logliks(theta[c], s.state.beta[c]), rtol=1e-9)
 
 
+@TIMES
+@pytest.mark.parametrize("kind, masked", [("shared", False), ("pair", True)])
+def test_conjugate_move_accepts_with_the_full_hastings_ratio(time, dead, kind, masked):
+    # Replayed from the definition: posterior ratio (slow reference likelihood, Gamma priors)
+    # times the proposal's Gamma(shape, rate + c) density ratio, column after column; the move
+    # itself uses only the event terms.
+    s = Setup(time, kind, modulated=True, masked=masked, n_chains=4, dead=dead)
+    # Source 2's alphas shrunk to where the events see them little: there the move accepts
+    # some proposals and rejects others; at values the data pin down, it mostly rejects.
+    s.state = s.state_at(np.where(s.targets.free, s.state.theta, 0.0) * [1, 1, 1, 0.1], s.state.beta)
+    theta = s.state.theta.copy()
+    n_columns = 4
+    accepted = hm.conjugate_move(s.state, s.targets, n_columns, np.random.default_rng(7))
+
+    replay = np.random.default_rng(7)
+    expected = np.zeros_like(accepted)
+    coef = np.concatenate([np.broadcast_to(s.targets.base_mass[:, None], (4, 3, 1)), s.state.comp], axis=2)
+    rate = s.targets.rate + coef  # (C, D, P), the proposal's rate
+    for p in replay.choice(4, size=n_columns, replace=False):
+        proposal_p = replay.gamma(s.targets.shape[:, p], 1.0 / rate[:, :, p])
+        uniform = replay.random((4, 3))
+        for c in range(4):
+            proposal = theta[c].copy()
+            proposal[:, p] = proposal_p[c]
+            with np.errstate(divide="ignore", invalid="ignore"):  # fixed parameters: 0, never proposed
+                log_q_ratio = (s.targets.shape[:, p] - 1) * np.log(theta[c, :, p] / proposal[:, p])
+                log_q_ratio -= rate[c, :, p] * (theta[c, :, p] - proposal[:, p])
+                ratio = (
+                    s.target_logliks(proposal, s.state.beta[c])
+                    + s.log_prior(proposal)
+                    - s.target_logliks(theta[c], s.state.beta[c])
+                    - s.log_prior(theta[c])
+                    + log_q_ratio
+                )
+            for i in np.flatnonzero(s.targets.moving[:, p]):
+                if np.log(uniform[c, i]) < ratio[i]:
+                    expected[c, i, p] = True
+                    theta[c, i, p] = proposal[i, p]
+    assert np.array_equal(accepted, expected)
+    assert 0 < accepted[..., 3][:, s.targets.moving[:, 3]].mean() < 1
+    np.testing.assert_allclose(s.state.theta, theta, rtol=1e-12)
+    for c in range(4):
+        np.testing.assert_allclose(s.state.log_lik[c], s.target_logliks(theta[c], s.state.beta[c]), rtol=1e-9)
+
+
 def log_normal_prior(prior, beta):
     return -np.sum((np.log(beta) - prior.log_beta_mean) ** 2) / (2 * prior.log_beta_sd**2)
 
@@ -580,18 +625,20 @@ def test_zero_length_window_reproduces_the_prior(time):
 
 
 @pytest.mark.parametrize("time", ["continuous", "discrete"])
-@pytest.mark.parametrize("modulated", [False, True])
-def test_posterior_moments_match_numerical_integration(time, modulated):
+@pytest.mark.parametrize("modulated, alpha_true, conjugate_columns", [(False, 0.4, 0), (True, 0.4, 0), (False, 0.0, 2)])
+def test_posterior_moments_match_numerical_integration(time, modulated, alpha_true, conjugate_columns):
     # One neuron with data; beta pinned by a very tight prior, so the posterior of (mu, alpha)
     # is a 2-D density that a grid integrates directly. This checks the whole sampler on real
-    # data against an independent computation.
-    mu_true, alpha_true, beta, dt, end = 2.0, 0.4, 5.0, 0.05, 100.0
+    # data against an independent computation; with the conjugate move too, on data without
+    # excitation, whose alpha sits near 0, where the move accepts some of its proposals (at
+    # alpha_true 0.4 it would accept none).
+    mu_true, beta, dt, end = 2.0, 5.0, 0.05, 100.0
     n_bins = round(end / dt)
     background = (1 + 0.9 * np.sin(np.arange(n_bins) / 30))[None, :] if modulated else np.ones((1, n_bins))
     events = simulate_hawkes([mu_true], [[alpha_true]], beta, end, seed=6, time=time, dt=dt, background=background)[0]
     prior = HawkesPrior(mu_shape=2.0, mu_mean=2.0, alpha_shape=1.0, alpha_mean=0.3, beta_median=beta, beta_log_sd=1e-4)
     post = HawkesProcessModel(1, time=time, dt=dt, prior=prior, background=background if modulated else None).fit(
-        [events], end, n_samples=400, n_warmup=80, seed=4, progress=False
+        [events], end, n_samples=400, n_warmup=80, seed=4, progress=False, conjugate_columns=conjugate_columns
     )
 
     # Reference: excitation at each event by a direct O(N^2) sum, then the log posterior on a grid.
@@ -607,7 +654,7 @@ def test_posterior_moments_match_numerical_integration(time, modulated):
     # Ten or more grid points per posterior sd of mu and of alpha: a uniform grid integrates a
     # smooth density far more accurately than the sampler's Monte Carlo error.
     mu_grid = np.linspace(0.5, 4.0, 200)[:, None, None]
-    alpha_grid = np.linspace(1e-4, 0.9, 200)[None, :, None]
+    alpha_grid = np.linspace(1e-5, 0.9, 400)[None, :, None]
     lam = mu_grid * base[None, None, :] + alpha_grid * h[None, None, :]
     if time == "continuous":
         event_terms = np.log(lam).sum(axis=2)
@@ -912,7 +959,7 @@ def test_same_seed_gives_same_draws_and_seed_types_are_accepted():
     assert run(np.random.default_rng(1)).mu.shape == (2, 30, 3)
     with pytest.raises(ValueError, match="seed"):
         run("seven")
-    for name in ("n_samples", "n_chains", "n_warmup"):
+    for name in ("n_samples", "n_chains", "n_warmup", "conjugate_columns"):
         with pytest.raises(ValueError, match=name):
             model.fit(events, 200.0, **{name: -1}, progress=False)
     # Split R-hat needs two draws in each half chain.
@@ -921,13 +968,14 @@ def test_same_seed_gives_same_draws_and_seed_types_are_accepted():
     assert np.isfinite(model.fit(events, 200.0, n_samples=4, n_warmup=5, progress=False).max_rhat)
 
 
-def test_longer_chains_are_the_same_chains_run_on():
+@pytest.mark.parametrize("conjugate_columns", [0, 2])
+def test_longer_chains_are_the_same_chains_run_on(conjugate_columns):
     # 2 chains of 30 draws are far from the limits, so the chains go on to max_samples; the
     # reference is one run of that many draws from the same seed: the same Markov chains.
     mu, alpha, beta = small_network()
     events = simulate_hawkes(mu, alpha, beta, 200.0, seed=0)
     model = HawkesProcessModel(3)
-    options = {"n_warmup": 20, "n_chains": 2, "seed": 5, "progress": False}
+    options = {"n_warmup": 20, "n_chains": 2, "seed": 5, "progress": False, "conjugate_columns": conjugate_columns}
     longer = model.fit(events, 200.0, n_samples=30, max_samples=75, **options)
     assert longer.mu.shape == (2, 75, 3) and not is_converged(longer.max_rhat, longer.min_ess_bulk)
     one_run = model.fit(events, 200.0, n_samples=75, **options)
