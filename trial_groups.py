@@ -142,7 +142,7 @@ def group_backgrounds(spike_data, groups, background):
     -------
     dict
         Group name -> ``stimulus_background`` (D, n_steps) of its trials; empty for
-        ``"constant"`` (``fit_hawkes_process.fit_groups`` then fits a constant background).
+        ``"constant"`` (``group_fits.fit_groups`` then fits a constant background).
     """
     if background != "stimulus":
         return {}

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 import fit_hawkes_process
+import group_fits
 import spiking_network
 from benchmarks.report import SECTION_NAME, write_section
 from benchmarks.seeds import ACCURACY_GOAL, AUC_GOAL, DEFAULT_SEEDS, flags_text, train
@@ -124,7 +125,7 @@ def fit_posterior(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs
         Group name -> relative background (``trial_groups.group_backgrounds``).
     per_trial : bool
     seed : int or sequence of int
-        Entropy of the fits' chains (``fit_hawkes_process.fit_groups``).
+        Entropy of the fits' chains (``group_fits.fit_groups``).
     n_jobs : int
         Fits at a time (-1: all cores); the result does not depend on it.
 
@@ -132,7 +133,7 @@ def fit_posterior(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs
     -------
     posterior_file.Posterior
     """
-    fits = fit_hawkes_process.fit_groups(
+    fits = group_fits.fit_groups(
         plan["events"],
         plan["end_time"],
         groups,
@@ -144,7 +145,7 @@ def fit_posterior(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs
         n_jobs,
         backgrounds,
     )
-    return fit_hawkes_process.posterior_record(spike_data, groups, [], fits, {}, backgrounds, plan["alpha_free"])
+    return group_fits.posterior_record(spike_data, groups, [], fits, {}, backgrounds, plan["alpha_free"])
 
 
 def fit_and_score(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import fit_hawkes_process as fhp
+import group_fits
 from hawkes_model import HawkesPrior
 from posterior_file import load_posterior
 from safe_files import save_pickle
@@ -96,7 +97,7 @@ def test_sum_trial_fits_adds_draws_of_independent_trials():
         }
 
     fits = [fake_fit(1.0), fake_fit(2.0), fake_fit(3.0)]
-    combined = fhp.sum_trial_fits(fits)
+    combined = group_fits.sum_trial_fits(fits)
     np.testing.assert_allclose(combined["alpha"], fits[0]["alpha"] + fits[1]["alpha"] + fits[2]["alpha"])
     np.testing.assert_allclose(combined["beta"], (fits[0]["beta"] + fits[1]["beta"] + fits[2]["beta"]) / 3)
     # The summed matrix's mean is the sum of the trials' posterior means (the original's plot).

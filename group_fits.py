@@ -1,0 +1,215 @@
+"""Fitting the groups of test trials: one posterior per group, and the record of them all.
+
+``fit_hawkes_process.py`` decides what to fit (``plan_fit``) and reports it; here the fits
+themselves run: each group pooled over its trials, or every trial alone and summed as the
+original did (``--per-trial``), all in parallel through joblib, each fit seeded by its own child
+of one ``SeedSequence`` so the result depends neither on the workers nor on the backend; then
+``posterior_record`` gathers them into the ``posterior_file.Posterior`` the script writes.
+``benchmarks/fresh_test_sets.py`` fits its fresh test sets with the same functions.
+"""
+
+from time import perf_counter, process_time
+
+import numpy as np
+from joblib import Parallel, delayed
+
+from hawkes_model import HawkesProcessModel
+from mcmc_diagnostics import summarise_draws
+from posterior_file import PARAMETERS, GroupPosterior, Posterior
+
+
+def fit_group(events, end_time, n_dims, model_options, sampler_options, seed):
+    """Fit one pooled posterior to a list of realisations (one joblib task).
+
+    Parameters
+    ----------
+    events : list of realisations, each a list of n_dims sorted float arrays (seconds)
+    end_time : float
+        Length of every realisation in seconds.
+    n_dims : int
+    model_options : dict
+        ``time``, ``dt``, ``beta``, ``background``, ``alpha_mask`` and ``refractory`` (if
+        any) for ``HawkesProcessModel``.
+    sampler_options : dict
+        ``n_samples``, ``n_warmup``, ``n_chains`` for ``HawkesProcessModel.fit``.
+    seed : numpy.random.SeedSequence
+
+    Returns
+    -------
+    dict
+        ``mu`` (C, S, D), ``alpha`` (C, S, D, D), ``beta`` (C, S) or (C, S, D, D) draws;
+        ``summary`` as ``HawkesPosterior.summary()``; ``max_rhat``, ``min_ess_bulk``;
+        ``acceptance`` move -> (C,); ``gof_ks`` (D,) KS statistics at the posterior mean;
+        ``seconds`` of wall time and ``cpu_seconds`` of this process's CPU time (the
+        load-independent cost on a shared machine).
+    """
+    start, cpu_start = perf_counter(), process_time()
+    model = HawkesProcessModel(n_dims, **model_options)
+    post = model.fit(events, end_time, seed=seed, progress=False, **sampler_options)
+    summary = post.summary()
+    gof_ks = model.goodness_of_fit(events, end_time, *(summary[p]["mean"] for p in PARAMETERS))
+    return {
+        "mu": post.mu,
+        "alpha": post.alpha,
+        "beta": post.beta,
+        "summary": summary,
+        "max_rhat": post.max_rhat,
+        "min_ess_bulk": post.min_ess_bulk,
+        "acceptance": dict(post.acceptance),
+        "gof_ks": np.asarray(gof_ks, dtype=float),
+        "seconds": perf_counter() - start,
+        "cpu_seconds": process_time() - cpu_start,
+    }
+
+
+def sum_trial_fits(fits):
+    """Combine one group's per-trial fits into the original's summed alpha matrix.
+
+    The trials' posteriors are independent, so adding their draws index by index gives draws
+    of the summed ``mu`` and ``alpha``; ``beta`` is averaged instead (a typical decay rate).
+    Convergence is judged trial by trial: the worst R-hat and ESS over trials are reported.
+
+    Parameters
+    ----------
+    fits : list of dict
+        Outputs of ``fit_group``, one per trial, all with the same chains and samples.
+
+    Returns
+    -------
+    dict
+        Same keys as ``fit_group``'s output, plus ``trial_alpha_mean`` (n_trials, D, D), each
+        trial's posterior-mean alpha.
+    """
+    draws = {p: np.stack([fit[p] for fit in fits]) for p in PARAMETERS}  # (n_trials, C, S, ...)
+    combined = {"mu": draws["mu"].sum(axis=0), "alpha": draws["alpha"].sum(axis=0), "beta": draws["beta"].mean(axis=0)}
+    combined["summary"] = {p: summarise_draws(combined[p]) for p in PARAMETERS}
+    combined["max_rhat"] = max(fit["max_rhat"] for fit in fits)
+    combined["min_ess_bulk"] = min(fit["min_ess_bulk"] for fit in fits)
+    combined["acceptance"] = {
+        move: np.mean([fit["acceptance"][move] for fit in fits], axis=0) for move in fits[0]["acceptance"]
+    }
+    ks = np.stack([fit["gof_ks"] for fit in fits])  # (n_trials, D); NaN: < 2 spikes in a trial
+    n_finite = np.isfinite(ks).sum(axis=0)
+    combined["gof_ks"] = np.divide(
+        np.nansum(ks, axis=0), n_finite, out=np.full(ks.shape[1], np.nan), where=n_finite > 0
+    )
+    combined["seconds"] = sum(fit["seconds"] for fit in fits)
+    combined["cpu_seconds"] = sum(fit["cpu_seconds"] for fit in fits)
+    combined["trial_alpha_mean"] = draws["alpha"].mean(axis=(1, 2))
+    return combined
+
+
+def fit_groups(
+    events, end_time, groups, n_dims, model_options, sampler_options, per_trial, seed, n_jobs, backgrounds=None
+):
+    """Fit every group (or, with ``per_trial``, every trial of every group) in parallel.
+
+    Parameters
+    ----------
+    events : list of realisations, one per trial of the spike file
+    end_time : float
+        Seconds per trial.
+    groups : dict
+        Group name (any key) -> trial indices, as from ``group_test_trials``; a trial may
+        appear more than once.
+    n_dims : int
+    model_options, sampler_options : dict
+        As for ``fit_group``.
+    per_trial : bool
+        Fit each trial alone and sum the group's matrices (``sum_trial_fits``).
+    seed : int or sequence of int
+        Entropy of the ``SeedSequence`` whose children, one per fit in the order of
+        ``groups``, seed the fits.
+    n_jobs : int
+        joblib workers (-1: all cores). The result does not depend on it.
+    backgrounds : dict or None
+        Group name -> relative background (n_dims, n_steps) of its fits; None: constant.
+
+    Returns
+    -------
+    dict
+        Group name -> ``fit_group``-style result.
+    """
+    if per_trial:
+        tasks = [(name, [trial]) for name, trials in groups.items() for trial in trials]
+    else:
+        tasks = [(name, list(trials)) for name, trials in groups.items()]
+    seeds = np.random.SeedSequence(seed).spawn(len(tasks))
+    backgrounds = backgrounds or {}
+    fits = Parallel(n_jobs=n_jobs)(
+        delayed(fit_group)(
+            [events[t] for t in trials],
+            end_time,
+            n_dims,
+            {**model_options, "background": backgrounds.get(name)},
+            sampler_options,
+            task_seed,
+        )
+        for (name, trials), task_seed in zip(tasks, seeds)
+    )
+    if not per_trial:
+        return {name: fit for (name, _), fit in zip(tasks, fits)}
+    return {
+        name: sum_trial_fits([fit for (task_name, _), fit in zip(tasks, fits) if task_name == name]) for name in groups
+    }
+
+
+def posterior_record(spike_data, groups, skipped, fits, config, backgrounds=None, alpha_free=None):
+    """Build the ``posterior_file.Posterior`` that this fit writes.
+
+    Parameters
+    ----------
+    spike_data : dict
+        The spike file, as from ``spike_file.load_spike_trains``.
+    groups : dict
+        Group name -> the fitted trial indices (``select_trials``).
+    skipped : list of str
+        Groups too small to fit.
+    fits : dict
+        Group name -> ``fit_group``-style result, in the order the groups are stored.
+    config : dict
+        The settings that change the result (JSON-able).
+    backgrounds : dict or None
+        Group name -> relative background (D, n_steps) it was fitted with; missing: constant.
+    alpha_free : ndarray of bool, shape (D, D), or None
+        The fitted alphas; None: all of them.
+
+    Returns
+    -------
+    posterior_file.Posterior
+    """
+    backgrounds = backgrounds or {}
+    n_dims = len(spike_data["neuron_labels"])
+    records = {}
+    for name, fit in fits.items():
+        spikes = spike_data["spikes"][groups[name]]  # (n_trials, D, n_steps)
+        background = backgrounds.get(name)
+        records[name] = GroupPosterior(
+            trials=np.asarray(groups[name], dtype=np.int64),
+            n_spikes=spikes.sum(axis=(0, 2)).astype(np.int64),
+            mu=fit["mu"],
+            alpha=fit["alpha"],
+            beta=fit["beta"],
+            summary=fit["summary"],
+            max_rhat=float(fit["max_rhat"]),
+            min_ess_bulk=float(fit["min_ess_bulk"]),
+            acceptance=fit["acceptance"],
+            gof_ks=fit["gof_ks"],
+            background=np.ones(spikes.shape[1:]) if background is None else background,
+            trial_alpha_mean=fit.get("trial_alpha_mean"),
+        )
+    return Posterior(
+        config=config,
+        dt=float(spike_data["dt"]),
+        n_steps=int(spike_data["n_steps"]),
+        neuron_labels=list(spike_data["neuron_labels"]),
+        layer_sizes=dict(spike_data["layer_sizes"]),
+        class_names=list(spike_data["class_names"]),
+        weights=spike_data["weights"],
+        alpha_free=(
+            np.ones((n_dims, n_dims), dtype=bool) if alpha_free is None else np.asarray(alpha_free, dtype=bool)
+        ),
+        group_names=list(fits),
+        skipped_groups=list(skipped),
+        groups=records,
+    )
