@@ -67,13 +67,18 @@ def format_diagnostics(fits, groups, n_available, n_spikes):
     -------
     str
         The table, header first. ``draws`` are the kept draws per chain; ``acc(hmc)`` and
-        ``acc(beta)`` the acceptance rates of the HMC and beta moves averaged over chains;
+        ``acc(beta)`` the acceptance rates of the HMC and beta moves averaged over chains
+        (``acc(conj)`` that of the conjugate proposals, a column only where a fit ran them);
         ``KS`` the goodness-of-fit KS statistic averaged over neurons; ``seconds`` wall and
         ``cpu s`` CPU time of the group's fit.
     """
+    columns = [("acc(hmc)", "hmc", 8), ("acc(beta)", "beta", 9)]
+    if any("conjugate" in fit["acceptance"] for fit in fits.values()):
+        columns.append(("acc(conj)", "conjugate", 9))
     lines = [
         f"{'group':<16} {'trials':>9} {'spikes':>7} {'draws':>5} {'max R-hat':>9} {'min ESS':>8} "
-        f"{'acc(hmc)':>8} {'acc(beta)':>9} {'KS':>6} {'seconds':>7} {'cpu s':>6}  converged"
+        + "".join(f"{title:>{width}} " for title, _, width in columns)
+        + f"{'KS':>6} {'seconds':>7} {'cpu s':>6}  converged"
     ]
     for name, fit in fits.items():
         ks = fit["gof_ks"][np.isfinite(fit["gof_ks"])]  # NaN for neurons with < 2 spikes
@@ -81,9 +86,8 @@ def format_diagnostics(fits, groups, n_available, n_spikes):
         lines.append(
             f"{name:<16} {trials:>9} {n_spikes[name]:>7} {fit['mu'].shape[1]:>5} "
             f"{fit['max_rhat']:>9.4f} {fit['min_ess_bulk']:>8.0f} "
-            f"{np.mean(fit['acceptance']['hmc']):>8.2f} "
-            f"{np.mean(fit['acceptance']['beta']):>9.2f} "
-            f"{ks.mean() if ks.size else np.nan:>6.3f} "
+            + "".join(f"{np.mean(fit['acceptance'].get(move, np.nan)):>{width}.2f} " for _, move, width in columns)
+            + f"{ks.mean() if ks.size else np.nan:>6.3f} "
             f"{fit['seconds']:>7.1f} {fit['cpu_seconds']:>6.1f}  "
             f"{'yes' if is_converged(fit['max_rhat'], fit['min_ess_bulk']) else 'NO'}"
         )

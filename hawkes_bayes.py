@@ -83,8 +83,9 @@ class HawkesPosterior:
     beta : ndarray, shape (n_chains, n_samples) or (n_chains, n_samples, n_dims, n_dims)
     acceptance : dict
         Move name -> (n_chains,) acceptance rate over the kept draws: ``hmc`` (averaged over
-        the targets that have events), ``transfer`` (over the chosen pairs) and ``beta`` (over
-        the decays that have a likelihood); NaN for a move with nothing to move.
+        the targets that have events), ``transfer`` (over the chosen pairs), ``beta`` (over
+        the decays that have a likelihood) and, when the fit asked for it, ``conjugate`` (over
+        the parameters it proposed); NaN for a move with nothing to move.
 
     The summary (with R-hat and ESS) is computed once, on first use; the draws are not meant
     to be modified.

@@ -266,11 +266,14 @@ def conjugate_move(state, targets, n_columns, rng):
 
     Returns
     -------
-    ndarray of bool, shape (C, D, P)
+    accepted : ndarray of bool, shape (C, D, P)
         Acceptance indicators (False where nothing was proposed).
+    proposed : ndarray of bool, shape (D, P)
+        Where every chain proposed: the chosen columns' free parameters of excited targets.
     """
     n_chains, n_dims, n_params = state.theta.shape
     accepted = np.zeros(state.theta.shape, dtype=bool)
+    proposed = np.zeros((n_dims, n_params), dtype=bool)
     excited = np.zeros(n_dims, dtype=bool)
     excited[targets.excited] = True
     columns = rng.choice(n_params, size=min(n_columns, n_params), replace=False)
@@ -293,7 +296,8 @@ def conjugate_move(state, targets, n_columns, rng):
         lam = np.where(at_events, lam_new, lam)
         terms = np.where(at_events, terms_new, terms)
         accepted[:, :, p] = acc
-    return accepted
+        proposed[:, p] = moving
+    return accepted, proposed
 
 
 def split_identical_sources(alpha, groups, free_alpha, alpha_shape, rng):
@@ -446,6 +450,7 @@ class SweepMoves:
     accept_prob: np.ndarray  # (C, D) their mean acceptance probability
     transfer: np.ndarray | None  # (C, D, Q) mean over the sweep's transfer moves; None before pairs exist
     beta: np.ndarray  # (C,) or (C, D, D)
+    conjugate: tuple | None = None  # conjugate_move's (accepted, proposed); None when it did not run
 
 
 def sweep(state, model, data, targets, prior, tuning, silent_targets, rng, conjugate_columns=0):
@@ -461,8 +466,7 @@ def sweep(state, model, data, targets, prior, tuning, silent_targets, rng, conju
         if tuning.pairs is not None:
             transfer.append(transfer_move(state, targets, tuning, rng))
     gibbs_silent_targets(state, targets, silent_targets, rng)
-    if conjugate_columns:
-        conjugate_move(state, targets, conjugate_columns, rng)
+    conjugate = conjugate_move(state, targets, conjugate_columns, rng) if conjugate_columns else None
     move_beta = beta_move_pair if model.beta_kind == "pair" else beta_move_shared
     accepted_beta = move_beta(state, model, data, targets, prior, tuning, rng)
     return SweepMoves(
@@ -470,4 +474,5 @@ def sweep(state, model, data, targets, prior, tuning, silent_targets, rng, conju
         accept_prob=np.mean([p for _, p in hmc], axis=0),
         transfer=np.mean(transfer, axis=0) if transfer else None,
         beta=accepted_beta,
+        conjugate=conjugate,
     )

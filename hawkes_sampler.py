@@ -50,7 +50,7 @@ def sample(
     dict
         ``mu`` (C, S, D), ``alpha`` (C, S, D, D), ``beta`` (C, S) or (C, S, D, D) draws (S:
         ``n_samples`` times the blocks run) and ``acceptance``: move -> (C,) rate over the
-        kept sweeps (NaN for a move with nothing to move).
+        kept sweeps (NaN for a move with nothing to move); ``conjugate`` only when it is on.
     """
     max_samples = n_samples if max_samples is None else max_samples  # >= n_samples: checked by fit
     # Single-threaded BLAS: threaded reductions would change the rounding, so the same seed
@@ -62,7 +62,7 @@ def sample(
 class Recorder:
     """Kept draws of (mu, alpha, beta) and the acceptance rate of each move."""
 
-    def __init__(self, model, data, prior, targets, max_samples, state):
+    def __init__(self, model, data, prior, targets, max_samples, state, conjugate_columns):
         n_chains, n_dims = state.theta.shape[:2]
         self.sources, self.prior, self.targets = data.sources, prior, targets
         self.silent_sources = np.setdiff1d(np.arange(n_dims), data.sources)
@@ -72,7 +72,8 @@ class Recorder:
         self.mu = np.empty((n_chains, max_samples, n_dims))
         self.alpha = np.zeros((n_chains, max_samples, n_dims, n_dims))
         self.beta = np.empty((n_chains, max_samples) + state.beta.shape[1:])
-        self.accepted = {move: [] for move in ("hmc", "transfer", "beta")}
+        moves = ("hmc", "transfer", "beta") + (("conjugate",) if conjugate_columns else ())
+        self.accepted = {move: [] for move in moves}
         self.n_kept = 0
 
     def record(self, k, state, moves, tuning, rng):
@@ -98,6 +99,9 @@ class Recorder:
         beta = moves.beta if self.beta_moves is None else moves.beta[:, :, self.beta_moves]
         if beta.size:
             self.accepted["beta"].append(beta.reshape(n_chains, -1).mean(axis=1))
+        if moves.conjugate is not None and moves.conjugate[1].any():
+            accepted, proposed = moves.conjugate
+            self.accepted["conjugate"].append(accepted[:, proposed].mean(axis=1))
         self.n_kept = k + 1
 
     def draws(self):
@@ -124,7 +128,7 @@ def _sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress, ma
     state = initial_state(model, data, targets, prior, n_chains, rng)
     tuning = start_at_the_mode(state, targets, rng)
     warmup = WarmUp(n_warmup, state, targets, tuning)
-    recorder = Recorder(model, data, prior, targets, max_samples, state)
+    recorder = Recorder(model, data, prior, targets, max_samples, state, conjugate_columns)
     disable = None if progress else True
     for it in tqdm(range(n_warmup + n_samples), disable=disable, desc="Hawkes MCMC"):
         columns = conjugate_columns if it >= n_warmup else 0

@@ -152,12 +152,21 @@ def test_background_option_is_stored_with_the_posterior(spike_file, tmp_path):
 
 def test_conjugate_proposals_reach_the_sampler_after_its_warm_up(spike_file, tmp_path, capsys):
     run_main(spike_file, tmp_path / "default.npz")
+    assert "acc(conj)" not in capsys.readouterr().out
     run_main(spike_file, tmp_path / "conjugate.npz", "--conjugate-columns", "3")
-    assert "conjugate proposals on 3 columns a sweep" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "conjugate proposals on 3 columns a sweep" in out
+    header = next(line for line in out.splitlines() if line.startswith("group"))
+    column = slice(header.index("acc(conj)"), header.index("acc(conj)") + len("acc(conj)"))  # right-aligned
     default, conjugate = load_posterior(tmp_path / "default.npz"), load_posterior(tmp_path / "conjugate.npz")
     assert default.config["conjugate_columns"] == 0 and conjugate.config["conjugate_columns"] == 3
     for name, group in default.groups.items():
         other = conjugate.groups[name]
+        assert "conjugate" not in group.acceptance
+        rate = other.acceptance["conjugate"]
+        assert rate.shape == (2,) and np.all((rate >= 0) & (rate <= 1))
+        row = next(line for line in out.splitlines() if line.startswith(name))
+        assert float(row[column]) == pytest.approx(rate.mean(), abs=0.005)
         assert other.alpha.shape == group.alpha.shape
         # The move draws random numbers of its own, so every kept draw differs.
         assert not np.array_equal(other.alpha, group.alpha)

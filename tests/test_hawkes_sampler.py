@@ -331,10 +331,11 @@ def test_conjugate_move_accepts_with_the_full_hastings_ratio(time, dead, kind, m
     s.state = s.state_at(np.where(s.targets.free, s.state.theta, 0.0) * [1, 1, 1, 0.1], s.state.beta)
     theta = s.state.theta.copy()
     n_columns = 4
-    accepted = hm.conjugate_move(s.state, s.targets, n_columns, np.random.default_rng(7))
+    accepted, proposed = hm.conjugate_move(s.state, s.targets, n_columns, np.random.default_rng(7))
 
     replay = np.random.default_rng(7)
     expected = np.zeros_like(accepted)
+    expected_proposed = np.zeros_like(proposed)
     coef = np.concatenate([np.broadcast_to(s.targets.base_mass[:, None], (4, 3, 1)), s.state.comp], axis=2)
     rate = s.targets.rate + coef  # (C, D, P), the proposal's rate
     for p in replay.choice(4, size=n_columns, replace=False):
@@ -354,10 +355,11 @@ def test_conjugate_move_accepts_with_the_full_hastings_ratio(time, dead, kind, m
                     + log_q_ratio
                 )
             for i in np.flatnonzero(s.targets.moving[:, p]):
+                expected_proposed[i, p] = s.data.n_events[i] > 0
                 if np.log(uniform[c, i]) < ratio[i]:
                     expected[c, i, p] = True
                     theta[c, i, p] = proposal[i, p]
-    assert np.array_equal(accepted, expected)
+    assert np.array_equal(accepted, expected) and np.array_equal(proposed, expected_proposed)
     assert 0 < accepted[..., 3][:, s.targets.moving[:, 3]].mean() < 1
     np.testing.assert_allclose(s.state.theta, theta, rtol=1e-12)
     for c in range(4):
@@ -640,6 +642,10 @@ def test_posterior_moments_match_numerical_integration(time, modulated, alpha_tr
     post = HawkesProcessModel(1, time=time, dt=dt, prior=prior, background=background if modulated else None).fit(
         [events], end, n_samples=400, n_warmup=80, seed=4, progress=False, conjugate_columns=conjugate_columns
     )
+    if conjugate_columns:
+        assert np.all((post.acceptance["conjugate"] > 0) & (post.acceptance["conjugate"] < 1))
+    else:
+        assert "conjugate" not in post.acceptance
 
     # Reference: excitation at each event by a direct O(N^2) sum, then the log posterior on a grid.
     lag = events[:, None] - events[None, :]  # (N, N) t_k - t_l
