@@ -163,6 +163,8 @@ FRESH_320 := 320 321 322 323 324 325 326 327 328 329
 # The fresh seeds whose default sweep (220-309) left a group unconverged, fitted again under the
 # warm-up metric of 2026-12-05 (docs/MODEL.md, the chains' draw).
 UNCONVERGED_BEFORE := 225 229 237 255 275 281 288 296 301
+# Fresh seeds for the rule on the conjugate proposals (docs/MODEL.md, the sampler, move 5).
+FRESH_330 := 330 331 332 333 334 335 336 337 338 339 340 341 342 343 344 345 346 347 348 349
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -173,6 +175,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.fit_settings --section fit-settings-chains --setting "chains seeded 0 (default)" "" --setting "chains seeded 1001" "--seed 1001" --setting "chains seeded 1002" "--seed 1002" --setting "chains seeded 1003" "--seed 1003"
 	$(PY) -m benchmarks.fit_settings --seeds $(UNCONVERGED_BEFORE) --section fit-settings-chains-before-unconverged --setting "chains seeded by the network's seed (default)" "" --setting "chains seeded 1001" "--seed 1001"
 	$(PY) -m benchmarks.fit_settings --seeds 0 1 2 3 4 5 6 7 8 9 $(UNCONVERGED_BEFORE) --section fit-settings-conjugate --setting "default (no conjugate proposals)" "" --setting "conjugate proposals on 3 columns a sweep" "--conjugate-columns 3"
+	$(PY) -m benchmarks.fit_settings --seeds $(FRESH_330) --section fit-settings-conjugate-330 --setting "default (no conjugate proposals)" "" --setting "conjugate proposals on 3 columns a sweep" "--conjugate-columns 3"
 	$(BENCH_PY) -m benchmarks.compare_connectivity
 	$(BENCH_PY) -m benchmarks.compare_seeds
 	$(PY) -m benchmarks.seeds
@@ -299,7 +302,9 @@ results: $(STAMP)
 		--setting "temperature 10" "$(BEFORE_24) --cull-at 0 --temperature 10 $(NO_SYNC) $(NOISE_025)" --section training-runs-temperature
 	$(BENCH_PY) -m benchmarks.bench_hawkes
 	$(PY) -m benchmarks.validate_hawkes --quick
+	$(PY) -m benchmarks.validate_hawkes --quick --conjugate-columns 3
 	$(if $(wildcard .venv-bench/bin/python),$(BENCH_PY) -m benchmarks.check_against_nuts,@echo "skipped benchmarks.check_against_nuts: no .venv-bench")
+	$(if $(wildcard .venv-bench/bin/python),$(BENCH_PY) -m benchmarks.check_against_nuts --conjugate-columns 3,@echo "skipped benchmarks.check_against_nuts: no .venv-bench")
 	$(PY) -m benchmarks.record
 	$(PY) -m benchmarks.paired_sweeps
 	$(PY) -m benchmarks.contents

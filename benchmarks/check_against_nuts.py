@@ -42,6 +42,8 @@ Command, from the repository root (several minutes on 2 cores, most of it NUTS):
     .venv-bench/bin/python -m benchmarks.check_against_nuts
 Short smoke test:
     .venv-bench/bin/python -m benchmarks.check_against_nuts --quick
+The sampler's option, checked the same way (section nuts-conjugate):
+    .venv-bench/bin/python -m benchmarks.check_against_nuts --conjugate-columns 3
 """
 
 import argparse
@@ -126,8 +128,8 @@ def check_points(truth, prior, rng):
     return points
 
 
-def fit_ours(events, end_time, n_samples, n_warmup, seed):
-    """Fit with ``HawkesProcessModel.fit`` and time it.
+def fit_ours(events, end_time, n_samples, n_warmup, seed, conjugate_columns=0):
+    """Fit with ``HawkesProcessModel.fit`` (``conjugate_columns``: its option) and time it.
 
     Returns
     -------
@@ -139,7 +141,14 @@ def fit_ours(events, end_time, n_samples, n_warmup, seed):
     model = HawkesProcessModel(N_DIMS, time="discrete", dt=DISC_DT, beta="shared")
     start = perf_counter()
     post = model.fit(
-        events, end_time, n_samples=n_samples, n_warmup=n_warmup, n_chains=N_CHAINS, seed=seed, progress=False
+        events,
+        end_time,
+        n_samples=n_samples,
+        n_warmup=n_warmup,
+        n_chains=N_CHAINS,
+        seed=seed,
+        progress=False,
+        conjugate_columns=conjugate_columns,
     )
     wall = perf_counter() - start
     c, s = post.beta.shape
@@ -226,7 +235,9 @@ def verdict(z, sd_ratio):
     )
 
 
-def compare_samplers(seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP, ours_factor=OURS_SAMPLES_FACTOR):
+def compare_samplers(
+    seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP, ours_factor=OURS_SAMPLES_FACTOR, conjugate_columns=0
+):
     """Simulate the data, check the likelihoods agree, fit with both samplers and compare.
 
     Parameters
@@ -238,6 +249,8 @@ def compare_samplers(seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP, ours_factor
         NUTS draws kept and warm-up iterations per chain (the same warm-up for ours).
     ours_factor : int
         The project's sampler keeps ``ours_factor * n_samples`` draws per chain.
+    conjugate_columns : int
+        Its conjugate proposals on this many columns a sweep (0: off, the default sampler).
 
     Returns
     -------
@@ -265,7 +278,7 @@ def compare_samplers(seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP, ours_factor
             f"by {worst:.2e} (relative) > {LOGLIK_RTOL:g}: not the same model"
         )
 
-    ours_draws, ours_info = fit_ours(events, end_time, ours_factor * n_samples, n_warmup, seed)
+    ours_draws, ours_info = fit_ours(events, end_time, ours_factor * n_samples, n_warmup, seed, conjugate_columns)
     nuts_draws, nuts_info = hawkes_jax.fit_nuts(y, DISC_DT, prior, n_samples, n_warmup, N_CHAINS, seed)
     ours = {**posterior_moments(ours_draws), **ours_info}
     nuts = {**posterior_moments(nuts_draws), **nuts_info}
@@ -361,7 +374,9 @@ def print_report(result, args, n_samples, n_warmup):
     print(
         f"settings: seed {args.seed}; data {N_DIMS} neurons x {N_TRIALS} trials x "
         f"{DISC_N_STEPS} steps of {DISC_DT} s, {result['n_spikes']} spikes; {N_CHAINS} chains "
-        f"each; ours {result['ours']['n_samples']} draws after {n_warmup} warm-up; NUTS "
+        f"each; ours {result['ours']['n_samples']} draws after {n_warmup} warm-up"
+        + (f", conjugate proposals on {args.conjugate_columns} columns a sweep" if args.conjugate_columns else "")
+        + "; NUTS "
         f"{n_samples} draws after {n_warmup} warm-up, {hawkes_jax.NUTS_CHAIN_METHOD} chains, diagonal "
         f"mass matrix, target acceptance {hawkes_jax.NUTS_TARGET_ACCEPT}, init_to_median"
     )
@@ -425,6 +440,13 @@ def parse_args(argv=None):
         action="store_true",
         help=f"smoke test: {N_WARMUP_QUICK} warm-up + {N_SAMPLES_QUICK} NUTS draws per chain",
     )
+    parser.add_argument(
+        "--conjugate-columns",
+        type=int_at_least(0),
+        default=0,
+        help="our sampler with its conjugate proposals on this many columns a sweep (default 0: off); "
+        "written as its own section",
+    )
     parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
     return parser.parse_args(argv)
 
@@ -437,7 +459,7 @@ def run(args):
     n_samples = args.n_samples if args.n_samples is not None else (N_SAMPLES_QUICK if args.quick else N_SAMPLES)
     n_warmup = args.n_warmup if args.n_warmup is not None else (N_WARMUP_QUICK if args.quick else N_WARMUP)
     print(machine_line())
-    result = compare_samplers(args.seed, n_samples, n_warmup)
+    result = compare_samplers(args.seed, n_samples, n_warmup, conjugate_columns=args.conjugate_columns)
     print_report(result, args, n_samples, n_warmup)
     return result
 
@@ -445,8 +467,13 @@ def run(args):
 def main(argv=None):
     args = parse_args(argv)
     command = shlex.join(["python", "-m", "benchmarks.check_against_nuts", *(sys.argv[1:] if argv is None else argv)])
+    conjugate = args.conjugate_columns
     with printed_section(
-        "nuts", "The sampler against NumPyro's NUTS, same model and prior", command, enabled=not args.no_report
+        "nuts" + ("-conjugate" if conjugate else ""),
+        "The sampler against NumPyro's NUTS, same model and prior"
+        + (f", conjugate proposals on {conjugate} columns a sweep" if conjugate else ""),
+        command,
+        enabled=not args.no_report,
     ):
         return run(args)
 

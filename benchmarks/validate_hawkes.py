@@ -34,6 +34,8 @@ Writes: nothing, or a JSON of every data set's numbers with ``--out``.
 Commands for the README tables, from the repository root:
     python -m benchmarks.validate_hawkes            (full table, several minutes on 2 cores)
     python -m benchmarks.validate_hawkes --quick    (about a minute)
+    python -m benchmarks.validate_hawkes --quick --conjugate-columns 3   (the sampler's option;
+        section validate-hawkes-conjugate)
 """
 
 import argparse
@@ -128,6 +130,7 @@ def validate_one(model, events, end_time, truth, statistics_for, beta_grid, dt, 
         n_chains=N_CHAINS,
         seed=seed,
         progress=False,
+        conjugate_columns=settings["conjugate_columns"],
     )
     fit_s = perf_counter() - start
     mu_p, alpha_p, beta_p = posterior_means(post)
@@ -234,6 +237,7 @@ def run_calibration(seed_seq, settings, beta_kind="shared"):
         n_chains=N_CHAINS,
         seed=fit_seed,
         progress=False,
+        conjugate_columns=settings["conjugate_columns"],
     )
     hits = {}
     for level in (0.5, 0.9):
@@ -277,6 +281,7 @@ def grid_bias(events, truth, fit_seed, settings):
             n_chains=N_CHAINS,
             seed=fit_seed,
             progress=False,
+            conjugate_columns=settings["conjugate_columns"],
         )
         _, alpha_p, beta_p = posterior_means(post)
         alpha_m = fit_mle(statistics[mode], BIAS_BETA_DT_GRID / DT, DT if mode == "discrete" else None, start)[1]
@@ -354,6 +359,13 @@ def parse_args(argv=None):
         f"~{DENSE_N_EVENTS} events; default {FULL['n_dense']}, quick "
         f"{QUICK['n_dense']})",
     )
+    parser.add_argument(
+        "--conjugate-columns",
+        type=int_at_least(0),
+        default=0,
+        help="every fit with the sampler's conjugate proposals on this many columns a sweep (default 0: off); "
+        "written as its own section",
+    )
     parser.add_argument("--out", type=Path, default=None, help="optional JSON file of every data set's numbers")
     parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
     args = parser.parse_args(argv)
@@ -374,6 +386,7 @@ def run(args):
     ):
         settings[key] = settings[key] if value is None else value
     settings["n_bias"] = min(settings["n_bias"], settings["n_disc"])
+    settings["conjugate_columns"] = args.conjugate_columns
     cont_seeds, disc_seeds, dense_seeds, calib_seeds = np.random.SeedSequence(args.seed).spawn(4)
     start = perf_counter()
     print(
@@ -465,9 +478,11 @@ def run(args):
 def main(argv=None):
     args = parse_args(argv)
     command = shlex.join(["python", "-m", "benchmarks.validate_hawkes", *(sys.argv[1:] if argv is None else argv)])
+    conjugate = args.conjugate_columns
     with printed_section(
-        "validate-hawkes",
-        "The sampler on simulated data: calibration, recovery, coverage",
+        "validate-hawkes" + ("-conjugate" if conjugate else ""),
+        "The sampler on simulated data: calibration, recovery, coverage"
+        + (f", conjugate proposals on {conjugate} columns a sweep" if conjugate else ""),
         command,
         enabled=not args.no_report,
     ):
