@@ -23,6 +23,7 @@ import hawkes_moves as hm
 import hawkes_targets as ht
 import hawkes_warmup as hw
 from hawkes_model import HawkesPrior, HawkesProcessModel, simulate_hawkes
+from hawkes_sampler import Recorder
 from mcmc_diagnostics import ess_bulk, is_converged, split_rhat, worst_diagnostics
 
 # Every move is replayed in continuous time, in discrete time, and in discrete time with dead steps.
@@ -364,6 +365,28 @@ def test_conjugate_move_accepts_with_the_full_hastings_ratio(time, dead, kind, m
     np.testing.assert_allclose(s.state.theta, theta, rtol=1e-12)
     for c in range(4):
         np.testing.assert_allclose(s.state.log_lik[c], s.target_logliks(theta[c], s.state.beta[c]), rtol=1e-9)
+
+
+def test_recorder_keeps_the_conjugate_acceptance_over_what_was_proposed():
+    # Per chain: the accepted share of the (target, column) entries proposed in a sweep, then the
+    # mean over sweeps; a sweep that proposed nothing (no excited target in its columns) is left out.
+    s = Setup(n_chains=2)
+    recorder = Recorder(s.model, s.data, s.prior, s.targets, 3, s.state, conjugate_columns=2)
+    proposed = np.zeros((3, 4), dtype=bool)
+    proposed[:, [1, 3]] = True  # columns 1 and 3, every target: 6 entries
+    accepted = np.zeros((2, 3, 4), dtype=bool)
+    accepted[0, :, 1] = True  # chain 0: 3 of 6; chain 1: 1 of 6
+    accepted[1, 2, 3] = True
+    sweeps = [(accepted, proposed), (np.zeros_like(accepted), np.zeros_like(proposed)), (~accepted, proposed)]
+    for k, conjugate in enumerate(sweeps):
+        moves = hm.SweepMoves(
+            hmc=np.ones((2, 3)), accept_prob=np.ones((2, 3)), transfer=None, beta=np.ones(2), conjugate=conjugate
+        )
+        recorder.record(k, s.state, moves, None, np.random.default_rng(k))
+    # ~accepted also flips entries that were not proposed, which must not count.
+    expected = [np.mean([3 / 6, 3 / 6]), np.mean([1 / 6, 5 / 6])]
+    np.testing.assert_allclose(recorder.result()["acceptance"]["conjugate"], expected)
+    assert "conjugate" not in Recorder(s.model, s.data, s.prior, s.targets, 3, s.state, 0).result()["acceptance"]
 
 
 def log_normal_prior(prior, beta):
