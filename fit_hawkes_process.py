@@ -370,7 +370,7 @@ def main(argv=None):
                 f"WARNING: group {name} has NOT converged (max R-hat {fit['max_rhat']:.4f}, "
                 f"limit {MAX_RHAT}; min bulk ESS {fit['min_ess_bulk']:.0f}, limit "
                 f"{MIN_ESS_BULK}); do not trust its alpha, rerun with larger --n-warmup, "
-                "--n-samples and --max-samples",
+                "--n-samples and --max-samples" + ("" if args.conjugate_columns else ", or with --conjugate-columns 3"),
                 file=sys.stderr,
             )
 

@@ -246,6 +246,10 @@ def test_unconverged_group_is_warned_about(spike_file, tmp_path, capsys):
     run_main(spike_file, tmp_path / "posterior.npz")  # 2 x N_DRAWS draws cannot reach ESS 400
     err = capsys.readouterr().err
     assert "WARNING: group sine_correct has NOT converged" in err
+    assert err.count("or with --conjugate-columns 3") == err.count("WARNING")
+    run_main(spike_file, tmp_path / "conjugate.npz", "--conjugate-columns", "3")
+    err = capsys.readouterr().err
+    assert "WARNING: group sine_correct has NOT converged" in err and "--conjugate-columns" not in err
 
 
 def test_unconverged_chains_run_on_to_max_samples_but_not_per_trial(spike_file, tmp_path, capsys):
