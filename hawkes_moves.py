@@ -234,6 +234,14 @@ def transfer_move(state, targets, tuning, rng):
 
 
 # ---------------------------------------------------------------------- exact Gibbs draws
+def compensator_coefficients(state, targets):
+    """Each parameter's factor in its target's compensator: ``int b_i`` for mu, the source's
+    compensator mass for alpha, so that the compensator is ``theta . c``. Shape (C, D, P)."""
+    n_chains, n_dims = state.theta.shape[:2]
+    base = np.broadcast_to(targets.base_mass[None, :, None], (n_chains, n_dims, 1))
+    return np.concatenate([base, state.comp], axis=2)
+
+
 def gibbs_silent_targets(state, targets, silent, rng):
     """Draw the parameters of targets without events from their conjugate posterior.
 
@@ -243,11 +251,7 @@ def gibbs_silent_targets(state, targets, silent, rng):
     """
     if silent.size == 0:
         return
-    n_chains = state.theta.shape[0]
-    coef = np.concatenate(
-        [np.broadcast_to(targets.base_mass[None, silent, None], (n_chains, silent.size, 1)), state.comp[:, silent]],
-        axis=2,
-    )  # (C, n_silent, P)
+    coef = compensator_coefficients(state, targets)[:, silent]  # (C, n_silent, P)
     draws = rng.gamma(targets.shape[silent], 1.0 / (targets.rate + coef)) * targets.free[silent]
     state.theta[:, silent] = draws
     state.log_lik[:, silent] = -(draws * coef).sum(axis=2)
@@ -277,10 +281,11 @@ def conjugate_move(state, targets, n_columns, rng):
     excited = np.zeros(n_dims, dtype=bool)
     excited[targets.excited] = True
     columns = rng.choice(n_params, size=min(n_columns, n_params), replace=False)
+    coefs = compensator_coefficients(state, targets)  # beta fixed here, so these stay put
     lam = intensity(targets, state.theta, state.h)  # (C, N)
     terms = event_term(targets, lam)
     for p in columns:
-        coef = np.broadcast_to(targets.base_mass, (n_chains, n_dims)) if p == 0 else state.comp[:, :, p - 1]
+        coef = coefs[:, :, p]
         proposal = rng.gamma(targets.shape[:, p], 1.0 / (targets.rate[p] + coef))  # (C, D)
         uniform = rng.random((n_chains, n_dims))
         moving = targets.moving[:, p] & excited
