@@ -31,7 +31,8 @@ def fit_group(events, end_time, n_dims, model_options, sampler_options, seed):
         ``time``, ``dt``, ``beta``, ``background``, ``alpha_mask`` and ``refractory`` (if
         any) for ``HawkesProcessModel``.
     sampler_options : dict
-        ``n_samples``, ``n_warmup``, ``n_chains`` for ``HawkesProcessModel.fit``.
+        ``n_samples``, ``max_samples``, ``n_warmup``, ``n_chains`` and ``conjugate_columns``
+        for ``HawkesProcessModel.fit``.
     seed : numpy.random.SeedSequence
 
     Returns
