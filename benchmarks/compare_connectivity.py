@@ -12,6 +12,12 @@ synapses against absent pairs, over the observable pairs and over all pairs, of:
   the coefficient of source ``j`` as its score;
 - **GLM, dead steps out**: the same GLM without the rows of each LIF target's refractory steps
   (the spike file's ``tau_ref``), in which it cannot fire;
+- **history GLM, CV**: the GLM a neuroscientist would fit (Truccolo et al. 2005, Pillow et al.
+  2008): per target, a logistic regression on the other neurons' filtered past (as above) and on
+  its own spikes of the last ``HISTORY_LAGS`` steps (refractoriness and recovery), its L2
+  strength chosen from ``GLM_CS`` by the held-out log-likelihood of ``GLM_FOLDS``-fold
+  cross-validation over trials; signed, so an inhibitory input is modelled, not left to the
+  other sources;
 - **tick MLE**: tick's ``HawkesExpKern`` maximum-likelihood adjacency of the spike times ``k dt``
   (continuous time, decay ``1 / dt``), when tick imports (``requirements-bench.txt``).
 
@@ -39,6 +45,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.signal import lfilter  # noqa: E402
+from scipy.special import log_expit  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from benchmarks.report import README, write_section
@@ -52,10 +59,20 @@ from trial_groups import lif_dead_steps  # noqa: E402
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TRIAL_COUNTS = (4, 8, 16, 32, 64, 0)  # first n test trials of each group; 0: all of them
 GLM_C = 1.0  # inverse L2 strength of the logistic GLM
+GLM_CS = (0.1, 1.0, 10.0, 100.0, 1000.0)  # inverse L2 strengths the history GLM's cross-validation tries
+GLM_FOLDS = 5  # folds of that cross-validation; trial r falls in fold r % GLM_FOLDS
+HISTORY_LAGS = 3  # steps of a target's own past in the history GLM
 TICK_C = 1e6  # inverse strength of the ridge of the tick MLE: positivity, next to no shrinkage
 TICK_STEP = 1e-5  # SVRG step of the tick MLE
 KERNEL_BETA_DT = 1.0  # beta dt of the GLM's filter and the tick decay x dt
-METHODS = ("Hawkes posterior", "logistic GLM", "GLM, dead steps out", "cross-correlogram", "tick MLE")
+METHODS = (
+    "Hawkes posterior",
+    "logistic GLM",
+    "GLM, dead steps out",
+    "history GLM, CV",
+    "cross-correlogram",
+    "tick MLE",
+)
 
 
 def lag1_excess(spikes):
@@ -118,6 +135,80 @@ def logistic_glm(spikes, beta_dt=KERNEL_BETA_DT, c=GLM_C, dead=None):
         if 0 < y.sum() < y.size:
             scores[i] = LogisticRegression(C=c, max_iter=1000).fit(features[live], y).coef_[0]
     return scores
+
+
+def own_history(spikes, n_lags):
+    """Each neuron's own spikes ``y_i[k - m]`` for ``m = 1 .. n_lags`` (0 before the trial).
+
+    Returns
+    -------
+    ndarray, shape (n_trials, D, n_steps, n_lags)
+    """
+    history = np.zeros((*spikes.shape, n_lags))
+    for lag in range(1, n_lags + 1):  # a loop over lags, not over steps
+        history[:, :, lag:, lag - 1] = spikes[:, :, :-lag]
+    return history
+
+
+def heldout_log_likelihood(features, y, folds, c):
+    """Sum over ``folds`` of the log-likelihood of the test rows under an L2 logistic fit to the rest.
+
+    Parameters
+    ----------
+    features : ndarray, shape (n_rows, n_features)
+    y : ndarray of bool, shape (n_rows,)
+    folds : ndarray of int, shape (n_rows,)
+        Fold of each row; a fold whose other rows hold only one outcome is left out.
+    c : float
+        Inverse L2 strength.
+    """
+    total = 0.0
+    for fold in np.unique(folds):
+        test = folds == fold
+        if y[~test].all() or not y[~test].any():
+            continue
+        z = LogisticRegression(C=c, max_iter=1000).fit(features[~test], y[~test]).decision_function(features[test])
+        total += np.sum(log_expit(np.where(y[test], z, -z)))  # log p(y), without log(0) at saturation
+    return total
+
+
+def history_glm(spikes, beta_dt=KERNEL_BETA_DT, n_lags=HISTORY_LAGS, cs=GLM_CS, n_folds=GLM_FOLDS):
+    """Signed logistic GLM with spike history, its L2 strength cross-validated per target.
+
+    Target ``i`` is regressed on the other neurons' filtered past (``filtered_past``) and on its
+    own spikes of the last ``n_lags`` steps; the inverse L2 strength is the one of ``cs`` whose
+    fits, on all trials but one fold's (trial ``r`` in fold ``r % n_folds``), predict the held-out
+    trials best (``heldout_log_likelihood``), and the scores are the coefficients of a fit to
+    every trial with it.
+
+    Parameters
+    ----------
+    spikes : ndarray of bool, shape (n_trials, D, n_steps)
+
+    Returns
+    -------
+    scores : ndarray, shape (D, D), [target, source]
+        Coupling coefficients, negative for inhibition; the diagonal holds the own lag-1
+        coefficient; 0 in the row of a target that never or always fires.
+    chosen : ndarray, shape (D,)
+        The inverse L2 strength chosen for each target (NaN for those rows of 0).
+    """
+    n_trials, n_dims, n_steps = spikes.shape
+    coupling = filtered_past(spikes, beta_dt).transpose(0, 2, 1).reshape(-1, n_dims)  # (R K, D)
+    history = own_history(spikes, n_lags).transpose(1, 0, 2, 3).reshape(n_dims, -1, n_lags)  # (D, R K, L)
+    folds = np.repeat(np.arange(n_trials) % n_folds, n_steps)
+    scores, chosen = np.zeros((n_dims, n_dims)), np.full(n_dims, np.nan)
+    for i in range(n_dims):  # one regression per target
+        y = spikes[:, i, :].reshape(-1)
+        if not 0 < y.sum() < y.size:
+            continue
+        others = np.arange(n_dims) != i
+        features = np.concatenate([coupling[:, others], history[i]], axis=1)
+        chosen[i] = max(cs, key=lambda c: heldout_log_likelihood(features, y, folds, c))
+        coef = LogisticRegression(C=chosen[i], max_iter=1000).fit(features, y).coef_[0]
+        scores[i, others] = coef[: n_dims - 1]
+        scores[i, i] = coef[n_dims - 1]
+    return scores, chosen
 
 
 def tick_mle(spikes, dt, seed, beta_dt=KERNEL_BETA_DT):
@@ -192,6 +283,7 @@ def compare(spike_data, posterior, true_weights, seed):
             "Hawkes posterior": group.summary["alpha"]["mean"],
             "logistic GLM": logistic_glm(spikes),
             "GLM, dead steps out": logistic_glm(spikes, dead=dead),
+            "history GLM, CV": history_glm(spikes)[0],
             "cross-correlogram": lag1_excess(spikes),
             "tick MLE": tick_mle(spikes, spike_data["dt"], seed),
         }

@@ -1,5 +1,7 @@
 """The alternatives of benchmarks/compare_connectivity.py against brute force and planted truth."""
 
+import math
+
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -70,12 +72,90 @@ def test_a_target_that_never_fires_gets_a_zero_glm_row():
     assert np.all(cc.logistic_glm(spikes)[2] == 0)
 
 
+def test_own_history_is_each_neurons_own_earlier_spikes():
+    spikes = random_raster(5, n_trials=2, n_dims=3, n_steps=20)
+    history = cc.own_history(spikes, 3)
+    for r, i, k, m in np.ndindex(2, 3, 20, 3):
+        assert history[r, i, k, m] == (spikes[r, i, k - m - 1] if k - m - 1 >= 0 else 0)
+
+
+def heldout_by_rows(features, y, folds, c):
+    """The held-out log-likelihood row by row, skipping a fold whose other rows hold one outcome."""
+    total = 0.0
+    for fold in sorted(set(folds)):
+        rest = folds != fold
+        if len(set(y[rest])) < 2:
+            continue
+        model = LogisticRegression(C=c, max_iter=1000).fit(features[rest], y[rest])
+        for row in np.flatnonzero(~rest):
+            p = model.predict_proba(features[row : row + 1])[0, 1]
+            total += math.log(p if y[row] else 1 - p)
+    return total
+
+
+def test_heldout_log_likelihood_sums_each_folds_test_rows_under_a_fit_to_the_rest():
+    rng = np.random.default_rng(6)
+    features = rng.normal(size=(120, 3))
+    y = rng.random(120) < 1 / (1 + np.exp(-features[:, 0]))
+    folds = np.arange(120) % 4
+    assert cc.heldout_log_likelihood(features, y, folds, 0.5) == pytest.approx(
+        heldout_by_rows(features, y, folds, 0.5), rel=1e-9
+    )
+    # Every spike in fold 0: the other rows hold none, so fold 0 is left out and folds 1-3 count.
+    only_fold_0 = (folds == 0) & y
+    expected = heldout_by_rows(features, only_fold_0, folds, 0.5)
+    assert expected < 0 and cc.heldout_log_likelihood(features, only_fold_0, folds, 0.5) == pytest.approx(expected)
+
+
+def test_history_glm_fits_the_design_built_by_loops_with_the_cross_validated_strength():
+    spikes = random_raster(7, n_trials=6, n_dims=3, n_steps=60, rate=0.25)
+    n_trials, n_dims, n_steps = spikes.shape
+    coupling = cc.filtered_past(spikes, cc.KERNEL_BETA_DT)
+    cs = (0.1, 10.0)
+    scores, chosen = cc.history_glm(spikes, n_lags=2, cs=cs, n_folds=3)
+    for i in range(n_dims):
+        rows, y, folds = [], [], []
+        for r in range(n_trials):
+            for k in range(n_steps):
+                own = [spikes[r, i, k - m] if k - m >= 0 else 0 for m in (1, 2)]
+                rows.append([coupling[r, j, k] for j in range(n_dims) if j != i] + own)
+                y.append(spikes[r, i, k])
+                folds.append(r % 3)
+        rows, y, folds = np.array(rows, dtype=float), np.array(y), np.array(folds)
+        best = max(cs, key=lambda c: cc.heldout_log_likelihood(rows, y, folds, c))
+        assert chosen[i] == best
+        coef = LogisticRegression(C=best, max_iter=1000).fit(rows, y).coef_[0]
+        np.testing.assert_allclose(np.delete(scores[i], i), coef[: n_dims - 1], rtol=1e-6, atol=1e-8)
+        assert scores[i, i] == pytest.approx(coef[n_dims - 1], rel=1e-6, abs=1e-8)
+
+
+def test_history_glm_finds_a_planted_excitation_and_inhibition():
+    # Neuron 1 is driven up by neuron 0 and down by neuron 2 one step later; 3 is independent.
+    rng = np.random.default_rng(8)
+    spikes = random_raster(9, n_trials=40, n_steps=200, rate=0.15)
+    drive = -2.0 + 3.0 * spikes[:, 0, :-1] - 3.0 * spikes[:, 2, :-1]
+    spikes[:, 1, 1:] = rng.random(drive.shape) < 1 / (1 + np.exp(-drive))
+    scores, chosen = cc.history_glm(spikes)
+    off_diagonal = scores[~np.eye(4, dtype=bool)]
+    assert scores[1, 0] == off_diagonal.max() > 0
+    assert scores[1, 2] == off_diagonal.min() < 0
+    assert set(chosen) <= set(cc.GLM_CS)
+
+
+def test_history_glm_leaves_a_silent_target_at_zero():
+    spikes = random_raster(4)
+    spikes[:, 2] = False
+    scores, chosen = cc.history_glm(spikes, n_folds=3)
+    assert np.all(scores[2] == 0) and np.isnan(chosen[2]) and np.isfinite(np.delete(chosen, 2)).all()
+
+
 def test_standing_counts_each_group_and_trial_count_and_names_the_methods_that_rank_better():
     def cell(hawkes, glm, tick=float("nan")):
         values = {
             "Hawkes posterior": hawkes,
             "logistic GLM": glm,
             "GLM, dead steps out": glm - 0.01,
+            "history GLM, CV": 0.5,
             "cross-correlogram": 0.5,
             "tick MLE": tick,
         }
