@@ -18,6 +18,8 @@ synapses against absent pairs, over the observable pairs and over all pairs, of:
   strength chosen from ``GLM_CS`` by the held-out log-likelihood of ``GLM_FOLDS``-fold
   cross-validation over trials; signed, so an inhibitory input is modelled, not left to the
   other sources;
+- **history GLM, excitatory**: the same GLM with its couplings held at >= 0, as a Hawkes process
+  holds alpha: what modelling inhibition is worth to the ranking of the excitatory synapses;
 - **tick MLE**: tick's ``HawkesExpKern`` maximum-likelihood adjacency of the spike times ``k dt``
   (continuous time, decay ``1 / dt``), when tick imports (``requirements-bench.txt``).
 
@@ -45,7 +47,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.signal import lfilter  # noqa: E402
-from scipy.special import log_expit  # noqa: E402
+from scipy.optimize import minimize  # noqa: E402
+from scipy.special import expit, log_expit  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from benchmarks.report import README, write_section
@@ -70,6 +73,7 @@ METHODS = (
     "logistic GLM",
     "GLM, dead steps out",
     "history GLM, CV",
+    "history GLM, excitatory",
     "cross-correlogram",
     "tick MLE",
 )
@@ -150,8 +154,45 @@ def own_history(spikes, n_lags):
     return history
 
 
-def heldout_log_likelihood(features, y, folds, c):
-    """Sum over ``folds`` of the log-likelihood of the test rows under an L2 logistic fit to the rest.
+def penalised_logistic(features, y, c, nonnegative=0):
+    """L2-penalised logistic regression, its first ``nonnegative`` coefficients held at >= 0.
+
+    Maximises ``sum log p(y) - |w|^2 / (2 c)`` by L-BFGS-B, the objective of scikit-learn's
+    ``LogisticRegression(C=c)`` (the intercept not penalised), whose solver takes no bounds.
+
+    Parameters
+    ----------
+    features : ndarray, shape (n_rows, n_features)
+    y : ndarray of bool, shape (n_rows,)
+    c : float
+        Inverse L2 strength.
+    nonnegative : int
+        How many of the leading coefficients are bounded below by 0.
+
+    Returns
+    -------
+    coef : ndarray, shape (n_features,)
+    intercept : float
+    """
+    n_rows, n_features = features.shape
+    design = np.hstack([features, np.ones((n_rows, 1))])
+    sign = np.where(y, 1.0, -1.0)
+
+    def objective(params):
+        z = sign * (design @ params)
+        penalty = params[:-1] @ params[:-1] / (2 * c)
+        gradient = -design.T @ (sign * expit(-z)) + np.append(params[:-1] / c, 0.0)
+        return penalty - np.sum(log_expit(z)), gradient
+
+    bounds = [(0.0, None)] * nonnegative + [(None, None)] * (n_features - nonnegative + 1)
+    params = minimize(
+        objective, np.zeros(n_features + 1), jac=True, method="L-BFGS-B", bounds=bounds, options={"gtol": 1e-8, "ftol": 1e-13}
+    ).x
+    return params[:-1], params[-1]
+
+
+def heldout_log_likelihood(features, y, folds, c, nonnegative=0):
+    """Sum over ``folds`` of the log-likelihood of the test rows under ``penalised_logistic`` fitted to the rest.
 
     Parameters
     ----------
@@ -161,19 +202,22 @@ def heldout_log_likelihood(features, y, folds, c):
         Fold of each row; a fold whose other rows hold only one outcome is left out.
     c : float
         Inverse L2 strength.
+    nonnegative : int
+        As in ``penalised_logistic``.
     """
     total = 0.0
     for fold in np.unique(folds):
         test = folds == fold
         if y[~test].all() or not y[~test].any():
             continue
-        z = LogisticRegression(C=c, max_iter=1000).fit(features[~test], y[~test]).decision_function(features[test])
+        coef, intercept = penalised_logistic(features[~test], y[~test], c, nonnegative)
+        z = features[test] @ coef + intercept
         total += np.sum(log_expit(np.where(y[test], z, -z)))  # log p(y), without log(0) at saturation
     return total
 
 
-def history_glm(spikes, beta_dt=KERNEL_BETA_DT, n_lags=HISTORY_LAGS, cs=GLM_CS, n_folds=GLM_FOLDS):
-    """Signed logistic GLM with spike history, its L2 strength cross-validated per target.
+def history_glm(spikes, excitatory=False, beta_dt=KERNEL_BETA_DT, n_lags=HISTORY_LAGS, cs=GLM_CS, n_folds=GLM_FOLDS):
+    """Logistic GLM with spike history, its L2 strength cross-validated per target.
 
     Target ``i`` is regressed on the other neurons' filtered past (``filtered_past``) and on its
     own spikes of the last ``n_lags`` steps; the inverse L2 strength is the one of ``cs`` whose
@@ -184,12 +228,15 @@ def history_glm(spikes, beta_dt=KERNEL_BETA_DT, n_lags=HISTORY_LAGS, cs=GLM_CS, 
     Parameters
     ----------
     spikes : ndarray of bool, shape (n_trials, D, n_steps)
+    excitatory : bool
+        Hold the coupling coefficients at >= 0, as a Hawkes process holds alpha: the same model
+        without inhibition (its own history stays signed).
 
     Returns
     -------
     scores : ndarray, shape (D, D), [target, source]
-        Coupling coefficients, negative for inhibition; the diagonal holds the own lag-1
-        coefficient; 0 in the row of a target that never or always fires.
+        Coupling coefficients (negative for inhibition unless ``excitatory``); the diagonal
+        holds the own lag-1 coefficient; 0 in the row of a target that never or always fires.
     chosen : ndarray, shape (D,)
         The inverse L2 strength chosen for each target (NaN for those rows of 0).
     """
@@ -197,6 +244,7 @@ def history_glm(spikes, beta_dt=KERNEL_BETA_DT, n_lags=HISTORY_LAGS, cs=GLM_CS, 
     coupling = filtered_past(spikes, beta_dt).transpose(0, 2, 1).reshape(-1, n_dims)  # (R K, D)
     history = own_history(spikes, n_lags).transpose(1, 0, 2, 3).reshape(n_dims, -1, n_lags)  # (D, R K, L)
     folds = np.repeat(np.arange(n_trials) % n_folds, n_steps)
+    nonnegative = n_dims - 1 if excitatory else 0
     scores, chosen = np.zeros((n_dims, n_dims)), np.full(n_dims, np.nan)
     for i in range(n_dims):  # one regression per target
         y = spikes[:, i, :].reshape(-1)
@@ -204,8 +252,8 @@ def history_glm(spikes, beta_dt=KERNEL_BETA_DT, n_lags=HISTORY_LAGS, cs=GLM_CS, 
             continue
         others = np.arange(n_dims) != i
         features = np.concatenate([coupling[:, others], history[i]], axis=1)
-        chosen[i] = max(cs, key=lambda c: heldout_log_likelihood(features, y, folds, c))
-        coef = LogisticRegression(C=chosen[i], max_iter=1000).fit(features, y).coef_[0]
+        chosen[i] = max(cs, key=lambda c: heldout_log_likelihood(features, y, folds, c, nonnegative))
+        coef, _ = penalised_logistic(features, y, chosen[i], nonnegative)
         scores[i, others] = coef[: n_dims - 1]
         scores[i, i] = coef[n_dims - 1]
     return scores, chosen
@@ -284,6 +332,7 @@ def compare(spike_data, posterior, true_weights, seed):
             "logistic GLM": logistic_glm(spikes),
             "GLM, dead steps out": logistic_glm(spikes, dead=dead),
             "history GLM, CV": history_glm(spikes)[0],
+            "history GLM, excitatory": history_glm(spikes, excitatory=True)[0],
             "cross-correlogram": lag1_excess(spikes),
             "tick MLE": tick_mle(spikes, spike_data["dt"], seed),
         }
