@@ -71,11 +71,13 @@ def summary(by_seed):
     }
     medians = "; ".join(f"{m}: {np.median(values):.3f}" for m, values in worst.items())
     lower = "; ".join(f"{m}: {sum(w > h for w, h in zip(worst[m], worst[HAWKES]))}" for m in others)
+    at_goal = "; ".join(f"{m}: {sum(w >= seeds.AUC_GOAL for w in values)}" for m, values in worst.items())
     return (
         f"Over the observable pairs the Hawkes posterior ranks the synapses at least as well as every other "
         f"method in {best} of {len(rows)} (seed, group) cells; cells in which a method ranks above it ({above}). "
         f"Worst group of each seed, median over the {len(worst[HAWKES])} seeds ({medians}); seeds at which "
-        f"a method's worst group ranks above the posterior's ({lower})."
+        f"a method's worst group ranks above the posterior's ({lower}); seeds at which it reaches the seed "
+        f"sweep's AUC goal, {seeds.AUC_GOAL} in every group ({at_goal})."
     )
 
 

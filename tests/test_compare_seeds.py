@@ -31,6 +31,13 @@ def test_summary_counts_cells_and_worst_groups_like_a_loop_over_them():
     # Worst groups: posterior 0.70, 0.95, 0.85; GLM 0.75, 0.90, 0.86; dead steps out 0.60, 0.90, 0.84.
     assert "median over the 3 seeds (Hawkes posterior: 0.850; logistic GLM: 0.860; GLM, dead steps out: 0.840;" in text
     assert f"(logistic GLM: 2; GLM, dead steps out: 0; {history}; cross-correlogram: 0)" in text
+    # At the AUC goal (0.9) in every group, from the worst groups above: the posterior, the GLM and
+    # the GLM without dead steps at seed 1 only (0.95, 0.90, 0.90); the history GLMs and the
+    # correlogram (0.5) never.
+    assert text.endswith(
+        "(Hawkes posterior: 1; logistic GLM: 1; GLM, dead steps out: 1; history GLM, CV: 0; "
+        "history GLM, excitatory: 0; cross-correlogram: 0)."
+    )
     table = cs.markdown_table(by_seed)
     assert "| 0 | b | 10 | 0.700 | 0.750 | 0.600 | 0.500 | 0.500 | 0.500 | - |" in table
     assert "| 1 | b | 10 | - | 0.990 |" in table
