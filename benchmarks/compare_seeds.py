@@ -9,8 +9,10 @@ observable pairs; the summary counts the (seed, group) cells in which each metho
 the posterior, and compares the worst group of each seed, the number the seed sweeps judge.
 
 Reads:  nothing.
-Writes: the "comparison-seeds" section of docs/RESULTS.md (unless ``--no-report``); prints it.
+Writes: the "comparison-seeds" section of docs/RESULTS.md, or with ``--section NAME`` that
+        section (unless ``--no-report``); prints it.
 Command:  python -m benchmarks.compare_seeds
+          python -m benchmarks.compare_seeds --seeds 219 223 --section comparison-seeds-misses
 """
 
 import argparse
@@ -22,7 +24,7 @@ import numpy as np
 
 from benchmarks import seeds
 from benchmarks.compare_connectivity import METHODS, compare
-from benchmarks.report import write_section
+from benchmarks.report import SECTION_NAME, write_section
 from connectivity import connection_matrix
 from posterior_file import load_posterior
 from spike_file import load_spike_trains
@@ -95,11 +97,24 @@ def parse_args(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=list(seeds.DEFAULT_SEEDS), help="seeds to run")
     parser.add_argument("--train-flags", type=shlex.split, default=[], help="flags for train_snn.py, quoted")
     parser.add_argument("--fit-flags", type=shlex.split, default=[], help="flags for fit_hawkes_process.py, quoted")
+    parser.add_argument(
+        "--section", default="comparison-seeds", help="section of docs/RESULTS.md to write (default comparison-seeds)"
+    )
     parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
     args = parser.parse_args(argv)
     if any(seed < 0 for seed in args.seeds):
         parser.error("seeds must be >= 0")
+    if not SECTION_NAME.fullmatch(args.section):
+        parser.error("--section: use lower-case letters, digits and hyphens")
     return args
+
+
+def section_title(args):
+    """Heading of the section: which seeds, and any flags passed to the scripts."""
+    flags = " ".join(shlex.join(f) for f in (args.train_flags, args.fit_flags) if f)
+    return f"The Hawkes posterior against other methods at {seeds.seeds_phrase(args.seeds)}, all trials" + (
+        f" (`{flags}`)" if flags else ""
+    )
 
 
 def main(argv=None):
@@ -111,12 +126,8 @@ def main(argv=None):
     text = f"{markdown_table(by_seed)}\n\n{summary(by_seed)}"
     print(text)
     if not args.no_report:
-        flags = " ".join(shlex.join(f) for f in (args.train_flags, args.fit_flags) if f)
-        title = "The Hawkes posterior against other methods at every seed, all trials" + (
-            f" (`{flags}`)" if flags else ""
-        )
         command = shlex.join(["python", "-m", "benchmarks.compare_seeds", *(sys.argv[1:] if argv is None else argv)])
-        write_section("comparison-seeds", title, command, text)
+        write_section(args.section, section_title(args), command, text)
 
 
 if __name__ == "__main__":

@@ -60,3 +60,18 @@ def test_a_failed_run_ends_in_one_line(capsys):
     with pytest.raises(SystemExit, match=r"^compare_seeds: error: .*--n-train: must be a positive integer, got 0$"):
         cs.main(["--seeds", "0", "--no-report", "--train-flags", "--n-train 0"])
     assert capsys.readouterr().out == ""
+
+
+def test_the_section_names_its_seeds_and_flags_and_refuses_a_bad_name():
+    args = cs.parse_args([])
+    assert args.section == "comparison-seeds"
+    assert cs.section_title(args) == "The Hawkes posterior against other methods at every seed, all trials"
+    args = cs.parse_args(
+        ["--seeds", "219", "223", "--section", "comparison-seeds-misses", "--fit-flags", "--beta pair"]
+    )
+    assert cs.section_title(args) == (
+        "The Hawkes posterior against other methods at seeds 219, 223, all trials (`--beta pair`)"
+    )
+    with pytest.raises(SystemExit) as excinfo:
+        cs.parse_args(["--section", "Bad Name"])
+    assert excinfo.value.code == 2
