@@ -185,8 +185,8 @@ def penalised_logistic(features, y, c, nonnegative=0):
         return penalty - np.sum(log_expit(z)), gradient
 
     bounds = [(0.0, None)] * nonnegative + [(None, None)] * (n_features - nonnegative + 1)
-    # Tolerances far below scipy's defaults: with a looser stop the coefficients, and their
-    # ranking, still move.
+    # Tolerances far below the defaults: a fit stopped early leaves the small coefficients short
+    # of their optimum, and the ranking moves with them.
     params = minimize(
         objective,
         np.zeros(n_features + 1),

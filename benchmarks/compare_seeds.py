@@ -59,7 +59,8 @@ def observable_aucs(by_seed):
 
 
 def summary(by_seed):
-    """Two sentences: the cells each method wins against the posterior, and the worst groups.
+    """Two sentences: the cells each method wins against the posterior, and the worst groups
+    (their medians, how often above the posterior's, how often at the AUC goal).
 
     Cells whose posterior AUC is NaN (no scorable pair) and methods that did not run are left out.
     """
