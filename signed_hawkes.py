@@ -1,0 +1,519 @@
+"""A Hawkes process whose interactions excite or inhibit: its exact discrete-time likelihood, a
+simulator, and a Bayesian fit by HMC.
+
+The Hawkes model of ``hawkes_model.py`` adds non-negative kernels to a background, so it cannot
+express inhibition, and in a network where most synapses inhibit the inhibition it cannot model
+is explained away by the other sources, excitatory synapses included. This is the nonlinear
+Hawkes process with an exponential link (Bremaud & Massoulie 1996), in discrete time on the
+``dt`` grid: the point-process GLM of Truccolo et al. (2005) and Pillow et al. (2008), with the
+linear model's exponential kernel for the interactions and a target's own last ``n_lags`` spikes
+for its refractoriness::
+
+    lambda_i[k] = b_i[k] exp(m_i + sum_{j != i} w[i,j] x_j[k] + sum_{l=1..L} h[i,l] y_i[k-l])
+    x_j[k] = sum_{n>=1} (1 - r) r^(n-1) y_j[k-n],   r = exp(-beta dt)
+    log L = sum_{i,k} ( y_i[k] log(1 - exp(-lambda_i[k] dt)) - (1 - y_i[k]) lambda_i[k] dt )
+
+``w[i, j]`` (signed, ``[target, source]``) is the change of target ``i``'s log intensity per
+unit of source ``j``'s filtered past: one spike of ``j`` multiplies ``i``'s intensity on the next
+step by ``exp(w (1 - r))``. ``exp(m_i)`` is the rate in 1/s with no recent spikes, ``b_i`` a
+fixed relative background (1: constant), ``beta`` one decay rate in 1/s shared by all pairs.
+
+Priors (independent, weakly informative; ``SignedPrior``): ``m_i ~ Normal(log rate, m_sd)`` about
+the log of the data's mean rate (spikes per neuron and second), ``w[i,j], h[i,l] ~ Normal(0,
+w_sd)``, ``log beta ~ Normal(log(1 / dt), beta_log_sd)`` as the linear model's. Given beta the
+posterior factorises over targets and each target's is log-concave (the link is log-concave in its
+linear predictor).
+
+beta is not sampled: it is fixed at the joint posterior mode's (``find_mode``: the profile
+posterior of ``log beta``, every target at its mode), so the draws are of the couplings given that
+decay. A random walk on beta stalled here: where beta dt is far above 1 or far below it the kernel
+barely changes with beta (one step's delay, or a slow count of every spike so far), and chains
+that strayed there stayed.
+
+The sampler (``fit_signed``): every target's ``theta_i = (m_i, w[i, :], h[i, :])`` moves by HMC
+with a dense metric, all chains and targets in one batch, each (chain, target) accepted on its
+own, valid because the targets are independent given beta. Warm-up (discarded): every target's
+mode and Laplace covariance there (the first metric), starts drawn from that Laplace
+approximation, step sizes adapted per chain and target by dual averaging, the metric re-estimated
+once from the draws of the warm-up's second quarter; nothing adapts after warm-up. As in
+``hawkes_sampler``, while the draws miss the convergence limits the same chains run on.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+from scipy.optimize import minimize_scalar
+from scipy.signal import lfilter
+
+from hawkes_warmup import LAPLACE_DRAWS, MIN_WARMUP_WINDOWS, StepAdaptation
+from mcmc_diagnostics import is_converged, summarise_draws, worst_diagnostics
+
+N_LAGS = 3  # steps of a target's own past in its intensity
+N_LEAPFROG = 3  # mean leapfrog steps per HMC trajectory (uniform on 1 .. 2 N - 1): the dense metric
+# makes the posterior near round, and a step near 1 then travels about half its period in three
+NEWTON_STEPS = 50  # most damped Newton steps to a mode
+NEWTON_MAX_MOVE = 2.0  # largest change of one parameter in one Newton step
+NEWTON_TOLERANCE = 1e-8  # a Newton step this small (in every parameter) ends the search
+BETA_TOLERANCE = 0.02  # of log beta in the search for its profile mode
+START_SPREAD = 1.0  # the starts: draws from the Laplace approximation at the mode
+
+
+@dataclass(frozen=True)
+class SignedPrior:
+    """Prior scales: ``m_i ~ Normal(log mean rate, m_sd)``, ``w, h ~ Normal(0, w_sd)``, ``log beta
+    ~ Normal(log(1 / dt), beta_log_sd)``; ``m_sd`` and ``w_sd`` in units of log intensity."""
+
+    m_sd: float = 2.0
+    w_sd: float = 3.0
+    beta_log_sd: float = 1.5
+
+
+@dataclass(frozen=True)
+class SignedData:
+    """Spike rasters laid out for the likelihood: ``N = R K`` rows (trial-major), ``P = 1 + D + L``.
+
+    Attributes
+    ----------
+    spikes : ndarray of float, shape (R, D, K)
+        1 at a spike, 0 elsewhere.
+    y : ndarray of bool, shape (N, D)
+    spike_rows : ndarray of int
+        Flat indices of the spikes in ``y`` (N D).
+    lag_rows : tuple of L ndarrays of int
+        For lag ``l``, the flat indices ``(k, i)`` of ``y`` with ``y_i[k - l] = 1`` in the same trial.
+    offset : ndarray, shape (N, D)
+        ``log b_i[k] + log dt``.
+    free : ndarray of bool, shape (D, P)
+        Which entries of every target's ``theta_i`` are fitted (the others stay at 0).
+    dt : float
+    """
+
+    spikes: np.ndarray
+    y: np.ndarray
+    spike_rows: np.ndarray
+    lag_rows: tuple
+    offset: np.ndarray
+    free: np.ndarray
+    dt: float
+
+
+def prepare(spikes, dt, n_lags=N_LAGS, background=None, coupling_free=None):
+    """Lay the rasters out for the likelihood (``SignedData``).
+
+    Parameters
+    ----------
+    spikes : ndarray of bool, shape (R, D, K)
+    dt : float
+        Step in seconds.
+    n_lags : int
+        Own past steps in each intensity.
+    background : ndarray, shape (D, K), optional
+        Relative background ``b_i[k]`` (positive, finite); None: 1.
+    coupling_free : ndarray of bool, shape (D, D), optional
+        ``[target, source]`` couplings to fit; the diagonal is never fitted (the own past stands
+        for it). None: every off-diagonal pair.
+    """
+    spikes = np.asarray(spikes, dtype=bool)
+    n_trials, n_dims, n_steps = spikes.shape
+    history = np.zeros((n_lags, n_trials, n_steps, n_dims), dtype=bool)
+    for lag in range(1, n_lags + 1):  # a loop over lags, not over steps
+        history[lag - 1, :, lag:, :] = spikes[:, :, :-lag].transpose(0, 2, 1)
+    b = np.ones((n_dims, n_steps)) if background is None else np.asarray(background, dtype=float)
+    if b.shape != (n_dims, n_steps) or not np.all(np.isfinite(b) & (b > 0)):
+        raise ValueError(f"background must be positive and finite, shape {(n_dims, n_steps)}")
+    offset = np.broadcast_to(np.log(b).T + np.log(dt), (n_trials, n_steps, n_dims)).reshape(-1, n_dims)
+    coupling = ~np.eye(n_dims, dtype=bool)
+    if coupling_free is not None:
+        coupling &= np.asarray(coupling_free, dtype=bool)
+    free = np.concatenate([np.ones((n_dims, 1), bool), coupling, np.ones((n_dims, n_lags), bool)], axis=1)
+    y = spikes.transpose(0, 2, 1).reshape(-1, n_dims)
+    return SignedData(
+        spikes=spikes.astype(float),
+        y=y,
+        spike_rows=np.flatnonzero(y),
+        lag_rows=tuple(np.flatnonzero(spiked) for spiked in history),
+        offset=np.ascontiguousarray(offset),
+        free=free,
+        dt=float(dt),
+    )
+
+
+def coupling_inputs(spikes, beta, dt):
+    """Every neuron's filtered past ``x_j[k]`` under each decay of ``beta``.
+
+    Parameters
+    ----------
+    spikes : ndarray of float, shape (R, D, K)
+    beta : ndarray, shape (C,)
+        Decay rates in 1/s.
+
+    Returns
+    -------
+    ndarray, shape (C, R K, D)
+    """
+    n_trials, n_dims, n_steps = spikes.shape
+    out = np.empty((len(beta), n_trials * n_steps, n_dims))
+    for c, r in enumerate(np.exp(-np.asarray(beta) * dt)):  # a loop over chains
+        x = lfilter([0.0, 1.0 - r], [1.0, -r], spikes, axis=2)
+        out[c] = x.transpose(0, 2, 1).reshape(-1, n_dims)
+    return out
+
+
+def split_theta(theta, n_dims):
+    """``theta`` (..., D, P) -> ``m`` (..., D), ``w`` (..., D, D), ``h`` (..., D, L)."""
+    return theta[..., 0], theta[..., 1 : 1 + n_dims], theta[..., 1 + n_dims :]
+
+
+def design(x):
+    """The interactions' inputs of every row, (C, N, D + 1): the filtered past ``x`` (C, N, D) and a
+    column of ones, so that ``log(lambda dt) = design @ weights + own history + offset``."""
+    return np.concatenate([x, np.ones((*x.shape[:2], 1))], axis=2)
+
+
+def linear_predictor(theta, inputs, data):
+    """``log(lambda dt)`` at every row: (C, N, D), for ``theta`` (C, D, P) and ``inputs`` from ``design``."""
+    m, w, h = split_theta(theta, theta.shape[1])
+    eta = np.matmul(inputs, np.concatenate([w.transpose(0, 2, 1), m[:, None, :]], axis=1))
+    eta += data.offset
+    flat = eta.reshape(len(eta), -1)
+    for lag, rows in enumerate(data.lag_rows):  # a loop over lags; the own spikes are sparse
+        flat[:, rows] += h[:, rows % h.shape[1], lag]
+    return eta
+
+
+def _terms(eta, data, curvature=False):
+    """Each target's log-likelihood (C, D) and every row's derivative in ``eta`` (C, N, D); with
+    ``curvature`` also the second derivative (C, N, D).
+
+    A row without a spike contributes ``-u`` (``u = lambda dt = e^eta``), a row with one
+    ``log(1 - e^-u)``; the latter is evaluated at the spikes alone. ``eta`` is overwritten."""
+    n_chains, _, n_dims = eta.shape
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # an infinite intensity: -inf
+        u = np.exp(eta, out=eta)
+        at_spikes = u.reshape(n_chains, -1)[:, data.spike_rows]
+        spike_prob = -np.expm1(-at_spikes)
+        spike_slope = np.where(at_spikes > 1e-300, at_spikes / np.expm1(at_spikes), 1.0)  # d/deta log(1 - e^-u)
+        spike_curve = np.where(at_spikes > 1e-300, spike_slope * (1.0 - at_spikes / spike_prob), 0.0)
+        spike_value = np.log(spike_prob) + at_spikes  # the spike's term, less the -u counted for every row
+        target = data.spike_rows % n_dims
+        value = -u.sum(axis=1) + np.stack([np.bincount(target, v, n_dims) for v in spike_value])  # a loop over chains
+    value[np.isnan(value)] = -np.inf  # an infinite intensity: inf - inf
+    slope = np.negative(u)
+    slope.reshape(n_chains, -1)[:, data.spike_rows] = spike_slope
+    if not curvature:
+        return value, slope, None
+    curve = np.negative(u)
+    curve.reshape(n_chains, -1)[:, data.spike_rows] = spike_curve
+    return value, slope, curve
+
+
+def log_likelihood(theta, inputs, data):
+    """Each target's log-likelihood, (C, D), for ``theta`` (C, D, P) and ``inputs`` from ``design``."""
+    return _terms(linear_predictor(theta, inputs, data), data)[0]
+
+
+def _prior_centre(data, prior):
+    """Prior means (D, P) and standard deviations (D, P) of every target's parameters."""
+    n_dims, n_params = data.free.shape
+    rate = max(data.y.mean(), 1.0 / data.y.size) / data.dt
+    centre = np.zeros((n_dims, n_params))
+    centre[:, 0] = np.log(rate)
+    scale = np.full((n_dims, n_params), prior.w_sd)
+    scale[:, 0] = prior.m_sd
+    return centre, scale
+
+
+def log_posterior_and_gradient(theta, inputs, data, prior):
+    """Each target's log posterior given beta (C, D) and its gradient in ``theta`` (C, D, P), for
+    ``theta`` (C, D, P) and ``inputs`` from ``design``."""
+    value, slope, _ = _terms(linear_predictor(theta, inputs, data), data)
+    n_chains, n_dims, _ = theta.shape
+    by_weight = np.matmul(inputs.transpose(0, 2, 1), slope)  # (C, D + 1, D)
+    flat = slope.reshape(n_chains, -1)
+    own = np.stack(  # (C, D, L): loops over lags and chains
+        [np.stack([np.bincount(rows % n_dims, f[rows], n_dims) for f in flat]) for rows in data.lag_rows], axis=2
+    )
+    grad = np.concatenate([by_weight[:, -1, :, None], by_weight[:, :-1].transpose(0, 2, 1), own], axis=2)
+    centre, scale = _prior_centre(data, prior)
+    z = (theta - centre) / scale
+    grad = (grad - z / scale) * data.free
+    return value - 0.5 * np.sum(np.where(data.free, z**2, 0.0), axis=2), grad
+
+
+def _features(x, data):
+    """Every target's inputs, (D, N, P): ones, the filtered past ``x`` (N, D) and its own history."""
+    n_rows, n_dims = x.shape
+    own = np.zeros((len(data.lag_rows), n_rows * n_dims))
+    for lag, rows in enumerate(data.lag_rows):
+        own[lag, rows] = 1.0
+    own = own.reshape(-1, n_rows, n_dims).transpose(2, 1, 0)  # (D, N, L)
+    return np.concatenate(
+        [np.ones((n_dims, n_rows, 1)), np.broadcast_to(x[None], (n_dims, n_rows, n_dims)), own], axis=2
+    )
+
+
+def target_hessians(theta, x, data, prior, features=None):
+    """Negative Hessian of each target's log posterior given beta, (D, P, P), at one ``theta`` (D, P)
+    and ``x`` (N, D); identity rows and columns for the parameters not fitted. ``features``: the
+    ``_features`` of ``x``, when the caller has them."""
+    features = _features(x, data) if features is None else features
+    _, _, curve = _terms(linear_predictor(theta[None], design(x[None]), data), data, curvature=True)
+    hess = np.matmul(features.transpose(0, 2, 1), features * -curve[0].T[:, :, None])
+    _, scale = _prior_centre(data, prior)
+    free2 = data.free[:, :, None] & data.free[:, None, :]
+    return np.where(free2, hess, 0.0) + np.eye(hess.shape[1]) * np.where(data.free, scale**-2.0, 1.0)[:, :, None]
+
+
+def _log_beta_prior(log_beta, data, prior):
+    return -0.5 * ((log_beta - np.log(1.0 / data.dt)) / prior.beta_log_sd) ** 2
+
+
+def _mode_given_beta(beta, data, prior, start):
+    """Every target's posterior mode at one decay, and the log posterior there summed over targets.
+
+    Damped Newton steps, all targets at once (each target's posterior is log-concave): a step moves
+    no parameter by more than ``NEWTON_MAX_MOVE`` and is halved, target by target, until the
+    target's log posterior does not fall.
+    """
+    x = coupling_inputs(data.spikes, np.array([beta]), data.dt)
+    inputs, features = design(x), _features(x[0], data)
+    theta = start.copy()
+    value, grad = log_posterior_and_gradient(theta[None], inputs, data, prior)
+    for _ in range(NEWTON_STEPS):
+        step = np.linalg.solve(target_hessians(theta, x[0], data, prior, features), grad[0][..., None])[..., 0]
+        step *= np.minimum(1.0, NEWTON_MAX_MOVE / np.maximum(np.abs(step).max(axis=1, keepdims=True), 1e-300))
+        for _ in range(30):  # halvings
+            new_value, new_grad = log_posterior_and_gradient((theta + step)[None], inputs, data, prior)
+            worse = ~(new_value[0] >= value[0])
+            if not worse.any():
+                break
+            step[worse] /= 2
+        theta = np.where(worse[:, None], theta, theta + step)
+        value = np.where(worse, value, new_value)
+        grad = np.where(worse[None, :, None], grad, new_grad)
+        if np.abs(step).max() < NEWTON_TOLERANCE:
+            break
+    return theta, float(value.sum())
+
+
+def find_mode(data, prior):
+    """The profile-posterior mode of ``log beta`` and every target's mode there: (theta (D, P), beta)."""
+    centre, _ = _prior_centre(data, prior)
+    cache = {"theta": centre.copy()}
+
+    def negative_profile(log_beta):
+        theta, value = _mode_given_beta(np.exp(log_beta), data, prior, cache["theta"])
+        cache["theta"] = theta
+        return -value - _log_beta_prior(log_beta, data, prior)
+
+    middle = np.log(1.0 / data.dt)
+    spread = 2 * prior.beta_log_sd
+    log_beta = minimize_scalar(
+        negative_profile, bounds=(middle - spread, middle + spread), method="bounded", options={"xatol": BETA_TOLERANCE}
+    ).x
+    theta, _ = _mode_given_beta(np.exp(log_beta), data, prior, cache["theta"])
+    return theta, float(np.exp(log_beta))
+
+
+def _metric_factor(cov, free):
+    """Cholesky factors (D, P, P) of the covariances, zero on the parameters not fitted."""
+    free2 = free[:, :, None] & free[:, None, :]
+    eye = np.eye(cov.shape[1])
+    chol = np.linalg.cholesky(np.where(free2, cov, eye) + 1e-12 * eye)
+    return np.where(free2, chol, 0.0)
+
+
+@dataclass
+class SignedPosterior:
+    """Draws of ``fit_signed``: C chains of S kept draws.
+
+    Attributes
+    ----------
+    m : ndarray, shape (C, S, D)
+    w : ndarray, shape (C, S, D, D)
+        Signed couplings ``[target, source]``; 0 where not fitted (the diagonal always).
+    h : ndarray, shape (C, S, D, L)
+    beta : float
+        Decay rate, 1/s: the joint posterior mode's, fixed (``find_mode``).
+    acceptance : dict
+        ``hmc`` -> (C,) acceptance rate over the kept draws, averaged over the targets.
+    free : ndarray of bool, shape (D, P)
+    """
+
+    m: np.ndarray
+    w: np.ndarray
+    h: np.ndarray
+    beta: float
+    acceptance: dict
+    free: np.ndarray
+
+    def summary(self):
+        """``summarise_draws`` of ``mu = exp(m)`` (1/s), ``w`` and ``h``."""
+        return {"mu": summarise_draws(np.exp(self.m)), "w": summarise_draws(self.w), "h": summarise_draws(self.h)}
+
+    def diagnostics(self):
+        """Largest split R-hat and smallest bulk ESS over every fitted parameter."""
+        n_dims = self.m.shape[2]
+        blocks = (self.m, self.w[..., self.free[:, 1 : 1 + n_dims]], self.h)
+        return worst_diagnostics(*(block for block in blocks if block.shape[2:] != (0,)))
+
+
+class _Chains:
+    """The chain state: ``theta`` (C, D, P), the inputs ``x`` (``design``) and the log posterior and
+    gradient of every (chain, target) there."""
+
+    def __init__(self, theta, inputs, data, prior):
+        self.theta, self.x = theta, inputs
+        self.logp, self.grad = log_posterior_and_gradient(theta, self.x, data, prior)
+
+
+def hmc_move(chains, data, prior, chol, step, rng):
+    """One HMC trajectory for every (chain, target), accepted each on its own; returns the acceptance
+    probabilities (C, D). Whitened momenta: ``theta`` moves by ``chol r``, so the metric is ``chol chol^T``.
+
+    ``step`` (C, D) is jittered by a factor U(0.8, 1.2) per chain and the number of leapfrog steps
+    drawn from 1 .. 2 ``N_LEAPFROG`` - 1, both before the trajectory and independently of the state,
+    which keeps every trajectory reversible."""
+    eps = step[:, :, None] * rng.uniform(0.8, 1.2, size=(len(chains.theta), 1, 1))
+    n_leapfrog = rng.integers(1, 2 * N_LEAPFROG)  # varied lengths avoid periodic orbits
+    momentum = rng.standard_normal(chains.theta.shape)
+    start_energy = -chains.logp + 0.5 * np.sum(momentum**2, axis=2)
+    theta, grad = chains.theta, chains.grad
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging trajectory is rejected below
+        momentum = momentum + 0.5 * eps * np.einsum("dpq,cdp->cdq", chol, grad)
+        for leap in range(n_leapfrog):
+            theta = theta + eps * np.einsum("dpq,cdq->cdp", chol, momentum)
+            logp, grad = log_posterior_and_gradient(theta, chains.x, data, prior)
+            kick = 1.0 if leap < n_leapfrog - 1 else 0.5
+            momentum = momentum + kick * eps * np.einsum("dpq,cdp->cdq", chol, grad)
+        energy = -logp + 0.5 * np.sum(momentum**2, axis=2)
+        accept_prob = np.where(np.isfinite(energy), np.minimum(1.0, np.exp(start_energy - energy)), 0.0)
+    accept = rng.random(accept_prob.shape) < accept_prob
+    chains.theta = np.where(accept[..., None], theta, chains.theta)
+    chains.logp = np.where(accept, logp, chains.logp)
+    chains.grad = np.where(accept[..., None], grad, chains.grad)
+    return accept_prob
+
+
+def fit_signed(data, prior=SignedPrior(), n_samples=500, n_warmup=300, n_chains=4, seed=0, max_samples=None):
+    """Posterior draws of the signed Hawkes model (``SignedPosterior``).
+
+    Parameters
+    ----------
+    data : SignedData
+        From ``prepare``.
+    prior : SignedPrior
+    n_samples, n_warmup, n_chains : int
+        Kept sweeps per chain, discarded warm-up sweeps, chains. A warm-up shorter than
+        ``hawkes_warmup.MIN_WARMUP_WINDOWS`` keeps the Laplace metric.
+    max_samples : int, optional
+        While the draws miss the convergence limits (``mcmc_diagnostics.is_converged``), the same
+        chains go on for another ``n_samples`` sweeps, up to this many kept draws per chain.
+    seed : int or numpy.random.SeedSequence
+    """
+    rng = np.random.default_rng(seed)
+    mode, beta = find_mode(data, prior)
+    inputs = design(coupling_inputs(data.spikes, np.array([beta]), data.dt))
+    laplace = np.linalg.inv(target_hessians(mode, inputs[0, :, : mode.shape[0]], data, prior))
+    chol = _metric_factor(laplace, data.free)
+    start = mode + START_SPREAD * np.einsum("dpq,cdq->cdp", chol, rng.standard_normal((n_chains, *mode.shape)))
+    inputs = np.broadcast_to(inputs, (n_chains, *inputs.shape[1:]))
+    logp, _ = log_posterior_and_gradient(start, inputs, data, prior)
+    start = np.where(np.isfinite(logp)[..., None], start, mode)  # a start where a spike is impossible: the mode
+    chains = _Chains(start, inputs, data, prior)
+
+    adapt = StepAdaptation(np.full(start.shape[:2], 0.5))  # a step per chain and target
+    step = adapt.final()
+    quarter = n_warmup // 4
+    window = []
+    for it in range(n_warmup):
+        step = adapt.update(hmc_move(chains, data, prior, chol, step, rng))
+        if quarter <= it < 2 * quarter:
+            window.append(chains.theta)
+        if (
+            n_warmup >= MIN_WARMUP_WINDOWS and it == 2 * quarter - 1
+        ):  # the draws' covariance, each chain about its own mean, shrunk to Laplace's
+            draws = np.stack(window, axis=1)  # (C, Q, D, P)
+            centred = (draws - draws.mean(axis=1, keepdims=True)).reshape(-1, *mode.shape)
+            n = len(centred) - n_chains
+            cov = np.einsum("ndp,ndq->dpq", centred, centred) / n
+            chol = _metric_factor((n * cov + LAPLACE_DRAWS * laplace) / (n + LAPLACE_DRAWS), data.free)
+            adapt.restart(adapt.final())
+    step = adapt.final()
+
+    kept, accepted = [], np.zeros(n_chains)
+    while True:  # rounds of n_samples sweeps, until converged or max_samples
+        for _ in range(n_samples):
+            accepted += hmc_move(chains, data, prior, chol, step, rng).mean(axis=1)
+            kept.append(chains.theta)
+        m, w, h = split_theta(np.stack(kept, axis=1), mode.shape[0])  # (C, S, ...)
+        post = SignedPosterior(m=m, w=w, h=h, beta=beta, acceptance={"hmc": accepted / len(kept)}, free=data.free)
+        if len(kept) + n_samples > max(max_samples or 0, n_samples) or is_converged(*post.diagnostics()):
+            return post
+
+
+def goodness_of_fit(theta, beta, data, seed=0):
+    """Kolmogorov-Smirnov statistic of each neuron's time-rescaled intervals at one parameter point.
+
+    Haslinger, Pipa & Brown (2010), as ``HawkesProcessModel.goodness_of_fit`` in discrete time: a
+    bin without a spike adds its ``lambda dt`` to the rescaled clock, a spike bin
+    ``-log(1 - v (1 - e^{-lambda dt}))`` with ``v ~ U(0, 1)``, so that the intervals between spikes
+    are Exp(1) under the model; the trials run end to end on one clock per neuron and the last,
+    censored interval is dropped. The statistic compares ``1 - e^{-tau}`` with U(0, 1).
+
+    Parameters
+    ----------
+    theta : ndarray, shape (D, P)
+    beta : float
+    data : SignedData
+    seed : int, SeedSequence or Generator
+        The randomisation of the spike bins.
+
+    Returns
+    -------
+    ndarray, shape (D,)
+        NaN for a neuron with fewer than 2 spikes.
+    """
+    inputs = design(coupling_inputs(data.spikes, np.array([beta]), data.dt))
+    q = np.exp(linear_predictor(theta[None], inputs, data))[0]  # (N, D): lambda dt
+    v = np.random.default_rng(seed).random(q.shape)
+    clock = np.cumsum(np.where(data.y, -np.log1p(v * np.expm1(-q)), q), axis=0)
+    ks = np.full(q.shape[1], np.nan)
+    for i in range(q.shape[1]):  # one small KS test per neuron
+        tau = np.diff(clock[data.y[:, i], i], prepend=0.0)
+        if tau.size >= 2:
+            ks[i] = stats.kstest(-np.expm1(-tau), "uniform").statistic
+    return ks
+
+
+def simulate(m, w, h, beta, dt, n_trials, n_steps, background=None, seed=0):
+    """Spike rasters of the signed Hawkes model, step by step (every trial and neuron at once).
+
+    Parameters
+    ----------
+    m : ndarray, shape (D,)
+    w : ndarray, shape (D, D)
+        ``[target, source]``; the diagonal is ignored.
+    h : ndarray, shape (D, L)
+    beta, dt : float
+    n_trials, n_steps : int
+    background : ndarray, shape (D, n_steps), optional
+
+    Returns
+    -------
+    ndarray of bool, shape (n_trials, D, n_steps)
+    """
+    rng = np.random.default_rng(seed)
+    n_dims, n_lags = np.shape(h)
+    w = np.asarray(w, dtype=float) * (1 - np.eye(n_dims))
+    b = np.ones((n_dims, n_steps)) if background is None else np.asarray(background, dtype=float)
+    r = np.exp(-beta * dt)
+    spikes = np.zeros((n_trials, n_dims, n_steps), dtype=bool)
+    past = np.zeros((n_trials, n_dims))  # the filtered past, carried by its recursion
+    for k in range(n_steps):  # a loop over steps: each depends on the last
+        own = sum(h[:, lag - 1] * spikes[:, :, k - lag] for lag in range(1, min(k, n_lags) + 1))
+        rate = b[:, k] * np.exp(m + past @ w.T + own)
+        spikes[:, :, k] = rng.random((n_trials, n_dims)) < -np.expm1(-rate * dt)
+        past = r * past + (1 - r) * spikes[:, :, k]
+    return spikes
