@@ -35,6 +35,7 @@ from hawkes_model import HawkesPrior
 from mcmc_diagnostics import MAX_RHAT, MIN_ESS_BULK, MIN_SAMPLES, is_converged
 from posterior_file import save_posterior
 from safe_files import InputFileError, check_writable
+from signed_hawkes import SignedPrior
 from spike_file import load_spike_trains, spikes_to_events
 from trial_groups import (
     exogenous_input_mask,
@@ -72,9 +73,10 @@ def format_diagnostics(fits, groups, n_available, n_spikes):
         ``KS`` the goodness-of-fit KS statistic averaged over neurons; ``seconds`` wall and
         ``cpu s`` CPU time of the group's fit.
     """
-    columns = [("acc(hmc)", "hmc", 8), ("acc(beta)", "beta", 9)]
-    if any("conjugate" in fit["acceptance"] for fit in fits.values()):
-        columns.append(("acc(conj)", "conjugate", 9))
+    columns = [("acc(hmc)", "hmc", 8)]
+    for title, move in (("acc(beta)", "beta"), ("acc(conj)", "conjugate")):  # moves a fit may lack
+        if any(move in fit["acceptance"] for fit in fits.values()):
+            columns.append((title, move, 9))
     lines = [
         f"{'group':<16} {'trials':>9} {'spikes':>7} {'draws':>5} {'max R-hat':>9} {'min ESS':>8} "
         + "".join(f"{title:>{width}} " for title, _, width in columns)
@@ -120,6 +122,17 @@ def plan_fit(spike_data, args):
     """
     if args.refractory == "lif" and args.time != "discrete":
         raise ValueError("--refractory lif needs --time discrete; pass --refractory none")
+    if args.model == "signed":
+        for flag, value, plain in (
+            ("--time", args.time, "discrete"),
+            ("--refractory", args.refractory, "none"),
+            ("--beta", args.beta, "shared"),
+            ("--conjugate-columns", args.conjugate_columns, 0),
+        ):
+            if value != plain:
+                raise ValueError(f"--model signed fits {flag} {plain} only; drop {flag} {value}")
+        if args.per_trial:
+            raise ValueError("--model signed fits pooled groups only; drop --per-trial")
     all_groups = group_test_trials(
         spike_data["labels"], spike_data["predictions"], spike_data["split"], spike_data["class_names"]
     )
@@ -135,6 +148,8 @@ def plan_fit(spike_data, args):
         "alpha_mask": alpha_free,
         "prior": HawkesPrior(alpha_mean=args.alpha_prior_mean),
     }
+    if args.model == "signed":
+        model_options = {"model": "signed", "dt": dt, "alpha_mask": alpha_free, "prior": SignedPrior()}
     if args.refractory == "lif":
         try:
             dead = lif_dead_steps(spike_data["layer_sizes"], spike_data["lif"], dt)
@@ -154,8 +169,9 @@ def plan_fit(spike_data, args):
         "max_samples": args.n_samples if args.per_trial else max(args.max_samples, args.n_samples),
         "n_warmup": args.n_warmup,
         "n_chains": args.n_chains,
-        "conjugate_columns": args.conjugate_columns,
     }
+    if args.model != "signed":
+        sampler_options["conjugate_columns"] = args.conjugate_columns
     return {
         "all_groups": all_groups,
         "groups": groups,
@@ -192,6 +208,15 @@ def parse_args(argv=None):
         type=Path,
         default=ROOT / "data" / "hawkes_posterior.npz",
         help="where to write the posterior (.npz)",
+    )
+    parser.add_argument(
+        "--model",
+        choices=("hawkes", "signed"),
+        default="hawkes",
+        help="hawkes: the linear Hawkes process, every alpha >= 0 (excitation only); signed: the "
+        "nonlinear Hawkes process with an exponential link (signed_hawkes.py), whose couplings "
+        "excite or inhibit and whose own last 3 spikes model refractoriness, written as alpha; "
+        "discrete time, pooled groups, one decay fixed at its posterior mode (docs/MODEL.md)",
     )
     parser.add_argument(
         "--time",
@@ -340,7 +365,8 @@ def main(argv=None):
 
     print(
         f"fitting {len(groups)} group(s) of test trials "
-        f"({'per trial' if args.per_trial else 'pooled'}, {args.time} time, "
+        f"({'signed Hawkes model, ' if args.model == 'signed' else ''}"
+        f"{'per trial' if args.per_trial else 'pooled'}, {args.time} time, "
         f"{args.background} background, {args.input} input, {args.beta} beta, "
         f"{'LIF dead steps' if args.refractory == 'lif' else 'no dead steps'}, "
         f"{args.n_chains} chains x {args.n_samples} draws, up to {sampler_options['max_samples']}"
@@ -378,6 +404,7 @@ def main(argv=None):
     # live writes the same bytes.
     config = {
         **sampler_options,
+        "model": args.model,
         "time": args.time,
         "beta": args.beta,
         "seed": args.seed,

@@ -1,8 +1,10 @@
 """Draw the fitted Hawkes excitation matrices and check them against the true weights.
 
 ``alpha[i, j]`` (row ``i`` the target, column ``j`` the source) is the expected number of
-spikes of neuron ``i`` directly caused by one spike of neuron ``j``. The scores against the
-network's true weights live in ``connectivity.py``.
+spikes of neuron ``i`` directly caused by one spike of neuron ``j``. A posterior of
+``fit_hawkes_process.py --model signed`` holds signed couplings in its place (excitation above 0,
+inhibition below), drawn on a diverging scale centred at 0. The scores against the network's
+true weights live in ``connectivity.py``.
 
 Reads:  data/hawkes_posterior.npz  (written by ``python fit_hawkes_process.py``; its layout and
         reader are in ``posterior_file.py``)
@@ -45,12 +47,19 @@ ROOT = Path(__file__).resolve().parent
 ALPHA_THRESHOLD = 0.05
 CREDIBLE_LOWER, CREDIBLE_UPPER = "q05", "q95"
 CMAP = "viridis"
+SIGNED_CMAP = "RdBu_r"  # diverging: inhibition blue, excitation red, white at 0
 # Up to this many neurons the example heatmap writes each value in its cell; beyond, the
 # numbers no longer fit at a readable size and the colour alone carries them.
 MAX_ANNOTATED_NEURONS = 16
 MASK_COLOUR = "0.85"
 ALPHA_LABEL = "alpha[target, source]: expected spikes of the target\ncaused by one spike of the source"
 SUMMED_ALPHA_LABEL = "summed alpha over the group's per-trial fits\n(sum of expected target spikes per source spike)"
+SIGNED_LABEL = "w[target, source]: change of the target's log intensity\nper unit of the source's filtered past"
+
+
+def is_signed(posterior):
+    """True for a posterior of the signed model (``fit_hawkes_process.py --model signed``)."""
+    return posterior.config.get("model") == "signed"
 
 
 def main_group(posterior):
@@ -78,6 +87,7 @@ def plot_alpha_matrix(
     layer_sizes,
     vmin=None,
     vmax=None,
+    cmap=CMAP,
     mask=None,
     cbar=True,
     cbar_ax=None,
@@ -96,6 +106,8 @@ def plot_alpha_matrix(
         Layer name -> size, in neuron order (for the boundary lines).
     vmin, vmax : float, optional
         Colour scale; shared between panels when given.
+    cmap : str
+        Colour map.
     mask : ndarray of bool, shape (n_neurons, n_neurons), optional
         Entries drawn grey instead of coloured.
     cbar, cbar_ax, cbar_label :
@@ -115,7 +127,7 @@ def plot_alpha_matrix(
         mask=mask,
         vmin=vmin,
         vmax=vmax,
-        cmap=CMAP,
+        cmap=cmap,
         square=True,
         xticklabels=neuron_labels,
         yticklabels=neuron_labels,
@@ -138,7 +150,16 @@ def plot_alpha_matrix(
 
 
 def plot_alpha_vs_weights(
-    ax, alpha_mean, alpha_low, alpha_high, true_weights, connection_types, title="", observable=None, seed=0
+    ax,
+    alpha_mean,
+    alpha_low,
+    alpha_high,
+    true_weights,
+    connection_types,
+    title="",
+    observable=None,
+    seed=0,
+    signed=False,
 ):
     """Posterior-mean alpha (90% interval bars) against the true weight, one colour per type.
 
@@ -159,6 +180,8 @@ def plot_alpha_vs_weights(
         ``observable_pairs``; None: every pair is drawn filled.
     seed : int
         Seed of the jitter: only where the weight-0 points lie, never a number.
+    signed : bool
+        The couplings of the signed model: a line at 0 instead of the alpha threshold.
 
     Returns
     -------
@@ -191,12 +214,15 @@ def plot_alpha_vs_weights(
                     label=label,
                 )
                 label = None
-    ax.axhline(ALPHA_THRESHOLD, color="0.4", linestyle=":", linewidth=1, label=f"threshold {ALPHA_THRESHOLD}")
+    if signed:
+        ax.axhline(0, color="0.4", linestyle=":", linewidth=1)
+    else:
+        ax.axhline(ALPHA_THRESHOLD, color="0.4", linestyle=":", linewidth=1, label=f"threshold {ALPHA_THRESHOLD}")
     if not observable.all():
         ax.plot([], [], "o", markersize=3.5, color="0.4", markerfacecolor="none", label="hollow: not observable")
     ax.axvline(0, color="0.7", linewidth=0.8)
     ax.set_xlabel("true weight, source → target (network units)")
-    ax.set_ylabel("posterior-mean alpha (90% credible interval)")
+    ax.set_ylabel(f"posterior-mean {'w' if signed else 'alpha'} (90% credible interval)")
     ax.legend(fontsize=7, title="connection (pairs)", title_fontsize=7)
     ax.set_title(title, fontsize=9)
     return ax
@@ -226,7 +252,7 @@ def plot_trace(ax, draws, title="", log_scale=False):
     return ax
 
 
-def trace_parameters(group, neuron_labels, alpha_free):
+def trace_parameters(group, neuron_labels, alpha_free, symbol="alpha"):
     """Pick four parameters to trace: beta, the largest alpha, a near-zero alpha, one mu.
 
     Parameters
@@ -235,6 +261,8 @@ def trace_parameters(group, neuron_labels, alpha_free):
     neuron_labels : sequence of str
     alpha_free : ndarray of bool, shape (D, D)
         The fitted alphas; the near-zero one is chosen among them (a fixed 0 never moves).
+    symbol : str
+        What the alphas are called ("w" for the signed model's couplings).
 
     Returns
     -------
@@ -244,20 +272,21 @@ def trace_parameters(group, neuron_labels, alpha_free):
     mean, rhat = group.summary["alpha"]["mean"], group.summary["alpha"]["rhat"]
     big = np.unravel_index(np.argmax(mean), mean.shape)
     candidates = np.where(~np.eye(len(mean), dtype=bool) & alpha_free, mean, np.inf)
-    small = np.unravel_index(np.argmin(candidates), mean.shape)
+    small = np.unravel_index(np.argmin(np.abs(candidates)), mean.shape)
 
     def pair(ij):
         return f"{neuron_labels[ij[1]]}→{neuron_labels[ij[0]]}"
 
     beta_rhat = group.summary["beta"]["rhat"]
     if group.beta.ndim == 2:
-        beta = ("beta (shared, 1/s)", group.beta, float(beta_rhat))
+        fixed = np.all(group.beta == group.beta.flat[0])  # the signed model's, at its mode
+        beta = (f"beta ({'fixed' if fixed else 'shared'}, 1/s)", group.beta, float(beta_rhat))
     else:
         beta = (f"beta {pair(big)} (1/s)", group.beta[:, :, big[0], big[1]], float(beta_rhat[big]))
     return [
         beta,
-        (f"largest alpha {pair(big)}", group.alpha[:, :, big[0], big[1]], float(rhat[big])),
-        (f"near-zero alpha {pair(small)}", group.alpha[:, :, small[0], small[1]], float(rhat[small])),
+        (f"largest {symbol} {pair(big)}", group.alpha[:, :, big[0], big[1]], float(rhat[big])),
+        (f"near-zero {symbol} {pair(small)}", group.alpha[:, :, small[0], small[1]], float(rhat[small])),
         (f"mu {neuron_labels[big[0]]} (1/s)", group.mu[:, :, big[0]], float(group.summary["mu"]["rhat"][big[0]])),
     ]
 
@@ -269,22 +298,28 @@ def figure_example(posterior, name, cbar_label):
     silent, fixed = silent_sources(group.n_spikes), ~posterior.alpha_free
     n_neurons = len(posterior.neuron_labels)
     fig, ax = plt.subplots(figsize=heatmap_inches(n_neurons))
-    title = f"Hawkes excitation alpha, posterior mean: {name} ({len(group.trials)} test trials)"
+    signed = is_signed(posterior)
+    what, symbol = ("Signed Hawkes coupling", "w") if signed else ("Hawkes excitation", "alpha")
+    title = f"{what} {symbol}, posterior mean: {name} ({len(group.trials)} test trials)"
     notes = [
         note
         for note, shown in (
-            ("alpha fixed at 0 (the input is driven by the stimulus alone)", fixed.any()),
-            ("sources that never fired in these trials (alpha = prior)", silent.any()),
+            (f"{symbol} fixed at 0 (the input is driven by the stimulus alone)", fixed.any()),
+            (f"sources that never fired in these trials ({symbol} = prior)", silent.any()),
         )
         if shown
     ]
     title += "".join(f"\ngrey: {note}" for note in notes) + convergence_note(group)
+    mean = group.summary["alpha"]["mean"]
+    extent = float(np.abs(mean[~(silent | fixed)]).max(initial=0.0)) or 1.0
     plot_alpha_matrix(
         ax,
-        group.summary["alpha"]["mean"],
+        mean,
         posterior.neuron_labels,
         posterior.layer_sizes,
-        vmin=0,
+        vmin=-extent if signed else 0,
+        vmax=extent if signed else None,
+        cmap=SIGNED_CMAP if signed else CMAP,
         mask=silent | fixed,
         cbar_label=cbar_label,
         annotate=n_neurons <= MAX_ANNOTATED_NEURONS,
@@ -300,23 +335,34 @@ def figure_by_group(posterior, cbar_label):
     width, height = heatmap_inches(len(posterior.neuron_labels))
     fig, axes = plt.subplots(1, len(names), figsize=((width - 0.9) * len(names) + 1, height), squeeze=False)
     cbar_ax = fig.add_axes([0.92, 0.2, 0.012, 0.6])
-    vmax = max(float(mean.max()) for mean in means)
+    signed = is_signed(posterior)
+    vmax = max(float(np.abs(mean).max()) for mean in means)
     for index, (name, mean, ax) in enumerate(zip(names, means, axes[0])):
-        lower = posterior.groups[name].summary["alpha"][CREDIBLE_LOWER]
+        summary = posterior.groups[name].summary["alpha"]
+        if signed:  # unclear: the interval holds 0
+            unclear = (summary[CREDIBLE_LOWER] <= 0) & (summary[CREDIBLE_UPPER] >= 0)
+        else:
+            unclear = summary[CREDIBLE_LOWER] <= ALPHA_THRESHOLD
         plot_alpha_matrix(
             ax,
             mean,
             posterior.neuron_labels,
             posterior.layer_sizes,
-            vmin=0,
+            vmin=-vmax if signed else 0,
             vmax=vmax,
-            mask=lower <= ALPHA_THRESHOLD,
+            cmap=SIGNED_CMAP if signed else CMAP,
+            mask=unclear,
             cbar=index == len(names) - 1,
             cbar_ax=cbar_ax,
             cbar_label=cbar_label,
             title=f"{name} ({len(posterior.groups[name].trials)} trials)" + convergence_note(posterior.groups[name]),
         )
-    fig.suptitle(f"Posterior-mean alpha; grey: 90% credible interval reaches {ALPHA_THRESHOLD} or below", fontsize=10)
+    if signed:
+        fig.suptitle("Posterior-mean signed coupling w; grey: 90% credible interval holds 0", fontsize=10)
+    else:
+        fig.suptitle(
+            f"Posterior-mean alpha; grey: 90% credible interval reaches {ALPHA_THRESHOLD} or below", fontsize=10
+        )
     fig.subplots_adjust(right=0.9, wspace=0.35)
     return fig
 
@@ -329,7 +375,7 @@ def figure_vs_weights(posterior, name, true_weights, connection_types, seed=0):
     observable = observable_pairs(group.n_spikes, posterior.alpha_free)
     seen_auc, seen_pos, seen_neg = connectivity_auc(summary["mean"], true_weights, observable)
     title = (
-        f"{name}: ROC AUC of alpha = {auc:.3f} for excitatory synapses "
+        f"{name}: ROC AUC of {'w' if is_signed(posterior) else 'alpha'} = {auc:.3f} for excitatory synapses "
         f"(weight > 0, n={n_pos}) vs no synapse (n={n_neg})\n"
         f"over the observable pairs (alpha fitted, both neurons fire): "
         f"{seen_auc:.3f} (n={seen_pos} vs {seen_neg})"
@@ -345,6 +391,7 @@ def figure_vs_weights(posterior, name, true_weights, connection_types, seed=0):
         title=title,
         observable=observable,
         seed=seed,
+        signed=is_signed(posterior),
     )
     return fig
 
@@ -353,7 +400,13 @@ def figure_traces(posterior, name):
     """Figure of trace plots of four parameters of the main group."""
     fig, axes = plt.subplots(2, 2, figsize=(10, 6), sharex=True)
     for ax, (label, draws, rhat) in zip(
-        axes.ravel(), trace_parameters(posterior.groups[name], posterior.neuron_labels, posterior.alpha_free)
+        axes.ravel(),
+        trace_parameters(
+            posterior.groups[name],
+            posterior.neuron_labels,
+            posterior.alpha_free,
+            "w" if is_signed(posterior) else "alpha",
+        ),
     ):
         plot_trace(ax, draws, title=f"{label}   R-hat {rhat:.3f}", log_scale=label.startswith("beta"))
     for ax in axes[0]:
@@ -394,7 +447,10 @@ def main(argv=None):
 
     name = main_group(posterior)
     true_weights, connection_types = connection_matrix(posterior.weights, posterior.layer_sizes)
-    cbar_label = SUMMED_ALPHA_LABEL if posterior.config.get("per_trial") else ALPHA_LABEL
+    if is_signed(posterior):
+        cbar_label = SIGNED_LABEL
+    else:
+        cbar_label = SUMMED_ALPHA_LABEL if posterior.config.get("per_trial") else ALPHA_LABEL
     figures = {
         "example_alpha_matrix.png": figure_example(posterior, name, cbar_label),
         "alpha_heatmaps_by_group.png": figure_by_group(posterior, cbar_label),

@@ -192,6 +192,44 @@ def test_other_model_options_fit_and_plot(spike_file, tmp_path, option, beta_sha
     assert len(list((tmp_path / "figures").glob("*.png"))) == 4
 
 
+def test_signed_model_fits_signed_couplings_and_plots_them(spike_file, tmp_path, capsys):
+    import plot_alpha_heatmaps as pah
+
+    run_main(spike_file, tmp_path / "signed.npz", "--model", "signed")
+    table = capsys.readouterr().out
+    assert "signed Hawkes model" in table and "acc(hmc)" in table and "acc(beta)" not in table
+    posterior = load_posterior(tmp_path / "signed.npz")
+    assert posterior.config["model"] == "signed" and "conjugate_columns" not in posterior.config
+    group = posterior.groups["cosine_correct"]
+    assert (group.alpha < 0).any() and (group.alpha > 0).any()
+    assert np.all(group.alpha[:, :, 0, :] == 0) and np.all(group.alpha[:, :, np.arange(6), np.arange(6)] == 0)
+    assert np.all(group.beta == group.beta.flat[0]) and group.acceptance.keys() == {"hmc"}
+    assert np.all(np.isfinite(group.gof_ks[group.n_spikes >= 2]))
+    names = [name for name, _, _ in pah.trace_parameters(group, LABELS, posterior.alpha_free, "w")]
+    assert names[0] == "beta (fixed, 1/s)" and names[1].startswith("largest w ")
+    pah.main(["--posterior-file", str(tmp_path / "signed.npz"), "--figure-dir", str(tmp_path / "figures")])
+    assert len(list((tmp_path / "figures").glob("*.png"))) == 4
+    run_main(spike_file, tmp_path / "again.npz", "--model", "signed")
+    assert (tmp_path / "again.npz").read_bytes() == (tmp_path / "signed.npz").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--time", "continuous"], "--model signed fits --time discrete only; drop --time continuous"),
+        (["--refractory", "lif"], "--model signed fits --refractory none only; drop --refractory lif"),
+        (["--beta", "pair"], "--model signed fits --beta shared only; drop --beta pair"),
+        (["--conjugate-columns", "2"], "--model signed fits --conjugate-columns 0 only; drop --conjugate-columns 2"),
+        (["--per-trial"], "--model signed fits pooled groups only; drop --per-trial"),
+    ],
+)
+def test_signed_model_refuses_the_options_it_does_not_fit(spike_file, tmp_path, extra, message):
+    with pytest.raises(SystemExit) as excinfo:
+        run_main(spike_file, tmp_path / "posterior.npz", "--model", "signed", *extra)
+    assert exit_message(excinfo) == f"fit_hawkes_process.py: error: {message}"
+    assert not (tmp_path / "posterior.npz").exists()
+
+
 def test_refractory_option_is_stored_and_lif_changes_the_fit(spike_file, tmp_path):
     posteriors = {}
     for option in ("lif", "none"):
