@@ -6,6 +6,8 @@ synapses against absent pairs, over the observable pairs and over all pairs, of:
 
 - **Hawkes**: the posterior-mean alpha of ``fit_hawkes_process.py`` with its default settings
   (run as a subprocess, so it is exactly the script's fit);
+- **signed Hawkes**: the posterior-mean couplings of ``fit_hawkes_process.py --model signed``, the
+  nonlinear Hawkes process whose couplings excite or inhibit (``signed_hawkes.py``);
 - **cross-correlogram**: the lag-1 excess firing ``P(y_i[k] | y_j[k-1]) - P(y_i[k])``;
 - **logistic GLM**: per target, scikit-learn's ``LogisticRegression(C=1)`` (L2) of ``y_i[k]`` on
   every neuron's exponentially filtered past spikes (the discrete kernel with ``beta dt = 1``),
@@ -70,6 +72,7 @@ TICK_STEP = 1e-5  # SVRG step of the tick MLE
 KERNEL_BETA_DT = 1.0  # beta dt of the GLM's filter and the tick decay x dt
 METHODS = (
     "Hawkes posterior",
+    "signed Hawkes posterior",
     "logistic GLM",
     "GLM, dead steps out",
     "history GLM, CV",
@@ -297,13 +300,13 @@ def tick_mle(spikes, dt, seed, beta_dt=KERNEL_BETA_DT):
     return np.asarray(learner.adjacency)
 
 
-def fit_hawkes(spike_file, n_trials, seed, workdir):
-    """Posterior file of ``fit_hawkes_process.py`` on each group's first ``n_trials`` (0: all)."""
-    posterior_file = Path(workdir) / f"posterior_{n_trials}.npz"
+def fit_hawkes(spike_file, n_trials, seed, workdir, model="hawkes"):
+    """Posterior file of ``fit_hawkes_process.py --model model`` on each group's first ``n_trials`` (0: all)."""
+    posterior_file = Path(workdir) / f"posterior_{model}_{n_trials}.npz"
     files = ["--spike-file", str(spike_file), "--posterior-file", str(posterior_file)]
     fit = subprocess.run(
         [sys.executable, str(REPO_ROOT / "fit_hawkes_process.py"), *files, "--max-trials", str(n_trials)]
-        + ["--seed", str(seed)],
+        + ["--seed", str(seed), "--model", model],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -328,14 +331,16 @@ def score_group(alpha_by_method, true_weights, observable):
     return scores
 
 
-def compare(spike_data, posterior, true_weights, seed):
-    """Group -> (number of trials, method -> (AUC observable, AUC all)) for one posterior file."""
+def compare(spike_data, posterior, true_weights, seed, signed=None):
+    """Group -> (number of trials, method -> (AUC observable, AUC all)) for one posterior file and,
+    when given, the signed model's posterior file of the same groups (its method NaN without)."""
     results = {}
     dead = lif_dead_steps(spike_data["layer_sizes"], spike_data["lif"], spike_data["dt"])
     for name, group in posterior.groups.items():
         spikes = spike_data["spikes"][group.trials]
         alphas = {
             "Hawkes posterior": group.summary["alpha"]["mean"],
+            "signed Hawkes posterior": None if signed is None else signed.groups[name].summary["alpha"]["mean"],
             "logistic GLM": logistic_glm(spikes),
             "GLM, dead steps out": logistic_glm(spikes, dead=dead),
             "history GLM, CV": history_glm(spikes)[0],
@@ -441,10 +446,11 @@ def main(argv=None):
         for n_trials in args.trial_counts:
             try:
                 posterior = fit_hawkes(args.spike_file, n_trials, args.seed, workdir)
+                signed = fit_hawkes(args.spike_file, n_trials, args.seed, workdir, model="signed")
             except RuntimeError as err:
                 sys.exit(f"compare_connectivity: error: {err}")
             true_weights, _ = connection_matrix(posterior.weights, posterior.layer_sizes)
-            results = compare(spike_data, posterior, true_weights, args.seed)
+            results = compare(spike_data, posterior, true_weights, args.seed, signed)
             which = f"First {n_trials}" if n_trials else "All"
             sections.append(f"{which} test trials of each group:\n\n{markdown_table(results)}")
             print(f"\n{sections[-1]}")

@@ -44,9 +44,10 @@ def compare_seed(seed, train_flags=(), fit_flags=()):
     with tempfile.TemporaryDirectory() as tmp:
         spike_file = seeds.train(seed, tmp, train_flags)
         posterior = load_posterior(seeds.fit(seed, spike_file, fit_flags))
+        signed = load_posterior(seeds.fit(seed, spike_file, [*fit_flags, "--model", "signed"], "posterior_signed.npz"))
         spike_data = load_spike_trains(spike_file)
     true_weights, _ = connection_matrix(posterior.weights, posterior.layer_sizes)
-    return compare(spike_data, posterior, true_weights, seed)
+    return compare(spike_data, posterior, true_weights, seed, signed)
 
 
 def observable_aucs(by_seed):

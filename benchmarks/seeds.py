@@ -82,9 +82,10 @@ def train(seed, folder, flags=()):
     return spike_file
 
 
-def fit(seed, spike_file, flags=()):
-    """Run ``fit_hawkes_process.py --seed seed`` on one core next to ``spike_file``; return the posterior file."""
-    posterior_file = Path(spike_file).with_name("posterior.npz")
+def fit(seed, spike_file, flags=(), name="posterior.npz"):
+    """Run ``fit_hawkes_process.py --seed seed`` on one core, writing ``name`` next to ``spike_file``;
+    return that path."""
+    posterior_file = Path(spike_file).with_name(name)
     files = ["--spike-file", str(spike_file), "--posterior-file", str(posterior_file)]
     run_script(fit_hawkes_process.main, ["--seed", str(seed), *files, "--n-jobs", "1", *flags])
     return posterior_file

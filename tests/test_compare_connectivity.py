@@ -178,6 +178,7 @@ def test_standing_counts_each_group_and_trial_count_and_names_the_methods_that_r
     def cell(hawkes, glm, tick=float("nan")):
         values = {
             "Hawkes posterior": hawkes,
+            "signed Hawkes posterior": 0.5,
             "logistic GLM": glm,
             "GLM, dead steps out": glm - 0.01,
             "history GLM, CV": 0.5,

@@ -12,8 +12,9 @@ from spike_file import load_spike_trains
 
 
 def group(hawkes, glm, dead_out, trials=10):
-    """One group's entry: method -> (AUC observable, AUC all); history GLMs and correlogram at 0.5, no tick."""
-    values = dict(zip(METHODS, (hawkes, glm, dead_out, 0.5, 0.5, 0.5, float("nan")), strict=True))
+    """One group's entry: method -> (AUC observable, AUC all); the signed posterior, history GLMs and
+    correlogram at 0.5, no tick."""
+    values = dict(zip(METHODS, (hawkes, 0.5, glm, dead_out, 0.5, 0.5, 0.5, float("nan")), strict=True))
     return trials, {method: (value, value - 0.01) for method, value in values.items()}
 
 
@@ -27,27 +28,41 @@ def test_summary_counts_cells_and_worst_groups_like_a_loop_over_them():
     # Cells with a posterior AUC: 0a, 0b, 1a, 2a; the posterior is best in 1a only.
     assert "in 1 of 4 (seed, group) cells" in text
     history = "history GLM, CV: 0; history GLM, excitatory: 0"
-    assert f"(logistic GLM: 2; GLM, dead steps out: 1; {history}; cross-correlogram: 0)" in text
+    assert (
+        f"(signed Hawkes posterior: 0; logistic GLM: 2; GLM, dead steps out: 1; {history}; cross-correlogram: 0)"
+        in text
+    )
     # Worst groups: posterior 0.70, 0.95, 0.85; GLM 0.75, 0.90, 0.86; dead steps out 0.60, 0.90, 0.84.
-    assert "median over the 3 seeds (Hawkes posterior: 0.850; logistic GLM: 0.860; GLM, dead steps out: 0.840;" in text
-    assert f"(logistic GLM: 2; GLM, dead steps out: 0; {history}; cross-correlogram: 0)" in text
+    assert (
+        "median over the 3 seeds (Hawkes posterior: 0.850; signed Hawkes posterior: 0.500; logistic GLM: 0.860; "
+        "GLM, dead steps out: 0.840;" in text
+    )
+    assert (
+        f"(signed Hawkes posterior: 0; logistic GLM: 2; GLM, dead steps out: 0; {history}; cross-correlogram: 0)"
+        in text
+    )
     # At the AUC goal (0.9) in every group, from the worst groups above: the posterior, the GLM and
-    # the GLM without dead steps at seed 1 only (0.95, 0.90, 0.90); the history GLMs and the
-    # correlogram (0.5) never.
+    # the GLM without dead steps at seed 1 only (0.95, 0.90, 0.90); the signed posterior, the history
+    # GLMs and the correlogram (0.5) never.
     assert text.endswith(
-        "(Hawkes posterior: 1; logistic GLM: 1; GLM, dead steps out: 1; history GLM, CV: 0; "
-        "history GLM, excitatory: 0; cross-correlogram: 0)."
+        "(Hawkes posterior: 1; signed Hawkes posterior: 0; logistic GLM: 1; GLM, dead steps out: 1; "
+        "history GLM, CV: 0; history GLM, excitatory: 0; cross-correlogram: 0)."
     )
     table = cs.markdown_table(by_seed)
-    assert "| 0 | b | 10 | 0.700 | 0.750 | 0.600 | 0.500 | 0.500 | 0.500 | - |" in table
-    assert "| 1 | b | 10 | - | 0.990 |" in table
+    assert "| 0 | b | 10 | 0.700 | 0.500 | 0.750 | 0.600 | 0.500 | 0.500 | 0.500 | - |" in table
+    assert "| 1 | b | 10 | - | 0.500 | 0.990 |" in table
 
 
 def test_a_seed_is_scored_as_compare_scores_its_own_files(tmp_path):
     spike_file = cs.seeds.train(3, tmp_path, TRAIN)
     posterior = load_posterior(cs.seeds.fit(3, spike_file, FIT))
+    signed = load_posterior(cs.seeds.fit(3, spike_file, [*FIT, "--model", "signed"], "signed.npz"))
     expected = compare(
-        load_spike_trains(spike_file), posterior, connection_matrix(posterior.weights, posterior.layer_sizes)[0], 3
+        load_spike_trains(spike_file),
+        posterior,
+        connection_matrix(posterior.weights, posterior.layer_sizes)[0],
+        3,
+        signed,
     )
     results = cs.compare_seed(3, TRAIN, FIT)
     assert list(results) == list(posterior.groups) == list(expected)
