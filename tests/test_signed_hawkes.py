@@ -200,3 +200,21 @@ def test_time_rescaling_passes_the_true_model_and_rejects_a_wrong_one():
     wrong = truth.copy()
     wrong[:, 1:3] = 0.0  # no coupling
     assert np.all(sh.goodness_of_fit(wrong, 1000.0, data, seed=11) > critical)
+
+
+def test_ninety_percent_intervals_cover_simulated_truths_at_about_the_nominal_rate():
+    # Ten networks of three neurons, their couplings drawn from N(0, 1.5): with beta fixed at its
+    # mode the intervals are conditional on it, so the check allows a little under 90%.
+    rng = np.random.default_rng(12)
+    covered = []
+    for _ in range(10):
+        w = rng.normal(0, 1.5, (3, 3)) * (1 - np.eye(3))
+        h = np.column_stack([rng.normal(-2, 0.5, 3), rng.normal(-0.5, 0.5, 3)])
+        m = np.log(rng.uniform(40, 120, 3))
+        spikes = sh.simulate(m, w, h, 1000.0, DT, 100, 60, seed=rng)
+        post = sh.fit_signed(sh.prepare(spikes, DT, n_lags=2), n_samples=300, n_warmup=150, seed=rng)
+        truth = np.concatenate([m[:, None], w, h], axis=1)[post.free]
+        draws = np.concatenate([post.m[..., None], post.w, post.h], axis=3)[..., post.free]
+        low, high = np.quantile(draws.reshape(-1, draws.shape[-1]), [0.05, 0.95], axis=0)
+        covered.extend((low <= truth) & (truth <= high))
+    assert 0.8 <= np.mean(covered) <= 0.97, np.mean(covered)
