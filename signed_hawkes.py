@@ -45,6 +45,7 @@ import numpy as np
 from scipy import stats
 from scipy.optimize import minimize_scalar
 from scipy.signal import lfilter
+from threadpoolctl import threadpool_limits
 
 from hawkes_warmup import LAPLACE_DRAWS, MIN_WARMUP_WINDOWS, StepAdaptation
 from mcmc_diagnostics import is_converged, summarise_draws, worst_diagnostics
@@ -412,6 +413,13 @@ def fit_signed(data, prior=SignedPrior(), n_samples=500, n_warmup=300, n_chains=
         chains go on for another ``n_samples`` sweeps, up to this many kept draws per chain.
     seed : int or numpy.random.SeedSequence
     """
+    # Single-threaded BLAS, as in hawkes_sampler: threaded reductions would change the rounding with
+    # the machine's load, and the thin products here gain nothing from a second thread.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit_signed(data, prior, n_samples, n_warmup, n_chains, seed, max_samples)
+
+
+def _fit_signed(data, prior, n_samples, n_warmup, n_chains, seed, max_samples):
     rng = np.random.default_rng(seed)
     mode, beta = find_mode(data, prior)
     inputs = design(coupling_inputs(data.spikes, np.array([beta]), data.dt))
