@@ -131,6 +131,8 @@ def plan_fit(spike_data, args):
         ):
             if value != plain:
                 raise ValueError(f"--model signed fits {flag} {plain} only; drop {flag} {value}")
+        if args.alpha_prior_mean != HawkesPrior.alpha_mean:
+            raise ValueError(f"--model signed has priors of its own; drop --alpha-prior-mean {args.alpha_prior_mean}")
         if args.per_trial:
             raise ValueError("--model signed fits pooled groups only; drop --per-trial")
     all_groups = group_test_trials(

@@ -221,6 +221,7 @@ def test_signed_model_fits_signed_couplings_and_plots_them(spike_file, tmp_path,
         (["--beta", "pair"], "--model signed fits --beta shared only; drop --beta pair"),
         (["--conjugate-columns", "2"], "--model signed fits --conjugate-columns 0 only; drop --conjugate-columns 2"),
         (["--per-trial"], "--model signed fits pooled groups only; drop --per-trial"),
+        (["--alpha-prior-mean", "0.5"], "--model signed has priors of its own; drop --alpha-prior-mean 0.5"),
     ],
 )
 def test_signed_model_refuses_the_options_it_does_not_fit(spike_file, tmp_path, extra, message):
