@@ -299,7 +299,9 @@ def _mode_given_beta(beta, data, prior, start):
 
 
 def find_mode(data, prior):
-    """The profile-posterior mode of ``log beta`` and every target's mode there: (theta (D, P), beta)."""
+    """The joint posterior mode: ``log beta`` maximising its profile posterior (every target at its
+    mode), searched within two prior standard deviations of the prior's centre, and every target's
+    mode there. Returns (theta (D, P), beta in 1/s)."""
     centre, _ = _prior_centre(data, prior)
     cache = {"theta": centre.copy()}
 
