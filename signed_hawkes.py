@@ -79,10 +79,13 @@ class SignedData:
     spikes : ndarray of float, shape (R, D, K)
         1 at a spike, 0 elsewhere.
     y : ndarray of bool, shape (N, D)
-    spike_rows : ndarray of int
-        Flat indices of the spikes in ``y`` (N D).
-    lag_rows : tuple of L ndarrays of int
-        For lag ``l``, the flat indices ``(k, i)`` of ``y`` with ``y_i[k - l] = 1`` in the same trial.
+    spike_rows, spike_targets : ndarray of int
+        Flat indices of the spikes in ``y`` (N D), and the neuron of each.
+    lag_rows, lag_targets : tuple of L ndarrays of int
+        For lag ``l``, the flat indices ``(k, i)`` of ``y`` with ``y_i[k - l] = 1`` in the same
+        trial, and their neurons ``i``.
+    log_rate : float
+        Log of the mean rate over neurons and steps, 1/s (the centre of ``m``'s prior).
     offset : ndarray, shape (N, D)
         ``log b_i[k] + log dt``.
     free : ndarray of bool, shape (D, P)
@@ -93,7 +96,10 @@ class SignedData:
     spikes: np.ndarray
     y: np.ndarray
     spike_rows: np.ndarray
+    spike_targets: np.ndarray
     lag_rows: tuple
+    lag_targets: tuple
+    log_rate: float
     offset: np.ndarray
     free: np.ndarray
     dt: float
@@ -129,11 +135,15 @@ def prepare(spikes, dt, n_lags=N_LAGS, background=None, coupling_free=None):
         coupling &= np.asarray(coupling_free, dtype=bool)
     free = np.concatenate([np.ones((n_dims, 1), bool), coupling, np.ones((n_dims, n_lags), bool)], axis=1)
     y = spikes.transpose(0, 2, 1).reshape(-1, n_dims)
+    lag_rows = tuple(np.flatnonzero(spiked) for spiked in history)
     return SignedData(
         spikes=spikes.astype(float),
         y=y,
         spike_rows=np.flatnonzero(y),
-        lag_rows=tuple(np.flatnonzero(spiked) for spiked in history),
+        spike_targets=np.flatnonzero(y) % n_dims,
+        lag_rows=lag_rows,
+        lag_targets=tuple(rows % n_dims for rows in lag_rows),
+        log_rate=float(np.log(max(y.mean(), 1.0 / y.size) / dt)),
         offset=np.ascontiguousarray(offset),
         free=free,
         dt=float(dt),
@@ -178,8 +188,8 @@ def linear_predictor(theta, inputs, data):
     eta = np.matmul(inputs, np.concatenate([w.transpose(0, 2, 1), m[:, None, :]], axis=1))
     eta += data.offset
     flat = eta.reshape(len(eta), -1)
-    for lag, rows in enumerate(data.lag_rows):  # a loop over lags; the own spikes are sparse
-        flat[:, rows] += h[:, rows % h.shape[1], lag]
+    for lag, (rows, targets) in enumerate(zip(data.lag_rows, data.lag_targets)):  # the own spikes are sparse
+        flat[:, rows] += h[:, targets, lag]
     return eta
 
 
@@ -197,8 +207,9 @@ def _terms(eta, data, curvature=False):
         spike_slope = np.where(at_spikes > 1e-300, at_spikes / np.expm1(at_spikes), 1.0)  # d/deta log(1 - e^-u)
         spike_curve = np.where(at_spikes > 1e-300, spike_slope * (1.0 - at_spikes / spike_prob), 0.0)
         spike_value = np.log(spike_prob) + at_spikes  # the spike's term, less the -u counted for every row
-        target = data.spike_rows % n_dims
-        value = -u.sum(axis=1) + np.stack([np.bincount(target, v, n_dims) for v in spike_value])  # a loop over chains
+        value = -u.sum(axis=1) + np.stack(
+            [np.bincount(data.spike_targets, v, n_dims) for v in spike_value]
+        )  # a loop over chains
     value[np.isnan(value)] = -np.inf  # an infinite intensity: inf - inf
     slope = np.negative(u)
     slope.reshape(n_chains, -1)[:, data.spike_rows] = spike_slope
@@ -217,9 +228,8 @@ def log_likelihood(theta, inputs, data):
 def _prior_centre(data, prior):
     """Prior means (D, P) and standard deviations (D, P) of every target's parameters."""
     n_dims, n_params = data.free.shape
-    rate = max(data.y.mean(), 1.0 / data.y.size) / data.dt
     centre = np.zeros((n_dims, n_params))
-    centre[:, 0] = np.log(rate)
+    centre[:, 0] = data.log_rate
     scale = np.full((n_dims, n_params), prior.w_sd)
     scale[:, 0] = prior.m_sd
     return centre, scale
@@ -233,7 +243,11 @@ def log_posterior_and_gradient(theta, inputs, data, prior):
     by_weight = np.matmul(inputs.transpose(0, 2, 1), slope)  # (C, D + 1, D)
     flat = slope.reshape(n_chains, -1)
     own = np.stack(  # (C, D, L): loops over lags and chains
-        [np.stack([np.bincount(rows % n_dims, f[rows], n_dims) for f in flat]) for rows in data.lag_rows], axis=2
+        [
+            np.stack([np.bincount(targets, f[rows], n_dims) for f in flat])
+            for rows, targets in zip(data.lag_rows, data.lag_targets)
+        ],
+        axis=2,
     )
     grad = np.concatenate([by_weight[:, -1, :, None], by_weight[:, :-1].transpose(0, 2, 1), own], axis=2)
     centre, scale = _prior_centre(data, prior)
