@@ -1,12 +1,15 @@
-"""The discrete-time Hawkes model written again in jax and NumPyro, and the NUTS fit of it.
+"""The discrete-time Hawkes models written again in jax and NumPyro, and the NUTS fits of them.
 
 Its own module because it is the only code that needs jax and numpyro (optional, from
-``requirements-bench.txt`` in a separate venv); ``check_against_nuts.py`` checks this model
-against ``HawkesProcessModel`` and compares its NUTS draws with the project's sampler.
+``requirements-bench.txt`` in a separate venv); ``check_against_nuts.py`` checks these models
+against ``HawkesProcessModel`` and ``signed_hawkes`` and compares their NUTS draws with the
+project's samplers.
 
-The model has one shared beta, no background and no alpha mask; every trial starts with an
-empty history; its equations are those of the module docstring of ``hawkes_model.py``. If jax
-or numpyro does not import, the module still imports, with ``jax`` set to ``None``.
+The linear model has one shared beta, no background and no alpha mask; its equations are those of
+the module docstring of ``hawkes_model.py``. The signed model has no background, a fixed beta and
+every off-diagonal coupling; its equations are those of the module docstring of
+``signed_hawkes.py``. Every trial starts with an empty history. If jax or numpyro does not import,
+the module still imports, with ``jax`` set to ``None``.
 """
 
 from time import perf_counter
@@ -143,24 +146,19 @@ def check_likelihood(model, events, end_time, y, points):
     return rows
 
 
-def fit_nuts(y, dt, prior, n_samples, n_warmup, n_chains, seed):
-    """Fit the NumPyro model with NUTS and time it (jit compilation included).
+def run_nuts(model, seed, n_samples, n_warmup, n_chains, *args):
+    """NUTS on a NumPyro ``model(*args)``, timed (jit compilation included).
 
-    Every chain starts at the median of 15 prior draws of every site (``init_to_median``), so
-    beta starts near its prior median ``exp(log_beta_mean)``; NumPyro's default
-    ``init_to_uniform`` can start beta near 0, a known false mode of grid data.
+    Every chain starts at the median of 15 prior draws of every site (``init_to_median``).
 
     Returns
     -------
-    draws : ndarray, shape (C, S, P)
-        As ``check_against_nuts.fit_ours``.
+    samples : dict of ndarray, each shape (C, S, ...)
     info : dict
         ``wall_s``, ``divergences`` (total), ``mean_steps`` (leapfrog steps per draw) and
         ``max_steps``.
     """
-    kernel = NUTS(
-        hawkes_numpyro_model, init_strategy=init_to_median(num_samples=15), target_accept_prob=NUTS_TARGET_ACCEPT
-    )
+    kernel = NUTS(model, init_strategy=init_to_median(num_samples=15), target_accept_prob=NUTS_TARGET_ACCEPT)
     mcmc = MCMC(
         kernel,
         num_warmup=n_warmup,
@@ -170,20 +168,104 @@ def fit_nuts(y, dt, prior, n_samples, n_warmup, n_chains, seed):
         progress_bar=False,
     )
     start = perf_counter()
-    mcmc.run(
-        jax.random.PRNGKey(seed), jnp.asarray(y), spike_bins(y), dt, prior, extra_fields=("diverging", "num_steps")
-    )
+    mcmc.run(jax.random.PRNGKey(seed), *args, extra_fields=("diverging", "num_steps"))
     samples = jax.block_until_ready(mcmc.get_samples(group_by_chain=True))
     wall = perf_counter() - start
     extra = mcmc.get_extra_fields(group_by_chain=True)
-    mu, alpha = np.asarray(samples["mu"]), np.asarray(samples["alpha"])
-    c, s = mu.shape[:2]
-    beta = np.exp(np.asarray(samples["log_beta"]))
-    draws = np.concatenate([mu, alpha.reshape(c, s, -1), beta[:, :, None]], axis=2)
     steps = np.asarray(extra["num_steps"])
-    return draws, {
+    info = {
         "wall_s": wall,
         "divergences": int(np.sum(extra["diverging"])),
         "mean_steps": float(steps.mean()),
         "max_steps": int(steps.max()),
     }
+    return {name: np.asarray(value) for name, value in samples.items()}, info
+
+
+def fit_nuts(y, dt, prior, n_samples, n_warmup, n_chains, seed):
+    """Fit the linear NumPyro model with NUTS (``run_nuts``). Starting at the prior's median puts
+    beta near ``exp(log_beta_mean)``; NumPyro's default ``init_to_uniform`` can start beta near 0, a
+    known false mode of grid data.
+
+    Returns
+    -------
+    draws : ndarray, shape (C, S, P)
+        As ``check_against_nuts.fit_ours``.
+    info : dict
+        As ``run_nuts``.
+    """
+    samples, info = run_nuts(
+        hawkes_numpyro_model, seed, n_samples, n_warmup, n_chains, jnp.asarray(y), spike_bins(y), dt, prior
+    )
+    mu, alpha = samples["mu"], samples["alpha"]
+    c, s = mu.shape[:2]
+    beta = np.exp(samples["log_beta"])
+    return np.concatenate([mu, alpha.reshape(c, s, -1), beta[:, :, None]], axis=2), info
+
+
+# ----------------------------------------------------------------------------- the signed model
+def signed_inputs(y, beta, dt):
+    """The filtered past ``x = dt S`` (``kernel_sums``) of every trial, (R, K, D), at a fixed decay."""
+    return kernel_sums(jnp.asarray(y), beta, dt) * dt
+
+
+def signed_log_likelihood_jax(y, x, m, w, h, dt):
+    """Discrete-time log-likelihood of the signed Hawkes model, every trial from an empty history.
+
+    ``log(lambda_i[k] dt) = m_i + log dt + sum_{j != i} w[i, j] x_j[k] + sum_l h[i, l] y_i[k-l]``;
+    ``sum_{r,k,i} y log(1 - exp(-lambda dt)) - (1 - y) lambda dt``, every bin evaluated.
+
+    Parameters
+    ----------
+    y : jax array, shape (R, K, D)
+        Spike raster (0/1).
+    x : jax array, shape (R, K, D)
+        ``signed_inputs`` of ``y``.
+    m : jax array, shape (D,)
+    w : jax array, shape (D, D)
+        ``[target, source]``; the diagonal is ignored.
+    h : jax array, shape (D, L)
+    dt : float
+        Step, s.
+
+    Returns
+    -------
+    jax scalar
+    """
+    n_steps, n_dims = y.shape[1], y.shape[2]
+    own = sum(h[:, lag - 1] * jnp.pad(y, ((0, 0), (lag, 0), (0, 0)))[:, :n_steps] for lag in range(1, h.shape[1] + 1))
+    u = jnp.exp(m + jnp.log(dt) + x @ (w * (1 - jnp.eye(n_dims))).T + own)
+    spiked = y > 0
+    at_spike = jnp.where(spiked, u, 1.0)  # the other branch's gradient must stay finite
+    return jnp.sum(jnp.where(spiked, jnp.log(-jnp.expm1(-at_spike)), -u))
+
+
+def signed_numpyro_model(y, x, dt, log_rate, prior, n_lags):
+    """NumPyro model: ``signed_hawkes``'s prior (``SignedPrior``, ``m`` about ``log_rate``) and the
+    signed likelihood given the filtered past ``x`` (``signed_inputs``, a fixed decay); the sites
+    are ``m`` (D,), ``w_off`` (the off-diagonal couplings, row-major, D (D - 1)) and ``h`` (D, L)."""
+    n_dims = y.shape[2]
+    m = numpyro.sample("m", dist.Normal(log_rate, prior.m_sd).expand([n_dims]).to_event(1))
+    w_off = numpyro.sample("w_off", dist.Normal(0.0, prior.w_sd).expand([n_dims * (n_dims - 1)]).to_event(1))
+    h = numpyro.sample("h", dist.Normal(0.0, prior.w_sd).expand([n_dims, n_lags]).to_event(2))
+    target, source = np.nonzero(~np.eye(n_dims, dtype=bool))
+    w = jnp.zeros((n_dims, n_dims)).at[target, source].set(w_off)
+    numpyro.factor("log_lik", signed_log_likelihood_jax(y, x, m, w, h, dt))
+
+
+def fit_signed_nuts(y, dt, beta, log_rate, prior, n_lags, n_samples, n_warmup, n_chains, seed):
+    """Fit the signed NumPyro model with NUTS at the fixed decay ``beta`` (``run_nuts``).
+
+    Returns
+    -------
+    draws : ndarray, shape (C, S, P)
+        ``m`` (D), the off-diagonal ``w`` row-major (D (D - 1)), ``h`` row-major (D L) per draw.
+    info : dict
+        As ``run_nuts``.
+    """
+    inputs = signed_inputs(y, beta, dt)
+    samples, info = run_nuts(
+        signed_numpyro_model, seed, n_samples, n_warmup, n_chains, jnp.asarray(y), inputs, dt, log_rate, prior, n_lags
+    )
+    c, s = samples["m"].shape[:2]
+    return np.concatenate([samples["m"], samples["w_off"], samples["h"].reshape(c, s, -1)], axis=2), info
