@@ -182,6 +182,8 @@ results: $(STAMP)
 	$(BENCH_PY) -m benchmarks.compare_connectivity
 	$(BENCH_PY) -m benchmarks.compare_seeds
 	$(BENCH_PY) -m benchmarks.compare_seeds --seeds $(AUC_MISSES) --section comparison-seeds-misses
+	$(BENCH_PY) -m benchmarks.compare_seeds --seeds 210 211 212 213 214 --section comparison-seeds-210
+	$(BENCH_PY) -m benchmarks.compare_seeds --seeds 215 216 217 218 219 --section comparison-seeds-215
 	$(PY) -m benchmarks.seeds
 	$(PY) -m benchmarks.fresh_test_sets
 	$(PY) -m benchmarks.fresh_test_sets --seeds $(FRESH_210) --section fresh-test-sets-210
