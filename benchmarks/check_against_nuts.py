@@ -28,11 +28,11 @@ cheap). For every parameter (13 mu, 169 alpha, beta) the posterior means are com
 ESS)`` (``mcmc_diagnostics.ess_bulk``), and the posterior sds by ``sd_ours / sd_nuts``.
 
 Prints: machine and versions, settings, the likelihood check, a summary per parameter group
-(mu, alpha on true edges, absent alpha, beta), how the z-scores are spread (about N(0, 1) when
-the samplers agree), the parameters of largest |z|, both samplers' wall time, max R-hat, min
-bulk ESS and min ESS per second, NUTS divergences, and a verdict: PASS if every |z| <
-``Z_LIMIT`` and every sd ratio lies in ``SD_RATIO_RANGE``, else FAIL with the counts. It
-reports and does not assert: the exit status is 0 either way (1 without NumPyro/JAX).
+(mu, alpha on true edges, absent alpha, beta; signed: m, excitatory, inhibitory and absent w,
+h), how the z-scores are spread (about N(0, 1) when the samplers agree), the parameters of
+largest |z|, both samplers' wall time, max R-hat, min bulk ESS and min ESS per second, NUTS
+divergences, and a verdict: PASS if every |z| < ``Z_LIMIT`` and every sd ratio lies in
+``SD_RATIO_RANGE``, else FAIL with the counts. It reports and does not assert: the exit status is 0 either way (1 without NumPyro/JAX).
 ``compare_samplers`` returns the numbers for other code.
 
 Reads:  nothing (all data are simulated with ``--seed``).
@@ -253,6 +253,28 @@ def verdict(z, sd_ratio):
     )
 
 
+def require_same_model(check, reference):
+    """Stop unless every relative difference of the likelihood check is below ``LOGLIK_RTOL``.
+
+    ``check``: rows ``(label, ours, jax, relative difference)``; ``reference``: the function checked."""
+    worst = max(row[3] for row in check)
+    if not worst < LOGLIK_RTOL:
+        raise RuntimeError(
+            f"the jax likelihood differs from {reference} by {worst:.2e} (relative) > {LOGLIK_RTOL:g}: "
+            "not the same model"
+        )
+
+
+def comparison(ours_draws, ours_info, nuts_draws, nuts_info):
+    """Both samplers' ``posterior_moments`` (with their fits' info), the z-scores, sd ratios and
+    verdict: the keys ``ours``, ``nuts``, ``z``, ``sd_ratio``, ``passed`` and ``verdict``."""
+    ours = {**posterior_moments(ours_draws), **ours_info}
+    nuts = {**posterior_moments(nuts_draws), **nuts_info}
+    z, sd_ratio = compare_moments(ours, nuts)
+    passed, text = verdict(z, sd_ratio)
+    return {"ours": ours, "nuts": nuts, "z": z, "sd_ratio": sd_ratio, "passed": passed, "verdict": text}
+
+
 def compare_samplers(
     seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP, ours_factor=OURS_SAMPLES_FACTOR, conjugate_columns=0
 ):
@@ -289,19 +311,10 @@ def compare_samplers(
     check = hawkes_jax.check_likelihood(
         model, events, end_time, y, check_points(truth, prior, np.random.default_rng(seed))
     )
-    worst = max(row[3] for row in check)
-    if not worst < LOGLIK_RTOL:
-        raise RuntimeError(
-            f"the jax likelihood differs from HawkesProcessModel.log_likelihood "
-            f"by {worst:.2e} (relative) > {LOGLIK_RTOL:g}: not the same model"
-        )
+    require_same_model(check, "HawkesProcessModel.log_likelihood")
 
     ours_draws, ours_info = fit_ours(events, end_time, ours_factor * n_samples, n_warmup, seed, conjugate_columns)
     nuts_draws, nuts_info = hawkes_jax.fit_nuts(y, DISC_DT, prior, n_samples, n_warmup, N_CHAINS, seed)
-    ours = {**posterior_moments(ours_draws), **ours_info}
-    nuts = {**posterior_moments(nuts_draws), **nuts_info}
-    z, sd_ratio = compare_moments(ours, nuts)
-    passed, text = verdict(z, sd_ratio)
     return {
         "names": parameter_names(truth[1], "shared"),
         "truth": np.concatenate([truth[0], truth[1].ravel(), [truth[2]]]),
@@ -309,12 +322,7 @@ def compare_samplers(
         "n_spikes": int(y.sum()),
         "prior": prior,
         "loglik_check": check,
-        "ours": ours,
-        "nuts": nuts,
-        "z": z,
-        "sd_ratio": sd_ratio,
-        "passed": passed,
-        "verdict": text,
+        **comparison(ours_draws, ours_info, nuts_draws, nuts_info),
     }
 
 
@@ -445,21 +453,12 @@ def compare_signed_samplers(seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP, ours
     check = check_signed_likelihood(
         data, y, signed_check_points(truth, data.log_rate, prior, np.random.default_rng(seed))
     )
-    worst = max(row[3] for row in check)
-    if not worst < LOGLIK_RTOL:
-        raise RuntimeError(
-            f"the jax likelihood differs from signed_hawkes.log_likelihood "
-            f"by {worst:.2e} (relative) > {LOGLIK_RTOL:g}: not the same model"
-        )
+    require_same_model(check, "signed_hawkes.log_likelihood")
 
     ours_draws, fixed_beta, ours_info = fit_ours_signed(data, prior, ours_factor * n_samples, n_warmup, seed)
     nuts_draws, nuts_info = hawkes_jax.fit_signed_nuts(
         y, DISC_DT, fixed_beta, data.log_rate, prior, h.shape[1], n_samples, n_warmup, N_CHAINS, seed
     )
-    ours = {**posterior_moments(ours_draws), **ours_info}
-    nuts = {**posterior_moments(nuts_draws), **nuts_info}
-    z, sd_ratio = compare_moments(ours, nuts)
-    passed, text = verdict(z, sd_ratio)
     names, groups = signed_parameters(w, h.shape[1])
     off = ~np.eye(len(m), dtype=bool)
     return {
@@ -471,12 +470,7 @@ def compare_signed_samplers(seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP, ours
         "beta": fixed_beta,
         "log_rate": data.log_rate,
         "loglik_check": check,
-        "ours": ours,
-        "nuts": nuts,
-        "z": z,
-        "sd_ratio": sd_ratio,
-        "passed": passed,
-        "verdict": text,
+        **comparison(ours_draws, ours_info, nuts_draws, nuts_info),
     }
 
 
