@@ -32,8 +32,9 @@ Prints: machine and versions, settings, the likelihood check, a summary per para
 h), how the z-scores are spread (about N(0, 1) when the samplers agree), the parameters of
 largest |z|, both samplers' wall time, max R-hat, min bulk ESS and min ESS per second, NUTS
 divergences, and a verdict: PASS if every |z| < ``Z_LIMIT`` and every sd ratio lies in
-``SD_RATIO_RANGE``, else FAIL with the counts. It reports and does not assert: the exit status is 0 either way (1 without NumPyro/JAX).
-``compare_samplers`` returns the numbers for other code.
+``SD_RATIO_RANGE``, else FAIL with the counts. It reports and does not assert: the exit status
+is 0 either way (1 without NumPyro/JAX). ``compare_samplers`` and ``compare_signed_samplers``
+return the numbers for other code.
 
 Reads:  nothing (all data are simulated with ``--seed``).
 Writes: nothing; prints plain text and markdown tables.
