@@ -135,12 +135,13 @@ def prepare(spikes, dt, n_lags=N_LAGS, background=None, coupling_free=None):
         coupling &= np.asarray(coupling_free, dtype=bool)
     free = np.concatenate([np.ones((n_dims, 1), bool), coupling, np.ones((n_dims, n_lags), bool)], axis=1)
     y = spikes.transpose(0, 2, 1).reshape(-1, n_dims)
+    spike_rows = np.flatnonzero(y)
     lag_rows = tuple(np.flatnonzero(spiked) for spiked in history)
     return SignedData(
         spikes=spikes.astype(float),
         y=y,
-        spike_rows=np.flatnonzero(y),
-        spike_targets=np.flatnonzero(y) % n_dims,
+        spike_rows=spike_rows,
+        spike_targets=spike_rows % n_dims,
         lag_rows=lag_rows,
         lag_targets=tuple(rows % n_dims for rows in lag_rows),
         log_rate=float(np.log(max(y.mean(), 1.0 / y.size) / dt)),
