@@ -311,7 +311,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.validate_hawkes --quick --conjugate-columns 3
 	$(if $(wildcard .venv-bench/bin/python),$(BENCH_PY) -m benchmarks.check_against_nuts,@echo "skipped benchmarks.check_against_nuts: no .venv-bench")
 	$(if $(wildcard .venv-bench/bin/python),$(BENCH_PY) -m benchmarks.check_against_nuts --conjugate-columns 3,@echo "skipped benchmarks.check_against_nuts: no .venv-bench")
-	$(if $(wildcard .venv-bench/bin/python),$(BENCH_PY) -m benchmarks.check_against_nuts --model signed,@echo "skipped benchmarks.check_against_nuts: no .venv-bench")
+	$(if $(wildcard .venv-bench/bin/python),$(BENCH_PY) -m benchmarks.check_signed_against_nuts,@echo "skipped benchmarks.check_signed_against_nuts: no .venv-bench")
 	$(PY) -m benchmarks.record
 	$(PY) -m benchmarks.paired_sweeps
 	$(PY) -m benchmarks.contents

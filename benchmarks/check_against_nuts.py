@@ -28,13 +28,12 @@ cheap). For every parameter (13 mu, 169 alpha, beta) the posterior means are com
 ESS)`` (``mcmc_diagnostics.ess_bulk``), and the posterior sds by ``sd_ours / sd_nuts``.
 
 Prints: machine and versions, settings, the likelihood check, a summary per parameter group
-(mu, alpha on true edges, absent alpha, beta; signed: m, excitatory, inhibitory and absent w,
-h), how the z-scores are spread (about N(0, 1) when the samplers agree), the parameters of
-largest |z|, both samplers' wall time, max R-hat, min bulk ESS and min ESS per second, NUTS
-divergences, and a verdict: PASS if every |z| < ``Z_LIMIT`` and every sd ratio lies in
-``SD_RATIO_RANGE``, else FAIL with the counts. It reports and does not assert: the exit status
-is 0 either way (1 without NumPyro/JAX). ``compare_samplers`` and ``compare_signed_samplers``
-return the numbers for other code.
+(mu, alpha on true edges, absent alpha, beta), how the z-scores are spread (about N(0, 1) when
+the samplers agree), the parameters of largest |z|, both samplers' wall time, max R-hat, min
+bulk ESS and min ESS per second, NUTS divergences, and a verdict: PASS if every |z| <
+``Z_LIMIT`` and every sd ratio lies in ``SD_RATIO_RANGE``, else FAIL with the counts. It
+reports and does not assert: the exit status is 0 either way (1 without NumPyro/JAX).
+``compare_samplers`` returns the numbers for other code.
 
 Reads:  nothing (all data are simulated with ``--seed``).
 Writes: nothing; prints plain text and markdown tables.
@@ -45,16 +44,7 @@ Short smoke test:
     .venv-bench/bin/python -m benchmarks.check_against_nuts --quick
 The sampler's option, checked the same way (section nuts-conjugate):
     .venv-bench/bin/python -m benchmarks.check_against_nuts --conjugate-columns 3
-
-``--model signed`` checks ``signed_hawkes.fit_signed`` the same way (section nuts-signed): the
-signed model of ``signed_hawkes.py`` (no background, every off-diagonal coupling, ``N_LAGS`` own
-lags) is written again in jax from its equations, its likelihood checked against
-``signed_hawkes.log_likelihood`` at the truth, the prior's centre and prior draws, and both
-samplers draw ``m``, ``w`` and ``h`` given the decay: the project's sampler fixes beta at the
-joint posterior mode (``find_mode``), and NUTS is given that same beta, so the check is of the
-HMC draws, not of the choice of beta. The data: ``signed_truth``, the standard network with
-signed couplings, simulated by ``signed_hawkes.simulate`` (the same trials and steps).
-    .venv-bench/bin/python -m benchmarks.check_against_nuts --model signed
+The signed model's sampler, checked the same way: ``check_signed_against_nuts.py``.
 """
 
 import argparse
@@ -66,10 +56,8 @@ from time import perf_counter
 
 import numpy as np
 
-import signed_hawkes as sh
 from benchmarks import hawkes_jax
 from benchmarks.bench_hawkes import (
-    DISC_BETA,
     DISC_DT,
     DISC_N_STEPS,
     DISC_N_TRIALS,
@@ -104,12 +92,6 @@ Z_LIMIT = 4.0
 SD_RATIO_RANGE = (0.9, 1.1)
 N_WORST = 10  # parameters of largest |z| printed
 Z_REFERENCE = 2.0  # share of |z| above it printed (4.6% for N(0, 1))
-# The signed problem: the standard network's edges with signs, in log-intensity units per unit of
-# filtered past (+3: one spike multiplies the target's next-step intensity by about 6.6 at beta dt
-# = 1), and a refractory own past.
-SIGNED_INPUT_WEIGHT = 3.0
-SIGNED_OUTPUT_WEIGHTS = (2.0, 2.0, 2.0, -3.0, -3.0)
-SIGNED_OWN_PAST = (-3.0, -1.0, -0.5)
 INSTALL_HINT = (
     "check_against_nuts.py needs numpyro and jax: pip install -r "
     "requirements-bench.txt in a separate venv (e.g. python3 -m venv .venv-bench)"
@@ -327,154 +309,6 @@ def compare_samplers(
     }
 
 
-# ----------------------------------------------------------------------------- the signed model
-def signed_truth():
-    """The standard network of ``discrete_truth`` with signed couplings, for ``signed_hawkes``.
-
-    Returns
-    -------
-    m : ndarray, shape (13,)
-        Log of the rates with no recent spikes (``discrete_truth``'s mu), log 1/s.
-    w : ndarray, shape (13, 13)
-        ``[target, source]``: the input excites hidden 0-5; output 0 is excited by hidden 0-2 and
-        inhibited by hidden 3-4, output 1 inhibited by hidden 5-6 and excited by hidden 7-9.
-    h : ndarray, shape (13, N_LAGS)
-        Every neuron's own past (refractoriness).
-    beta : float
-        Decay, 1/s.
-    """
-    mu, alpha, beta = discrete_truth()
-    w = np.zeros_like(alpha)
-    w[alpha[:, 0] > 0, 0] = SIGNED_INPUT_WEIGHT
-    w[11, 1:6] = SIGNED_OUTPUT_WEIGHTS
-    w[12, 6:11] = SIGNED_OUTPUT_WEIGHTS[::-1]
-    return np.log(mu), w, np.tile(SIGNED_OWN_PAST, (len(mu), 1)), beta
-
-
-def signed_check_points(truth, log_rate, prior, rng):
-    """Points of the signed likelihood check: the truth, the prior's centre at the true decay, prior
-    draws (the decay's too).
-
-    Returns
-    -------
-    list of (label, m (D,), w (D, D), h (D, L), beta float)
-    """
-    m, w, h, beta = truth
-    d, n_lags = h.shape
-    points = [
-        ("truth", m, w, h, beta),
-        ("prior centre", np.full(d, log_rate), np.zeros((d, d)), np.zeros_like(h), beta),
-    ]
-    for n in range(N_PRIOR_POINTS):
-        points.append(
-            (
-                f"prior draw {n + 1}",
-                rng.normal(log_rate, prior.m_sd, d),
-                rng.normal(0.0, prior.w_sd, (d, d)),
-                rng.normal(0.0, prior.w_sd, (d, n_lags)),
-                float(np.exp(rng.normal(np.log(1.0 / DISC_DT), prior.beta_log_sd))),
-            )
-        )
-    return points
-
-
-def check_signed_likelihood(data, y, points):
-    """Relative difference of the jax signed likelihood to ``signed_hawkes.log_likelihood``
-    (summed over targets) at each point; rows as ``hawkes_jax.check_likelihood``."""
-    rows = []
-    for label, m, w, h, beta in points:
-        theta = np.concatenate([m[:, None], w * data.free[:, 1 : 1 + len(m)], h], axis=1)[None]
-        inputs = sh.design(sh.coupling_inputs(data.spikes, np.array([beta]), data.dt))
-        ours = float(sh.log_likelihood(theta, inputs, data).sum())
-        theirs = float(
-            hawkes_jax.signed_log_likelihood_jax(y, hawkes_jax.signed_inputs(y, beta, data.dt), m, w, h, data.dt)
-        )
-        rows.append((label, ours, theirs, abs(ours - theirs) / abs(ours)))
-    return rows
-
-
-def fit_ours_signed(data, prior, n_samples, n_warmup, seed):
-    """Fit with ``signed_hawkes.fit_signed`` and time it.
-
-    Returns
-    -------
-    draws : ndarray, shape (C, S, P)
-        As ``hawkes_jax.fit_signed_nuts``.
-    beta : float
-        The fixed decay, 1/s.
-    info : dict
-        As ``fit_ours``.
-    """
-    start = perf_counter()
-    post = sh.fit_signed(data, prior, n_samples, n_warmup, N_CHAINS, seed)
-    wall = perf_counter() - start
-    c, s = post.m.shape[:2]
-    off = ~np.eye(post.m.shape[2], dtype=bool)
-    draws = np.concatenate([post.m, post.w[..., off], post.h.reshape(c, s, -1)], axis=2)
-    acceptance = {k: float(np.mean(v)) for k, v in post.acceptance.items()}
-    return draws, post.beta, {"wall_s": wall, "n_samples": n_samples, "acceptance": acceptance}
-
-
-def signed_parameters(w_true, n_lags):
-    """Names and group masks of the flattened signed parameters (``m``, off-diagonal ``w``, ``h``).
-
-    Returns
-    -------
-    names : list of str
-    groups : dict of str -> ndarray of bool, shape (P,)
-    """
-    d = len(w_true)
-    target, source = np.nonzero(~np.eye(d, dtype=bool))
-    sign = np.sign(w_true[target, source]).astype(int)
-    kind = {1: "excitatory", -1: "inhibitory", 0: "absent"}
-    names = [f"m[{i}]" for i in range(d)]
-    names += [f"w[{i},{j}] ({kind[k]})" for i, j, k in zip(target, source, sign)]
-    names += [f"h[{i},{lag}]" for i in range(d) for lag in range(1, n_lags + 1)]
-    group = np.concatenate([np.full(d, 2), sign, np.full(d * n_lags, 3)])
-    masks = {"m": group == 2, "w, excitatory": group == 1, "w, inhibitory": group == -1, "w, absent": group == 0}
-    return names, {**masks, "h": group == 3}
-
-
-def compare_signed_samplers(seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP, ours_factor=OURS_SAMPLES_FACTOR):
-    """``compare_samplers`` for the signed model: simulate ``signed_truth``, check the likelihoods
-    agree, fit with ``fit_signed`` and with NUTS at its decay, compare.
-
-    Returns
-    -------
-    dict
-        As ``compare_samplers``, ``prior`` a ``SignedPrior``, plus ``beta`` (the fixed decay) and
-        ``log_rate`` (the centre of ``m``'s prior).
-    """
-    truth = signed_truth()
-    m, w, h, beta = truth
-    spikes = sh.simulate(m, w, h, beta, DISC_DT, N_TRIALS, DISC_N_STEPS, seed=seed)
-    data = sh.prepare(spikes, DISC_DT, n_lags=h.shape[1])
-    y = spikes.transpose(0, 2, 1).astype(float)  # (R, K, D), as the linear check's
-    prior = sh.SignedPrior()
-    check = check_signed_likelihood(
-        data, y, signed_check_points(truth, data.log_rate, prior, np.random.default_rng(seed))
-    )
-    require_same_model(check, "signed_hawkes.log_likelihood")
-
-    ours_draws, fixed_beta, ours_info = fit_ours_signed(data, prior, ours_factor * n_samples, n_warmup, seed)
-    nuts_draws, nuts_info = hawkes_jax.fit_signed_nuts(
-        y, DISC_DT, fixed_beta, data.log_rate, prior, h.shape[1], n_samples, n_warmup, N_CHAINS, seed
-    )
-    names, groups = signed_parameters(w, h.shape[1])
-    off = ~np.eye(len(m), dtype=bool)
-    return {
-        "names": names,
-        "truth": np.concatenate([m, w[off], h.ravel()]),
-        "groups": groups,
-        "n_spikes": int(y.sum()),
-        "prior": prior,
-        "beta": fixed_beta,
-        "log_rate": data.log_rate,
-        "loglik_check": check,
-        **comparison(ours_draws, ours_info, nuts_draws, nuts_info),
-    }
-
-
 # ----------------------------------------------------------------------------- report
 def machine_line():
     """One line: platform, Python, numpy, jax, numpyro, CPU count and load average."""
@@ -543,36 +377,9 @@ def sampler_rows(result):
     ]
 
 
-def print_settings(result, args, n_samples, n_warmup):
-    """The settings and prior lines of either check."""
-    signed = args.model == "signed"
-    print(
-        f"settings: seed {args.seed}; {'signed model, ' if signed else ''}data {N_DIMS} neurons x {N_TRIALS} "
-        f"trials x {DISC_N_STEPS} steps of {DISC_DT} s, {result['n_spikes']} spikes; {N_CHAINS} chains "
-        f"each; ours {result['ours']['n_samples']} draws after {n_warmup} warm-up"
-        + (f", conjugate proposals on {args.conjugate_columns} columns a sweep" if args.conjugate_columns else "")
-        + "; NUTS "
-        f"{n_samples} draws after {n_warmup} warm-up, {hawkes_jax.NUTS_CHAIN_METHOD} chains, diagonal "
-        f"mass matrix, target acceptance {hawkes_jax.NUTS_TARGET_ACCEPT}, init_to_median"
-    )
-    p = result["prior"]
-    if signed:
-        print(
-            f"prior: m ~ Normal({result['log_rate']:.6g}, {p.m_sd:g}), w, h ~ Normal(0, {p.w_sd:g}); beta fixed "
-            f"at ours' joint posterior mode {result['beta']:.6g} 1/s (truth {DISC_BETA:g}), given to NUTS"
-        )
-        return
-    print(
-        f"prior: mu ~ Gamma({p.mu_shape:g}, rate {p.mu_rate:.6g}), alpha ~ Gamma("
-        f"{p.alpha_shape:g}, rate {p.alpha_rate:g}), log beta ~ Normal({p.log_beta_mean:.6g}, "
-        f"{p.log_beta_sd:g})"
-    )
-
-
-def print_report(result, args, n_samples, n_warmup):
-    """Print the sections described in the module docstring."""
-    print_settings(result, args, n_samples, n_warmup)
-    reference = "signed_hawkes.log_likelihood" if args.model == "signed" else "HawkesProcessModel.log_likelihood"
+def print_comparison(result, reference, ours_name):
+    """Print the likelihood check against ``reference`` (the function checked) and the comparison
+    of ``ours_name``'s draws with NUTS's: per group, z spread, worst parameters, samplers, verdict."""
     print(f"\n### Likelihood check: jax model against {reference}\n")
     print(
         format_table(
@@ -600,14 +407,41 @@ def print_report(result, args, n_samples, n_warmup):
         )
     )
     print("\n### Samplers\n")
-    ours = "signed_hawkes" if args.model == "signed" else "hawkes_sampler"
-    print(format_table(("quantity", f"ours ({ours})", "NumPyro NUTS"), sampler_rows(result)))
+    print(format_table(("quantity", f"ours ({ours_name})", "NumPyro NUTS"), sampler_rows(result)))
     print(f"\n{result['verdict']}")
 
 
+def settings_line(result, seed, n_samples, n_warmup, model="", ours_option=""):
+    """The settings line of either check: ``model`` names a model other than the linear one (e.g.
+    ``"signed model, "``), ``ours_option`` an option of our sampler (e.g. ``", conjugate ..."``)."""
+    return (
+        f"settings: seed {seed}; {model}data {N_DIMS} neurons x {N_TRIALS} trials x {DISC_N_STEPS} steps of "
+        f"{DISC_DT} s, {result['n_spikes']} spikes; {N_CHAINS} chains each; ours {result['ours']['n_samples']} "
+        f"draws after {n_warmup} warm-up{ours_option}; NUTS {n_samples} draws after {n_warmup} warm-up, "
+        f"{hawkes_jax.NUTS_CHAIN_METHOD} chains, diagonal mass matrix, target acceptance "
+        f"{hawkes_jax.NUTS_TARGET_ACCEPT}, init_to_median"
+    )
+
+
+def print_report(result, args, n_samples, n_warmup):
+    """Print the sections described in the module docstring."""
+    p = result["prior"]
+    conjugate = args.conjugate_columns
+    option = f", conjugate proposals on {conjugate} columns a sweep" if conjugate else ""
+    print(settings_line(result, args.seed, n_samples, n_warmup, ours_option=option))
+    print(
+        f"prior: mu ~ Gamma({p.mu_shape:g}, rate {p.mu_rate:.6g}), alpha ~ Gamma("
+        f"{p.alpha_shape:g}, rate {p.alpha_rate:g}), log beta ~ Normal({p.log_beta_mean:.6g}, "
+        f"{p.log_beta_sd:g})"
+    )
+    print_comparison(result, "HawkesProcessModel.log_likelihood", "hawkes_sampler")
+
+
 # ----------------------------------------------------------------------------- CLI
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n")[0])
+def argument_parser(description):
+    """The options both checks share: ``--seed``, ``--n-samples``, ``--n-warmup``, ``--quick``,
+    ``--no-report``."""
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=description)
     parser.add_argument(
         "--seed", type=int_at_least(0), default=0, help="seed of the simulated data and of both samplers (default 0)"
     )
@@ -629,6 +463,12 @@ def parse_args(argv=None):
         action="store_true",
         help=f"smoke test: {N_WARMUP_QUICK} warm-up + {N_SAMPLES_QUICK} NUTS draws per chain",
     )
+    parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
+    return parser
+
+
+def parse_args(argv=None):
+    parser = argument_parser(__doc__.split("\n")[0])
     parser.add_argument(
         "--conjugate-columns",
         type=int_at_least(0),
@@ -636,31 +476,25 @@ def parse_args(argv=None):
         help="our sampler with its conjugate proposals on this many columns a sweep (default 0: off); "
         "written as its own section",
     )
-    parser.add_argument(
-        "--model",
-        choices=("hawkes", "signed"),
-        default="hawkes",
-        help="the sampler checked: the linear model's (default) or signed_hawkes.fit_signed's; each its own section",
-    )
-    parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
-    args = parser.parse_args(argv)
-    if args.model == "signed" and args.conjugate_columns:
-        parser.error("--conjugate-columns is an option of the linear model's sampler: drop it with --model signed")
-    return args
+    return parser.parse_args(argv)
 
 
-def run(args):
-    """The benchmark itself, printing its tables."""
+def draw_counts(args):
+    """NUTS draws and warm-up per chain, (n_samples, n_warmup), from the options; exits with the
+    install hint when jax or NumPyro does not import."""
     if hawkes_jax.jax is None:
         print(INSTALL_HINT)
         sys.exit(1)
     n_samples = args.n_samples if args.n_samples is not None else (N_SAMPLES_QUICK if args.quick else N_SAMPLES)
     n_warmup = args.n_warmup if args.n_warmup is not None else (N_WARMUP_QUICK if args.quick else N_WARMUP)
+    return n_samples, n_warmup
+
+
+def run(args):
+    """The benchmark itself, printing its tables."""
+    n_samples, n_warmup = draw_counts(args)
     print(machine_line())
-    if args.model == "signed":
-        result = compare_signed_samplers(args.seed, n_samples, n_warmup)
-    else:
-        result = compare_samplers(args.seed, n_samples, n_warmup, conjugate_columns=args.conjugate_columns)
+    result = compare_samplers(args.seed, n_samples, n_warmup, conjugate_columns=args.conjugate_columns)
     print_report(result, args, n_samples, n_warmup)
     return result
 
@@ -669,16 +503,10 @@ def main(argv=None):
     args = parse_args(argv)
     command = shlex.join(["python", "-m", "benchmarks.check_against_nuts", *(sys.argv[1:] if argv is None else argv)])
     conjugate = args.conjugate_columns
-    if args.model == "signed":
-        name, title = "nuts-signed", "The signed model's sampler against NumPyro's NUTS, same model, prior and decay"
-    else:
-        name = "nuts" + ("-conjugate" if conjugate else "")
-        title = "The sampler against NumPyro's NUTS, same model and prior" + (
-            f", conjugate proposals on {conjugate} columns a sweep" if conjugate else ""
-        )
     with printed_section(
-        name,
-        title,
+        "nuts" + ("-conjugate" if conjugate else ""),
+        "The sampler against NumPyro's NUTS, same model and prior"
+        + (f", conjugate proposals on {conjugate} columns a sweep" if conjugate else ""),
         command,
         enabled=not args.no_report,
     ):

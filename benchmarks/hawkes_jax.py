@@ -1,9 +1,9 @@
 """The discrete-time Hawkes models written again in jax and NumPyro, and the NUTS fits of them.
 
 Its own module because it is the only code that needs jax and numpyro (optional, from
-``requirements-bench.txt`` in a separate venv); ``check_against_nuts.py`` checks these models
-against ``HawkesProcessModel`` and ``signed_hawkes`` and compares their NUTS draws with the
-project's samplers.
+``requirements-bench.txt`` in a separate venv); ``check_against_nuts.py`` and
+``check_signed_against_nuts.py`` check these models against ``HawkesProcessModel`` and
+``signed_hawkes`` and compare their NUTS draws with the project's samplers.
 
 The linear model has one shared beta, no background and no alpha mask; its equations are those of
 the module docstring of ``hawkes_model.py``. The signed model has no background, a fixed beta and

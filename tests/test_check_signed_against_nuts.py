@@ -1,11 +1,11 @@
-"""benchmarks/check_against_nuts.py without jax: the signed check's parameters line up with its
-draws, and its arguments are checked before any fit."""
+"""benchmarks/check_signed_against_nuts.py without jax: its parameters line up with its draws, and
+its arguments are checked before any fit."""
 
 import numpy as np
 import pytest
 
 import signed_hawkes as sh
-from benchmarks import check_against_nuts as check
+from benchmarks import check_signed_against_nuts as check
 
 
 def test_signed_draws_are_in_the_order_of_their_names(monkeypatch):
@@ -46,6 +46,6 @@ def test_signed_truth_excites_and_inhibits_on_the_standard_networks_edges():
 
 def test_conjugate_columns_are_refused_with_the_signed_model(capsys):
     with pytest.raises(SystemExit) as excinfo:
-        check.parse_args(["--model", "signed", "--conjugate-columns", "3"])
+        check.parse_args(["--conjugate-columns", "3"])
     assert excinfo.value.code == 2
     assert "--conjugate-columns" in capsys.readouterr().err.splitlines()[-1]
