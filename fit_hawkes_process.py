@@ -143,15 +143,16 @@ def plan_fit(spike_data, args):
     )
     dt = float(spike_data["dt"])
     alpha_free = exogenous_input_mask(spike_data["layer_sizes"]) if args.input == "exogenous" else None
-    model_options = {
-        "time": args.time,
-        "dt": dt,
-        "beta": args.beta,
-        "alpha_mask": alpha_free,
-        "prior": HawkesPrior(alpha_mean=args.alpha_prior_mean),
-    }
     if args.model == "signed":
         model_options = {"model": "signed", "dt": dt, "alpha_mask": alpha_free, "prior": SignedPrior()}
+    else:
+        model_options = {
+            "time": args.time,
+            "dt": dt,
+            "beta": args.beta,
+            "alpha_mask": alpha_free,
+            "prior": HawkesPrior(alpha_mean=args.alpha_prior_mean),
+        }
     if args.refractory == "lif":
         try:
             dead = lif_dead_steps(spike_data["layer_sizes"], spike_data["lif"], dt)
