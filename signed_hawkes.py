@@ -25,10 +25,10 @@ posterior factorises over targets and each target's is log-concave (the link is 
 linear predictor).
 
 beta is not sampled: it is fixed at the joint posterior mode's (``find_mode``: the profile
-posterior of ``log beta``, every target at its mode), so the draws are of the couplings given that
-decay. A random walk on beta stalled here: where beta dt is far above 1 or far below it the kernel
-barely changes with beta (one step's delay, or a slow count of every spike so far), and chains
-that strayed there stayed.
+posterior of ``log beta``, every target at its mode), or at a decay the caller knows, so the draws
+are of the couplings given that decay. A random walk on beta stalled here: where beta dt is far
+above 1 or far below it the kernel barely changes with beta (one step's delay, or a slow count of
+every spike so far), and chains that strayed there stayed.
 
 The sampler (``fit_signed``): every target's ``theta_i = (m_i, w[i, :], h[i, :])`` moves by HMC
 with a dense metric, all chains and targets in one batch, each (chain, target) accepted on its
@@ -353,7 +353,7 @@ class SignedPosterior:
         Signed couplings ``[target, source]``; 0 where not fitted (the diagonal always).
     h : ndarray, shape (C, S, D, L)
     beta : float
-        Decay rate, 1/s: the joint posterior mode's, fixed (``find_mode``).
+        Decay rate, 1/s, fixed: the joint posterior mode's (``find_mode``) or the one given.
     acceptance : dict
         ``hmc`` -> (C,) acceptance rate over the kept draws, averaged over the targets.
     free : ndarray of bool, shape (D, P)
@@ -414,7 +414,7 @@ def hmc_move(chains, data, prior, chol, step, rng):
     return accept_prob
 
 
-def fit_signed(data, prior=SignedPrior(), n_samples=500, n_warmup=300, n_chains=4, seed=0, max_samples=None):
+def fit_signed(data, prior=SignedPrior(), n_samples=500, n_warmup=300, n_chains=4, seed=0, max_samples=None, beta=None):
     """Posterior draws of the signed Hawkes model (``SignedPosterior``).
 
     Parameters
@@ -429,16 +429,23 @@ def fit_signed(data, prior=SignedPrior(), n_samples=500, n_warmup=300, n_chains=
         While the draws miss the convergence limits (``mcmc_diagnostics.is_converged``), the same
         chains go on for another ``n_samples`` sweeps, up to this many kept draws per chain.
     seed : int or numpy.random.SeedSequence
+    beta : float, optional
+        The decay in 1/s, when it is known; None: fixed at the joint posterior mode (``find_mode``).
     """
+    if beta is not None and not (np.isfinite(beta) and beta > 0):
+        raise ValueError(f"beta must be a positive, finite decay rate in 1/s, not {beta}")
     # Single-threaded BLAS, as in hawkes_sampler: threaded reductions would change the rounding with
     # the machine's load, and the thin products here gain nothing from a second thread.
     with threadpool_limits(limits=1, user_api="blas"):
-        return _fit_signed(data, prior, n_samples, n_warmup, n_chains, seed, max_samples)
+        return _fit_signed(data, prior, n_samples, n_warmup, n_chains, seed, max_samples, beta)
 
 
-def _fit_signed(data, prior, n_samples, n_warmup, n_chains, seed, max_samples):
+def _fit_signed(data, prior, n_samples, n_warmup, n_chains, seed, max_samples, beta):
     rng = np.random.default_rng(seed)
-    mode, beta = find_mode(data, prior)
+    if beta is None:
+        mode, beta = find_mode(data, prior)
+    else:
+        mode, _ = _mode_given_beta(float(beta), data, prior, _prior_centre(data, prior)[0])
     inputs = design(coupling_inputs(data.spikes, np.array([beta]), data.dt))
     laplace = np.linalg.inv(target_hessians(mode, inputs[0, :, : mode.shape[0]], data, prior))
     chol = _metric_factor(laplace, data.free)

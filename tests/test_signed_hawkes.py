@@ -218,3 +218,24 @@ def test_ninety_percent_intervals_cover_simulated_truths_at_about_the_nominal_ra
         low, high = np.quantile(draws.reshape(-1, draws.shape[-1]), [0.05, 0.95], axis=0)
         covered.extend((low <= truth) & (truth <= high))
     assert 0.8 <= np.mean(covered) <= 0.97, np.mean(covered)
+
+
+def test_a_known_decay_is_the_one_the_draws_are_given():
+    # The draws given a decay centre on the posterior mode at that decay, not at another.
+    w = np.array([[0.0, 3.0], [-3.0, 0.0]])
+    spikes = sh.simulate(np.log([80.0, 80.0]), w, np.full((2, 1), -2.0), 1000.0, DT, 150, 100, seed=13)
+    data = sh.prepare(spikes, DT, n_lags=1)
+    prior = sh.SignedPrior()
+    start = np.zeros(data.free.shape)
+    for beta, other in ((200.0, 3000.0), (3000.0, 200.0)):
+        post = sh.fit_signed(data, prior, n_samples=300, n_warmup=150, seed=14, beta=beta)
+        assert post.beta == beta
+        mean, sd = post.summary()["w"]["mean"], post.summary()["w"]["sd"]
+        here, _ = sh._mode_given_beta(beta, data, prior, start)
+        there, _ = sh._mode_given_beta(other, data, prior, start)
+        off = ~np.eye(2, dtype=bool)
+        assert np.all(np.abs(mean - here[:, 1:3])[off] < 0.5 * sd[off])
+        assert np.any(np.abs(mean - there[:, 1:3])[off] > 2 * sd[off])
+    for nonsense in (0.0, -1.0, np.nan, np.inf):
+        with pytest.raises(ValueError, match="positive, finite"):
+            sh.fit_signed(data, prior, beta=nonsense)
