@@ -1,0 +1,198 @@
+"""Simulation-based calibration of the signed Hawkes model's sampler, beta known and beta at its mode.
+
+Each data set draws its truth from the prior the fit uses (``CALIB_PRIOR``), simulates it with
+``signed_hawkes.simulate`` (``CALIB_N_DIMS`` neurons, every off-diagonal coupling, ``N_LAGS`` own
+lags, ``--n-trials`` trials x ``N_STEPS`` steps of 1 ms; by default 30, the linear model's
+calibration size) and fits it twice with ``fit_signed``:
+
+- *beta known*: given the true decay. The draws are then of the exact posterior of ``m``, ``w`` and
+  ``h`` given beta, and with the truth drawn from that prior every central credible interval
+  covers its truth at exactly its nominal rate, whatever the data: a shortfall can only be the
+  sampler's (or too few effective draws).
+- *beta at its mode*: as the fit script fits, beta fixed at the joint posterior mode
+  (``find_mode``). Its uncertainty is not propagated, so the intervals may fall short of their
+  rate; this column measures by how much at this size of data.
+
+``m``'s prior is centred on the log of a fixed rate, ``CALIB_RATE``, not on the data's mean rate
+as in the fit script (``SignedData.log_rate`` is replaced): a prior that depends on the data
+cannot be the one the truths are drawn from. Coverage is pooled over parameters and data sets
+with a binomial standard error (a lower bound: the parameters of one data set are correlated).
+
+Reads:  nothing (all data are simulated with ``--seed``).
+Writes: the "sbc-signed" section of docs/RESULTS.md (``--section``; none with ``--no-report``);
+prints it.
+Commands, from the repository root (about 10 and 30 minutes on 2 cores):
+    python -m benchmarks.calibrate_signed
+    python -m benchmarks.calibrate_signed --n-trials 200 --n-sets 100 --section sbc-signed-200
+"""
+
+import argparse
+import dataclasses
+import shlex
+import sys
+from time import perf_counter
+
+import numpy as np
+
+import signed_hawkes as sh
+from benchmarks.bench_hawkes import print_table
+from benchmarks.hawkes_scores import coverage_rows, interval_hits
+from benchmarks.report import machine_line, printed_section
+from cli_types import int_at_least
+from fit_hawkes_process import N_WARMUP
+
+DT = 0.001  # s
+CALIB_RATE = 30.0  # 1/s: the centre of m's prior, exp(m) with no recent spikes
+CALIB_PRIOR = sh.SignedPrior(m_sd=0.5, w_sd=1.0, beta_log_sd=0.5)
+CALIB_N_DIMS = 3
+N_LAGS = 2
+N_TRIALS = 30
+N_STEPS = 100
+N_CHAINS = 4
+N_SAMPLES = 500  # kept draws per chain, then on in rounds until converged, as the fit script
+MAX_SAMPLES = 2000
+
+
+def draw_truth(rng, prior=CALIB_PRIOR, n_dims=CALIB_N_DIMS, n_lags=N_LAGS, dt=DT):
+    """One truth from the prior: ``m`` (D,), ``w`` (D, D) with a zero diagonal, ``h`` (D, L), and
+    ``beta`` in 1/s (``log beta ~ Normal(log(1 / dt), beta_log_sd)``)."""
+    m = rng.normal(np.log(CALIB_RATE), prior.m_sd, n_dims)
+    w = rng.normal(0.0, prior.w_sd, (n_dims, n_dims)) * (1 - np.eye(n_dims))
+    h = rng.normal(0.0, prior.w_sd, (n_dims, n_lags))
+    beta = float(np.exp(rng.normal(np.log(1.0 / dt), prior.beta_log_sd)))
+    return m, w, h, beta
+
+
+def hits_by_kind(post, truth, level):
+    """Whether each fitted parameter's central ``level`` interval covers its truth, by kind: ``m``,
+    ``w`` (off-diagonal), ``h``."""
+    m, w, h, _ = truth
+    off = ~np.eye(len(m), dtype=bool)
+    return {
+        "m": interval_hits(post.m, m, level).ravel(),
+        "w": interval_hits(post.w, w, level)[off],
+        "h": interval_hits(post.h, h, level).ravel(),
+    }
+
+
+def calibrate_one(seed_seq, n_trials=N_TRIALS, n_samples=N_SAMPLES, max_samples=MAX_SAMPLES, n_warmup=N_WARMUP):
+    """One data set of ``n_trials`` trials: its truth, and both fits' interval hits, decay and convergence.
+
+    Returns
+    -------
+    dict
+        ``beta``: the true decay (1/s); ``spikes``: spikes in the data set; per fit (``known``,
+        ``mode``) a dict of ``hits50`` / ``hits90`` (kind -> list of bools), ``beta`` (the fixed
+        decay), ``max_rhat``, ``min_ess``, ``seconds``.
+    """
+    truth_seed, data_seed, known_seed, mode_seed = seed_seq.spawn(4)
+    truth = draw_truth(np.random.default_rng(truth_seed))
+    m, w, h, beta = truth
+    spikes = sh.simulate(m, w, h, beta, DT, n_trials, N_STEPS, seed=data_seed)
+    data = dataclasses.replace(sh.prepare(spikes, DT, n_lags=N_LAGS), log_rate=float(np.log(CALIB_RATE)))
+    record = {"beta": beta, "spikes": int(spikes.sum())}
+    for kind, given, seed in (("known", beta, known_seed), ("mode", None, mode_seed)):
+        start = perf_counter()
+        post = sh.fit_signed(
+            data, CALIB_PRIOR, n_samples, n_warmup, N_CHAINS, seed=seed, max_samples=max_samples, beta=given
+        )
+        max_rhat, min_ess = post.diagnostics()
+        record[kind] = {
+            **{
+                f"hits{round(level * 100)}": {k: v.tolist() for k, v in hits_by_kind(post, truth, level).items()}
+                for level in (0.5, 0.9)
+            },
+            "beta": post.beta,
+            "max_rhat": max_rhat,
+            "min_ess": min_ess,
+            "seconds": perf_counter() - start,
+        }
+    return record
+
+
+def summary_rows(records):
+    """The fits' convergence and time, and the mode's decay against the truth's."""
+    rows = []
+    for kind in ("known", "mode"):
+        fits = [r[kind] for r in records]
+        rhat = np.array([f["max_rhat"] for f in fits])
+        ess = np.array([f["min_ess"] for f in fits])
+        rows.append(
+            (
+                f"beta {kind}",
+                f"{rhat.max():.4f}",
+                f"{ess.min():.0f}",
+                f"{np.median([f['seconds'] for f in fits]):.2f}",
+            )
+        )
+    return rows
+
+
+def beta_line(records):
+    """How far the mode's decay lies from the truth: |log(mode / truth)|, median and largest, and
+    the share within one prior sd."""
+    error = np.abs(np.log([r["mode"]["beta"] / r["beta"] for r in records]))
+    return (
+        f"beta at its mode against the truth: |log(mode / truth)| median {np.median(error):.3f}, "
+        f"largest {error.max():.3f} (the prior's sd: {CALIB_PRIOR.beta_log_sd:g}); spikes per data set "
+        f"{np.median([r['spikes'] for r in records]):.0f} (median)"
+    )
+
+
+def print_report(records, args):
+    print(
+        f"{len(records)} data sets of {CALIB_N_DIMS} neurons x {args.n_trials} trials x {N_STEPS} steps of "
+        f"{DT * 1e3:g} ms, {N_LAGS} own lags, seed {args.seed}; prior {CALIB_PRIOR}, m about "
+        f"log {CALIB_RATE:g}; {N_CHAINS} chains, {N_SAMPLES} draws each (on to {MAX_SAMPLES} until "
+        f"converged), warm-up {N_WARMUP}"
+    )
+    for kind, label in (("known", "beta known (the sampler alone)"), ("mode", "beta at its mode (the fit script's)")):
+        print_table(
+            f"Coverage of central credible intervals, {label}",
+            ("parameters", "50% intervals", "90% intervals", "n"),
+            coverage_rows([r[kind] for r in records]),
+        )
+    print_table(
+        "Convergence and time per fit",
+        ("fit", "largest R-hat", "smallest bulk ESS", "median seconds"),
+        summary_rows(records),
+    )
+    print()
+    print(beta_line(records))
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n")[0])
+    parser.add_argument("--n-sets", type=int_at_least(1), default=200, help="simulated data sets")
+    parser.add_argument(
+        "--n-trials", type=int_at_least(1), default=N_TRIALS, help=f"trials of {N_STEPS} steps in each data set"
+    )
+    parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the truths, data and fits")
+    parser.add_argument("--section", default="sbc-signed", help="the docs/RESULTS.md section it writes")
+    parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
+    return parser.parse_args(argv)
+
+
+def run(args):
+    """The benchmark itself, printing its tables."""
+    print(machine_line())
+    records = [calibrate_one(s, args.n_trials) for s in np.random.SeedSequence(args.seed).spawn(args.n_sets)]
+    print_report(records, args)
+    return records
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    command = shlex.join(["python", "-m", "benchmarks.calibrate_signed", *(sys.argv[1:] if argv is None else argv)])
+    with printed_section(
+        args.section,
+        f"The signed model's sampler on simulated data ({args.n_trials} trials): calibration with beta known "
+        "and at its mode",
+        command,
+        enabled=not args.no_report,
+    ):
+        return run(args)
+
+
+if __name__ == "__main__":
+    main()
