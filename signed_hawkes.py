@@ -239,7 +239,13 @@ def _prior_centre(data, prior):
 def log_posterior_and_gradient(theta, inputs, data, prior):
     """Each target's log posterior given beta (C, D) and its gradient in ``theta`` (C, D, P), for
     ``theta`` (C, D, P) and ``inputs`` from ``design``."""
-    value, slope, _ = _terms(linear_predictor(theta, inputs, data), data)
+    return _posterior_terms(theta, inputs, data, prior)[:2]
+
+
+def _posterior_terms(theta, inputs, data, prior, curvature=False):
+    """``log_posterior_and_gradient`` and, with ``curvature``, every row's second derivative of the
+    log-likelihood in ``eta`` (C, N, D), from which ``target_hessians`` builds the Hessian."""
+    value, slope, curve = _terms(linear_predictor(theta, inputs, data), data, curvature)
     n_chains, n_dims, _ = theta.shape
     by_weight = np.matmul(inputs.transpose(0, 2, 1), slope)  # (C, D + 1, D)
     flat = slope.reshape(n_chains, -1)
@@ -254,7 +260,7 @@ def log_posterior_and_gradient(theta, inputs, data, prior):
     centre, scale = _prior_centre(data, prior)
     z = (theta - centre) / scale
     grad = (grad - z / scale) * data.free
-    return value - 0.5 * np.sum(np.where(data.free, z**2, 0.0), axis=2), grad
+    return value - 0.5 * np.sum(np.where(data.free, z**2, 0.0), axis=2), grad, curve
 
 
 def _features(x, data):
@@ -269,13 +275,15 @@ def _features(x, data):
     )
 
 
-def target_hessians(theta, x, data, prior, features=None):
+def target_hessians(theta, x, data, prior, features=None, curve=None):
     """Negative Hessian of each target's log posterior given beta, (D, P, P), at one ``theta`` (D, P)
-    and ``x`` (N, D); identity rows and columns for the parameters not fitted. ``features``: the
-    ``_features`` of ``x``, when the caller has them."""
+    and ``x`` (N, D); identity rows and columns for the parameters not fitted. ``features`` (the
+    ``_features`` of ``x``) and ``curve`` (N, D; ``_posterior_terms``' curvature at ``theta``): when
+    the caller has them."""
     features = _features(x, data) if features is None else features
-    _, _, curve = _terms(linear_predictor(theta[None], design(x[None]), data), data, curvature=True)
-    hess = np.matmul(features.transpose(0, 2, 1), features * -curve[0].T[:, :, None])
+    if curve is None:
+        curve = _terms(linear_predictor(theta[None], design(x[None]), data), data, curvature=True)[2][0]
+    hess = np.matmul(features.transpose(0, 2, 1), features * -curve.T[:, :, None])
     _, scale = _prior_centre(data, prior)
     free2 = data.free[:, :, None] & data.free[:, None, :]
     return np.where(free2, hess, 0.0) + np.eye(hess.shape[1]) * np.where(data.free, scale**-2.0, 1.0)[:, :, None]
@@ -295,12 +303,13 @@ def _mode_given_beta(beta, data, prior, start):
     x = coupling_inputs(data.spikes, np.array([beta]), data.dt)
     inputs, features = design(x), _features(x[0], data)
     theta = start.copy()
-    value, grad = log_posterior_and_gradient(theta[None], inputs, data, prior)
+    value, grad, curve = _posterior_terms(theta[None], inputs, data, prior, curvature=True)
     for _ in range(NEWTON_STEPS):
-        step = np.linalg.solve(target_hessians(theta, x[0], data, prior, features), grad[0][..., None])[..., 0]
+        hessians = target_hessians(theta, x[0], data, prior, features, curve[0])
+        step = np.linalg.solve(hessians, grad[0][..., None])[..., 0]
         step *= np.minimum(1.0, NEWTON_MAX_MOVE / np.maximum(np.abs(step).max(axis=1, keepdims=True), 1e-300))
         for _ in range(30):  # halvings
-            new_value, new_grad = log_posterior_and_gradient((theta + step)[None], inputs, data, prior)
+            new_value, new_grad, new_curve = _posterior_terms((theta + step)[None], inputs, data, prior, True)
             worse = ~(new_value[0] >= value[0])
             if not worse.any():
                 break
@@ -308,6 +317,7 @@ def _mode_given_beta(beta, data, prior, start):
         theta = np.where(worse[:, None], theta, theta + step)
         value = np.where(worse, value, new_value)
         grad = np.where(worse[None, :, None], grad, new_grad)
+        curve = np.where(worse, curve, new_curve)  # a target's rows are its column
         if np.abs(step).max() < NEWTON_TOLERANCE:
             break
     return theta, float(value.sum())
