@@ -91,7 +91,7 @@ def fit_signed_group(events, end_time, model_options, sampler_options, seed):
         spikes, dt, background=model_options.get("background"), coupling_free=model_options.get("alpha_mask")
     )
     post = fit_signed(data, model_options["prior"], seed=seed, **sampler_options)
-    draws = {"mu": np.exp(post.m), "alpha": post.w, "beta": np.full(post.m.shape[:2], post.beta)}
+    draws = {"mu": np.exp(post.m), "alpha": post.w, "beta": post.beta}
     max_rhat, min_ess_bulk = post.diagnostics()
     theta_mean = np.concatenate(
         [post.m.mean(axis=(0, 1))[:, None], post.w.mean(axis=(0, 1)), post.h.mean(axis=(0, 1))], axis=1
@@ -102,7 +102,7 @@ def fit_signed_group(events, end_time, model_options, sampler_options, seed):
         "max_rhat": max_rhat,
         "min_ess_bulk": min_ess_bulk,
         "acceptance": dict(post.acceptance),
-        "gof_ks": goodness_of_fit(theta_mean, post.beta, data),
+        "gof_ks": goodness_of_fit(theta_mean, post.beta_mean(), data),
         "seconds": perf_counter() - start,
         "cpu_seconds": process_time() - cpu_start,
     }

@@ -58,6 +58,10 @@ NEWTON_MAX_MOVE = 2.0  # largest change of one parameter in one Newton step
 NEWTON_TOLERANCE = 1e-8  # a Newton step this small (in every parameter) ends the search
 BETA_TOLERANCE = 0.02  # of log beta in the search for its profile mode
 START_SPREAD = 1.0  # the starts: draws from the Laplace approximation at the mode
+RIDGE_SPAN = 3  # the ridge of modes is computed at log beta's profile mode +- 0, 1, .., 3 profile sd
+RIDGE_STEP = 1.0  # the first step of log beta's random walk along the ridge, in profile sd
+BETA_ACCEPTANCE = 0.44  # the warm-up adapts each chain's step of log beta towards this acceptance
+PROFILE_DELTA = 0.05  # of log beta, in the finite difference of the profile's curvature
 
 
 @dataclass(frozen=True)
@@ -249,13 +253,9 @@ def _posterior_terms(theta, inputs, data, prior, curvature=False):
     n_chains, n_dims, _ = theta.shape
     by_weight = np.matmul(inputs.transpose(0, 2, 1), slope)  # (C, D + 1, D)
     flat = slope.reshape(n_chains, -1)
-    own = np.stack(  # (C, D, L): loops over lags and chains
-        [
-            np.stack([np.bincount(targets, f[rows], n_dims) for f in flat])
-            for rows, targets in zip(data.lag_rows, data.lag_targets)
-        ],
-        axis=2,
-    )
+    own = np.zeros((n_chains, n_dims, len(data.lag_rows)))  # (C, D, L): loops over lags and chains
+    for lag, (rows, targets) in enumerate(zip(data.lag_rows, data.lag_targets)):
+        own[:, :, lag] = np.stack([np.bincount(targets, f[rows], n_dims) for f in flat])
     grad = np.concatenate([by_weight[:, -1, :, None], by_weight[:, :-1].transpose(0, 2, 1), own], axis=2)
     centre, scale = _prior_centre(data, prior)
     z = (theta - centre) / scale
@@ -344,6 +344,78 @@ def find_mode(data, prior):
     return theta, float(np.exp(log_beta))
 
 
+def _laplace_marginal(log_beta, data, prior, start):
+    """The Laplace approximation of ``log beta``'s marginal log posterior (up to a constant): the
+    profile at every target's mode less half the log determinant of its Hessian there.
+
+    Returns (value, the mode (D, P), every target's negative Hessian there (D, P, P))."""
+    theta, value = _mode_given_beta(np.exp(log_beta), data, prior, start)
+    x = coupling_inputs(data.spikes, np.exp([log_beta]), data.dt)[0]
+    hessians = target_hessians(theta, x, data, prior)
+    log_det = np.linalg.slogdet(hessians)[1].sum()  # identity rows of fixed parameters add 0
+    return value + _log_beta_prior(log_beta, data, prior) - 0.5 * log_det, theta, hessians
+
+
+def ridge(mode, data, prior):
+    """The ridge of modes along ``log beta``, which ``beta_move`` follows.
+
+    Centred on the mode of ``log beta``'s Laplace-approximated marginal posterior (searched as
+    ``find_mode`` searches the profile, from its ``mode``), not on the joint mode: with many
+    couplings the Hessian's determinant changes with beta, and the marginal's mass can lie several
+    of its sd away. Its sd there from the curvature (the prior's where it is not concave), and
+    every target's mode and Laplace spread at ``RIDGE_SPAN`` such sd on either side.
+
+    Returns
+    -------
+    grid : ndarray, shape (G,)
+        Increasing values of ``log beta``, the centre at ``RIDGE_SPAN``.
+    path : ndarray, shape (G, D, P)
+        Every target's mode there.
+    spread : ndarray, shape (G, D, P, P)
+        Cholesky factors of each target's Laplace covariance there, identity on the parameters not
+        fitted.
+    sd : float
+        The marginal's sd of ``log beta``.
+    """
+    cache = {"theta": mode}
+
+    def negative_marginal(log_beta):
+        value, cache["theta"], _ = _laplace_marginal(log_beta, data, prior, cache["theta"])
+        return -value
+
+    middle, spread_range = np.log(1.0 / data.dt), 2 * prior.beta_log_sd
+    centre = minimize_scalar(
+        negative_marginal,
+        bounds=(middle - spread_range, middle + spread_range),
+        method="bounded",
+        options={"xatol": BETA_TOLERANCE},
+    ).x
+    values = [_laplace_marginal(centre + d, data, prior, cache["theta"])[0] for d in (-PROFILE_DELTA, 0, PROFILE_DELTA)]
+    curvature = (values[0] - 2 * values[1] + values[2]) / PROFILE_DELTA**2
+    sd = 1 / np.sqrt(-curvature) if curvature < 0 else prior.beta_log_sd
+    offsets = np.arange(-RIDGE_SPAN, RIDGE_SPAN + 1)
+    grid = centre + offsets * sd
+    points = {}
+    for k in (0, *range(1, RIDGE_SPAN + 1), *range(-1, -RIDGE_SPAN - 1, -1)):  # outwards from the centre
+        start = cache["theta"] if k == 0 else points[k - np.sign(k)][0]
+        points[k] = _laplace_marginal(grid[k + RIDGE_SPAN], data, prior, start)[1:]
+    free2 = data.free[:, :, None] & data.free[:, None, :]
+    spread = [
+        _metric_factor(np.linalg.inv(points[k][1]), data.free) + np.eye(free2.shape[1]) * ~data.free[:, :, None]
+        for k in offsets
+    ]
+    return grid, np.stack([points[k][0] for k in offsets]), np.stack(spread), float(sd)
+
+
+def ridge_point(log_beta, grid, table):
+    """``table`` (G, ...) at each ``log beta`` (C,): (C, ...), linear between the grid's points and
+    constant beyond them."""
+    at = np.clip(log_beta, grid[0], grid[-1])
+    k = np.clip(np.searchsorted(grid, at) - 1, 0, len(grid) - 2)
+    t = ((at - grid[k]) / (grid[k + 1] - grid[k])).reshape(-1, *[1] * (table.ndim - 1))
+    return table[k] + t * (table[k + 1] - table[k])
+
+
 def _metric_factor(cov, free):
     """Cholesky factors (D, P, P) of the covariances, zero on the parameters not fitted."""
     free2 = free[:, :, None] & free[:, None, :]
@@ -362,38 +434,94 @@ class SignedPosterior:
     w : ndarray, shape (C, S, D, D)
         Signed couplings ``[target, source]``; 0 where not fitted (the diagonal always).
     h : ndarray, shape (C, S, D, L)
-    beta : float
-        Decay rate, 1/s, fixed: the joint posterior mode's (``find_mode``) or the one given.
+    beta : ndarray, shape (C, S)
+        Decay rate, 1/s: its draws where sampled, else the fixed decay (the joint posterior mode's,
+        ``find_mode``, or the one given) in every draw.
     acceptance : dict
-        ``hmc`` -> (C,) acceptance rate over the kept draws, averaged over the targets.
+        ``hmc`` -> (C,) acceptance rate over the kept draws, averaged over the targets; where beta
+        is sampled, ``beta`` -> (C,), of ``beta_move``.
     free : ndarray of bool, shape (D, P)
+    beta_sampled : bool
     """
 
     m: np.ndarray
     w: np.ndarray
     h: np.ndarray
-    beta: float
+    beta: np.ndarray
     acceptance: dict
     free: np.ndarray
+    beta_sampled: bool = False
 
     def summary(self):
-        """``summarise_draws`` of ``mu = exp(m)`` (1/s), ``w`` and ``h``."""
-        return {"mu": summarise_draws(np.exp(self.m)), "w": summarise_draws(self.w), "h": summarise_draws(self.h)}
+        """``summarise_draws`` of ``mu = exp(m)`` (1/s), ``w``, ``h`` and ``beta``."""
+        return {
+            "mu": summarise_draws(np.exp(self.m)),
+            "w": summarise_draws(self.w),
+            "h": summarise_draws(self.h),
+            "beta": summarise_draws(self.beta),
+        }
+
+    def beta_mean(self):
+        """The posterior mean of beta in 1/s; the fixed decay itself where beta is not sampled."""
+        return float(self.beta.mean()) if self.beta_sampled else float(self.beta[0, 0])
 
     def diagnostics(self):
-        """Largest split R-hat and smallest bulk ESS over every fitted parameter."""
+        """Largest split R-hat and smallest bulk ESS over every fitted parameter, beta where sampled."""
         n_dims = self.m.shape[2]
-        blocks = (self.m, self.w[..., self.free[:, 1 : 1 + n_dims]], self.h)
-        return worst_diagnostics(*(block for block in blocks if block.shape[2:] != (0,)))
+        blocks = [self.m, self.w[..., self.free[:, 1 : 1 + n_dims]], self.h]
+        if self.beta_sampled:
+            blocks.append(np.log(self.beta))
+        return worst_diagnostics(*(block for block in blocks if block.size))
 
 
 class _Chains:
-    """The chain state: ``theta`` (C, D, P), the inputs ``x`` (``design``) and the log posterior and
-    gradient of every (chain, target) there."""
+    """The chain state: ``theta`` (C, D, P), ``log_beta`` (C,), the inputs ``x`` (``design``) and the
+    log posterior given beta and its gradient of every (chain, target) there."""
 
-    def __init__(self, theta, inputs, data, prior):
-        self.theta, self.x = theta, inputs
+    def __init__(self, theta, log_beta, inputs, data, prior):
+        self.theta, self.log_beta, self.x = theta, log_beta, inputs
         self.logp, self.grad = log_posterior_and_gradient(theta, self.x, data, prior)
+
+
+def ridge_map(theta, log_beta, new_log_beta, ridge_parts):
+    """``beta_move``'s map of ``theta`` (C, D, P) from ``log_beta`` (C,) to ``new_log_beta`` (C,):
+    ``g(b') + S(b') S(b)^-1 (theta - g(b))`` with ``ridge_parts = (grid, path, spread)`` from
+    ``ridge``; returns the new ``theta`` and the log of the map's Jacobian determinant (C,)."""
+    grid, path, spread = ridge_parts
+    old_spread, new_spread = ridge_point(log_beta, grid, spread), ridge_point(new_log_beta, grid, spread)
+    whitened = np.linalg.solve(old_spread, (theta - ridge_point(log_beta, grid, path))[..., None])
+    log_diagonals = np.log(np.diagonal(new_spread, axis1=2, axis2=3)) - np.log(
+        np.diagonal(old_spread, axis1=2, axis2=3)
+    )
+    return ridge_point(new_log_beta, grid, path) + (new_spread @ whitened)[..., 0], log_diagonals.sum(axis=(1, 2))
+
+
+def beta_move(chains, data, prior, ridge_parts, scale, rng):
+    """One Metropolis move of every chain's ``log beta`` along the ridge of modes; returns the
+    acceptance probabilities (C,).
+
+    ``log beta`` takes a Gaussian step of sd ``scale`` and each target's ``theta`` moves with it:
+    its deviation from the ridge's mode, in units of the Laplace spread there, is kept,
+    ``theta' = g(b') + S(b') S(b)^-1 (theta - g(b))`` with ``g`` and ``S`` the ridge's modes and
+    Cholesky factors (``ridge``, ``ridge_point``). The couplings follow the decay instead of holding
+    it in place (a step of beta alone barely moves, so tightly do they go together). For a given
+    step the map's reverse step maps back, so the acceptance is the ratio of joint posteriors (every
+    target's and beta's prior) times the map's Jacobian, ``det S(b') / det S(b)``."""
+    proposal = chains.log_beta + scale * rng.standard_normal(len(chains.log_beta))
+    theta, log_jacobian = ridge_map(chains.theta, chains.log_beta, proposal, ridge_parts)
+    x = design(coupling_inputs(data.spikes, np.exp(proposal), data.dt))
+    with np.errstate(over="ignore", invalid="ignore"):  # an impossible proposal is rejected below
+        logp, grad = log_posterior_and_gradient(theta, x, data, prior)
+        new = logp.sum(axis=1) + _log_beta_prior(proposal, data, prior) + log_jacobian
+        old = chains.logp.sum(axis=1) + _log_beta_prior(chains.log_beta, data, prior)
+        accept_prob = np.where(np.isfinite(new), np.minimum(1.0, np.exp(new - old)), 0.0)
+    accept = rng.random(accept_prob.shape) < accept_prob
+    chains.theta = np.where(accept[:, None, None], theta, chains.theta)
+    chains.x = np.where(accept[:, None, None], x, chains.x)
+    chains.logp = np.where(accept[:, None], logp, chains.logp)
+    chains.grad = np.where(accept[:, None, None], grad, chains.grad)
+    chains.log_beta = np.where(accept, proposal, chains.log_beta)
+    return accept_prob
 
 
 def hmc_move(chains, data, prior, chol, step, rng):
@@ -424,7 +552,17 @@ def hmc_move(chains, data, prior, chol, step, rng):
     return accept_prob
 
 
-def fit_signed(data, prior=SignedPrior(), n_samples=500, n_warmup=300, n_chains=4, seed=0, max_samples=None, beta=None):
+def fit_signed(
+    data,
+    prior=SignedPrior(),
+    n_samples=500,
+    n_warmup=300,
+    n_chains=4,
+    seed=0,
+    max_samples=None,
+    beta=None,
+    sample_beta=False,
+):
     """Posterior draws of the signed Hawkes model (``SignedPosterior``).
 
     Parameters
@@ -441,16 +579,21 @@ def fit_signed(data, prior=SignedPrior(), n_samples=500, n_warmup=300, n_chains=
     seed : int or numpy.random.SeedSequence
     beta : float, optional
         The decay in 1/s, when it is known; None: fixed at the joint posterior mode (``find_mode``).
+    sample_beta : bool
+        Sample beta too: after every sweep's HMC move, ``beta_move`` along the ridge of modes
+        (``ridge``), so that the couplings' intervals carry beta's uncertainty. Not with ``beta``.
     """
     if beta is not None and not (np.isfinite(beta) and beta > 0):
         raise ValueError(f"beta must be a positive, finite decay rate in 1/s, not {beta}")
+    if beta is not None and sample_beta:
+        raise ValueError("a known beta is not sampled: pass beta or sample_beta, not both")
     # Single-threaded BLAS, as in hawkes_sampler: threaded reductions would change the rounding with
     # the machine's load, and the thin products here gain nothing from a second thread.
     with threadpool_limits(limits=1, user_api="blas"):
-        return _fit_signed(data, prior, n_samples, n_warmup, n_chains, seed, max_samples, beta)
+        return _fit_signed(data, prior, n_samples, n_warmup, n_chains, seed, max_samples, beta, sample_beta)
 
 
-def _fit_signed(data, prior, n_samples, n_warmup, n_chains, seed, max_samples, beta):
+def _fit_signed(data, prior, n_samples, n_warmup, n_chains, seed, max_samples, beta, sample_beta):
     rng = np.random.default_rng(seed)
     if beta is None:
         mode, beta = find_mode(data, prior)
@@ -459,20 +602,44 @@ def _fit_signed(data, prior, n_samples, n_warmup, n_chains, seed, max_samples, b
     inputs = design(coupling_inputs(data.spikes, np.array([beta]), data.dt))
     laplace = np.linalg.inv(target_hessians(mode, inputs[0, :, : mode.shape[0]], data, prior))
     chol = _metric_factor(laplace, data.free)
-    start = mode + START_SPREAD * np.einsum("dpq,cdq->cdp", chol, rng.standard_normal((n_chains, *mode.shape)))
-    inputs = np.broadcast_to(inputs, (n_chains, *inputs.shape[1:]))
+    z = rng.standard_normal((n_chains, *mode.shape))
+    if sample_beta:  # starts about the ridge's centre, spread along it as well, each with its decay's inputs
+        grid, path, spread, sd = ridge(mode, data, prior)
+        log_beta = grid[RIDGE_SPAN] + START_SPREAD * sd * rng.standard_normal(n_chains)
+        anchor = ridge_point(log_beta, grid, path)
+        start = anchor + START_SPREAD * np.einsum("cdpq,cdq->cdp", ridge_point(log_beta, grid, spread), z * data.free)
+        laplace = np.einsum("dpq,drq->dpr", spread[RIDGE_SPAN], spread[RIDGE_SPAN])
+        chol = _metric_factor(laplace, data.free)
+        inputs = design(coupling_inputs(data.spikes, np.exp(log_beta), data.dt))
+    else:
+        start = mode + START_SPREAD * np.einsum("dpq,cdq->cdp", chol, z)
+        log_beta = np.full(n_chains, np.log(beta))
+        anchor = mode
+        inputs = np.broadcast_to(inputs, (n_chains, *inputs.shape[1:]))
     logp, _ = log_posterior_and_gradient(start, inputs, data, prior)
-    start = np.where(np.isfinite(logp)[..., None], start, mode)  # a start where a spike is impossible: the mode
-    chains = _Chains(start, inputs, data, prior)
+    start = np.where(np.isfinite(logp)[..., None], start, anchor)  # a start where a spike is impossible: the mode
+    chains = _Chains(start, log_beta, inputs, data, prior)
+
+    def sweep():
+        """One sweep: HMC of every target given beta, then beta along the ridge where sampled."""
+        accept_hmc = hmc_move(chains, data, prior, chol, step, rng)
+        if not sample_beta:
+            return accept_hmc, None
+        return accept_hmc, beta_move(chains, data, prior, (grid, path, spread), beta_step, rng)
+
+    beta_step = np.full(n_chains, RIDGE_STEP * sd) if sample_beta else None
 
     adapt = StepAdaptation(np.full(start.shape[:2], 0.5))  # a step per chain and target
     step = adapt.final()
     quarter = n_warmup // 4
     window = []
     for it in range(n_warmup):
-        step = adapt.update(hmc_move(chains, data, prior, chol, step, rng))
-        if quarter <= it < 2 * quarter:
-            window.append(chains.theta)
+        accept_hmc, accept_beta = sweep()
+        step = adapt.update(accept_hmc)
+        if sample_beta:  # Robbins-Monro on the log of each chain's step, fixed after the warm-up
+            beta_step = beta_step * np.exp((accept_beta - BETA_ACCEPTANCE) / np.sqrt(it + 1))
+        if quarter <= it < 2 * quarter:  # given beta: each draw less the ridge's point at its decay
+            window.append(chains.theta - ridge_point(chains.log_beta, grid, path) if sample_beta else chains.theta)
         if (
             n_warmup >= MIN_WARMUP_WINDOWS and it == 2 * quarter - 1
         ):  # the draws' covariance, each chain about its own mean, shrunk to Laplace's
@@ -484,13 +651,23 @@ def _fit_signed(data, prior, n_samples, n_warmup, n_chains, seed, max_samples, b
             adapt.restart(adapt.final())
     step = adapt.final()
 
-    kept, accepted = [], np.zeros(n_chains)
+    kept, kept_log_beta, accepted, accepted_beta = [], [], np.zeros(n_chains), np.zeros(n_chains)
     while True:  # rounds of n_samples sweeps, until converged or max_samples
         for _ in range(n_samples):
-            accepted += hmc_move(chains, data, prior, chol, step, rng).mean(axis=1)
+            accept_hmc, accept_beta = sweep()
+            accepted += accept_hmc.mean(axis=1)
             kept.append(chains.theta)
+            if sample_beta:
+                accepted_beta += accept_beta
+                kept_log_beta.append(chains.log_beta)
         m, w, h = split_theta(np.stack(kept, axis=1), mode.shape[0])  # (C, S, ...)
-        post = SignedPosterior(m=m, w=w, h=h, beta=beta, acceptance={"hmc": accepted / len(kept)}, free=data.free)
+        acceptance = {"hmc": accepted / len(kept)}
+        if sample_beta:
+            acceptance["beta"] = accepted_beta / len(kept)
+            betas = np.exp(np.stack(kept_log_beta, axis=1))
+        else:
+            betas = np.full(m.shape[:2], beta)
+        post = SignedPosterior(m, w, h, betas, acceptance, data.free, sample_beta)
         if len(kept) + n_samples > max(max_samples or 0, n_samples) or is_converged(*post.diagnostics()):
             return post
 
