@@ -135,6 +135,8 @@ def plan_fit(spike_data, args):
             raise ValueError(f"--model signed has priors of its own; drop --alpha-prior-mean {args.alpha_prior_mean}")
         if args.per_trial:
             raise ValueError("--model signed fits pooled groups only; drop --per-trial")
+    elif args.sample_beta:
+        raise ValueError("--sample-beta samples the signed model's decay; pass --model signed or drop --sample-beta")
     all_groups = group_test_trials(
         spike_data["labels"], spike_data["predictions"], spike_data["split"], spike_data["class_names"]
     )
@@ -173,7 +175,9 @@ def plan_fit(spike_data, args):
         "n_warmup": args.n_warmup,
         "n_chains": args.n_chains,
     }
-    if args.model != "signed":
+    if args.model == "signed":
+        sampler_options["sample_beta"] = args.sample_beta
+    else:
         sampler_options["conjugate_columns"] = args.conjugate_columns
     return {
         "all_groups": all_groups,
@@ -219,7 +223,13 @@ def parse_args(argv=None):
         help="hawkes: the linear Hawkes process, every alpha >= 0 (excitation only); signed: the "
         "nonlinear Hawkes process with an exponential link (signed_hawkes.py), whose couplings "
         "excite or inhibit and whose own last 3 spikes model refractoriness, written as alpha; "
-        "discrete time, pooled groups, one decay fixed at its posterior mode (docs/MODEL.md)",
+        "discrete time, pooled groups, one decay fixed at its joint posterior mode (docs/MODEL.md)",
+    )
+    parser.add_argument(
+        "--sample-beta",
+        action="store_true",
+        help="--model signed: sample the decay with the couplings, so that their intervals carry its "
+        "uncertainty, instead of fixing it at the joint posterior mode (slower)",
     )
     parser.add_argument(
         "--time",

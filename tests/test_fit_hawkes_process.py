@@ -213,6 +213,21 @@ def test_signed_model_fits_signed_couplings_and_plots_them(spike_file, tmp_path,
     assert (tmp_path / "again.npz").read_bytes() == (tmp_path / "signed.npz").read_bytes()
 
 
+def test_signed_model_samples_its_decay_when_asked_and_only_it(spike_file, tmp_path, capsys):
+    run_main(spike_file, tmp_path / "sampled.npz", "--model", "signed", "--sample-beta")
+    assert "acc(beta)" in capsys.readouterr().out
+    posterior = load_posterior(tmp_path / "sampled.npz")
+    assert posterior.config["sample_beta"] is True
+    group = posterior.groups["cosine_correct"]
+    assert np.unique(group.beta).size > 1 and group.acceptance.keys() == {"hmc", "beta"}
+    assert np.isfinite(group.summary["beta"]["rhat"])
+    with pytest.raises(SystemExit) as excinfo:
+        run_main(spike_file, tmp_path / "linear.npz", "--sample-beta")
+    message = "--sample-beta samples the signed model's decay; pass --model signed or drop --sample-beta"
+    assert exit_message(excinfo) == f"fit_hawkes_process.py: error: {message}"
+    assert not (tmp_path / "linear.npz").exists()
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
