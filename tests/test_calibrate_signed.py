@@ -34,7 +34,7 @@ def test_hits_are_a_direct_count_of_the_draws_around_the_truth():
         m=np.repeat(grid[..., None], d, axis=2),
         w=np.repeat(grid[..., None, None], d, axis=2).repeat(d, axis=3),
         h=np.repeat(grid[..., None, None], d, axis=2),
-        beta=1000.0,
+        beta=np.full((4, 25), 1000.0),
         acceptance={},
         free=np.ones((d, 1 + d + n_lags), bool),
     )
@@ -46,19 +46,30 @@ def test_hits_are_a_direct_count_of_the_draws_around_the_truth():
     assert hits50["h"].tolist() == [False, False] and hits90["h"].tolist() == [True, False]
 
 
-def test_one_data_set_fits_with_the_true_decay_and_with_its_mode():
+def test_one_data_set_fits_with_the_true_decay_at_its_mode_and_sampled():
     record = cal.calibrate_one(np.random.SeedSequence(1), n_trials=5, n_samples=20, max_samples=20, n_warmup=20)
     assert record["known"]["beta"] == record["beta"]
     lo, hi = np.exp(np.log(1.0 / cal.DT) + np.array([-2, 2]) * cal.CALIB_PRIOR.beta_log_sd)
     assert lo <= record["mode"]["beta"] <= hi  # find_mode searches two prior sd about the centre
     n = cal.CALIB_N_DIMS
-    for fit in ("known", "mode"):
-        sizes = {kind: len(hits) for kind, hits in record[fit]["hits90"].items()}
-        assert sizes == {"m": n, "w": n * (n - 1), "h": n * cal.N_LAGS}
+    sizes = {"m": n, "w": n * (n - 1), "h": n * cal.N_LAGS}
+    for fit in ("known", "mode", "sampled"):
+        want = {**sizes, "beta": 1} if fit == "sampled" else sizes
+        assert {kind: len(hits) for kind, hits in record[fit]["hits90"].items()} == want
+    # A fit left out leaves the others' seeds alone.
+    alone = cal.calibrate_one(
+        np.random.SeedSequence(1), n_trials=5, fits=("mode",), n_samples=20, max_samples=20, n_warmup=20
+    )
+    assert alone.keys() == {"beta", "spikes", "mode"} and alone["mode"]["hits90"] == record["mode"]["hits90"]
+
+
+def test_the_title_names_the_fits():
+    assert cal.title(200, ["known", "mode"]).endswith("(200 trials): calibration with beta known and at its mode")
+    assert cal.title(30, list(cal.FITS)).endswith("calibration with beta known, at its mode and sampled")
 
 
 def test_nonsense_arguments_end_in_one_line(capsys):
-    for argv in (["--n-sets", "0"], ["--n-trials", "-3"]):
+    for argv in (["--n-sets", "0"], ["--n-trials", "-3"], ["--fits", "exact"]):
         with pytest.raises(SystemExit) as stop:
             cal.parse_args(argv)
         assert stop.value.code == 2
