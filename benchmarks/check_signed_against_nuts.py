@@ -14,7 +14,8 @@ this likelihood is checked against ``signed_hawkes.log_likelihood`` at the truth
 centre and prior draws (relative difference below ``LOGLIK_RTOL``, else the script stops). Both
 samplers then draw ``m``, ``w`` and ``h`` given the decay: the project's sampler fixes beta at the
 joint posterior mode (``find_mode``) and NUTS is given that same beta, so the check is of the HMC
-draws, not of the choice of beta.
+draws, not of the choice of beta. With ``--sample-beta`` both draw the decay as well (ours with
+``sample_beta``, NUTS with a site ``log beta`` under the same prior), and beta is compared too.
 
 The data: ``signed_truth``, the standard network of ``bench_hawkes.py`` with signed couplings,
 simulated by ``signed_hawkes.simulate`` (13 neurons, 30 trials x 100 steps of 1 ms, ``--seed``).
@@ -23,10 +24,12 @@ parameter groups are m, excitatory, inhibitory and absent w, and h. It reports a
 assert: the exit status is 0 either way (1 without NumPyro/JAX).
 
 Reads:  nothing (all data are simulated with ``--seed``).
-Writes: the "nuts-signed" section of docs/RESULTS.md (unless ``--no-report``); prints it.
+Writes: the "nuts-signed" section of docs/RESULTS.md ("nuts-signed-beta" with ``--sample-beta``;
+none with ``--no-report``); prints it.
 Needs:  numpyro and jax, ``pip install -r requirements-bench.txt`` in a separate venv.
 Command, from the repository root (several minutes on 2 cores, most of it NUTS):
     .venv-bench/bin/python -m benchmarks.check_signed_against_nuts
+    .venv-bench/bin/python -m benchmarks.check_signed_against_nuts --sample-beta
 Short smoke test:
     .venv-bench/bin/python -m benchmarks.check_signed_against_nuts --quick
 """
@@ -131,30 +134,34 @@ def check_signed_likelihood(data, y, points):
     return rows
 
 
-def fit_ours_signed(data, prior, n_samples, n_warmup, seed):
+def fit_ours_signed(data, prior, n_samples, n_warmup, seed, sample_beta=False):
     """Fit with ``signed_hawkes.fit_signed`` and time it.
 
     Returns
     -------
     draws : ndarray, shape (C, S, P)
         As ``hawkes_jax.fit_signed_nuts``.
-    beta : float
-        The fixed decay, 1/s.
+    beta : float or None
+        The fixed decay, 1/s; None where it was sampled.
     info : dict
         As ``fit_ours``.
     """
     start = perf_counter()
-    post = sh.fit_signed(data, prior, n_samples, n_warmup, N_CHAINS, seed)
+    post = sh.fit_signed(data, prior, n_samples, n_warmup, N_CHAINS, seed, sample_beta=sample_beta)
     wall = perf_counter() - start
     c, s = post.m.shape[:2]
     off = ~np.eye(post.m.shape[2], dtype=bool)
-    draws = np.concatenate([post.m, post.w[..., off], post.h.reshape(c, s, -1)], axis=2)
+    columns = [post.m, post.w[..., off], post.h.reshape(c, s, -1)]
+    if sample_beta:
+        columns.append(post.beta[..., None])
     acceptance = {k: float(np.mean(v)) for k, v in post.acceptance.items()}
-    return draws, post.beta, {"wall_s": wall, "n_samples": n_samples, "acceptance": acceptance}
+    beta = None if sample_beta else float(post.beta[0, 0])
+    return np.concatenate(columns, axis=2), beta, {"wall_s": wall, "n_samples": n_samples, "acceptance": acceptance}
 
 
-def signed_parameters(w_true, n_lags):
-    """Names and group masks of the flattened signed parameters (``m``, off-diagonal ``w``, ``h``).
+def signed_parameters(w_true, n_lags, with_beta=False):
+    """Names and group masks of the flattened signed parameters (``m``, off-diagonal ``w``, ``h``,
+    and ``beta`` last ``with_beta``).
 
     Returns
     -------
@@ -168,20 +175,27 @@ def signed_parameters(w_true, n_lags):
     names = [f"m[{i}]" for i in range(d)]
     names += [f"w[{i},{j}] ({kind[k]})" for i, j, k in zip(target, source, sign)]
     names += [f"h[{i},{lag}]" for i in range(d) for lag in range(1, n_lags + 1)]
-    group = np.concatenate([np.full(d, 2), sign, np.full(d * n_lags, 3)])
+    group = np.concatenate([np.full(d, 2), sign, np.full(d * n_lags, 3), [4] if with_beta else []])
     masks = {"m": group == 2, "w, excitatory": group == 1, "w, inhibitory": group == -1, "w, absent": group == 0}
-    return names, {**masks, "h": group == 3}
+    masks["h"] = group == 3
+    if with_beta:
+        names.append("beta")
+        masks["beta"] = group == 4
+    return names, masks
 
 
-def compare_signed_samplers(seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP, ours_factor=OURS_SAMPLES_FACTOR):
+def compare_signed_samplers(
+    seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP, ours_factor=OURS_SAMPLES_FACTOR, sample_beta=False
+):
     """``compare_samplers`` for the signed model: simulate ``signed_truth``, check the likelihoods
-    agree, fit with ``fit_signed`` and with NUTS at its decay, compare.
+    agree, fit with ``fit_signed`` and with NUTS at its decay, or both with the decay sampled
+    (``sample_beta``), compare.
 
     Returns
     -------
     dict
-        As ``compare_samplers``, ``prior`` a ``SignedPrior``, plus ``beta`` (the fixed decay) and
-        ``log_rate`` (the centre of ``m``'s prior).
+        As ``compare_samplers``, ``prior`` a ``SignedPrior``, plus ``beta`` (the fixed decay, None
+        where sampled) and ``log_rate`` (the centre of ``m``'s prior).
     """
     truth = signed_truth()
     m, w, h, beta = truth
@@ -194,15 +208,17 @@ def compare_signed_samplers(seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP, ours
     )
     require_same_model(check, "signed_hawkes.log_likelihood")
 
-    ours_draws, fixed_beta, ours_info = fit_ours_signed(data, prior, ours_factor * n_samples, n_warmup, seed)
+    ours_draws, fixed_beta, ours_info = fit_ours_signed(
+        data, prior, ours_factor * n_samples, n_warmup, seed, sample_beta
+    )
     nuts_draws, nuts_info = hawkes_jax.fit_signed_nuts(
         y, DISC_DT, fixed_beta, data.log_rate, prior, h.shape[1], n_samples, n_warmup, N_CHAINS, seed
     )
-    names, groups = signed_parameters(w, h.shape[1])
+    names, groups = signed_parameters(w, h.shape[1], sample_beta)
     off = ~np.eye(len(m), dtype=bool)
     return {
         "names": names,
-        "truth": np.concatenate([m, w[off], h.ravel()]),
+        "truth": np.concatenate([m, w[off], h.ravel(), [beta] if sample_beta else []]),
         "groups": groups,
         "n_spikes": int(y.sum()),
         "prior": prior,
@@ -217,23 +233,33 @@ def compare_signed_samplers(seed=0, n_samples=N_SAMPLES, n_warmup=N_WARMUP, ours
 def print_report(result, args, n_samples, n_warmup):
     """Print the settings, the prior and ``check_against_nuts.print_comparison``."""
     p = result["prior"]
-    print(settings_line(result, args.seed, n_samples, n_warmup, model="signed model, "))
-    print(
-        f"prior: m ~ Normal({result['log_rate']:.6g}, {p.m_sd:g}), w, h ~ Normal(0, {p.w_sd:g}); beta fixed "
-        f"at ours' joint posterior mode {result['beta']:.6g} 1/s (truth {DISC_BETA:g}), given to NUTS"
-    )
+    option = ", beta sampled (sample_beta)" if args.sample_beta else ""
+    print(settings_line(result, args.seed, n_samples, n_warmup, model="signed model, ", ours_option=option))
+    if args.sample_beta:
+        decay = f"log beta ~ Normal(log {1 / DISC_DT:g}, {p.beta_log_sd:g}), sampled by both (truth {DISC_BETA:g} 1/s)"
+    else:
+        decay = (
+            f"beta fixed at ours' joint posterior mode {result['beta']:.6g} 1/s (truth {DISC_BETA:g}), given to NUTS"
+        )
+    print(f"prior: m ~ Normal({result['log_rate']:.6g}, {p.m_sd:g}), w, h ~ Normal(0, {p.w_sd:g}); {decay}")
     print_comparison(result, "signed_hawkes.log_likelihood", "signed_hawkes")
 
 
 def parse_args(argv=None):
-    return argument_parser(__doc__.split("\n")[0]).parse_args(argv)
+    parser = argument_parser(__doc__.split("\n")[0])
+    parser.add_argument(
+        "--sample-beta",
+        action="store_true",
+        help="both samplers draw the decay too (ours: sample_beta); written as its own section",
+    )
+    return parser.parse_args(argv)
 
 
 def run(args):
     """The benchmark itself, printing its tables."""
     n_samples, n_warmup = draw_counts(args)
     print(machine_line())
-    result = compare_signed_samplers(args.seed, n_samples, n_warmup)
+    result = compare_signed_samplers(args.seed, n_samples, n_warmup, sample_beta=args.sample_beta)
     print_report(result, args, n_samples, n_warmup)
     return result
 
@@ -244,8 +270,10 @@ def main(argv=None):
         ["python", "-m", "benchmarks.check_signed_against_nuts", *(sys.argv[1:] if argv is None else argv)]
     )
     with printed_section(
-        "nuts-signed",
-        "The signed model's sampler against NumPyro's NUTS, same model, prior and decay",
+        "nuts-signed-beta" if args.sample_beta else "nuts-signed",
+        "The signed model's sampler against NumPyro's NUTS, same model and prior, decay sampled"
+        if args.sample_beta
+        else "The signed model's sampler against NumPyro's NUTS, same model, prior and decay",
         command,
         enabled=not args.no_report,
     ):

@@ -243,8 +243,13 @@ def signed_log_likelihood_jax(y, x, m, w, h, dt):
 def signed_numpyro_model(y, x, dt, log_rate, prior, n_lags):
     """NumPyro model: ``signed_hawkes``'s prior (``SignedPrior``, ``m`` about ``log_rate``) and the
     signed likelihood given the filtered past ``x`` (``signed_inputs``, a fixed decay); the sites
-    are ``m`` (D,), ``w_off`` (the off-diagonal couplings, row-major, D (D - 1)) and ``h`` (D, L)."""
+    are ``m`` (D,), ``w_off`` (the off-diagonal couplings, row-major, D (D - 1)) and ``h`` (D, L).
+    ``x`` None: the decay is sampled too, site ``log_beta`` with ``SignedPrior``'s prior, and the
+    filtered past computed from it."""
     n_dims = y.shape[2]
+    if x is None:
+        log_beta = numpyro.sample("log_beta", dist.Normal(np.log(1.0 / dt), prior.beta_log_sd))
+        x = signed_inputs(y, jnp.exp(log_beta), dt)
     m = numpyro.sample("m", dist.Normal(log_rate, prior.m_sd).expand([n_dims]).to_event(1))
     w_off = numpyro.sample("w_off", dist.Normal(0.0, prior.w_sd).expand([n_dims * (n_dims - 1)]).to_event(1))
     h = numpyro.sample("h", dist.Normal(0.0, prior.w_sd).expand([n_dims, n_lags]).to_event(2))
@@ -254,18 +259,23 @@ def signed_numpyro_model(y, x, dt, log_rate, prior, n_lags):
 
 
 def fit_signed_nuts(y, dt, beta, log_rate, prior, n_lags, n_samples, n_warmup, n_chains, seed):
-    """Fit the signed NumPyro model with NUTS at the fixed decay ``beta`` (``run_nuts``).
+    """Fit the signed NumPyro model with NUTS at the fixed decay ``beta``, or with the decay sampled
+    where ``beta`` is None (``run_nuts``).
 
     Returns
     -------
     draws : ndarray, shape (C, S, P)
-        ``m`` (D), the off-diagonal ``w`` row-major (D (D - 1)), ``h`` row-major (D L) per draw.
+        ``m`` (D), the off-diagonal ``w`` row-major (D (D - 1)), ``h`` row-major (D L) per draw, and
+        beta (1/s) last where sampled.
     info : dict
         As ``run_nuts``.
     """
-    inputs = signed_inputs(y, beta, dt)
+    inputs = None if beta is None else signed_inputs(y, beta, dt)
     samples, info = run_nuts(
         signed_numpyro_model, seed, n_samples, n_warmup, n_chains, jnp.asarray(y), inputs, dt, log_rate, prior, n_lags
     )
     c, s = samples["m"].shape[:2]
-    return np.concatenate([samples["m"], samples["w_off"], samples["h"].reshape(c, s, -1)], axis=2), info
+    columns = [samples["m"], samples["w_off"], samples["h"].reshape(c, s, -1)]
+    if beta is None:
+        columns.append(np.exp(samples["log_beta"])[..., None])
+    return np.concatenate(columns, axis=2), info

@@ -17,7 +17,7 @@ def test_signed_draws_are_in_the_order_of_their_names(monkeypatch):
         m=np.broadcast_to(np.arange(d, dtype=float), (*shape, d)),
         w=np.broadcast_to(100.0 * (np.arange(d)[:, None] + 1) + np.arange(d), (*shape, d, d)),
         h=np.broadcast_to(-(10.0 * np.arange(d)[:, None] + np.arange(1, n_lags + 1)), (*shape, d, n_lags)),
-        beta=1000.0,
+        beta=np.full(shape, 1000.0),
         acceptance={"hmc": np.full(2, 0.8)},
         free=np.ones((d, 1 + d + n_lags), bool),
     )
@@ -33,6 +33,30 @@ def test_signed_draws_are_in_the_order_of_their_names(monkeypatch):
     for name, mask in groups.items():
         if name.startswith("w, "):
             assert all(f"({name[3:]})" in names[p] for p in np.flatnonzero(mask))
+
+
+def test_a_sampled_decay_is_the_last_column_and_its_own_group(monkeypatch):
+    m, w, h, _ = check.signed_truth()
+    d, n_lags = h.shape
+    shape = (2, 3)
+    beta = np.arange(6.0).reshape(shape) + 900.0
+    fake = sh.SignedPosterior(
+        m=np.zeros((*shape, d)),
+        w=np.zeros((*shape, d, d)),
+        h=np.zeros((*shape, d, n_lags)),
+        beta=beta,
+        acceptance={"hmc": np.full(2, 0.8), "beta": np.full(2, 0.4)},
+        free=np.ones((d, 1 + d + n_lags), bool),
+        beta_sampled=True,
+    )
+    monkeypatch.setattr(sh, "fit_signed", lambda *args, **kwargs: fake)
+    draws, fixed, info = check.fit_ours_signed(None, sh.SignedPrior(), 3, 0, 0, sample_beta=True)
+    names, groups = check.signed_parameters(w, n_lags, with_beta=True)
+    assert fixed is None and names[-1] == "beta" and draws.shape == (*shape, len(names))
+    np.testing.assert_array_equal(draws[..., -1], beta)
+    assert groups["beta"].tolist() == [False] * (len(names) - 1) + [True]
+    assert sum(groups.values()).tolist() == [1] * len(names)
+    assert info["acceptance"] == {"hmc": 0.8, "beta": 0.4}
 
 
 def test_signed_truth_excites_and_inhibits_on_the_standard_networks_edges():
