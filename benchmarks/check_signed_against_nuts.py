@@ -194,8 +194,9 @@ def compare_signed_samplers(
     Returns
     -------
     dict
-        As ``compare_samplers``, ``prior`` a ``SignedPrior``, plus ``beta`` (the fixed decay, None
-        where sampled) and ``log_rate`` (the centre of ``m``'s prior).
+        As ``compare_samplers``, ``prior`` a ``SignedPrior``, plus ``beta`` (the fixed decay; where
+        sampled, the joint posterior mode's, at which the default fit would fix it) and ``log_rate``
+        (the centre of ``m``'s prior).
     """
     truth = signed_truth()
     m, w, h, beta = truth
@@ -214,6 +215,8 @@ def compare_signed_samplers(
     nuts_draws, nuts_info = hawkes_jax.fit_signed_nuts(
         y, DISC_DT, fixed_beta, data.log_rate, prior, h.shape[1], n_samples, n_warmup, N_CHAINS, seed
     )
+    if sample_beta:
+        fixed_beta = sh.find_mode(data, prior)[1]
     names, groups = signed_parameters(w, h.shape[1], sample_beta)
     off = ~np.eye(len(m), dtype=bool)
     return {
@@ -242,6 +245,13 @@ def print_report(result, args, n_samples, n_warmup):
             f"beta fixed at ours' joint posterior mode {result['beta']:.6g} 1/s (truth {DISC_BETA:g}), given to NUTS"
         )
     print(f"prior: m ~ Normal({result['log_rate']:.6g}, {p.m_sd:g}), w, h ~ Normal(0, {p.w_sd:g}); {decay}")
+    if args.sample_beta:
+        ours, nuts = result["ours"], result["nuts"]
+        print(
+            f"beta (1/s): posterior mean {ours['mean'][-1]:.6g} (sd {ours['sd'][-1]:.4g}) ours, "
+            f"{nuts['mean'][-1]:.6g} (sd {nuts['sd'][-1]:.4g}) NUTS; the joint posterior mode, where the "
+            f"default fit fixes it, {result['beta']:.6g}"
+        )
     print_comparison(result, "signed_hawkes.log_likelihood", "signed_hawkes")
 
 
