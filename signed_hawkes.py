@@ -24,11 +24,12 @@ w_sd)``, ``log beta ~ Normal(log(1 / dt), beta_log_sd)`` as the linear model's. 
 posterior factorises over targets and each target's is log-concave (the link is log-concave in its
 linear predictor).
 
-beta is not sampled: it is fixed at the joint posterior mode's (``find_mode``: the profile
-posterior of ``log beta``, every target at its mode), or at a decay the caller knows, so the draws
-are of the couplings given that decay. A random walk on beta stalled here: where beta dt is far
-above 1 or far below it the kernel barely changes with beta (one step's delay, or a slow count of
-every spike so far), and chains that strayed there stayed.
+By default beta is not sampled: it is fixed at the joint posterior mode's (``find_mode``: the
+profile posterior of ``log beta``, every target at its mode), or at a decay the caller knows, so
+the draws are of the couplings given that decay. A random walk on beta alone stalled here: where
+beta dt is far above 1 or far below it the kernel barely changes with beta (one step's delay, or a
+slow count of every spike so far), and chains that strayed there stayed. ``sample_beta`` samples
+it by a move that carries the couplings along with the decay (``beta_move``).
 
 The sampler (``fit_signed``): every target's ``theta_i = (m_i, w[i, :], h[i, :])`` moves by HMC
 with a dense metric, all chains and targets in one batch, each (chain, target) accepted on its
@@ -58,10 +59,10 @@ NEWTON_MAX_MOVE = 2.0  # largest change of one parameter in one Newton step
 NEWTON_TOLERANCE = 1e-8  # a Newton step this small (in every parameter) ends the search
 BETA_TOLERANCE = 0.02  # of log beta in the search for its profile mode
 START_SPREAD = 1.0  # the starts: draws from the Laplace approximation at the mode
-RIDGE_SPAN = 3  # the ridge of modes is computed at log beta's profile mode +- 0, 1, .., 3 profile sd
-RIDGE_STEP = 1.0  # the first step of log beta's random walk along the ridge, in profile sd
+RIDGE_SPAN = 3  # the ridge of modes is computed at log beta's marginal mode +- 0, 1, .., 3 of its sd
+RIDGE_STEP = 1.0  # the first step of log beta's random walk along the ridge, in the marginal's sd
 BETA_ACCEPTANCE = 0.44  # the warm-up adapts each chain's step of log beta towards this acceptance
-PROFILE_DELTA = 0.05  # of log beta, in the finite difference of the profile's curvature
+CURVATURE_DELTA = 0.05  # of log beta, in the finite difference of the marginal's curvature
 
 
 @dataclass(frozen=True)
@@ -390,8 +391,9 @@ def ridge(mode, data, prior):
         method="bounded",
         options={"xatol": BETA_TOLERANCE},
     ).x
-    values = [_laplace_marginal(centre + d, data, prior, cache["theta"])[0] for d in (-PROFILE_DELTA, 0, PROFILE_DELTA)]
-    curvature = (values[0] - 2 * values[1] + values[2]) / PROFILE_DELTA**2
+    deltas = (-CURVATURE_DELTA, 0, CURVATURE_DELTA)
+    values = [_laplace_marginal(centre + d, data, prior, cache["theta"])[0] for d in deltas]
+    curvature = (values[0] - 2 * values[1] + values[2]) / CURVATURE_DELTA**2
     sd = 1 / np.sqrt(-curvature) if curvature < 0 else prior.beta_log_sd
     offsets = np.arange(-RIDGE_SPAN, RIDGE_SPAN + 1)
     grid = centre + offsets * sd
@@ -399,11 +401,8 @@ def ridge(mode, data, prior):
     for k in (0, *range(1, RIDGE_SPAN + 1), *range(-1, -RIDGE_SPAN - 1, -1)):  # outwards from the centre
         start = cache["theta"] if k == 0 else points[k - np.sign(k)][0]
         points[k] = _laplace_marginal(grid[k + RIDGE_SPAN], data, prior, start)[1:]
-    free2 = data.free[:, :, None] & data.free[:, None, :]
-    spread = [
-        _metric_factor(np.linalg.inv(points[k][1]), data.free) + np.eye(free2.shape[1]) * ~data.free[:, :, None]
-        for k in offsets
-    ]
+    eye = np.eye(data.free.shape[1])
+    spread = [_metric_factor(np.linalg.inv(points[k][1]), data.free) + eye * ~data.free[:, :, None] for k in offsets]
     return grid, np.stack([points[k][0] for k in offsets]), np.stack(spread), float(sd)
 
 
