@@ -23,7 +23,7 @@ with a binomial standard error (a lower bound: the parameters of one data set ar
 Reads:  nothing (all data are simulated with ``--seed``).
 Writes: the "sbc-signed" section of docs/RESULTS.md (``--section``; none with ``--no-report``);
 prints it.
-Commands, from the repository root (about 25 and 30 minutes on 2 cores):
+Commands, from the repository root (tens of minutes each on 2 cores):
     python -m benchmarks.calibrate_signed
     python -m benchmarks.calibrate_signed --n-trials 200 --n-sets 100 --fits known mode --section sbc-signed-200
 """
