@@ -72,8 +72,9 @@ def fit_signed_group(events, end_time, model_options, sampler_options, seed):
 
     ``alpha`` holds the signed couplings ``w`` (change of the target's log intensity per unit of
     the source's filtered past), ``mu`` the rates ``exp(m)`` in 1/s, ``beta`` the decay fixed at its
-    mode, repeated in every draw; R-hat and ESS are over every fitted parameter, the own history's
-    included, and ``gof_ks`` is taken at the posterior means.
+    mode, repeated in every draw, or its draws with ``sample_beta``; R-hat and ESS are over every
+    fitted parameter, the own history's (and log beta where sampled) included, and ``gof_ks`` is
+    taken at the posterior means (beta's too).
 
     Parameters
     ----------
@@ -82,7 +83,7 @@ def fit_signed_group(events, end_time, model_options, sampler_options, seed):
     model_options : dict
         ``dt``, ``alpha_mask`` (or None), ``background`` (or None) and ``prior`` (``SignedPrior``).
     sampler_options : dict
-        ``n_samples``, ``max_samples``, ``n_warmup``, ``n_chains``.
+        ``n_samples``, ``max_samples``, ``n_warmup``, ``n_chains``, ``sample_beta``.
     """
     start, cpu_start = perf_counter(), process_time()
     dt = model_options["dt"]
