@@ -16,7 +16,8 @@ from joblib import Parallel, delayed
 from hawkes_model import HawkesProcessModel
 from mcmc_diagnostics import summarise_draws
 from posterior_file import PARAMETERS, GroupPosterior, Posterior
-from signed_hawkes import fit_signed, goodness_of_fit, prepare
+from signed_hawkes import goodness_of_fit, prepare
+from signed_sampler import fit_signed
 from spike_file import events_to_raster
 
 
@@ -68,7 +69,7 @@ def fit_group(events, end_time, n_dims, model_options, sampler_options, seed):
 
 
 def fit_signed_group(events, end_time, model_options, sampler_options, seed):
-    """``fit_group`` for the signed Hawkes model (``signed_hawkes``), its result in the same layout.
+    """``fit_group`` for the signed Hawkes model (``signed_hawkes``, ``signed_sampler``), its result in the same layout.
 
     ``alpha`` holds the signed couplings ``w`` (change of the target's log intensity per unit of
     the source's filtered past), ``mu`` the rates ``exp(m)`` in 1/s, ``beta`` the decay fixed at its

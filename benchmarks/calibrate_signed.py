@@ -37,6 +37,7 @@ from time import perf_counter
 import numpy as np
 
 import signed_hawkes as sh
+import signed_sampler as ss
 from benchmarks.bench_hawkes import print_table
 from benchmarks.hawkes_scores import coverage_rows, interval_hits
 from benchmarks.report import printed_section
@@ -112,7 +113,7 @@ def calibrate_one(
         if kind not in fits:
             continue
         start = perf_counter()
-        post = sh.fit_signed(
+        post = ss.fit_signed(
             data, CALIB_PRIOR, n_samples, n_warmup, N_CHAINS, seed=seed, max_samples=max_samples, **FITS[kind](beta)
         )
         max_rhat, min_ess = post.diagnostics()

@@ -2,7 +2,7 @@
 and data.
 
 ``check_against_nuts.py`` does this for the linear model's sampler; this is the same check (its
-comparison, verdict and report) for ``signed_hawkes.fit_signed``. The signed model of
+comparison, verdict and report) for ``signed_sampler.fit_signed``. The signed model of
 ``signed_hawkes.py`` with no background, every off-diagonal coupling and ``N_LAGS`` own lags is
 written again in jax from its equations (``hawkes_jax.signed_log_likelihood_jax``)::
 
@@ -41,6 +41,7 @@ from time import perf_counter
 import numpy as np
 
 import signed_hawkes as sh
+import signed_sampler as ss
 from benchmarks import hawkes_jax
 from benchmarks.bench_hawkes import DISC_BETA, DISC_DT, DISC_N_STEPS, discrete_truth
 from benchmarks.check_against_nuts import (
@@ -135,7 +136,7 @@ def check_signed_likelihood(data, y, points):
 
 
 def fit_ours_signed(data, prior, n_samples, n_warmup, seed, sample_beta=False):
-    """Fit with ``signed_hawkes.fit_signed`` and time it.
+    """Fit with ``signed_sampler.fit_signed`` and time it.
 
     Returns
     -------
@@ -147,7 +148,7 @@ def fit_ours_signed(data, prior, n_samples, n_warmup, seed, sample_beta=False):
         As ``fit_ours``.
     """
     start = perf_counter()
-    post = sh.fit_signed(data, prior, n_samples, n_warmup, N_CHAINS, seed, sample_beta=sample_beta)
+    post = ss.fit_signed(data, prior, n_samples, n_warmup, N_CHAINS, seed, sample_beta=sample_beta)
     wall = perf_counter() - start
     c, s = post.m.shape[:2]
     off = ~np.eye(post.m.shape[2], dtype=bool)

@@ -4,7 +4,7 @@ hits are those of a direct count, and each fit keeps the decay it was meant to."
 import numpy as np
 import pytest
 
-import signed_hawkes as sh
+import signed_sampler as ss
 from benchmarks import calibrate_signed as cal
 
 
@@ -30,7 +30,7 @@ def test_hits_are_a_direct_count_of_the_draws_around_the_truth():
     # [4.95, 94.05].
     d, n_lags = 2, 1
     grid = np.arange(100.0).reshape(4, 25)
-    post = sh.SignedPosterior(
+    post = ss.SignedPosterior(
         m=np.repeat(grid[..., None], d, axis=2),
         w=np.repeat(grid[..., None, None], d, axis=2).repeat(d, axis=3),
         h=np.repeat(grid[..., None, None], d, axis=2),

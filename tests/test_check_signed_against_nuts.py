@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import signed_hawkes as sh
+import signed_sampler as ss
 from benchmarks import check_signed_against_nuts as check
 
 
@@ -13,7 +14,7 @@ def test_signed_draws_are_in_the_order_of_their_names(monkeypatch):
     d, n_lags = h.shape
     # Draws that name their own parameter: m[i] = i, w[i, j] = 100 (i + 1) + j, h[i, l] = -(10 i + l).
     shape = (2, 3)
-    fake = sh.SignedPosterior(
+    fake = ss.SignedPosterior(
         m=np.broadcast_to(np.arange(d, dtype=float), (*shape, d)),
         w=np.broadcast_to(100.0 * (np.arange(d)[:, None] + 1) + np.arange(d), (*shape, d, d)),
         h=np.broadcast_to(-(10.0 * np.arange(d)[:, None] + np.arange(1, n_lags + 1)), (*shape, d, n_lags)),
@@ -21,7 +22,7 @@ def test_signed_draws_are_in_the_order_of_their_names(monkeypatch):
         acceptance={"hmc": np.full(2, 0.8)},
         free=np.ones((d, 1 + d + n_lags), bool),
     )
-    monkeypatch.setattr(sh, "fit_signed", lambda *args, **kwargs: fake)
+    monkeypatch.setattr(ss, "fit_signed", lambda *args, **kwargs: fake)
     draws, beta, _ = check.fit_ours_signed(None, sh.SignedPrior(), 3, 0, 0)
     names, groups = check.signed_parameters(w, n_lags)
     assert beta == 1000.0 and draws.shape == (*shape, len(names))
@@ -40,7 +41,7 @@ def test_a_sampled_decay_is_the_last_column_and_its_own_group(monkeypatch):
     d, n_lags = h.shape
     shape = (2, 3)
     beta = np.arange(6.0).reshape(shape) + 900.0
-    fake = sh.SignedPosterior(
+    fake = ss.SignedPosterior(
         m=np.zeros((*shape, d)),
         w=np.zeros((*shape, d, d)),
         h=np.zeros((*shape, d, n_lags)),
@@ -49,7 +50,7 @@ def test_a_sampled_decay_is_the_last_column_and_its_own_group(monkeypatch):
         free=np.ones((d, 1 + d + n_lags), bool),
         beta_sampled=True,
     )
-    monkeypatch.setattr(sh, "fit_signed", lambda *args, **kwargs: fake)
+    monkeypatch.setattr(ss, "fit_signed", lambda *args, **kwargs: fake)
     draws, fixed, info = check.fit_ours_signed(None, sh.SignedPrior(), 3, 0, 0, sample_beta=True)
     names, groups = check.signed_parameters(w, n_lags, with_beta=True)
     assert fixed is None and names[-1] == "beta" and draws.shape == (*shape, len(names))

@@ -9,6 +9,7 @@ from scipy.signal import lfilter
 from scipy.special import logsumexp
 
 import signed_hawkes as sh
+import signed_sampler as ss
 from mcmc_diagnostics import MAX_RHAT
 
 DT = 0.001
@@ -121,8 +122,8 @@ def test_profile_mode_of_beta_is_the_best_of_a_grid():
     mode, beta = sh.find_mode(data, prior)
 
     def profile(b):
-        theta, value = sh._mode_given_beta(b, data, prior, mode)
-        return value + sh._log_beta_prior(np.log(b), data, prior)
+        theta, value = sh.mode_given_beta(b, data, prior, mode)
+        return value + sh.log_beta_prior(np.log(b), data, prior)
 
     grid = np.exp(np.linspace(np.log(beta) - 1.5, np.log(beta) + 1.5, 13))
     assert profile(beta) >= max(profile(b) for b in grid) - 1e-3
@@ -133,7 +134,7 @@ def test_posterior_moments_match_grid_integration():
     spikes = sh.simulate(np.array([np.log(200.0)]), np.zeros((1, 1)), np.array([[-1.0]]), 1000.0, DT, 60, 50, seed=5)
     data = sh.prepare(spikes, DT, n_lags=1)
     prior = sh.SignedPrior()
-    post = sh.fit_signed(data, prior, n_samples=1500, n_warmup=200, n_chains=4, seed=6)
+    post = ss.fit_signed(data, prior, n_samples=1500, n_warmup=200, n_chains=4, seed=6)
 
     m_grid = np.linspace(3.5, 7.0, 351)[:, None]
     h_grid = np.linspace(-6.0, 3.0, 451)[None, :]
@@ -167,7 +168,7 @@ def test_fit_recovers_excitation_and_inhibition():
     m = np.log([60.0, 120.0, 80.0])
     spikes = sh.simulate(m, w, h, 1000.0, DT, 150, 100, seed=7)
     data = sh.prepare(spikes, DT, n_lags=2)
-    post = sh.fit_signed(data, n_samples=400, n_warmup=200, seed=8)
+    post = ss.fit_signed(data, n_samples=400, n_warmup=200, seed=8)
     summary = post.summary()["w"]
     off = ~np.eye(3, dtype=bool)
     assert np.all(np.abs(summary["mean"] - w)[off] < 4 * summary["sd"][off])
@@ -181,8 +182,8 @@ def test_fit_recovers_excitation_and_inhibition():
 
 def test_same_seed_same_draws():
     spikes, _, _, data = small_problem(seed=2, n_trials=10)
-    first = sh.fit_signed(data, n_samples=20, n_warmup=20, n_chains=2, seed=9)
-    second = sh.fit_signed(data, n_samples=20, n_warmup=20, n_chains=2, seed=9)
+    first = ss.fit_signed(data, n_samples=20, n_warmup=20, n_chains=2, seed=9)
+    second = ss.fit_signed(data, n_samples=20, n_warmup=20, n_chains=2, seed=9)
     np.testing.assert_array_equal(first.w, second.w)
     np.testing.assert_array_equal(first.h, second.h)
 
@@ -213,7 +214,7 @@ def test_ninety_percent_intervals_cover_simulated_truths_at_about_the_nominal_ra
         h = np.column_stack([rng.normal(-2, 0.5, 3), rng.normal(-0.5, 0.5, 3)])
         m = np.log(rng.uniform(40, 120, 3))
         spikes = sh.simulate(m, w, h, 1000.0, DT, 100, 60, seed=rng)
-        post = sh.fit_signed(sh.prepare(spikes, DT, n_lags=2), n_samples=300, n_warmup=150, seed=rng)
+        post = ss.fit_signed(sh.prepare(spikes, DT, n_lags=2), n_samples=300, n_warmup=150, seed=rng)
         truth = np.concatenate([m[:, None], w, h], axis=1)[post.free]
         draws = np.concatenate([post.m[..., None], post.w, post.h], axis=3)[..., post.free]
         low, high = np.quantile(draws.reshape(-1, draws.shape[-1]), [0.05, 0.95], axis=0)
@@ -229,17 +230,17 @@ def test_a_known_decay_is_the_one_the_draws_are_given():
     prior = sh.SignedPrior()
     start = np.zeros(data.free.shape)
     for beta, other in ((200.0, 3000.0), (3000.0, 200.0)):
-        post = sh.fit_signed(data, prior, n_samples=300, n_warmup=150, seed=14, beta=beta)
+        post = ss.fit_signed(data, prior, n_samples=300, n_warmup=150, seed=14, beta=beta)
         assert np.all(post.beta == beta)
         mean, sd = post.summary()["w"]["mean"], post.summary()["w"]["sd"]
-        here, _ = sh._mode_given_beta(beta, data, prior, start)
-        there, _ = sh._mode_given_beta(other, data, prior, start)
+        here, _ = sh.mode_given_beta(beta, data, prior, start)
+        there, _ = sh.mode_given_beta(other, data, prior, start)
         off = ~np.eye(2, dtype=bool)
         assert np.all(np.abs(mean - here[:, 1:3])[off] < 0.5 * sd[off])
         assert np.any(np.abs(mean - there[:, 1:3])[off] > 2 * sd[off])
     for nonsense in (0.0, -1.0, np.nan, np.inf):
         with pytest.raises(ValueError, match="positive, finite"):
-            sh.fit_signed(data, prior, beta=nonsense)
+            ss.fit_signed(data, prior, beta=nonsense)
 
 
 def test_sampled_beta_matches_grid_integration():
@@ -250,7 +251,7 @@ def test_sampled_beta_matches_grid_integration():
     )
     data = sh.prepare(spikes, DT, n_lags=0, coupling_free=np.array([[False, True], [False, False]]))
     prior = sh.SignedPrior()
-    post = sh.fit_signed(data, prior, n_samples=1000, n_warmup=300, seed=22, max_samples=4000, sample_beta=True)
+    post = ss.fit_signed(data, prior, n_samples=1000, n_warmup=300, seed=22, max_samples=4000, sample_beta=True)
     max_rhat, min_ess = post.diagnostics()
     assert max_rhat <= MAX_RHAT and np.all(post.acceptance["beta"] > 0.2)
 
@@ -290,13 +291,13 @@ def test_the_ridge_map_is_reversed_by_its_reverse_step_and_its_jacobian_is_the_d
     spikes, _, _, data = small_problem(seed=3, n_trials=20)
     prior = sh.SignedPrior()
     mode, _ = sh.find_mode(data, prior)
-    grid, path, spread, sd = sh.ridge(mode, data, prior)
+    grid, path, spread, sd = ss.ridge(mode, data, prior)
     parts = (grid, path, spread)
     rng = np.random.default_rng(15)
     theta = path[3] + 0.3 * rng.standard_normal(mode.shape) * data.free
     before, after = np.array([grid[3] - 0.4 * sd]), np.array([grid[3] + 1.7 * sd])  # across grid points
-    moved, log_jacobian = sh.ridge_map(theta[None], before, after, parts)
-    back, log_back = sh.ridge_map(moved, after, before, parts)
+    moved, log_jacobian = ss.ridge_map(theta[None], before, after, parts)
+    back, log_back = ss.ridge_map(moved, after, before, parts)
     np.testing.assert_allclose(back[0], theta, atol=1e-12)
     assert log_back[0] == pytest.approx(-log_jacobian[0])
     free = np.flatnonzero(data.free)
@@ -304,8 +305,8 @@ def test_the_ridge_map_is_reversed_by_its_reverse_step_and_its_jacobian_is_the_d
     for col, index in enumerate(free):  # central differences, one fitted parameter at a time
         bump = np.zeros(theta.size)
         bump[index] = 1e-6
-        plus = sh.ridge_map((theta.ravel() + bump).reshape(theta.shape)[None], before, after, parts)[0]
-        minus = sh.ridge_map((theta.ravel() - bump).reshape(theta.shape)[None], before, after, parts)[0]
+        plus = ss.ridge_map((theta.ravel() + bump).reshape(theta.shape)[None], before, after, parts)[0]
+        minus = ss.ridge_map((theta.ravel() - bump).reshape(theta.shape)[None], before, after, parts)[0]
         jacobian[:, col] = (plus - minus).ravel()[free] / 2e-6
     assert np.linalg.slogdet(jacobian)[1] == pytest.approx(log_jacobian[0], abs=1e-6)
     assert abs(log_jacobian[0]) > 1e-3  # the spread changes with beta here, so the test can fail
