@@ -291,74 +291,129 @@ def _fit_signed(data, prior, n_samples, n_warmup, n_chains, seed, max_samples, b
         mode, beta = find_mode(data, prior)
     else:
         mode, _ = mode_given_beta(float(beta), data, prior, prior_centre(data, prior)[0])
+    if sample_beta:
+        chains, kernel, laplace = _start_on_ridge(mode, data, prior, n_chains, rng)
+    else:
+        chains, kernel, laplace = _start_at_mode(mode, beta, data, prior, n_chains, rng)
+    _warm_up(chains, kernel, laplace, data, prior, n_warmup, rng)
+    return _draw(chains, kernel, data, prior, n_samples, max_samples, beta, rng)
+
+
+@dataclass
+class _Kernel:
+    """What one sweep needs besides the chains: the HMC metric's Cholesky factors ``chol`` (D, P, P)
+    and steps ``step`` (C, D); where beta is sampled, the ridge ``(grid, path, spread)`` (``ridge``)
+    and each chain's step of ``log beta`` (C,). The warm-up adapts them; the draws keep them."""
+
+    chol: np.ndarray
+    step: np.ndarray
+    ridge_parts: tuple | None = None
+    beta_step: np.ndarray | None = None
+
+    def sweep(self, chains, data, prior, rng):
+        """HMC of every target given beta, then beta along the ridge where sampled; the acceptance
+        probabilities (C, D) and (C,) or None."""
+        accept_hmc = hmc_move(chains, data, prior, self.chol, self.step, rng)
+        if self.ridge_parts is None:
+            return accept_hmc, None
+        return accept_hmc, beta_move(chains, data, prior, self.ridge_parts, self.beta_step, rng)
+
+
+def _start_at_mode(mode, beta, data, prior, n_chains, rng):
+    """Chains at the fixed ``beta``, started from the Laplace approximation at its ``mode``
+    (D, P); the chains, their kernel and the Laplace covariance (D, P, P)."""
     inputs = design(coupling_inputs(data.spikes, np.array([beta]), data.dt))
     laplace = np.linalg.inv(target_hessians(mode, inputs[0, :, : mode.shape[0]], data, prior))
     chol = _metric_factor(laplace, data.free)
     z = rng.standard_normal((n_chains, *mode.shape))
-    if sample_beta:  # starts about the ridge's centre, spread along it as well, each with its decay's inputs
-        grid, path, spread, sd = ridge(mode, data, prior)
-        log_beta = grid[RIDGE_SPAN] + START_SPREAD * sd * rng.standard_normal(n_chains)
-        anchor = ridge_point(log_beta, grid, path)
-        start = anchor + START_SPREAD * np.einsum("cdpq,cdq->cdp", ridge_point(log_beta, grid, spread), z * data.free)
-        laplace = np.einsum("dpq,drq->dpr", spread[RIDGE_SPAN], spread[RIDGE_SPAN])
-        chol = _metric_factor(laplace, data.free)
-        inputs = design(coupling_inputs(data.spikes, np.exp(log_beta), data.dt))
-    else:
-        start = mode + START_SPREAD * np.einsum("dpq,cdq->cdp", chol, z)
-        log_beta = np.full(n_chains, np.log(beta))
-        anchor = mode
-        inputs = np.broadcast_to(inputs, (n_chains, *inputs.shape[1:]))
+    start = mode + START_SPREAD * np.einsum("dpq,cdq->cdp", chol, z)
+    inputs = np.broadcast_to(inputs, (n_chains, *inputs.shape[1:]))
+    chains = _started_chains(start, mode, np.full(n_chains, np.log(beta)), inputs, data, prior)
+    return chains, _Kernel(chol, np.full(start.shape[:2], 0.5)), laplace
+
+
+def _start_on_ridge(mode, data, prior, n_chains, rng):
+    """Chains started about the ridge's centre (``ridge``, searched from the joint ``mode``),
+    spread along it as well, each with its decay's inputs; the chains, their kernel and the
+    Laplace covariance (D, P, P) at the centre."""
+    z = rng.standard_normal((n_chains, *mode.shape))
+    grid, path, spread, sd = ridge(mode, data, prior)
+    log_beta = grid[RIDGE_SPAN] + START_SPREAD * sd * rng.standard_normal(n_chains)
+    anchor = ridge_point(log_beta, grid, path)
+    start = anchor + START_SPREAD * np.einsum("cdpq,cdq->cdp", ridge_point(log_beta, grid, spread), z * data.free)
+    laplace = np.einsum("dpq,drq->dpr", spread[RIDGE_SPAN], spread[RIDGE_SPAN])
+    inputs = design(coupling_inputs(data.spikes, np.exp(log_beta), data.dt))
+    chains = _started_chains(start, anchor, log_beta, inputs, data, prior)
+    kernel = _Kernel(
+        _metric_factor(laplace, data.free),
+        np.full(start.shape[:2], 0.5),
+        (grid, path, spread),
+        np.full(n_chains, RIDGE_STEP * sd),
+    )
+    return chains, kernel, laplace
+
+
+def _started_chains(start, anchor, log_beta, inputs, data, prior):
+    """``_Chains`` at ``start`` (C, D, P), or at ``anchor`` where the start makes a spike impossible."""
     logp, _ = log_posterior_and_gradient(start, inputs, data, prior)
-    start = np.where(np.isfinite(logp)[..., None], start, anchor)  # a start where a spike is impossible: the mode
-    chains = _Chains(start, log_beta, inputs, data, prior)
+    return _Chains(np.where(np.isfinite(logp)[..., None], start, anchor), log_beta, inputs, data, prior)
 
-    def sweep():
-        """One sweep: HMC of every target given beta, then beta along the ridge where sampled."""
-        accept_hmc = hmc_move(chains, data, prior, chol, step, rng)
-        if not sample_beta:
-            return accept_hmc, None
-        return accept_hmc, beta_move(chains, data, prior, (grid, path, spread), beta_step, rng)
 
-    beta_step = np.full(n_chains, RIDGE_STEP * sd) if sample_beta else None
-
-    adapt = StepAdaptation(np.full(start.shape[:2], 0.5))  # a step per chain and target
-    step = adapt.final()
+def _warm_up(chains, kernel, laplace, data, prior, n_warmup, rng):
+    """``n_warmup`` discarded sweeps that adapt ``kernel``: HMC steps per chain and target by dual
+    averaging, the metric re-estimated once from the draws of the second quarter (about the ridge's
+    point at each draw's decay where beta is sampled) and shrunk to ``laplace``, and the steps of
+    ``log beta`` by Robbins-Monro towards ``BETA_ACCEPTANCE``."""
+    adapt = StepAdaptation(kernel.step)
+    kernel.step = adapt.final()
     quarter = n_warmup // 4
     window = []
     for it in range(n_warmup):
-        accept_hmc, accept_beta = sweep()
-        step = adapt.update(accept_hmc)
-        if sample_beta:  # Robbins-Monro on the log of each chain's step, fixed after the warm-up
-            beta_step = beta_step * np.exp((accept_beta - BETA_ACCEPTANCE) / np.sqrt(it + 1))
-        if quarter <= it < 2 * quarter:  # given beta: each draw less the ridge's point at its decay
-            window.append(chains.theta - ridge_point(chains.log_beta, grid, path) if sample_beta else chains.theta)
-        if (
-            n_warmup >= MIN_WARMUP_WINDOWS and it == 2 * quarter - 1
-        ):  # the draws' covariance, each chain about its own mean, shrunk to Laplace's
+        accept_hmc, accept_beta = kernel.sweep(chains, data, prior, rng)
+        kernel.step = adapt.update(accept_hmc)
+        if kernel.ridge_parts is not None:
+            kernel.beta_step = kernel.beta_step * np.exp((accept_beta - BETA_ACCEPTANCE) / np.sqrt(it + 1))
+        if quarter <= it < 2 * quarter:
+            window.append(chains.theta - _ridge_path(chains.log_beta, kernel.ridge_parts))
+        if n_warmup >= MIN_WARMUP_WINDOWS and it == 2 * quarter - 1:  # each chain about its own mean
             draws = np.stack(window, axis=1)  # (C, Q, D, P)
-            centred = (draws - draws.mean(axis=1, keepdims=True)).reshape(-1, *mode.shape)
-            n = len(centred) - n_chains
+            centred = (draws - draws.mean(axis=1, keepdims=True)).reshape(-1, *laplace.shape[:2])
+            n = len(centred) - len(draws)
             cov = np.einsum("ndp,ndq->dpq", centred, centred) / n
-            chol = _metric_factor((n * cov + LAPLACE_DRAWS * laplace) / (n + LAPLACE_DRAWS), data.free)
+            kernel.chol = _metric_factor((n * cov + LAPLACE_DRAWS * laplace) / (n + LAPLACE_DRAWS), data.free)
             adapt.restart(adapt.final())
-    step = adapt.final()
+    kernel.step = adapt.final()
 
+
+def _ridge_path(log_beta, ridge_parts):
+    """The ridge's modes at each chain's ``log_beta`` (C, D, P); 0 where beta is fixed."""
+    if ridge_parts is None:
+        return 0.0
+    grid, path, _ = ridge_parts
+    return ridge_point(log_beta, grid, path)
+
+
+def _draw(chains, kernel, data, prior, n_samples, max_samples, beta, rng):
+    """Rounds of ``n_samples`` kept sweeps, until the draws converge or reach ``max_samples``; the
+    ``SignedPosterior``, with the fixed decay ``beta`` in every draw where beta is not sampled."""
+    n_chains, n_dims = chains.theta.shape[:2]
+    sampled = kernel.ridge_parts is not None
     kept, kept_log_beta, accepted, accepted_beta = [], [], np.zeros(n_chains), np.zeros(n_chains)
-    while True:  # rounds of n_samples sweeps, until converged or max_samples
+    while True:
         for _ in range(n_samples):
-            accept_hmc, accept_beta = sweep()
+            accept_hmc, accept_beta = kernel.sweep(chains, data, prior, rng)
             accepted += accept_hmc.mean(axis=1)
             kept.append(chains.theta)
-            if sample_beta:
+            if sampled:
                 accepted_beta += accept_beta
                 kept_log_beta.append(chains.log_beta)
-        m, w, h = split_theta(np.stack(kept, axis=1), mode.shape[0])  # (C, S, ...)
+        m, w, h = split_theta(np.stack(kept, axis=1), n_dims)  # (C, S, ...)
         acceptance = {"hmc": accepted / len(kept)}
-        if sample_beta:
+        if sampled:
             acceptance["beta"] = accepted_beta / len(kept)
             betas = np.exp(np.stack(kept_log_beta, axis=1))
         else:
             betas = np.full(m.shape[:2], beta)
-        post = SignedPosterior(m, w, h, betas, acceptance, data.free, sample_beta)
+        post = SignedPosterior(m, w, h, betas, acceptance, data.free, sampled)
         if len(kept) + n_samples > max(max_samples or 0, n_samples) or is_converged(*post.diagnostics()):
             return post
