@@ -311,7 +311,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.validate_hawkes --quick
 	$(PY) -m benchmarks.validate_hawkes --quick --conjugate-columns 3
 	$(PY) -m benchmarks.calibrate_signed
-	$(PY) -m benchmarks.calibrate_signed --n-trials 200 --n-sets 100 --fits known mode --section sbc-signed-200
+	$(PY) -m benchmarks.calibrate_signed --n-trials 200 --n-sets 100 --section sbc-signed-200
 	$(PY) -m benchmarks.calibrate_signed --fits known --n-sets 800 --seed 1 --section sbc-signed-known-800
 	$(if $(wildcard .venv-bench/bin/python),$(BENCH_PY) -m benchmarks.check_against_nuts,@echo "skipped benchmarks.check_against_nuts: no .venv-bench")
 	$(if $(wildcard .venv-bench/bin/python),$(BENCH_PY) -m benchmarks.check_against_nuts --conjugate-columns 3,@echo "skipped benchmarks.check_against_nuts: no .venv-bench")

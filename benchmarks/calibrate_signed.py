@@ -25,7 +25,8 @@ Writes: the "sbc-signed" section of docs/RESULTS.md (``--section``; none with ``
 prints it.
 Commands, from the repository root (tens of minutes each on 2 cores):
     python -m benchmarks.calibrate_signed
-    python -m benchmarks.calibrate_signed --n-trials 200 --n-sets 100 --fits known mode --section sbc-signed-200
+    python -m benchmarks.calibrate_signed --n-trials 200 --n-sets 100 --section sbc-signed-200
+    python -m benchmarks.calibrate_signed --fits known --n-sets 800 --seed 1 --section sbc-signed-known-800
 """
 
 import argparse
