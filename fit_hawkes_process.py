@@ -137,6 +137,10 @@ def plan_fit(spike_data, args):
             raise ValueError("--model signed fits pooled groups only; drop --per-trial")
     elif args.sample_beta:
         raise ValueError("--sample-beta samples the signed model's decay; pass --model signed or drop --sample-beta")
+    elif args.coupling_prior_sd != SignedPrior.w_sd:
+        raise ValueError(
+            "--coupling-prior-sd sets the signed model's prior; pass --model signed or drop --coupling-prior-sd"
+        )
     all_groups = group_test_trials(
         spike_data["labels"], spike_data["predictions"], spike_data["split"], spike_data["class_names"]
     )
@@ -146,7 +150,12 @@ def plan_fit(spike_data, args):
     dt = float(spike_data["dt"])
     alpha_free = exogenous_input_mask(spike_data["layer_sizes"]) if args.input == "exogenous" else None
     if args.model == "signed":
-        model_options = {"model": "signed", "dt": dt, "alpha_mask": alpha_free, "prior": SignedPrior()}
+        model_options = {
+            "model": "signed",
+            "dt": dt,
+            "alpha_mask": alpha_free,
+            "prior": SignedPrior(w_sd=args.coupling_prior_sd),
+        }
     else:
         model_options = {
             "time": args.time,
@@ -230,6 +239,13 @@ def parse_args(argv=None):
         action="store_true",
         help="--model signed: sample the decay with the couplings, so that their intervals carry its "
         "uncertainty, instead of fixing it at the joint posterior mode (slower)",
+    )
+    parser.add_argument(
+        "--coupling-prior-sd",
+        type=positive_float,
+        default=SignedPrior.w_sd,
+        help="--model signed: sd of the Normal(0, sd) prior of every coupling and own-history weight, "
+        "in units of log intensity (docs/MODEL.md, the signed model)",
     )
     parser.add_argument(
         "--time",
@@ -425,6 +441,7 @@ def main(argv=None):
         "input": args.input,
         "refractory": args.refractory,
         "alpha_prior_mean": args.alpha_prior_mean,
+        **({"coupling_prior_sd": args.coupling_prior_sd} if args.model == "signed" else {}),
         "per_trial": args.per_trial,
         "min_trials": args.min_trials,
         "max_spikes": args.max_spikes,

@@ -228,6 +228,20 @@ def test_signed_model_samples_its_decay_when_asked_and_only_it(spike_file, tmp_p
     assert not (tmp_path / "linear.npz").exists()
 
 
+def test_coupling_prior_sd_reaches_the_signed_fit_and_only_it(spike_file, tmp_path):
+    run_main(spike_file, tmp_path / "narrow.npz", "--model", "signed", "--coupling-prior-sd", "0.01")
+    posterior = load_posterior(tmp_path / "narrow.npz")
+    assert posterior.config["coupling_prior_sd"] == 0.01
+    fitted = posterior.alpha_free & ~np.eye(len(posterior.alpha_free), dtype=bool)
+    # A Gaussian prior times a log-concave likelihood: no draw strays many prior sds from 0.
+    assert np.abs(posterior.groups["cosine_correct"].alpha[..., fitted]).max() < 0.08
+    with pytest.raises(SystemExit) as excinfo:
+        run_main(spike_file, tmp_path / "linear.npz", "--coupling-prior-sd", "1")
+    message = "--coupling-prior-sd sets the signed model's prior; pass --model signed or drop --coupling-prior-sd"
+    assert exit_message(excinfo) == f"fit_hawkes_process.py: error: {message}"
+    assert not (tmp_path / "linear.npz").exists()
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
