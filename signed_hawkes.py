@@ -310,13 +310,18 @@ def find_mode(data, prior):
         cache["theta"] = theta
         return -value - log_beta_prior(log_beta, data, prior)
 
-    middle = np.log(1.0 / data.dt)
-    spread = 2 * prior.beta_log_sd
-    log_beta = minimize_scalar(
-        negative_profile, bounds=(middle - spread, middle + spread), method="bounded", options={"xatol": BETA_TOLERANCE}
-    ).x
+    log_beta = search_log_beta(negative_profile, data, prior)
     theta, _ = mode_given_beta(np.exp(log_beta), data, prior, cache["theta"])
     return theta, float(np.exp(log_beta))
+
+
+def search_log_beta(negative, data, prior):
+    """The ``log beta`` that minimises ``negative`` (a function of it), searched within two prior
+    standard deviations of the prior's centre, to ``BETA_TOLERANCE``."""
+    middle, spread = np.log(1.0 / data.dt), 2 * prior.beta_log_sd
+    return minimize_scalar(
+        negative, bounds=(middle - spread, middle + spread), method="bounded", options={"xatol": BETA_TOLERANCE}
+    ).x
 
 
 def laplace_marginal(log_beta, data, prior, start):

@@ -21,13 +21,11 @@ convergence limits the same chains run on.
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 from threadpoolctl import threadpool_limits
 
 from hawkes_warmup import LAPLACE_DRAWS, MIN_WARMUP_WINDOWS, StepAdaptation
 from mcmc_diagnostics import is_converged, summarise_draws, worst_diagnostics
 from signed_hawkes import (
-    BETA_TOLERANCE,
     SignedPrior,
     coupling_inputs,
     design,
@@ -37,6 +35,7 @@ from signed_hawkes import (
     log_posterior_and_gradient,
     mode_given_beta,
     prior_centre,
+    search_log_beta,
     split_theta,
     target_hessians,
 )
@@ -77,23 +76,18 @@ def ridge(mode, data, prior):
         value, cache["theta"], _ = laplace_marginal(log_beta, data, prior, cache["theta"])
         return -value
 
-    middle, spread_range = np.log(1.0 / data.dt), 2 * prior.beta_log_sd
-    centre = minimize_scalar(
-        negative_marginal,
-        bounds=(middle - spread_range, middle + spread_range),
-        method="bounded",
-        options={"xatol": BETA_TOLERANCE},
-    ).x
-    deltas = (-CURVATURE_DELTA, 0, CURVATURE_DELTA)
-    values = [laplace_marginal(centre + d, data, prior, cache["theta"])[0] for d in deltas]
-    curvature = (values[0] - 2 * values[1] + values[2]) / CURVATURE_DELTA**2
+    centre = search_log_beta(negative_marginal, data, prior)
+    at_centre = laplace_marginal(centre, data, prior, cache["theta"])
+    below, above = (
+        laplace_marginal(centre + d, data, prior, cache["theta"])[0] for d in (-CURVATURE_DELTA, CURVATURE_DELTA)
+    )
+    curvature = (below - 2 * at_centre[0] + above) / CURVATURE_DELTA**2
     sd = 1 / np.sqrt(-curvature) if curvature < 0 else prior.beta_log_sd
     offsets = np.arange(-RIDGE_SPAN, RIDGE_SPAN + 1)
     grid = centre + offsets * sd
-    points = {}
-    for k in (0, *range(1, RIDGE_SPAN + 1), *range(-1, -RIDGE_SPAN - 1, -1)):  # outwards from the centre
-        start = cache["theta"] if k == 0 else points[k - np.sign(k)][0]
-        points[k] = laplace_marginal(grid[k + RIDGE_SPAN], data, prior, start)[1:]
+    points = {0: at_centre[1:]}
+    for k in (*range(1, RIDGE_SPAN + 1), *range(-1, -RIDGE_SPAN - 1, -1)):  # outwards from the centre
+        points[k] = laplace_marginal(grid[k + RIDGE_SPAN], data, prior, points[k - np.sign(k)][0])[1:]
     eye = np.eye(data.free.shape[1])
     spread = [_metric_factor(np.linalg.inv(points[k][1]), data.free) + eye * ~data.free[:, :, None] for k in offsets]
     return grid, np.stack([points[k][0] for k in offsets]), np.stack(spread), float(sd)

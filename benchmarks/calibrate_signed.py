@@ -201,7 +201,11 @@ def parse_args(argv=None):
     )
     parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the truths, data and fits")
     parser.add_argument(
-        "--fits", nargs="+", choices=tuple(FITS), default=list(FITS), help="the fits of every data set, in this order"
+        "--fits",
+        nargs="+",
+        choices=tuple(FITS),
+        default=list(FITS),
+        help="the fits of every data set (run and reported in the order of the choices)",
     )
     parser.add_argument("--section", default="sbc-signed", help="the docs/RESULTS.md section it writes")
     parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
