@@ -83,6 +83,9 @@ def plot_training_curve(ax_fitness, ax_accuracy, history, test_accuracy, cull=No
     return ax_fitness, ax_accuracy
 
 
+FIGURE_NAMES = ("example_spiking_trains.png", "training_curve.png")
+
+
 def save_figures(record, figures_dir):
     """Write the raster of the first test trial and the training curve under ``figures_dir``."""
     import matplotlib
@@ -98,7 +101,7 @@ def save_figures(record, figures_dir):
         f"Spike trains of test trial {trial} (true {names[record['labels'][trial]]}, "
         f"predicted {names[record['predictions'][trial]]})"
     )
-    save_figure(fig, Path(figures_dir) / "example_spiking_trains.png")
+    save_figure(fig, Path(figures_dir) / FIGURE_NAMES[0])
     plt.close(fig)
 
     fig, (ax_fitness, ax_accuracy) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
@@ -112,5 +115,5 @@ def save_figures(record, figures_dir):
         cull,
         config.get("generations"),
     )
-    save_figure(fig, Path(figures_dir) / "training_curve.png")
+    save_figure(fig, Path(figures_dir) / FIGURE_NAMES[1])
     plt.close(fig)

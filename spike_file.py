@@ -12,13 +12,14 @@ dict name -> float64 (n_source, n_target) as in ``weight_shapes``, ``metrics`` d
 ``METRIC_NAMES`` -> float, ``lif`` dict of the LIF parameters, ``history`` dict of CMA-ES
 curves, ``config`` dict of the training settings, ``seed`` int.
 
-``spike_record`` builds it, ``save_spike_trains`` writes it atomically and ``load_spike_trains``
-reads it without running code from it and checks it against this contract. ``spikes_to_events``
-and ``events_to_raster`` turn rasters into Hawkes realisations (a spike of step ``k`` happens
-at ``k * dt``) and back. numpy and the standard library only: readers need no torch.
+``spike_record`` builds it, ``save_spike_trains`` checks it against this contract and writes it
+atomically, and ``load_spike_trains`` reads it without running code from it and checks it again.
+``spikes_to_events`` and ``events_to_raster`` turn rasters into Hawkes realisations (a spike of
+step ``k`` happens at ``k * dt``) and back. numpy and the standard library only: readers need no torch.
 """
 
 import math
+import reprlib
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,9 @@ LAYER_NAMES = ("input", "hidden", "output")
 CLASS_NAMES = ("sine", "cosine")  # label 0, label 1; "cosine" is the positive class
 SPLITS = ("train", "test")
 METRIC_NAMES = ("accuracy", "f1", "precision", "recall")
+# A spiking network's step is a fraction of a millisecond to a few; a step over a second is no
+# spike train, and rates per second near 1 / dt underflow the Hawkes fit's arithmetic.
+MAX_DT = 1.0
 REQUIRED_KEYS = (
     "format",
     "version",
@@ -133,7 +137,20 @@ def n_trainings(record):
 
 
 def save_spike_trains(record, path):
-    """Write a ``spike_record`` to ``path`` atomically (temporary name, then rename)."""
+    """Check a ``spike_record`` against the contract, then write it to ``path`` atomically.
+
+    The check is the readers' (``load_spike_trains``), so no file is written that they would
+    refuse: settings that overflow (inf or NaN weights or fitness) end here, with nothing written.
+
+    Raises
+    ------
+    ValueError
+        If the record breaks the contract; the message says how.
+    """
+    try:
+        _check_spike_record(path, record)
+    except _SpikeFileError as err:
+        raise ValueError(f"{path} not written: {err.problem}") from None
     save_pickle(record, path)
 
 
@@ -230,20 +247,29 @@ def events_to_raster(events, n_steps, dt):
     return raster
 
 
-def _spike_file_error(path, problem):
-    return InputFileError(f"spike file {path}: {problem}; {RERUN}")
+class _SpikeFileError(InputFileError):
+    """A spike file that breaks the contract; ``problem`` says how, without the file's name."""
+
+    def __init__(self, path, problem):
+        super().__init__(f"spike file {path}: {problem}; {RERUN}")
+        self.problem = problem
+
+
+def _shown(value):
+    """A stored value as an error message shows it: short, whatever its size or nesting."""
+    return reprlib.repr(value)
 
 
 def _check_array(path, record, key, shape, kinds):
     value = record[key]
     if not isinstance(value, np.ndarray):
-        raise _spike_file_error(path, f"{key!r} is a {type(value).__name__}, not a numpy array")
+        raise _SpikeFileError(path, f"{key!r} is a {type(value).__name__}, not a numpy array")
     if value.dtype.kind not in kinds:
-        raise _spike_file_error(path, f"{key!r} has dtype {value.dtype}")
+        raise _SpikeFileError(path, f"{key!r} has dtype {value.dtype}")
     if value.shape != shape:
-        raise _spike_file_error(path, f"{key!r} has shape {value.shape}, expected {shape}")
+        raise _SpikeFileError(path, f"{key!r} has shape {value.shape}, expected {shape}")
     if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
-        raise _spike_file_error(path, f"{key!r} holds non-finite values")
+        raise _SpikeFileError(path, f"{key!r} holds non-finite values")
 
 
 def _same(value, expected):
@@ -254,47 +280,47 @@ def _same(value, expected):
 
 def _check_spike_record(path, record):
     if not isinstance(record, dict):
-        raise _spike_file_error(path, f"holds a {type(record).__name__}, not a dict")
+        raise _SpikeFileError(path, f"holds a {type(record).__name__}, not a dict")
     if not _same(record.get("format"), FORMAT):
-        raise _spike_file_error(path, f"format is {record.get('format')!r}, not {FORMAT!r}")
+        raise _SpikeFileError(path, f"format is {_shown(record.get('format'))}, not {FORMAT!r}")
     if not _same(record.get("version"), VERSION):
-        raise _spike_file_error(path, f"version {record.get('version')!r} is not {VERSION}")
+        raise _SpikeFileError(path, f"version {_shown(record.get('version'))} is not {VERSION}")
     missing = [key for key in REQUIRED_KEYS if key not in record]
     if missing:
-        raise _spike_file_error(path, f"missing keys {missing}")
+        raise _SpikeFileError(path, f"missing keys {missing}")
     dt, n_steps, sizes = record["dt"], record["n_steps"], record["layer_sizes"]
-    if not (isinstance(dt, float) and math.isfinite(dt) and dt > 0):
-        raise _spike_file_error(path, f"dt {dt!r} is not a positive number of seconds")
-    if not (isinstance(n_steps, int) and n_steps > 0):
-        raise _spike_file_error(path, f"n_steps {n_steps!r} is not a positive integer")
+    if not (isinstance(dt, float) and 0 < dt <= MAX_DT):
+        raise _SpikeFileError(path, f"dt {_shown(dt)} is not a number of seconds in (0, {MAX_DT}]")
+    if not (isinstance(n_steps, int) and not isinstance(n_steps, bool) and n_steps > 0):
+        raise _SpikeFileError(path, f"n_steps {_shown(n_steps)} is not a positive integer")
     if not (
         isinstance(sizes, dict)
         and list(sizes) == list(LAYER_NAMES)
-        and all(isinstance(n, int) and n > 0 for n in sizes.values())
+        and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes.values())
     ):
-        raise _spike_file_error(path, f"layer_sizes {sizes!r} is not {{'input': n, 'hidden': n, 'output': n}}")
+        raise _SpikeFileError(path, f"layer_sizes {_shown(sizes)} is not {{'input': n, 'hidden': n, 'output': n}}")
     if not _same(record["neuron_labels"], neuron_labels(sizes)):
-        raise _spike_file_error(path, "neuron_labels do not match layer_sizes")
+        raise _SpikeFileError(path, "neuron_labels do not match layer_sizes")
     if not _same(record["class_names"], list(CLASS_NAMES)):
-        raise _spike_file_error(path, f"class_names {record['class_names']!r} are not {list(CLASS_NAMES)}")
+        raise _SpikeFileError(path, f"class_names {_shown(record['class_names'])} are not {list(CLASS_NAMES)}")
     spikes = record["spikes"]
     if not (isinstance(spikes, np.ndarray) and spikes.ndim == 3):
-        raise _spike_file_error(path, "'spikes' is not a 3-D numpy array")
+        raise _SpikeFileError(path, "'spikes' is not a 3-D numpy array")
     n_trials, n_neurons = spikes.shape[0], sum(sizes.values())
     _check_array(path, record, "spikes", (n_trials, n_neurons, n_steps), "b")
     for key in ("labels", "predictions"):
         _check_array(path, record, key, (n_trials,), "iu")
         if not np.isin(record[key], (0, 1)).all():
-            raise _spike_file_error(path, f"{key!r} holds values other than 0 and 1")
+            raise _SpikeFileError(path, f"{key!r} holds values other than 0 and 1")
     _check_array(path, record, "split", (n_trials,), "U")
     if not np.isin(record["split"], SPLITS).all():
-        raise _spike_file_error(path, f"'split' holds values other than {list(SPLITS)}")
+        raise _SpikeFileError(path, f"'split' holds values other than {list(SPLITS)}")
     weights = record["weights"]
     if not isinstance(weights, dict):
-        raise _spike_file_error(path, "'weights' is not a dict")
+        raise _SpikeFileError(path, "'weights' is not a dict")
     expected = weight_shapes(sizes)
     if set(weights) != set(expected):
-        raise _spike_file_error(path, f"weights has keys {sorted(weights)}, expected {sorted(expected)}")
+        raise _SpikeFileError(path, f"weights has keys {_shown(list(weights))}, expected {sorted(expected)}")
     for name, shape in expected.items():
         _check_array(path, weights, name, shape, "f")
     metrics = record["metrics"]
@@ -306,4 +332,25 @@ def _check_spike_record(path, record):
             for split in SPLITS
         )
     ):
-        raise _spike_file_error(path, "'metrics' lacks float accuracy, f1, precision and recall for train and test")
+        raise _SpikeFileError(path, "'metrics' lacks float accuracy, f1, precision and recall for train and test")
+    lif = record["lif"]
+    if not (isinstance(lif, dict) and all(_is_finite_number(value) for value in lif.values())):
+        raise _SpikeFileError(path, "'lif' is not a dict of finite numbers")
+    # A refractory period longer than the trial silences a neuron for the rest of it; a longer one
+    # says no more, and its count of steps can overflow an integer.
+    tau_ref = lif.get("tau_ref", 0.0)
+    if not 0 <= tau_ref <= n_steps * dt:
+        raise _SpikeFileError(path, f"lif's tau_ref {_shown(tau_ref)} is not in [0, n_steps * dt]")
+    history = record["history"]
+    if not (
+        isinstance(history, dict)
+        and all(
+            isinstance(curve, np.ndarray) and curve.ndim == 1 and curve.dtype.kind == "f" and np.isfinite(curve).all()
+            for curve in history.values()
+        )
+    ):
+        raise _SpikeFileError(path, "'history' is not a dict of 1-D arrays of finite numbers")
+
+
+def _is_finite_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

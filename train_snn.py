@@ -22,6 +22,8 @@ Reproduce the README figures with::
 
 import argparse
 import dataclasses
+import math
+import os
 import sys
 from pathlib import Path
 
@@ -32,10 +34,11 @@ from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_sc
 import snn_figures
 import spiking_network
 from cli_types import finite_float, non_negative_float, non_negative_int, number, positive_float, positive_int
+from safe_files import check_writable
 from snn_fitness import predict
 from snn_session import record_run, train, training_problem
 from snn_training import INIT_OUTPUT_WEIGHT, LATERAL_START_RANGE, SELECT_DRAWS, SELECT_GENERATIONS
-from spike_file import METRIC_NAMES, SPLITS, n_trainings, save_spike_trains, spike_record, trial_split
+from spike_file import MAX_DT, METRIC_NAMES, SPLITS, n_trainings, save_spike_trains, spike_record, trial_split
 
 ROOT = Path(__file__).resolve().parent
 # Weaker weights are no synapse: a synapse too weak to move its target's spikes cannot be seen
@@ -117,6 +120,17 @@ def metrics_by_split(labels, predictions, split):
 
 
 _population_size = number(int, lambda v: v >= 2, "at least 2 (CMA-ES needs a population)")
+# Beyond these the arithmetic overflows, to nothing a user could want: a first CMA-ES step of
+# thousands of threshold units gives infinite weights, a temperature near 0 a fitness of NaN.
+MAX_SIGMA0 = 100.0
+MIN_TEMPERATURE = 0.01
+MAX_CMA_SEED = 2**32 - 1  # pycma's seeds are numpy's 32-bit ones
+_step = number(float, lambda v: 0 < v <= MAX_DT, f"a positive number of seconds, at most {MAX_DT}")
+_cma_step = number(float, lambda v: 0 < v <= MAX_SIGMA0, f"a positive number, at most {MAX_SIGMA0}")
+_temperature = number(float, lambda v: MIN_TEMPERATURE <= v < math.inf, f"a number of at least {MIN_TEMPERATURE}")
+# More threads than cores only slow the simulation, and torch crashes on absurd counts.
+MAX_THREADS = max(os.cpu_count() or 1, 2)
+_threads = number(int, lambda v: 1 <= v <= MAX_THREADS, f"from 1 to {MAX_THREADS} (the cores here)")
 _fraction = number(float, lambda v: 0 <= v <= 1, "a fraction in [0, 1]")
 _rate = number(float, lambda v: 0 <= v <= 1, "a rate in spikes per step, in [0, 1]")
 
@@ -151,7 +165,7 @@ def parse_args(argv=None):
     add("--n-train", type=positive_int, default=200, help="training trials (default 200)")
     add("--n-test", type=positive_int, default=400, help="fresh test trials (default 400)")
     add("--n-steps", type=positive_int, default=100, help="steps per trial (default 100)")
-    add("--dt", type=positive_float, default=0.001, help="seconds per step (default 0.001)")
+    add("--dt", type=_step, default=0.001, help=f"seconds per step, at most {MAX_DT} (default 0.001)")
     add(
         "--sine-freq",
         type=positive_float,
@@ -271,18 +285,23 @@ def parse_args(argv=None):
     )
     add("--population", type=_population_size, default=16, help="CMA-ES population size, at least 2 (default 16)")
     add("--generations", type=positive_int, default=GENERATIONS, help=f"CMA-ES generations (default {GENERATIONS})")
-    add("--sigma0", type=positive_float, default=0.3, help="initial CMA-ES step size in threshold units (default 0.3)")
+    add(
+        "--sigma0",
+        type=_cma_step,
+        default=0.3,
+        help=f"initial CMA-ES step size in threshold units, at most {MAX_SIGMA0} (default 0.3)",
+    )
     add(
         "--lateral-sigma0",
-        type=positive_float,
+        type=_cma_step,
         default=None,
         help="initial CMA-ES step size of the hidden->hidden weights in threshold units (default: --sigma0)",
     )
     add(
         "--temperature",
-        type=positive_float,
+        type=_temperature,
         default=5.0,
-        help="spikes of count margin per logit in the fitness (default 5)",
+        help=f"spikes of count margin per logit in the fitness, at least {MIN_TEMPERATURE} (default 5)",
     )
     add(
         "--silence-penalty",
@@ -400,9 +419,9 @@ def parse_args(argv=None):
     add("--device", type=_device, default="cpu", help="torch device: cpu, cuda or cuda:N (default cpu)")
     add(
         "--threads",
-        type=positive_int,
+        type=_threads,
         default=2,
-        help="torch CPU threads (default 2; the result may differ between thread counts)",
+        help="torch CPU threads, at most the machine's cores (default 2; the result may differ between thread counts)",
     )
     add(
         "--spike-file",
@@ -418,6 +437,18 @@ def parse_args(argv=None):
     )
     add("--no-figures", action="store_true", help="write the spike file only (for seed sweeps)")
     args = parser.parse_args(argv)
+    if args.tau_ref > args.n_steps * args.dt:
+        parser.error(
+            f"argument --tau-ref: must be at most a trial's length (--n-steps x --dt = {args.n_steps * args.dt} s), "
+            f"got {args.tau_ref}"
+        )
+    last_cma_seed = args.seed + 1 + 1000 * (args.cma_runs * (args.restarts + 1) - 1)
+    if last_cma_seed > MAX_CMA_SEED:
+        parser.error(
+            f"argument --seed: must be at most {args.seed + MAX_CMA_SEED - last_cma_seed} with "
+            f"{args.cma_runs} CMA-ES runs and {args.restarts} restarts (each run's pycma seed is "
+            f"seed + 1 + 1000 run, below 2**32), got {args.seed}"
+        )
     if args.v_reset >= args.v_threshold:
         parser.error(f"argument --v-reset: must be below --v-threshold ({args.v_threshold}), got {args.v_reset}")
     targets = {"--rate-target": args.rate_target, "--output-rate-target": args.output_rate_target}
@@ -464,18 +495,26 @@ def parse_args(argv=None):
 def main(argv=None):
     """Train, evaluate, save the spike file and the two figures, print a summary."""
     args = parse_args(argv)
-    try:  # fail before training, not after, if the outputs cannot be written
-        for folder in (args.spike_file.parent, *([] if args.no_figures else [args.figure_dir])):
-            folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        sys.exit(f"train_snn.py: error: cannot create output folder: {err}")
+    figures = [] if args.no_figures else [args.figure_dir / name for name in snn_figures.FIGURE_NAMES]
+    outputs = [args.spike_file, *figures]
+    for path in outputs:  # fail before training, not after, if an output cannot be written
+        try:
+            check_writable(path)
+        except OSError as err:
+            sys.exit(f"train_snn.py: error: cannot write {path}: {err}")
     torch.set_num_threads(args.threads)
     spiking_network.keep_heap_memory()
-    problem = training_problem(args)
+    try:
+        problem = training_problem(args)
+        theta, history = train(args, problem)
+        weights, counts, spikes = record_run(args, problem, theta)
+    except MemoryError:
+        sys.exit(
+            "train_snn.py: error: not enough memory for these settings; use fewer --n-train, --n-test, "
+            "--n-validation, --n-steps, --n-hidden, --population or --cma-runs"
+        )
     layer_sizes, lif = problem["layer_sizes"], problem["lif"]
     (_, train_labels), (_, test_labels) = problem["trials"]["train"], problem["trials"]["test"]
-    theta, history = train(args, problem)
-    weights, counts, spikes = record_run(args, problem, theta)
     # The settings that can shape the result (device and threads too: they may change the
     # order of floating-point sums); the outputs are left out so the file's bytes do not
     # depend on where it is written or whether figures were drawn.
@@ -506,6 +545,8 @@ def main(argv=None):
             snn_figures.save_figures(record, args.figure_dir)
     except OSError as err:
         sys.exit(f"train_snn.py: error: cannot write outputs: {err}")
+    except ValueError as err:  # the record breaks the spike file's contract: the settings overflowed
+        sys.exit(f"train_snn.py: error: {err}; these settings overflow, use values nearer the defaults (--help)")
     for split_name, values in record["metrics"].items():
         print(f"{split_name:5s} " + "  ".join(f"{name} {values[name]:.3f}" for name in METRIC_NAMES))
     # Mean over all trials and steps of every LIF neuron: (n_hidden + n_out,).

@@ -223,6 +223,13 @@ def _corrupt(record, key, value):
         (lambda r: _corrupt(r, "format", np.array(["snn-spike-trains"])), "format"),
         (lambda r: _corrupt(r, "version", np.int64(1)), "version"),
         (lambda r: _corrupt(r, "class_names", 3), "class_names"),
+        # Numbers the fit's arithmetic cannot take, and values too large to show in one line.
+        (lambda r: _corrupt(r, "dt", 1e300), "dt"),
+        (lambda r: _corrupt(r, "dt", float("nan")), "dt"),
+        (lambda r: r["lif"].update(tau_ref=1e20), "tau_ref"),
+        (lambda r: r["lif"].update(tau_mem=float("inf")), "'lif'"),
+        (lambda r: _corrupt(r, "lif", "fast"), "'lif'"),
+        (lambda r: r["history"].update(best_fitness=np.full(3, np.nan)), "'history'"),
     ],
 )
 def test_loader_refuses_files_that_break_the_contract(tmp_path, spike_path, edit, fragment):
@@ -231,3 +238,22 @@ def test_loader_refuses_files_that_break_the_contract(tmp_path, spike_path, edit
     path = tmp_path / "bad.pkl"
     save_pickle(record, path)
     one_line_error(path, fragment, "rerun `python train_snn.py`")
+
+
+def test_loader_shows_a_deeply_nested_value_in_one_short_line(tmp_path):
+    # {"format": lists nested far deeper than the recursion limit}, as opcodes: EMPTY_DICT, the key,
+    # MARK x n, EMPTY_LIST, LIST x n, SETITEM. Unpickling is iterative; a repr of it would not be.
+    depth = 100_000
+    path = tmp_path / "deep.pkl"
+    path.write_bytes(b"}\x8c\x06format" + b"(" * depth + b"]" + b"l" * depth + b"s.")
+    message = one_line_error(path, "format is [[[[[[", "rerun `python train_snn.py`")
+    assert len(message) < 300
+
+
+def test_writer_refuses_a_record_its_readers_would_refuse(tmp_path):
+    record = make_record()
+    record["weights"]["hidden_hidden"][0, 1] = np.inf
+    path = tmp_path / "out.pkl"
+    with pytest.raises(ValueError, match=r"out\.pkl not written: 'hidden_hidden' holds non-finite values$"):
+        sf.save_spike_trains(record, path)
+    assert list(tmp_path.iterdir()) == []

@@ -495,6 +495,16 @@ def test_the_lateral_floor_is_one_threshold_unit_by_default(flags, lateral):
         ["--cull-at", "100", "--generations", "50"],
         ["--cull-at", "10", "--cull-to", "8"],
         ["--cull-at", "10", "--cull-to", "0"],
+        # Beyond these the arithmetic overflows or a library crashes (pycma's seeds, torch's threads).
+        ["--dt", "1.5"],
+        ["--tau-ref", "0.2"],  # longer than a trial of 100 steps of 1 ms
+        ["--sigma0", "1e308"],
+        ["--lateral-sigma0", "101"],
+        ["--temperature", "1e-320"],
+        ["--threads", "1000000"],
+        ["--seed", str(2**32 - 1)],
+        ["--seed", str(2**32 - 1 - 7000), "--cma-runs", "8"],  # the last run's pycma seed would be 2**32
+        ["--seed", str(2**32 - 1 - 15000), "--restarts", "1"],
     ]
     + ([] if torch.cuda.is_available() else [["--device", "cuda"]]),
 )
@@ -507,6 +517,33 @@ def test_nonsense_arguments_exit_with_code_2(args, capsys):
     # argparse's usage, then exactly one line that names the problem
     assert [line for line in err.splitlines() if "error" in line] == [err.strip().splitlines()[-1]]
     assert "error: argument" in err.strip().splitlines()[-1]
+
+
+def test_the_largest_seed_allowed_gives_pycma_its_largest_seed():
+    # Run r of 8 gets pycma seed seed + 1 + 1000 r: the last, 2**32 - 1, is the largest pycma takes.
+    args = train_snn.parse_args(["--seed", str(2**32 - 1 - 1 - 7000)])
+    assert args.seed + 1 + 1000 * (args.cma_runs - 1) == 2**32 - 1
+
+
+def test_settings_that_overflow_end_in_one_line_with_no_file(tmp_path):
+    # A threshold near the floats' limit makes every weight infinite: the record breaks the spike
+    # file's contract, so nothing is written, rather than a file the fit would refuse.
+    out = tmp_path / "spikes.pkl"
+    with pytest.raises(SystemExit) as info:
+        train_snn.main(TINY + ["--v-threshold", "1e308", "--spike-file", str(out), "--no-figures"])
+    message = info.value.code
+    assert isinstance(message, str) and message.startswith("train_snn.py: error:") and "\n" not in message
+    assert "not written" in message and "non-finite" in message
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_figure_path_that_cannot_be_written_stops_the_run_before_training(tmp_path, monkeypatch):
+    (tmp_path / "figures" / "training_curve.png").mkdir(parents=True)  # a folder where a figure goes
+    monkeypatch.setattr(train_snn, "train", lambda *args: pytest.fail("trained though an output cannot be written"))
+    with pytest.raises(SystemExit) as info:
+        tiny_run(tmp_path)
+    assert info.value.code.startswith("train_snn.py: error: cannot write") and "training_curve.png" in info.value.code
+    assert not (tmp_path / "spikes.pkl").exists()
 
 
 def test_unwritable_output_gives_one_line_error(tmp_path):
