@@ -29,7 +29,7 @@ from time import perf_counter
 
 import numpy as np
 
-from cli_types import int_at_least, positive_float, worker_count
+from cli_types import int_at_least, number, positive_float, worker_count
 from group_fits import fit_groups, posterior_record
 from hawkes_model import HawkesPrior
 from mcmc_diagnostics import MAX_RHAT, MIN_ESS_BULK, MIN_SAMPLES, is_converged
@@ -48,6 +48,13 @@ from trial_groups import (
 
 ROOT = Path(__file__).resolve().parent
 N_WARMUP = 200  # sweeps per chain, with one decay or one per pair (docs/MODEL.md, The sampler)
+# alpha is the expected number of the target's spikes per spike of the source (the network's
+# strongest are a few); a prior expecting hundreds is no prior a fit could want, and near the
+# floats' limit its draws overflow.
+MAX_ALPHA_PRIOR_MEAN = 100.0
+_alpha_prior_mean = number(
+    float, lambda v: 0 < v <= MAX_ALPHA_PRIOR_MEAN, f"a positive number, at most {MAX_ALPHA_PRIOR_MEAN}"
+)
 
 
 def format_diagnostics(fits, groups, n_available, n_spikes):
@@ -290,10 +297,10 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--alpha-prior-mean",
-        type=positive_float,
+        type=_alpha_prior_mean,
         default=HawkesPrior.alpha_mean,
-        help="mean of every alpha's exponential prior (docs/MODEL.md, Priors; the other priors are set "
-        "from the data and dt)",
+        help=f"mean of every alpha's exponential prior, at most {MAX_ALPHA_PRIOR_MEAN} (docs/MODEL.md, Priors; "
+        "the other priors are set from the data and dt)",
     )
     parser.add_argument(
         "--n-samples",
@@ -402,18 +409,29 @@ def main(argv=None):
         f"{f', conjugate proposals on {args.conjugate_columns} columns a sweep' if args.conjugate_columns else ''})"
     )
     start = perf_counter()
-    fits = fit_groups(
-        plan["events"],
-        plan["end_time"],
-        groups,
-        plan["n_dims"],
-        plan["model_options"],
-        sampler_options,
-        args.per_trial,
-        args.seed,
-        args.n_jobs,
-        plan["backgrounds"],
-    )
+    try:
+        fits = fit_groups(
+            plan["events"],
+            plan["end_time"],
+            groups,
+            plan["n_dims"],
+            plan["model_options"],
+            sampler_options,
+            args.per_trial,
+            args.seed,
+            args.n_jobs,
+            plan["backgrounds"],
+        )
+    except MemoryError:
+        sys.exit(
+            "fit_hawkes_process.py: error: not enough memory for these settings; use fewer --n-chains, "
+            "--n-samples, --max-samples or --max-trials"
+        )
+    except np.linalg.LinAlgError as err:
+        # The Laplace covariance that starts the chains (and sets the signed model's metric) cannot
+        # be factored: the prior leaves the posterior too flat for the data at hand.
+        remedy = "a smaller --coupling-prior-sd or more trials" if args.model == "signed" else "more trials"
+        sys.exit(f"fit_hawkes_process.py: error: the posterior is too flat to sample ({err}); use {remedy}")
     seconds = perf_counter() - start
 
     n_spikes = {name: int(spike_data["spikes"][groups[name]].sum()) for name in fits}

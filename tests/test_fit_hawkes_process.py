@@ -260,6 +260,24 @@ def test_signed_model_refuses_the_options_it_does_not_fit(spike_file, tmp_path, 
     assert not (tmp_path / "posterior.npz").exists()
 
 
+def test_a_prior_too_flat_for_the_data_ends_in_one_line(spike_file, tmp_path):
+    # Four trials and couplings whose prior sd is 1e100: the Laplace covariance that starts the
+    # chains cannot be factored.
+    with pytest.raises(SystemExit) as excinfo:
+        run_main(spike_file, tmp_path / "posterior.npz", "--model", "signed", "--coupling-prior-sd", "1e100")
+    message = exit_message(excinfo)
+    assert message.startswith("fit_hawkes_process.py: error: the posterior is too flat to sample (")
+    assert message.endswith("use a smaller --coupling-prior-sd or more trials")
+    assert not (tmp_path / "posterior.npz").exists()
+
+
+def test_settings_beyond_the_memory_end_in_one_line(spike_file, tmp_path):
+    with pytest.raises(SystemExit) as excinfo:
+        run_main(spike_file, tmp_path / "posterior.npz", "--n-chains", str(10**12))
+    assert exit_message(excinfo).startswith("fit_hawkes_process.py: error: not enough memory for these settings")
+    assert not (tmp_path / "posterior.npz").exists()
+
+
 def test_refractory_option_is_stored_and_lif_changes_the_fit(spike_file, tmp_path):
     posteriors = {}
     for option in ("lif", "none"):
@@ -453,6 +471,7 @@ def test_missing_spike_file_says_run_train_snn(tmp_path):
         ["--alpha-prior-mean", "0"],
         ["--alpha-prior-mean", "nan"],
         ["--alpha-prior-mean", "-0.1"],
+        ["--alpha-prior-mean", "1e308"],
     ],
 )
 def test_nonsense_arguments_exit_2(args):
