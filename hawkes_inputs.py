@@ -283,6 +283,8 @@ def index_events(events, end_time, n_dims, time, dt, background, cache=None, ref
                 f"shorter than the longest realisation ({window.max()} s)"
             )
         n_bins = background.shape[1]
+        # A grid time k dt may compute as just below k (0.3 / 0.1 = 2.999...): within the grid's
+        # tolerance it belongs to bin k, as HawkesProcessModel's docstring says.
         step = np.minimum((times / dt + GRID_TOLERANCE).astype(np.int64), n_bins - 1)
         base = background[dim, step]
         base_window = background_integral(background, dt, window)

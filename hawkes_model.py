@@ -121,7 +121,9 @@ class HawkesProcessModel:
         Priors; None uses ``HawkesPrior()``.
     background : array_like, shape (n_dims, n_bins), optional
         Relative background ``b_i`` (finite, > 0) on bins ``[m dt, (m + 1) dt)`` counted from
-        the start of every realisation, which it must cover: the background intensity of
+        the start of every realisation, which it must cover (an event less than ``1e-6 dt``
+        before a bin's start counts in that bin, so that a spike time ``k dt`` computed in
+        floating point lands in bin ``k``): the background intensity of
         neuron ``i`` is ``mu_i b_i(t)``. With rows of mean 1 ``mu_i`` keeps its meaning, the
         mean background rate. None: ``b = 1`` (a constant background).
     alpha_mask : array_like of bool, shape (n_dims, n_dims), optional

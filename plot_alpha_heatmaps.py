@@ -38,7 +38,7 @@ from connectivity import (
 )
 from mcmc_diagnostics import is_converged
 from posterior_file import load_posterior
-from safe_files import InputFileError, save_figure
+from safe_files import InputFileError, check_writable, save_figure
 
 ROOT = Path(__file__).resolve().parent
 # An entry counts as clear excitation when the lower end of its 90% credible interval (the
@@ -204,7 +204,8 @@ def plot_alpha_vs_weights(
                 ax.errorbar(
                     true_weights[pairs] + jitter[pairs],
                     alpha_mean[pairs],
-                    yerr=[alpha_mean[pairs] - alpha_low[pairs], alpha_high[pairs] - alpha_mean[pairs]],
+                    # A skewed posterior's mean can lie outside its 90% interval: no bar below 0.
+                    yerr=np.maximum([alpha_mean[pairs] - alpha_low[pairs], alpha_high[pairs] - alpha_mean[pairs]], 0.0),
                     fmt="o",
                     markersize=3.5,
                     elinewidth=0.6,
@@ -458,6 +459,8 @@ def main(argv=None):
         "mcmc_traces.png": figure_traces(posterior, name),
     }
     try:
+        for filename in figures:  # all or none: a path that cannot be written stops the run before any is
+            check_writable(args.figure_dir / filename)
         for filename, fig in figures.items():
             save_figure(fig, args.figure_dir / filename)
     except OSError as err:

@@ -247,7 +247,7 @@ def load_posterior(path):
         ) from None
     try:
         return _unpack_posterior(arrays)
-    except (KeyError, ValueError, TypeError, IndexError) as err:
+    except (KeyError, ValueError, TypeError, IndexError, RecursionError) as err:
         raise InputFileError(
             f"{path} is not a valid posterior file ({type(err).__name__}: {err}); rerun `python fit_hawkes_process.py`"
         ) from None
@@ -292,10 +292,21 @@ def _expect_shape(what, array, shape):
         raise ValueError(f"{what} has shape {np.shape(array)}, expected {shape}")
 
 
+def _expect_numbers(what, array, kinds="f", finite=True):
+    """Refuse an array of another kind (strings, say) and, with ``finite``, one holding NaN or inf."""
+    array = np.asarray(array)
+    if array.dtype.kind not in kinds:
+        raise ValueError(f"{what} has dtype {array.dtype}, expected numbers")
+    if finite and not np.isfinite(array).all():
+        raise ValueError(f"{what} holds NaN or infinite values")
+
+
 def _check_posterior(posterior):
     """Raise ``ValueError`` unless the parts of ``posterior`` agree (see ``Posterior``)."""
     n_dims = len(posterior.neuron_labels)
     layer_sizes = posterior.layer_sizes
+    if not (np.isfinite(posterior.dt) and posterior.dt > 0):
+        raise ValueError(f"dt {posterior.dt} is not a positive number of seconds")
     if sum(layer_sizes.values()) != n_dims:
         raise ValueError(f"layer sizes {layer_sizes} do not add up to {n_dims} neuron labels")
     if not isinstance(posterior.config, dict):
@@ -303,6 +314,7 @@ def _check_posterior(posterior):
     for name, weight in posterior.weights.items():
         source, target = name.split("_")  # "<source layer>_<target layer>"
         _expect_shape(f"weights/{name}", weight, (layer_sizes[source], layer_sizes[target]))
+        _expect_numbers(f"weights/{name}", weight)
     _expect_shape("alpha_free", posterior.alpha_free, (n_dims, n_dims))
     if np.asarray(posterior.alpha_free).dtype != bool:
         raise ValueError(f"alpha_free has dtype {np.asarray(posterior.alpha_free).dtype}, expected bool")
@@ -314,6 +326,8 @@ def _check_posterior(posterior):
         if np.ndim(group.alpha) != 4:
             raise ValueError(f"{name}/alpha has {np.ndim(group.alpha)} dimensions, expected 4")
         draws = np.shape(group.alpha)[:2]  # (C, S)
+        if 0 in draws:
+            raise ValueError(f"{name} holds no draws (chains x samples {draws})")
         _expect_shape(f"{name}/alpha", group.alpha, (*draws, n_dims, n_dims))
         _expect_shape(f"{name}/mu", group.mu, (*draws, n_dims))
         if np.shape(group.beta) not in ((*draws,), (*draws, n_dims, n_dims)):
@@ -321,11 +335,26 @@ def _check_posterior(posterior):
                 f"{name}/beta has shape {np.shape(group.beta)}, expected {draws} or {(*draws, n_dims, n_dims)}"
             )
         for p in PARAMETERS:
+            _expect_numbers(f"{name}/{p}", getattr(group, p))
             if set(group.summary[p]) != set(SUMMARY_STATS):
                 raise ValueError(f"{name}/{p} summary has {sorted(group.summary[p])}, expected {sorted(SUMMARY_STATS)}")
             for stat, value in group.summary[p].items():
                 _expect_shape(f"{name}/{p}/{stat}", value, np.shape(getattr(group, p))[2:])
+                # R-hat and ESS are NaN for a parameter held fixed; the rest come from finite draws.
+                _expect_numbers(f"{name}/{p}/{stat}", value, finite=stat not in ("rhat", "ess_bulk"))
         _expect_shape(f"{name}/trials", group.trials, (np.size(group.trials),))
         for key in ("n_spikes", "gof_ks"):
             _expect_shape(f"{name}/{key}", getattr(group, key), (n_dims,))
+        if np.size(group.trials) == 0:
+            raise ValueError(f"{name} was fitted to no trial")
+        # In both models the decays are positive and the rates not negative (a tiny rate may round
+        # to 0 in float32); alpha is >= 0 in the Hawkes model only.
+        if np.any(np.asarray(group.beta) <= 0) or np.any(np.asarray(group.mu) < 0):
+            raise ValueError(f"{name} holds a decay beta <= 0 or a rate mu < 0")
+        for key in ("trials", "n_spikes"):
+            _expect_numbers(f"{name}/{key}", getattr(group, key), kinds="iu")
+            if np.any(np.asarray(getattr(group, key)) < 0):
+                raise ValueError(f"{name}/{key} holds negative values")
+        _expect_numbers(f"{name}/gof_ks", group.gof_ks, finite=False)  # NaN: a neuron with under 2 spikes
         _expect_shape(f"{name}/background", group.background, (n_dims, posterior.n_steps))
+        _expect_numbers(f"{name}/background", group.background)

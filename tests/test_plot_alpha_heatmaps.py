@@ -214,6 +214,32 @@ def test_plotting_before_fitting_says_run_fit(tmp_path):
     assert not list(tmp_path.glob("*.png"))
 
 
+def test_a_mean_outside_its_interval_draws_no_negative_bar(tmp_path):
+    # A skewed posterior's mean can lie beyond its 95% quantile; the bar then ends at the mean.
+    true_weights, connection_types = connection_matrix(WEIGHTS, LAYER_SIZES)
+    _write_posterior(tmp_path / "post.npz", {"sine_correct": ([0, 1, 2], np.where(true_weights > 0, 0.8, 0.02))})
+    posterior = load_posterior(tmp_path / "post.npz")
+    summary = posterior.groups["sine_correct"].summary["alpha"]
+    summary["q95"] = summary["mean"] - 0.01
+    fig = pah.figure_vs_weights(posterior, "sine_correct", true_weights, connection_types)
+    bars = np.concatenate([np.asarray(c.get_segments()) for c in fig.axes[0].collections if c.get_segments()])
+    plt.close(fig)
+    lows, highs = bars[:, 0, 1], bars[:, 1, 1]  # every bar is vertical: (x, low) to (x, high)
+    np.testing.assert_allclose(np.sort(highs), np.sort(summary["mean"][np.isfinite(summary["mean"])].ravel()))
+    assert np.all(lows <= highs)
+
+
+def test_an_unwritable_figure_stops_the_script_before_it_writes_any(tmp_path):
+    true_weights, _ = connection_matrix(WEIGHTS, LAYER_SIZES)
+    _write_posterior(tmp_path / "post.npz", {"sine_correct": ([0, 1, 2], np.where(true_weights > 0, 0.8, 0.02))})
+    (tmp_path / "fig" / "mcmc_traces.png").mkdir(parents=True)  # a folder where the last figure goes
+    with pytest.raises(SystemExit) as excinfo:
+        pah.main(["--posterior-file", str(tmp_path / "post.npz"), "--figure-dir", str(tmp_path / "fig")])
+    assert str(excinfo.value.code).startswith("plot_alpha_heatmaps.py: error: cannot write figures")
+    assert [path.name for path in (tmp_path / "fig").iterdir()] == ["mcmc_traces.png"]
+    assert plt.get_fignums() == []
+
+
 def test_corrupt_posterior_is_one_line(tmp_path):
     (tmp_path / "post.npz").write_bytes(b"not a zip")
     with pytest.raises(SystemExit) as excinfo:

@@ -224,3 +224,45 @@ def test_load_posterior_refuses_bad_files(tmp_path, kind):
     message = str(excinfo.value)
     assert "\n" not in message and "fit_hawkes_process.py" in message
     assert "unsafely" not in message  # never advise loading a bad file with pickle
+
+
+@pytest.mark.parametrize(
+    "key, value, fragment",
+    [
+        ("sine_correct/alpha/mean", lambda a: np.where(np.eye(6, dtype=bool), np.nan, a), "alpha/mean holds NaN"),
+        ("sine_correct/alpha/q95", lambda a: np.full_like(a, np.inf), "alpha/q95 holds NaN or infinite"),
+        ("sine_correct/alpha", lambda a: np.where(a > 0, np.nan, a).astype(a.dtype), "alpha holds NaN"),
+        ("sine_correct/alpha/mean", lambda a: a.astype(str), "alpha/mean has dtype <U"),
+        ("sine_correct/mu", lambda a: -a, "a rate mu < 0"),
+        ("sine_correct/beta", lambda a: np.zeros_like(a), "a decay beta <= 0"),
+        ("sine_correct/n_spikes", lambda a: -a - 1, "n_spikes holds negative values"),
+        ("sine_correct/trials", lambda a: a.astype(float), "trials has dtype float64"),
+        ("sine_correct/background", lambda a: a * np.nan, "background holds NaN"),
+        ("weights/hidden_hidden", lambda a: a + np.inf, "weights/hidden_hidden holds NaN"),
+        ("dt", lambda a: np.float64(np.nan), "dt nan"),
+        ("config", lambda a: np.str_("[" * 100_000 + "]" * 100_000), "RecursionError"),
+    ],
+)
+def test_load_posterior_refuses_values_no_fit_writes(tmp_path, key, value, fragment):
+    good = tmp_path / "good.npz"
+    pf.save_posterior(make_posterior(), good)
+    with np.load(good, allow_pickle=False) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    bad = tmp_path / "bad.npz"
+    pf.save_npz({**arrays, key: value(arrays[key])}, bad)
+    with pytest.raises(InputFileError, match=fragment) as excinfo:
+        pf.load_posterior(bad)
+    assert "\n" not in str(excinfo.value)
+
+
+def test_load_posterior_refuses_groups_without_draws_or_trials(tmp_path):
+    posterior = make_posterior()
+    group = posterior.groups["sine_correct"]
+    for changed, fragment in (
+        (lambda g: {p: getattr(g, p)[:, :0] for p in ("mu", "alpha", "beta")}, "holds no draws"),
+        (lambda g: {"trials": g.trials[:0]}, "fitted to no trial"),
+    ):
+        with pytest.raises(ValueError, match=fragment):
+            dataclasses.replace(
+                posterior, groups={**posterior.groups, "sine_correct": dataclasses.replace(group, **changed(group))}
+            )
