@@ -40,13 +40,21 @@ def number(kind, valid, meaning):
     return parse
 
 
+# A count beyond it overflows a C integer somewhere in numpy, torch or pycma (a traceback), and
+# no machine holds that many trials, steps or draws.
+MAX_COUNT = 2**31 - 1
+# numpy's and pycma's seeds are 32-bit.
+MAX_SEED = 2**32 - 1
+
+
 def int_at_least(low):
-    """An argparse ``type``: an integer >= ``low`` (``must be >= 4, got 3`` otherwise)."""
-    return number(int, lambda value: value >= low, f">= {low}")
+    """An argparse ``type``: an integer from ``low`` to ``MAX_COUNT`` (``must be >= 4 ...``)."""
+    return number(int, lambda value: low <= value <= MAX_COUNT, f">= {low} and <= {MAX_COUNT}")
 
 
-positive_int = number(int, lambda value: value >= 1, "a positive integer")
-non_negative_int = number(int, lambda value: value >= 0, "a non-negative integer")
+positive_int = number(int, lambda value: 1 <= value <= MAX_COUNT, f"a positive integer, at most {MAX_COUNT}")
+non_negative_int = number(int, lambda value: 0 <= value <= MAX_COUNT, f"a non-negative integer, at most {MAX_COUNT}")
+seed_int = number(int, lambda value: 0 <= value <= MAX_SEED, f"an integer from 0 to {MAX_SEED}")
 positive_float = number(float, lambda value: math.isfinite(value) and value > 0, "a positive number")
 non_negative_float = number(float, lambda value: math.isfinite(value) and value >= 0, "a non-negative number")
 finite_float = number(float, math.isfinite, "a finite number")

@@ -29,7 +29,7 @@ from time import perf_counter
 
 import numpy as np
 
-from cli_types import int_at_least, number, positive_float, worker_count
+from cli_types import int_at_least, number, positive_float, seed_int, worker_count
 from group_fits import fit_groups, posterior_record
 from hawkes_model import HawkesPrior
 from mcmc_diagnostics import MAX_RHAT, MIN_ESS_BULK, MIN_SAMPLES, is_converged
@@ -218,7 +218,10 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        allow_abbrev=False, description=__doc__.split("\n\n")[0], formatter_class=DefaultsHelpFormatter
+        prog="fit_hawkes_process.py",
+        allow_abbrev=False,
+        description=__doc__.split("\n\n")[0],
+        formatter_class=DefaultsHelpFormatter,
     )
     parser.add_argument(
         "--spike-file",
@@ -363,9 +366,10 @@ def parse_args(argv=None):
         "--n-jobs",
         type=worker_count,
         default=-1,
-        help="parallel joblib workers over groups (-1: all cores); the result does not depend on it",
+        help="parallel joblib workers over groups (-1: all cores; at most one per group and per core); "
+        "the result does not depend on it",
     )
-    parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the MCMC chains")
+    parser.add_argument("--seed", type=seed_int, default=0, help="seed of the MCMC chains")
     return parser.parse_args(argv)
 
 
@@ -443,7 +447,8 @@ def main(argv=None):
                 f"WARNING: group {name} has NOT converged (max R-hat {fit['max_rhat']:.4f}, "
                 f"limit {MAX_RHAT}; min bulk ESS {fit['min_ess_bulk']:.0f}, limit "
                 f"{MIN_ESS_BULK}); do not trust its alpha, rerun with larger --n-warmup, "
-                "--n-samples and --max-samples" + ("" if args.conjugate_columns else ", or with --conjugate-columns 3"),
+                "--n-samples and --max-samples"
+                + ("" if args.conjugate_columns or args.model == "signed" else ", or with --conjugate-columns 3"),
                 file=sys.stderr,
             )
 

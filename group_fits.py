@@ -11,7 +11,7 @@ of one ``SeedSequence`` so the result depends neither on the workers nor on the 
 from time import perf_counter, process_time
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, cpu_count, delayed, effective_n_jobs
 
 from hawkes_model import HawkesProcessModel
 from mcmc_diagnostics import summarise_draws
@@ -169,7 +169,8 @@ def fit_groups(
         Entropy of the ``SeedSequence`` whose children, one per fit in the order of
         ``groups``, seed the fits.
     n_jobs : int
-        joblib workers (-1: all cores). The result does not depend on it.
+        joblib workers (-1: all cores); at most one per fit and per core are started. The result
+        does not depend on it.
     backgrounds : dict or None
         Group name -> relative background (n_dims, n_steps) of its fits; None: constant.
 
@@ -184,6 +185,9 @@ def fit_groups(
         tasks = [(name, list(trials)) for name, trials in groups.items()]
     seeds = np.random.SeedSequence(seed).spawn(len(tasks))
     backgrounds = backgrounds or {}
+    # joblib starts every worker asked for, however few the fits: more than the fits or the
+    # cores only cost their start (thousands stall the machine).
+    n_jobs = min(effective_n_jobs(n_jobs), cpu_count(), len(tasks))
     fits = Parallel(n_jobs=n_jobs)(
         delayed(fit_group)(
             [events[t] for t in trials],

@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
-from cli_types import non_negative_int
+from cli_types import seed_int
 from connectivity import (
     LATERAL,
     NONE,
@@ -420,7 +420,10 @@ def figure_traces(posterior, name):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        allow_abbrev=False, description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        prog="plot_alpha_heatmaps.py",
+        allow_abbrev=False,
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
         "--posterior-file",
@@ -431,7 +434,7 @@ def parse_args(argv=None):
     parser.add_argument("--figure-dir", type=Path, default=ROOT / "figures", help="folder for the four PNG figures")
     parser.add_argument(
         "--seed",
-        type=non_negative_int,
+        type=seed_int,
         default=0,
         help="seed of the horizontal jitter that keeps the weight-0 points of alpha_vs_weights.png apart "
         "(the figures' only random draw)",

@@ -33,7 +33,16 @@ from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_sc
 
 import snn_figures
 import spiking_network
-from cli_types import finite_float, non_negative_float, non_negative_int, number, positive_float, positive_int
+from cli_types import (
+    MAX_SEED,
+    finite_float,
+    non_negative_float,
+    non_negative_int,
+    number,
+    positive_float,
+    positive_int,
+    seed_int,
+)
 from safe_files import check_writable
 from snn_fitness import predict
 from snn_session import record_run, train, training_problem
@@ -119,14 +128,21 @@ def metrics_by_split(labels, predictions, split):
     return {name: classification_metrics(labels[split == name], predictions[split == name]) for name in SPLITS}
 
 
-_population_size = number(int, lambda v: v >= 2, "at least 2 (CMA-ES needs a population)")
+# Far beyond any use; pycma's set-up alone stalls for minutes on a billion.
+MAX_POPULATION, MAX_CMA_RUNS = 10_000, 1_000
+_population_size = number(
+    int, lambda v: 2 <= v <= MAX_POPULATION, f"from 2 (CMA-ES needs a population) to {MAX_POPULATION}"
+)
+_cma_runs = number(int, lambda v: 1 <= v <= MAX_CMA_RUNS, f"from 1 to {MAX_CMA_RUNS}")
 # Beyond these the arithmetic overflows, to nothing a user could want: a first CMA-ES step of
 # thousands of threshold units gives infinite weights, a temperature near 0 a fitness of NaN.
 MAX_SIGMA0 = 100.0
 MIN_TEMPERATURE = 0.01
-MAX_CMA_SEED = 2**32 - 1  # pycma's seeds are numpy's 32-bit ones
+MAX_WEIGHT = 1e6  # threshold units; the network computes in float32, whose range ends near 3e38
 _step = number(float, lambda v: 0 < v <= MAX_DT, f"a positive number of seconds, at most {MAX_DT}")
 _cma_step = number(float, lambda v: 0 < v <= MAX_SIGMA0, f"a positive number, at most {MAX_SIGMA0}")
+_weight = number(float, lambda v: 0 <= v <= MAX_WEIGHT, f"a number in [0, {MAX_WEIGHT:g}] (threshold units)")
+_positive_weight = number(float, lambda v: 0 < v <= MAX_WEIGHT, f"a number in (0, {MAX_WEIGHT:g}] (threshold units)")
 _temperature = number(float, lambda v: MIN_TEMPERATURE <= v < math.inf, f"a number of at least {MIN_TEMPERATURE}")
 # More threads than cores only slow the simulation, and torch crashes on absurd counts.
 MAX_THREADS = max(os.cpu_count() or 1, 2)
@@ -160,7 +176,7 @@ def _device(text):
 def parse_args(argv=None):
     """Parse the command line; nonsense values exit with code 2 and one line."""
     lif = spiking_network.LIFParams()
-    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="train_snn.py", allow_abbrev=False, description=__doc__.split("\n")[0])
     add = parser.add_argument
     add("--n-train", type=positive_int, default=200, help="training trials (default 200)")
     add("--n-test", type=positive_int, default=400, help="fresh test trials (default 400)")
@@ -241,7 +257,7 @@ def parse_args(argv=None):
     )
     add(
         "--cma-runs",
-        type=positive_int,
+        type=_cma_runs,
         default=8,
         help="independent CMA-ES runs trained side by side; the final weights are the best "
         "of all of them on the validation trials (default 8)",
@@ -371,33 +387,33 @@ def parse_args(argv=None):
     )
     add(
         "--max-input-weight",
-        type=non_negative_float,
+        type=_weight,
         default=0.0,
         help="clip every input->hidden weight to [-W, W], threshold units (default 0: unbounded)",
     )
     add(
         "--max-lateral-weight",
-        type=non_negative_float,
+        type=_weight,
         default=MAX_LATERAL_WEIGHT,
         help=f"clip every hidden->hidden weight to [-W, W], threshold units "
         f"(default {MAX_LATERAL_WEIGHT}; 0: unbounded)",
     )
     add(
         "--min-weight",
-        type=non_negative_float,
+        type=_weight,
         default=MIN_WEIGHT,
         help=f"every weight of smaller magnitude is 0, no synapse; threshold units (default {MIN_WEIGHT}; 0: none)",
     )
     add(
         "--min-lateral-weight",
-        type=non_negative_float,
+        type=_weight,
         default=MIN_LATERAL_WEIGHT,
         help=f"every hidden->hidden weight of smaller magnitude is 0 too, no synapse; threshold units, "
         f"below --max-lateral-weight (default {MIN_LATERAL_WEIGHT}; 0: --min-weight alone)",
     )
     add(
         "--init-output-weight",
-        type=positive_float,
+        type=_positive_weight,
         default=INIT_OUTPUT_WEIGHT,
         help=f"CMA-ES start of every hidden->output weight, threshold units, at least --min-weight "
         f"(default {INIT_OUTPUT_WEIGHT})",
@@ -415,7 +431,7 @@ def parse_args(argv=None):
         f"and strength {LATERAL_START_RANGE[0]}-{LATERAL_START_RANGE[1]} threshold units, each run its "
         "own draw (default 0: all start at 0)",
     )
-    add("--seed", type=non_negative_int, default=0, help="seed of data, CMA-ES and noise (default 0)")
+    add("--seed", type=seed_int, default=0, help="seed of data, CMA-ES and noise (default 0)")
     add("--device", type=_device, default="cpu", help="torch device: cpu, cuda or cuda:N (default cpu)")
     add(
         "--threads",
@@ -437,15 +453,21 @@ def parse_args(argv=None):
     )
     add("--no-figures", action="store_true", help="write the spike file only (for seed sweeps)")
     args = parser.parse_args(argv)
+    for flag, frequency in (("--sine-freq", args.sine_freq), ("--cosine-freq", args.cosine_freq)):
+        if frequency > args.n_steps:  # above it the rate alternates faster than every other step
+            parser.error(
+                f"argument {flag}: must be at most --n-steps ({args.n_steps}), the grid's Nyquist limit; "
+                f"got {frequency}"
+            )
     if args.tau_ref > args.n_steps * args.dt:
         parser.error(
             f"argument --tau-ref: must be at most a trial's length (--n-steps x --dt = {args.n_steps * args.dt} s), "
             f"got {args.tau_ref}"
         )
     last_cma_seed = args.seed + 1 + 1000 * (args.cma_runs * (args.restarts + 1) - 1)
-    if last_cma_seed > MAX_CMA_SEED:
+    if last_cma_seed > MAX_SEED:
         parser.error(
-            f"argument --seed: must be at most {args.seed + MAX_CMA_SEED - last_cma_seed} with "
+            f"argument --seed: must be at most {args.seed + MAX_SEED - last_cma_seed} with "
             f"{args.cma_runs} CMA-ES runs and {args.restarts} restarts (each run's pycma seed is "
             f"seed + 1 + 1000 run, below 2**32), got {args.seed}"
         )
@@ -508,10 +530,12 @@ def main(argv=None):
         problem = training_problem(args)
         theta, history = train(args, problem)
         weights, counts, spikes = record_run(args, problem, theta)
-    except MemoryError:
+    except (MemoryError, RuntimeError) as err:
+        if isinstance(err, RuntimeError) and "allocate memory" not in str(err):  # torch's allocators say so
+            raise
         sys.exit(
             "train_snn.py: error: not enough memory for these settings; use fewer --n-train, --n-test, "
-            "--n-validation, --n-steps, --n-hidden, --population or --cma-runs"
+            "--n-validation, --n-steps, --n-hidden, --noise-draws, --select-draws, --population or --cma-runs"
         )
     layer_sizes, lif = problem["layer_sizes"], problem["lif"]
     (_, train_labels), (_, test_labels) = problem["trials"]["train"], problem["trials"]["test"]

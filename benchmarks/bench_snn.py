@@ -48,6 +48,7 @@ import snn_training
 import spiking_network
 import train_snn
 from benchmarks.report import printed_section
+from cli_types import positive_int
 from spike_file import load_spike_trains
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -347,7 +348,9 @@ def time_fitness_terms(defaults, layer_sizes, rng, repeats, fitness_options):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=5, help="timed repeats of the batched evaluation (default 5)")
+    parser.add_argument(
+        "--repeats", type=positive_int, default=5, help="timed repeats of the batched evaluation (default 5)"
+    )
     parser.add_argument("--skip-training", action="store_true", help="do not time the full default training")
     parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
     return parser.parse_args(argv)

@@ -41,7 +41,7 @@ import signed_hawkes as sh
 import signed_sampler as ss
 from benchmarks.bench_hawkes import print_table
 from benchmarks.hawkes_scores import coverage_rows, interval_hits
-from benchmarks.report import printed_section
+from benchmarks.report import printed_section, section_name
 from cli_types import int_at_least
 from fit_hawkes_process import N_WARMUP
 
@@ -207,7 +207,9 @@ def parse_args(argv=None):
         default=list(FITS),
         help="the fits of every data set (run and reported in the order of the choices)",
     )
-    parser.add_argument("--section", default="sbc-signed", help="the docs/RESULTS.md section it writes")
+    parser.add_argument(
+        "--section", type=section_name, default="sbc-signed", help="the docs/RESULTS.md section it writes"
+    )
     parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
     args = parser.parse_args(argv)
     args.fits = [kind for kind in FITS if kind in args.fits]

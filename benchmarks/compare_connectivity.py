@@ -62,6 +62,7 @@ from spike_file import load_spike_trains  # noqa: E402
 from trial_groups import lif_dead_steps  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")  # formats the figure may be saved in
 TRIAL_COUNTS = (4, 8, 16, 32, 64, 0)  # first n test trials of each group; 0: all of them
 GLM_C = 1.0  # inverse L2 strength of the logistic GLM
 GLM_CS = (0.1, 1.0, 10.0, 100.0, 1000.0)  # inverse L2 strengths the history GLM's cross-validation tries
@@ -430,8 +431,10 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the Hawkes fits and of tick's solver")
     parser.add_argument("--no-report", action="store_true", help="print only; write no document")
     args = parser.parse_args(argv)
-    if not args.figure.resolve().parent.is_dir():  # say so before the fits, not after them
-        parser.error(f"--figure: folder {args.figure.parent} does not exist")
+    if args.figure.suffix.lower() not in FIGURE_SUFFIXES:  # say so before the fits, not after them
+        parser.error(f"--figure: name a {', '.join(FIGURE_SUFFIXES)} file, got {args.figure}")
+    if not args.figure.resolve().parent.is_dir() or args.figure.is_dir():
+        parser.error(f"--figure: {args.figure} is a folder, or its folder does not exist")
     return args
 
 

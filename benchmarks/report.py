@@ -26,6 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "RESULTS.md"
 README = ROOT / "README.md"
 SECTION_NAME = re.compile(r"[a-z0-9-]+")  # section keys: lower-case letters, digits and hyphens
+
+
+def section_name(text):
+    """An argparse ``type``: a section key (``SECTION_NAME``), refused before a run, not after it."""
+    if not SECTION_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"use lower-case letters, digits and hyphens, got {text!r}")
+    return text
+
+
 SECTION = re.compile(r"<!-- begin ([a-z0-9-]+) -->\n## ([^\n]*)\n\n    ([^\n]*)\n(.*?)<!-- end \1 -->", re.S)
 HEADER = (
     "# Results\n\nEvery table below was written by the benchmark named under its title "

@@ -33,7 +33,7 @@ import torch
 import snn_session
 import spiking_network
 import train_snn
-from benchmarks.report import printed_section
+from benchmarks.report import printed_section, section_name
 from benchmarks.seeds import run_script
 from snn_fitness import predict
 from snn_training import class_rates, generate_trials
@@ -153,7 +153,9 @@ def main(argv=None):
     parser.add_argument("--n-assess", type=int, default=2000, help="fresh trials of the assessment (default 2000)")
     parser.add_argument("--assess-draws", type=int, default=3, help="noise draws per assessment trial (default 3)")
     parser.add_argument("--train-flags", default="", help="extra train_snn.py flags, one string")
-    parser.add_argument("--section", default="selection", help="docs/RESULTS.md section (default selection)")
+    parser.add_argument(
+        "--section", type=section_name, default="selection", help="docs/RESULTS.md section (default selection)"
+    )
     parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
     args = parser.parse_args(argv)
     if min(args.n_assess, args.assess_draws) < 1 or args.pool_generations < SHORT_POOL:

@@ -30,7 +30,7 @@ import snn_session
 import snn_training
 import spiking_network
 import train_snn
-from benchmarks.report import printed_section
+from benchmarks.report import printed_section, section_name
 from benchmarks.seeds import run_script
 
 LEVEL = 0.95  # the goal of test accuracy, here on the validation trials
@@ -140,7 +140,9 @@ def main(argv=None):
         metavar=("NAME", "FLAGS"),
         help="follow train_snn.py with FLAGS under NAME instead of the three settings (repeatable)",
     )
-    parser.add_argument("--section", default="training-runs", help="section of docs/RESULTS.md to write")
+    parser.add_argument(
+        "--section", type=section_name, default="training-runs", help="section of docs/RESULTS.md to write"
+    )
     parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
     args = parser.parse_args(argv)
     if args.every < 1 or any(seed < 0 for seed in args.seeds):

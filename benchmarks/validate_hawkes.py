@@ -369,8 +369,8 @@ def parse_args(argv=None):
     parser.add_argument("--out", type=Path, default=None, help="optional JSON file of every data set's numbers")
     parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
     args = parser.parse_args(argv)
-    if args.out is not None and not args.out.resolve().parent.is_dir():  # say so before the hour of fits
-        parser.error(f"--out: folder {args.out.parent} does not exist")
+    if args.out is not None and (not args.out.resolve().parent.is_dir() or args.out.is_dir()):
+        parser.error(f"--out: {args.out} is a folder, or its folder does not exist")  # before the hour of fits
     return args
 
 

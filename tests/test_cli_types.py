@@ -13,6 +13,7 @@ import cli_types
     [
         (cli_types.positive_int, "3", 3),
         (cli_types.non_negative_int, "0", 0),
+        (cli_types.seed_int, str(2**32 - 1), 2**32 - 1),
         (cli_types.int_at_least(4), "4", 4),
         (cli_types.positive_float, "1e-3", 0.001),
         (cli_types.non_negative_float, "0", 0.0),
@@ -27,11 +28,13 @@ def test_good_text_gives_its_value(parse, text, value):
 @pytest.mark.parametrize(
     "parse, text, message",
     [
-        (cli_types.positive_int, "0", "must be a positive integer, got 0"),
+        (cli_types.positive_int, "0", "must be a positive integer, at most 2147483647, got 0"),
         (cli_types.positive_int, "ten", "invalid int value: 'ten'"),
         (cli_types.positive_int, "1.5", "invalid int value: '1.5'"),
-        (cli_types.non_negative_int, "-1", "must be a non-negative integer, got -1"),
-        (cli_types.int_at_least(2), "1", "must be >= 2, got 1"),
+        (cli_types.non_negative_int, "-1", "must be a non-negative integer, at most 2147483647, got -1"),
+        (cli_types.positive_int, str(10**30), f"must be a positive integer, at most 2147483647, got {10**30}"),
+        (cli_types.seed_int, str(2**32), f"must be an integer from 0 to 4294967295, got {2**32}"),
+        (cli_types.int_at_least(2), "1", "must be >= 2 and <= 2147483647, got 1"),
         (cli_types.positive_float, "nan", "must be a positive number, got nan"),
         (cli_types.positive_float, "-0.1", "must be a positive number, got -0.1"),
         (cli_types.non_negative_float, "inf", "must be a non-negative number, got inf"),

@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 import pytest
+from joblib import Parallel, cpu_count
 
 import fit_hawkes_process as fhp
 import group_fits
@@ -273,7 +274,7 @@ def test_a_prior_too_flat_for_the_data_ends_in_one_line(spike_file, tmp_path):
 
 def test_settings_beyond_the_memory_end_in_one_line(spike_file, tmp_path):
     with pytest.raises(SystemExit) as excinfo:
-        run_main(spike_file, tmp_path / "posterior.npz", "--n-chains", str(10**12))
+        run_main(spike_file, tmp_path / "posterior.npz", "--n-chains", str(2**31 - 1))
     assert exit_message(excinfo).startswith("fit_hawkes_process.py: error: not enough memory for these settings")
     assert not (tmp_path / "posterior.npz").exists()
 
@@ -336,6 +337,23 @@ def test_unconverged_group_is_warned_about(spike_file, tmp_path, capsys):
     run_main(spike_file, tmp_path / "conjugate.npz", "--conjugate-columns", "3")
     err = capsys.readouterr().err
     assert "WARNING: group sine_correct has NOT converged" in err and "--conjugate-columns" not in err
+    run_main(spike_file, tmp_path / "signed.npz", "--model", "signed")  # which refuses conjugate proposals
+    err = capsys.readouterr().err
+    assert "WARNING: group sine_correct has NOT converged" in err and "--conjugate-columns" not in err
+
+
+def test_workers_are_no_more_than_the_groups_and_the_cores(spike_file, tmp_path, monkeypatch):
+    started = []
+
+    def recording_parallel(n_jobs):
+        started.append(n_jobs)
+        return Parallel(n_jobs=n_jobs)
+
+    monkeypatch.setattr(group_fits, "Parallel", recording_parallel)
+    run_main(spike_file, tmp_path / "many.npz", "--n-jobs", "1000")
+    run_main(spike_file, tmp_path / "one.npz", "--n-jobs", "1")
+    assert started == [min(3, cpu_count()), 1]  # three groups
+    assert (tmp_path / "many.npz").read_bytes() == (tmp_path / "one.npz").read_bytes()
 
 
 def test_unconverged_chains_run_on_to_max_samples_but_not_per_trial(spike_file, tmp_path, capsys):
@@ -472,6 +490,8 @@ def test_missing_spike_file_says_run_train_snn(tmp_path):
         ["--alpha-prior-mean", "nan"],
         ["--alpha-prior-mean", "-0.1"],
         ["--alpha-prior-mean", "1e308"],
+        ["--seed", str(2**32)],
+        ["--n-chains", str(10**30)],
     ],
 )
 def test_nonsense_arguments_exit_2(args):

@@ -7,7 +7,10 @@ from benchmarks import selection
 
 @pytest.mark.parametrize(
     "flags, message",
-    [("--n-train 0", "--n-train: must be a positive integer, got 0"), ("'unclosed", "No closing quotation")],
+    [
+        ("--n-train 0", "--n-train: must be a positive integer, at most 2147483647, got 0"),
+        ("'unclosed", "No closing quotation"),
+    ],
 )
 def test_bad_train_flags_end_in_one_error_before_any_output(flags, message, capsys):
     with pytest.raises(SystemExit) as excinfo:

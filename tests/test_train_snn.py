@@ -3,6 +3,7 @@
 The spike file's loader and layout are tested on their own in test_spike_file.py."""
 
 import pickle
+import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -505,6 +506,12 @@ def test_the_lateral_floor_is_one_threshold_unit_by_default(flags, lateral):
         ["--seed", str(2**32 - 1)],
         ["--seed", str(2**32 - 1 - 7000), "--cma-runs", "8"],  # the last run's pycma seed would be 2**32
         ["--seed", str(2**32 - 1 - 15000), "--restarts", "1"],
+        ["--sine-freq", "101"],  # above the Nyquist limit of 100 steps
+        ["--max-input-weight", "1e308"],
+        ["--init-output-weight", "1e39"],
+        ["--population", str(10**9)],
+        ["--cma-runs", str(10**6)],
+        ["--n-train", str(10**30)],
     ]
     + ([] if torch.cuda.is_available() else [["--device", "cuda"]]),
 )
@@ -517,6 +524,13 @@ def test_nonsense_arguments_exit_with_code_2(args, capsys):
     # argparse's usage, then exactly one line that names the problem
     assert [line for line in err.splitlines() if "error" in line] == [err.strip().splitlines()[-1]]
     assert "error: argument" in err.strip().splitlines()[-1]
+
+
+def test_errors_name_the_script_when_it_runs_inside_another(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["benchmarks/seeds.py"])  # as a benchmark runs it, in its process
+    with pytest.raises(SystemExit):
+        train_snn.parse_args(["--n-train", "0"])
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("train_snn.py: error: argument --n-train")
 
 
 def test_the_largest_seed_allowed_gives_pycma_its_largest_seed():

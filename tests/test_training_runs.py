@@ -49,7 +49,9 @@ def test_every_above_a_settings_generations_is_one_line_error(capsys):
     assert "--every 5 is above the generations" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("flags, message", [("--n-train 0", "must be a positive integer, got 0"), ("'x", "No closing")])
+@pytest.mark.parametrize(
+    "flags, message", [("--n-train 0", "must be a positive integer, at most 2147483647, got 0"), ("'x", "No closing")]
+)
 def test_bad_setting_flags_end_in_the_usual_error_not_train_snns_usage(flags, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         training_runs.main(["--setting", "bad", flags, "--no-report"])
