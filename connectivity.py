@@ -177,5 +177,9 @@ def group_aucs(posterior, true_weights, observable=False, alpha=None):
 
 
 def format_aucs(aucs):
-    """``"name 0.931, name 0.939"`` from a name -> AUC mapping."""
-    return ", ".join(f"{name} {auc:.3f}" for name, auc in aucs.items())
+    """``"name 0.931, name 0.939"`` from a name -> AUC mapping; a NaN AUC (no synapse, or no absent
+    pair, among the pairs scored) says so instead of printing ``nan``."""
+    return ", ".join(
+        f"{name} {auc:.3f}" if np.isfinite(auc) else f"{name} none (no synapse or no absent pair to rank)"
+        for name, auc in aucs.items()
+    )

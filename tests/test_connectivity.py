@@ -131,3 +131,8 @@ def test_group_aucs_over_observable_pairs_by_hand():
     # Observable: h0 is silent, so 0.9 (silent target) and 0.1 (silent source) drop out;
     # 0.7 against the negatives out0 <- in0 (0.2) and h1 <- out0 (0.8): 1 of 2.
     assert conn.group_aucs(posterior, true_weights, observable=True) == {"g": pytest.approx(0.5)}
+
+
+def test_format_aucs_prints_three_decimals_and_says_why_there_is_none():
+    text = conn.format_aucs({"sine_correct": 0.93149, "cosine_wrong": float("nan")})
+    assert text == "sine_correct 0.931, cosine_wrong none (no synapse or no absent pair to rank)"
