@@ -514,6 +514,12 @@ def parse_args(argv=None):
     return args
 
 
+def _out_of_memory(err):
+    """Whether ``err`` is a failed allocation: Python's, a GPU's, or torch's CPU allocator's, which
+    raises a plain ``RuntimeError`` ("can't allocate memory")."""
+    return isinstance(err, (MemoryError, torch.OutOfMemoryError)) or "can't allocate memory" in str(err)
+
+
 def main(argv=None):
     """Train, evaluate, save the spike file and the two figures, print a summary."""
     args = parse_args(argv)
@@ -531,7 +537,7 @@ def main(argv=None):
         theta, history = train(args, problem)
         weights, counts, spikes = record_run(args, problem, theta)
     except (MemoryError, RuntimeError) as err:
-        if isinstance(err, RuntimeError) and "allocate memory" not in str(err):  # torch's allocators say so
+        if not _out_of_memory(err):
             raise
         sys.exit(
             "train_snn.py: error: not enough memory for these settings; use fewer --n-train, --n-test, "

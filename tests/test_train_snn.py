@@ -816,3 +816,26 @@ def test_fresh_trials_leave_the_stored_trials_unchanged_and_reproduce(tmp_path):
     np.testing.assert_array_equal(fresh[0]["labels"], plain["labels"])
     np.testing.assert_array_equal(fresh[0]["spikes"], fresh[1]["spikes"])
     assert fresh[0]["config"]["fresh_trials"] and not plain["config"]["fresh_trials"]
+
+
+@pytest.mark.parametrize(
+    "error, out_of_memory",
+    [
+        (MemoryError(), True),
+        (torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB"), True),
+        (RuntimeError("[enforce fail at alloc_cpu.cpp:118] DefaultCPUAllocator: can't allocate memory"), True),
+        (RuntimeError("shape '[2, 3]' is invalid for input of size 5"), False),
+    ],
+)
+def test_out_of_memory_is_told_from_other_errors(error, out_of_memory, tmp_path, monkeypatch):
+    def fail(*args):
+        raise error
+
+    monkeypatch.setattr(train_snn, "train", fail)
+    if out_of_memory:
+        with pytest.raises(SystemExit, match="^train_snn.py: error: not enough memory for these settings"):
+            tiny_run(tmp_path)
+    else:  # a bug keeps its traceback
+        with pytest.raises(RuntimeError, match="is invalid"):
+            tiny_run(tmp_path)
+    assert not (tmp_path / "spikes.pkl").exists()
