@@ -227,6 +227,7 @@ def _corrupt(record, key, value):
         (lambda r: _corrupt(r, "dt", 1e300), "dt"),
         (lambda r: _corrupt(r, "dt", float("nan")), "dt"),
         (lambda r: r["lif"].update(tau_ref=1e20), "tau_ref"),
+        (lambda r: r["lif"].update(tau_ref=10**400), "tau_ref"),  # an int beyond any float
         (lambda r: r["lif"].update(tau_mem=float("inf")), "'lif'"),
         (lambda r: _corrupt(r, "lif", "fast"), "'lif'"),
         (lambda r: r["history"].update(best_fitness=np.full(3, np.nan)), "'history'"),
