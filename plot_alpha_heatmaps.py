@@ -204,7 +204,7 @@ def plot_alpha_vs_weights(
                 ax.errorbar(
                     true_weights[pairs] + jitter[pairs],
                     alpha_mean[pairs],
-                    # A skewed posterior's mean can lie outside its 90% interval: no bar below 0.
+                    # A skewed posterior's mean can lie outside its 90% interval: no bar of negative length.
                     yerr=np.maximum([alpha_mean[pairs] - alpha_low[pairs], alpha_high[pairs] - alpha_mean[pairs]], 0.0),
                     fmt="o",
                     markersize=3.5,
