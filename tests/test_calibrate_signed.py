@@ -69,7 +69,7 @@ def test_the_title_names_the_fits():
 
 
 def test_nonsense_arguments_end_in_one_line(capsys):
-    for argv in (["--n-sets", "0"], ["--n-trials", "-3"], ["--fits", "exact"]):
+    for argv in (["--n-sets", "0"], ["--n-trials", "-3"], ["--fits", "exact"], ["--section", "Bad Name"]):
         with pytest.raises(SystemExit) as stop:
             cal.parse_args(argv)
         assert stop.value.code == 2

@@ -203,7 +203,12 @@ def test_bad_input_ends_in_one_line(tmp_path):
     garbage.write_bytes(b"not a pickle")
     with pytest.raises(SystemExit, match=r"^compare_connectivity: error: .*garbage.pkl is not a readable spike file"):
         cc.main(["--spike-file", str(garbage), "--no-report"])
-    for argv in (["--trial-counts", "-4"], ["--figure", str(tmp_path / "no" / "auc.png")]):
+    for argv in (
+        ["--trial-counts", "-4"],
+        ["--figure", str(tmp_path / "no" / "auc.png")],
+        ["--figure", str(tmp_path)],  # a folder
+        ["--figure", str(tmp_path / "auc")],  # no format to save in
+    ):
         with pytest.raises(SystemExit) as excinfo:
             cc.parse_args(argv)
         assert excinfo.value.code == 2

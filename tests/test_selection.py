@@ -19,3 +19,11 @@ def test_bad_train_flags_end_in_one_error_before_any_output(flags, message, caps
     out, err = capsys.readouterr()
     assert out == ""
     assert err.splitlines()[-1].endswith(message) and "--train-flags: " in err.splitlines()[-1]
+
+
+def test_a_bad_section_name_is_refused_before_any_output(capsys):
+    with pytest.raises(SystemExit) as excinfo:
+        selection.main(["--seeds", "0", "--no-report", "--section", "Bad Name"])
+    assert excinfo.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "argument --section: use lower-case letters, digits and hyphens" in err

@@ -49,6 +49,13 @@ def test_every_above_a_settings_generations_is_one_line_error(capsys):
     assert "--every 5 is above the generations" in capsys.readouterr().err
 
 
+def test_a_bad_section_name_is_refused_before_any_run(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        training_runs.main(["--section", "Bad Name", "--no-report"])
+    assert exit_info.value.code == 2
+    assert "argument --section: use lower-case letters, digits and hyphens" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "flags, message", [("--n-train 0", "must be a positive integer, at most 2147483647, got 0"), ("'x", "No closing")]
 )

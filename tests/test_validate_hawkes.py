@@ -5,7 +5,9 @@ import pytest
 from benchmarks import validate_hawkes
 
 
-@pytest.mark.parametrize("argv", [["--seed", "-1"], ["--n-calibration", "-2"], ["--out", "no/such/folder/x.json"]])
+@pytest.mark.parametrize(
+    "argv", [["--seed", "-1"], ["--n-calibration", "-2"], ["--out", "no/such/folder/x.json"], ["--out", "."]]
+)
 def test_nonsense_arguments_are_refused(argv, capsys):
     with pytest.raises(SystemExit) as excinfo:
         validate_hawkes.parse_args(argv)
