@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 import snn_fitness
+import snn_options
 import snn_session
 import snn_training
 import spiking_network
@@ -104,7 +105,7 @@ def run(args):
     print(
         f"every {args.every} generations, the validation accuracy of each CMA-ES run's mean, and the "
         f"lowest and highest firing rate (spikes per step) of its LIF neurons in the most accurate run "
-        f"(the band is [{train_snn.RATE_FLOOR}, {train_snn.RATE_TARGET}])"
+        f"(the band is [{snn_options.RATE_FLOOR}, {snn_options.RATE_TARGET}])"
     )
     print(
         "| seed | setting | generation | networks simulated per run | runs | median over runs | best run | its rates |"

@@ -12,6 +12,7 @@ import torch
 
 import snn_figures
 import snn_fitness
+import snn_options
 import snn_session
 import snn_training
 import spiking_network as sn
@@ -739,10 +740,10 @@ def test_a_cull_by_validation_keeps_the_runs_whose_means_a_per_run_loop_ranks_be
 @pytest.mark.parametrize(
     "flags, cull_at",
     [
-        ([], train_snn.CULL_AT),
-        (["--generations", str(train_snn.CULL_AT)], 0),
-        (["--cma-runs", str(train_snn.CULL_TO)], 0),
-        (["--cull-to", "2", "--cma-runs", "3"], train_snn.CULL_AT),
+        ([], snn_options.CULL_AT),
+        (["--generations", str(snn_options.CULL_AT)], 0),
+        (["--cma-runs", str(snn_options.CULL_TO)], 0),
+        (["--cull-to", "2", "--cma-runs", "3"], snn_options.CULL_AT),
         (["--cull-at", "0"], 0),
         (["--cull-at", "5", "--generations", "6"], 5),
     ],
