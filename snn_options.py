@@ -100,6 +100,10 @@ _step = number(float, lambda v: 0 < v <= MAX_DT, f"a positive number of seconds,
 _cma_step = number(float, lambda v: 0 < v <= MAX_SIGMA0, f"a positive number, at most {MAX_SIGMA0}")
 _weight = number(float, lambda v: 0 <= v <= MAX_WEIGHT, f"a number in [0, {MAX_WEIGHT:g}] (threshold units)")
 _positive_weight = number(float, lambda v: 0 < v <= MAX_WEIGHT, f"a number in (0, {MAX_WEIGHT:g}] (threshold units)")
+# A penalty of a million already outweighs every trial's count margin; at 1e308 the fitness
+# overflows, and that showed only after the whole training.
+MAX_PENALTY = 1e6
+_penalty = number(float, lambda v: 0 <= v <= MAX_PENALTY, f"a number in [0, {MAX_PENALTY:g}]")
 _temperature = number(float, lambda v: MIN_TEMPERATURE <= v < math.inf, f"a number of at least {MIN_TEMPERATURE}")
 # More threads than cores only slow the simulation, and torch crashes on absurd counts.
 MAX_THREADS = max(os.cpu_count() or 1, 2)
@@ -182,7 +186,7 @@ def parse_args(argv=None):
     )
     add(
         "--noise-sigma",
-        type=non_negative_float,
+        type=_weight,
         default=NOISE_SIGMA,
         help=f"sd of every LIF neuron's Gaussian noise current per step, in threshold units (default {NOISE_SIGMA})",
     )
@@ -282,7 +286,7 @@ def parse_args(argv=None):
     )
     add(
         "--silence-penalty",
-        type=non_negative_float,
+        type=_penalty,
         default=0.1,
         help="fitness penalty per missing output spike per trial below --min-count (default 0.1)",
     )
@@ -315,7 +319,7 @@ def parse_args(argv=None):
     )
     add(
         "--rate-penalty",
-        type=non_negative_float,
+        type=_penalty,
         default=RATE_PENALTY,
         help=f"fitness penalty per spike per step of rate outside [--rate-floor, "
         f"--rate-target], averaged over neurons "
@@ -323,7 +327,7 @@ def parse_args(argv=None):
     )
     add(
         "--sync-penalty",
-        type=non_negative_float,
+        type=_penalty,
         default=SYNC_PENALTY,
         help=f"fitness penalty on hidden pairs firing in the same step off what independent neurons "
         f"with the trial's spike counts would give (--no-sync-two-sided: beyond it only), per pair "
@@ -339,7 +343,7 @@ def parse_args(argv=None):
     )
     add(
         "--burst-penalty",
-        type=non_negative_float,
+        type=_penalty,
         default=BURST_PENALTY,
         help="fitness penalty on hidden neurons firing in bursts at the refractory limit: spikes two "
         "steps after one of the neuron's own beyond what a steady rate would give, per neuron and "
@@ -420,6 +424,8 @@ def parse_args(argv=None):
                 f"argument {flag}: must be at most --n-steps ({args.n_steps}), the grid's Nyquist limit; "
                 f"got {frequency}"
             )
+    if args.min_count > args.n_steps:
+        parser.error(f"argument --min-count: must be at most --n-steps ({args.n_steps}) spikes, got {args.min_count}")
     if args.tau_ref > args.n_steps * args.dt:
         parser.error(
             f"argument --tau-ref: must be at most a trial's length (--n-steps x --dt = {args.n_steps * args.dt} s), "

@@ -513,6 +513,12 @@ def test_the_lateral_floor_is_one_threshold_unit_by_default(flags, lateral):
         ["--population", str(10**9)],
         ["--cma-runs", str(10**6)],
         ["--n-train", str(10**30)],
+        ["--rate-penalty", "1e308"],  # the fitness overflowed only after the whole training
+        ["--silence-penalty", "1e7"],
+        ["--sync-penalty", "2e6"],
+        ["--burst-penalty", "1e300"],
+        ["--min-count", "101"],  # more spikes than a trial of 100 steps holds; 1e300 overflowed
+        ["--noise-sigma", "1e39"],  # infinite in float32: every neuron silent, and exit 0
     ]
     + ([] if torch.cuda.is_available() else [["--device", "cuda"]]),
 )
