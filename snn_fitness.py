@@ -148,7 +148,7 @@ def excess_repeats(counts, repeats, n_steps):
     -------
     torch.Tensor, shape (population,)
     """
-    chance = counts**2 * (n_steps - 2) / n_steps**2
+    chance = counts**2 * max(n_steps - 2, 0) / n_steps**2  # a trial of under 3 steps has no lag of 2
     return (repeats - chance).clamp(min=0.0).mean(dim=(1, 2)) / n_steps
 
 

@@ -424,6 +424,11 @@ def parse_args(argv=None):
                 f"argument {flag}: must be at most --n-steps ({args.n_steps}), the grid's Nyquist limit; "
                 f"got {frequency}"
             )
+    if args.burst_penalty and round(args.tau_ref / args.dt) != 1:
+        parser.error(
+            f"argument --burst-penalty: counts spikes two steps after a neuron's own, the limit of a "
+            f"refractory period of one step; needs --tau-ref equal to --dt ({args.dt}), got --tau-ref {args.tau_ref}"
+        )
     if args.min_count > args.n_steps:
         parser.error(f"argument --min-count: must be at most --n-steps ({args.n_steps}) spikes, got {args.min_count}")
     if args.tau_ref > args.n_steps * args.dt:

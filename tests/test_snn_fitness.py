@@ -117,6 +117,16 @@ def test_the_burst_penalty_is_the_excess_of_repeated_spikes_per_neuron_and_step(
         snn_fitness.fitness(counts, labels, 5.0, 0.0, 2.0, burst_penalty=1.0)
 
 
+def test_a_trial_too_short_for_a_lag_of_two_steps_has_no_excess_repeats():
+    # Brute force: a trial of 1 or 2 steps holds no pair of steps two apart, so no repeat and no
+    # chance count; a spike there is no burst.
+    for n_steps in (1, 2):
+        raster = np.ones((1, 1, 1, n_steps), dtype=bool)
+        repeats = torch.as_tensor((raster[..., 2:] & raster[..., :-2]).sum(axis=-1), dtype=torch.float64)
+        counts = torch.as_tensor(raster.sum(axis=-1), dtype=torch.float64)
+        assert snn_fitness.excess_repeats(counts, repeats, n_steps).item() == 0.0
+
+
 def test_excess_repeats_is_zero_for_a_steady_rate_and_the_rate_for_bursts_at_the_refractory_limit():
     # Closed forms: a train at a steady rate r repeats at lag 2 at r^2 per step, which is
     # chance; a neuron firing on every other step (rate 1/2, the limit of one refractory step)

@@ -519,6 +519,7 @@ def test_the_lateral_floor_is_one_threshold_unit_by_default(flags, lateral):
         ["--burst-penalty", "1e300"],
         ["--min-count", "101"],  # more spikes than a trial of 100 steps holds; 1e300 overflowed
         ["--noise-sigma", "1e39"],  # infinite in float32: every neuron silent, and exit 0
+        ["--burst-penalty", "10", "--tau-ref", "0.002"],  # no burst of two refractory steps repeats at lag 2
     ]
     + ([] if torch.cuda.is_available() else [["--device", "cuda"]]),
 )
