@@ -43,8 +43,10 @@ SHORT_POOL = 20  # generations of the smaller pool of candidates compared
 
 def assessment_streams(seed):
     """The trials' rng and the noise generator of the assessment, apart from every stream of training."""
-    # Children 0-2 of SeedSequence(seed) are noise_generator's; the training trials come from
-    # default_rng(seed) itself. spawn(n)[i] does not depend on n.
+    # The training trials come from default_rng(seed) itself. Children 3 and 4 of SeedSequence(seed)
+    # are also noise_generator's "cull" and "check": the check's noise is this noise, but only
+    # --restarts draw it, and run_training runs no restart; the cull's is a torch stream, these
+    # trials a numpy one. spawn(n)[i] does not depend on n.
     trials, noise = np.random.SeedSequence(seed).spawn(5)[3:]
     return np.random.default_rng(trials), torch.Generator().manual_seed(int(noise.generate_state(1, np.uint64)[0] >> 1))
 
