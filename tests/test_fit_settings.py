@@ -85,6 +85,22 @@ def test_the_summary_counts_each_group_against_the_first_setting():
     assert "b: worst group's AUC 0.900-0.910 (median 0.905), >= 0.9 in every group at 2 of 2 seeds" in text
 
 
+def test_the_summary_compares_groups_as_the_table_shows_them():
+    # 0.9334 -> 0.9336 reads 0.933 -> 0.934 in the table: higher, though the difference rounds to 0;
+    # 0.9301 -> 0.9302 reads 0.930 -> 0.930: the same.
+    trials = {"sine_correct": 190, "cosine_correct": 195}
+    aucs = {
+        "a": {"sine_correct": 0.9334, "cosine_correct": 0.9301},
+        "b": {"sine_correct": 0.9336, "cosine_correct": 0.9302},
+    }
+    text = fit_settings.markdown_table([fake_row(0, aucs, trials)], {"a": [], "b": []})
+    assert "| 0 | 0.970 | sine_correct (190) | 0.933 | 0.934 |" in text
+    assert (
+        "| 0 | 0.970 | cosine_correct (195) | 0.930† | 0.930† |" in text
+    )  # fake_row: the last group missed the limits
+    assert "groups of correct trials higher in 1, lower in 0, the same in 1 of 2 (median change" in text
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
