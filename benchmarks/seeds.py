@@ -199,10 +199,18 @@ def _worst_group(row):
     return f"{name} ({row['trials'][name]})"
 
 
-def _lowest_auc(row, outcome):
-    """Lowest AUC over the observable pairs among the groups of ``outcome`` trials (NaN: none)."""
-    aucs = [auc for name, auc in row["auc_observable"].items() if name.endswith(f"_{outcome}") and np.isfinite(auc)]
-    return min(aucs, default=np.nan)
+def _lowest_auc(row, outcome=None):
+    """Lowest AUC over the observable pairs among the groups of ``outcome`` trials, or of all (NaN: none).
+
+    A group without a scorable pair (AUC NaN) is passed over, wherever it stands among the groups.
+    """
+    aucs = [auc for name, auc in row["auc_observable"].items() if outcome is None or name.endswith(f"_{outcome}")]
+    return min((auc for auc in aucs if np.isfinite(auc)), default=np.nan)
+
+
+def _has_wrong_group(row):
+    """Whether any group of wrong trials was fitted (its AUC may still be NaN: no scorable pair)."""
+    return any(name.endswith("_wrong") for name in row["auc_observable"])
 
 
 def training_span(seconds):
@@ -227,7 +235,7 @@ def markdown_table(rows):
             f"{r['converged']}/{r['groups']} | {r['train_seconds']:.0f} | {r['fit_seconds']:.0f} |"
         )
     test = np.array([r["test_accuracy"] for r in rows])
-    worst = np.array([min(r["auc_observable"].values(), default=np.nan) for r in rows])
+    worst = np.array([_lowest_auc(r) for r in rows])
     correct = np.array([_lowest_auc(r, "correct") for r in rows])
     wrong = np.array([_lowest_auc(r, "wrong") for r in rows])
     train = [r["train_seconds"] for r in rows]
@@ -241,7 +249,8 @@ def markdown_table(rows):
         f"{sum(r['converged'] for r in rows)} of {sum(r['groups'] for r in rows)}; training {training_span(train)}. "
         f"AUC >= {AUC_GOAL} in every group of correct trials in {int((correct >= AUC_GOAL).sum())} of {len(rows)}; "
         f"in every fitted group of wrong trials in {int(((wrong >= AUC_GOAL) | np.isnan(wrong)).sum())} of {len(rows)} "
-        f"({int(np.isnan(wrong).sum())} without one); KS: the fit's goodness of fit per group, mean over neurons."
+        f"({sum(not _has_wrong_group(r) for r in rows)} without one); KS: the fit's goodness of fit per group, mean "
+        "over neurons."
     )
     restarted = [str(r["seed"]) for r in rows if r["trainings"] > 1]
     if restarted:

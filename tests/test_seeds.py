@@ -66,6 +66,18 @@ def test_table_has_one_row_per_seed_and_the_spread():
     )
 
 
+def test_a_group_without_a_scorable_pair_is_passed_over_wherever_it_stands():
+    # Both seeds' wrong groups have no scorable pair (AUC NaN), listed first at seed 0 and last at
+    # seed 1: each seed's worst group is its correct one, and both seeds have a wrong group.
+    groups = [
+        {"x_wrong": (float("nan"),) * 3 + (5,), "y_correct": (0.93, 0.93, 0.1, 195)},
+        {"y_correct": (0.85, 0.85, 0.1, 195), "x_wrong": (float("nan"),) * 3 + (5,)},
+    ]
+    table = seeds.markdown_table([sweep_row(s, 0.97, 0.98, g) for s, g in enumerate(groups)])
+    assert "observable pairs 0.850-0.930 (median 0.890), >= 0.9 in 1 of 2; both in 1 of 2" in table
+    assert "wrong trials in 2 of 2 (0 without one)" in table
+
+
 @pytest.mark.parametrize(
     "value, text", [(0.8996, "0.8996"), (0.89999, "0.89999"), (0.9004, "0.900"), (0.8994, "0.899"), (0.95, "0.950")]
 )
