@@ -23,6 +23,7 @@ Command:  python -m benchmarks.record
 
 import contextlib
 import io
+import math
 import re
 import shlex
 
@@ -185,6 +186,12 @@ def rate_interval(k, n, level=0.95):
     return float(low), float(high)
 
 
+def interval_text(low, high):
+    """``"0.72-0.88"``: an interval rounded outwards to 2 decimals, so that it never prints narrower than it is."""
+    # The 1e-9 keeps a bound that is a whole hundredth in float noise (28.999999999999996) from moving.
+    return f"{math.floor(low * 100 + 1e-9) / 100:.2f}-{math.ceil(high * 100 - 1e-9) / 100:.2f}"
+
+
 def seed_ranges(seeds_):
     """``"0-9, 210-239"`` from a collection of seeds."""
     ordered = sorted(seeds_)
@@ -235,7 +242,7 @@ def sweep_table(sweeps, seconds):
         trainings = [t for seed in chosen for t in seconds[seed]]
         lines.append(
             f"| {label} | {len(chosen)} | {int((accuracy >= ACCURACY_GOAL).sum())} | {both} | "
-            f"{low:.2f}-{high:.2f} | {short} | {seeds.training_span(trainings)} |"
+            f"{interval_text(low, high)} | {short} | {seeds.training_span(trainings)} |"
         )
     return "\n".join(lines)
 

@@ -59,13 +59,15 @@ def test_the_record_counts_each_seed_of_the_defaults_sections_once(document):
     assert seconds == {0: [41.0], 1: [39.0, 61.0], 210: [33.0]}
     assert fresh == {0: (4, 4), 1: (2, 4), 210: (0, 4)}
     text = record.report(document.read_text())
-    # 1 of 2: P(X >= 1) = 1 - (1 - p)^2 and P(X <= 1) = 1 - p^2 hit 0.025 at these rates; 0 of 1: 1 - p.
-    one_of_two = f"{1 - np.sqrt(0.975):.2f}-{np.sqrt(0.975):.2f}"
+    # 1 of 2: P(X >= 1) = 1 - (1 - p)^2 and P(X <= 1) = 1 - p^2 hit 0.025 at these rates; 0 of 1: 1 - p,
+    # so 0.975 (printed outwards: 0.98).
+    one_of_two = f"{np.floor(100 * (1 - np.sqrt(0.975))) / 100:.2f}-{np.ceil(100 * np.sqrt(0.975)) / 100:.2f}"
     tuned_span, fresh_span = "39-61 s (median 41), <= 60 s in 2 of 3", "33-33 s (median 33), <= 60 s in 1 of 1"
     assert f"| 0-1 (judged every choice) | 2 | 2 | 1 | {one_of_two} | 1 (0.955; 0.884) | {tuned_span} |" in text
-    assert f"| 210 (fresh when swept) | 1 | 0 | 0 | 0.00-{1 - 0.025:.2f} | 210 (0.940; 0.970) | {fresh_span} |" in text
+    assert f"| 210 (fresh when swept) | 1 | 0 | 0 | 0.00-0.98 | 210 (0.940; 0.970) | {fresh_span} |" in text
     low, high = brute_force_interval(1, 3)
-    assert f"| all | 3 | 2 | 1 | {low:.2f}-{high:.2f} | 2 seeds | 33-61 s (median 40), <= 60 s in 3 of 4 |" in text
+    interval = f"{np.floor(100 * low) / 100:.2f}-{np.ceil(100 * high) / 100:.2f}"
+    assert f"| all | 3 | 2 | 1 | {interval} | 2 seeds | 33-61 s (median 40), <= 60 s in 3 of 4 |" in text
     assert "3 networks (seeds 0-1, 210): 1 meet both goals on every set, 1 on some (1), 1 on none (210); " in text
     assert "6 of 12 sets meet both." in text
 
@@ -146,6 +148,18 @@ def brute_force_interval(k, n, tail=0.025):
 @pytest.mark.parametrize("k, n", [(0, 10), (1, 2), (9, 10), (10, 10), (81, 100), (16, 20)])
 def test_the_rate_interval_inverts_the_binomial_tails(k, n):
     assert record.rate_interval(k, n) == pytest.approx(brute_force_interval(k, n), abs=1e-9)
+
+
+@pytest.mark.parametrize("k, n", [(97, 120), (88, 110), (9, 10), (1, 3)])
+def test_the_printed_interval_holds_the_exact_one(k, n):
+    # Rounded to nearest, 97 of 120's lower bound 0.7264 printed 0.73: narrower than the interval.
+    low, high = brute_force_interval(k, n)
+    printed_low, printed_high = map(float, record.interval_text(*record.rate_interval(k, n)).split("-"))
+    assert printed_low <= low < printed_low + 0.01 and printed_high - 0.01 < high <= printed_high
+
+
+def test_a_bound_on_a_whole_hundredth_prints_as_it_is():
+    assert record.interval_text(0.29, 0.57) == "0.29-0.57"  # 100 x 0.29 is 28.999999999999996
 
 
 def test_the_rate_interval_at_no_seed_or_every_seed_has_its_closed_form():
