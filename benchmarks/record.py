@@ -268,7 +268,8 @@ def report(text):
             sweep_table(sweeps, seconds),
             fresh_sentence(fresh),
             f"Goals: test accuracy >= {ACCURACY_GOAL} and AUC >= {AUC_GOAL} over the observable pairs in every "
-            f"fitted group. From the sections of docs/RESULTS.md that ran today's defaults: {', '.join(names)}.",
+            f"fitted group. Training: every training of those sections, so a seed swept in two counts twice. From the "
+            f"sections of docs/RESULTS.md that ran today's defaults: {', '.join(names)}.",
         ]
     )
 

@@ -70,6 +70,7 @@ def test_the_record_counts_each_seed_of_the_defaults_sections_once(document):
     assert f"| all | 3 | 2 | 1 | {interval} | 2 seeds | 33-61 s (median 40), <= 60 s in 3 of 4 |" in text
     assert "3 networks (seeds 0-1, 210): 1 meet both goals on every set, 1 on some (1), 1 on none (210); " in text
     assert "6 of 12 sets meet both." in text
+    assert "Training: every training of those sections, so a seed swept in two counts twice." in text  # 1: 39 and 61 s
 
 
 def test_a_stale_section_that_disagrees_is_an_error(document):
