@@ -355,8 +355,11 @@ def compare(spike_data, posterior, true_weights, seed, signed=None):
 
 
 def hawkes_standing(by_group):
-    """One sentence: in how many (group, trials) cells the Hawkes posterior ranks best, and which
-    method ranks better in the others, by how much AUC over the observable pairs.
+    """One sentence: in how many (group, trials) cells the Hawkes posterior ranks best, and, method by
+    method, in how many cells and by how much AUC over the observable pairs another ranks better.
+
+    A cell where several methods rank above the posterior counts for each of them. Cells whose
+    posterior has no AUC (no scorable pair) are left out.
 
     Parameters
     ----------
@@ -364,22 +367,28 @@ def hawkes_standing(by_group):
         Group -> {number of trials: method -> (AUC observable, AUC all)}.
     """
     cells = [scores for rows in by_group.values() for _, scores in sorted(rows.items())]
-    margins = {}  # the best other method of a cell -> its margins where it ranks above the posterior
+    cells = [scores for scores in cells if np.isfinite(scores["Hawkes posterior"][0])]
+    margins = {}  # method -> its margins in the cells where it ranks above the posterior
+    losses = 0
     for scores in cells:
         hawkes = scores["Hawkes posterior"][0]
-        others = {m: scores[m][0] for m in METHODS[1:] if np.isfinite(scores[m][0])}
-        best = max(others, key=others.get)
-        if others[best] > hawkes:
-            margins.setdefault(best, []).append(others[best] - hawkes)
-    losses = sum(len(m) for m in margins.values())
+        above = {m: scores[m][0] - hawkes for m in METHODS[1:] if scores[m][0] > hawkes}  # NaN is never above
+        losses += bool(above)
+        for method, margin in above.items():
+            margins.setdefault(method, []).append(margin)
     text = (
         f"Over the observable pairs the Hawkes posterior ranks the synapses at least as well as every "
         f"other method in {len(cells) - losses} of {len(cells)} (group, trials) cells"
     )
-    better = "; ".join(
-        f"{method} in {len(m)} (AUC higher by {min(m):.3f}-{max(m):.3f})" for method, m in margins.items()
-    )
-    return f"{text}; a method ranks better in {losses}: {better}." if margins else f"{text}."
+    ordered = sorted(margins, key=lambda method: -len(margins[method]))  # stable: METHODS' order among ties
+    better = "; ".join(f"{method} in {len(margins[method])} ({_by(margins[method])})" for method in ordered)
+    return f"{text}; in the other {losses}, methods that rank better: {better}." if losses else f"{text}."
+
+
+def _by(margins):
+    """``"AUC higher by 0.003-0.024"``, or ``"AUC higher by 0.016"`` for one margin or equal ones."""
+    low, high = f"{min(margins):.3f}", f"{max(margins):.3f}"
+    return f"AUC higher by {low}" if low == high else f"AUC higher by {low}-{high}"
 
 
 def plot_auc_against_trials(ax, rows, group):

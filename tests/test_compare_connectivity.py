@@ -191,11 +191,18 @@ def test_standing_counts_each_group_and_trial_count_and_names_the_methods_that_r
     by_group = {"a": {4: cell(0.9, 0.8), 16: cell(0.9, 0.8, 0.95)}, "b": {4: cell(0.7, 0.7)}}
     text = cc.hawkes_standing(by_group)
     assert "in 2 of 3 (group, trials) cells" in text
-    assert text.endswith("; a method ranks better in 1: tick MLE in 1 (AUC higher by 0.050-0.050).")
+    assert text.endswith("; in the other 1, methods that rank better: tick MLE in 1 (AUC higher by 0.050).")
     assert cc.hawkes_standing({"b": {4: cell(0.7, 0.7)}}).endswith("in 1 of 1 (group, trials) cells.")
     text = cc.hawkes_standing({"a": {4: cell(0.9, 0.95)}, "b": {4: cell(0.7, 0.8), 8: cell(0.9, 0.8, 0.95)}})
-    assert "in 0 of 3 (group, trials) cells; a method ranks better in 3: " in text
-    assert text.endswith("logistic GLM in 2 (AUC higher by 0.050-0.100); tick MLE in 1 (AUC higher by 0.050-0.050).")
+    assert "in 0 of 3 (group, trials) cells; in the other 3, methods that rank better: " in text
+    # A cell counts for every method above the posterior: both GLMs rank above it in a/4 and b/4.
+    assert text.endswith(
+        "logistic GLM in 2 (AUC higher by 0.050-0.100); GLM, dead steps out in 2 (AUC higher by 0.040-0.090); "
+        "tick MLE in 1 (AUC higher by 0.050)."
+    )
+    # A cell without a scorable pair (every AUC NaN) is no cell; a NaN method is never above.
+    nan_cell = {method: (float("nan"),) * 2 for method in cc.METHODS}
+    assert cc.hawkes_standing({"a": {4: cell(0.9, 0.8), 8: nan_cell}}).endswith("in 1 of 1 (group, trials) cells.")
 
 
 def test_bad_input_ends_in_one_line(tmp_path):
