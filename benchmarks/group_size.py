@@ -135,22 +135,26 @@ def summary(rows, seeds):
         return (
             f"No seed has a fitted group of wrong trials and a larger correct group of its class ({len(seeds)} seeds)."
         )
-    share_below = np.array([np.mean(row["subset_aucs"] < row["auc"]) for row in rows])
-    inside = sum(row["subset_aucs"].min() <= row["auc"] <= row["subset_aucs"].max() for row in rows)
+    subsets = [row["subset_aucs"][np.isfinite(row["subset_aucs"])] for row in rows]  # NaN: no scorable pair
+    share_below = np.array([np.mean(aucs < row["auc"]) for aucs, row in zip(subsets, rows)])
+    # Every group is inside its subsets' range, or strictly below or above every one of them.
+    inside = sum(aucs.min() <= row["auc"] <= aucs.max() for aucs, row in zip(subsets, rows))
+    below = sum(bool(np.all(aucs > row["auc"])) for aucs, row in zip(subsets, rows))
+    above = np.array([np.all(aucs < row["auc"]) for aucs, row in zip(subsets, rows)])
     missing = [row for row in rows if row["auc"] < AUC_GOAL]
     none_at = f" (none fitted at {', '.join(without)})" if without else ""
     text = (
         f"{len(rows)} wrong groups at {len({row['seed'] for row in rows})} of {len(seeds)} seeds{none_at}. "
         "A group's AUC lies within the range of its "
         f"same-size subsets of correct trials in {inside} of {len(rows)}, below every subset in "
-        f"{sum(share == 0 for share in share_below)}, above every one in {sum(share == 1 for share in share_below)}; "
+        f"{below}, above every one in {int(above.sum())}; "
         f"the share of subsets below it has median {np.median(share_below):.2f} over the groups (about 0.5 if the "
         "wrong trials rank like as many correct trials)."
     )
     busier = np.array([row["spikes"] > np.median(row["subset_spikes"]) for row in rows])
     text += (
         f" A group fires more spikes a trial than its median subset in {int(busier.sum())} of {len(rows)}; "
-        f"of the {int(np.sum(share_below == 1))} above every subset, in {int(busier[share_below == 1].sum())}."
+        f"of the {int(above.sum())} above every subset, in {int(busier[above].sum())}."
     )
     if missing:
         text += (

@@ -70,6 +70,12 @@ def test_table_counts_where_each_group_falls_among_its_subsets():
     assert group_size.summary(rows, [2, 5]).startswith("3 wrong groups at 2 of 2 seeds. A group's AUC")
 
 
+def test_a_group_at_its_lowest_subset_is_inside_their_range_and_not_below_them():
+    rows = [row(2, "cosine_wrong", 0.88, [0.88, 0.89, 0.9, 0.91], 150.0)]  # AUC is a ratio of counts: ties happen
+    text = group_size.summary(rows, [2])
+    assert "in 1 of 1, below every subset in 0, above every one in 0;" in text
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
