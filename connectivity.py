@@ -112,7 +112,7 @@ def connectivity_auc(alpha, true_weights, pairs=None):
         Positives and negatives scored (after ``pairs``).
     """
     off_diagonal = ~np.eye(len(true_weights), dtype=bool)
-    positive = true_weights > 0
+    positive = (true_weights > 0) & off_diagonal
     used = positive | ((true_weights == 0) & off_diagonal)
     if pairs is not None:
         used &= pairs

@@ -96,6 +96,9 @@ def test_connectivity_auc_leaves_out_inhibition_and_the_diagonal():
     fitted = np.ones((4, 4), dtype=bool)
     fitted[0] = False
     assert conn.connectivity_auc(alpha, true_weights, fitted) == (pytest.approx(10 / 15), 3, 5)
+    # A recurrent layer's own weight on the diagonal is no synapse either: the same AUC and counts.
+    true_weights[2, 2] = 1.5
+    assert conn.connectivity_auc(alpha, true_weights) == (pytest.approx(16 / 24), 3, 8)
 
 
 def test_observable_pairs_leave_out_fixed_alphas_and_silent_neurons():
