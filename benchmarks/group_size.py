@@ -135,12 +135,15 @@ def summary(rows, seeds):
         return (
             f"No seed has a fitted group of wrong trials and a larger correct group of its class ({len(seeds)} seeds)."
         )
-    subsets = [row["subset_aucs"][np.isfinite(row["subset_aucs"])] for row in rows]  # NaN: no scorable pair
-    share_below = np.array([np.mean(aucs < row["auc"]) for aucs, row in zip(subsets, rows)])
-    # Every group is inside its subsets' range, or strictly below or above every one of them.
-    inside = sum(aucs.min() <= row["auc"] <= aucs.max() for aucs, row in zip(subsets, rows))
-    below = sum(bool(np.all(aucs > row["auc"])) for aucs, row in zip(subsets, rows))
-    above = np.array([np.all(aucs < row["auc"]) for aucs, row in zip(subsets, rows)])
+    # Subsets without a scorable pair (AUC NaN) are passed over; a group none of whose subsets
+    # scored is in none of the three counts.
+    subsets = [row["subset_aucs"][np.isfinite(row["subset_aucs"])] for row in rows]
+    scored = [(aucs, row["auc"]) for aucs, row in zip(subsets, rows) if aucs.size]
+    share_below = np.array([np.mean(aucs < auc) for aucs, auc in scored])
+    # Every scored group is inside its subsets' range, or strictly below or above every one of them.
+    inside = sum(aucs.min() <= auc <= aucs.max() for aucs, auc in scored)
+    below = sum(bool(np.all(aucs > auc)) for aucs, auc in scored)
+    above = np.array([aucs.size > 0 and np.all(aucs < row["auc"]) for aucs, row in zip(subsets, rows)], dtype=bool)
     missing = [row for row in rows if row["auc"] < AUC_GOAL]
     none_at = f" (none fitted at {', '.join(without)})" if without else ""
     text = (

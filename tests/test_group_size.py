@@ -76,6 +76,16 @@ def test_a_group_at_its_lowest_subset_is_inside_their_range_and_not_below_them()
     assert "in 1 of 1, below every subset in 0, above every one in 0;" in text
 
 
+def test_subsets_without_a_scorable_pair_are_passed_over():
+    # A group none of whose subsets scored counts in none of inside, below and above.
+    nan = float("nan")
+    rows = [row(2, "cosine_wrong", 0.88, [nan, 0.85, 0.86], 150.0), row(3, "sine_wrong", 0.9, [nan, nan], 150.0)]
+    assert (
+        "in 0 of 2, below every subset in 0, above every one in 1; the share of subsets below it has median 1.00"
+        in (group_size.summary(rows, [2, 3]))
+    )
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
