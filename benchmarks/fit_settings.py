@@ -30,7 +30,17 @@ import numpy as np
 
 import fit_hawkes_process
 from benchmarks.report import RESULTS, SECTION_NAME, write_section
-from benchmarks.seeds import AUC_GOAL, DEFAULT_SEEDS, fit, run_script, score, seeds_phrase, short_of, train
+from benchmarks.seeds import (
+    AUC_GOAL,
+    DEFAULT_SEEDS,
+    fit,
+    lowest_auc,
+    run_script,
+    score,
+    seeds_phrase,
+    short_of,
+    train,
+)
 from mcmc_diagnostics import MAX_RHAT, MIN_ESS_BULK
 from spike_file import load_spike_trains
 
@@ -99,14 +109,9 @@ def _change(rows, name, first, wrong):
     )
 
 
-def _lowest(aucs):
-    """The lowest AUC of a fit's groups; NaN (a group without a scorable pair) is passed over."""
-    return min((auc for auc in aucs if np.isfinite(auc)), default=np.nan)
-
-
 def summary_line(rows, name, first):
     """One setting's line under the table."""
-    worst = np.array([_lowest(row["fits"][name]["auc_observable"].values()) for row in rows])
+    worst = np.array([lowest_auc(row["fits"][name]) for row in rows])
     line = (
         f"{name}: worst group's AUC {short_of(np.nanmin(worst), AUC_GOAL)}-{np.nanmax(worst):.3f} (median "
         f"{np.nanmedian(worst):.3f}), >= {AUC_GOAL} in every group at {int((worst >= AUC_GOAL).sum())} of "

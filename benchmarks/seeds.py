@@ -199,7 +199,7 @@ def _worst_group(row):
     return f"{name} ({row['trials'][name]})"
 
 
-def _lowest_auc(row, outcome=None):
+def lowest_auc(row, outcome=None):
     """Lowest AUC over the observable pairs among the groups of ``outcome`` trials, or of all (NaN: none).
 
     A group without a scorable pair (AUC NaN) is passed over, wherever it stands among the groups.
@@ -235,9 +235,9 @@ def markdown_table(rows):
             f"{r['converged']}/{r['groups']} | {r['train_seconds']:.0f} | {r['fit_seconds']:.0f} |"
         )
     test = np.array([r["test_accuracy"] for r in rows])
-    worst = np.array([_lowest_auc(r) for r in rows])
-    correct = np.array([_lowest_auc(r, "correct") for r in rows])
-    wrong = np.array([_lowest_auc(r, "wrong") for r in rows])
+    worst = np.array([lowest_auc(r) for r in rows])
+    correct = np.array([lowest_auc(r, "correct") for r in rows])
+    wrong = np.array([lowest_auc(r, "wrong") for r in rows])
     train = [r["train_seconds"] for r in rows]
     lines.append("")
     lines.append(
