@@ -179,6 +179,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.fit_settings --seeds $(UNCONVERGED_BEFORE) --section fit-settings-chains-before-unconverged --setting "chains seeded by the network's seed (default)" "" --setting "chains seeded 1001" "--seed 1001"
 	$(PY) -m benchmarks.fit_settings --seeds 0 1 2 3 4 5 6 7 8 9 $(UNCONVERGED_BEFORE) --section fit-settings-conjugate --setting "default (no conjugate proposals)" "" --setting "conjugate proposals on 3 columns a sweep" "--conjugate-columns 3"
 	$(PY) -m benchmarks.fit_settings --seeds $(FRESH_330) --section fit-settings-conjugate-330 --setting "default (no conjugate proposals)" "" --setting "conjugate proposals on 3 columns a sweep" "--conjugate-columns 3"
+	$(PY) -m benchmarks.fit_settings --section fit-settings-partial-pooling --setting "default (each group alone)" "" --setting "groups of a class partially pooled" "--partial-pooling class"
 	$(PY) -m benchmarks.fit_settings --seeds 0 1 2 --section fit-settings-signed-beta --setting "signed, beta at its joint mode" "--model signed" --setting "signed, beta sampled" "--model signed --sample-beta"
 	$(PY) -m benchmarks.fit_settings --seeds 2 3 --section fit-settings-signed-prior --setting "signed, coupling prior sd 3" "--model signed" --setting "signed, coupling prior sd 10" "--model signed --coupling-prior-sd 10"
 	$(BENCH_PY) -m benchmarks.compare_connectivity

@@ -78,16 +78,22 @@ def format_diagnostics(fits, groups, n_available, n_spikes):
         ``acc(beta)`` the acceptance rates of the HMC and beta moves averaged over chains
         (``acc(conj)`` that of the conjugate proposals, a column only where a fit ran them);
         ``KS`` the goodness-of-fit KS statistic averaged over neurons; ``seconds`` wall and
-        ``cpu s`` CPU time of the group's fit.
+        ``cpu s`` CPU time of the group's fit (with ``--partial-pooling``, of its class's joint
+        fit), and there ``k`` and ``b`` the posterior means of the class's pooled shape and scale,
+        ``acc(k)`` and ``acc(b)`` their walks' acceptance.
     """
+    pooled = any(fit.get("pool") is not None for fit in fits.values())
     columns = [("acc(hmc)", "hmc", 8)]
-    for title, move in (("acc(beta)", "beta"), ("acc(conj)", "conjugate")):  # moves a fit may lack
+    # Moves a fit may lack.
+    optional_moves = (("acc(beta)", "beta"), ("acc(conj)", "conjugate"), ("acc(k)", "pool_k"), ("acc(b)", "pool_b"))
+    for title, move in optional_moves:
         if any(move in fit["acceptance"] for fit in fits.values()):
             columns.append((title, move, 9))
     lines = [
         f"{'group':<16} {'trials':>9} {'spikes':>7} {'draws':>5} {'max R-hat':>9} {'min ESS':>8} "
         + "".join(f"{title:>{width}} " for title, _, width in columns)
         + f"{'KS':>6} {'seconds':>7} {'cpu s':>6}  converged"
+        + (f" {'k':>6} {'b':>7}" if pooled else "")
     ]
     for name, fit in fits.items():
         ks = fit["gof_ks"][np.isfinite(fit["gof_ks"])]  # NaN for neurons with < 2 spikes
@@ -98,9 +104,10 @@ def format_diagnostics(fits, groups, n_available, n_spikes):
             + "".join(f"{np.mean(fit['acceptance'].get(move, np.nan)):>{width}.2f} " for _, move, width in columns)
             + f"{ks.mean() if ks.size else np.nan:>6.3f} "
             f"{fit['seconds']:>7.1f} {fit['cpu_seconds']:>6.1f}  "
-            f"{'yes' if is_converged(fit['max_rhat'], fit['min_ess_bulk']) else 'NO'}"
+            f"{'yes' if is_converged(fit['max_rhat'], fit['min_ess_bulk']) else 'NO':<9}"
+            + (f" {fit['pool']['k'].mean():>6.2f} {fit['pool']['b'].mean():>7.4f}" if pooled else "")
         )
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def plan_fit(spike_data, args):
@@ -142,6 +149,10 @@ def plan_fit(spike_data, args):
             raise ValueError(f"--model signed has priors of its own; drop --alpha-prior-mean {args.alpha_prior_mean}")
         if args.per_trial:
             raise ValueError("--model signed fits pooled groups only; drop --per-trial")
+        if args.partial_pooling != "none":
+            raise ValueError(f"--model signed fits each group alone; drop --partial-pooling {args.partial_pooling}")
+    elif args.partial_pooling != "none" and args.per_trial:
+        raise ValueError(f"--per-trial fits every trial alone; drop --partial-pooling {args.partial_pooling}")
     elif args.sample_beta:
         raise ValueError("--sample-beta samples the signed model's decay; pass --model signed or drop --sample-beta")
     elif args.coupling_prior_sd != SignedPrior.w_sd:
@@ -363,6 +374,14 @@ def parse_args(argv=None):
         "of alpha and mu (the original's summed matrices)",
     )
     parser.add_argument(
+        "--partial-pooling",
+        choices=("none", "class"),
+        default="none",
+        help="class: fit the correct and wrong groups of each class jointly, their alphas sharing a "
+        "hierarchical prior whose mean per pair and spread the data learn (docs/MODEL.md, Partial pooling); "
+        "a small group then borrows strength from the large one as far as the groups agree",
+    )
+    parser.add_argument(
         "--n-jobs",
         type=worker_count,
         default=-1,
@@ -406,7 +425,8 @@ def main(argv=None):
     print(
         f"fitting {len(groups)} group(s) of test trials "
         f"({'signed Hawkes model, ' if args.model == 'signed' else ''}"
-        f"{'per trial' if args.per_trial else 'pooled'}, {args.time} time, "
+        f"{'per trial' if args.per_trial else 'pooled'}, "
+        f"{'groups of a class partially pooled, ' if args.partial_pooling == 'class' else ''}{args.time} time, "
         f"{args.background} background, {args.input} input, {args.beta} beta, "
         f"{'LIF dead steps' if args.refractory == 'lif' else 'no dead steps'}, "
         f"{args.n_chains} chains x {args.n_samples} draws, up to {sampler_options['max_samples']}"
@@ -425,6 +445,7 @@ def main(argv=None):
             args.seed,
             args.n_jobs,
             plan["backgrounds"],
+            pool=args.partial_pooling == "class",
         )
     except MemoryError:
         sys.exit(
@@ -466,6 +487,7 @@ def main(argv=None):
         "alpha_prior_mean": args.alpha_prior_mean,
         **({"coupling_prior_sd": args.coupling_prior_sd} if args.model == "signed" else {}),
         "per_trial": args.per_trial,
+        "partial_pooling": args.partial_pooling,
         "min_trials": args.min_trials,
         "max_spikes": args.max_spikes,
         "max_trials": args.max_trials,

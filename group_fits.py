@@ -14,6 +14,7 @@ import numpy as np
 from joblib import Parallel, cpu_count, delayed, effective_n_jobs
 
 from hawkes_model import HawkesProcessModel
+from hawkes_partial_pooling import fit_pooled
 from mcmc_diagnostics import summarise_draws
 from posterior_file import PARAMETERS, GroupPosterior, Posterior
 from signed_hawkes import goodness_of_fit, prepare
@@ -52,6 +53,15 @@ def fit_group(events, end_time, n_dims, model_options, sampler_options, seed):
     start, cpu_start = perf_counter(), process_time()
     model = HawkesProcessModel(n_dims, **model_options)
     post = model.fit(events, end_time, seed=seed, progress=False, **sampler_options)
+    return {
+        **_hawkes_result(model, post, events, end_time),
+        "seconds": perf_counter() - start,
+        "cpu_seconds": process_time() - cpu_start,
+    }
+
+
+def _hawkes_result(model, post, events, end_time):
+    """A ``HawkesPosterior``'s part of ``fit_group``'s result (no timings)."""
     summary = post.summary()
     gof_ks = model.goodness_of_fit(events, end_time, *(summary[p]["mean"] for p in PARAMETERS))
     return {
@@ -63,9 +73,45 @@ def fit_group(events, end_time, n_dims, model_options, sampler_options, seed):
         "min_ess_bulk": post.min_ess_bulk,
         "acceptance": dict(post.acceptance),
         "gof_ks": np.asarray(gof_ks, dtype=float),
-        "seconds": perf_counter() - start,
-        "cpu_seconds": process_time() - cpu_start,
     }
+
+
+def fit_pooled_groups(events, end_time, n_dims, model_options, sampler_options, seed):
+    """Fit several groups jointly under the pooled alpha prior of ``hawkes_partial_pooling`` (one joblib task).
+
+    Parameters
+    ----------
+    events : list
+        One list of realisations per group.
+    end_time, n_dims, sampler_options, seed
+        As for ``fit_group``.
+    model_options : list of dict
+        One per group, as for ``fit_group`` (they differ in the background only).
+
+    Returns
+    -------
+    list of dict
+        One ``fit_group``-style result per group, plus ``pool``: ``k`` and ``b`` -> their draws
+        (C, S), shared by the groups; their R-hat and ESS count in every group's ``max_rhat`` and
+        ``min_ess_bulk``, and the acceptance of their walks are ``acceptance["pool_k"]`` and
+        ``acceptance["pool_b"]``. ``seconds`` and ``cpu_seconds`` are
+        the joint fit's, the same in each of its groups.
+    """
+    start, cpu_start = perf_counter(), process_time()
+    models = [HawkesProcessModel(n_dims, **options) for options in model_options]
+    post = fit_pooled(models, events, end_time, seed=seed, **sampler_options)
+    hyper_rhat, hyper_ess = post.hyper_diagnostics
+    results = [
+        _hawkes_result(model, group_post, group_events, end_time)
+        for model, group_post, group_events in zip(models, post.groups, events)
+    ]
+    seconds, cpu_seconds = perf_counter() - start, process_time() - cpu_start
+    for result in results:
+        result["max_rhat"] = max(result["max_rhat"], hyper_rhat)
+        result["min_ess_bulk"] = min(result["min_ess_bulk"], hyper_ess)
+        result["acceptance"].update({f"pool_{hyper}": rate for hyper, rate in post.acceptance.items()})
+        result.update(pool={"k": post.k, "b": post.b}, seconds=seconds, cpu_seconds=cpu_seconds)
+    return results
 
 
 def fit_signed_group(events, end_time, model_options, sampler_options, seed):
@@ -148,7 +194,17 @@ def sum_trial_fits(fits):
 
 
 def fit_groups(
-    events, end_time, groups, n_dims, model_options, sampler_options, per_trial, seed, n_jobs, backgrounds=None
+    events,
+    end_time,
+    groups,
+    n_dims,
+    model_options,
+    sampler_options,
+    per_trial,
+    seed,
+    n_jobs,
+    backgrounds=None,
+    pool=False,
 ):
     """Fit every group (or, with ``per_trial``, every trial of every group) in parallel.
 
@@ -173,18 +229,41 @@ def fit_groups(
         does not depend on it.
     backgrounds : dict or None
         Group name -> relative background (n_dims, n_steps) of its fits; None: constant.
+    pool : bool
+        Fit the groups of each class (``"<class>_<outcome>"``) jointly under the pooled alpha
+        prior (``fit_pooled_groups``), one task per class seeded by its own child; not with
+        ``per_trial``.
 
     Returns
     -------
     dict
-        Group name -> ``fit_group``-style result.
+        Group name -> ``fit_group``-style result, in the order of ``groups``.
     """
+    backgrounds = backgrounds or {}
+    if pool:
+        classes = {}
+        for name in groups:
+            classes.setdefault(name.rsplit("_", 1)[0], []).append(name)
+        seeds = np.random.SeedSequence(seed).spawn(len(classes))
+        n_jobs = min(effective_n_jobs(n_jobs), cpu_count(), len(classes))
+        fits = Parallel(n_jobs=n_jobs)(
+            delayed(fit_pooled_groups)(
+                [[events[t] for t in groups[name]] for name in names],
+                end_time,
+                n_dims,
+                [{**model_options, "background": backgrounds.get(name)} for name in names],
+                sampler_options,
+                class_seed,
+            )
+            for names, class_seed in zip(classes.values(), seeds)
+        )
+        by_name = {name: fit for names, results in zip(classes.values(), fits) for name, fit in zip(names, results)}
+        return {name: by_name[name] for name in groups}
     if per_trial:
         tasks = [(name, [trial]) for name, trials in groups.items() for trial in trials]
     else:
         tasks = [(name, list(trials)) for name, trials in groups.items()]
     seeds = np.random.SeedSequence(seed).spawn(len(tasks))
-    backgrounds = backgrounds or {}
     # joblib starts every worker asked for, however few the fits: more than the fits or the
     # cores only cost their start (thousands stall the machine).
     n_jobs = min(effective_n_jobs(n_jobs), cpu_count(), len(tasks))
@@ -249,6 +328,7 @@ def posterior_record(spike_data, groups, skipped, fits, config, backgrounds=None
             gof_ks=fit["gof_ks"],
             background=np.ones(spikes.shape[1:]) if background is None else background,
             trial_alpha_mean=fit.get("trial_alpha_mean"),
+            pool=fit.get("pool"),
         )
     return Posterior(
         config=config,

@@ -242,6 +242,11 @@ def compensator_coefficients(state, targets):
     return np.concatenate([base, state.comp], axis=2)
 
 
+def _rate(targets, state):
+    """The prior rates as (C, D, P)."""
+    return np.broadcast_to(targets.rate, state.theta.shape)
+
+
 def gibbs_silent_targets(state, targets, silent, rng):
     """Draw the parameters of targets without events from their conjugate posterior.
 
@@ -252,7 +257,8 @@ def gibbs_silent_targets(state, targets, silent, rng):
     if silent.size == 0:
         return
     coef = compensator_coefficients(state, targets)[:, silent]  # (C, n_silent, P)
-    draws = rng.gamma(targets.shape[silent], 1.0 / (targets.rate + coef)) * targets.free[silent]
+    shape = np.broadcast_to(targets.shape, state.theta.shape)[:, silent]  # (D, P) or per chain (C, D, P)
+    draws = rng.gamma(shape, 1.0 / (_rate(targets, state)[:, silent] + coef)) * targets.free[silent]
     state.theta[:, silent] = draws
     state.log_lik[:, silent] = -(draws * coef).sum(axis=2)
 
@@ -286,7 +292,7 @@ def conjugate_move(state, targets, n_columns, rng):
     terms = event_term(targets, lam)
     for p in columns:
         coef = coefs[:, :, p]
-        proposal = rng.gamma(targets.shape[:, p], 1.0 / (targets.rate[p] + coef))  # (C, D)
+        proposal = rng.gamma(targets.shape[..., p], 1.0 / (targets.rate[..., p] + coef))  # (C, D)
         uniform = rng.random((n_chains, n_dims))
         moving = targets.moving[:, p] & excited
         step = np.where(moving, proposal - state.theta[:, :, p], 0.0)  # (C, D)

@@ -76,17 +76,22 @@ class Recorder:
         self.accepted = {move: [] for move in moves}
         self.n_kept = 0
 
-    def record(self, k, state, moves, tuning, rng):
-        """Store draw ``k``. Random numbers: the prior draws of silent sources, then the splits."""
+    def record(self, k, state, moves, tuning, rng, silent_alpha_prior=None):
+        """Store draw ``k``. Random numbers: the prior draws of silent sources, then the splits.
+
+        ``silent_alpha_prior``: (shape, rate) of every alpha's Gamma prior, each broadcastable
+        to (C, D, D), for the draws of silent sources; None: the fit's ``PriorRates``.
+        """
         n_chains, n_dims = state.theta.shape[:2]
         self.mu[:, k] = state.theta[..., 0]
         alpha = self.alpha[:, k]
         alpha[:, :, self.sources] = state.theta[..., 1:]
         if self.silent_sources.size:  # no likelihood: exact draws from the prior
-            alpha[:, :, self.silent_sources] = (
-                rng.gamma(
-                    self.prior.alpha_shape, 1.0 / self.prior.alpha_rate, (n_chains, n_dims, self.silent_sources.size)
-                )
+            shape, rate = silent_alpha_prior or (self.prior.alpha_shape, self.prior.alpha_rate)
+            size = (n_chains, n_dims, n_dims)
+            silent = (slice(None), slice(None), self.silent_sources)
+            alpha[silent] = (
+                rng.gamma(np.broadcast_to(shape, size)[silent], 1.0 / np.broadcast_to(rate, size)[silent])
                 * self.free_alpha[:, self.silent_sources]
             )
         split_identical_sources(alpha, self.groups, self.free_alpha, self.prior.alpha_shape, rng)
@@ -122,24 +127,48 @@ class Recorder:
         return {**{name: np.ascontiguousarray(x) for name, x in self.draws().items()}, "acceptance": acceptance}
 
 
-def _sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress, max_samples, conjugate_columns):
-    targets = build_targets(model, data, prior)
-    silent_targets = np.flatnonzero(data.n_events == 0)
-    state = initial_state(model, data, targets, prior, n_chains, rng)
-    tuning = start_at_the_mode(state, targets, rng)
-    warmup = WarmUp(n_warmup, state, targets, tuning)
-    recorder = Recorder(model, data, prior, targets, max_samples, state, conjugate_columns)
-    disable = None if progress else True
-    for it in tqdm(range(n_warmup + n_samples), disable=disable, desc="Hawkes MCMC"):
-        columns = conjugate_columns if it >= n_warmup else 0
-        moves = sweep(state, model, data, targets, prior, tuning, silent_targets, rng, columns)
-        if it < n_warmup:
-            warmup.update(it, state, moves)
+class Chains:
+    """One fit's chains from their start to the last kept draw: targets, state, adaptation, draws.
+
+    ``advance`` runs one sweep: the warm-up's sweeps adapt, later ones are recorded. The pooled
+    sampler (``hawkes_partial_pooling``) advances several fits in turn, changing their priors between
+    sweeps; ``_sample`` advances one.
+    """
+
+    def __init__(self, model, data, prior, n_warmup, n_chains, rng, max_samples, conjugate_columns):
+        self.model, self.data, self.prior = model, data, prior
+        self.n_warmup, self.conjugate_columns, self.max_samples = n_warmup, conjugate_columns, max_samples
+        self.targets = build_targets(model, data, prior)
+        self.silent_targets = np.flatnonzero(data.n_events == 0)
+        self.state = initial_state(model, data, self.targets, prior, n_chains, rng)
+        self.tuning = start_at_the_mode(self.state, self.targets, rng)
+        self.warmup = WarmUp(n_warmup, self.state, self.targets, self.tuning)
+        self.recorder = Recorder(model, data, prior, self.targets, max_samples, self.state, conjugate_columns)
+        self.n_sweeps = 0
+
+    def advance(self, rng, silent_alpha_prior=None):
+        """One sweep, adapting (warm-up) or recording (after it); ``silent_alpha_prior`` as for
+        ``Recorder.record``."""
+        it, warming = self.n_sweeps, self.n_sweeps < self.n_warmup
+        columns = 0 if warming else self.conjugate_columns
+        moves = sweep(
+            self.state, self.model, self.data, self.targets, self.prior, self.tuning, self.silent_targets, rng, columns
+        )
+        if warming:
+            self.warmup.update(it, self.state, moves)
         else:
-            recorder.record(it - n_warmup, state, moves, tuning, rng)
+            self.recorder.record(it - self.n_warmup, self.state, moves, self.tuning, rng, silent_alpha_prior)
+        self.n_sweeps += 1
+
+
+def _sample(model, data, prior, n_samples, n_warmup, n_chains, rng, progress, max_samples, conjugate_columns):
+    chains = Chains(model, data, prior, n_warmup, n_chains, rng, max_samples, conjugate_columns)
+    disable = None if progress else True
+    for _ in tqdm(range(n_warmup + n_samples), disable=disable, desc="Hawkes MCMC"):
+        chains.advance(rng)
+    recorder = chains.recorder
     while recorder.n_kept < max_samples and not recorder.converged():
         block = range(recorder.n_kept, min(recorder.n_kept + n_samples, max_samples))
-        for k in tqdm(block, disable=disable, desc="Hawkes MCMC, longer chains"):
-            moves = sweep(state, model, data, targets, prior, tuning, silent_targets, rng, conjugate_columns)
-            recorder.record(k, state, moves, tuning, rng)
+        for _ in tqdm(block, disable=disable, desc="Hawkes MCMC, longer chains"):
+            chains.advance(rng)
     return recorder.result()

@@ -56,8 +56,10 @@ class Targets:
     plain_start: np.ndarray  # (B + 1,) rows of plain target k: plain_start[k]:plain_start[k + 1]
     free: np.ndarray  # (D, P) parameters not fixed at 0 (alpha_mask; see `build_targets`)
     moving: np.ndarray  # (D, P) free parameters of targets with events: those HMC moves
-    shape: np.ndarray  # (D, P) Gamma prior shape of each parameter
-    rate: np.ndarray  # (P,) Gamma prior rate of each column
+    # The Gamma prior of each parameter; the pooled sampler (``hawkes_partial_pooling``) replaces both
+    # by per-chain arrays (C, D, P) before each sweep.
+    shape: np.ndarray  # (D, P) shape of each parameter
+    rate: np.ndarray  # (P,) rate of each column
 
 
 def build_targets(model, data, prior):

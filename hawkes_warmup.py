@@ -97,7 +97,7 @@ def newton_to_mode(state, targets, n_steps=NEWTON_STEPS):
         score -= targets.rate
         curv_u = theta[..., :, None] * fisher * theta[..., None, :]
         if step_no == n_steps:
-            return np.where(both, curv_u + eye * targets.shape[:, None, :], eye)
+            return np.where(both, curv_u + eye * targets.shape[..., None, :], eye)
         grad_u = (theta * score + targets.shape) * moving
         lhs = np.where(both, curv_u + eye * (np.abs(theta * score) + 1e-12)[..., None], eye)
         move = np.clip(np.linalg.solve(lhs, grad_u[..., None])[..., 0], -NEWTON_MAX_MOVE, NEWTON_MAX_MOVE)

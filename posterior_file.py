@@ -20,6 +20,8 @@ import numpy as np
 from safe_files import InputFileError, atomic_write
 
 POSTERIOR_FORMAT = "snn-hawkes-posterior"
+# The pooled prior's hyperparameters (``--partial-pooling``) and their least values.
+POOL_HYPERPARAMETERS = {"k": 1.0, "b": 0.0}
 POSTERIOR_VERSION = 3  # 2: alpha_free (which alphas were fitted); 3: acceptance of the HMC sampler
 PARAMETERS = ("mu", "alpha", "beta")
 SUMMARY_STATS = ("mean", "sd", "q05", "q95", "rhat", "ess_bulk")
@@ -63,6 +65,11 @@ class GroupPosterior:
         The relative background the group was fitted with (ones: constant).
     trial_alpha_mean : ndarray, shape (n, D, D), or None
         Each trial's posterior-mean alpha; only with ``--per-trial``.
+    pool : dict or None
+        Only with ``--partial-pooling class``: hyperparameter -> draws (C, S) of the pooled alpha
+        prior that the group's class shares (``hawkes_partial_pooling``): ``k``, its Gamma shape
+        (1: the groups differ as much as the prior allows; large: alike), and ``b``, the scale of
+        the pair means.
     """
 
     trials: np.ndarray
@@ -77,6 +84,7 @@ class GroupPosterior:
     gof_ks: np.ndarray
     background: np.ndarray
     trial_alpha_mean: np.ndarray | None = None
+    pool: dict | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -150,7 +158,7 @@ def posterior_arrays(posterior):
     ``<g>/min_ess_bulk`` float64 (), ``<g>/acceptance/<move>`` float64 (C,), ``<g>/gof_ks``
     float64 (D,), ``<g>/background`` float64 (D, n_steps) the relative background the group
     was fitted with (ones: constant); with ``--per-trial`` also ``<g>/trial_alpha_mean``
-    float64 (n, D, D).
+    float64 (n, D, D); with ``--partial-pooling class`` also ``<g>/pool/<h>`` float64 (C, S) for ``h`` in ``k``, ``b``.
     """
     arrays = {
         "format": np.str_(POSTERIOR_FORMAT),
@@ -184,6 +192,8 @@ def posterior_arrays(posterior):
         arrays[f"{name}/background"] = np.asarray(group.background, dtype=np.float64)
         if group.trial_alpha_mean is not None:
             arrays[f"{name}/trial_alpha_mean"] = np.asarray(group.trial_alpha_mean, dtype=np.float64)
+        for hyper, draws in (group.pool or {}).items():
+            arrays[f"{name}/pool/{hyper}"] = np.asarray(draws, dtype=np.float64)
     return arrays
 
 
@@ -263,7 +273,7 @@ def _unpack_posterior(arrays):
     group_names = [str(name) for name in arrays["group_names"]]
     groups = {}
     for name in group_names:
-        prefix = f"{name}/acceptance/"
+        prefix, pool = f"{name}/acceptance/", f"{name}/pool/"
         groups[name] = GroupPosterior(
             **{key: arrays[f"{name}/{key}"] for key in ("trials", "n_spikes", *PARAMETERS, "gof_ks", "background")},
             summary={p: {s: arrays[f"{name}/{p}/{s}"] for s in SUMMARY_STATS} for p in PARAMETERS},
@@ -271,6 +281,7 @@ def _unpack_posterior(arrays):
             min_ess_bulk=float(arrays[f"{name}/min_ess_bulk"]),
             acceptance={key[len(prefix) :]: arrays[key] for key in arrays if key.startswith(prefix)},
             trial_alpha_mean=arrays.get(f"{name}/trial_alpha_mean"),
+            pool={key[len(pool) :]: arrays[key] for key in arrays if key.startswith(pool)} or None,
         )
     return Posterior(
         config=json.loads(str(arrays["config"])),
@@ -358,3 +369,11 @@ def _check_posterior(posterior):
         _expect_numbers(f"{name}/gof_ks", group.gof_ks, finite=False)  # NaN: a neuron with under 2 spikes
         _expect_shape(f"{name}/background", group.background, (n_dims, posterior.n_steps))
         _expect_numbers(f"{name}/background", group.background)
+        if group.pool is not None:
+            if set(group.pool) != set(POOL_HYPERPARAMETERS):
+                raise ValueError(f"{name}/pool has {sorted(group.pool)}, expected {sorted(POOL_HYPERPARAMETERS)}")
+            for hyper, low in POOL_HYPERPARAMETERS.items():
+                _expect_shape(f"{name}/pool/{hyper}", group.pool[hyper], draws)
+                _expect_numbers(f"{name}/pool/{hyper}", group.pool[hyper])
+                if np.any(np.asarray(group.pool[hyper]) < low):
+                    raise ValueError(f"{name}/pool/{hyper} holds values below {low}")

@@ -1,0 +1,327 @@
+"""Partial pooling of several groups' Hawkes fits: a hierarchical prior on alpha and its sampler.
+
+The groups of one class (its correct and its wrong test trials) come from one network with one
+input distribution, yet a group of ten trials alone ranks its synapses far worse than one of
+two hundred. Fitted jointly, each group keeps its own mu, beta, alpha and likelihood, but a
+pair's alphas share a prior whose mean and spread the groups learn together::
+
+    alpha_g[i, j] | m_ij, k ~ Gamma(k, rate k / m_ij)       (mean m_ij, coefficient of variation k^-1/2)
+    m_ij | b ~ InverseGamma(m_shape, scale b)                (mean b / (m_shape - 1))
+    b ~ Exponential(mean (m_shape - 1) alpha_mean),   k = 1 + exp(v),  v ~ Normal(0, v_sd)
+
+A small group's alpha is drawn towards the pair's mean over the groups by as much as the groups
+agree (k), and every pair's mean towards the typical pair's (b): most pairs of a sparse network
+have no synapse, and b learns how small their alphas are. Where the groups differ, k stays near
+1 (an exponential about m_ij); it never goes below, as a Gamma shape below 1 puts a pole at 0
+that traps the sampler (``HawkesPrior.alpha_shape``). mu and beta keep their unpooled priors.
+
+The sampler is Gibbs in blocks, each leaving the joint posterior invariant:
+
+1. each group's sweep (``hawkes_moves``) given (m, k), the priors set per chain;
+2. (v, log b) given the alphas, with every m integrated out (per pair a Gamma-inverse-Gamma
+   integral in closed form, ``log_density_hyper``): random-walk Metropolis, one coordinate at a
+   time, steps adapted during the warm-up. Collapsing m keeps these global scales from crawling,
+   as they would given 2 x D^2 pair means;
+3. m given (k, b) and the alphas: conjugate, ``InverseGamma(m_shape + n_ij k, b + k S_ij)``,
+   ``S_ij`` the sum of the alphas of the ``n_ij`` groups in which j fires. A silent source's
+   alpha has no likelihood: it is integrated out of 2 and 3 and drawn from its prior when recorded.
+
+Identical spike trains are not collapsed into sums here (the sum of Gammas with different rates
+is no Gamma); each member's alpha is sampled, the transfer move handling their ridge.
+"""
+
+import dataclasses
+
+import numpy as np
+from scipy.special import gammaln
+from threadpoolctl import threadpool_limits
+
+from hawkes_bayes import HawkesPosterior, PriorRates
+from hawkes_inputs import check_positive_number
+from hawkes_sampler import Chains
+from hawkes_warmup import ADAPT_DECAY, TARGET_ACCEPTANCE_WALK
+from mcmc_diagnostics import MIN_SAMPLES, ess_bulk, is_converged, split_rhat
+
+K_STEPS = 5  # walk steps per hyperparameter and sweep: each costs sums over the pairs, no likelihood
+INITIAL_STEP = 0.3
+
+
+@dataclasses.dataclass(frozen=True)
+class PoolPrior:
+    """The hyperpriors of the pooled alpha (module docstring).
+
+    Attributes
+    ----------
+    alpha_mean : float
+        Prior mean of ``m_ij`` averaged over b (the unpooled fit's prior mean of alpha).
+    m_shape : float
+        Inverse-Gamma shape of ``m_ij`` given b, > 1 so that its mean exists (2: no variance,
+        a heavy tail, so a synapse's mean is free to stand far above the typical pair's).
+    v_sd : float
+        Standard deviation of ``v = log(k - 1)`` (median k 2; 1.5: k - 1 within a factor of
+        about 12 either way covers 90%).
+    """
+
+    alpha_mean: float = 0.1
+    m_shape: float = 2.0
+    v_sd: float = 1.5
+
+    def __post_init__(self):
+        for name in ("alpha_mean", "m_shape", "v_sd"):
+            check_positive_number(getattr(self, name), f"pool_prior.{name}")
+        if self.m_shape <= 1:
+            raise ValueError(f"pool_prior.m_shape must be > 1 (a finite mean), got {self.m_shape}")
+
+    @property
+    def b_mean(self):
+        """Prior mean of b (exponential)."""
+        return (self.m_shape - 1.0) * self.alpha_mean
+
+
+@dataclasses.dataclass
+class PooledPosterior:
+    """Draws of a pooled fit.
+
+    Attributes
+    ----------
+    groups : list of HawkesPosterior
+        One per group, in the order given.
+    k : ndarray, shape (n_chains, n_samples)
+        Draws of the shared Gamma shape (1: groups as different as an exponential allows;
+        large: every group's alpha close to the pair's mean).
+    b : ndarray, shape (n_chains, n_samples)
+        Draws of the scale of the pair means (a typical pair's mean is about b / (m_shape - 1)).
+    acceptance : dict
+        ``k`` and ``b`` -> (n_chains,) acceptance rate of their walks over the kept sweeps.
+    """
+
+    groups: list
+    k: np.ndarray
+    b: np.ndarray
+    acceptance: dict
+
+    @property
+    def hyper_diagnostics(self):
+        """Largest split R-hat and smallest bulk ESS of k and log b."""
+        draws = (self.k, np.log(self.b))
+        return max(float(split_rhat(d)) for d in draws), min(float(ess_bulk(d)) for d in draws)
+
+
+def observed_alphas(chains):
+    """The alphas with a likelihood in each group, as full matrices.
+
+    Parameters
+    ----------
+    chains : list of ``hawkes_sampler.Chains``, G of them
+
+    Returns
+    -------
+    alpha : ndarray, shape (G, C, D, D)
+        ``alpha_g[c, i, j]`` where group g sees it (j a source there, the pair free), else 1.
+    observed : ndarray of bool, shape (G, D, D)
+    """
+    n_chains, n_dims = chains[0].state.theta.shape[:2]
+    alpha = np.ones((len(chains), n_chains, n_dims, n_dims))
+    observed = np.zeros((len(chains), n_dims, n_dims), dtype=bool)
+    for g, group in enumerate(chains):
+        sources = group.data.sources
+        observed[g][:, sources] = group.targets.free[:, 1:]
+        alpha[g][:, :, sources] = np.where(group.targets.free[:, 1:], group.state.theta[..., 1:], 1.0)
+    return alpha, observed
+
+
+def pair_statistics(alpha, observed):
+    """What the hyperparameters see of the alphas: per pair, the number of groups that observe it
+    ``n`` (D, D), and per chain the sum ``total`` and the sum of logs ``log_sum`` (C, D, D) of
+    their alphas."""
+    mask = observed[:, None]
+    return observed.sum(axis=0), np.where(mask, alpha, 0.0).sum(axis=0), np.where(mask, np.log(alpha), 0.0).sum(axis=0)
+
+
+def log_density_hyper(v, log_b, stats, prior):
+    """Log density of (v, log b) given the alphas, every m integrated out, up to a constant, (C,).
+
+    Per pair, ``int prod_g Gamma(alpha_g; k, k/m) InvGamma(m; a, b) dm = k^(nk) prod_g alpha_g^(k-1)
+    Gamma(k)^-n b^a Gamma(a + nk) / (Gamma(a) (b + k S)^(a + nk))``; a pair no group observes
+    contributes 1. Then the priors of v (normal) and log b (exponential b, times its Jacobian b).
+    """
+    n, total, log_sum = stats
+    k, b = 1.0 + np.exp(v), np.exp(log_b)
+    kk, bb, a = k[:, None, None], b[:, None, None], prior.m_shape
+    per_pair = np.where(
+        n > 0,
+        n * (kk * np.log(kk) - gammaln(kk))
+        + (kk - 1.0) * log_sum
+        + a * np.log(bb)
+        + gammaln(a + n * kk)
+        - (a + n * kk) * np.log(bb + kk * total),
+        0.0,
+    )
+    return per_pair.sum(axis=(1, 2)) - 0.5 * (v / prior.v_sd) ** 2 + log_b - b / prior.b_mean
+
+
+def move_hyper(v, log_b, log_steps, stats, prior, rng):
+    """``K_STEPS`` random-walk Metropolis steps on v, then on log b, each (C,).
+
+    Returns the new (v, log_b) and the acceptance rates (2, C). Random numbers per step: normals
+    (C,), then uniforms (C,).
+    """
+    x = [v, log_b]
+    accepted = np.zeros((2,) + v.shape)
+    current = log_density_hyper(*x, stats, prior)
+    for which in (0, 1):
+        for _ in range(K_STEPS):
+            proposal = list(x)
+            proposal[which] = x[which] + np.exp(log_steps[which]) * rng.standard_normal(v.shape)
+            new = log_density_hyper(*proposal, stats, prior)
+            take = np.log(rng.random(v.shape)) < new - current
+            x[which] = np.where(take, proposal[which], x[which])
+            current = np.where(take, new, current)
+            accepted[which] += take
+    return x[0], x[1], accepted / K_STEPS
+
+
+def draw_means(stats, k, b, prior, rng):
+    """m given (k, b) and the alphas: exact conjugate draws, (C, D, D).
+
+    Random numbers: standard gammas (C, D, D).
+    """
+    n, total, _ = stats
+    kk = k[:, None, None]
+    return (b[:, None, None] + kk * total) / rng.standard_gamma(prior.m_shape + n * kk)
+
+
+def set_priors(group, k, m):
+    """Every chain's Gamma prior of the group's alphas from (k, m): ``targets.shape``/``rate`` (C, D, P)."""
+    targets, rates = group.targets, group.prior
+    n_chains, n_dims, n_params = group.state.theta.shape
+    shape = np.empty((n_chains, n_dims, n_params))
+    rate = np.empty((n_chains, n_dims, n_params))
+    shape[..., 0], rate[..., 0] = rates.mu_shape, rates.mu_rate
+    shape[..., 1:] = k[:, None, None]
+    rate[..., 1:] = k[:, None, None] / m[:, :, group.data.sources]
+    targets.shape, targets.rate = shape, rate
+
+
+def _check_models(models):
+    first = models[0]
+    for model in models[1:]:
+        same = (
+            model.n_dims == first.n_dims
+            and model.time == first.time
+            and model.dt == first.dt
+            and model.beta_kind == first.beta_kind
+            and model.prior.alpha_mean == first.prior.alpha_mean
+            and np.array_equal(
+                np.ones((first.n_dims,) * 2, bool) if model.alpha_mask is None else model.alpha_mask,
+                np.ones((first.n_dims,) * 2, bool) if first.alpha_mask is None else first.alpha_mask,
+            )
+        )
+        if not same:
+            raise ValueError(
+                "pooled groups need the same neurons, time, dt, beta kind, alpha mask and alpha prior mean"
+            )
+
+
+def fit_pooled(
+    models,
+    events,
+    end_time,
+    pool_prior=None,
+    n_samples=1000,
+    n_warmup=1000,
+    n_chains=4,
+    seed=0,
+    max_samples=None,
+    conjugate_columns=0,
+):
+    """Sample the joint posterior of several groups under the pooled prior.
+
+    Parameters
+    ----------
+    models : list of HawkesProcessModel
+        One per group (each may carry its own background); same neurons, time, dt, beta kind,
+        alpha mask and ``prior.alpha_mean``. The other numbers of each model's prior hold for mu
+        and beta; its alpha prior is replaced by the pooled one.
+    events : list
+        One list of realisations per group, as ``HawkesProcessModel.fit`` takes them.
+    end_time : float
+        Length of every realisation in seconds.
+    pool_prior : PoolPrior or None
+        None: ``PoolPrior(alpha_mean=models[0].prior.alpha_mean)``.
+    n_samples, n_warmup, n_chains, max_samples, conjugate_columns
+        As for ``HawkesProcessModel.fit``; the longer chains go on while any group or k misses
+        the convergence limits.
+    seed : int or numpy.random.SeedSequence
+        Its children seed the groups in order, then the hyperparameters.
+
+    Returns
+    -------
+    PooledPosterior
+    """
+    if not models or len(models) != len(events):
+        raise ValueError(f"need one list of realisations per model, got {len(events)} for {len(models)} models")
+    _check_models(models)
+    pool_prior = pool_prior or PoolPrior(alpha_mean=models[0].prior.alpha_mean)
+    max_samples = n_samples if max_samples is None else max_samples
+    for name, value, low in (("n_samples", n_samples, MIN_SAMPLES), ("n_chains", n_chains, 1)):
+        if value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    rngs = [np.random.default_rng(child) for child in sequence.spawn(len(models) + 1)]
+    # Single-threaded BLAS, as in hawkes_sampler.sample: the same seed gives the same draws.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run(
+            models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rngs, max_samples, conjugate_columns
+        )
+
+
+def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rngs, max_samples, conjugate_columns):
+    hyper_rng = rngs[-1]
+    v, log_b = np.zeros(n_chains), np.full(n_chains, np.log(pool_prior.b_mean))
+    k = 1.0 + np.exp(v)
+    m = np.full((n_chains, models[0].n_dims, models[0].n_dims), pool_prior.alpha_mean)
+    chains = []
+    for model, group_events, rng in zip(models, events, rngs):
+        # The collapse of identical sources into sums needs one Gamma rate for all members.
+        data = dataclasses.replace(model._prepare(group_events, end_time), duplicates=[])
+        rates = model._resolve_prior(data)
+        start = PriorRates(**{**dataclasses.asdict(rates), "alpha_shape": k[0], "alpha_rate": k[0] / m[0, 0, 0]})
+        chains.append(Chains(model, data, start, n_warmup, n_chains, rng, max_samples, conjugate_columns))
+    log_steps = np.full(2, np.log(INITIAL_STEP))  # the walks of v and log b
+    kept = {"k": np.empty((n_chains, max_samples)), "b": np.empty((n_chains, max_samples))}
+    accepted, n_kept = [], 0
+
+    def converged():
+        draws = (kept["k"][:, :n_kept], np.log(kept["b"][:, :n_kept]))
+        hyper = all(is_converged(float(split_rhat(d)), float(ess_bulk(d))) for d in draws)
+        return hyper and all(group.recorder.converged() for group in chains)
+
+    def one_sweep(it):
+        nonlocal v, log_b, k, m, log_steps, n_kept
+        for group, rng in zip(chains, rngs):
+            set_priors(group, k, m)
+            group.advance(rng, silent_alpha_prior=(k[:, None, None], k[:, None, None] / m))
+        stats = pair_statistics(*observed_alphas(chains))
+        v, log_b, rates = move_hyper(v, log_b, log_steps, stats, pool_prior, hyper_rng)
+        k, b = 1.0 + np.exp(v), np.exp(log_b)
+        m = draw_means(stats, k, b, pool_prior, hyper_rng)
+        if it < n_warmup:
+            log_steps += (rates.mean(axis=1) - TARGET_ACCEPTANCE_WALK) * (it + 1) ** -ADAPT_DECAY
+        else:
+            kept["k"][:, n_kept], kept["b"][:, n_kept] = k, b
+            accepted.append(rates)
+            n_kept += 1
+
+    for it in range(n_warmup + n_samples):
+        one_sweep(it)
+    while n_kept < max_samples and not converged():
+        for _ in range(min(n_samples, max_samples - n_kept)):
+            one_sweep(n_warmup + n_kept)
+    rates = np.mean(accepted, axis=0)  # (2, C)
+    return PooledPosterior(
+        groups=[HawkesPosterior(**group.recorder.result()) for group in chains],
+        k=kept["k"][:, :n_kept].copy(),
+        b=kept["b"][:, :n_kept].copy(),
+        acceptance={"k": rates[0], "b": rates[1]},
+    )
