@@ -24,7 +24,9 @@ The sampler is Gibbs in blocks, each leaving the joint posterior invariant:
    as they would given 2 x D^2 pair means;
 3. m given (k, b) and the alphas: conjugate, ``InverseGamma(m_shape + n_ij k, b + k S_ij)``,
    ``S_ij`` the sum of the alphas of the ``n_ij`` groups in which j fires. A silent source's
-   alpha has no likelihood: it is integrated out of 2 and 3 and drawn from its prior when recorded.
+   alpha has no likelihood: it is integrated out of 2-4 and drawn from its prior when recorded;
+4. each pair's mean and its observed alphas scaled together (``scale_move``), across the
+   funnel that steps 1 and 3 cross only slowly: a weak pair with a small mean.
 
 Identical spike trains are not collapsed into sums here (the sum of Gammas with different rates
 is no Gamma); each member's alpha is sampled, the transfer move handling their ridge.
@@ -37,8 +39,10 @@ from scipy.special import gammaln
 from threadpoolctl import threadpool_limits
 
 from hawkes_bayes import HawkesPosterior, PriorRates
-from hawkes_inputs import check_positive_number
+from hawkes_inputs import check_positive_number, segment_sums
+from hawkes_moves import compensator_coefficients
 from hawkes_sampler import Chains
+from hawkes_targets import event_term, intensity
 from hawkes_warmup import ADAPT_DECAY, TARGET_ACCEPTANCE_WALK
 from mcmc_diagnostics import MIN_SAMPLES, ess_bulk, is_converged, split_rhat
 
@@ -191,6 +195,59 @@ def draw_means(stats, k, b, prior, rng):
     return (b[:, None, None] + kk * total) / rng.standard_gamma(prior.m_shape + n * kk)
 
 
+def scale_move(chains, m, b, prior, log_step, rng):
+    """Joint log-scale moves of each pair's mean with its observed alphas (in place); mean acceptance.
+
+    Given m, a pair's alphas are held near m_ij by their prior; given the alphas, m_ij is held
+    near them: a pair whose alpha sits near 0 with a small m (the typical pair's) leaves only
+    by many small steps, the funnel of a hierarchical prior. Here, source column by column,
+    every (chain, target i) proposes ``m_ij`` and every observed ``alpha_g[i, j]`` times one
+    factor ``exp(eps)``, ``eps ~ Normal(0, exp(log_step))``. Their priors and the Jacobian
+    ``exp((n_ij + 1) eps)`` change the log density by ``-m_shape eps + b (1 - exp(-eps)) / m_ij``;
+    each group's likelihood by its event terms and compensator (the event terms as
+    ``hawkes_moves.conjugate_move`` updates them). Random numbers per column: normals (C, D),
+    then uniforms (C, D).
+
+    Returns
+    -------
+    float
+        Mean acceptance over the proposals of pairs some group observes (NaN: none).
+    """
+    _, observed = observed_alphas(chains)
+    lams = [intensity(g.targets, g.state.theta, g.state.h) for g in chains]
+    terms = [event_term(g.targets, lam) for g, lam in zip(chains, lams)]
+    coefs = [compensator_coefficients(g.state, g.targets) for g in chains]
+    accepted, proposed = 0, 0
+    for j in range(m.shape[1]):
+        eps = np.exp(log_step) * rng.standard_normal(m.shape[:2])  # (C, D)
+        uniform = rng.random(m.shape[:2])
+        seen = observed[:, :, j].any(axis=0)  # (D,)
+        if not seen.any():
+            continue
+        log_ratio = np.where(seen, -prior.m_shape * eps - b[:, None] * np.expm1(-eps) / m[:, :, j], 0.0)
+        changes = {}
+        for g, group in enumerate(chains):
+            if observed[g, :, j].any():
+                p = 1 + int(np.searchsorted(group.data.sources, j))
+                step = np.where(observed[g, :, j], group.state.theta[:, :, p] * np.expm1(eps), 0.0)  # (C, D)
+                lam_new = lams[g] + step[:, group.targets.dim] * group.state.h[:, p - 1]
+                terms_new = event_term(group.targets, lam_new)
+                change = segment_sums(terms_new - terms[g], group.targets.start) - step * coefs[g][:, :, p]
+                log_ratio = log_ratio + change
+                changes[g] = (p, step, change, lam_new, terms_new)
+        take = seen & (np.log(uniform) < log_ratio)
+        m[:, :, j] = np.where(take, m[:, :, j] * np.exp(eps), m[:, :, j])
+        for g, (p, step, change, lam_new, terms_new) in changes.items():
+            state, at_events = chains[g].state, take[:, chains[g].targets.dim]
+            state.theta[:, :, p] += np.where(take, step, 0.0)
+            state.log_lik += np.where(take, change, 0.0)
+            lams[g] = np.where(at_events, lam_new, lams[g])
+            terms[g] = np.where(at_events, terms_new, terms[g])
+        accepted += int(take.sum())
+        proposed += int(seen.sum()) * m.shape[0]
+    return accepted / proposed if proposed else np.nan
+
+
 def set_priors(group, k, m):
     """Every chain's Gamma prior of the group's alphas from (k, m): ``targets.shape``/``rate`` (C, D, P)."""
     targets, rates = group.targets, group.prior
@@ -288,7 +345,7 @@ def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rn
         rates = model._resolve_prior(data)
         start = PriorRates(**{**dataclasses.asdict(rates), "alpha_shape": k[0], "alpha_rate": k[0] / m[0, 0, 0]})
         chains.append(Chains(model, data, start, n_warmup, n_chains, rng, max_samples, conjugate_columns))
-    log_steps = np.full(2, np.log(INITIAL_STEP))  # the walks of v and log b
+    log_steps = np.full(3, np.log(INITIAL_STEP))  # the walks of v and log b, the scale move
     kept = {"k": np.empty((n_chains, max_samples)), "b": np.empty((n_chains, max_samples))}
     accepted, n_kept = [], 0
 
@@ -303,11 +360,13 @@ def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rn
             set_priors(group, k, m)
             group.advance(rng, silent_alpha_prior=(k[:, None, None], k[:, None, None] / m))
         stats = pair_statistics(*observed_alphas(chains))
-        v, log_b, rates = move_hyper(v, log_b, log_steps, stats, pool_prior, hyper_rng)
+        v, log_b, rates = move_hyper(v, log_b, log_steps[:2], stats, pool_prior, hyper_rng)
         k, b = 1.0 + np.exp(v), np.exp(log_b)
         m = draw_means(stats, k, b, pool_prior, hyper_rng)
+        scaled = scale_move(chains, m, b, pool_prior, log_steps[2], hyper_rng)
         if it < n_warmup:
-            log_steps += (rates.mean(axis=1) - TARGET_ACCEPTANCE_WALK) * (it + 1) ** -ADAPT_DECAY
+            rate = np.append(rates.mean(axis=1), TARGET_ACCEPTANCE_WALK if np.isnan(scaled) else scaled)
+            log_steps += (rate - TARGET_ACCEPTANCE_WALK) * (it + 1) ** -ADAPT_DECAY
         else:
             kept["k"][:, n_kept], kept["b"][:, n_kept] = k, b
             accepted.append(rates)

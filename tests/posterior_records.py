@@ -7,11 +7,14 @@ from posterior_file import PARAMETERS, SUMMARY_STATS, GroupPosterior, Posterior
 from spike_file import neuron_labels
 
 
-def fake_group(alpha_mean, trials, n_steps, n_chains=2, n_samples=40, seed=0, pair_beta=False, per_trial=False):
+def fake_group(
+    alpha_mean, trials, n_steps, n_chains=2, n_samples=40, seed=0, pair_beta=False, per_trial=False, pooled=False
+):
     """A ``GroupPosterior`` whose alpha draws scatter around ``alpha_mean`` (D, D).
 
     Every neuron has 50 spikes per trial; the background is constant; with ``per_trial`` each
-    trial's posterior-mean alpha is ``alpha_mean`` split evenly over the trials.
+    trial's posterior-mean alpha is ``alpha_mean`` split evenly over the trials; with ``pooled``
+    it holds draws of the pooled prior's k and b.
     """
     rng = np.random.default_rng(seed)
     n = len(alpha_mean)
@@ -31,6 +34,11 @@ def fake_group(alpha_mean, trials, n_steps, n_chains=2, n_samples=40, seed=0, pa
         gof_ks=np.full(n, 0.05),
         background=np.ones((n, n_steps)),
         trial_alpha_mean=(np.repeat(alpha_mean[None] / len(trials), len(trials), axis=0) if per_trial else None),
+        pool=(
+            {"k": 1.0 + rng.gamma(2.0, 1.0, (n_chains, n_samples)), "b": rng.gamma(5.0, 0.001, (n_chains, n_samples))}
+            if pooled
+            else None
+        ),
     )
 
 
@@ -79,4 +87,5 @@ def expected_keys(posterior):
         keys |= {f"{g}/acceptance/{move}" for move in group.acceptance}
         if group.trial_alpha_mean is not None:
             keys.add(f"{g}/trial_alpha_mean")
+        keys |= {f"{g}/pool/{hyper}" for hyper in group.pool or {}}
     return keys

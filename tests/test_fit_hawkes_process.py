@@ -252,6 +252,7 @@ def test_coupling_prior_sd_reaches_the_signed_fit_and_only_it(spike_file, tmp_pa
         (["--conjugate-columns", "2"], "--model signed fits --conjugate-columns 0 only; drop --conjugate-columns 2"),
         (["--per-trial"], "--model signed fits pooled groups only; drop --per-trial"),
         (["--alpha-prior-mean", "0.5"], "--model signed has priors of its own; drop --alpha-prior-mean 0.5"),
+        (["--partial-pooling", "class"], "--model signed fits each group alone; drop --partial-pooling class"),
     ],
 )
 def test_signed_model_refuses_the_options_it_does_not_fit(spike_file, tmp_path, extra, message):
@@ -397,6 +398,31 @@ def test_per_trial_mode_sums_the_trials(spike_file, tmp_path):
     group = posterior.groups["cosine_correct"]
     assert group.trial_alpha_mean.shape == (2, 6, 6)
     np.testing.assert_allclose(group.trial_alpha_mean.sum(axis=0), group.summary["alpha"]["mean"], rtol=1e-10)
+
+
+def test_partial_pooling_fits_each_class_jointly_and_stores_its_hyperparameters(spike_file, tmp_path, capsys):
+    run_main(spike_file, tmp_path / "a.npz", "--partial-pooling", "class", "--seed", "5")
+    header = capsys.readouterr().out.splitlines()[1]
+    assert header.split()[-2:] == ["k", "b"] and "acc(k)" in header
+    posterior = load_posterior(tmp_path / "a.npz")
+    assert posterior.config["partial_pooling"] == "class"
+    sine = [posterior.groups[name] for name in ("sine_correct", "sine_wrong")]
+    assert set(sine[0].pool) == {"k", "b"} and sine[0].pool["k"].shape == sine[0].alpha.shape[:2]
+    np.testing.assert_array_equal(sine[0].pool["k"], sine[1].pool["k"])  # one prior per class
+    assert not np.array_equal(sine[0].pool["k"], posterior.groups["cosine_correct"].pool["k"])
+    assert set(sine[0].acceptance) >= {"pool_k", "pool_b"}
+    run_main(spike_file, tmp_path / "b.npz", "--partial-pooling", "class", "--seed", "5", "--n-jobs", "2")
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    run_main(spike_file, tmp_path / "c.npz", "--seed", "5")
+    assert load_posterior(tmp_path / "c.npz").groups["sine_wrong"].pool is None
+
+
+def test_partial_pooling_refuses_per_trial_fits(spike_file, tmp_path):
+    with pytest.raises(SystemExit) as excinfo:
+        run_main(spike_file, tmp_path / "posterior.npz", "--partial-pooling", "class", "--per-trial")
+    assert exit_message(excinfo) == (
+        "fit_hawkes_process.py: error: --per-trial fits every trial alone; drop --partial-pooling class"
+    )
 
 
 @pytest.mark.parametrize("prior_mean", [None, 0.7])

@@ -6,6 +6,8 @@ random-walk Metropolis on every parameter of a one-neuron, two-group problem wit
 likelihood; and with no data, the recorded alphas against draws from the hierarchical prior.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -13,8 +15,19 @@ from scipy.integrate import quad
 from scipy.special import gammaln
 
 from hawkes_model import HawkesPrior, HawkesProcessModel
-from hawkes_partial_pooling import PoolPrior, draw_means, fit_pooled, log_density_hyper, move_hyper, pair_statistics
+from hawkes_partial_pooling import (
+    PoolPrior,
+    draw_means,
+    fit_pooled,
+    log_density_hyper,
+    move_hyper,
+    observed_alphas,
+    pair_statistics,
+    scale_move,
+)
+from hawkes_sampler import Chains
 from hawkes_simulation import simulate_hawkes
+from hawkes_targets import log_likelihood
 from mcmc_diagnostics import ess_bulk
 
 
@@ -219,3 +232,31 @@ def test_same_seed_same_draws_and_models_must_agree():
     np.testing.assert_array_equal(a.k, b.k)
     with pytest.raises(ValueError, match="same neurons"):
         fit_pooled([models[0], HawkesProcessModel(2, time="discrete", dt=0.001)], events, 1.0, n_samples=20)
+
+
+def test_scale_move_keeps_each_chains_log_likelihood_and_priors_in_step():
+    """After joint scale moves the stored log-likelihoods equal a fresh evaluation, and every
+    accepted pair moved its mean and its observed alphas by one factor."""
+    rng = np.random.default_rng(3)
+    n_dims = 4
+    truth = np.where(rng.random((n_dims, n_dims)) < 0.5, 0.3, 0.0)
+    mu, dt = np.full(n_dims, 15.0), 0.002
+    models = [HawkesProcessModel(n_dims, time="discrete", dt=dt) for _ in range(2)]
+    chains = []
+    for g, model in enumerate(models):
+        events = [simulate_hawkes(mu, truth, 150.0, 1.0, seed=10 * g + s, time="discrete", dt=dt) for s in range(3)]
+        data = dataclasses.replace(model._prepare(events, 1.0), duplicates=[])
+        chains.append(Chains(model, data, model._resolve_prior(data), 0, 3, rng, 4, 0))
+    alpha_before, observed = observed_alphas(chains)
+    m = rng.gamma(2.0, 0.05, (3, n_dims, n_dims))
+    m_before = m.copy()
+    rate = scale_move(chains, m, np.full(3, 0.01), PoolPrior(), np.log(0.5), rng)
+    assert 0.0 < rate < 1.0
+    for group in chains:
+        fresh = log_likelihood(group.targets, group.state.theta, group.state.h, group.state.comp)
+        np.testing.assert_allclose(group.state.log_lik, fresh, rtol=1e-10, atol=1e-8)
+    factor = m / m_before
+    alpha_after, _ = observed_alphas(chains)
+    for g in range(2):
+        expected = np.where(observed[g], alpha_before[g] * factor, alpha_before[g])
+        np.testing.assert_allclose(alpha_after[g], expected, rtol=1e-12)

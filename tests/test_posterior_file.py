@@ -19,14 +19,16 @@ WEIGHTS = {
 }
 
 
-def make_posterior(per_trial=False, pair_beta=False):
+def make_posterior(per_trial=False, pair_beta=False, pooled=False):
     """Two fitted groups of a 1-3-2 network; the input's row of alpha fixed at 0."""
     alpha = np.full((6, 6), 0.1)
     alpha[0] = 0.0
     free = np.ones((6, 6), dtype=bool)
     free[0] = False
     groups = {
-        name: fake_group(alpha * (k + 1), trials, N_STEPS, seed=k, pair_beta=pair_beta, per_trial=per_trial)
+        name: fake_group(
+            alpha * (k + 1), trials, N_STEPS, seed=k, pair_beta=pair_beta, per_trial=per_trial, pooled=pooled
+        )
         for k, (name, trials) in enumerate((("sine_correct", [0, 4, 5]), ("cosine_correct", [2, 3])))
     }
     return fake_posterior(
@@ -57,9 +59,9 @@ def test_save_npz_is_deterministic_and_loads_without_pickle(tmp_path):
         pf.save_npz({"bad": np.array([{"a": 1}], dtype=object)}, tmp_path / "bad.npz")
 
 
-@pytest.mark.parametrize("per_trial", [False, True])
-def test_the_file_holds_the_documented_keys_and_dtypes(tmp_path, per_trial):
-    posterior = make_posterior(per_trial=per_trial)
+@pytest.mark.parametrize("per_trial, pooled", [(False, False), (True, False), (False, True)])
+def test_the_file_holds_the_documented_keys_and_dtypes(tmp_path, per_trial, pooled):
+    posterior = make_posterior(per_trial=per_trial, pooled=pooled)
     pf.save_posterior(posterior, tmp_path / "post.npz")
     with np.load(tmp_path / "post.npz", allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in npz.files}
@@ -73,9 +75,12 @@ def test_the_file_holds_the_documented_keys_and_dtypes(tmp_path, per_trial):
 
 
 # ----------------------------------------------------------------------------- the records
-@pytest.mark.parametrize("per_trial, pair_beta", [(False, False), (True, False), (False, True)])
-def test_a_posterior_loads_back_as_the_same_records(tmp_path, per_trial, pair_beta):
-    posterior = make_posterior(per_trial=per_trial, pair_beta=pair_beta)
+@pytest.mark.parametrize(
+    "per_trial, pair_beta, pooled",
+    [(False, False, False), (True, False, False), (False, True, False), (False, False, True)],
+)
+def test_a_posterior_loads_back_as_the_same_records(tmp_path, per_trial, pair_beta, pooled):
+    posterior = make_posterior(per_trial=per_trial, pair_beta=pair_beta, pooled=pooled)
     pf.save_posterior(posterior, tmp_path / "post.npz")
     loaded = pf.load_posterior(tmp_path / "post.npz")
     assert isinstance(loaded, pf.Posterior)
@@ -101,6 +106,12 @@ def test_a_posterior_loads_back_as_the_same_records(tmp_path, per_trial, pair_be
             np.testing.assert_array_equal(back.trial_alpha_mean, group.trial_alpha_mean)
         else:
             assert back.trial_alpha_mean is None
+        if pooled:
+            assert set(back.pool) == {"k", "b"}
+            for hyper, draws in group.pool.items():
+                np.testing.assert_array_equal(back.pool[hyper], draws)
+        else:
+            assert back.pool is None
 
 
 def test_a_loaded_posterior_writes_the_same_bytes_again(tmp_path):
@@ -152,6 +163,24 @@ def test_a_posterior_refuses_parts_that_disagree(change, fragment):
     posterior = make_posterior()
     with pytest.raises(ValueError, match=fragment):
         dataclasses.replace(posterior, **change(posterior))
+
+
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        (lambda pool: {"k": pool["k"]}, "pool has"),
+        (lambda pool: {**pool, "k": pool["k"] - 1.0}, "pool/k holds values below 1"),
+        (lambda pool: {**pool, "b": -pool["b"]}, "pool/b holds values below 0"),
+        (lambda pool: {**pool, "b": pool["b"][:, :-1]}, "pool/b has shape"),
+        (lambda pool: {**pool, "k": np.full_like(pool["k"], np.nan)}, "pool/k holds NaN"),
+    ],
+)
+def test_a_posterior_refuses_pooled_draws_no_fit_writes(change, fragment):
+    posterior = make_posterior(pooled=True)
+    group = posterior.groups["sine_correct"]
+    bad = dataclasses.replace(group, pool=change(group.pool))
+    with pytest.raises(ValueError, match=fragment):
+        dataclasses.replace(posterior, groups={**posterior.groups, "sine_correct": bad})
 
 
 # ----------------------------------------------------------------------------- the loader
