@@ -80,15 +80,21 @@ def format_diagnostics(fits, groups, n_available, n_spikes):
         ``KS`` the goodness-of-fit KS statistic averaged over neurons; ``seconds`` wall and
         ``cpu s`` CPU time of the group's fit (with ``--partial-pooling``, of its class's joint
         fit), and there ``k`` and ``b`` the posterior means of the class's pooled shape and scale,
-        ``acc(k)`` and ``acc(b)`` their walks' acceptance.
+        ``acc(k)`` and ``acc(b)`` their walks' acceptance, ``acc(scale)`` the scale move's.
     """
     pooled = any(fit.get("pool") is not None for fit in fits.values())
     columns = [("acc(hmc)", "hmc", 8)]
     # Moves a fit may lack.
-    optional_moves = (("acc(beta)", "beta"), ("acc(conj)", "conjugate"), ("acc(k)", "pool_k"), ("acc(b)", "pool_b"))
+    optional_moves = (
+        ("acc(beta)", "beta"),
+        ("acc(conj)", "conjugate"),
+        ("acc(k)", "pool_k"),
+        ("acc(b)", "pool_b"),
+        ("acc(scale)", "pool_scale"),
+    )
     for title, move in optional_moves:
         if any(move in fit["acceptance"] for fit in fits.values()):
-            columns.append((title, move, 9))
+            columns.append((title, move, max(9, len(title))))
     lines = [
         f"{'group':<16} {'trials':>9} {'spikes':>7} {'draws':>5} {'max R-hat':>9} {'min ESS':>8} "
         + "".join(f"{title:>{width}} " for title, _, width in columns)

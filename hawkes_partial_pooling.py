@@ -96,7 +96,8 @@ class PooledPosterior:
     b : ndarray, shape (n_chains, n_samples)
         Draws of the scale of the pair means (a typical pair's mean is about b / (m_shape - 1)).
     acceptance : dict
-        ``k`` and ``b`` -> (n_chains,) acceptance rate of their walks over the kept sweeps.
+        ``k`` and ``b`` -> (n_chains,) acceptance rate of their walks over the kept sweeps,
+        ``scale`` that of ``scale_move`` (NaN: no pair observed).
     """
 
     groups: list
@@ -210,14 +211,14 @@ def scale_move(chains, m, b, prior, log_step, rng):
 
     Returns
     -------
-    float
-        Mean acceptance over the proposals of pairs some group observes (NaN: none).
+    ndarray, shape (C,)
+        Each chain's acceptance over its proposals of pairs some group observes (NaN: none).
     """
     _, observed = observed_alphas(chains)
     lams = [intensity(g.targets, g.state.theta, g.state.h) for g in chains]
     terms = [event_term(g.targets, lam) for g, lam in zip(chains, lams)]
     coefs = [compensator_coefficients(g.state, g.targets) for g in chains]
-    accepted, proposed = 0, 0
+    accepted, proposed = np.zeros(m.shape[0]), 0
     for j in range(m.shape[1]):
         eps = np.exp(log_step) * rng.standard_normal(m.shape[:2])  # (C, D)
         uniform = rng.random(m.shape[:2])
@@ -243,9 +244,9 @@ def scale_move(chains, m, b, prior, log_step, rng):
             state.log_lik += np.where(take, change, 0.0)
             lams[g] = np.where(at_events, lam_new, lams[g])
             terms[g] = np.where(at_events, terms_new, terms[g])
-        accepted += int(take.sum())
-        proposed += int(seen.sum()) * m.shape[0]
-    return accepted / proposed if proposed else np.nan
+        accepted += take.sum(axis=1)
+        proposed += int(seen.sum())
+    return accepted / proposed if proposed else np.full(m.shape[0], np.nan)
 
 
 def set_priors(group, k, m):
@@ -307,7 +308,7 @@ def fit_pooled(
     pool_prior : PoolPrior or None
         None: ``PoolPrior(alpha_mean=models[0].prior.alpha_mean)``.
     n_samples, n_warmup, n_chains, max_samples, conjugate_columns
-        As for ``HawkesProcessModel.fit``; the longer chains go on while any group or k misses
+        As for ``HawkesProcessModel.fit``; the longer chains go on while any group, k or b misses
         the convergence limits.
     seed : int or numpy.random.SeedSequence
         Its children seed the groups in order, then the hyperparameters.
@@ -321,7 +322,8 @@ def fit_pooled(
     _check_models(models)
     pool_prior = pool_prior or PoolPrior(alpha_mean=models[0].prior.alpha_mean)
     max_samples = n_samples if max_samples is None else max_samples
-    for name, value, low in (("n_samples", n_samples, MIN_SAMPLES), ("n_chains", n_chains, 1)):
+    counts = (("n_samples", n_samples, MIN_SAMPLES), ("n_warmup", n_warmup, 0), ("n_chains", n_chains, 1))
+    for name, value, low in counts + (("max_samples", max_samples, n_samples),):
         if value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
@@ -365,11 +367,12 @@ def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rn
         m = draw_means(stats, k, b, pool_prior, hyper_rng)
         scaled = scale_move(chains, m, b, pool_prior, log_steps[2], hyper_rng)
         if it < n_warmup:
-            rate = np.append(rates.mean(axis=1), TARGET_ACCEPTANCE_WALK if np.isnan(scaled) else scaled)
+            scale_rate = TARGET_ACCEPTANCE_WALK if np.isnan(scaled).any() else scaled.mean()
+            rate = np.append(rates.mean(axis=1), scale_rate)
             log_steps += (rate - TARGET_ACCEPTANCE_WALK) * (it + 1) ** -ADAPT_DECAY
         else:
             kept["k"][:, n_kept], kept["b"][:, n_kept] = k, b
-            accepted.append(rates)
+            accepted.append(np.vstack([rates, scaled]))
             n_kept += 1
 
     for it in range(n_warmup + n_samples):
@@ -377,10 +380,10 @@ def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rn
     while n_kept < max_samples and not converged():
         for _ in range(min(n_samples, max_samples - n_kept)):
             one_sweep(n_warmup + n_kept)
-    rates = np.mean(accepted, axis=0)  # (2, C)
+    rates = np.mean(accepted, axis=0)  # (3, C)
     return PooledPosterior(
         groups=[HawkesPosterior(**group.recorder.result()) for group in chains],
         k=kept["k"][:, :n_kept].copy(),
         b=kept["b"][:, :n_kept].copy(),
-        acceptance={"k": rates[0], "b": rates[1]},
+        acceptance={"k": rates[0], "b": rates[1], "scale": rates[2]},
     )
