@@ -137,7 +137,7 @@ class Chains:
 
     def __init__(self, model, data, prior, n_warmup, n_chains, rng, max_samples, conjugate_columns):
         self.model, self.data, self.prior = model, data, prior
-        self.n_warmup, self.conjugate_columns, self.max_samples = n_warmup, conjugate_columns, max_samples
+        self.n_warmup, self.conjugate_columns = n_warmup, conjugate_columns
         self.targets = build_targets(model, data, prior)
         self.silent_targets = np.flatnonzero(data.n_events == 0)
         self.state = initial_state(model, data, self.targets, prior, n_chains, rng)
