@@ -211,8 +211,10 @@ def scale_move(chains, m, b, prior, log_step, rng):
 
     Returns
     -------
-    ndarray, shape (C,)
-        Each chain's acceptance over its proposals of pairs some group observes (NaN: none).
+    accepted : ndarray, shape (C,)
+        Each chain's accepted proposals.
+    proposed : int
+        Each chain's proposals: the pairs some group observes.
     """
     _, observed = observed_alphas(chains)
     lams = [intensity(g.targets, g.state.theta, g.state.h) for g in chains]
@@ -246,7 +248,7 @@ def scale_move(chains, m, b, prior, log_step, rng):
             terms[g] = np.where(at_events, terms_new, terms[g])
         accepted += take.sum(axis=1)
         proposed += int(seen.sum())
-    return accepted / proposed if proposed else np.full(m.shape[0], np.nan)
+    return accepted, proposed
 
 
 def set_priors(group, k, m):
@@ -365,14 +367,14 @@ def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rn
         v, log_b, rates = move_hyper(v, log_b, log_steps[:2], stats, pool_prior, hyper_rng)
         k, b = 1.0 + np.exp(v), np.exp(log_b)
         m = draw_means(stats, k, b, pool_prior, hyper_rng)
-        scaled = scale_move(chains, m, b, pool_prior, log_steps[2], hyper_rng)
+        scaled, proposed = scale_move(chains, m, b, pool_prior, log_steps[2], hyper_rng)
         if it < n_warmup:
-            scale_rate = TARGET_ACCEPTANCE_WALK if np.isnan(scaled).any() else scaled.mean()
+            scale_rate = scaled.sum() / (proposed * n_chains) if proposed else TARGET_ACCEPTANCE_WALK
             rate = np.append(rates.mean(axis=1), scale_rate)
             log_steps += (rate - TARGET_ACCEPTANCE_WALK) * (it + 1) ** -ADAPT_DECAY
         else:
             kept["k"][:, n_kept], kept["b"][:, n_kept] = k, b
-            accepted.append(np.vstack([rates, scaled]))
+            accepted.append(np.vstack([rates, scaled / proposed if proposed else np.full(n_chains, np.nan)]))
             n_kept += 1
 
     for it in range(n_warmup + n_samples):

@@ -250,8 +250,8 @@ def test_scale_move_keeps_each_chains_log_likelihood_and_priors_in_step():
     alpha_before, observed = observed_alphas(chains)
     m = rng.gamma(2.0, 0.05, (3, n_dims, n_dims))
     m_before = m.copy()
-    rate = scale_move(chains, m, np.full(3, 0.01), PoolPrior(), np.log(0.5), rng)
-    assert rate.shape == (3,) and np.all((rate > 0.0) & (rate < 1.0))
+    accepted, proposed = scale_move(chains, m, np.full(3, 0.01), PoolPrior(), np.log(0.5), rng)
+    assert proposed > 0 and np.all((accepted > 0) & (accepted < proposed))
     for group in chains:
         fresh = log_likelihood(group.targets, group.state.theta, group.state.h, group.state.comp)
         np.testing.assert_allclose(group.state.log_lik, fresh, rtol=1e-10, atol=1e-8)
