@@ -193,6 +193,14 @@ def sum_trial_fits(fits):
     return combined
 
 
+def _in_parallel(calls, n_jobs):
+    """Run joblib's delayed ``calls``, their results in order, on at most ``n_jobs`` workers (-1:
+    all cores)."""
+    # joblib starts every worker asked for, however few the fits: more than the fits or the
+    # cores only cost their start (thousands stall the machine).
+    return Parallel(n_jobs=min(effective_n_jobs(n_jobs), cpu_count(), len(calls)))(calls)
+
+
 def fit_groups(
     events,
     end_time,
@@ -245,17 +253,19 @@ def fit_groups(
         for name in groups:
             classes.setdefault(name.rsplit("_", 1)[0], []).append(name)
         seeds = np.random.SeedSequence(seed).spawn(len(classes))
-        n_jobs = min(effective_n_jobs(n_jobs), cpu_count(), len(classes))
-        fits = Parallel(n_jobs=n_jobs)(
-            delayed(fit_pooled_groups)(
-                [[events[t] for t in groups[name]] for name in names],
-                end_time,
-                n_dims,
-                [{**model_options, "background": backgrounds.get(name)} for name in names],
-                sampler_options,
-                class_seed,
-            )
-            for names, class_seed in zip(classes.values(), seeds)
+        fits = _in_parallel(
+            [
+                delayed(fit_pooled_groups)(
+                    [[events[t] for t in groups[name]] for name in names],
+                    end_time,
+                    n_dims,
+                    [{**model_options, "background": backgrounds.get(name)} for name in names],
+                    sampler_options,
+                    class_seed,
+                )
+                for names, class_seed in zip(classes.values(), seeds)
+            ],
+            n_jobs,
         )
         by_name = {name: fit for names, results in zip(classes.values(), fits) for name, fit in zip(names, results)}
         return {name: by_name[name] for name in groups}
@@ -264,19 +274,19 @@ def fit_groups(
     else:
         tasks = [(name, list(trials)) for name, trials in groups.items()]
     seeds = np.random.SeedSequence(seed).spawn(len(tasks))
-    # joblib starts every worker asked for, however few the fits: more than the fits or the
-    # cores only cost their start (thousands stall the machine).
-    n_jobs = min(effective_n_jobs(n_jobs), cpu_count(), len(tasks))
-    fits = Parallel(n_jobs=n_jobs)(
-        delayed(fit_group)(
-            [events[t] for t in trials],
-            end_time,
-            n_dims,
-            {**model_options, "background": backgrounds.get(name)},
-            sampler_options,
-            task_seed,
-        )
-        for (name, trials), task_seed in zip(tasks, seeds)
+    fits = _in_parallel(
+        [
+            delayed(fit_group)(
+                [events[t] for t in trials],
+                end_time,
+                n_dims,
+                {**model_options, "background": backgrounds.get(name)},
+                sampler_options,
+                task_seed,
+            )
+            for (name, trials), task_seed in zip(tasks, seeds)
+        ],
+        n_jobs,
     )
     if not per_trial:
         return {name: fit for (name, _), fit in zip(tasks, fits)}

@@ -42,8 +42,6 @@ A_{l-1}`` over each source's own events, and the compensators in closed form, so
 likelihood costs O(number of events x n_dims) with no Python loop over events.
 """
 
-import numbers
-
 import numpy as np
 from scipy import stats
 
@@ -61,9 +59,8 @@ from hawkes_inputs import (
     resolve_seed,
     segment_sums,
 )
-from hawkes_sampler import sample
+from hawkes_sampler import check_run_lengths, sample
 from hawkes_simulation import simulate_hawkes  # noqa: F401
-from mcmc_diagnostics import MIN_SAMPLES
 
 # The prefix scan stops once the terms it would still add are below this (relative to A >= 1).
 SCAN_TOLERANCE = 1e-17
@@ -551,17 +548,7 @@ class HawkesProcessModel:
             With ``n_samples`` draws per chain, or more (at most ``max_samples``) where the
             chains went on.
         """
-        counts_to_check = (
-            ("n_samples", n_samples, MIN_SAMPLES),
-            ("n_warmup", n_warmup, 0),
-            ("n_chains", n_chains, 1),
-            ("conjugate_columns", conjugate_columns, 0),
-        )
-        if max_samples is not None:
-            counts_to_check += (("max_samples", max_samples, n_samples),)
-        for name, value, low in counts_to_check:
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        check_run_lengths(n_samples, n_warmup, n_chains, max_samples, conjugate_columns)
         data = self._prepare(events, end_time)
         draws = sample(
             self,

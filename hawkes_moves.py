@@ -242,11 +242,6 @@ def compensator_coefficients(state, targets):
     return np.concatenate([base, state.comp], axis=2)
 
 
-def _rate(targets, state):
-    """The prior rates as (C, D, P)."""
-    return np.broadcast_to(targets.rate, state.theta.shape)
-
-
 def gibbs_silent_targets(state, targets, silent, rng):
     """Draw the parameters of targets without events from their conjugate posterior.
 
@@ -257,8 +252,9 @@ def gibbs_silent_targets(state, targets, silent, rng):
     if silent.size == 0:
         return
     coef = compensator_coefficients(state, targets)[:, silent]  # (C, n_silent, P)
-    shape = np.broadcast_to(targets.shape, state.theta.shape)[:, silent]  # (D, P) or per chain (C, D, P)
-    draws = rng.gamma(shape, 1.0 / (_rate(targets, state)[:, silent] + coef)) * targets.free[silent]
+    # The priors as (C, n_silent, P), whether given per chain or not.
+    shape, rate = (np.broadcast_to(x, state.theta.shape)[:, silent] for x in (targets.shape, targets.rate))
+    draws = rng.gamma(shape, 1.0 / (rate + coef)) * targets.free[silent]
     state.theta[:, silent] = draws
     state.log_lik[:, silent] = -(draws * coef).sum(axis=2)
 

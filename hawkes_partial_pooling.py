@@ -41,10 +41,10 @@ from threadpoolctl import threadpool_limits
 from hawkes_bayes import HawkesPosterior, PriorRates
 from hawkes_inputs import check_positive_number, segment_sums
 from hawkes_moves import compensator_coefficients
-from hawkes_sampler import Chains
+from hawkes_sampler import Chains, check_run_lengths
 from hawkes_targets import event_term, intensity
 from hawkes_warmup import ADAPT_DECAY, TARGET_ACCEPTANCE_WALK
-from mcmc_diagnostics import MIN_SAMPLES, ess_bulk, is_converged, split_rhat
+from mcmc_diagnostics import ess_bulk, is_converged, split_rhat
 
 K_STEPS = 5  # walk steps per hyperparameter and sweep: each costs sums over the pairs, no likelihood
 INITIAL_STEP = 0.3
@@ -112,27 +112,27 @@ class PooledPosterior:
         return max(float(split_rhat(d)) for d in draws), min(float(ess_bulk(d)) for d in draws)
 
 
-def observed_alphas(chains):
-    """The alphas with a likelihood in each group, as full matrices.
+def observed_mask(chains):
+    """Which alphas have a likelihood in each group (j a source there, the pair free), (G, D, D) bool.
 
-    Parameters
-    ----------
-    chains : list of ``hawkes_sampler.Chains``, G of them
-
-    Returns
-    -------
-    alpha : ndarray, shape (G, C, D, D)
-        ``alpha_g[c, i, j]`` where group g sees it (j a source there, the pair free), else 1.
-    observed : ndarray of bool, shape (G, D, D)
+    Fixed for a fit: it depends on the data and the alpha mask only.
     """
-    n_chains, n_dims = chains[0].state.theta.shape[:2]
-    alpha = np.ones((len(chains), n_chains, n_dims, n_dims))
+    n_dims = chains[0].state.theta.shape[1]
     observed = np.zeros((len(chains), n_dims, n_dims), dtype=bool)
     for g, group in enumerate(chains):
+        observed[g][:, group.data.sources] = group.targets.free[:, 1:]
+    return observed
+
+
+def observed_alphas(chains, observed):
+    """Every group's alphas as full matrices, (G, C, D, D): ``alpha_g[c, i, j]`` where ``observed``
+    (``observed_mask``), else 1."""
+    n_chains, n_dims = chains[0].state.theta.shape[:2]
+    alpha = np.ones((len(chains), n_chains, n_dims, n_dims))
+    for g, group in enumerate(chains):
         sources = group.data.sources
-        observed[g][:, sources] = group.targets.free[:, 1:]
-        alpha[g][:, :, sources] = np.where(group.targets.free[:, 1:], group.state.theta[..., 1:], 1.0)
-    return alpha, observed
+        alpha[g][:, :, sources] = np.where(observed[g][:, sources], group.state.theta[..., 1:], 1.0)
+    return alpha
 
 
 def pair_statistics(alpha, observed):
@@ -196,8 +196,9 @@ def draw_means(stats, k, b, prior, rng):
     return (b[:, None, None] + kk * total) / rng.standard_gamma(prior.m_shape + n * kk)
 
 
-def scale_move(chains, m, b, prior, log_step, rng):
-    """Joint log-scale moves of each pair's mean with its observed alphas (in place); mean acceptance.
+def scale_move(chains, observed, m, b, prior, log_step, rng):
+    """Joint log-scale moves of each pair's mean with its observed alphas (in place; ``observed``
+    from ``observed_mask``); the accepted and proposed counts.
 
     Given m, a pair's alphas are held near m_ij by their prior; given the alphas, m_ij is held
     near them: a pair whose alpha sits near 0 with a small m (the typical pair's) leaves only
@@ -216,7 +217,6 @@ def scale_move(chains, m, b, prior, log_step, rng):
     proposed : int
         Each chain's proposals: the pairs some group observes.
     """
-    _, observed = observed_alphas(chains)
     lams = [intensity(g.targets, g.state.theta, g.state.h) for g in chains]
     terms = [event_term(g.targets, lam) for g, lam in zip(chains, lams)]
     coefs = [compensator_coefficients(g.state, g.targets) for g in chains]
@@ -323,11 +323,8 @@ def fit_pooled(
         raise ValueError(f"need one list of realisations per model, got {len(events)} for {len(models)} models")
     _check_models(models)
     pool_prior = pool_prior or PoolPrior(alpha_mean=models[0].prior.alpha_mean)
+    check_run_lengths(n_samples, n_warmup, n_chains, max_samples, conjugate_columns)
     max_samples = n_samples if max_samples is None else max_samples
-    counts = (("n_samples", n_samples, MIN_SAMPLES), ("n_warmup", n_warmup, 0), ("n_chains", n_chains, 1))
-    for name, value, low in counts + (("max_samples", max_samples, n_samples),):
-        if value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     rngs = [np.random.default_rng(child) for child in sequence.spawn(len(models) + 1)]
     # Single-threaded BLAS, as in hawkes_sampler.sample: the same seed gives the same draws.
@@ -349,6 +346,7 @@ def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rn
         rates = model._resolve_prior(data)
         start = PriorRates(**{**dataclasses.asdict(rates), "alpha_shape": k[0], "alpha_rate": k[0] / m[0, 0, 0]})
         chains.append(Chains(model, data, start, n_warmup, n_chains, rng, max_samples, conjugate_columns))
+    observed = observed_mask(chains)
     log_steps = np.full(3, np.log(INITIAL_STEP))  # the walks of v and log b, the scale move
     kept = {"k": np.empty((n_chains, max_samples)), "b": np.empty((n_chains, max_samples))}
     accepted, n_kept = [], 0
@@ -363,11 +361,11 @@ def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rn
         for group, rng in zip(chains, rngs):
             set_priors(group, k, m)
             group.advance(rng, silent_alpha_prior=(k[:, None, None], k[:, None, None] / m))
-        stats = pair_statistics(*observed_alphas(chains))
+        stats = pair_statistics(observed_alphas(chains, observed), observed)
         v, log_b, rates = move_hyper(v, log_b, log_steps[:2], stats, pool_prior, hyper_rng)
         k, b = 1.0 + np.exp(v), np.exp(log_b)
         m = draw_means(stats, k, b, pool_prior, hyper_rng)
-        scaled, proposed = scale_move(chains, m, b, pool_prior, log_steps[2], hyper_rng)
+        scaled, proposed = scale_move(chains, observed, m, b, pool_prior, log_steps[2], hyper_rng)
         if it < n_warmup:
             scale_rate = scaled.sum() / (proposed * n_chains) if proposed else TARGET_ACCEPTANCE_WALK
             rate = np.append(rates.mean(axis=1), scale_rate)

@@ -15,6 +15,8 @@ The chain state is one ``hawkes_moves.ChainState``; the numbers of the prior com
 ``PriorRates``.
 """
 
+import numbers
+
 import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
@@ -22,7 +24,23 @@ from tqdm.auto import tqdm
 from hawkes_moves import split_identical_sources, sweep
 from hawkes_targets import build_targets, identical_groups
 from hawkes_warmup import WarmUp, initial_state, start_at_the_mode
-from mcmc_diagnostics import is_converged, worst_diagnostics
+from mcmc_diagnostics import MIN_SAMPLES, is_converged, worst_diagnostics
+
+
+def check_run_lengths(n_samples, n_warmup, n_chains, max_samples, conjugate_columns):
+    """Raise ``ValueError`` unless every count is an integer at or above its least value
+    (``max_samples``, None or at least ``n_samples``)."""
+    counts = (
+        ("n_samples", n_samples, MIN_SAMPLES),
+        ("n_warmup", n_warmup, 0),
+        ("n_chains", n_chains, 1),
+        ("conjugate_columns", conjugate_columns, 0),
+    )
+    if max_samples is not None:
+        counts += (("max_samples", max_samples, n_samples),)
+    for name, value, low in counts:
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
 def sample(

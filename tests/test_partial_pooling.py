@@ -22,6 +22,7 @@ from hawkes_partial_pooling import (
     log_density_hyper,
     move_hyper,
     observed_alphas,
+    observed_mask,
     pair_statistics,
     scale_move,
 )
@@ -247,16 +248,17 @@ def test_scale_move_keeps_each_chains_log_likelihood_and_priors_in_step():
         events = [simulate_hawkes(mu, truth, 150.0, 1.0, seed=10 * g + s, time="discrete", dt=dt) for s in range(3)]
         data = dataclasses.replace(model._prepare(events, 1.0), duplicates=[])
         chains.append(Chains(model, data, model._resolve_prior(data), 0, 3, rng, 4, 0))
-    alpha_before, observed = observed_alphas(chains)
+    observed = observed_mask(chains)
+    alpha_before = observed_alphas(chains, observed)
     m = rng.gamma(2.0, 0.05, (3, n_dims, n_dims))
     m_before = m.copy()
-    accepted, proposed = scale_move(chains, m, np.full(3, 0.01), PoolPrior(), np.log(0.5), rng)
+    accepted, proposed = scale_move(chains, observed, m, np.full(3, 0.01), PoolPrior(), np.log(0.5), rng)
     assert proposed > 0 and np.all((accepted > 0) & (accepted < proposed))
     for group in chains:
         fresh = log_likelihood(group.targets, group.state.theta, group.state.h, group.state.comp)
         np.testing.assert_allclose(group.state.log_lik, fresh, rtol=1e-10, atol=1e-8)
     factor = m / m_before
-    alpha_after, _ = observed_alphas(chains)
+    alpha_after = observed_alphas(chains, observed)
     for g in range(2):
         expected = np.where(observed[g], alpha_before[g] * factor, alpha_before[g])
         np.testing.assert_allclose(alpha_after[g], expected, rtol=1e-12)
