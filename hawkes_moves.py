@@ -197,13 +197,15 @@ def hmc_move(state, targets, tuning, rng):
 
 
 # ---------------------------------------------------------------------- transfer moves
-def transfer_move(state, targets, tuning, rng):
+def transfer_move(state, targets, tuning, rng, prior_density=None):
     """Random-walk Metropolis along each chosen pair's principal axis in theta.
 
     For slot ``q`` every target with a pair there proposes ``theta[p] + z a_p``,
     ``theta[r] + z a_r`` (``(p, r) = pairs[i, q]``, ``a = pair_axis[i, q]``,
     ``z ~ N(0, exp(pair_log_step)^2)``): symmetric, so the ratio is the posterior ratio; a
-    negative proposal is rejected. Random numbers per slot: normals (C, D), uniforms (C, D).
+    negative proposal is rejected. ``prior_density(theta)`` -> (C, D) is the log prior density
+    (default: the targets' Gamma priors, ``log_prior``). Random numbers per slot: normals (C, D),
+    uniforms (C, D).
 
     Returns
     -------
@@ -213,6 +215,7 @@ def transfer_move(state, targets, tuning, rng):
     n_chains, n_dims = state.theta.shape[:2]
     accepted = np.zeros((n_chains, n_dims, tuning.pairs.shape[1]), dtype=bool)
     rows = np.arange(n_dims)
+    prior_density = prior_density or (lambda theta: log_prior(targets, theta))
     for q in range(tuning.pairs.shape[1]):  # a few slots; all targets move together in each
         first, second = tuning.pairs[:, q, 0], tuning.pairs[:, q, 1]
         has = first >= 0
@@ -225,7 +228,7 @@ def transfer_move(state, targets, tuning, rng):
         theta_new = np.maximum(theta_new, 0.0)
         log_lik_new = log_likelihood(targets, theta_new, state.h, state.comp, which=np.flatnonzero(has))
         with np.errstate(invalid="ignore"):
-            log_ratio = log_lik_new + log_prior(targets, theta_new) - state.log_lik - log_prior(targets, state.theta)
+            log_ratio = log_lik_new + prior_density(theta_new) - state.log_lik - prior_density(state.theta)
             acc = valid & (np.log(uniform) < log_ratio)
         state.theta[acc] = theta_new[acc]
         state.log_lik[acc] = log_lik_new[acc]

@@ -40,7 +40,7 @@ from threadpoolctl import threadpool_limits
 
 from hawkes_bayes import HawkesPosterior, PriorRates
 from hawkes_inputs import check_positive_number, segment_sums
-from hawkes_moves import compensator_coefficients
+from hawkes_moves import compensator_coefficients, transfer_move
 from hawkes_sampler import Chains, check_run_lengths
 from hawkes_targets import event_term, intensity
 from hawkes_warmup import ADAPT_DECAY, TARGET_ACCEPTANCE_WALK
@@ -48,6 +48,10 @@ from mcmc_diagnostics import ess_bulk, is_converged, split_rhat
 
 K_STEPS = 5  # walk steps per hyperparameter and sweep: each costs sums over the pairs, no likelihood
 INITIAL_STEP = 0.3
+# Rounds of collapsed transfer moves per sweep. A transfer random-walks along a ridge that the
+# other moves cross slowly, and costs one likelihood evaluation of the targets with pairs, a small
+# part of a sweep's HMC trajectories and beta move: many rounds buy mixing along the ridge cheaply.
+TRANSFER_ROUNDS = 10
 
 
 @dataclasses.dataclass(frozen=True)
@@ -251,6 +255,58 @@ def scale_move(chains, observed, m, b, prior, log_step, rng):
     return accepted, proposed
 
 
+def collapsed_prior(group, others, k, b, prior):
+    """The group's log prior density with every pair mean m integrated out, given the other
+    groups' alphas: a function of theta (C, D, P) -> (C, D), constants dropped.
+
+    ``others`` is ``(n, total)``: per pair the number of other groups that observe it (D, D) and
+    the sum of their alphas (C, D, D). Integrating m_ij out of ``InvGamma(m; a, b) prod Gamma(alpha;
+    k, k/m)`` leaves, as a function of this group's ``alpha``, ``alpha^(k-1) (b + k (S + alpha))^-(a
+    + (n + 1) k)``; mu keeps its Gamma prior.
+    """
+    targets, sources = group.targets, group.data.sources
+    n, total = others[0][:, sources], others[1][:, :, sources]
+    kk, bb, a = k[:, None, None], b[:, None, None], prior.m_shape
+    mu_shape, mu_rate = targets.shape[..., 0], targets.rate[..., 0]
+
+    def density(theta):
+        mu, alpha = theta[..., 0], theta[..., 1:]
+        with np.errstate(divide="ignore", invalid="ignore"):  # a clipped proposal at 0, rejected
+            pooled = (kk - 1.0) * np.log(alpha) - (a + (n + 1) * kk) * np.log(bb + kk * (total + alpha))
+            own_mu = (mu_shape - 1.0) * np.log(mu) - mu_rate * mu
+        return own_mu + np.where(targets.free[:, 1:], pooled, 0.0).sum(axis=2)
+
+    return density
+
+
+def collapsed_transfers(chains, observed, k, b, prior, rng):
+    """Each group's transfer moves (``hawkes_moves.transfer_move``) with the pair means
+    integrated out; the pair means must be drawn afresh (``draw_means``) before they are used.
+
+    Given m, a transfer that moves a group's alpha away from the pair's mean is pulled back by its
+    prior, and m follows the alphas only a sweep later: where two sources of one target can stand
+    in for each other and the groups disagree which, the sampler crawls along that ridge. With m
+    integrated out, a proposal sees the other groups' alphas directly. Valid as a move on the
+    marginal of the alphas, (k, b) and the rest, since m is redrawn from its full conditional
+    afterwards (partially collapsed Gibbs).
+
+    Returns the acceptance indicators (C, D, Q) of each group with transfer pairs, else None.
+    """
+    alpha = observed_alphas(chains, observed)
+    n, total, _ = pair_statistics(alpha, observed)
+    accepted = []
+    for g, group in enumerate(chains):
+        if group.tuning.pairs is None:
+            accepted.append(None)
+            continue
+        own = np.where(observed[g], alpha[g], 0.0)
+        density = collapsed_prior(group, (n - observed[g], total - own), k, b, prior)
+        accepted.append(transfer_move(group.state, group.targets, group.tuning, rng, density))
+        alpha[g] = observed_alphas([group], observed[g : g + 1])[0]
+        total = total - own + np.where(observed[g], alpha[g], 0.0)
+    return accepted
+
+
 def set_priors(group, k, m):
     """Every chain's Gamma prior of the group's alphas from (k, m): ``targets.shape``/``rate`` (C, D, P)."""
     targets, rates = group.targets, group.prior
@@ -361,6 +417,8 @@ def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rn
         for group, rng in zip(chains, rngs):
             set_priors(group, k, m)
             group.advance(rng, silent_alpha_prior=(k[:, None, None], k[:, None, None] / m))
+        for _ in range(TRANSFER_ROUNDS):
+            collapsed_transfers(chains, observed, k, np.exp(log_b), pool_prior, hyper_rng)
         stats = pair_statistics(observed_alphas(chains, observed), observed)
         v, log_b, rates = move_hyper(v, log_b, log_steps[:2], stats, pool_prior, hyper_rng)
         k, b = 1.0 + np.exp(v), np.exp(log_b)

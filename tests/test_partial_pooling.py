@@ -17,6 +17,7 @@ from scipy.special import gammaln
 from hawkes_model import HawkesPrior, HawkesProcessModel
 from hawkes_partial_pooling import (
     PoolPrior,
+    collapsed_transfers,
     draw_means,
     fit_pooled,
     log_density_hyper,
@@ -262,3 +263,64 @@ def test_scale_move_keeps_each_chains_log_likelihood_and_priors_in_step():
     for g in range(2):
         expected = np.where(observed[g], alpha_before[g] * factor, alpha_before[g])
         np.testing.assert_allclose(alpha_after[g], expected, rtol=1e-12)
+
+
+def test_collapsed_transfer_samples_the_line_with_the_pair_mean_integrated_out():
+    """Transfer moves along a fixed line in one group's (mu, alpha), every chain started alike,
+    against a grid of that line's density: the group's own O(N^2) likelihood, mu's Gamma prior,
+    and alpha's pooled prior with the other group's alpha fixed and m integrated out by quadrature."""
+    end_time, beta = 10.0, 5.0
+    first = [simulate_hawkes(np.array([1.0]), np.array([[0.4]]), beta, end_time, seed=1)]
+    second = [simulate_hawkes(np.array([1.0]), np.array([[0.4]]), beta, end_time, seed=2)]
+    models = [HawkesProcessModel(1, prior=HawkesPrior(alpha_mean=0.3)) for _ in range(2)]
+    rng = np.random.default_rng(0)
+    n_chains = 64
+    chains = []
+    for model, events in zip(models, (first, second)):
+        data = dataclasses.replace(model._prepare(events, end_time), duplicates=[])
+        group = Chains(model, data, model._resolve_prior(data), 0, n_chains, rng, 4, 0)
+        state = group.state
+        for name in ("theta", "beta", "h", "h32", "comp", "log_lik"):
+            getattr(state, name)[:] = getattr(state, name)[:1]  # every chain as the first
+        chains.append(group)
+    chains[1].state.theta[:, 0, 1] = 0.05  # the other group's alpha, far below this group's
+    start = chains[0].state.theta[0, 0].copy()
+    tuning = chains[0].tuning
+    axis = np.array([0.4, -0.5])
+    tuning.pairs, tuning.pair_axis, tuning.pair_log_step = np.array([[[0, 1]]]), axis[None, None], np.zeros((1, 1))
+    prior = PoolPrior(alpha_mean=0.3)
+    k, b = np.full(n_chains, 3.0), np.full(n_chains, 0.2)
+    observed = observed_mask(chains)
+    draws = []
+    for it in range(1500):
+        collapsed_transfers(chains, observed, k, b, prior, rng)
+        if it >= 300:
+            draws.append((chains[0].state.theta[:, 0, 0] - start[0]) / axis[0])
+    draws = np.array(draws).T  # (C, n): the position z along the line
+    np.testing.assert_allclose(chains[0].state.theta[:, 0], start + draws[:, -1:] * axis, rtol=1e-9)
+
+    rates = chains[0].prior
+    times = first[0][0]
+    z = np.linspace(-start[0] / axis[0], start[1] / -axis[1], 401)[1:-1]  # mu > 0 and alpha > 0
+    mu, alpha = start[0] + z * axis[0], start[1] + z * axis[1]
+    beta_0 = np.full(z.size, chains[0].state.beta[0])
+
+    def pooled_prior(a):
+        def density(m):
+            alphas = stats.gamma.pdf([a, 0.05], 3.0, scale=m / 3.0)  # this group's, the other's
+            return alphas.prod() * stats.invgamma.pdf(m, prior.m_shape, scale=0.2)
+
+        return quad(density, 0, 1.0, limit=200)[0] + quad(density, 1.0, np.inf, limit=200)[0]
+
+    log_density = (
+        _loglik_1d(mu, alpha, beta_0, times, end_time)
+        + stats.gamma.logpdf(mu, rates.mu_shape, scale=1.0 / rates.mu_rate)
+        + np.log([pooled_prior(a) for a in alpha])
+    )
+    weight = np.exp(log_density - log_density.max())
+    weight /= weight.sum()
+    mean = (weight * z).sum()
+    sd = np.sqrt((weight * (z - mean) ** 2).sum())
+    mcse = draws.std() / np.sqrt(float(ess_bulk(draws)))
+    assert abs(draws.mean() - mean) < 4 * mcse + 0.01 * sd, (draws.mean(), mean, mcse)
+    assert abs(draws.std() - sd) < 0.05 * sd, (draws.std(), sd)
