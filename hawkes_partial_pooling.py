@@ -15,18 +15,23 @@ have no synapse, and b learns how small their alphas are. Where the groups diffe
 1 (an exponential about m_ij); it never goes below, as a Gamma shape below 1 puts a pole at 0
 that traps the sampler (``HawkesPrior.alpha_shape``). mu and beta keep their unpooled priors.
 
-The sampler is Gibbs in blocks, each leaving the joint posterior invariant:
+The sampler is Gibbs in blocks; step 1, steps 2-4 together, and step 5 each leave the joint
+posterior invariant:
 
 1. each group's sweep (``hawkes_moves``) given (m, k), the priors set per chain;
-2. (v, log b) given the alphas, with every m integrated out (per pair a Gamma-inverse-Gamma
+2. each group's transfer moves again, ``TRANSFER_ROUNDS`` times, with every m integrated out
+   (``collapsed_transfers``): along the ridge of two sources that can stand in for each other,
+   where the groups disagree which;
+3. (v, log b) given the alphas, with every m integrated out (per pair a Gamma-inverse-Gamma
    integral in closed form, ``log_density_hyper``): random-walk Metropolis, one coordinate at a
    time, steps adapted during the warm-up. Collapsing m keeps these global scales from crawling,
    as they would given 2 x D^2 pair means;
-3. m given (k, b) and the alphas: conjugate, ``InverseGamma(m_shape + n_ij k, b + k S_ij)``,
+4. m given (k, b) and the alphas: conjugate, ``InverseGamma(m_shape + n_ij k, b + k S_ij)``,
    ``S_ij`` the sum of the alphas of the ``n_ij`` groups in which j fires. A silent source's
-   alpha has no likelihood: it is integrated out of 2-4 and drawn from its prior when recorded;
-4. each pair's mean and its observed alphas scaled together (``scale_move``), across the
-   funnel that steps 1 and 3 cross only slowly: a weak pair with a small mean.
+   alpha has no likelihood: it is integrated out of 2-5 and drawn from its prior when recorded.
+   Steps 2-4 are partially collapsed Gibbs: valid because m is drawn afresh before it is used;
+5. each pair's mean and its observed alphas scaled together (``scale_move``), across the
+   funnel that steps 1 and 4 cross only slowly: a weak pair with a small mean.
 
 Identical spike trains are not collapsed into sums here (the sum of Gammas with different rates
 is no Gamma); each member's alpha is sampled, the transfer move handling their ridge.
@@ -46,7 +51,10 @@ from hawkes_targets import event_term, intensity
 from hawkes_warmup import ADAPT_DECAY, TARGET_ACCEPTANCE_WALK
 from mcmc_diagnostics import ess_bulk, is_converged, split_rhat
 
-K_STEPS = 5  # walk steps per hyperparameter and sweep: each costs sums over the pairs, no likelihood
+# Walk steps per hyperparameter and sweep. Each costs sums over the pairs, no likelihood; where k
+# sits near its floor of 1, v = log(k - 1) wanders a flat tail of its prior, and a few steps a
+# sweep left k the slowest quantity of a fit.
+K_STEPS = 50
 INITIAL_STEP = 0.3
 # Rounds of collapsed transfer moves per sweep. A transfer random-walks along a ridge that the
 # other moves cross slowly, and costs one likelihood evaluation of the targets with pairs, a small

@@ -1,7 +1,8 @@
 """The partially pooled fit (``hawkes_partial_pooling``) against independent references.
 
 Each hyperparameter move against its closed-form conditional (m) or a grid over the marginal
-posterior of k with m integrated out analytically; the whole joint sampler against a plain
+posterior of k with m integrated out analytically, the collapsed transfer move against a grid
+along its line with m integrated out by quadrature; the whole joint sampler against a plain
 random-walk Metropolis on every parameter of a one-neuron, two-group problem with its own
 likelihood; and with no data, the recorded alphas against draws from the hierarchical prior.
 """
