@@ -109,7 +109,8 @@ class PooledPosterior:
         Draws of the scale of the pair means (a typical pair's mean is about b / (m_shape - 1)).
     acceptance : dict
         ``k`` and ``b`` -> (n_chains,) acceptance rate of their walks over the kept sweeps,
-        ``scale`` that of ``scale_move`` (NaN: no pair observed).
+        ``scale`` that of ``scale_move`` (NaN: no pair observed), ``transfer`` that of
+        ``collapsed_transfers`` (NaN: no group has transfer pairs).
     """
 
     groups: list
@@ -298,21 +299,26 @@ def collapsed_transfers(chains, observed, k, b, prior, rng):
     marginal of the alphas, (k, b) and the rest, since m is redrawn from its full conditional
     afterwards (partially collapsed Gibbs).
 
-    Returns the acceptance indicators (C, D, Q) of each group with transfer pairs, else None.
+    Returns
+    -------
+    accepted : ndarray, shape (C,)
+        Each chain's accepted proposals.
+    proposed : int
+        Each chain's proposals: the (target, pair) slots of every group with pairs.
     """
     alpha = observed_alphas(chains, observed)
     n, total, _ = pair_statistics(alpha, observed)
-    accepted = []
+    accepted, proposed = np.zeros(alpha.shape[1]), 0
     for g, group in enumerate(chains):
         if group.tuning.pairs is None:
-            accepted.append(None)
             continue
         own = np.where(observed[g], alpha[g], 0.0)
         density = collapsed_prior(group, (n - observed[g], total - own), k, b, prior)
-        accepted.append(transfer_move(group.state, group.targets, group.tuning, rng, density))
+        accepted += transfer_move(group.state, group.targets, group.tuning, rng, density).sum(axis=(1, 2))
+        proposed += int((group.tuning.pairs[..., 0] >= 0).sum())
         alpha[g] = observed_alphas([group], observed[g : g + 1])[0]
         total = total - own + np.where(observed[g], alpha[g], 0.0)
-    return accepted
+    return accepted, proposed
 
 
 def set_priors(group, k, m):
@@ -425,8 +431,10 @@ def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rn
         for group, rng in zip(chains, rngs):
             set_priors(group, k, m)
             group.advance(rng, silent_alpha_prior=(k[:, None, None], k[:, None, None] / m))
+        moved, tried = np.zeros(n_chains), 0
         for _ in range(TRANSFER_ROUNDS):
-            collapsed_transfers(chains, observed, k, np.exp(log_b), pool_prior, hyper_rng)
+            counts = collapsed_transfers(chains, observed, k, np.exp(log_b), pool_prior, hyper_rng)
+            moved, tried = moved + counts[0], tried + counts[1]
         stats = pair_statistics(observed_alphas(chains, observed), observed)
         v, log_b, rates = move_hyper(v, log_b, log_steps[:2], stats, pool_prior, hyper_rng)
         k, b = 1.0 + np.exp(v), np.exp(log_b)
@@ -438,7 +446,9 @@ def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rn
             log_steps += (rate - TARGET_ACCEPTANCE_WALK) * (it + 1) ** -ADAPT_DECAY
         else:
             kept["k"][:, n_kept], kept["b"][:, n_kept] = k, b
-            accepted.append(np.vstack([rates, scaled / proposed if proposed else np.full(n_chains, np.nan)]))
+            ratios = [scaled / proposed if proposed else np.full(n_chains, np.nan)]
+            ratios.append(moved / tried if tried else np.full(n_chains, np.nan))
+            accepted.append(np.vstack([rates, *ratios]))
             n_kept += 1
 
     for it in range(n_warmup + n_samples):
@@ -446,10 +456,10 @@ def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rn
     while n_kept < max_samples and not converged():
         for _ in range(min(n_samples, max_samples - n_kept)):
             one_sweep(n_warmup + n_kept)
-    rates = np.mean(accepted, axis=0)  # (3, C)
+    rates = np.mean(accepted, axis=0)  # (4, C)
     return PooledPosterior(
         groups=[HawkesPosterior(**group.recorder.result()) for group in chains],
         k=kept["k"][:, :n_kept].copy(),
         b=kept["b"][:, :n_kept].copy(),
-        acceptance={"k": rates[0], "b": rates[1], "scale": rates[2]},
+        acceptance={"k": rates[0], "b": rates[1], "scale": rates[2], "transfer": rates[3]},
     )
