@@ -165,6 +165,8 @@ FRESH_320 := 320 321 322 323 324 325 326 327 328 329
 UNCONVERGED_BEFORE := 225 229 237 255 275 281 288 296 301
 # Fresh seeds for the rule on the conjugate proposals (docs/MODEL.md, the sampler, move 5).
 FRESH_330 := 330 331 332 333 334 335 336 337 338 339 340 341 342 343 344 345 346 347 348 349
+# Fresh seeds for partial pooling, never run before it (docs/MODEL.md, partial pooling).
+FRESH_350 := 350 351 352 353 354 355 356 357 358 359
 # Fresh seeds at which the default missed the AUC goal in a group of about 200 correct trials
 # (RESULTS.md sections seeds-held-out-210-noise-03, seeds-held-out-220, fit-settings-conjugate-330).
 AUC_MISSES := 219 223 333 336 338 347
@@ -180,6 +182,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.fit_settings --seeds 0 1 2 3 4 5 6 7 8 9 $(UNCONVERGED_BEFORE) --section fit-settings-conjugate --setting "default (no conjugate proposals)" "" --setting "conjugate proposals on 3 columns a sweep" "--conjugate-columns 3"
 	$(PY) -m benchmarks.fit_settings --seeds $(FRESH_330) --section fit-settings-conjugate-330 --setting "default (no conjugate proposals)" "" --setting "conjugate proposals on 3 columns a sweep" "--conjugate-columns 3"
 	$(PY) -m benchmarks.fit_settings --section fit-settings-partial-pooling --setting "default (each group alone)" "" --setting "groups of a class partially pooled" "--partial-pooling class"
+	$(PY) -m benchmarks.fit_settings --seeds $(FRESH_350) --section fit-settings-partial-pooling-fresh --setting "default (each group alone)" "" --setting "groups of a class partially pooled" "--partial-pooling class"
 	$(PY) -m benchmarks.fit_settings --seeds 0 1 2 --section fit-settings-signed-beta --setting "signed, beta at its joint mode" "--model signed" --setting "signed, beta sampled" "--model signed --sample-beta"
 	$(PY) -m benchmarks.fit_settings --seeds 2 3 --section fit-settings-signed-prior --setting "signed, coupling prior sd 3" "--model signed" --setting "signed, coupling prior sd 10" "--model signed --coupling-prior-sd 10"
 	$(BENCH_PY) -m benchmarks.compare_connectivity

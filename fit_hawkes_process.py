@@ -1,7 +1,7 @@
 """Fit a multivariate Hawkes process to the network's test-trial spike trains.
 
-This script holds what a command line asks to fit (``plan_fit``), the fits' diagnostics and the
-command line; the groups and what each is fitted with are in ``trial_groups.py``, the fits and
+This script holds what a command line asks to fit (``plan_fit``) and the command line; the groups
+and what each is fitted with are in ``trial_groups.py``, the fits, their diagnostics table and
 the posterior record in ``group_fits.py``, the model in ``hawkes_model.py``, the file in
 ``posterior_file.py``.
 
@@ -30,7 +30,7 @@ from time import perf_counter
 import numpy as np
 
 from cli_types import int_at_least, number, positive_float, seed_int, worker_count
-from group_fits import fit_groups, posterior_record
+from group_fits import fit_groups, format_diagnostics, posterior_record
 from hawkes_model import HawkesPrior
 from mcmc_diagnostics import MAX_RHAT, MIN_ESS_BULK, MIN_SAMPLES, is_converged
 from posterior_file import save_posterior
@@ -55,65 +55,6 @@ MAX_ALPHA_PRIOR_MEAN = 100.0
 _alpha_prior_mean = number(
     float, lambda v: 0 < v <= MAX_ALPHA_PRIOR_MEAN, f"a positive number, at most {MAX_ALPHA_PRIOR_MEAN}"
 )
-
-
-def format_diagnostics(fits, groups, n_available, n_spikes):
-    """One table row per group: trials, spikes, max R-hat, min bulk ESS, acceptance, KS, time.
-
-    Parameters
-    ----------
-    fits : dict
-        Group name -> ``fit_group``-style result.
-    groups : dict
-        Group name -> fitted trial indices.
-    n_available : dict
-        Group name -> number of test trials in the group (fitted or not).
-    n_spikes : dict
-        Group name -> total spike count of the fitted trials.
-
-    Returns
-    -------
-    str
-        The table, header first. ``draws`` are the kept draws per chain; ``acc(hmc)`` and
-        ``acc(beta)`` the acceptance rates of the HMC and beta moves averaged over chains
-        (``acc(conj)`` that of the conjugate proposals, a column only where a fit ran them);
-        ``KS`` the goodness-of-fit KS statistic averaged over neurons; ``seconds`` wall and
-        ``cpu s`` CPU time of the group's fit (with ``--partial-pooling``, of its class's joint
-        fit), and there ``k`` and ``b`` the posterior means of the class's pooled shape and scale,
-        ``acc(k)`` and ``acc(b)`` their walks' acceptance, ``acc(scale)`` the scale move's.
-    """
-    pooled = any(fit.get("pool") is not None for fit in fits.values())
-    columns = [("acc(hmc)", "hmc", 8)]
-    # Moves a fit may lack.
-    optional_moves = (
-        ("acc(beta)", "beta"),
-        ("acc(conj)", "conjugate"),
-        ("acc(k)", "pool_k"),
-        ("acc(b)", "pool_b"),
-        ("acc(scale)", "pool_scale"),
-    )
-    for title, move in optional_moves:
-        if any(move in fit["acceptance"] for fit in fits.values()):
-            columns.append((title, move, max(9, len(title))))
-    lines = [
-        f"{'group':<16} {'trials':>9} {'spikes':>7} {'draws':>5} {'max R-hat':>9} {'min ESS':>8} "
-        + "".join(f"{title:>{width}} " for title, _, width in columns)
-        + f"{'KS':>6} {'seconds':>7} {'cpu s':>6}  converged"
-        + (f" {'k':>6} {'b':>7}" if pooled else "")
-    ]
-    for name, fit in fits.items():
-        ks = fit["gof_ks"][np.isfinite(fit["gof_ks"])]  # NaN for neurons with < 2 spikes
-        trials = f"{len(groups[name])}/{n_available[name]}"
-        lines.append(
-            f"{name:<16} {trials:>9} {n_spikes[name]:>7} {fit['mu'].shape[1]:>5} "
-            f"{fit['max_rhat']:>9.4f} {fit['min_ess_bulk']:>8.0f} "
-            + "".join(f"{np.mean(fit['acceptance'].get(move, np.nan)):>{width}.2f} " for _, move, width in columns)
-            + f"{ks.mean() if ks.size else np.nan:>6.3f} "
-            f"{fit['seconds']:>7.1f} {fit['cpu_seconds']:>6.1f}  "
-            f"{'yes' if is_converged(fit['max_rhat'], fit['min_ess_bulk']) else 'NO':<9}"
-            + (f" {fit['pool']['k'].mean():>6.2f} {fit['pool']['b'].mean():>7.4f}" if pooled else "")
-        )
-    return "\n".join(line.rstrip() for line in lines)
 
 
 def plan_fit(spike_data, args):

@@ -4,7 +4,8 @@
 themselves run: each group pooled over its trials, or every trial alone and summed as the
 original did (``--per-trial``), all in parallel through joblib, each fit seeded by its own child
 of one ``SeedSequence`` so the result depends neither on the workers nor on the backend; then
-``posterior_record`` gathers them into the ``posterior_file.Posterior`` the script writes.
+``posterior_record`` gathers them into the ``posterior_file.Posterior`` the script writes, and
+``format_diagnostics`` into the table it prints.
 ``benchmarks/fresh_test_sets.py`` fits its fresh test sets with the same functions.
 """
 
@@ -15,7 +16,7 @@ from joblib import Parallel, cpu_count, delayed, effective_n_jobs
 
 from hawkes_model import HawkesProcessModel
 from hawkes_partial_pooling import fit_pooled
-from mcmc_diagnostics import summarise_draws
+from mcmc_diagnostics import is_converged, summarise_draws
 from posterior_file import PARAMETERS, GroupPosterior, Posterior
 from signed_hawkes import goodness_of_fit, prepare
 from signed_sampler import fit_signed
@@ -356,3 +357,62 @@ def posterior_record(spike_data, groups, skipped, fits, config, backgrounds=None
         skipped_groups=list(skipped),
         groups=records,
     )
+
+
+def format_diagnostics(fits, groups, n_available, n_spikes):
+    """One table row per group: trials, spikes, max R-hat, min bulk ESS, acceptance, KS, time.
+
+    Parameters
+    ----------
+    fits : dict
+        Group name -> ``fit_group``-style result.
+    groups : dict
+        Group name -> fitted trial indices.
+    n_available : dict
+        Group name -> number of test trials in the group (fitted or not).
+    n_spikes : dict
+        Group name -> total spike count of the fitted trials.
+
+    Returns
+    -------
+    str
+        The table, header first. ``draws`` are the kept draws per chain; ``acc(hmc)`` and
+        ``acc(beta)`` the acceptance rates of the HMC and beta moves averaged over chains
+        (``acc(conj)`` that of the conjugate proposals, a column only where a fit ran them);
+        ``KS`` the goodness-of-fit KS statistic averaged over neurons; ``seconds`` wall and
+        ``cpu s`` CPU time of the group's fit (with ``--partial-pooling``, of its class's joint
+        fit), and there ``k`` and ``b`` the posterior means of the class's pooled shape and scale,
+        ``acc(k)`` and ``acc(b)`` their walks' acceptance, ``acc(scale)`` the scale move's.
+    """
+    pooled = any(fit.get("pool") is not None for fit in fits.values())
+    columns = [("acc(hmc)", "hmc", 8)]
+    # Moves a fit may lack.
+    optional_moves = (
+        ("acc(beta)", "beta"),
+        ("acc(conj)", "conjugate"),
+        ("acc(k)", "pool_k"),
+        ("acc(b)", "pool_b"),
+        ("acc(scale)", "pool_scale"),
+    )
+    for title, move in optional_moves:
+        if any(move in fit["acceptance"] for fit in fits.values()):
+            columns.append((title, move, max(9, len(title))))
+    lines = [
+        f"{'group':<16} {'trials':>9} {'spikes':>7} {'draws':>5} {'max R-hat':>9} {'min ESS':>8} "
+        + "".join(f"{title:>{width}} " for title, _, width in columns)
+        + f"{'KS':>6} {'seconds':>7} {'cpu s':>6}  converged"
+        + (f" {'k':>6} {'b':>7}" if pooled else "")
+    ]
+    for name, fit in fits.items():
+        ks = fit["gof_ks"][np.isfinite(fit["gof_ks"])]  # NaN for neurons with < 2 spikes
+        trials = f"{len(groups[name])}/{n_available[name]}"
+        lines.append(
+            f"{name:<16} {trials:>9} {n_spikes[name]:>7} {fit['mu'].shape[1]:>5} "
+            f"{fit['max_rhat']:>9.4f} {fit['min_ess_bulk']:>8.0f} "
+            + "".join(f"{np.mean(fit['acceptance'].get(move, np.nan)):>{width}.2f} " for _, move, width in columns)
+            + f"{ks.mean() if ks.size else np.nan:>6.3f} "
+            f"{fit['seconds']:>7.1f} {fit['cpu_seconds']:>6.1f}  "
+            f"{'yes' if is_converged(fit['max_rhat'], fit['min_ess_bulk']) else 'NO':<9}"
+            + (f" {fit['pool']['k'].mean():>6.2f} {fit['pool']['b'].mean():>7.4f}" if pooled else "")
+        )
+    return "\n".join(line.rstrip() for line in lines)
