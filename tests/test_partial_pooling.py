@@ -90,13 +90,13 @@ def test_hyperparameter_moves_sample_the_collapsed_posterior():
     alpha, observed = _fixed_alphas(seed=3)
     pair_stats = pair_statistics(alpha, observed)
     rng = np.random.default_rng(2)
-    n_chains, n_iter = alpha.shape[1], 4000
+    n_chains, n_iter = alpha.shape[1], 400  # K_STEPS walk steps a call
     v, log_b = rng.normal(0.0, 1.0, n_chains), np.log(rng.uniform(0.02, 0.2, n_chains))
     kept = np.empty((2, n_chains, n_iter))
     for it in range(n_iter):
         v, log_b, _ = move_hyper(v, log_b, np.log([0.4, 0.4]), pair_stats, prior, rng)
         kept[:, :, it] = v, log_b
-    kept = kept[:, :, 200:]
+    kept = kept[:, :, 20:]
     grid_v, grid_b = np.meshgrid(np.linspace(-6.0, 6.0, 601), np.linspace(-9.0, 1.0, 501), indexing="ij")
     one_chain = tuple(x if x.ndim == 2 else x[:1] for x in pair_stats)  # every chain sees the same alphas
     log_p = log_density_hyper(grid_v.ravel(), grid_b.ravel(), one_chain, prior).reshape(grid_v.shape)
@@ -196,7 +196,7 @@ def test_without_events_the_recorded_alphas_follow_the_hierarchical_prior():
     prior = PoolPrior(alpha_mean=0.2, v_sd=0.8)
     models = [HawkesProcessModel(3, prior=HawkesPrior(alpha_mean=0.2)) for _ in range(2)]
     empty = [[np.array([])] * 3]
-    post = fit_pooled(models, [empty, empty], 1.0, prior, n_samples=3000, n_warmup=200, seed=4)
+    post = fit_pooled(models, [empty, empty], 1.0, prior, n_samples=1500, n_warmup=200, seed=4)
     sampled = post.groups[0].alpha.ravel()
     rng = np.random.default_rng(6)
     k = 1.0 + np.exp(rng.normal(0.0, prior.v_sd, 200000))
