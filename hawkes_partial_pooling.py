@@ -406,16 +406,20 @@ def fit_pooled(
 
 def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rngs, max_samples, conjugate_columns):
     hyper_rng = rngs[-1]
-    v, log_b = np.zeros(n_chains), np.full(n_chains, np.log(pool_prior.b_mean))
-    k = 1.0 + np.exp(v)
-    m = np.full((n_chains, models[0].n_dims, models[0].n_dims), pool_prior.alpha_mean)
+    k_start = 2.0  # k = 1 + exp(v) at v = 0, the prior's median; m starts at alpha_mean
     chains = []
     for model, group_events, rng in zip(models, events, rngs):
         # The collapse of identical sources into sums needs one Gamma rate for all members.
         data = dataclasses.replace(model._prepare(group_events, end_time), duplicates=[])
         rates = model._resolve_prior(data)
-        start = PriorRates(**{**dataclasses.asdict(rates), "alpha_shape": k[0], "alpha_rate": k[0] / m[0, 0, 0]})
-        chains.append(Chains(model, data, start, n_warmup, n_chains, rng, max_samples, conjugate_columns))
+        start = {"alpha_shape": k_start, "alpha_rate": k_start / pool_prior.alpha_mean}
+        prior = PriorRates(**{**dataclasses.asdict(rates), **start})
+        chains.append(Chains(model, data, prior, n_warmup, n_chains, rng, max_samples, conjugate_columns))
+    # After the groups' chains, whose draws are the largest arrays: settings beyond the memory
+    # fail there, at once, not in the middle of filling these.
+    v, log_b = np.zeros(n_chains), np.full(n_chains, np.log(pool_prior.b_mean))
+    k = 1.0 + np.exp(v)
+    m = np.full((n_chains, models[0].n_dims, models[0].n_dims), pool_prior.alpha_mean)
     observed = observed_mask(chains)
     log_steps = np.full(3, np.log(INITIAL_STEP))  # the walks of v and log b, the scale move
     kept = {"k": np.empty((n_chains, max_samples)), "b": np.empty((n_chains, max_samples))}

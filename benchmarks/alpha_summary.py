@@ -10,8 +10,8 @@ network (``train_snn.py --seed S``, its defaults or ``--train-flags``), the fit 
 are fitted as the seed sweep fits them (its numbers, by the mean), and beside them
 ``--subsets`` random subsets of each of ``--sizes`` trials drawn from every group of correct
 trials (fewer trials of the same class, stimulus and background), by ``fit_hawkes_process.py``'s
-fit (its defaults or ``--fit-flags``); every fit is scored by the AUC over its observable pairs
-under each summary, from the same draws.
+fit (``--fit-flags``, which must fit each group alone: ``--partial-pooling none``); every fit is
+scored by the AUC over its observable pairs under each summary, from the same draws.
 
 A seed's subsets are drawn from ``default_rng([S, SUMMARY_KEY])`` and their chains seeded from
 ``SeedSequence([S, SUMMARY_KEY])``: streams that neither the training, the stored fit nor
@@ -20,7 +20,8 @@ A seed's subsets are drawn from ``default_rng([S, SUMMARY_KEY])`` and their chai
 Reads:  nothing.
 Writes: the "alpha-summary" section of docs/RESULTS.md, or with ``--section NAME`` that section
         (unless ``--no-report``); prints the table.
-Command:  python -m benchmarks.alpha_summary        (seeds 0-9; 4 subsets of 5, 10 and 20 trials)
+Command:  python -m benchmarks.alpha_summary --fit-flags '--partial-pooling none'
+          (seeds 0-9; 4 subsets of 5, 10 and 20 trials)
 """
 
 import shlex
@@ -31,7 +32,7 @@ from functools import partial
 import numpy as np
 
 import fit_hawkes_process
-from benchmarks.fresh_test_sets import check_network_args, fit_posterior, network_parser
+from benchmarks.fresh_test_sets import check_network_args, fit_posterior, network_parser, refuse_pooling
 from benchmarks.report import write_section
 from benchmarks.seeds import AUC_GOAL, flags_text, seeds_phrase, short_of, train
 from connectivity import connection_matrix, group_aucs
@@ -220,6 +221,7 @@ def parse_args(argv=None):
     check_network_args(parser, args)
     if args.subsets < 1 or min(args.sizes) < 1:
         parser.error("--subsets and --sizes must be at least 1")
+    refuse_pooling(parser, args)
     return args
 
 

@@ -36,7 +36,7 @@ import fit_hawkes_process
 import group_fits
 import spiking_network
 from benchmarks.report import SECTION_NAME, write_section
-from benchmarks.seeds import ACCURACY_GOAL, AUC_GOAL, DEFAULT_SEEDS, flags_text, train
+from benchmarks.seeds import ACCURACY_GOAL, AUC_GOAL, DEFAULT_SEEDS, flags_text, run_script, train
 from connectivity import connection_matrix, group_aucs
 from mcmc_diagnostics import is_converged
 from snn_fitness import predict
@@ -110,7 +110,7 @@ def fresh_test_set(spike_data, seed, index):
     }
 
 
-def fit_posterior(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs):
+def fit_posterior(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs, pool=False):
     """Fit groups of trials as the fit script fits its groups; return the record the script would write.
 
     Parameters
@@ -123,7 +123,8 @@ def fit_posterior(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs
         Group name -> trial indices: the plan's own groups, or any others.
     backgrounds : dict
         Group name -> relative background (``trial_groups.group_backgrounds``).
-    per_trial : bool
+    per_trial, pool : bool
+        Each trial alone (``--per-trial``); a class's groups jointly (``--partial-pooling class``).
     seed : int or sequence of int
         Entropy of the fits' chains (``group_fits.fit_groups``).
     n_jobs : int
@@ -144,11 +145,12 @@ def fit_posterior(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs
         seed,
         n_jobs,
         backgrounds,
+        pool,
     )
     return group_fits.posterior_record(spike_data, groups, [], fits, {}, backgrounds, plan["alpha_free"])
 
 
-def fit_and_score(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs):
+def fit_and_score(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs, pool=False):
     """``fit_posterior``, scored as the seed sweep scores the script's file.
 
     Returns
@@ -157,7 +159,7 @@ def fit_and_score(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs
         ``auc`` group -> AUC over its observable pairs (NaN: none scorable); ``trials`` group ->
         fitted trials; ``converged`` group -> bool.
     """
-    posterior = fit_posterior(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs)
+    posterior = fit_posterior(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs, pool)
     true_weights, _ = connection_matrix(spike_data["weights"], spike_data["layer_sizes"])
     return {
         "auc": group_aucs(posterior, true_weights, observable=True),
@@ -190,7 +192,16 @@ def judge(spike_data, fit_args, seed, n_jobs):
     plan = fit_hawkes_process.plan_fit(spike_data, fit_args)
     return {
         "accuracy": float(np.mean(spike_data["predictions"][is_test] == spike_data["labels"][is_test])),
-        **fit_and_score(spike_data, plan, plan["groups"], plan["backgrounds"], fit_args.per_trial, seed, n_jobs),
+        **fit_and_score(
+            spike_data,
+            plan,
+            plan["groups"],
+            plan["backgrounds"],
+            fit_args.per_trial,
+            seed,
+            n_jobs,
+            fit_args.partial_pooling == "class",
+        ),
     }
 
 
@@ -304,6 +315,21 @@ def check_network_args(parser, args):
         parser.error("seeds must be >= 0 and --n-jobs a count or negative (-1: all cores)")
     if not SECTION_NAME.fullmatch(args.section):
         parser.error("--section: use lower-case letters, digits and hyphens")
+
+
+def refuse_pooling(parser, args):
+    """End in argparse's one-line error unless ``--fit-flags`` fit each group alone.
+
+    For the benchmarks that fit subsets of a group's trials beside it: pooled by class, every
+    subset of a class would share one prior with the others, and a subset would no longer stand
+    for a group of its size.
+    """
+    try:
+        pooling = run_script(fit_hawkes_process.parse_args, args.fit_flags).partial_pooling
+    except RuntimeError as err:
+        parser.error(f"--fit-flags: {str(err).split('error: ', 1)[-1]}")  # the fit script's own words
+    if pooling != "none":
+        parser.error("it fits each group and subset alone; pass --fit-flags '--partial-pooling none'")
 
 
 def parse_args(argv=None):
