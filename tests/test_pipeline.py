@@ -76,8 +76,7 @@ def test_train_fit_plot(tmp_path, capsys):
     )
     assert groups == list(expected_groups)
     posterior = load_posterior(posterior_file)
-    pooled = {"pool_k", "pool_b", "pool_scale", "pool_transfer"}  # a class's groups fitted jointly
-    assert set(posterior.groups[groups[0]].acceptance) == {"hmc", "transfer", "beta"} | pooled
+    assert set(posterior.groups[groups[0]].acceptance) == {"hmc", "transfer", "beta"}
     assert set(arrays) == expected_keys(posterior)
 
     assert arrays["neuron_labels"].dtype.kind == "U"
