@@ -94,9 +94,10 @@ def fit_pooled_groups(events, end_time, n_dims, model_options, sampler_options, 
     list of dict
         One ``fit_group``-style result per group, plus ``pool``: ``k`` and ``b`` -> their draws
         (C, S), shared by the groups; their R-hat and ESS count in every group's ``max_rhat`` and
-        ``min_ess_bulk``; the acceptance of their walks, of the scale move and of the collapsed
-        transfers are ``acceptance["pool_k"]``, ``["pool_b"]``, ``["pool_scale"]`` and
-        ``["pool_transfer"]``. ``seconds`` and ``cpu_seconds`` are the joint fit's, the same in
+        ``min_ess_bulk``; the acceptance of their walks, of the scale move, of the collapsed
+        transfers and of the carried moves are ``acceptance["pool_k"]``, ``["pool_b"]``,
+        ``["pool_scale"]``, ``["pool_transfer"]``, ``["pool_k_carried"]`` and
+        ``["pool_b_carried"]``. ``seconds`` and ``cpu_seconds`` are the joint fit's, the same in
         each of its groups.
     """
     start, cpu_start = perf_counter(), process_time()

@@ -15,8 +15,8 @@ have no synapse, and b learns how small their alphas are. Where the groups diffe
 1 (an exponential about m_ij); it never goes below, as a Gamma shape below 1 puts a pole at 0
 that traps the sampler (``HawkesPrior.alpha_shape``). mu and beta keep their unpooled priors.
 
-The sampler is Gibbs in blocks; step 1, steps 2-4 together, and step 5 each leave the joint
-posterior invariant:
+The sampler is Gibbs in blocks; step 1, steps 2-4 together, step 5 and step 6 each leave the
+joint posterior invariant:
 
 1. each group's sweep (``hawkes_moves``) given (m, k), the priors set per chain;
 2. each group's transfer moves again, ``TRANSFER_ROUNDS`` times, with every m integrated out
@@ -28,9 +28,13 @@ posterior invariant:
    as they would given 2 x D^2 pair means;
 4. m given (k, b) and the alphas: conjugate, ``InverseGamma(m_shape + n_ij k, b + k S_ij)``,
    ``S_ij`` the sum of the alphas of the ``n_ij`` groups in which j fires. A silent source's
-   alpha has no likelihood: it is integrated out of 2-5 and drawn from its prior when recorded.
+   alpha has no likelihood: it is integrated out of 2-6 and drawn from its prior when recorded.
    Steps 2-4 are partially collapsed Gibbs: valid because m is drawn afresh before it is used;
-5. each pair's mean and its observed alphas scaled together (``scale_move``), across the
+5. v, then log b, random walks that carry every observed alpha (and, for b, every m) to the same
+   quantile of its prior (``carried_k_move``, ``carried_b_move``; non-centred updates): where
+   the data say little, the alphas sit where the prior puts them and hold k and b, which step 3
+   moves given the alphas, in place;
+6. each pair's mean and its observed alphas scaled together (``scale_move``), across the
    funnel that steps 1 and 4 cross only slowly: a weak pair with a small mean.
 
 Identical spike trains are not collapsed into sums here (the sum of Gammas with different rates
@@ -40,14 +44,14 @@ is no Gamma); each member's alpha is sampled, the transfer move handling their r
 import dataclasses
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import gammainc, gammaincc, gammainccinv, gammaincinv, gammaln
 from threadpoolctl import threadpool_limits
 
 from hawkes_bayes import HawkesPosterior, PriorRates
 from hawkes_inputs import check_positive_number, segment_sums
 from hawkes_moves import compensator_coefficients, transfer_move
 from hawkes_sampler import Chains, check_run_lengths
-from hawkes_targets import event_term, intensity
+from hawkes_targets import event_term, intensity, log_likelihood
 from hawkes_warmup import ADAPT_DECAY, TARGET_ACCEPTANCE_WALK
 from mcmc_diagnostics import ess_bulk, is_converged, split_rhat
 
@@ -60,6 +64,9 @@ INITIAL_STEP = 0.3
 # other moves cross slowly, and costs one likelihood evaluation of the targets with pairs, a small
 # part of a sweep's HMC trajectories and beta move: many rounds buy mixing along the ridge cheaply.
 TRANSFER_ROUNDS = 10
+# Steps of each carried move (``carried_k_move``, ``carried_b_move``) per sweep; each costs one
+# likelihood evaluation of every group.
+CARRIED_STEPS = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,7 +117,8 @@ class PooledPosterior:
     acceptance : dict
         ``k`` and ``b`` -> (n_chains,) acceptance rate of their walks over the kept sweeps,
         ``scale`` that of ``scale_move`` (NaN: no pair observed), ``transfer`` that of
-        ``collapsed_transfers`` (NaN: no group has transfer pairs).
+        ``collapsed_transfers`` (NaN: no group has transfer pairs), ``k_carried`` and
+        ``b_carried`` those of ``carried_k_move`` and ``carried_b_move``.
     """
 
     groups: list
@@ -262,6 +270,83 @@ def scale_move(chains, observed, m, b, prior, log_step, rng):
         accepted += take.sum(axis=1)
         proposed += int(seen.sum())
     return accepted, proposed
+
+
+def _accept_alphas(chains, observed, alphas, log_ratio, uniform):
+    """Accept each chain's proposal of every group's observed alphas (in place); which chains took it.
+
+    ``alphas``: per group, the proposed alphas (C, D, S) of its sources; ``log_ratio`` (C,): the
+    proposal's log acceptance ratio but for the groups' likelihoods, which are added here.
+    """
+    proposals = []
+    for g, (group, alpha) in enumerate(zip(chains, alphas)):
+        state = group.state
+        theta = state.theta.copy()
+        theta[..., 1:] = np.where(observed[g][:, group.data.sources], alpha, state.theta[..., 1:])
+        with np.errstate(divide="ignore", invalid="ignore"):  # a failed proposal: NaN, rejected
+            log_lik = log_likelihood(group.targets, theta, state.h, state.comp)
+        log_ratio = log_ratio + (log_lik - state.log_lik).sum(axis=1)
+        proposals.append((theta, log_lik))
+    take = np.log(uniform) < log_ratio  # NaN compares False
+    for group, (theta, log_lik) in zip(chains, proposals):
+        group.state.theta[take], group.state.log_lik[take] = theta[take], log_lik[take]
+    return take
+
+
+def quantile_map(alpha, mean, k, k_new):
+    """Each alpha moved to its quantile of ``Gamma(k, rate k / mean)`` under ``Gamma(k_new, rate k_new / mean)``.
+
+    ``alpha_new = mean / k_new * P^-1(k_new, P(k, alpha k / mean))``, P the regularised lower
+    incomplete gamma function, or through the upper one where it is the nearer tail, so that the
+    map inverts to rounding. Arrays broadcast together; NaN where an alpha is 0 or not finite.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = alpha * k / mean
+        lower = gammainc(k, x)
+        x_new = np.where(lower < 0.5, gammaincinv(k_new, lower), gammainccinv(k_new, gammaincc(k, x)))
+        return np.where(alpha > 0, x_new * mean / k_new, np.nan)
+
+
+def carried_k_move(chains, observed, m, v, prior, log_step, rng):
+    """A random-walk step of v = log(k - 1) that carries every observed alpha with it (in place).
+
+    Given the alphas, the walks of ``move_hyper`` draw k nearly afresh; but where the data say
+    little, an alpha sits where its prior ``Gamma(k, k / m_ij)`` puts it, the prior follows k, and
+    k and those alphas hold each other. Here each chain proposes ``v' = v + eps`` and moves every
+    observed alpha to the same quantile of its prior under ``k'`` (``quantile_map``); m is held.
+    The alphas' prior ratio and the map's Jacobian cancel, so the acceptance ratio is every group's likelihood
+    ratio times v's prior ratio (a non-centred update). Random numbers: normals (C,), uniforms (C,).
+
+    Returns the new v (C,) and which chains moved (C,) bool.
+    """
+    v_new = v + np.exp(log_step) * rng.standard_normal(v.shape)
+    uniform = rng.random(v.shape)
+    k, k_new = (1.0 + np.exp(x)[:, None, None] for x in (v, v_new))
+    alphas = [quantile_map(group.state.theta[..., 1:], m[:, :, group.data.sources], k, k_new) for group in chains]
+    log_ratio = -0.5 * (v_new**2 - v**2) / prior.v_sd**2
+    take = _accept_alphas(chains, observed, alphas, log_ratio, uniform)
+    return np.where(take, v_new, v), take
+
+
+def carried_b_move(chains, observed, m, log_b, prior, log_step, rng):
+    """A random-walk step of log b that scales every pair mean and every observed alpha with it
+    (in place on ``m`` and the groups' states).
+
+    m given b and the alphas given m are scale families: multiplying b, every m_ij and every
+    observed alpha by one factor ``c = exp(eps)`` keeps each at its quantile, their prior ratios
+    cancel the Jacobian, and the acceptance ratio is every group's likelihood ratio times that of
+    b's exponential prior with the Jacobian of log b. Random numbers: normals (C,), uniforms (C,).
+
+    Returns the new log b (C,) and which chains moved (C,) bool.
+    """
+    eps = np.exp(log_step) * rng.standard_normal(log_b.shape)
+    uniform = rng.random(log_b.shape)
+    scale = np.exp(eps)[:, None, None]
+    alphas = [group.state.theta[..., 1:] * scale for group in chains]
+    log_ratio = eps - np.exp(log_b) * np.expm1(eps) / prior.b_mean
+    take = _accept_alphas(chains, observed, alphas, log_ratio, uniform)
+    m[take] *= scale[take]
+    return np.where(take, log_b + eps, log_b), take
 
 
 def collapsed_prior(group, others, k, b, prior):
@@ -421,7 +506,8 @@ def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rn
     k = 1.0 + np.exp(v)
     m = np.full((n_chains, models[0].n_dims, models[0].n_dims), pool_prior.alpha_mean)
     observed = observed_mask(chains)
-    log_steps = np.full(3, np.log(INITIAL_STEP))  # the walks of v and log b, the scale move
+    # The walks of v and log b, the scale move, the carried moves of v and log b.
+    log_steps = np.full(5, np.log(INITIAL_STEP))
     kept = {"k": np.empty((n_chains, max_samples)), "b": np.empty((n_chains, max_samples))}
     accepted, n_kept = [], 0
 
@@ -443,16 +529,24 @@ def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rn
         v, log_b, rates = move_hyper(v, log_b, log_steps[:2], stats, pool_prior, hyper_rng)
         k, b = 1.0 + np.exp(v), np.exp(log_b)
         m = draw_means(stats, k, b, pool_prior, hyper_rng)
+        carried = np.zeros((2, n_chains))
+        for _ in range(CARRIED_STEPS):
+            v, took = carried_k_move(chains, observed, m, v, pool_prior, log_steps[3], hyper_rng)
+            carried[0] += took
+        for _ in range(CARRIED_STEPS):
+            log_b, took = carried_b_move(chains, observed, m, log_b, pool_prior, log_steps[4], hyper_rng)
+            carried[1] += took
+        k, b = 1.0 + np.exp(v), np.exp(log_b)
         scaled, proposed = scale_move(chains, observed, m, b, pool_prior, log_steps[2], hyper_rng)
         if it < n_warmup:
             scale_rate = scaled.sum() / (proposed * n_chains) if proposed else TARGET_ACCEPTANCE_WALK
-            rate = np.append(rates.mean(axis=1), scale_rate)
+            rate = np.concatenate([rates.mean(axis=1), [scale_rate], carried.mean(axis=1) / CARRIED_STEPS])
             log_steps += (rate - TARGET_ACCEPTANCE_WALK) * (it + 1) ** -ADAPT_DECAY
         else:
             kept["k"][:, n_kept], kept["b"][:, n_kept] = k, b
             ratios = [scaled / proposed if proposed else np.full(n_chains, np.nan)]
             ratios.append(moved / tried if tried else np.full(n_chains, np.nan))
-            accepted.append(np.vstack([rates, *ratios]))
+            accepted.append(np.vstack([rates, *ratios, carried / CARRIED_STEPS]))
             n_kept += 1
 
     for it in range(n_warmup + n_samples):
@@ -460,10 +554,17 @@ def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rn
     while n_kept < max_samples and not converged():
         for _ in range(min(n_samples, max_samples - n_kept)):
             one_sweep(n_warmup + n_kept)
-    rates = np.mean(accepted, axis=0)  # (4, C)
+    rates = np.mean(accepted, axis=0)  # (6, C)
     return PooledPosterior(
         groups=[HawkesPosterior(**group.recorder.result()) for group in chains],
         k=kept["k"][:, :n_kept].copy(),
         b=kept["b"][:, :n_kept].copy(),
-        acceptance={"k": rates[0], "b": rates[1], "scale": rates[2], "transfer": rates[3]},
+        acceptance={
+            "k": rates[0],
+            "b": rates[1],
+            "scale": rates[2],
+            "transfer": rates[3],
+            "k_carried": rates[4],
+            "b_carried": rates[5],
+        },
     )

@@ -411,7 +411,7 @@ def test_partial_pooling_fits_each_class_jointly_and_stores_its_hyperparameters(
     assert set(sine[0].pool) == {"k", "b"} and sine[0].pool["k"].shape == sine[0].alpha.shape[:2]
     np.testing.assert_array_equal(sine[0].pool["k"], sine[1].pool["k"])  # one prior per class
     assert not np.array_equal(sine[0].pool["k"], posterior.groups["cosine_correct"].pool["k"])
-    assert set(sine[0].acceptance) >= {"pool_k", "pool_b", "pool_scale", "pool_transfer"}
+    assert set(sine[0].acceptance) >= {"pool_k", "pool_b", "pool_scale", "pool_transfer", "pool_k_carried"}
     run_main(spike_file, tmp_path / "b.npz", "--partial-pooling", "class", "--seed", "5", "--n-jobs", "2")
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
     run_main(spike_file, tmp_path / "c.npz", "--seed", "5")

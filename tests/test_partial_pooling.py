@@ -4,7 +4,9 @@ Each hyperparameter move against its closed-form conditional (m) or a grid over 
 posterior of k with m integrated out analytically, the collapsed transfer move against a grid
 along its line with m integrated out by quadrature; the whole joint sampler against a plain
 random-walk Metropolis on every parameter of a one-neuron, two-group problem with its own
-likelihood; and with no data, the recorded alphas against draws from the hierarchical prior.
+likelihood; the carried move of k's map against scipy's Gamma distribution and its Jacobian
+against the prior ratio it is to cancel; and with no data, the recorded alphas against draws
+from the hierarchical prior.
 """
 
 import dataclasses
@@ -26,6 +28,7 @@ from hawkes_partial_pooling import (
     observed_alphas,
     observed_mask,
     pair_statistics,
+    quantile_map,
     scale_move,
 )
 from hawkes_sampler import Chains
@@ -173,6 +176,24 @@ def _agree(draws, reference):
     mcse = [d.std() / np.sqrt(float(ess_bulk(d))) for d in (draws, reference)]
     same_mean = abs(draws.mean() - reference.mean()) < 4 * np.hypot(*mcse)
     return same_mean and abs(draws.std() - reference.std()) < 0.15 * reference.std()
+
+
+def test_quantile_map_keeps_each_alphas_prior_quantile_and_its_jacobian_cancels_the_prior_ratio():
+    rng = np.random.default_rng(5)
+    mean, k, k_new = rng.gamma(2.0, 0.05, 400), 1.0 + rng.exponential(2.0, 400), 1.0 + rng.exponential(2.0, 400)
+    # From far in the lower tail to far in the upper, where a naive P^-1(1 - tiny) loses the digits.
+    alpha = stats.gamma.ppf(np.linspace(1e-9, 1.0 - 1e-9, 400), k, scale=mean / k)
+    moved = quantile_map(alpha, mean, k, k_new)
+    np.testing.assert_allclose(
+        stats.gamma.cdf(moved, k_new, scale=mean / k_new), stats.gamma.cdf(alpha, k, scale=mean / k), rtol=1e-8
+    )
+    np.testing.assert_allclose(quantile_map(moved, mean, k_new, k), alpha, rtol=1e-8)  # the reverse move
+    # d alpha' / d alpha = p_k(alpha) / p_k'(alpha'): the prior ratio times the Jacobian is 1.
+    step = 1e-6 * alpha
+    slope = (quantile_map(alpha + step, mean, k, k_new) - quantile_map(alpha - step, mean, k, k_new)) / (2 * step)
+    density_ratio = stats.gamma.pdf(alpha, k, scale=mean / k) / stats.gamma.pdf(moved, k_new, scale=mean / k_new)
+    np.testing.assert_allclose(slope, density_ratio, rtol=1e-4)
+    assert np.isnan(quantile_map(np.zeros(1), mean[:1], k[:1], k_new[:1])).all()  # a fixed alpha is never moved
 
 
 def test_joint_sampler_matches_a_random_walk_on_every_parameter():
