@@ -44,14 +44,14 @@ is no Gamma); each member's alpha is sampled, the transfer move handling their r
 import dataclasses
 
 import numpy as np
-from scipy.special import gammainc, gammaincc, gammainccinv, gammaincinv, gammaln
+from scipy.special import gammaln
 from threadpoolctl import threadpool_limits
 
 from hawkes_bayes import HawkesPosterior, PriorRates
-from hawkes_inputs import check_positive_number, segment_sums
-from hawkes_moves import compensator_coefficients, transfer_move
+from hawkes_inputs import check_positive_number
+from hawkes_moves import transfer_move
+from hawkes_pool_moves import carried_b_move, carried_k_move, scale_move
 from hawkes_sampler import Chains, check_run_lengths
-from hawkes_targets import event_term, intensity, log_likelihood
 from hawkes_warmup import ADAPT_DECAY, TARGET_ACCEPTANCE_WALK
 from mcmc_diagnostics import ess_bulk, is_converged, split_rhat
 
@@ -215,138 +215,6 @@ def draw_means(stats, k, b, prior, rng):
     n, total, _ = stats
     kk = k[:, None, None]
     return (b[:, None, None] + kk * total) / rng.standard_gamma(prior.m_shape + n * kk)
-
-
-def scale_move(chains, observed, m, b, prior, log_step, rng):
-    """Joint log-scale moves of each pair's mean with its observed alphas (in place; ``observed``
-    from ``observed_mask``); the accepted and proposed counts.
-
-    Given m, a pair's alphas are held near m_ij by their prior; given the alphas, m_ij is held
-    near them: a pair whose alpha sits near 0 with a small m (the typical pair's) leaves only
-    by many small steps, the funnel of a hierarchical prior. Here, source column by column,
-    every (chain, target i) proposes ``m_ij`` and every observed ``alpha_g[i, j]`` times one
-    factor ``exp(eps)``, ``eps ~ Normal(0, exp(log_step))``. Their priors and the Jacobian
-    ``exp((n_ij + 1) eps)`` change the log density by ``-m_shape eps + b (1 - exp(-eps)) / m_ij``;
-    each group's likelihood by its event terms and compensator (the event terms as
-    ``hawkes_moves.conjugate_move`` updates them). Random numbers per column: normals (C, D),
-    then uniforms (C, D).
-
-    Returns
-    -------
-    accepted : ndarray, shape (C,)
-        Each chain's accepted proposals.
-    proposed : int
-        Each chain's proposals: the pairs some group observes.
-    """
-    lams = [intensity(g.targets, g.state.theta, g.state.h) for g in chains]
-    terms = [event_term(g.targets, lam) for g, lam in zip(chains, lams)]
-    coefs = [compensator_coefficients(g.state, g.targets) for g in chains]
-    accepted, proposed = np.zeros(m.shape[0]), 0
-    for j in range(m.shape[1]):
-        eps = np.exp(log_step) * rng.standard_normal(m.shape[:2])  # (C, D)
-        uniform = rng.random(m.shape[:2])
-        seen = observed[:, :, j].any(axis=0)  # (D,)
-        if not seen.any():
-            continue
-        log_ratio = np.where(seen, -prior.m_shape * eps - b[:, None] * np.expm1(-eps) / m[:, :, j], 0.0)
-        changes = {}
-        for g, group in enumerate(chains):
-            if observed[g, :, j].any():
-                p = 1 + int(np.searchsorted(group.data.sources, j))
-                step = np.where(observed[g, :, j], group.state.theta[:, :, p] * np.expm1(eps), 0.0)  # (C, D)
-                lam_new = lams[g] + step[:, group.targets.dim] * group.state.h[:, p - 1]
-                terms_new = event_term(group.targets, lam_new)
-                change = segment_sums(terms_new - terms[g], group.targets.start) - step * coefs[g][:, :, p]
-                log_ratio = log_ratio + change
-                changes[g] = (p, step, change, lam_new, terms_new)
-        take = seen & (np.log(uniform) < log_ratio)
-        m[:, :, j] = np.where(take, m[:, :, j] * np.exp(eps), m[:, :, j])
-        for g, (p, step, change, lam_new, terms_new) in changes.items():
-            state, at_events = chains[g].state, take[:, chains[g].targets.dim]
-            state.theta[:, :, p] += np.where(take, step, 0.0)
-            state.log_lik += np.where(take, change, 0.0)
-            lams[g] = np.where(at_events, lam_new, lams[g])
-            terms[g] = np.where(at_events, terms_new, terms[g])
-        accepted += take.sum(axis=1)
-        proposed += int(seen.sum())
-    return accepted, proposed
-
-
-def _accept_alphas(chains, observed, alphas, log_ratio, uniform):
-    """Accept each chain's proposal of every group's observed alphas (in place); which chains took it.
-
-    ``alphas``: per group, the proposed alphas (C, D, S) of its sources; ``log_ratio`` (C,): the
-    proposal's log acceptance ratio but for the groups' likelihoods, which are added here.
-    """
-    proposals = []
-    for g, (group, alpha) in enumerate(zip(chains, alphas)):
-        state = group.state
-        theta = state.theta.copy()
-        theta[..., 1:] = np.where(observed[g][:, group.data.sources], alpha, state.theta[..., 1:])
-        with np.errstate(divide="ignore", invalid="ignore"):  # a failed proposal: NaN, rejected
-            log_lik = log_likelihood(group.targets, theta, state.h, state.comp)
-        log_ratio = log_ratio + (log_lik - state.log_lik).sum(axis=1)
-        proposals.append((theta, log_lik))
-    take = np.log(uniform) < log_ratio  # NaN compares False
-    for group, (theta, log_lik) in zip(chains, proposals):
-        group.state.theta[take], group.state.log_lik[take] = theta[take], log_lik[take]
-    return take
-
-
-def quantile_map(alpha, mean, k, k_new):
-    """Each alpha moved to its quantile of ``Gamma(k, rate k / mean)`` under ``Gamma(k_new, rate k_new / mean)``.
-
-    ``alpha_new = mean / k_new * P^-1(k_new, P(k, alpha k / mean))``, P the regularised lower
-    incomplete gamma function, or through the upper one where it is the nearer tail, so that the
-    map inverts to rounding. Arrays broadcast together; NaN where an alpha is 0 or not finite.
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = alpha * k / mean
-        lower = gammainc(k, x)
-        x_new = np.where(lower < 0.5, gammaincinv(k_new, lower), gammainccinv(k_new, gammaincc(k, x)))
-        return np.where(alpha > 0, x_new * mean / k_new, np.nan)
-
-
-def carried_k_move(chains, observed, m, v, prior, log_step, rng):
-    """A random-walk step of v = log(k - 1) that carries every observed alpha with it (in place).
-
-    Given the alphas, the walks of ``move_hyper`` draw k nearly afresh; but where the data say
-    little, an alpha sits where its prior ``Gamma(k, k / m_ij)`` puts it, the prior follows k, and
-    k and those alphas hold each other. Here each chain proposes ``v' = v + eps`` and moves every
-    observed alpha to the same quantile of its prior under ``k'`` (``quantile_map``); m is held.
-    The alphas' prior ratio and the map's Jacobian cancel, so the acceptance ratio is every group's likelihood
-    ratio times v's prior ratio (a non-centred update). Random numbers: normals (C,), uniforms (C,).
-
-    Returns the new v (C,) and which chains moved (C,) bool.
-    """
-    v_new = v + np.exp(log_step) * rng.standard_normal(v.shape)
-    uniform = rng.random(v.shape)
-    k, k_new = (1.0 + np.exp(x)[:, None, None] for x in (v, v_new))
-    alphas = [quantile_map(group.state.theta[..., 1:], m[:, :, group.data.sources], k, k_new) for group in chains]
-    log_ratio = -0.5 * (v_new**2 - v**2) / prior.v_sd**2
-    take = _accept_alphas(chains, observed, alphas, log_ratio, uniform)
-    return np.where(take, v_new, v), take
-
-
-def carried_b_move(chains, observed, m, log_b, prior, log_step, rng):
-    """A random-walk step of log b that scales every pair mean and every observed alpha with it
-    (in place on ``m`` and the groups' states).
-
-    m given b and the alphas given m are scale families: multiplying b, every m_ij and every
-    observed alpha by one factor ``c = exp(eps)`` keeps each at its quantile, their prior ratios
-    cancel the Jacobian, and the acceptance ratio is every group's likelihood ratio times that of
-    b's exponential prior with the Jacobian of log b. Random numbers: normals (C,), uniforms (C,).
-
-    Returns the new log b (C,) and which chains moved (C,) bool.
-    """
-    eps = np.exp(log_step) * rng.standard_normal(log_b.shape)
-    uniform = rng.random(log_b.shape)
-    scale = np.exp(eps)[:, None, None]
-    alphas = [group.state.theta[..., 1:] * scale for group in chains]
-    log_ratio = eps - np.exp(log_b) * np.expm1(eps) / prior.b_mean
-    take = _accept_alphas(chains, observed, alphas, log_ratio, uniform)
-    m[take] *= scale[take]
-    return np.where(take, log_b + eps, log_b), take
 
 
 def collapsed_prior(group, others, k, b, prior):

@@ -28,9 +28,8 @@ from hawkes_partial_pooling import (
     observed_alphas,
     observed_mask,
     pair_statistics,
-    quantile_map,
-    scale_move,
 )
+from hawkes_pool_moves import quantile_map, scale_move
 from hawkes_sampler import Chains
 from hawkes_simulation import simulate_hawkes
 from hawkes_targets import log_likelihood
