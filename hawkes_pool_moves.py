@@ -3,8 +3,8 @@
 Where the data say little about an alpha, it sits where its prior puts it, and its prior's
 parameters (the pair's mean m_ij, the shared shape k, the scale b) sit where those alphas put
 them: moves of either given the other crawl. Each move here proposes both together, so that the
-alphas keep their place in their prior, and needs only the groups' likelihood ratio and the
-hyperprior: ``scale_move`` a pair's mean with its alphas, ``carried_k_move`` and
+alphas keep their place in their prior, and needs the groups' likelihood ratio and only the
+prior terms that the map does not cancel: ``scale_move`` a pair's mean with its alphas, ``carried_k_move`` and
 ``carried_b_move`` the shared k and b with every alpha (``hawkes_partial_pooling`` runs them;
 its docstring gives the model).
 """
