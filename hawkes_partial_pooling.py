@@ -359,7 +359,7 @@ def fit_pooled(
 
 def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rngs, max_samples, conjugate_columns):
     hyper_rng = rngs[-1]
-    k_start = 2.0  # k = 1 + exp(v) at v = 0, the prior's median; m starts at alpha_mean
+    k_start = 2.0  # the prior's median of k (v = log(k - 1) = 0); m starts at alpha_mean
     chains = []
     for model, group_events, rng in zip(models, events, rngs):
         # The collapse of identical sources into sums needs one Gamma rate for all members.
@@ -370,8 +370,8 @@ def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rn
         chains.append(Chains(model, data, prior, n_warmup, n_chains, rng, max_samples, conjugate_columns))
     # After the groups' chains, whose draws are the largest arrays: settings beyond the memory
     # fail there, at once, not in the middle of filling these.
-    v, log_b = np.zeros(n_chains), np.full(n_chains, np.log(pool_prior.b_mean))
-    k = 1.0 + np.exp(v)
+    v, log_b = np.full(n_chains, np.log(k_start - 1.0)), np.full(n_chains, np.log(pool_prior.b_mean))
+    k = np.full(n_chains, k_start)
     m = np.full((n_chains, models[0].n_dims, models[0].n_dims), pool_prior.alpha_mean)
     observed = observed_mask(chains)
     # The walks of v and log b, the scale move, the carried moves of v and log b.

@@ -4,9 +4,9 @@ Where the data say little about an alpha, it sits where its prior puts it, and i
 parameters (the pair's mean m_ij, the shared shape k, the scale b) sit where those alphas put
 them: moves of either given the other crawl. Each move here proposes both together, so that the
 alphas keep their place in their prior, and needs the groups' likelihood ratio and only the
-prior terms that the map does not cancel: ``scale_move`` a pair's mean with its alphas, ``carried_k_move`` and
-``carried_b_move`` the shared k and b with every alpha (``hawkes_partial_pooling`` runs them;
-its docstring gives the model).
+prior terms that the map does not cancel: ``scale_move`` a pair's mean with its alphas,
+``carried_k_move`` and ``carried_b_move`` the shared k and b with every alpha
+(``hawkes_partial_pooling`` runs them; its docstring gives the model).
 """
 
 import numpy as np
@@ -114,8 +114,9 @@ def carried_k_move(chains, observed, m, v, prior, log_step, rng):
     little, an alpha sits where its prior ``Gamma(k, k / m_ij)`` puts it, the prior follows k, and
     k and those alphas hold each other. Here each chain proposes ``v' = v + eps`` and moves every
     observed alpha to the same quantile of its prior under ``k'`` (``quantile_map``); m is held.
-    The alphas' prior ratio and the map's Jacobian cancel, so the acceptance ratio is every group's likelihood
-    ratio times v's prior ratio (a non-centred update). Random numbers: normals (C,), uniforms (C,).
+    The alphas' prior ratio and the map's Jacobian cancel, so the acceptance ratio is every
+    group's likelihood ratio times v's prior ratio (a non-centred update). Random numbers:
+    normals (C,), uniforms (C,).
 
     Returns the new v (C,) and which chains moved (C,) bool.
     """
