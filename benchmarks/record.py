@@ -261,12 +261,13 @@ def fresh_sentence(fresh):
 
 
 def report(text):
-    """The record as markdown: the seed sweeps' table, the fresh test sets' sentence, the sources."""
+    """The record as markdown: the seed sweeps' table, the fresh test sets' sentence (where
+    today's defaults ran on any), the sources."""
     sweeps, seconds, fresh, names = gather(text)
     return "\n\n".join(
         [
             sweep_table(sweeps, seconds),
-            fresh_sentence(fresh),
+            *([fresh_sentence(fresh)] if fresh else []),
             f"Goals: test accuracy >= {ACCURACY_GOAL} and AUC >= {AUC_GOAL} over the observable pairs in every "
             f"fitted group. Training: every training of those sections, so a seed swept in two counts twice. From the "
             f"sections of docs/RESULTS.md that ran today's defaults: {', '.join(names)}.",

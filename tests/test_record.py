@@ -73,6 +73,16 @@ def test_the_record_counts_each_seed_of_the_defaults_sections_once(document):
     assert "Training: every training of those sections, so a seed swept in two counts twice." in text  # 1: 39 and 61 s
 
 
+def test_without_fresh_test_sets_the_record_has_no_sentence_on_them(tmp_path):
+    path = tmp_path / "RESULTS.md"
+    write_sweep(
+        path, "seeds", "python -m benchmarks.seeds --seeds 0 1", [sweep_row(0, 0.98, 0.95), sweep_row(1, 0.97, 0.93)]
+    )
+    text = record.report(path.read_text())
+    assert "| all | 2 | 2 | 2 |" in text
+    assert "fresh test sets" not in text
+
+
 def test_a_stale_section_that_disagrees_is_an_error(document):
     stale = "python -m benchmarks.seeds --seeds 210 --section seeds-stale"
     write_sweep(document, "seeds-stale", stale, [sweep_row(210, 0.99, 0.97)])
