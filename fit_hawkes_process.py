@@ -323,12 +323,10 @@ def parse_args(argv=None):
     parser.add_argument(
         "--partial-pooling",
         choices=("none", "class"),
-        default=None,
-        help="class (the default for the Hawkes model fitted by group): fit the correct and wrong groups "
-        "of each class jointly, their alphas sharing a hierarchical prior whose mean per pair and spread "
-        "the data learn (docs/MODEL.md, Partial pooling); a small group then borrows strength from the "
-        "large one as far as the groups agree. none: each group alone (the default with --model signed "
-        "or --per-trial, which fit no pooled prior)",
+        default="none",
+        help="class: fit the correct and wrong groups of each class jointly, their alphas sharing a "
+        "hierarchical prior whose mean per pair and spread the data learn (docs/MODEL.md, Partial pooling); "
+        "a small group then borrows strength from the large one as far as the groups agree",
     )
     parser.add_argument(
         "--n-jobs",
@@ -338,10 +336,7 @@ def parse_args(argv=None):
         "the result does not depend on it",
     )
     parser.add_argument("--seed", type=seed_int, default=0, help="seed of the MCMC chains")
-    args = parser.parse_args(argv)
-    if args.partial_pooling is None:
-        args.partial_pooling = "none" if args.model == "signed" or args.per_trial else "class"
-    return args
+    return parser.parse_args(argv)
 
 
 def main(argv=None):

@@ -10,8 +10,8 @@ network (``train_snn.py --seed S``, its defaults or ``--train-flags``), the fit 
 are fitted as the seed sweep fits them (its numbers, by the mean), and beside them
 ``--subsets`` random subsets of each of ``--sizes`` trials drawn from every group of correct
 trials (fewer trials of the same class, stimulus and background), by ``fit_hawkes_process.py``'s
-fit (``--fit-flags``, which must fit each group alone: ``--partial-pooling none``); every fit is
-scored by the AUC over its observable pairs under each summary, from the same draws.
+fit (its defaults or ``--fit-flags``; each group alone, as for ``benchmarks.group_size``); every
+fit is scored by the AUC over its observable pairs under each summary, from the same draws.
 
 A seed's subsets are drawn from ``default_rng([S, SUMMARY_KEY])`` and their chains seeded from
 ``SeedSequence([S, SUMMARY_KEY])``: streams that neither the training, the stored fit nor
@@ -20,8 +20,7 @@ A seed's subsets are drawn from ``default_rng([S, SUMMARY_KEY])`` and their chai
 Reads:  nothing.
 Writes: the "alpha-summary" section of docs/RESULTS.md, or with ``--section NAME`` that section
         (unless ``--no-report``); prints the table.
-Command:  python -m benchmarks.alpha_summary --fit-flags '--partial-pooling none'
-          (seeds 0-9; 4 subsets of 5, 10 and 20 trials)
+Command:  python -m benchmarks.alpha_summary        (seeds 0-9; 4 subsets of 5, 10 and 20 trials)
 """
 
 import shlex

@@ -329,7 +329,7 @@ def refuse_pooling(parser, args):
     except RuntimeError as err:
         parser.error(f"--fit-flags: {str(err).split('error: ', 1)[-1]}")  # the fit script's own words
     if pooling != "none":
-        parser.error("it fits each group and subset alone; pass --fit-flags '--partial-pooling none'")
+        parser.error("it fits each group and subset alone; drop --partial-pooling from --fit-flags")
 
 
 def parse_args(argv=None):

@@ -6,13 +6,13 @@ ranks the synapses less well. Whether a wrong group's AUC says something about t
 about its size, needs the spread of the AUC at that size. For each seed's network
 (``train_snn.py --seed S``, its defaults or ``--train-flags``), every fitted group of wrong trials
 is fitted beside ``--subsets`` random subsets of as many trials drawn from the correct trials of
-the same class (same stimulus, same background), by ``fit_hawkes_process.py``'s fit
-(``--fit-flags``, which must fit each group alone, ``--partial-pooling none``: pooled by class,
-the subsets would share one prior and no longer stand for groups of their size), and every fit
-is scored by the AUC over its observable pairs, as the seed sweep scores the script's file. The
-wrong group and the class's correct group are the stored fit's (the seed sweep's numbers); both
-they and the subsets are fitted and scored by ``benchmarks.fresh_test_sets.fit_and_score``. Seeds
-without a fitted group of wrong trials are trained and listed, not fitted.
+the same class (same stimulus, same background), by ``fit_hawkes_process.py``'s fit (its defaults
+or ``--fit-flags``; each group alone, as pooled by class the subsets would share one prior and no
+longer stand for groups of their size), and every fit is scored by the AUC over its observable
+pairs, as the seed sweep scores the script's file. The wrong group and the class's correct group
+are the stored fit's (the seed sweep's numbers); both they and the subsets are fitted and scored
+by ``benchmarks.fresh_test_sets.fit_and_score``. Seeds without a fitted group of wrong trials are
+trained and listed, not fitted.
 
 A seed's subsets are drawn from ``default_rng([S, SUBSET_KEY])``, wrong group after wrong group,
 and their chains seeded from ``SeedSequence([S, SUBSET_KEY])``: streams that neither the training
@@ -21,8 +21,7 @@ nor the stored fit uses.
 Reads:  nothing.
 Writes: the "group-size" section of docs/RESULTS.md, or with ``--section NAME`` that section
         (unless ``--no-report``); prints the table.
-Command:  python -m benchmarks.group_size --fit-flags '--partial-pooling none'
-          (seeds 0-9, 10 subsets a group)
+Command:  python -m benchmarks.group_size                     (seeds 0-9, 10 subsets a group)
 """
 
 import shlex

@@ -89,8 +89,7 @@ def test_table_sets_each_summary_beside_the_mean_by_kind_of_fit():
     "argv, message",
     [
         (["--subsets", "0"], "--subsets and --sizes must be at least 1"),
-        ([], "fits each group and subset alone; pass --fit-flags '--partial-pooling none'"),
-        (["--fit-flags", "--partial-pooling class"], "fits each group and subset alone"),
+        (["--fit-flags", "--partial-pooling class"], "fits each group and subset alone; drop --partial-pooling"),
         (["--fit-flags", "--n-chains 0"], "--fit-flags: argument --n-chains"),
         (["--sizes", "5", "0"], "--subsets and --sizes must be at least 1"),
         (["--seeds", "-1"], "seeds must be >= 0"),

@@ -273,9 +273,10 @@ def test_a_prior_too_flat_for_the_data_ends_in_one_line(spike_file, tmp_path):
     assert not (tmp_path / "posterior.npz").exists()
 
 
-def test_settings_beyond_the_memory_end_in_one_line(spike_file, tmp_path):
+@pytest.mark.parametrize("pooling", ["none", "class"])
+def test_settings_beyond_the_memory_end_in_one_line(spike_file, tmp_path, pooling):
     with pytest.raises(SystemExit) as excinfo:
-        run_main(spike_file, tmp_path / "posterior.npz", "--n-chains", str(2**31 - 1))
+        run_main(spike_file, tmp_path / "posterior.npz", "--n-chains", str(2**31 - 1), "--partial-pooling", pooling)
     assert exit_message(excinfo).startswith("fit_hawkes_process.py: error: not enough memory for these settings")
     assert not (tmp_path / "posterior.npz").exists()
 
@@ -414,23 +415,7 @@ def test_partial_pooling_fits_each_class_jointly_and_stores_its_hyperparameters(
     run_main(spike_file, tmp_path / "b.npz", "--partial-pooling", "class", "--seed", "5", "--n-jobs", "2")
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
     run_main(spike_file, tmp_path / "c.npz", "--seed", "5")
-    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "c.npz").read_bytes()  # the default
-    run_main(spike_file, tmp_path / "d.npz", "--partial-pooling", "none", "--seed", "5")
-    assert load_posterior(tmp_path / "d.npz").groups["sine_wrong"].pool is None
-
-
-@pytest.mark.parametrize(
-    "flags, pooling",
-    [
-        ([], "class"),
-        (["--model", "signed"], "none"),
-        (["--per-trial"], "none"),
-        (["--partial-pooling", "none"], "none"),
-        (["--model", "signed", "--partial-pooling", "none"], "none"),
-    ],
-)
-def test_partial_pooling_is_the_default_where_the_fit_has_a_pooled_prior(flags, pooling):
-    assert fhp.parse_args(flags).partial_pooling == pooling
+    assert load_posterior(tmp_path / "c.npz").groups["sine_wrong"].pool is None
 
 
 def test_partial_pooling_refuses_per_trial_fits(spike_file, tmp_path):
@@ -446,9 +431,7 @@ def test_silent_group_fits_from_the_prior(tmp_path, prior_mean):
     data = make_spike_data([0, 0, 1, 1], [0, 0, 1, 1], ["test"] * 4)
     data["spikes"][:2] = False  # the sine trials have no spike at all
     save_pickle(data, tmp_path / "spikes.pkl")
-    # Each group alone, under the Gamma prior checked here; a silent group under the pooled prior
-    # is tests/test_partial_pooling.py's.
-    flags = ["--partial-pooling", "none"] + ([] if prior_mean is None else ["--alpha-prior-mean", str(prior_mean)])
+    flags = [] if prior_mean is None else ["--alpha-prior-mean", str(prior_mean)]
     run_main(tmp_path / "spikes.pkl", tmp_path / "posterior.npz", *flags)
     posterior = load_posterior(tmp_path / "posterior.npz")
     prior = HawkesPrior() if prior_mean is None else HawkesPrior(alpha_mean=prior_mean)

@@ -46,10 +46,11 @@ def test_a_fresh_set_replaces_the_test_trials_alone(spike_file):
     np.testing.assert_array_equal(first["predictions"][test], counts[:, 1] > counts[:, 0])
 
 
-def test_the_stored_set_is_judged_as_the_seed_sweep_scores_the_scripts_fit(spike_file):
+@pytest.mark.parametrize("pooling", [[], ["--partial-pooling", "class"]])
+def test_the_stored_set_is_judged_as_the_seed_sweep_scores_the_scripts_fit(spike_file, pooling):
     spike_data = load_spike_trains(spike_file)
-    judged = fresh_test_sets.judge(spike_data, parse_args(["--seed", "3", *FIT]), 3, 1)
-    scores = seeds.score(seeds.fit(3, spike_file, FIT))
+    judged = fresh_test_sets.judge(spike_data, parse_args(["--seed", "3", *FIT, *pooling]), 3, 1)
+    scores = seeds.score(seeds.fit(3, spike_file, [*FIT, *pooling]))
     np.testing.assert_array_equal(list(judged["auc"].values()), list(scores["auc_observable"].values()))
     assert list(judged["auc"]) == list(scores["auc_observable"])
     assert judged["trials"] == scores["trials"] and sum(judged["converged"].values()) == scores["converged"]

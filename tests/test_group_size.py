@@ -8,7 +8,7 @@ from benchmarks import group_size, seeds
 # Tiny runs: the plumbing, not the results.
 TRAIN = "--n-train 16 --n-test 24 --n-validation 8 --n-steps 40 --population 4 --generations 2 --cma-runs 1".split()
 TRAIN += ["--threads", "1"]
-FIT = "--n-samples 8 --max-samples 8 --n-warmup 0 --n-chains 2 --min-trials 1 --partial-pooling none".split()
+FIT = "--n-samples 8 --max-samples 8 --n-warmup 0 --n-chains 2 --min-trials 1".split()
 
 
 def test_subsets_are_drawn_from_the_correct_trials_of_the_class_at_the_wrong_groups_size():
@@ -90,8 +90,7 @@ def test_subsets_without_a_scorable_pair_are_passed_over():
     "argv, message",
     [
         (["--subsets", "0"], "--subsets must be at least 1"),
-        ([], "fits each group and subset alone; pass --fit-flags '--partial-pooling none'"),
-        (["--fit-flags", "--partial-pooling class"], "fits each group and subset alone"),
+        (["--fit-flags", "--partial-pooling class"], "fits each group and subset alone; drop --partial-pooling"),
         (["--fit-flags", "--n-chains 0"], "--fit-flags: argument --n-chains"),
         (["--seeds", "-1"], "seeds must be >= 0"),
         (["--n-jobs", "0"], "--n-jobs a count"),

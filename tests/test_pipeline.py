@@ -76,9 +76,7 @@ def test_train_fit_plot(tmp_path, capsys):
     )
     assert groups == list(expected_groups)
     posterior = load_posterior(posterior_file)
-    # a class's groups fitted jointly
-    pooled = {"pool_k", "pool_b", "pool_scale", "pool_transfer", "pool_k_carried", "pool_b_carried"}
-    assert set(posterior.groups[groups[0]].acceptance) == {"hmc", "transfer", "beta"} | pooled
+    assert set(posterior.groups[groups[0]].acceptance) == {"hmc", "transfer", "beta"}
     assert set(arrays) == expected_keys(posterior)
 
     assert arrays["neuron_labels"].dtype.kind == "U"
