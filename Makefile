@@ -173,6 +173,9 @@ AUC_MISSES := 219 223 333 336 338 347
 # The fresh seeds at which the default missed the AUC goal in a group of wrong trials (the record
 # of 2026-12-06; 223 missed 0.95 test accuracy too): can partial pooling rescue them?
 WRONG_AUC_MISSES := 223 229 248 249 251 297 329
+# Fresh seeds for partial pooling with the carried walks of k and b, never run before it (docs/DEFAULTS.md
+# step 41).
+FRESH_360 := 360 361 362 363 364 365 366 367 368 369
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -307,6 +310,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_300) --section seeds-held-out-300
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_320) --section seeds-held-out-320
 	$(PY) -m benchmarks.seeds --section seeds-partial-pooling --fit-flags "--partial-pooling class"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_360) --section seeds-held-out-360-partial-pooling --fit-flags "--partial-pooling class"
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --section training-runs-5ms --setting default "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)" \
