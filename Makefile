@@ -173,8 +173,8 @@ AUC_MISSES := 219 223 333 336 338 347
 # The fresh seeds at which the default missed the AUC goal in a group of wrong trials (the record
 # of 2026-12-06; 223 missed 0.95 test accuracy too): can partial pooling rescue them?
 WRONG_AUC_MISSES := 223 229 248 249 251 297 329
-# Fresh seeds for partial pooling with the carried walks of k and b, never run before it (docs/DEFAULTS.md
-# step 41).
+# Fresh seeds for partial pooling with the carried walks of k and b, never run before it
+# (docs/DEFAULTS.md step 41).
 FRESH_360 := 360 361 362 363 364 365 366 367 368 369
 
 results: $(STAMP)
