@@ -77,6 +77,11 @@ def _hawkes_result(model, post, events, end_time):
     }
 
 
+def _fit_one(events, end_time, n_dims, model_options, sampler_options, seed):
+    """``fit_group`` with the arguments of ``fit_pooled_groups`` for one group: a list of one result."""
+    return [fit_group(events[0], end_time, n_dims, model_options[0], sampler_options, seed)]
+
+
 def fit_pooled_groups(events, end_time, n_dims, model_options, sampler_options, seed):
     """Fit several groups jointly under the pooled alpha prior of ``hawkes_partial_pooling`` (one joblib task).
 
@@ -95,10 +100,10 @@ def fit_pooled_groups(events, end_time, n_dims, model_options, sampler_options, 
         One ``fit_group``-style result per group, plus ``pool``: ``k`` and ``b`` -> their draws
         (C, S), shared by the groups; their R-hat and ESS count in every group's ``max_rhat`` and
         ``min_ess_bulk``; the acceptance of their walks, of the scale move, of the collapsed
-        transfers and of the carried moves are ``acceptance["pool_k"]``, ``["pool_b"]``,
-        ``["pool_scale"]``, ``["pool_transfer"]``, ``["pool_k_carried"]`` and
-        ``["pool_b_carried"]``. ``seconds`` and ``cpu_seconds`` are the joint fit's, the same in
-        each of its groups.
+        transfers and resplits and of the carried moves are ``acceptance["pool_k"]``,
+        ``["pool_b"]``, ``["pool_scale"]``, ``["pool_transfer"]``, ``["pool_resplit"]``,
+        ``["pool_k_carried"]`` and ``["pool_b_carried"]``. ``seconds`` and ``cpu_seconds`` are
+        the joint fit's, the same in each of its groups.
     """
     start, cpu_start = perf_counter(), process_time()
     models = [HawkesProcessModel(n_dims, **options) for options in model_options]
@@ -243,7 +248,9 @@ def fit_groups(
     pool : bool
         Fit the groups of each class (``"<class>_<outcome>"``) jointly under the pooled alpha
         prior (``fit_pooled_groups``), one task per class seeded by its own child; not with
-        ``per_trial``.
+        ``per_trial``. A class of one group is fitted alone (``fit_group``): with no other group
+        to learn from, the pooled prior would only learn the scale of its alphas, and its funnel
+        slows the chains.
 
     Returns
     -------
@@ -258,7 +265,7 @@ def fit_groups(
         seeds = np.random.SeedSequence(seed).spawn(len(classes))
         fits = _in_parallel(
             [
-                delayed(fit_pooled_groups)(
+                delayed(fit_pooled_groups if len(names) > 1 else _fit_one)(
                     [[events[t] for t in groups[name]] for name in names],
                     end_time,
                     n_dims,
@@ -382,8 +389,9 @@ def format_diagnostics(fits, groups, n_available, n_spikes):
         (``acc(conj)`` that of the conjugate proposals, a column only where a fit ran them);
         ``KS`` the goodness-of-fit KS statistic averaged over neurons; ``seconds`` wall and
         ``cpu s`` CPU time of the group's fit (with ``--partial-pooling``, of its class's joint
-        fit), and there ``k`` and ``b`` the posterior means of the class's pooled shape and scale,
-        ``acc(k)`` and ``acc(b)`` their walks' acceptance, ``acc(scale)`` the scale move's.
+        fit), and there ``k`` and ``b`` the posterior means of the class's pooled shape and scale
+        (``-`` for a class of one group, fitted alone), ``acc(k)`` and ``acc(b)`` their walks'
+        acceptance, ``acc(scale)`` the scale move's.
     """
     pooled = any(fit.get("pool") is not None for fit in fits.values())
     columns = [("acc(hmc)", "hmc", 8)]
@@ -414,6 +422,13 @@ def format_diagnostics(fits, groups, n_available, n_spikes):
             + f"{ks.mean() if ks.size else np.nan:>6.3f} "
             f"{fit['seconds']:>7.1f} {fit['cpu_seconds']:>6.1f}  "
             f"{'yes' if is_converged(fit['max_rhat'], fit['min_ess_bulk']) else 'NO':<9}"
-            + (f" {fit['pool']['k'].mean():>6.2f} {fit['pool']['b'].mean():>7.4f}" if pooled else "")
+            + (_pool_columns(fit.get("pool")) if pooled else "")
         )
     return "\n".join(line.rstrip() for line in lines)
+
+
+def _pool_columns(pool):
+    """The k and b columns of ``format_diagnostics`` for one fit (``-`` where it was fitted alone)."""
+    if pool is None:
+        return f" {'-':>6} {'-':>7}"
+    return f" {pool['k'].mean():>6.2f} {pool['b'].mean():>7.4f}"

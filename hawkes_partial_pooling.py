@@ -19,9 +19,10 @@ The sampler is Gibbs in blocks; step 1, steps 2-4 together, step 5 and step 6 ea
 joint posterior invariant:
 
 1. each group's sweep (``hawkes_moves``) given (m, k), the priors set per chain;
-2. each group's transfer moves again, ``TRANSFER_ROUNDS`` times, with every m integrated out
-   (``collapsed_transfers``): along the ridge of two sources that can stand in for each other,
-   where the groups disagree which;
+2. each group's transfer moves and resplits again, ``TRANSFER_ROUNDS`` times, with every m
+   integrated out (``collapsed_transfers``): along the ridge of two sources that can stand in
+   for each other, where the groups disagree which, and across it from one source to the other
+   (``hawkes_pool_moves.resplit_move``);
 3. (v, log b) given the alphas, with every m integrated out (per pair a Gamma-inverse-Gamma
    integral in closed form, ``log_density_hyper``): random-walk Metropolis, one coordinate at a
    time, steps adapted during the warm-up. Collapsing m keeps these global scales from crawling,
@@ -50,7 +51,7 @@ from threadpoolctl import threadpool_limits
 from hawkes_bayes import HawkesPosterior, PriorRates
 from hawkes_inputs import check_positive_number
 from hawkes_moves import transfer_move
-from hawkes_pool_moves import carried_b_move, carried_k_move, scale_move
+from hawkes_pool_moves import carried_b_move, carried_k_move, resplit_move, scale_move
 from hawkes_sampler import Chains, check_run_lengths
 from hawkes_warmup import ADAPT_DECAY, TARGET_ACCEPTANCE_WALK
 from mcmc_diagnostics import ess_bulk, is_converged, split_rhat
@@ -60,9 +61,10 @@ from mcmc_diagnostics import ess_bulk, is_converged, split_rhat
 # sweep left k the slowest quantity of a fit.
 K_STEPS = 50
 INITIAL_STEP = 0.3
-# Rounds of collapsed transfer moves per sweep. A transfer random-walks along a ridge that the
-# other moves cross slowly, and costs one likelihood evaluation of the targets with pairs, a small
-# part of a sweep's HMC trajectories and beta move: many rounds buy mixing along the ridge cheaply.
+# Rounds of collapsed transfer moves and resplits per sweep. A transfer random-walks along a ridge
+# that the other moves cross slowly, a resplit jumps along it; each costs one likelihood
+# evaluation of the targets with pairs, a small part of a sweep's HMC trajectories and beta move:
+# many rounds buy mixing along the ridge cheaply.
 TRANSFER_ROUNDS = 10
 # Steps of each carried move (``carried_k_move``, ``carried_b_move``) per sweep; each costs one
 # likelihood evaluation of every group.
@@ -116,8 +118,8 @@ class PooledPosterior:
         Draws of the scale of the pair means (a typical pair's mean is about b / (m_shape - 1)).
     acceptance : dict
         ``k`` and ``b`` -> (n_chains,) acceptance rate of their walks over the kept sweeps,
-        ``scale`` that of ``scale_move`` (NaN: no pair observed), ``transfer`` that of
-        ``collapsed_transfers`` (NaN: no group has transfer pairs), ``k_carried`` and
+        ``scale`` that of ``scale_move`` (NaN: no pair observed), ``transfer`` and ``resplit``
+        those of ``collapsed_transfers`` (NaN: no group has such pairs), ``k_carried`` and
         ``b_carried`` those of ``carried_k_move`` and ``carried_b_move``.
     """
 
@@ -254,21 +256,23 @@ def collapsed_transfers(chains, observed, k, b, prior, rng):
 
     Returns
     -------
-    accepted : ndarray, shape (C,)
-        Each chain's accepted proposals.
-    proposed : int
-        Each chain's proposals: the (target, pair) slots of every group with pairs.
+    accepted : ndarray, shape (2, C)
+        Each chain's accepted transfers, then resplits (``hawkes_pool_moves.resplit_move``).
+    proposed : ndarray of int, shape (2,)
+        Each chain's proposals of either kind: the (target, pair) slots of every group with pairs,
+        then those whose pair is two alphas.
     """
     alpha = observed_alphas(chains, observed)
     n, total, _ = pair_statistics(alpha, observed)
-    accepted, proposed = np.zeros(alpha.shape[1]), 0
+    accepted, proposed = np.zeros((2, alpha.shape[1])), np.zeros(2, dtype=int)
     for g, group in enumerate(chains):
         if group.tuning.pairs is None:
             continue
         own = np.where(observed[g], alpha[g], 0.0)
         density = collapsed_prior(group, (n - observed[g], total - own), k, b, prior)
-        accepted += transfer_move(group.state, group.targets, group.tuning, rng, density).sum(axis=(1, 2))
-        proposed += int((group.tuning.pairs[..., 0] >= 0).sum())
+        accepted[0] += transfer_move(group.state, group.targets, group.tuning, rng, density).sum(axis=(1, 2))
+        accepted[1] += resplit_move(group.state, group.targets, group.tuning, rng, density).sum(axis=(1, 2))
+        proposed += [(group.tuning.pairs[..., 0] >= 0).sum(), (group.tuning.pairs >= 1).all(axis=2).sum()]
         alpha[g] = observed_alphas([group], observed[g : g + 1])[0]
         total = total - own + np.where(observed[g], alpha[g], 0.0)
     return accepted, proposed
@@ -389,7 +393,7 @@ def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rn
         for group, rng in zip(chains, rngs):
             set_priors(group, k, m)
             group.advance(rng, silent_alpha_prior=(k[:, None, None], k[:, None, None] / m))
-        moved, tried = np.zeros(n_chains), 0
+        moved, tried = np.zeros((2, n_chains)), np.zeros(2, dtype=int)
         for _ in range(TRANSFER_ROUNDS):
             counts = collapsed_transfers(chains, observed, k, np.exp(log_b), pool_prior, hyper_rng)
             moved, tried = moved + counts[0], tried + counts[1]
@@ -413,7 +417,8 @@ def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rn
         else:
             kept["k"][:, n_kept], kept["b"][:, n_kept] = k, b
             ratios = [scaled / proposed if proposed else np.full(n_chains, np.nan)]
-            ratios.append(moved / tried if tried else np.full(n_chains, np.nan))
+            with np.errstate(invalid="ignore"):  # 0 / 0: no pair of the kind, NaN
+                ratios.extend(moved / tried[:, None])
             accepted.append(np.vstack([rates, *ratios, carried / CARRIED_STEPS]))
             n_kept += 1
 
@@ -422,7 +427,7 @@ def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rn
     while n_kept < max_samples and not converged():
         for _ in range(min(n_samples, max_samples - n_kept)):
             one_sweep(n_warmup + n_kept)
-    rates = np.mean(accepted, axis=0)  # (6, C)
+    rates = np.mean(accepted, axis=0)  # (7, C)
     return PooledPosterior(
         groups=[HawkesPosterior(**group.recorder.result()) for group in chains],
         k=kept["k"][:, :n_kept].copy(),
@@ -432,7 +437,8 @@ def _run(models, events, end_time, pool_prior, n_samples, n_warmup, n_chains, rn
             "b": rates[1],
             "scale": rates[2],
             "transfer": rates[3],
-            "k_carried": rates[4],
-            "b_carried": rates[5],
+            "resplit": rates[4],
+            "k_carried": rates[5],
+            "b_carried": rates[6],
         },
     )

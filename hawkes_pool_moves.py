@@ -1,12 +1,14 @@
-"""The pooled fit's moves that carry a group's alphas along with the pair means or the hyperparameters.
+"""The pooled fit's moves that carry a group's alphas along with the pair means or the
+hyperparameters, and its jumps between two sources of one target.
 
 Where the data say little about an alpha, it sits where its prior puts it, and its prior's
 parameters (the pair's mean m_ij, the shared shape k, the scale b) sit where those alphas put
-them: moves of either given the other crawl. Each move here proposes both together, so that the
-alphas keep their place in their prior, and needs the groups' likelihood ratio and only the
-prior terms that the map does not cancel: ``scale_move`` a pair's mean with its alphas,
-``carried_k_move`` and ``carried_b_move`` the shared k and b with every alpha
-(``hawkes_partial_pooling`` runs them; its docstring gives the model).
+them: moves of either given the other crawl. Each of the first three moves proposes both
+together, so that the alphas keep their place in their prior, and needs the groups' likelihood
+ratio and only the prior terms that the map does not cancel: ``scale_move`` a pair's mean with
+its alphas, ``carried_k_move`` and ``carried_b_move`` the shared k and b with every alpha.
+``resplit_move`` hands a target's drive from one source to another that can stand in for it
+(``hawkes_partial_pooling`` runs them all; its docstring gives the model).
 """
 
 import numpy as np
@@ -15,6 +17,11 @@ from scipy.special import gammainc, gammaincc, gammainccinv, gammaincinv
 from hawkes_inputs import segment_sums
 from hawkes_moves import compensator_coefficients
 from hawkes_targets import event_term, intensity, log_likelihood
+
+# Standard deviation of the log factor by which a resplit also scales the pair's summed drive.
+# Where two sources stand in for each other, the ends of the ridge rarely carry the same
+# compensator: one source's alpha must also make up for the events it explains less well.
+RESPLIT_LOG_SCALE_SD = 0.25
 
 
 def scale_move(chains, observed, m, b, prior, log_step, rng):
@@ -148,3 +155,55 @@ def carried_b_move(chains, observed, m, log_b, prior, log_step, rng):
     take = accept_alphas(chains, observed, alphas, log_ratio, uniform)
     m[take] *= scale[take]
     return np.where(take, log_b + eps, log_b), take
+
+
+def resplit_move(state, targets, tuning, rng, prior_density):
+    """Each chosen pair of alphas given a fresh split of the drive they carry together (in place;
+    ``prior_density(theta)`` -> (C, D) as for ``hawkes_moves.transfer_move``).
+
+    Where two sources can stand in for each other, the posterior can put a target's drive on
+    either, with a valley between: a random walk along the ridge (the transfer move) crosses it
+    rarely. For slot ``q`` every target with a pair of alphas ``(p, r) = pairs[i, q]`` takes their
+    compensator ``S = theta_p c_p + theta_r c_r`` (``c``: ``compensator_coefficients``, fixed
+    while beta is) and proposes ``theta_p' = t S' / c_p``, ``theta_r' = (1 - t) S' / c_r`` with
+    ``t ~ U(0, 1)`` and ``log S' ~ Normal(log S, RESPLIT_LOG_SCALE_SD)``: a fresh split of a
+    drive near the present one. In the coordinates ``(log S, t)`` the proposal is symmetric, and
+    the density there is the posterior's times the Jacobian ``S^2 / (c_p c_r)``, so the
+    acceptance ratio is the posterior's times ``(S' / S)^2``. Random numbers per slot: uniforms
+    (C, D) for t, uniforms (C, D), then, where a target has a pair of alphas, normals (C, its
+    number).
+
+    Returns
+    -------
+    ndarray of bool, shape (C, D, Q)
+        Acceptance indicators (False where a target has no pair of alphas in the slot).
+    """
+    n_chains, n_dims = state.theta.shape[:2]
+    coef = compensator_coefficients(state, targets)
+    accepted = np.zeros((n_chains, n_dims, tuning.pairs.shape[1]), dtype=bool)
+    rows = np.arange(n_dims)
+    for q in range(tuning.pairs.shape[1]):
+        split, uniform = rng.random((n_chains, n_dims)), rng.random((n_chains, n_dims))
+        has = (tuning.pairs[:, q] >= 1).all(axis=1)  # two alphas; a background has no source's drive
+        if not has.any():
+            continue
+        i, p, r = rows[has], tuning.pairs[has, q, 0], tuning.pairs[has, q, 1]
+        c_p, c_r = coef[:, i, p], coef[:, i, r]
+        valid = np.zeros((n_chains, n_dims), dtype=bool)
+        valid[:, has] = (c_p > 0) & (c_r > 0)
+        scale = np.exp(RESPLIT_LOG_SCALE_SD * rng.standard_normal(c_p.shape))
+        total = state.theta[:, i, p] * c_p + state.theta[:, i, r] * c_r
+        theta_new = state.theta.copy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            theta_new[:, i, p] = np.where(valid[:, has], split[:, has] * scale * total / c_p, state.theta[:, i, p])
+            theta_new[:, i, r] = np.where(
+                valid[:, has], (1.0 - split[:, has]) * scale * total / c_r, state.theta[:, i, r]
+            )
+            log_lik_new = log_likelihood(targets, theta_new, state.h, state.comp, which=np.flatnonzero(has))
+            log_ratio = log_lik_new + prior_density(theta_new) - state.log_lik - prior_density(state.theta)
+            log_ratio[:, has] += 2.0 * np.log(scale)
+            acc = valid & (np.log(uniform) < log_ratio)
+        state.theta[acc] = theta_new[acc]
+        state.log_lik[acc] = log_lik_new[acc]
+        accepted[:, :, q] = acc
+    return accepted

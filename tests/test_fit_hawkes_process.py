@@ -12,7 +12,7 @@ from joblib import Parallel, cpu_count
 
 import fit_hawkes_process as fhp
 import group_fits
-from hawkes_model import HawkesPrior
+from hawkes_model import HawkesPrior, simulate_hawkes
 from posterior_file import load_posterior
 from safe_files import save_pickle
 from trial_groups import exogenous_input_mask, stimulus_background
@@ -403,19 +403,44 @@ def test_per_trial_mode_sums_the_trials(spike_file, tmp_path):
 
 def test_partial_pooling_fits_each_class_jointly_and_stores_its_hyperparameters(spike_file, tmp_path, capsys):
     run_main(spike_file, tmp_path / "a.npz", "--partial-pooling", "class", "--seed", "5")
-    header = capsys.readouterr().out.splitlines()[1]
-    assert header.split()[-2:] == ["k", "b"] and "acc(k)" in header
+    table = capsys.readouterr().out.splitlines()[1:]
+    assert table[0].split()[-2:] == ["k", "b"] and "acc(k)" in table[0]
     posterior = load_posterior(tmp_path / "a.npz")
     assert posterior.config["partial_pooling"] == "class"
     sine = [posterior.groups[name] for name in ("sine_correct", "sine_wrong")]
     assert set(sine[0].pool) == {"k", "b"} and sine[0].pool["k"].shape == sine[0].alpha.shape[:2]
     np.testing.assert_array_equal(sine[0].pool["k"], sine[1].pool["k"])  # one prior per class
-    assert not np.array_equal(sine[0].pool["k"], posterior.groups["cosine_correct"].pool["k"])
-    assert set(sine[0].acceptance) >= {"pool_k", "pool_b", "pool_scale", "pool_transfer", "pool_k_carried"}
+    # The cosine class has one group: fitted alone (``test_a_class_of_one_group_is_fitted_alone``).
+    cosine = posterior.groups["cosine_correct"]
+    assert cosine.pool is None and "pool_k" not in cosine.acceptance
+    rows = {line.split()[0]: line.split() for line in table[1:4]}
+    assert rows["cosine_correct"][-2:] == ["-", "-"] and rows["sine_wrong"][-2:] != ["-", "-"]
+    assert set(sine[0].acceptance) >= {
+        "pool_k",
+        "pool_b",
+        "pool_scale",
+        "pool_transfer",
+        "pool_resplit",
+        "pool_k_carried",
+    }
     run_main(spike_file, tmp_path / "b.npz", "--partial-pooling", "class", "--seed", "5", "--n-jobs", "2")
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
     run_main(spike_file, tmp_path / "c.npz", "--seed", "5")
     assert load_posterior(tmp_path / "c.npz").groups["sine_wrong"].pool is None
+
+
+def test_a_class_of_one_group_is_fitted_alone_with_its_classs_seed():
+    events = [
+        simulate_hawkes(np.array([2.0, 1.0]), np.array([[0.2, 0.3], [0.0, 0.1]]), 5.0, 10.0, seed=s) for s in range(5)
+    ]
+    groups = {"sine_correct": [0, 1], "sine_wrong": [2], "cosine_correct": [3, 4]}
+    sampler = {"n_samples": 20, "max_samples": 20, "n_warmup": 10, "n_chains": 2, "conjugate_columns": 0}
+    fits = group_fits.fit_groups(events, 10.0, groups, 2, {}, sampler, False, 7, 1, None, pool=True)
+    assert fits["sine_correct"]["pool"] is not None and fits["cosine_correct"].get("pool") is None
+    alone = group_fits.fit_group(
+        events[3:], 10.0, 2, {"background": None}, sampler, np.random.SeedSequence(7).spawn(2)[1]
+    )
+    np.testing.assert_array_equal(fits["cosine_correct"]["alpha"], alone["alpha"])
 
 
 def test_partial_pooling_refuses_per_trial_fits(spike_file, tmp_path):

@@ -17,12 +17,14 @@ import numpy as np
 import pytest
 from hawkes_reference import slow_target_logliks
 from scipy import stats
+from scipy.integrate import cumulative_trapezoid
 from scipy.optimize import minimize
 
 import hawkes_moves as hm
 import hawkes_targets as ht
 import hawkes_warmup as hw
 from hawkes_model import HawkesPrior, HawkesProcessModel, simulate_hawkes
+from hawkes_pool_moves import RESPLIT_LOG_SCALE_SD, resplit_move
 from hawkes_sampler import Recorder
 from mcmc_diagnostics import ess_bulk, is_converged, split_rhat, worst_diagnostics
 
@@ -318,6 +320,101 @@ def test_transfer_move_accepts_with_the_exact_posterior_ratio(time, dead, kind):
     np.testing.assert_allclose(s.state.theta, theta, rtol=1e-12)
     for c in range(4):
         np.testing.assert_allclose(s.state.log_lik[c], s.target_logliks(theta[c], s.state.beta[c]), rtol=1e-9)
+
+
+@TIMES
+@pytest.mark.parametrize("kind", ["shared", "pair"])
+def test_resplit_move_proposes_a_fresh_split_of_a_pairs_drive_with_the_exact_posterior_ratio(time, dead, kind):
+    # Pairs: target 0 resplits (alpha[0, 0], alpha[0, 2]); target 2's first pair holds mu, which
+    # is no source's drive, its second (alpha[2, 0], alpha[2, 1]); target 1 has none.
+    s = Setup(time, kind, modulated=True, n_chains=6, dead=dead)
+    pairs = np.full((3, 2, 2), -1)
+    pairs[0, 0], pairs[2, 0], pairs[2, 1] = (1, 3), (0, 2), (1, 2)
+    theta = s.state.theta.copy()
+    coef = hm.compensator_coefficients(s.state, s.targets)
+    accepted = resplit_move(
+        s.state,
+        s.targets,
+        SimpleNamespace(pairs=pairs),
+        np.random.default_rng(5),
+        lambda th: ht.log_prior(s.targets, th),
+    )
+
+    replay = np.random.default_rng(5)
+    expected = np.zeros_like(accepted)
+    for q in range(2):
+        split, uniform = replay.random((6, 3)), replay.random((6, 3))
+        movers = [i for i in range(3) if pairs[i, q, 0] >= 1]
+        scale = np.ones((6, 3))
+        scale[:, movers] = np.exp(RESPLIT_LOG_SCALE_SD * replay.standard_normal((6, len(movers))))
+        for c in range(6):
+            proposal = theta[c].copy()
+            for i in movers:
+                p, r = pairs[i, q]
+                total = (theta[c, i, p] * coef[c, i, p] + theta[c, i, r] * coef[c, i, r]) * scale[c, i]
+                proposal[i, p], proposal[i, r] = (
+                    split[c, i] * total / coef[c, i, p],
+                    (1 - split[c, i]) * total / coef[c, i, r],
+                )
+            # The posterior in (log S, t), S the pair's summed compensator: times S^2.
+            ratio = (
+                s.target_logliks(proposal, s.state.beta[c])
+                + s.log_prior(proposal)
+                - s.target_logliks(theta[c], s.state.beta[c])
+                - s.log_prior(theta[c])
+                + 2 * np.log(scale[c])
+            )
+            for i in movers:
+                if np.log(uniform[c, i]) < ratio[i]:
+                    expected[c, i, q] = True
+                    theta[c, i] = proposal[i]
+    assert np.array_equal(accepted, expected)
+    assert not accepted[:, 1].any() and not accepted[:, 2, 0].any()
+    assert 0 < accepted[:, 0, 0].sum() + accepted[:, 2, 1].sum() < 12
+    np.testing.assert_allclose(s.state.theta, theta, rtol=1e-12)
+    for c in range(6):
+        np.testing.assert_allclose(s.state.log_lik[c], s.target_logliks(theta[c], s.state.beta[c]), rtol=1e-9)
+
+
+def test_resplit_move_samples_a_pairs_posterior():
+    """Resplits alone, every chain started alike, sample the posterior of a pair of one target's
+    alphas given the rest: the marginals of the split t and the summed compensator S against a
+    grid of the posterior density in (log S, t), from the brute-force likelihood and the Gamma
+    priors times the Jacobian S^2."""
+    s = Setup("discrete", "shared", modulated=True, n_chains=64)
+    s.state = s.state_at(np.broadcast_to(s.state.theta[:1], s.state.theta.shape).copy(), np.full(64, 4.0))
+    pairs = np.full((3, 1, 2), -1)
+    pairs[0, 0] = (1, 3)  # target 0's alphas from neurons 0 and 2
+    coef = hm.compensator_coefficients(s.state, s.targets)[0, 0, [1, 3]]
+    start = s.state.theta[0].copy()
+    rng, density = np.random.default_rng(3), (lambda th: ht.log_prior(s.targets, th))
+    draws = []
+    for it in range(2400):  # the walk of log S mixes slowly over its posterior's long left tail
+        resplit_move(s.state, s.targets, SimpleNamespace(pairs=pairs), rng, density)
+        if it >= 400 and it % 20 == 0:
+            drive = s.state.theta[:, 0, [1, 3]] * coef
+            draws.append([np.log(drive.sum(axis=1)), drive[:, 0] / drive.sum(axis=1)])
+    np.testing.assert_array_equal(s.state.theta[:, 1:], np.broadcast_to(start[1:], (64, 2, 4)))
+    log_total, split = np.moveaxis(np.array(draws), 1, 0).reshape(2, -1)
+
+    # A fine grid, so the likelihood is the vectorised one (checked against the brute-force one
+    # above); both alphas' Gamma(1.5) priors vanish at 0, so the density does at t = 0 and 1.
+    grid_s = np.linspace(log_total.min() - 0.5, log_total.max() + 0.5, 192)
+    grid_t = np.linspace(0.0, 1.0, 129)
+    theta = np.broadcast_to(start, (grid_s.size, grid_t.size) + start.shape).copy()
+    theta[..., 0, 1] = grid_t * np.exp(grid_s)[:, None] / coef[0]
+    theta[..., 0, 3] = (1 - grid_t) * np.exp(grid_s)[:, None] / coef[1]
+    theta = theta.reshape(-1, 64, *start.shape)  # batches of the 64 chains' kernel sums
+    log_lik = np.concatenate([ht.log_likelihood(s.targets, batch, s.state.h, s.state.comp)[:, 0] for batch in theta])
+    log_prior = np.array([s.log_prior(point)[0] for point in theta.reshape(-1, *start.shape)])
+    log_density = (log_lik + log_prior).reshape(grid_s.size, grid_t.size) + 2 * grid_s[:, None]
+    weight = np.exp(log_density - np.nanmax(log_density))
+    weight[:, [0, -1]] = 0.0
+    for values, grid, marginal in ((log_total, grid_s, weight.sum(axis=1)), (split, grid_t, weight.sum(axis=0))):
+        cdf = cumulative_trapezoid(marginal, grid, initial=0.0)
+        cdf /= cdf[-1]
+        assert stats.kstest(values, lambda x, grid=grid, cdf=cdf: np.interp(x, grid, cdf)).pvalue > 0.01
+    assert np.ptp(split) > 0.5  # the draws cover the line, not one region of it
 
 
 @TIMES
