@@ -326,7 +326,8 @@ def parse_args(argv=None):
         default="none",
         help="class: fit the correct and wrong groups of each class jointly, their alphas sharing a "
         "hierarchical prior whose mean per pair and spread the data learn (docs/MODEL.md, Partial pooling); "
-        "a small group then borrows strength from the large one as far as the groups agree",
+        "a small group then borrows strength from the large one as far as the groups agree; a class "
+        "with one group to fit is fitted alone",
     )
     parser.add_argument(
         "--n-jobs",
