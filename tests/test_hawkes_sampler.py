@@ -379,8 +379,8 @@ def test_resplit_move_proposes_a_fresh_split_of_a_pairs_drive_with_the_exact_pos
 def test_resplit_move_samples_a_pairs_posterior():
     """Resplits alone, every chain started alike, sample the posterior of a pair of one target's
     alphas given the rest: the marginals of the split t and the summed compensator S against a
-    grid of the posterior density in (log S, t), from the brute-force likelihood and the Gamma
-    priors times the Jacobian S^2."""
+    grid of the posterior density in (log S, t), from the likelihood and the Gamma priors times
+    the Jacobian S^2."""
     s = Setup("discrete", "shared", modulated=True, n_chains=64)
     s.state = s.state_at(np.broadcast_to(s.state.theta[:1], s.state.theta.shape).copy(), np.full(64, 4.0))
     pairs = np.full((3, 1, 2), -1)
