@@ -152,8 +152,12 @@ def summary(rows, seeds):
         "A group's AUC lies within the range of its "
         f"same-size subsets of correct trials in {inside} of {len(rows)}, below every subset in "
         f"{below}, above every one in {int(above.sum())}; "
-        f"the share of subsets below it has median {np.median(share_below):.2f} over the groups (about 0.5 if the "
-        "wrong trials rank like as many correct trials)."
+        + (
+            f"the share of subsets below it has median {np.median(share_below):.2f} over the groups (about 0.5 if the "
+            "wrong trials rank like as many correct trials)."
+            if scored
+            else "no group has a subset with a scorable pair."
+        )
     )
     busier = np.array([row["spikes"] > np.median(row["subset_spikes"]) for row in rows])
     text += (

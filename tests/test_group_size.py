@@ -84,6 +84,11 @@ def test_subsets_without_a_scorable_pair_are_passed_over():
         "in 0 of 2, below every subset in 0, above every one in 1; the share of subsets below it has median 1.00"
         in (group_size.summary(rows, [2, 3]))
     )
+    # Where no group has a scored subset, there is no share to take the median of.
+    assert group_size.summary(rows[1:], [3]).endswith(
+        "above every one in 0; no group has a subset with a scorable pair. A group fires more spikes a trial than "
+        "its median subset in 1 of 1; of the 0 above every subset, in 0."
+    )
 
 
 @pytest.mark.parametrize(
