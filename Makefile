@@ -190,6 +190,9 @@ results: $(STAMP)
 	$(PY) -m benchmarks.fit_settings --section fit-settings-partial-pooling --setting "default (each group alone)" "" --setting "groups of a class partially pooled" "--partial-pooling class"
 	$(PY) -m benchmarks.fit_settings --seeds $(FRESH_350) --section fit-settings-partial-pooling-fresh --setting "default (each group alone)" "" --setting "groups of a class partially pooled" "--partial-pooling class"
 	$(PY) -m benchmarks.fit_settings --seeds $(WRONG_AUC_MISSES) --section fit-settings-partial-pooling-wrong-misses --setting "default (each group alone)" "" --setting "groups of a class partially pooled" "--partial-pooling class"
+	$(PY) -m benchmarks.fit_settings --section fit-settings-cut --setting "default (each group alone)" "" --setting "wrong groups' priors from their correct groups (cut)" "--partial-pooling cut"
+	$(PY) -m benchmarks.fit_settings --seeds $(WRONG_AUC_MISSES) --section fit-settings-cut-wrong-misses --setting "default (each group alone)" "" --setting "wrong groups' priors from their correct groups (cut)" "--partial-pooling cut"
+	$(PY) -m benchmarks.fit_settings --seeds $(FRESH_350) --section fit-settings-cut-fresh --setting "default (each group alone)" "" --setting "wrong groups' priors from their correct groups (cut)" "--partial-pooling cut"
 	$(PY) -m benchmarks.fit_settings --seeds 0 1 2 --section fit-settings-signed-beta --setting "signed, beta at its joint mode" "--model signed" --setting "signed, beta sampled" "--model signed --sample-beta"
 	$(PY) -m benchmarks.fit_settings --seeds 2 3 --section fit-settings-signed-prior --setting "signed, coupling prior sd 3" "--model signed" --setting "signed, coupling prior sd 10" "--model signed --coupling-prior-sd 10"
 	$(BENCH_PY) -m benchmarks.compare_connectivity

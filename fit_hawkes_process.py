@@ -52,6 +52,11 @@ N_WARMUP = 200  # sweeps per chain, with one decay or one per pair (docs/MODEL.m
 # strongest are a few); a prior expecting hundreds is no prior a fit could want, and near the
 # floats' limit its draws overflow.
 MAX_ALPHA_PRIOR_MEAN = 100.0
+POOLING_WORDS = {
+    "none": "",
+    "class": "groups of a class partially pooled, ",
+    "cut": "wrong groups' alpha priors from their correct groups, ",
+}
 _alpha_prior_mean = number(
     float, lambda v: 0 < v <= MAX_ALPHA_PRIOR_MEAN, f"a positive number, at most {MAX_ALPHA_PRIOR_MEAN}"
 )
@@ -322,12 +327,14 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--partial-pooling",
-        choices=("none", "class"),
+        choices=("none", "class", "cut"),
         default="none",
         help="class: fit the correct and wrong groups of each class jointly, their alphas sharing a "
         "hierarchical prior whose mean per pair and spread the data learn (docs/MODEL.md, Partial pooling); "
         "a small group then borrows strength from the large one as far as the groups agree; a class "
-        "with one group to fit is fitted alone",
+        "with one group to fit is fitted alone. cut: fit each group alone, a class's wrong group after its "
+        "correct group, each of its alphas under an exponential prior whose mean is the correct group's "
+        "posterior mean of that alpha (one-way borrowing; docs/MODEL.md, Partial pooling)",
     )
     parser.add_argument(
         "--n-jobs",
@@ -374,7 +381,7 @@ def main(argv=None):
         f"fitting {len(groups)} group(s) of test trials "
         f"({'signed Hawkes model, ' if args.model == 'signed' else ''}"
         f"{'per trial' if args.per_trial else 'pooled'}, "
-        f"{'groups of a class partially pooled, ' if args.partial_pooling == 'class' else ''}{args.time} time, "
+        f"{POOLING_WORDS[args.partial_pooling]}{args.time} time, "
         f"{args.background} background, {args.input} input, {args.beta} beta, "
         f"{'LIF dead steps' if args.refractory == 'lif' else 'no dead steps'}, "
         f"{args.n_chains} chains x {args.n_samples} draws, up to {sampler_options['max_samples']}"
@@ -393,7 +400,7 @@ def main(argv=None):
             args.seed,
             args.n_jobs,
             plan["backgrounds"],
-            pool=args.partial_pooling == "class",
+            pooling=args.partial_pooling,
         )
     except MemoryError:
         sys.exit(

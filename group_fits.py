@@ -9,11 +9,13 @@ of one ``SeedSequence`` so the result depends neither on the workers nor on the 
 ``benchmarks/fresh_test_sets.py`` fits its fresh test sets with the same functions.
 """
 
+import dataclasses
 from time import perf_counter, process_time
 
 import numpy as np
 from joblib import Parallel, cpu_count, delayed, effective_n_jobs
 
+from hawkes_bayes import HawkesPrior
 from hawkes_model import HawkesProcessModel
 from hawkes_partial_pooling import fit_pooled
 from mcmc_diagnostics import is_converged, summarise_draws
@@ -220,7 +222,7 @@ def fit_groups(
     seed,
     n_jobs,
     backgrounds=None,
-    pool=False,
+    pooling="none",
 ):
     """Fit every group (or, with ``per_trial``, every trial of every group) in parallel.
 
@@ -245,12 +247,15 @@ def fit_groups(
         does not depend on it.
     backgrounds : dict or None
         Group name -> relative background (n_dims, n_steps) of its fits; None: constant.
-    pool : bool
-        Fit the groups of each class (``"<class>_<outcome>"``) jointly under the pooled alpha
-        prior (``fit_pooled_groups``), one task per class seeded by its own child; not with
-        ``per_trial``. A class of one group is fitted alone (``fit_group``): with no other group
-        to learn from, the pooled prior would only learn the scale of its alphas, and its funnel
-        slows the chains.
+    pooling : {"none", "class", "cut"}
+        none: every group alone. class: the groups of each class (``"<class>_<outcome>"``)
+        jointly under the pooled alpha prior (``fit_pooled_groups``), one task per class seeded
+        by its own child; a class of one group is fitted alone (``fit_group``): with no other
+        group to learn from, the pooled prior would only learn the scale of its alphas, and its
+        funnel slows the chains. cut: every group alone, as by none and with the same draws,
+        except a class's wrong group whose correct group is fitted too: it is fitted after,
+        each of its alphas under an exponential prior whose mean is the correct group's
+        posterior mean of that alpha (``cut_prior``). Neither with ``per_trial``.
 
     Returns
     -------
@@ -258,7 +263,9 @@ def fit_groups(
         Group name -> ``fit_group``-style result, in the order of ``groups``.
     """
     backgrounds = backgrounds or {}
-    if pool:
+    if pooling == "cut":
+        return _fit_cut(events, end_time, groups, n_dims, model_options, sampler_options, seed, n_jobs, backgrounds)
+    if pooling == "class":
         classes = {}
         for name in groups:
             classes.setdefault(name.rsplit("_", 1)[0], []).append(name)
@@ -303,6 +310,60 @@ def fit_groups(
     return {
         name: sum_trial_fits([fit for (task_name, _), fit in zip(tasks, fits) if task_name == name]) for name in groups
     }
+
+
+def cut_leads(names):
+    """Each wrong group whose class's correct group is among ``names`` -> that correct group."""
+    return {
+        name: f"{name[: -len('_wrong')]}_correct"
+        for name in names
+        if name.endswith("_wrong") and f"{name[: -len('_wrong')]}_correct" in names
+    }
+
+
+def cut_prior(prior, alpha):
+    """The cut fit's prior of a wrong group: ``prior`` with each alpha's mean set to its
+    posterior mean in the class's correct group.
+
+    Parameters
+    ----------
+    prior : HawkesPrior or None
+        The correct group's prior (None: ``HawkesPrior()``); its shape and mu and beta priors stay.
+    alpha : ndarray, shape (C, S, D, D)
+        The correct group's draws of alpha. A pair fixed at 0 there (``alpha_mask``) is fixed in
+        the wrong group too; its mean, unused, stays the prior's.
+    """
+    prior = prior or HawkesPrior()
+    means = alpha.mean(axis=(0, 1))
+    return dataclasses.replace(prior, alpha_mean=np.where(means > 0, means, prior.alpha_mean))
+
+
+def _fit_cut(events, end_time, groups, n_dims, model_options, sampler_options, seed, n_jobs, backgrounds):
+    """``fit_groups(pooling="cut")``: the groups without a lead first, then the wrong groups with one."""
+    names = list(groups)
+    seeds = dict(zip(names, np.random.SeedSequence(seed).spawn(len(names))))  # each group's, as fitted alone
+    leads = cut_leads(names)
+
+    def fit_batch(batch, priors):
+        calls = [
+            delayed(fit_group)(
+                [events[t] for t in groups[name]],
+                end_time,
+                n_dims,
+                {**model_options, "background": backgrounds.get(name), **priors.get(name, {})},
+                sampler_options,
+                seeds[name],
+            )
+            for name in batch
+        ]
+        return dict(zip(batch, _in_parallel(calls, n_jobs))) if calls else {}
+
+    fits = fit_batch([name for name in names if name not in leads], {})
+    priors = {
+        name: {"prior": cut_prior(model_options.get("prior"), fits[lead]["alpha"])} for name, lead in leads.items()
+    }
+    fits.update(fit_batch(list(leads), priors))
+    return {name: fits[name] for name in names}
 
 
 def posterior_record(spike_data, groups, skipped, fits, config, backgrounds=None, alpha_free=None):

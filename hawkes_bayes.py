@@ -34,8 +34,10 @@ class HawkesPrior:
         Shape of the branching-ratio prior. The default 1 (exponential, mode at 0) favours
         sparsity without the pole at 0 of a shape < 1, which would trap the natural-scale
         ridge move of absent edges near 0.
-    alpha_mean : float
-        Prior mean of ``alpha``.
+    alpha_mean : float or array_like, shape (n_dims, n_dims)
+        Prior mean of ``alpha``, one for every pair or one per pair ``[target, source]`` (the
+        cut fit of ``--partial-pooling cut`` centres a group's alphas on another group's
+        posterior means). Stored as a read-only float array when given per pair.
     beta_median : float or None
         Prior median of ``beta`` in 1/s. None: ``1 / dt`` in discrete time (a kernel lasting
         about one step); in continuous time the data's merged event rate (events / total
@@ -47,13 +49,21 @@ class HawkesPrior:
     mu_shape: float = 1.0
     mu_mean: float | None = None
     alpha_shape: float = 1.0
-    alpha_mean: float = 0.1
+    alpha_mean: float | np.ndarray = 0.1
     beta_median: float | None = None
     beta_log_sd: float = 1.5
 
     def __post_init__(self):
-        for name in ("mu_shape", "alpha_shape", "alpha_mean", "beta_log_sd"):
+        for name in ("mu_shape", "alpha_shape", "beta_log_sd"):
             check_positive_number(getattr(self, name), f"prior.{name}")
+        if np.ndim(self.alpha_mean) == 0:
+            check_positive_number(self.alpha_mean, "prior.alpha_mean")
+        else:
+            means = np.array(self.alpha_mean, dtype=float)
+            if means.ndim != 2 or means.shape[0] != means.shape[1] or not (np.isfinite(means) & (means > 0)).all():
+                raise ValueError("prior.alpha_mean per pair must be a square matrix of finite positive numbers")
+            means.flags.writeable = False
+            object.__setattr__(self, "alpha_mean", means)
         for name in ("mu_mean", "beta_median"):
             if getattr(self, name) is not None:
                 check_positive_number(getattr(self, name), f"prior.{name}")
@@ -67,7 +77,7 @@ class PriorRates:
     mu_shape: float
     mu_rate: float
     alpha_shape: float
-    alpha_rate: float
+    alpha_rate: float | np.ndarray  # (D, D) [target, source] where the prior mean is per pair
     log_beta_mean: float
     log_beta_sd: float
 

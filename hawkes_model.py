@@ -164,6 +164,8 @@ class HawkesProcessModel:
         self.dt = float(dt)
         self.beta_kind = beta
         self.prior = prior if prior is not None else HawkesPrior()
+        if np.ndim(self.prior.alpha_mean) and np.shape(self.prior.alpha_mean) != (self.n_dims, self.n_dims):
+            raise ValueError(f"prior.alpha_mean per pair must have shape ({self.n_dims}, {self.n_dims})")
         self.background = check_background(background, self.n_dims)
         self.alpha_mask = check_alpha_mask(alpha_mask, self.n_dims)
         self.refractory = check_refractory(refractory, self.n_dims, time)

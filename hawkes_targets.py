@@ -59,13 +59,13 @@ class Targets:
     # The Gamma prior of each parameter; the pooled sampler (``hawkes_partial_pooling``) replaces both
     # by per-chain arrays (C, D, P) before each sweep.
     shape: np.ndarray  # (D, P) shape of each parameter
-    rate: np.ndarray  # (P,) rate of each column
+    rate: np.ndarray  # (P,) rate of each column, or (D, P) where alpha's prior mean is per pair
 
 
 def build_targets(model, data, prior):
     """The fixed ``Targets`` record of a fit.
 
-    Identical sources (``data.duplicates``, shared beta only) are collapsed: the first member's
+    Identical sources (``data.duplicates``; ``identical_groups``) are collapsed: the first member's
     column carries the group's sum, with the prior of a sum of the free members' independent
     Gamma(a, b) alphas, Gamma(k a, b); the others are fixed at 0. The sum is all the likelihood
     sees; ``hawkes_moves.split_identical_sources`` draws the split of every kept draw exactly.
@@ -102,13 +102,22 @@ def build_targets(model, data, prior):
         free=free,
         moving=free & has_events[:, None],
         shape=shape,
-        rate=np.where(column == 0, prior.mu_rate, prior.alpha_rate),
+        rate=_rates(prior, sources),
     )
 
 
+def _rates(prior, sources):
+    """The Gamma rate of each parameter column, (P,), or (D, P) where alpha's prior is per pair."""
+    alpha_rate = np.asarray(prior.alpha_rate, dtype=float)
+    if alpha_rate.ndim == 0:
+        return np.concatenate([[prior.mu_rate], np.full(sources.size, float(alpha_rate))])
+    return np.concatenate([np.full((alpha_rate.shape[0], 1), prior.mu_rate), alpha_rate[:, sources]], axis=1)
+
+
 def identical_groups(model, data):
-    """Groups of neurons with identical spike trains whose alphas only count as a sum (shared beta)."""
-    return [] if model.beta_kind == "pair" else data.duplicates
+    """Groups of neurons with identical spike trains whose alphas only count as a sum (shared beta
+    and one prior for every alpha: a sum of Gamma alphas is Gamma only when their rates agree)."""
+    return [] if model.beta_kind == "pair" or np.ndim(model.prior.alpha_mean) else data.duplicates
 
 
 # ---------------------------------------------------------------------- log densities

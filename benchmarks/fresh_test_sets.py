@@ -110,7 +110,7 @@ def fresh_test_set(spike_data, seed, index):
     }
 
 
-def fit_posterior(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs, pool=False):
+def fit_posterior(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs, pooling="none"):
     """Fit groups of trials as the fit script fits its groups; return the record the script would write.
 
     Parameters
@@ -123,8 +123,10 @@ def fit_posterior(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs
         Group name -> trial indices: the plan's own groups, or any others.
     backgrounds : dict
         Group name -> relative background (``trial_groups.group_backgrounds``).
-    per_trial, pool : bool
-        Each trial alone (``--per-trial``); a class's groups jointly (``--partial-pooling class``).
+    per_trial : bool
+        Each trial alone (``--per-trial``).
+    pooling : str
+        ``--partial-pooling``'s value (``group_fits.fit_groups``).
     seed : int or sequence of int
         Entropy of the fits' chains (``group_fits.fit_groups``).
     n_jobs : int
@@ -145,12 +147,12 @@ def fit_posterior(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs
         seed,
         n_jobs,
         backgrounds,
-        pool,
+        pooling,
     )
     return group_fits.posterior_record(spike_data, groups, [], fits, {}, backgrounds, plan["alpha_free"])
 
 
-def fit_and_score(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs, pool=False):
+def fit_and_score(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs, pooling="none"):
     """``fit_posterior``, scored as the seed sweep scores the script's file.
 
     Returns
@@ -159,7 +161,7 @@ def fit_and_score(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs
         ``auc`` group -> AUC over its observable pairs (NaN: none scorable); ``trials`` group ->
         fitted trials; ``converged`` group -> bool.
     """
-    posterior = fit_posterior(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs, pool)
+    posterior = fit_posterior(spike_data, plan, groups, backgrounds, per_trial, seed, n_jobs, pooling)
     true_weights, _ = connection_matrix(spike_data["weights"], spike_data["layer_sizes"])
     return {
         "auc": group_aucs(posterior, true_weights, observable=True),
@@ -200,7 +202,7 @@ def judge(spike_data, fit_args, seed, n_jobs):
             fit_args.per_trial,
             seed,
             n_jobs,
-            fit_args.partial_pooling == "class",
+            fit_args.partial_pooling,
         ),
     }
 

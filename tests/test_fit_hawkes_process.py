@@ -253,6 +253,7 @@ def test_coupling_prior_sd_reaches_the_signed_fit_and_only_it(spike_file, tmp_pa
         (["--per-trial"], "--model signed fits pooled groups only; drop --per-trial"),
         (["--alpha-prior-mean", "0.5"], "--model signed has priors of its own; drop --alpha-prior-mean 0.5"),
         (["--partial-pooling", "class"], "--model signed fits each group alone; drop --partial-pooling class"),
+        (["--partial-pooling", "cut"], "--model signed fits each group alone; drop --partial-pooling cut"),
     ],
 )
 def test_signed_model_refuses_the_options_it_does_not_fit(spike_file, tmp_path, extra, message):
@@ -435,7 +436,7 @@ def test_a_class_of_one_group_is_fitted_alone_with_its_classs_seed():
     ]
     groups = {"sine_correct": [0, 1], "sine_wrong": [2], "cosine_correct": [3, 4]}
     sampler = {"n_samples": 20, "max_samples": 20, "n_warmup": 10, "n_chains": 2, "conjugate_columns": 0}
-    fits = group_fits.fit_groups(events, 10.0, groups, 2, {}, sampler, False, 7, 1, None, pool=True)
+    fits = group_fits.fit_groups(events, 10.0, groups, 2, {}, sampler, False, 7, 1, None, pooling="class")
     assert fits["sine_correct"]["pool"] is not None and fits["cosine_correct"].get("pool") is None
     alone = group_fits.fit_group(
         events[3:], 10.0, 2, {"background": None}, sampler, np.random.SeedSequence(7).spawn(2)[1]
@@ -443,12 +444,61 @@ def test_a_class_of_one_group_is_fitted_alone_with_its_classs_seed():
     np.testing.assert_array_equal(fits["cosine_correct"]["alpha"], alone["alpha"])
 
 
-def test_partial_pooling_refuses_per_trial_fits(spike_file, tmp_path):
-    with pytest.raises(SystemExit) as excinfo:
-        run_main(spike_file, tmp_path / "posterior.npz", "--partial-pooling", "class", "--per-trial")
-    assert exit_message(excinfo) == (
-        "fit_hawkes_process.py: error: --per-trial fits every trial alone; drop --partial-pooling class"
+def test_cut_fits_a_wrong_group_after_its_correct_group_under_a_prior_centred_on_its_posterior_means():
+    events = [
+        simulate_hawkes(np.array([2.0, 1.0]), np.array([[0.2, 0.3], [0.0, 0.1]]), 5.0, 10.0, seed=s) for s in range(6)
+    ]
+    groups = {"sine_correct": [0, 1], "cosine_correct": [2, 3], "sine_wrong": [4], "cosine_other": [5]}
+    sampler = {"n_samples": 20, "max_samples": 20, "n_warmup": 10, "n_chains": 2, "conjugate_columns": 0}
+    prior = HawkesPrior(alpha_mean=0.2)
+    options = {"prior": prior}
+    cut = group_fits.fit_groups(events, 10.0, groups, 2, options, sampler, False, 7, 2, None, pooling="cut")
+    plain = group_fits.fit_groups(events, 10.0, groups, 2, options, sampler, False, 7, 1, None)
+    assert list(cut) == list(groups)
+    for name in ("sine_correct", "cosine_correct", "cosine_other"):  # no lead: as fitted alone
+        np.testing.assert_array_equal(cut[name]["alpha"], plain[name]["alpha"])
+    # The wrong group, refitted by hand: its own seed, each alpha's prior mean the correct
+    # group's posterior mean of it, every other number of the prior unchanged.
+    means = plain["sine_correct"]["alpha"].mean(axis=(0, 1))
+    by_hand = group_fits.fit_group(
+        [events[4]],
+        10.0,
+        2,
+        {**options, "background": None, "prior": HawkesPrior(alpha_mean=means)},
+        sampler,
+        np.random.SeedSequence(7).spawn(4)[2],
     )
+    np.testing.assert_array_equal(cut["sine_wrong"]["alpha"], by_hand["alpha"])
+    assert not np.array_equal(cut["sine_wrong"]["alpha"], plain["sine_wrong"]["alpha"])
+
+
+def test_cut_prior_keeps_the_prior_where_a_pair_is_fixed_at_zero():
+    alpha = np.zeros((2, 3, 2, 2))
+    alpha[..., 0, 1] = [[0.1, 0.2, 0.3], [0.3, 0.2, 0.1]]
+    alpha[..., 1, 0] = 0.05
+    prior = group_fits.cut_prior(HawkesPrior(alpha_mean=0.4, mu_shape=3.0), alpha)
+    np.testing.assert_allclose(prior.alpha_mean, [[0.4, 0.2], [0.05, 0.4]])
+    assert prior.mu_shape == 3.0 and prior.alpha_shape == 1.0
+    assert group_fits.cut_leads(["a_correct", "a_wrong", "b_wrong", "b_correct_wrong"]) == {"a_wrong": "a_correct"}
+
+
+@pytest.mark.parametrize("pooling", ["class", "cut"])
+def test_partial_pooling_refuses_per_trial_fits(spike_file, tmp_path, pooling):
+    with pytest.raises(SystemExit) as excinfo:
+        run_main(spike_file, tmp_path / "posterior.npz", "--partial-pooling", pooling, "--per-trial")
+    assert exit_message(excinfo) == (
+        f"fit_hawkes_process.py: error: --per-trial fits every trial alone; drop --partial-pooling {pooling}"
+    )
+
+
+def test_cut_option_is_stored_and_changes_only_the_wrong_groups(spike_file, tmp_path):
+    run_main(spike_file, tmp_path / "cut.npz", "--partial-pooling", "cut", "--seed", "5")
+    run_main(spike_file, tmp_path / "none.npz", "--seed", "5")
+    cut, plain = load_posterior(tmp_path / "cut.npz"), load_posterior(tmp_path / "none.npz")
+    assert cut.config["partial_pooling"] == "cut" and list(cut.groups) == list(plain.groups)
+    for name, group in cut.groups.items():
+        same = np.array_equal(group.alpha, plain.groups[name].alpha)
+        assert same == (name != "sine_wrong"), name
 
 
 @pytest.mark.parametrize("prior_mean", [None, 0.7])

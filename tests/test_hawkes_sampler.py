@@ -28,6 +28,8 @@ from hawkes_pool_moves import RESPLIT_LOG_SCALE_SD, resplit_move
 from hawkes_sampler import Recorder
 from mcmc_diagnostics import ess_bulk, is_converged, split_rhat, worst_diagnostics
 
+PER_PAIR_MEANS = np.array([[0.05, 0.4, 0.2], [1.0, 0.1, 0.02], [0.3, 0.6, 0.08]])
+
 # Every move is replayed in continuous time, in discrete time, and in discrete time with dead steps.
 TIMES = pytest.mark.parametrize("time, dead", [("continuous", False), ("discrete", False), ("discrete", True)])
 
@@ -39,7 +41,17 @@ class Setup:
     parameters of each chain are drawn at random around the truth.
     """
 
-    def __init__(self, time="discrete", kind="shared", modulated=False, masked=False, n_chains=3, seed=0, dead=False):
+    def __init__(
+        self,
+        time="discrete",
+        kind="shared",
+        modulated=False,
+        masked=False,
+        n_chains=3,
+        seed=0,
+        dead=False,
+        per_pair=False,
+    ):
         self.time, self.dt, self.end = time, 0.1, 15.0
         # dead: discrete time with an absolute refractory period of 1, 0 and 2 steps
         self.refractory = np.array([1, 0, 2]) if dead else None
@@ -68,8 +80,10 @@ class Setup:
         self.free = np.ones((3, 3), dtype=bool)
         if masked:
             self.free[0, 1] = False
-        # Shapes other than 1, so that both prior densities enter every ratio.
-        self.prior_spec = HawkesPrior(mu_shape=2.0, alpha_shape=1.5)
+        # Shapes other than 1, so that both prior densities enter every ratio; per_pair: each
+        # alpha's own prior mean [target, source] (the cut fit's prior).
+        self.alpha_mean = PER_PAIR_MEANS if per_pair else 0.1
+        self.prior_spec = HawkesPrior(mu_shape=2.0, alpha_shape=1.5, alpha_mean=self.alpha_mean)
         self.model = HawkesProcessModel(
             3,
             time=time,
@@ -120,7 +134,8 @@ class Setup:
     def log_prior(self, theta_c):
         """Gamma log densities (constants dropped) of each target's free parameters, (D,)."""
         shape = np.array([self.prior.mu_shape] + [self.prior.alpha_shape] * 3)
-        rate = np.array([self.prior.mu_rate] + [self.prior.alpha_rate] * 3)
+        alpha_rate = 1.5 / np.broadcast_to(self.alpha_mean, (3, 3))  # row i: target i's sources
+        rate = np.concatenate([np.full((3, 1), self.prior.mu_rate), alpha_rate], axis=1)
         free = self.targets.free
         with np.errstate(divide="ignore", invalid="ignore"):  # a rejected proposal may leave the domain
             terms = (shape - 1) * np.log(np.where(free, theta_c, 1.0)) - rate * theta_c
@@ -202,15 +217,17 @@ def test_gradient_is_finite_where_every_intensity_is_below_float32s_resolution()
 
 @TIMES
 @pytest.mark.parametrize("kind", ["shared", "pair"])
-@pytest.mark.parametrize("modulated, masked", [(False, False), (True, True)])
+@pytest.mark.parametrize(
+    "modulated, masked, per_pair", [(False, False, False), (True, True, False), (True, True, True)]
+)
 # The largest step sends some trajectories to overflow on purpose (they must be rejected), and
 # the replay below recomputes them outside the sampler's error-state guards.
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_hmc_move_accepts_with_the_exact_hamiltonian_ratio(time, dead, kind, modulated, masked):
+def test_hmc_move_accepts_with_the_exact_hamiltonian_ratio(time, dead, kind, modulated, masked, per_pair):
     # Replays the trajectory (same seed, the sampler's gradient, checked above) and recomputes
     # every decision from the energy H = -(log L_i + log prior_i + sum u) + |p|^2 / 2, with the
     # slow reference likelihood. Masked: alpha[0, 1] is fixed at 0, never moved.
-    s = Setup(time, kind, modulated, masked, n_chains=6, dead=dead)
+    s = Setup(time, kind, modulated, masked, n_chains=6, dead=dead, per_pair=per_pair)
     n_chains, n_dims, n_par = s.state.theta.shape
     moving = s.targets.moving
     tuning = hm.Tuning(
@@ -276,11 +293,11 @@ def test_leapfrog_trajectory_is_reversible():
 
 
 @TIMES
-@pytest.mark.parametrize("kind", ["shared", "pair"])
-def test_transfer_move_accepts_with_the_exact_posterior_ratio(time, dead, kind):
+@pytest.mark.parametrize("kind, per_pair", [("shared", False), ("pair", False), ("shared", True)])
+def test_transfer_move_accepts_with_the_exact_posterior_ratio(time, dead, kind, per_pair):
     # Pairs: target 0 moves (alpha[0, 0], alpha[0, 1]), target 2 (mu_2, alpha[2, 1]) and then,
     # in the second slot, (alpha[2, 0], alpha[2, 2]); target 1 has none.
-    s = Setup(time, kind, modulated=True, n_chains=4, dead=dead)
+    s = Setup(time, kind, modulated=True, n_chains=4, dead=dead, per_pair=per_pair)
     pairs = np.full((3, 2, 2), -1)
     pairs[0, 0], pairs[2, 0], pairs[2, 1] = (1, 2), (0, 2), (1, 3)
     axis = np.array([[[0.05, -0.08], [0, 0]], [[0, 0], [0, 0]], [[0.4, -0.1], [0.1, -0.05]]])
@@ -418,12 +435,14 @@ def test_resplit_move_samples_a_pairs_posterior():
 
 
 @TIMES
-@pytest.mark.parametrize("kind, masked", [("shared", False), ("pair", True)])
-def test_conjugate_move_accepts_with_the_full_hastings_ratio(time, dead, kind, masked):
+@pytest.mark.parametrize(
+    "kind, masked, per_pair", [("shared", False, False), ("pair", True, False), ("shared", True, True)]
+)
+def test_conjugate_move_accepts_with_the_full_hastings_ratio(time, dead, kind, masked, per_pair):
     # Replayed from the definition: posterior ratio (slow reference likelihood, Gamma priors)
     # times the proposal's Gamma(shape, rate + c) density ratio, column after column; the move
     # itself uses only the event terms.
-    s = Setup(time, kind, modulated=True, masked=masked, n_chains=4, dead=dead)
+    s = Setup(time, kind, modulated=True, masked=masked, n_chains=4, dead=dead, per_pair=per_pair)
     # Source 2's alphas shrunk to where the events see them little: there the move accepts
     # some proposals and rejects others; at values the data pin down, it mostly rejects.
     s.state = s.state_at(np.where(s.targets.free, s.state.theta, 0.0) * [1, 1, 1, 0.1], s.state.beta)
@@ -744,6 +763,56 @@ def test_zero_length_window_reproduces_the_prior(time):
         # Variance: relative MC error about sqrt(2 (1 + kurtosis/2) / ESS); a generous 6 sigma.
         assert np.all(np.abs(flat.var(axis=0) / var - 1) < 6 * np.sqrt(4.0 / ess))
     assert post.max_rhat < 1.02
+
+
+def test_a_prior_mean_per_pair_is_each_alphas_own():
+    # No observed time: every alpha is a draw from its own prior, exponential of mean M[i, j].
+    means = PER_PAIR_MEANS
+    model = HawkesProcessModel(3, time="discrete", dt=0.1, prior=HawkesPrior(alpha_mean=means))
+    post = model.fit([np.array([])] * 3, 0.0, n_samples=800, n_warmup=20, n_chains=4, seed=3, progress=False)
+    flat = post.alpha.reshape(-1, 3, 3)
+    ess = ess_bulk(post.alpha)
+    assert np.all(np.abs(flat.mean(axis=0) - means) < 4.5 * means / np.sqrt(ess))
+    assert np.all(np.abs(flat.var(axis=0) / means**2 - 1) < 6 * np.sqrt(9.0 / ess))
+
+
+def test_one_mean_for_every_pair_given_per_pair_is_the_same_fit():
+    events = simulate_hawkes([2.0, 1.0], [[0.2, 0.3], [0.0, 0.1]], 5.0, 20.0, seed=2, time="discrete", dt=0.05)
+    fits = [
+        HawkesProcessModel(2, time="discrete", dt=0.05, prior=HawkesPrior(alpha_mean=mean)).fit(
+            events, 20.0, n_samples=30, n_warmup=30, n_chains=2, seed=1, progress=False, conjugate_columns=1
+        )
+        for mean in (0.3, np.full((2, 2), 0.3))
+    ]
+    for name in ("mu", "alpha", "beta"):
+        np.testing.assert_array_equal(getattr(fits[0], name), getattr(fits[1], name))
+
+
+def test_a_prior_mean_per_pair_keeps_identical_sources_apart():
+    # Their sum has a Gamma prior only if their rates agree: with a mean per pair the members
+    # stay separate parameters.
+    source = simulate_hawkes([2.0], [[0.0]], 1.0, 50.0, seed=1)[0]
+    events = [source, source.copy(), simulate_hawkes([1.0], [[0.0]], 1.0, 50.0, seed=2)[0]]
+    model = HawkesProcessModel(3, prior=HawkesPrior(alpha_mean=PER_PAIR_MEANS))
+    data = model._prepare(events, 50.0)
+    assert len(data.duplicates) == 1 and ht.identical_groups(model, data) == []
+    targets = ht.build_targets(model, data, model._resolve_prior(data))
+    assert targets.free[:, 1:].all()
+    np.testing.assert_allclose(targets.rate[:, 1:], 1.0 / PER_PAIR_MEANS[:, data.sources])
+
+
+@pytest.mark.parametrize(
+    "means",
+    [np.full((2, 3), 0.1), [[0.1, -0.1], [0.1, 0.1]], [[0.1, np.nan], [0.1, 0.1]], [[0.1, 0.0], [0.1, 0.1]]],
+)
+def test_a_bad_prior_mean_per_pair_is_refused(means):
+    with pytest.raises(ValueError, match="prior.alpha_mean per pair must be a square matrix"):
+        HawkesPrior(alpha_mean=means)
+
+
+def test_a_prior_mean_per_pair_must_match_the_neurons():
+    with pytest.raises(ValueError, match=r"prior.alpha_mean per pair must have shape \(2, 2\)"):
+        HawkesProcessModel(2, prior=HawkesPrior(alpha_mean=np.full((3, 3), 0.1)))
 
 
 @pytest.mark.parametrize("time", ["continuous", "discrete"])
