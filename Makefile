@@ -181,6 +181,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
 	$(PY) -m benchmarks.synapse_strength
 	$(PY) -m benchmarks.validate_pipeline
+	$(PY) -m benchmarks.cut_check
 	$(PY) -m benchmarks.fit_settings
 	$(PY) -m benchmarks.fit_settings --section fit-settings-beta --setting "default (one shared beta)" "" --setting "one beta per pair, 800 warm-up sweeps" "--beta pair --n-warmup 800" --setting "one beta per pair, 200 warm-up sweeps" "--beta pair --n-warmup 200"
 	$(PY) -m benchmarks.fit_settings --section fit-settings-chains --setting "chains seeded by the network's seed (default)" "" --setting "chains seeded 0" "--seed 0" --setting "chains seeded 1001" "--seed 1001" --setting "chains seeded 1002" "--seed 1002" --setting "chains seeded 1003" "--seed 1003"
