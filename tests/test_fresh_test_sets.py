@@ -46,7 +46,7 @@ def test_a_fresh_set_replaces_the_test_trials_alone(spike_file):
     np.testing.assert_array_equal(first["predictions"][test], counts[:, 1] > counts[:, 0])
 
 
-@pytest.mark.parametrize("pooling", [[], ["--partial-pooling", "class"]])
+@pytest.mark.parametrize("pooling", [[], ["--partial-pooling", "class"], ["--partial-pooling", "cut"]])
 def test_the_stored_set_is_judged_as_the_seed_sweep_scores_the_scripts_fit(spike_file, pooling):
     spike_data = load_spike_trains(spike_file)
     judged = fresh_test_sets.judge(spike_data, parse_args(["--seed", "3", *FIT, *pooling]), 3, 1)
