@@ -292,6 +292,8 @@ def set_priors(group, k, m):
 
 def _check_models(models):
     first = models[0]
+    if any(np.ndim(model.prior.alpha_mean) for model in models):
+        raise ValueError("pooled groups learn their alphas' means; give prior.alpha_mean as one number")
     for model in models[1:]:
         same = (
             model.n_dims == first.n_dims

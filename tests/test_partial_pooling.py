@@ -255,6 +255,9 @@ def test_same_seed_same_draws_and_models_must_agree():
     np.testing.assert_array_equal(a.k, b.k)
     with pytest.raises(ValueError, match="same neurons"):
         fit_pooled([models[0], HawkesProcessModel(2, time="discrete", dt=0.001)], events, 1.0, n_samples=20)
+    per_pair = HawkesProcessModel(2, time="discrete", dt=0.002, prior=HawkesPrior(alpha_mean=np.full((2, 2), 0.1)))
+    with pytest.raises(ValueError, match="give prior.alpha_mean as one number"):
+        fit_pooled([models[0], per_pair], events, 1.0, n_samples=20)
 
 
 def test_scale_move_keeps_each_chains_log_likelihood_and_priors_in_step():
