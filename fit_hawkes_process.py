@@ -334,7 +334,7 @@ def parse_args(argv=None):
         "a small group then borrows strength from the large one as far as the groups agree; a class "
         "with one group to fit is fitted alone. cut: fit each group alone, a class's wrong group after its "
         "correct group, each of its alphas under an exponential prior whose mean is the correct group's "
-        "posterior mean of that alpha (one-way borrowing; docs/MODEL.md, Partial pooling)",
+        "posterior mean of that alpha (one-way borrowing; docs/MODEL.md, A cut)",
     )
     parser.add_argument(
         "--n-jobs",
