@@ -62,6 +62,22 @@ _alpha_prior_mean = number(
 )
 
 
+def sampler_settings(args):
+    """The sampler's settings of ``parse_args``'s ``args``, as ``group_fits.fit_group`` takes them."""
+    options = {
+        "n_samples": args.n_samples,
+        # The trials' draws of --per-trial are added draw by draw, so every trial keeps as many.
+        "max_samples": args.n_samples if args.per_trial else max(args.max_samples, args.n_samples),
+        "n_warmup": args.n_warmup,
+        "n_chains": args.n_chains,
+    }
+    if args.model == "signed":
+        options["sample_beta"] = args.sample_beta
+    else:
+        options["conjugate_columns"] = args.conjugate_columns
+    return options
+
+
 def plan_fit(spike_data, args):
     """What the command line ``args`` fit in a spike file: its groups and every option of their fits.
 
@@ -147,17 +163,6 @@ def plan_fit(spike_data, args):
             )
         model_options["refractory"] = dead
     backgrounds = group_backgrounds(spike_data, groups, args.background)
-    sampler_options = {
-        "n_samples": args.n_samples,
-        # The trials' draws of --per-trial are added draw by draw, so every trial keeps as many.
-        "max_samples": args.n_samples if args.per_trial else max(args.max_samples, args.n_samples),
-        "n_warmup": args.n_warmup,
-        "n_chains": args.n_chains,
-    }
-    if args.model == "signed":
-        sampler_options["sample_beta"] = args.sample_beta
-    else:
-        sampler_options["conjugate_columns"] = args.conjugate_columns
     return {
         "all_groups": all_groups,
         "groups": groups,
@@ -166,7 +171,7 @@ def plan_fit(spike_data, args):
         "end_time": spike_data["n_steps"] * dt,
         "n_dims": spike_data["spikes"].shape[1],
         "model_options": model_options,
-        "sampler_options": sampler_options,
+        "sampler_options": sampler_settings(args),
         "backgrounds": backgrounds,
         "alpha_free": alpha_free,
     }

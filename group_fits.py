@@ -291,20 +291,7 @@ def fit_groups(
     else:
         tasks = [(name, list(trials)) for name, trials in groups.items()]
     seeds = np.random.SeedSequence(seed).spawn(len(tasks))
-    fits = _in_parallel(
-        [
-            delayed(fit_group)(
-                [events[t] for t in trials],
-                end_time,
-                n_dims,
-                {**model_options, "background": backgrounds.get(name)},
-                sampler_options,
-                task_seed,
-            )
-            for (name, trials), task_seed in zip(tasks, seeds)
-        ],
-        n_jobs,
-    )
+    fits = _fit_alone(tasks, seeds, events, end_time, n_dims, model_options, sampler_options, backgrounds, n_jobs)
     if not per_trial:
         return {name: fit for (name, _), fit in zip(tasks, fits)}
     return {
@@ -338,32 +325,44 @@ def cut_prior(prior, alpha):
     return dataclasses.replace(prior, alpha_mean=np.where(means > 0, means, prior.alpha_mean))
 
 
+def _fit_alone(
+    tasks, seeds, events, end_time, n_dims, model_options, sampler_options, backgrounds, n_jobs, priors=None
+):
+    """``fit_group`` of every task ``(name, trials)`` with its seed, in parallel; a task's background
+    is its group's, and ``priors`` (group name -> ``HawkesPrior``) replaces a group's prior."""
+    priors = priors or {}
+    calls = [
+        delayed(fit_group)(
+            [events[t] for t in trials],
+            end_time,
+            n_dims,
+            {
+                **model_options,
+                "background": backgrounds.get(name),
+                **({"prior": priors[name]} if name in priors else {}),
+            },
+            sampler_options,
+            task_seed,
+        )
+        for (name, trials), task_seed in zip(tasks, seeds)
+    ]
+    return _in_parallel(calls, n_jobs) if calls else []
+
+
 def _fit_cut(events, end_time, groups, n_dims, model_options, sampler_options, seed, n_jobs, backgrounds):
     """``fit_groups(pooling="cut")``: the groups without a lead first, then the wrong groups with one."""
-    names = list(groups)
-    seeds = dict(zip(names, np.random.SeedSequence(seed).spawn(len(names))))  # each group's, as fitted alone
-    leads = cut_leads(names)
+    seeds = dict(zip(groups, np.random.SeedSequence(seed).spawn(len(groups))))  # each group's, as fitted alone
+    leads = cut_leads(list(groups))
+    options = (events, end_time, n_dims, model_options, sampler_options, backgrounds, n_jobs)
 
-    def fit_batch(batch, priors):
-        calls = [
-            delayed(fit_group)(
-                [events[t] for t in groups[name]],
-                end_time,
-                n_dims,
-                {**model_options, "background": backgrounds.get(name), **priors.get(name, {})},
-                sampler_options,
-                seeds[name],
-            )
-            for name in batch
-        ]
-        return dict(zip(batch, _in_parallel(calls, n_jobs))) if calls else {}
+    def fit_batch(batch, priors=None):
+        tasks = [(name, list(groups[name])) for name in batch]
+        return dict(zip(batch, _fit_alone(tasks, [seeds[name] for name in batch], *options, priors)))
 
-    fits = fit_batch([name for name in names if name not in leads], {})
-    priors = {
-        name: {"prior": cut_prior(model_options.get("prior"), fits[lead]["alpha"])} for name, lead in leads.items()
-    }
+    fits = fit_batch([name for name in groups if name not in leads])
+    priors = {name: cut_prior(model_options.get("prior"), fits[lead]["alpha"]) for name, lead in leads.items()}
     fits.update(fit_batch(list(leads), priors))
-    return {name: fits[name] for name in names}
+    return {name: fits[name] for name in groups}
 
 
 def posterior_record(spike_data, groups, skipped, fits, config, backgrounds=None, alpha_free=None):

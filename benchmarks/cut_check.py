@@ -67,14 +67,7 @@ def simulate(alpha, n_trials, rng):
 
 def sampler_options():
     """The fit script's default sampler settings."""
-    args = fit_hawkes_process.parse_args([])
-    return {
-        "n_samples": args.n_samples,
-        "max_samples": args.max_samples,
-        "n_warmup": args.n_warmup,
-        "n_chains": args.n_chains,
-        "conjugate_columns": args.conjugate_columns,
-    }
+    return fit_hawkes_process.sampler_settings(fit_hawkes_process.parse_args([]))
 
 
 def scores(alpha_mean, truth, large):
