@@ -14,6 +14,8 @@ every group, the groups that converged, the median seconds of a fit (the fit scr
 on every core), and group by group against the first setting, apart for the groups of correct
 trials and of wrong ones (a prior weighs most where the data are few).
 
+``--fit-flags`` go to every setting's fit, before the setting's own.
+
 Reads:  nothing.
 Writes: the "fit-settings" section of docs/RESULTS.md, or ``--section`` (unless ``--no-report``);
 prints it.
@@ -168,6 +170,12 @@ def parse_args(argv=None):
         help="fit with fit_hawkes_process.py FLAGS under NAME instead of the prior's four settings; the "
         "first is the one the others are set against (repeatable)",
     )
+    parser.add_argument(
+        "--fit-flags",
+        type=shlex.split,
+        default=[],
+        help="flags for every setting's fit_hawkes_process.py, quoted; a setting's own flags come after them and win",
+    )
     parser.add_argument("--section", default="fit-settings", help="section of docs/RESULTS.md to write")
     parser.add_argument("--no-report", action="store_true", help="do not write docs/RESULTS.md")
     args = parser.parse_args(argv)
@@ -177,9 +185,10 @@ def parse_args(argv=None):
         parser.error("--section: use lower-case letters, digits and hyphens")
     if args.setting and len(args.setting) < 2:
         parser.error("--setting: give at least two settings to compare")
-    args.settings = {name: shlex.split(flags) for name, flags in args.setting} if args.setting else SETTINGS
-    if len(args.settings) != len(args.setting or SETTINGS):
+    settings = {name: shlex.split(flags) for name, flags in args.setting} if args.setting else SETTINGS
+    if len(settings) != len(args.setting or SETTINGS):
         parser.error("--setting: give each setting a name of its own")
+    args.settings = {name: [*args.fit_flags, *flags] for name, flags in settings.items()}
     for name, flags in args.settings.items():
         try:
             run_script(fit_hawkes_process.parse_args, flags)

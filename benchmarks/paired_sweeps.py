@@ -6,11 +6,14 @@ runs pair up seed by seed, and only the discordant seeds (one meets both goals, 
 not) speak for either: under "no difference" each falls to either side with probability 1/2, and
 the exact two-sided McNemar test asks how surprising the split is. Sections with the same
 flags pool their seeds. Which sections ran today's default is read from their commands, as
-``benchmarks.record`` reads it; candidates beside an earlier default are not today's question.
+``benchmarks.record`` reads it; with ``--fit-flags`` the default is today's training under that
+fit instead: the candidates of docs/DEFAULTS.md steps 29-39 were swept beside the default of
+their day, whose fit took each group alone (``--fit-flags '--partial-pooling none'``).
 
 Reads:  docs/RESULTS.md.
-Writes: the "paired-sweeps" section of docs/RESULTS.md (unless ``--no-report``); prints it.
-Command:  python -m benchmarks.paired_sweeps
+Writes: the "paired-sweeps" section of docs/RESULTS.md, or ``--section`` (unless ``--no-report``);
+prints it.
+Command:  python -m benchmarks.paired_sweeps --fit-flags '--partial-pooling none'
 """
 
 import shlex
@@ -44,8 +47,10 @@ def _sweep(name, command):
         raise ValueError(f"section {name}: {err}") from None
 
 
-def pairs(text):
+def pairs(text, fit_flags=()):
     """Each candidate's runs paired with today's default's on the seeds of the section next to it.
+
+    Under ``fit_flags`` (``record.default_run``) the default is today's training with that fit.
 
     Returns
     -------
@@ -53,8 +58,9 @@ def pairs(text):
         Candidate flags (``"train: ...; fit: ..."``) -> seed -> (candidate meets both goals,
         default meets both goals), in document order.
     """
+    record.fit_baseline(fit_flags)
     found = [
-        (name, body, _sweep(name, command), record.default_run(command) is not None)
+        (name, body, _sweep(name, command), record.default_run(command, fit_flags) is not None)
         for name, (command, body) in record.sections(text).items()
     ]
     paired = {}
@@ -73,7 +79,7 @@ def pairs(text):
     return paired
 
 
-def report(text):
+def report(text, fit_flags=()):
     """The markdown table: one row per candidate, its seeds pooled over its sections."""
     columns = (
         "candidate",
@@ -86,7 +92,7 @@ def report(text):
         "McNemar p",
     )
     lines = ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
-    for flags, runs in pairs(text).items():
+    for flags, runs in pairs(text, fit_flags).items():
         met = list(runs.values())
         only_c = sum(c and not d for c, d in met)
         only_d = sum(d and not c for c, d in met)
@@ -101,8 +107,16 @@ def report(text):
     )
 
 
+def title(fit_flags=()):
+    """The section's heading: TITLE, or candidates against today's training under the fit of ``fit_flags``."""
+    if not fit_flags:
+        return TITLE
+    fit = shlex.join(fit_flags)
+    return f"Candidates against today's training with fit_hawkes_process.py `{fit}` on the seeds swept beside it"
+
+
 def main(argv=None):
-    summarise_results(argv, report, "paired-sweeps", TITLE, "benchmarks.paired_sweeps", RESULTS)
+    summarise_results(argv, report, "paired-sweeps", title, "benchmarks.paired_sweeps", RESULTS, by_fit=True)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,14 @@ cannot be miscounted silently. Each count of seeds at both goals comes with the
 95% Clopper-Pearson interval of the rate it estimates: how little ten seeds, and how much a hundred,
 say about the next seed.
 
+With ``--fit-flags`` it gathers the runs of today's training under that fit instead: the record
+of an earlier default's fit (``--fit-flags '--partial-pooling none'``, each group alone, the fit
+before docs/DEFAULTS.md step 43), whose sections spell it out.
+
 Reads:  docs/RESULTS.md.
-Writes: the "record" section of docs/RESULTS.md (unless ``--no-report``); prints it.
+Writes: the "record" section of docs/RESULTS.md, or ``--section`` (unless ``--no-report``); prints it.
 Command:  python -m benchmarks.record
+          python -m benchmarks.record --section record-each-group-alone --fit-flags '--partial-pooling none'
 """
 
 import contextlib
@@ -67,13 +72,24 @@ def benchmark_args(command, prefix, module):
     return args
 
 
-def default_run(command):
+def fit_baseline(fit_flags=()):
+    """``fit_hawkes_process.parse_args(fit_flags)``; ValueError where the script refuses them."""
+    fit = parse_or_none(fit_hawkes_process, list(fit_flags))
+    if fit is None:
+        raise ValueError("--fit-flags: fit_hawkes_process.py refuses them")
+    return fit
+
+
+def default_run(command, fit_flags=()):
     """The benchmark module and seeds of a section's command if it ran today's defaults, else None.
 
     Parameters
     ----------
     command : str
         The command line under the section's heading.
+    fit_flags : sequence of str
+        ``fit_hawkes_process.py`` flags that the section's fit must parse to instead of the
+        script's defaults (an earlier default's fit); the training is always today's default.
 
     Returns
     -------
@@ -81,11 +97,13 @@ def default_run(command):
         None also where the scripts no longer take the flags it passed them. Raises ValueError
         where the benchmark no longer takes the command's own flags.
     """
+    fit = fit_baseline(fit_flags)
     for prefix, module in BENCHMARKS.items():
         args = benchmark_args(command, prefix, module)
         if args is not None:
-            scripts = ((train_snn, args.train_flags), (fit_hawkes_process, args.fit_flags))
-            if all(parse_or_none(script, flags) == script.parse_args([]) for script, flags in scripts):
+            if parse_or_none(train_snn, args.train_flags) == train_snn.parse_args([]) and (
+                parse_or_none(fit_hawkes_process, args.fit_flags) == fit
+            ):
                 return module, args.seeds
     return None
 
@@ -133,8 +151,8 @@ def meets_both(accuracy, worst_auc):
     return accuracy >= ACCURACY_GOAL and worst_auc >= AUC_GOAL
 
 
-def gather(text):
-    """The default's runs in a results document.
+def gather(text, fit_flags=()):
+    """The default's runs in a results document (under the fit of ``fit_flags``: ``default_run``).
 
     Returns
     -------
@@ -147,10 +165,11 @@ def gather(text):
     names : list of str
         The sections they came from, in document order.
     """
+    fit_baseline(fit_flags)
     sweeps, seconds, fresh, names = {}, {}, {}, []
     for name, (command, body) in sections(text).items():
         try:
-            run = default_run(command)
+            run = default_run(command, fit_flags)
             if run is None:
                 continue
             module, ran = run
@@ -237,7 +256,8 @@ def sweep_table(sweeps, seconds):
             continue
         accuracy = np.array([sweeps[seed][0] for seed in chosen])
         both = sum(meets_both(*sweeps[seed]) for seed in chosen)
-        short = _misses(sweeps, chosen) if label != "all" else f"{len(chosen) - both} seeds"
+        missed = len(chosen) - both
+        short = _misses(sweeps, chosen) if label != "all" else f"{missed} seed{'s' * (missed != 1)}"
         low, high = rate_interval(both, len(chosen))
         trainings = [t for seed in chosen for t in seconds[seed]]
         lines.append(
@@ -253,30 +273,43 @@ def fresh_sentence(fresh):
     some = sorted(seed for seed, (met, n) in fresh.items() if 0 < met < n)
     none = sorted(seed for seed, (met, _) in fresh.items() if met == 0)
     listed = ", ".join(map(str, some)) or "-"
+    networks = f"{len(fresh)} network{'s' * (len(fresh) != 1)}"
     return (
-        f"On fresh test sets, {len(fresh)} networks (seeds {seed_ranges(fresh)}): {len(every)} meet both goals "
+        f"On fresh test sets, {networks} (seeds {seed_ranges(fresh)}): {len(every)} meet both goals "
         f"on every set, {len(some)} on some ({listed}), {len(none)} on none ({', '.join(map(str, none)) or '-'}); "
         f"{sum(met for met, _ in fresh.values())} of {sum(n for _, n in fresh.values())} sets meet both."
     )
 
 
-def report(text):
+def report(text, fit_flags=()):
     """The record as markdown: the seed sweeps' table, the fresh test sets' sentence (where
     today's defaults ran on any), the sources."""
-    sweeps, seconds, fresh, names = gather(text)
+    sweeps, seconds, fresh, names = gather(text, fit_flags)
+    if not sweeps:
+        raise ValueError("no seed sweep of the default in the document")
+    ran = f"today's training and fit_hawkes_process.py `{shlex.join(fit_flags)}`" if fit_flags else "today's defaults"
     return "\n\n".join(
         [
             sweep_table(sweeps, seconds),
             *([fresh_sentence(fresh)] if fresh else []),
             f"Goals: test accuracy >= {ACCURACY_GOAL} and AUC >= {AUC_GOAL} over the observable pairs in every "
             f"fitted group. Training: every training of those sections, so a seed swept in two counts twice. From the "
-            f"sections of docs/RESULTS.md that ran today's defaults: {', '.join(names)}.",
+            f"sections of docs/RESULTS.md that ran {ran}: {', '.join(names)}.",
         ]
     )
 
 
+def title(fit_flags=()):
+    """The section's heading: TITLE, or the record of today's training under the fit of ``fit_flags``."""
+    if not fit_flags:
+        return TITLE
+    return (
+        f"The record of today's training with fit_hawkes_process.py `{shlex.join(fit_flags)}` over every seed it ran on"
+    )
+
+
 def main(argv=None):
-    summarise_results(argv, report, "record", TITLE, "benchmarks.record", RESULTS)
+    summarise_results(argv, report, "record", title, "benchmarks.record", RESULTS, by_fit=True)
 
 
 if __name__ == "__main__":

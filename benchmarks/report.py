@@ -9,10 +9,12 @@ the contents (``benchmarks.contents``), which go before them all.
 
 import argparse
 import contextlib
+import functools
 import io
 import os
 import platform
 import re
+import shlex
 import sys
 from datetime import date
 from pathlib import Path
@@ -135,7 +137,7 @@ def printed_section(name, title, command, enabled=True, path=RESULTS):
         write_section(name, title, command, tee.copy.getvalue(), path)
 
 
-def summarise_results(argv, summary, name, title, module, path=RESULTS, first=False):
+def summarise_results(argv, summary, name, title, module, path=RESULTS, first=False, by_fit=False):
     """The ``main`` of a benchmark that reads the results document and writes one section of it.
 
     Parameters
@@ -152,10 +154,31 @@ def summarise_results(argv, summary, name, title, module, path=RESULTS, first=Fa
         The document, read and written.
     first : bool
         Write the section, when new, before every other (``write_section``).
+    by_fit : bool
+        Take ``--fit-flags`` too, the ``fit_hawkes_process.py`` flags of the fit whose runs to
+        gather (an earlier default's, e.g. ``--partial-pooling none``), and ``--section``: then
+        ``summary`` is called as ``summary(text, fit_flags)`` and ``title`` as ``title(fit_flags)``.
     """
     parser = argparse.ArgumentParser(prog=f"python -m {module}", allow_abbrev=False, description=title)
     parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
+    if by_fit:
+        parser.add_argument("--section", default=name, help="section of docs/RESULTS.md to write")
+        parser.add_argument(
+            "--fit-flags",
+            type=shlex.split,
+            default=[],
+            help="gather the runs fitted with these fit_hawkes_process.py flags (and the default training), "
+            "quoted, instead of the fit's defaults",
+        )
     args = parser.parse_args(argv)
+    command = ["python", "-m", module]
+    if by_fit:
+        if not SECTION_NAME.fullmatch(args.section):
+            parser.error("--section: use lower-case letters, digits and hyphens")
+        command += ["--section", args.section] if args.section != name else []
+        command += ["--fit-flags", shlex.join(args.fit_flags)] if args.fit_flags else []
+        name, title = args.section, title(args.fit_flags)
+        summary = functools.partial(summary, fit_flags=args.fit_flags)
     try:
         body = summary(Path(path).read_text())
     except (OSError, ValueError) as err:
@@ -164,4 +187,4 @@ def summarise_results(argv, summary, name, title, module, path=RESULTS, first=Fa
     if not args.no_report:
         # It measures nothing: its numbers are the other sections', as each measured them.
         stamp = f"Gathered {date.today().isoformat()} from the sections of this document."
-        write_section(name, title, f"python -m {module}", body, path, first, stamp)
+        write_section(name, title, shlex.join(command), body, path, first, stamp)

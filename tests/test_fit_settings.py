@@ -110,6 +110,10 @@ def test_the_summary_compares_groups_as_the_table_shows_them():
         (["--setting", "x", "", "--setting", "y", "--alpha-prior-mean 0"], "--setting y: argument --alpha-prior-mean"),
         (["--seeds", "-1"], "seeds must be >= 0"),
         (["--section", "Bad Name"], "--section"),
+        (
+            ["--fit-flags", "--n-chains 0", "--setting", "x", "", "--setting", "y", "--seed 1"],
+            "--setting x: argument --n-chains",
+        ),
     ],
 )
 def test_nonsense_arguments_are_one_line(argv, message, capsys):
@@ -127,3 +131,15 @@ def test_the_default_settings_are_the_prior_sensitivity_around_the_default_fit()
     assert all(flags[0] == "--alpha-prior-mean" for flags in list(args.settings.values())[1:])
     default = fit_hawkes_process.parse_args([]).alpha_prior_mean
     assert default not in means and min(means) < default < max(means)
+
+
+def test_the_common_fit_flags_come_before_each_settings_own_which_win():
+    args = fit_settings.parse_args(
+        ["--fit-flags", "--partial-pooling none", "--setting", "a", "", "--setting", "b", "--partial-pooling class"]
+    )
+    assert args.settings == {
+        "a": ["--partial-pooling", "none"],
+        "b": ["--partial-pooling", "none", "--partial-pooling", "class"],
+    }
+    pooling = [fit_hawkes_process.parse_args(flags).partial_pooling for flags in args.settings.values()]
+    assert pooling == ["none", "class"]

@@ -76,3 +76,18 @@ def test_a_broken_section_is_a_one_line_error(tmp_path, monkeypatch):
     write_section("default", "t", "python -m benchmarks.seeds --seeds 1 --section default", "no table here", path)
     with pytest.raises(SystemExit, match="benchmarks.paired_sweeps: sections cand and default: no table"):
         paired_sweeps.main(["--no-report"])
+
+
+def test_under_an_earlier_defaults_fit_the_candidates_beside_it_pair_with_it(tmp_path):
+    path = tmp_path / "RESULTS.md"
+    alone = "--fit-flags '--partial-pooling none'"
+    command = "python -m benchmarks.seeds --seeds 300 --section {} {}"
+    write_sweep(
+        path, "cand", command.format("cand", f"--train-flags '--rate-floor 0.08' {alone}"), [sweep_row(300, 0.99, 0.95)]
+    )
+    write_sweep(path, "default-alone", command.format("default-alone", alone), [sweep_row(300, 0.99, 0.85)])
+    assert paired_sweeps.pairs(path.read_text()) == {}  # neither ran today's fit
+    paired = paired_sweeps.pairs(path.read_text(), ["--partial-pooling", "none"])
+    assert paired == {"train: --rate-floor 0.08; fit: --partial-pooling none": {300: (True, False)}}
+    with pytest.raises(ValueError, match="--fit-flags: fit_hawkes_process.py refuses them"):
+        paired_sweeps.pairs(path.read_text(), ["--n-chains", "0"])

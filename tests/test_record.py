@@ -8,7 +8,7 @@ import sweep_rows
 
 import train_snn
 from benchmarks import fresh_test_sets, record, seeds
-from benchmarks.report import write_section
+from benchmarks.report import read_sections, write_section
 
 NOISE = train_snn.parse_args([]).noise_sigma  # the default, spelled out as an adopted step's check spells it
 
@@ -81,6 +81,17 @@ def test_without_fresh_test_sets_the_record_has_no_sentence_on_them(tmp_path):
     text = record.report(path.read_text())
     assert "| all | 2 | 2 | 2 |" in text
     assert "fresh test sets" not in text
+    table = fresh_test_sets.markdown_table([fresh_row(0, [True, False])])
+    write_section("fresh-test-sets", "t", "python -m benchmarks.fresh_test_sets --seeds 0", table, path)
+    text = record.report(path.read_text())
+    assert (
+        "On fresh test sets, 1 network (seeds 0): 0 meet" in text
+        and "| all | 2 | 2 | 2 | 0.15-1.00 | 0 seeds |" in text
+    )
+    write_sweep(
+        path, "seeds", "python -m benchmarks.seeds --seeds 0 1", [sweep_row(0, 0.98, 0.95), sweep_row(1, 0.9, 0.95)]
+    )
+    assert "| 1 seed |" in record.report(path.read_text())
 
 
 def test_a_stale_section_that_disagrees_is_an_error(document):
@@ -128,6 +139,29 @@ def test_a_broken_section_is_a_one_line_error(tmp_path, monkeypatch):
     monkeypatch.setattr(record, "RESULTS", tmp_path / "missing.md")
     with pytest.raises(SystemExit, match="benchmarks.record: .*missing.md"):
         record.main(["--no-report"])
+
+
+def test_an_earlier_defaults_fit_gathers_the_sections_that_spell_it_into_its_own_record(tmp_path, monkeypatch):
+    path = tmp_path / "RESULTS.md"
+    alone = "python -m benchmarks.seeds --seeds 0 --section seeds-alone --fit-flags '--partial-pooling none'"
+    write_sweep(path, "seeds-alone", alone, [sweep_row(0, 0.98, 0.884, 41)])
+    write_sweep(path, "seeds", "python -m benchmarks.seeds --seeds 0", [sweep_row(0, 0.98, 0.95, 43)])
+    text = path.read_text()
+    assert record.gather(text)[0] == {0: (0.98, 0.95)}  # the seed's two fits do not disagree: one is today's
+    sweeps, seconds, _, names = record.gather(text, ["--partial-pooling", "none"])
+    assert (sweeps, seconds, names) == ({0: (0.98, 0.884)}, {0: [41.0]}, ["seeds-alone"])
+    with pytest.raises(ValueError, match="--fit-flags: fit_hawkes_process.py refuses them"):
+        record.gather(text, ["--n-chains", "0"])
+    with pytest.raises(ValueError, match="no seed sweep of the default"):
+        record.report(text, ["--partial-pooling", "class"])
+    monkeypatch.setattr(record, "RESULTS", path)
+    record.main(["--section", "record-alone", "--fit-flags", "--partial-pooling none"])
+    section = read_sections(path.read_text())["record-alone"]
+    assert section.command == "python -m benchmarks.record --section record-alone --fit-flags '--partial-pooling none'"
+    assert "`--partial-pooling none`" in section.title and "0 (0.980; 0.884)" in section.body
+    assert "that ran today's training and fit_hawkes_process.py `--partial-pooling none`: seeds-alone." in section.body
+    record.main([])
+    assert read_sections(path.read_text())["record"].command == "python -m benchmarks.record"
 
 
 def test_seed_ranges_join_runs_of_consecutive_seeds():
