@@ -177,23 +177,29 @@ WRONG_AUC_MISSES := 223 229 248 249 251 297 329
 # (docs/DEFAULTS.md step 41).
 FRESH_360 := 360 361 362 363 364 365 366 367 368 369
 
+# Step 43 made the cut (--partial-pooling cut) the fit's default: every fit measured before it
+# fitted each group alone, and spells it out; the earlier default's record and its candidates'
+# pairs are gathered under that fit. FRESH_370: fresh seeds for the default's record under the cut.
+ALONE := --partial-pooling none
+FRESH_370 := 370 371 372 373 374 375 376 377 378 379
+
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
 	$(PY) -m benchmarks.synapse_strength
 	$(PY) -m benchmarks.validate_pipeline
 	$(PY) -m benchmarks.cut_check
-	$(PY) -m benchmarks.fit_settings
-	$(PY) -m benchmarks.fit_settings --section fit-settings-beta --setting "default (one shared beta)" "" --setting "one beta per pair, 800 warm-up sweeps" "--beta pair --n-warmup 800" --setting "one beta per pair, 200 warm-up sweeps" "--beta pair --n-warmup 200"
-	$(PY) -m benchmarks.fit_settings --section fit-settings-chains --setting "chains seeded by the network's seed (default)" "" --setting "chains seeded 0" "--seed 0" --setting "chains seeded 1001" "--seed 1001" --setting "chains seeded 1002" "--seed 1002" --setting "chains seeded 1003" "--seed 1003"
-	$(PY) -m benchmarks.fit_settings --seeds $(UNCONVERGED_BEFORE) --section fit-settings-chains-before-unconverged --setting "chains seeded by the network's seed (default)" "" --setting "chains seeded 1001" "--seed 1001"
-	$(PY) -m benchmarks.fit_settings --seeds 0 1 2 3 4 5 6 7 8 9 $(UNCONVERGED_BEFORE) --section fit-settings-conjugate --setting "default (no conjugate proposals)" "" --setting "conjugate proposals on 3 columns a sweep" "--conjugate-columns 3"
-	$(PY) -m benchmarks.fit_settings --seeds $(FRESH_330) --section fit-settings-conjugate-330 --setting "default (no conjugate proposals)" "" --setting "conjugate proposals on 3 columns a sweep" "--conjugate-columns 3"
-	$(PY) -m benchmarks.fit_settings --section fit-settings-partial-pooling --setting "default (each group alone)" "" --setting "groups of a class partially pooled" "--partial-pooling class"
-	$(PY) -m benchmarks.fit_settings --seeds $(FRESH_350) --section fit-settings-partial-pooling-fresh --setting "default (each group alone)" "" --setting "groups of a class partially pooled" "--partial-pooling class"
-	$(PY) -m benchmarks.fit_settings --seeds $(WRONG_AUC_MISSES) --section fit-settings-partial-pooling-wrong-misses --setting "default (each group alone)" "" --setting "groups of a class partially pooled" "--partial-pooling class"
-	$(PY) -m benchmarks.fit_settings --section fit-settings-cut --setting "default (each group alone)" "" --setting "wrong groups' priors from their correct groups (cut)" "--partial-pooling cut"
-	$(PY) -m benchmarks.fit_settings --seeds $(WRONG_AUC_MISSES) --section fit-settings-cut-wrong-misses --setting "default (each group alone)" "" --setting "wrong groups' priors from their correct groups (cut)" "--partial-pooling cut"
-	$(PY) -m benchmarks.fit_settings --seeds $(FRESH_350) --section fit-settings-cut-fresh --setting "default (each group alone)" "" --setting "wrong groups' priors from their correct groups (cut)" "--partial-pooling cut"
+	$(PY) -m benchmarks.fit_settings --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.fit_settings --section fit-settings-beta --setting "default (one shared beta)" "" --setting "one beta per pair, 800 warm-up sweeps" "--beta pair --n-warmup 800" --setting "one beta per pair, 200 warm-up sweeps" "--beta pair --n-warmup 200" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.fit_settings --section fit-settings-chains --setting "chains seeded by the network's seed (default)" "" --setting "chains seeded 0" "--seed 0" --setting "chains seeded 1001" "--seed 1001" --setting "chains seeded 1002" "--seed 1002" --setting "chains seeded 1003" "--seed 1003" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.fit_settings --seeds $(UNCONVERGED_BEFORE) --section fit-settings-chains-before-unconverged --setting "chains seeded by the network's seed (default)" "" --setting "chains seeded 1001" "--seed 1001" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.fit_settings --seeds 0 1 2 3 4 5 6 7 8 9 $(UNCONVERGED_BEFORE) --section fit-settings-conjugate --setting "default (no conjugate proposals)" "" --setting "conjugate proposals on 3 columns a sweep" "--conjugate-columns 3" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.fit_settings --seeds $(FRESH_330) --section fit-settings-conjugate-330 --setting "default (no conjugate proposals)" "" --setting "conjugate proposals on 3 columns a sweep" "--conjugate-columns 3" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.fit_settings --section fit-settings-partial-pooling --setting "each group alone (the default before step 43)" "" --setting "groups of a class partially pooled" "--partial-pooling class" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.fit_settings --seeds $(FRESH_350) --section fit-settings-partial-pooling-fresh --setting "each group alone (the default before step 43)" "" --setting "groups of a class partially pooled" "--partial-pooling class" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.fit_settings --seeds $(WRONG_AUC_MISSES) --section fit-settings-partial-pooling-wrong-misses --setting "each group alone (the default before step 43)" "" --setting "groups of a class partially pooled" "--partial-pooling class" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.fit_settings --section fit-settings-cut --setting "each group alone (the default before step 43)" "" --setting "wrong groups' priors from their correct groups (cut)" "--partial-pooling cut" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.fit_settings --seeds $(WRONG_AUC_MISSES) --section fit-settings-cut-wrong-misses --setting "each group alone (the default before step 43)" "" --setting "wrong groups' priors from their correct groups (cut)" "--partial-pooling cut" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.fit_settings --seeds $(FRESH_350) --section fit-settings-cut-fresh --setting "each group alone (the default before step 43)" "" --setting "wrong groups' priors from their correct groups (cut)" "--partial-pooling cut" --fit-flags "$(ALONE)"
 	$(PY) -m benchmarks.fit_settings --seeds 0 1 2 --section fit-settings-signed-beta --setting "signed, beta at its joint mode" "--model signed" --setting "signed, beta sampled" "--model signed --sample-beta"
 	$(PY) -m benchmarks.fit_settings --seeds 2 3 --section fit-settings-signed-prior --setting "signed, coupling prior sd 3" "--model signed" --setting "signed, coupling prior sd 10" "--model signed --coupling-prior-sd 10"
 	$(BENCH_PY) -m benchmarks.compare_connectivity
@@ -202,120 +208,122 @@ results: $(STAMP)
 	$(BENCH_PY) -m benchmarks.compare_seeds --seeds 210 211 212 213 214 --section comparison-seeds-210
 	$(BENCH_PY) -m benchmarks.compare_seeds --seeds 215 216 217 218 219 --section comparison-seeds-215
 	$(PY) -m benchmarks.seeds
-	$(PY) -m benchmarks.fresh_test_sets
-	$(PY) -m benchmarks.fresh_test_sets --seeds $(FRESH_210) --section fresh-test-sets-210
-	$(PY) -m benchmarks.fresh_test_sets --seeds $(FRESH_220) --section fresh-test-sets-220
+	$(PY) -m benchmarks.seeds --section seeds-each-group-alone --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.fresh_test_sets --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.fresh_test_sets --seeds $(FRESH_210) --section fresh-test-sets-210 --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.fresh_test_sets --seeds $(FRESH_220) --section fresh-test-sets-220 --fit-flags "$(ALONE)"
 	$(PY) -m benchmarks.fresh_test_sets --seeds 2 --section fresh-test-sets-cut --fit-flags "--partial-pooling cut"
 	$(PY) -m benchmarks.group_size
 	$(PY) -m benchmarks.group_size --seeds $(WRONG_MISSES) --section group-size-wrong-misses
 	$(PY) -m benchmarks.alpha_summary
 	$(PY) -m benchmarks.alpha_summary --seeds $(FRESH_310) --section alpha-summary-310
-	$(PY) -m benchmarks.seeds --section seeds-tau-mem-5ms --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-no-cull --train-flags "$(BEFORE_24) $(NO_CULL) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-no-lateral-floor --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-refractory-lif --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC) $(NOISE_025)" --fit-flags "--refractory lif"
-	$(PY) -m benchmarks.seeds --section seeds-one-draw --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH) --section seeds-fresh --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(CHECK) --section seeds-check-candidate --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(CHECKED) $(ONE_DRAW) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds $(CHECK) --section seeds-check-earlier --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(EARLIER) $(ONE_DRAW) $(NO_SYNC)"
+	$(PY) -m benchmarks.seeds --section seeds-tau-mem-5ms --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-no-cull --train-flags "$(BEFORE_24) $(NO_CULL) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-no-lateral-floor --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-refractory-lif --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC) $(NOISE_025)" --fit-flags "--refractory lif $(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-one-draw --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH) --section seeds-fresh --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(CHECK) --section seeds-check-candidate --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(CHECKED) $(ONE_DRAW) $(NO_SYNC)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(CHECK) --section seeds-check-earlier --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(EARLIER) $(ONE_DRAW) $(NO_SYNC)" --fit-flags "$(ALONE)"
 	$(PY) -m benchmarks.seeds --section seeds-lateral-3-noise-025-gen-650 \
-		--train-flags "$(BEFORE_24) --cull-at 0 $(LATERAL_0) $(CHECKED) --generations 650 $(ONE_DRAW) $(NO_SYNC)"
+		--train-flags "$(BEFORE_24) --cull-at 0 $(LATERAL_0) $(CHECKED) --generations 650 $(ONE_DRAW) $(NO_SYNC)" --fit-flags "$(ALONE)"
 	$(PY) -m benchmarks.selection --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC) $(NOISE_025)"
 	$(PY) -m benchmarks.selection --seeds $(SELECTION_CHECK) --section selection-check --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-many-draws --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(MANY_DRAWS) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-one-draw --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out-many-draws --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(MANY_DRAWS) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-many-draws --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(MANY_DRAWS) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-one-draw --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out-many-draws --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(MANY_DRAWS) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
 	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out-refractory-lif \
-		--train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC) $(NOISE_025)" --fit-flags "--refractory lif"
-	$(PY) -m benchmarks.seeds --seeds $(LATERAL_CHECK) --section seeds-check-lateral-default --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(LATERAL_CHECK) --section seeds-check-lateral --train-flags "$(BEFORE_24) $(NO_CULL) --min-lateral-weight 1 $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-cma-runs-12 --train-flags "$(BEFORE_24) $(NO_CULL) --cma-runs 12 $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-noise-02 --train-flags "$(BEFORE_24) $(NO_CULL) --noise-sigma 0.2 $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-cull-rate-floor --train-flags "$(NEURON_5MS) $(CULL) --rate-floor 0.05 $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(CULL_CHECK) --section seeds-check-no-cull --train-flags "$(BEFORE_24) $(NO_CULL) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(CULL_CHECK) --section seeds-check-cull --train-flags "$(BEFORE_24) $(CULL) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-no-cull-refractory-lif --fit-flags "--refractory lif" --train-flags "$(BEFORE_24) $(NO_CULL) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-cull-refractory-lif --train-flags "$(BEFORE_24) $(CULL) $(NO_SYNC) $(NOISE_025)" --fit-flags "--refractory lif"
-	$(PY) -m benchmarks.seeds --seeds $(DEAD_CHECK) --section seeds-check-dead-steps-default --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(DEAD_CHECK) --section seeds-check-dead-steps --fit-flags "--refractory lif" --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-cma-runs-12-cull --train-flags "$(BEFORE_24) --cma-runs 12 $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-cull-by-validation --train-flags "$(BEFORE_24) --cull-by validation $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-no-cull-1000 --train-flags "$(BEFORE_24) --cull-at 0 $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(NO_CULL_CHECK) --section seeds-check-no-cull-1000-default --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(NO_CULL_CHECK) --section seeds-check-no-cull-1000 --train-flags "$(BEFORE_24) --cull-at 0 $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-split-outputs-lateral-step --train-flags "$(BEFORE_24) --split-outputs --lateral-sigma0 0.6 $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-restarts --train-flags "$(BEFORE_24) --restarts 1 $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-restarts-default --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-restarts --train-flags "$(BEFORE_24) --restarts 1 $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-half-restarts --train-flags "$(BEFORE_24) --cma-runs 4 --cull-to 2 --restarts 1 $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-check-trials --train-flags "$(BEFORE_24) --restarts 2 --n-check 1000 --restart-below 0.96 $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(CHECK_TRIALS_CHECK) --section seeds-check-check-trials --train-flags "$(BEFORE_24) $(CHECK_TRIALS) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds 101 102 103 104 105 107 108 109 --section seeds-check-check-trials-default --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-fresh-trials --train-flags "$(BEFORE_24) --fresh-trials $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-fresh-trials --train-flags "$(BEFORE_24) --fresh-trials $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds 0 1 2 3 4 5 6 7 8 9 --section seeds-output-rate-target-025 --train-flags "$(BEFORE_24) --output-rate-target 0.25 $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(LATERAL_START_CHECK) --section seeds-held-out-110-default --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds 0 1 2 3 4 5 6 7 8 9 --section seeds-lateral-start-02 --train-flags "$(BEFORE_24) $(LATERAL_START) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(LATERAL_START_CHECK) --section seeds-held-out-110-lateral-start-02 --train-flags "$(BEFORE_24) $(LATERAL_START) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-gen-600-restarts-check --train-flags "$(BEFORE_24) $(SHORT_RESTART) $(NO_SYNC) $(NOISE_025)"
+		--train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC) $(NOISE_025)" --fit-flags "--refractory lif $(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(LATERAL_CHECK) --section seeds-check-lateral-default --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(LATERAL_CHECK) --section seeds-check-lateral --train-flags "$(BEFORE_24) $(NO_CULL) --min-lateral-weight 1 $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-cma-runs-12 --train-flags "$(BEFORE_24) $(NO_CULL) --cma-runs 12 $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-noise-02 --train-flags "$(BEFORE_24) $(NO_CULL) --noise-sigma 0.2 $(NO_SYNC)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-cull-rate-floor --train-flags "$(NEURON_5MS) $(CULL) --rate-floor 0.05 $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(CULL_CHECK) --section seeds-check-no-cull --train-flags "$(BEFORE_24) $(NO_CULL) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(CULL_CHECK) --section seeds-check-cull --train-flags "$(BEFORE_24) $(CULL) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-no-cull-refractory-lif --fit-flags "--refractory lif $(ALONE)" --train-flags "$(BEFORE_24) $(NO_CULL) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-cull-refractory-lif --train-flags "$(BEFORE_24) $(CULL) $(NO_SYNC) $(NOISE_025)" --fit-flags "--refractory lif $(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(DEAD_CHECK) --section seeds-check-dead-steps-default --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(DEAD_CHECK) --section seeds-check-dead-steps --fit-flags "--refractory lif $(ALONE)" --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.seeds --section seeds-cma-runs-12-cull --train-flags "$(BEFORE_24) --cma-runs 12 $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-cull-by-validation --train-flags "$(BEFORE_24) --cull-by validation $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-no-cull-1000 --train-flags "$(BEFORE_24) --cull-at 0 $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(NO_CULL_CHECK) --section seeds-check-no-cull-1000-default --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(NO_CULL_CHECK) --section seeds-check-no-cull-1000 --train-flags "$(BEFORE_24) --cull-at 0 $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-split-outputs-lateral-step --train-flags "$(BEFORE_24) --split-outputs --lateral-sigma0 0.6 $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-restarts --train-flags "$(BEFORE_24) --restarts 1 $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-restarts-default --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-restarts --train-flags "$(BEFORE_24) --restarts 1 $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-half-restarts --train-flags "$(BEFORE_24) --cma-runs 4 --cull-to 2 --restarts 1 $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-check-trials --train-flags "$(BEFORE_24) --restarts 2 --n-check 1000 --restart-below 0.96 $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(CHECK_TRIALS_CHECK) --section seeds-check-check-trials --train-flags "$(BEFORE_24) $(CHECK_TRIALS) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds 101 102 103 104 105 107 108 109 --section seeds-check-check-trials-default --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(RESTART_CHECK) --section seeds-check-fresh-trials --train-flags "$(BEFORE_24) --fresh-trials $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-fresh-trials --train-flags "$(BEFORE_24) --fresh-trials $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds 0 1 2 3 4 5 6 7 8 9 --section seeds-output-rate-target-025 --train-flags "$(BEFORE_24) --output-rate-target 0.25 $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(LATERAL_START_CHECK) --section seeds-held-out-110-default --train-flags "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds 0 1 2 3 4 5 6 7 8 9 --section seeds-lateral-start-02 --train-flags "$(BEFORE_24) $(LATERAL_START) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(LATERAL_START_CHECK) --section seeds-held-out-110-lateral-start-02 --train-flags "$(BEFORE_24) $(LATERAL_START) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-gen-600-restarts-check --train-flags "$(BEFORE_24) $(SHORT_RESTART) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
 	$(PY) -m benchmarks.seeds --seeds $(SHORT_RESTART_CHECK) --section seeds-held-out-120-gen-600-restarts-check \
-		--train-flags "$(BEFORE_24) $(SHORT_RESTART) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms --train-flags "$(SHORT_TAU) $(NO_SYNC) $(NOISE_025)"
+		--train-flags "$(BEFORE_24) $(SHORT_RESTART) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms --train-flags "$(SHORT_TAU) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
 	$(PY) -m benchmarks.seeds --seeds $(SHORT_TAU_CHECK) --section seeds-held-out-130-tau-mem-2ms \
-		--train-flags "$(SHORT_TAU) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms-noise-035 --train-flags "$(SHORT_TAU_NOISE_035) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms-noise-03 --train-flags "$(SHORT_TAU_NOISE_03) $(NO_SYNC)"
+		--train-flags "$(SHORT_TAU) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms-noise-035 --train-flags "$(SHORT_TAU_NOISE_035) $(NO_SYNC)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms-noise-03 --train-flags "$(SHORT_TAU_NOISE_03) $(NO_SYNC)" --fit-flags "$(ALONE)"
 	$(PY) -m benchmarks.seeds --seeds $(SHORT_TAU_NOISE_03_CHECK) --section seeds-held-out-140-tau-mem-2ms-noise-03 \
-		--train-flags "$(SHORT_TAU_NOISE_03) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms-tau-ref-1ms --train-flags "$(STEP_24) $(NO_SYNC) $(NOISE_025)"
+		--train-flags "$(SHORT_TAU_NOISE_03) $(NO_SYNC)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-tau-mem-2ms-tau-ref-1ms --train-flags "$(STEP_24) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
 	$(PY) -m benchmarks.seeds --seeds $(STEP_24_CHECK) --section seeds-held-out-150-tau-mem-2ms-tau-ref-1ms \
-		--train-flags "$(STEP_24) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-rate-floor-005 --train-flags "$(STEP_25) $(NO_SYNC) $(NOISE_025)"
+		--train-flags "$(STEP_24) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-rate-floor-005 --train-flags "$(STEP_25) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
 	$(PY) -m benchmarks.seeds --seeds $(STEP_25_CHECK) --section seeds-held-out-160-rate-floor-005 \
-		--train-flags "$(STEP_25) $(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-noise-04 --train-flags "$(STEP_26) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-noise-035 --train-flags "$(STEP_27) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --section seeds-noise-04-draws-2 --train-flags "$(STEP_28) $(NO_SYNC)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_170) --section seeds-held-out-170 --train-flags "$(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-sync-20 --train-flags "$(STEP_29) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_180) --section seeds-held-out-180-sync-20 --train-flags "$(STEP_29) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_180) --section seeds-held-out-180 --train-flags "$(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-sync-20-two-sided --train-flags "$(STEP_30) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_190) --section seeds-held-out-190-sync-20-two-sided --train-flags "$(STEP_30) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_190) --section seeds-held-out-190 --train-flags "$(NO_SYNC) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-sync-40 --train-flags "$(STEP_31) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_200) --section seeds-held-out-200-sync-40 --train-flags "$(STEP_31) $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_200) --section seeds-held-out-200 --train-flags "--sync-penalty 20 $(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-noise-03-sync-40 --train-flags "$(STEP_32)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_210) --section seeds-held-out-210-noise-03 --train-flags "$(STEP_32)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_210) --section seeds-held-out-210 --train-flags "$(NOISE_025)"
-	$(PY) -m benchmarks.seeds --section seeds-sync-60 --train-flags "$(STEP_33)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_220) --section seeds-held-out-220
-	$(PY) -m benchmarks.seeds --section seeds-sync-60-noise-025 --train-flags "$(STEP_34)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_230) --section seeds-held-out-230-sync-60-noise-025 --train-flags "$(STEP_34)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_230) --section seeds-held-out-230
-	$(PY) -m benchmarks.seeds --section seeds-burst-10 --train-flags "$(STEP_35)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_240) --section seeds-held-out-240-burst-10 --train-flags "$(STEP_35)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_240) --section seeds-held-out-240
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_250) --section seeds-held-out-250-burst-10 --train-flags "$(STEP_35)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_250) --section seeds-held-out-250
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_260) --section seeds-held-out-260-burst-10 --train-flags "$(STEP_35)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_260) --section seeds-held-out-260
-	$(PY) -m benchmarks.seeds --section seeds-refractory-lif-today --fit-flags "--refractory lif"
-	$(PY) -m benchmarks.seeds --section seeds-rate-floor-008 --train-flags "$(STEP_37)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_270) --section seeds-held-out-270-rate-floor-008 --train-flags "$(STEP_37)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_270) --section seeds-held-out-270
-	$(PY) -m benchmarks.seeds --section seeds-rate-floor-008-noise-035 --train-flags "$(STEP_38)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_280) --section seeds-held-out-280-rate-floor-008-noise-035 --train-flags "$(STEP_38)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_280) --section seeds-held-out-280
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_290) --section seeds-held-out-290-rate-floor-008-noise-035 --train-flags "$(STEP_38)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_290) --section seeds-held-out-290
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_300) --section seeds-held-out-300-rate-floor-008-noise-035 --train-flags "$(STEP_38)"
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_300) --section seeds-held-out-300
-	$(PY) -m benchmarks.seeds --seeds $(FRESH_320) --section seeds-held-out-320
+		--train-flags "$(STEP_25) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-noise-04 --train-flags "$(STEP_26) $(NO_SYNC)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-noise-035 --train-flags "$(STEP_27) $(NO_SYNC)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-noise-04-draws-2 --train-flags "$(STEP_28) $(NO_SYNC)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_170) --section seeds-held-out-170 --train-flags "$(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-sync-20 --train-flags "$(STEP_29) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_180) --section seeds-held-out-180-sync-20 --train-flags "$(STEP_29) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_180) --section seeds-held-out-180 --train-flags "$(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-sync-20-two-sided --train-flags "$(STEP_30) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_190) --section seeds-held-out-190-sync-20-two-sided --train-flags "$(STEP_30) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_190) --section seeds-held-out-190 --train-flags "$(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-sync-40 --train-flags "$(STEP_31) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_200) --section seeds-held-out-200-sync-40 --train-flags "$(STEP_31) $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_200) --section seeds-held-out-200 --train-flags "--sync-penalty 20 $(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-noise-03-sync-40 --train-flags "$(STEP_32)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_210) --section seeds-held-out-210-noise-03 --train-flags "$(STEP_32)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_210) --section seeds-held-out-210 --train-flags "$(NOISE_025)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-sync-60 --train-flags "$(STEP_33)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_220) --section seeds-held-out-220 --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-sync-60-noise-025 --train-flags "$(STEP_34)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_230) --section seeds-held-out-230-sync-60-noise-025 --train-flags "$(STEP_34)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_230) --section seeds-held-out-230 --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-burst-10 --train-flags "$(STEP_35)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_240) --section seeds-held-out-240-burst-10 --train-flags "$(STEP_35)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_240) --section seeds-held-out-240 --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_250) --section seeds-held-out-250-burst-10 --train-flags "$(STEP_35)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_250) --section seeds-held-out-250 --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_260) --section seeds-held-out-260-burst-10 --train-flags "$(STEP_35)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_260) --section seeds-held-out-260 --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-refractory-lif-today --fit-flags "--refractory lif $(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-rate-floor-008 --train-flags "$(STEP_37)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_270) --section seeds-held-out-270-rate-floor-008 --train-flags "$(STEP_37)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_270) --section seeds-held-out-270 --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --section seeds-rate-floor-008-noise-035 --train-flags "$(STEP_38)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_280) --section seeds-held-out-280-rate-floor-008-noise-035 --train-flags "$(STEP_38)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_280) --section seeds-held-out-280 --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_290) --section seeds-held-out-290-rate-floor-008-noise-035 --train-flags "$(STEP_38)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_290) --section seeds-held-out-290 --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_300) --section seeds-held-out-300-rate-floor-008-noise-035 --train-flags "$(STEP_38)" --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_300) --section seeds-held-out-300 --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_320) --section seeds-held-out-320 --fit-flags "$(ALONE)"
 	$(PY) -m benchmarks.seeds --section seeds-partial-pooling --fit-flags "--partial-pooling class"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_360) --section seeds-held-out-360-partial-pooling --fit-flags "--partial-pooling class"
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_370) --section seeds-held-out-370
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --section training-runs-5ms --setting default "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)" \
@@ -337,7 +345,8 @@ results: $(STAMP)
 	$(if $(wildcard .venv-bench/bin/python),$(BENCH_PY) -m benchmarks.check_signed_against_nuts,@echo "skipped benchmarks.check_signed_against_nuts: no .venv-bench")
 	$(if $(wildcard .venv-bench/bin/python),$(BENCH_PY) -m benchmarks.check_signed_against_nuts --sample-beta,@echo "skipped benchmarks.check_signed_against_nuts: no .venv-bench")
 	$(PY) -m benchmarks.record
-	$(PY) -m benchmarks.paired_sweeps
+	$(PY) -m benchmarks.record --section record-each-group-alone --fit-flags "$(ALONE)"
+	$(PY) -m benchmarks.paired_sweeps --fit-flags "$(ALONE)"
 	$(PY) -m benchmarks.contents
 
 clean:

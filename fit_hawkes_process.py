@@ -53,7 +53,7 @@ N_WARMUP = 200  # sweeps per chain, with one decay or one per pair (docs/MODEL.m
 # floats' limit its draws overflow.
 MAX_ALPHA_PRIOR_MEAN = 100.0
 POOLING_WORDS = {
-    "none": "",
+    "none": "each group alone, ",
     "class": "groups of a class partially pooled, ",
     "cut": "wrong groups' alpha priors from their correct groups, ",
 }
@@ -271,7 +271,8 @@ def parse_args(argv=None):
         type=_alpha_prior_mean,
         default=HawkesPrior.alpha_mean,
         help=f"mean of every alpha's exponential prior, at most {MAX_ALPHA_PRIOR_MEAN} (docs/MODEL.md, Priors; "
-        "the other priors are set from the data and dt)",
+        "the other priors are set from the data and dt; under the cut a wrong group's alphas take their "
+        "correct group's posterior means instead)",
     )
     parser.add_argument(
         "--n-samples",
@@ -333,13 +334,15 @@ def parse_args(argv=None):
     parser.add_argument(
         "--partial-pooling",
         choices=("none", "class", "cut"),
-        default="none",
-        help="class: fit the correct and wrong groups of each class jointly, their alphas sharing a "
-        "hierarchical prior whose mean per pair and spread the data learn (docs/MODEL.md, Partial pooling); "
-        "a small group then borrows strength from the large one as far as the groups agree; a class "
-        "with one group to fit is fitted alone. cut: fit each group alone, a class's wrong group after its "
-        "correct group, each of its alphas under an exponential prior whose mean is the correct group's "
-        "posterior mean of that alpha (one-way borrowing; docs/MODEL.md, A cut)",
+        default=None,
+        help="cut (the default for the Hawkes model fitted by group): fit each group alone, a class's wrong "
+        "group after its correct group, each of its alphas under an exponential prior whose mean is the "
+        "correct group's posterior mean of that alpha (one-way borrowing; docs/MODEL.md, A cut). none: each "
+        "group alone under the one prior (the default with --model signed or --per-trial; to compare a "
+        "class's correct and wrong groups on equal terms). class: fit the correct and wrong groups of each "
+        "class jointly, their alphas sharing a hierarchical prior whose mean per pair and spread the data "
+        "learn (docs/MODEL.md, Partial pooling); a small group then borrows strength from the large one as "
+        "far as the groups agree; a class with one group to fit is fitted alone",
     )
     parser.add_argument(
         "--n-jobs",
@@ -349,7 +352,10 @@ def parse_args(argv=None):
         "the result does not depend on it",
     )
     parser.add_argument("--seed", type=seed_int, default=0, help="seed of the MCMC chains")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.partial_pooling is None:  # the signed model and per-trial fits have no prior to borrow into
+        args.partial_pooling = "none" if args.model == "signed" or args.per_trial else "cut"
+    return args
 
 
 def main(argv=None):

@@ -23,6 +23,7 @@ from posterior_file import PARAMETERS, GroupPosterior, Posterior
 from signed_hawkes import goodness_of_fit, prepare
 from signed_sampler import fit_signed
 from spike_file import events_to_raster
+from trial_groups import cut_leads
 
 
 def fit_group(events, end_time, n_dims, model_options, sampler_options, seed):
@@ -296,15 +297,6 @@ def fit_groups(
         return {name: fit for (name, _), fit in zip(tasks, fits)}
     return {
         name: sum_trial_fits([fit for (task_name, _), fit in zip(tasks, fits) if task_name == name]) for name in groups
-    }
-
-
-def cut_leads(names):
-    """Each wrong group whose class's correct group is among ``names`` -> that correct group."""
-    return {
-        name: f"{name[: -len('_wrong')]}_correct"
-        for name in names
-        if name.endswith("_wrong") and f"{name[: -len('_wrong')]}_correct" in names
     }
 
 

@@ -39,6 +39,7 @@ from connectivity import (
 from mcmc_diagnostics import is_converged
 from posterior_file import load_posterior
 from safe_files import InputFileError, check_writable, save_figure
+from trial_groups import cut_leads
 
 ROOT = Path(__file__).resolve().parent
 # An entry counts as clear excitation when the lower end of its 90% credible interval (the
@@ -338,6 +339,9 @@ def figure_by_group(posterior, cbar_label):
     cbar_ax = fig.add_axes([0.92, 0.2, 0.012, 0.6])
     signed = is_signed(posterior)
     vmax = max(float(np.abs(mean).max()) for mean in means)
+    # Under the cut a wrong group's alphas are shrunk towards its correct group's: say so where
+    # the two are set side by side, as a difference between them is not the wrong trials' alone.
+    leads = cut_leads(names) if posterior.config.get("partial_pooling") == "cut" else {}
     for index, (name, mean, ax) in enumerate(zip(names, means, axes[0])):
         summary = posterior.groups[name].summary["alpha"]
         if signed:  # unclear: the interval holds 0
@@ -356,7 +360,9 @@ def figure_by_group(posterior, cbar_label):
             cbar=index == len(names) - 1,
             cbar_ax=cbar_ax,
             cbar_label=cbar_label,
-            title=f"{name} ({len(posterior.groups[name].trials)} trials)" + convergence_note(posterior.groups[name]),
+            title=f"{name} ({len(posterior.groups[name].trials)} trials)"
+            + (f"\nprior from {leads[name]}" if name in leads else "")
+            + convergence_note(posterior.groups[name]),
         )
     if signed:
         fig.suptitle("Posterior-mean signed coupling w; grey: 90% credible interval holds 0", fontsize=10)

@@ -46,6 +46,22 @@ def group_test_trials(labels, predictions, split, class_names):
     return groups
 
 
+def cut_leads(names):
+    """Each wrong group whose class's correct group is among ``names`` -> that correct group.
+
+    Under ``fit_hawkes_process.py --partial-pooling cut`` (the default) the wrong group's alphas
+    take their prior means from that correct group's posterior (``group_fits.cut_prior``).
+
+    >>> cut_leads(["sine_correct", "cosine_correct", "sine_wrong", "cosine_wrong", "noise_wrong"])
+    {'sine_wrong': 'sine_correct', 'cosine_wrong': 'cosine_correct'}
+    """
+    return {
+        name: f"{name[: -len('_wrong')]}_correct"
+        for name in names
+        if name.endswith("_wrong") and f"{name[: -len('_wrong')]}_correct" in names
+    }
+
+
 def select_trials(groups, spike_counts, min_trials, max_spikes, max_trials=0):
     """Keep the groups with enough trials, each cut to its first trials within the budgets.
 

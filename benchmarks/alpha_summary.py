@@ -7,10 +7,11 @@ heatmap) ranks a pair by how large its alpha is with 95% posterior probability, 
 high only where the trials show it; the median lies between. The fewer the trials, the more
 pairs the spikes say little about, so the question is asked by group size. For each seed's
 network (``train_snn.py --seed S``, its defaults or ``--train-flags``), the fit script's groups
-are fitted as the seed sweep fits them (its numbers, by the mean), and beside them
-``--subsets`` random subsets of each of ``--sizes`` trials drawn from every group of correct
-trials (fewer trials of the same class, stimulus and background), by ``fit_hawkes_process.py``'s
-fit (its defaults or ``--fit-flags``; each group alone, as for ``benchmarks.group_size``); every
+are fitted each alone (by the mean, the numbers of a seed sweep with ``--fit-flags
+'--partial-pooling none'``), and beside them ``--subsets`` random subsets of each of ``--sizes``
+trials drawn from every group of correct trials (fewer trials of the same class, stimulus and
+background), by ``fit_hawkes_process.py``'s fit (its defaults or ``--fit-flags``, but each group
+alone, as for ``benchmarks.group_size``); every
 fit is scored by the AUC over its observable pairs under each summary, from the same draws.
 
 A seed's subsets are drawn from ``default_rng([S, SUMMARY_KEY])`` and their chains seeded from
@@ -31,7 +32,7 @@ from functools import partial
 import numpy as np
 
 import fit_hawkes_process
-from benchmarks.fresh_test_sets import check_network_args, fit_posterior, network_parser, refuse_pooling
+from benchmarks.fresh_test_sets import check_network_args, fit_alone, fit_posterior, network_parser
 from benchmarks.report import write_section
 from benchmarks.seeds import AUC_GOAL, flags_text, seeds_phrase, short_of, train
 from connectivity import connection_matrix, group_aucs
@@ -220,7 +221,7 @@ def parse_args(argv=None):
     check_network_args(parser, args)
     if args.subsets < 1 or min(args.sizes) < 1:
         parser.error("--subsets and --sizes must be at least 1")
-    refuse_pooling(parser, args)
+    fit_alone(parser, args)
     return args
 
 

@@ -5,7 +5,9 @@ the trials ``fit_hawkes_process.py --max-trials n`` fits), the connectivity AUC 
 synapses against absent pairs, over the observable pairs and over all pairs, of:
 
 - **Hawkes**: the posterior-mean alpha of ``fit_hawkes_process.py`` with its default settings
-  (run as a subprocess, so it is exactly the script's fit);
+  but each group fitted alone (``--partial-pooling none``: under the default cut a wrong group's
+  prior carries its class's correct trials, which no other method sees), run as a subprocess,
+  so it is exactly the script's fit;
 - **signed Hawkes**: the posterior-mean couplings of ``fit_hawkes_process.py --model signed``, the
   nonlinear Hawkes process whose couplings excite or inhibit (``signed_hawkes.py``);
 - **cross-correlogram**: the lag-1 excess firing ``P(y_i[k] | y_j[k-1]) - P(y_i[k])``;
@@ -307,7 +309,7 @@ def fit_hawkes(spike_file, n_trials, seed, workdir, model="hawkes"):
     files = ["--spike-file", str(spike_file), "--posterior-file", str(posterior_file)]
     fit = subprocess.run(
         [sys.executable, str(REPO_ROOT / "fit_hawkes_process.py"), *files, "--max-trials", str(n_trials)]
-        + ["--seed", str(seed), "--model", model],
+        + ["--seed", str(seed), "--model", model, "--partial-pooling", "none"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

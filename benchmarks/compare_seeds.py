@@ -2,7 +2,8 @@
 
 ``benchmarks.compare_connectivity`` compares the methods on one spike file (seed 0) at growing
 numbers of trials; a ranking that holds at one seed need not hold at others. Here every seed is
-trained and fitted as ``benchmarks.seeds`` does it (the scripts' defaults, plus any flags), and
+trained and fitted as ``benchmarks.seeds`` does it (the scripts' defaults, plus any flags), but
+each group fitted alone, as ``compare_connectivity`` fits it (every method sees the same trials), and
 the synapses of every fitted group are ranked by every method of ``compare_connectivity`` on
 all of the group's test trials (tick only where it imports). The table gives the AUC over the
 observable pairs; the summary counts the (seed, group) cells in which each method ranks above
@@ -24,6 +25,7 @@ import numpy as np
 
 from benchmarks import seeds
 from benchmarks.compare_connectivity import METHODS, compare
+from benchmarks.fresh_test_sets import fit_alone
 from benchmarks.report import SECTION_NAME, write_section
 from connectivity import connection_matrix
 from posterior_file import load_posterior
@@ -108,12 +110,13 @@ def parse_args(argv=None):
         parser.error("seeds must be >= 0")
     if not SECTION_NAME.fullmatch(args.section):
         parser.error("--section: use lower-case letters, digits and hyphens")
+    fit_alone(parser, args)
     return args
 
 
 def section_title(args):
-    """Heading of the section: which seeds, and any flags passed to the scripts."""
-    flags = " ".join(shlex.join(f) for f in (args.train_flags, args.fit_flags) if f)
+    """Heading of the section: which seeds, and any flags passed to the scripts (the fit alone left out)."""
+    flags = " ".join(shlex.join(f) for f in (args.train_flags, args.fit_flags[2:]) if f)
     return f"The Hawkes posterior against other methods at {seeds.seeds_phrase(args.seeds)}, all trials" + (
         f" (`{flags}`)" if flags else ""
     )

@@ -319,19 +319,22 @@ def check_network_args(parser, args):
         parser.error("--section: use lower-case letters, digits and hyphens")
 
 
-def refuse_pooling(parser, args):
-    """End in argparse's one-line error unless ``--fit-flags`` fit each group alone.
+def fit_alone(parser, args):
+    """Make ``args.fit_flags`` fit each group alone (``--partial-pooling none`` ahead of them).
 
     For the benchmarks that fit subsets of a group's trials beside it: pooled by class, every
-    subset of a class would share one prior with the others, and a subset would no longer stand
-    for a group of its size.
+    subset of a class would share one prior with the others; under the cut, a subset of wrong
+    trials would borrow from its class's correct trials. Either way it would no longer stand for
+    a group of its size. For the comparisons with other methods: each method sees the same trials.
+    Ends in argparse's one-line error where the flags ask for pooling or the cut.
     """
+    args.fit_flags = ["--partial-pooling", "none", *args.fit_flags]
     try:
         pooling = run_script(fit_hawkes_process.parse_args, args.fit_flags).partial_pooling
     except RuntimeError as err:
         parser.error(f"--fit-flags: {str(err).split('error: ', 1)[-1]}")  # the fit script's own words
     if pooling != "none":
-        parser.error("it fits each group and subset alone; drop --partial-pooling from --fit-flags")
+        parser.error(f"it fits each group alone; drop --partial-pooling {pooling} from --fit-flags")
 
 
 def parse_args(argv=None):

@@ -7,10 +7,12 @@ about its size, needs the spread of the AUC at that size. For each seed's networ
 (``train_snn.py --seed S``, its defaults or ``--train-flags``), every fitted group of wrong trials
 is fitted beside ``--subsets`` random subsets of as many trials drawn from the correct trials of
 the same class (same stimulus, same background), by ``fit_hawkes_process.py``'s fit (its defaults
-or ``--fit-flags``; each group alone, as pooled by class the subsets would share one prior and no
-longer stand for groups of their size), and every fit is scored by the AUC over its observable
-pairs, as the seed sweep scores the script's file. The wrong group and the class's correct group
-are the stored fit's (the seed sweep's numbers); both they and the subsets are fitted and scored
+or ``--fit-flags``, but each group alone, ``--partial-pooling none`` whatever the script's default:
+pooled by class the subsets would share one prior, and under the cut a subset of wrong trials would
+borrow from the correct ones; either way they would no longer stand for groups of their size), and
+every fit is scored by the AUC over its observable pairs, as the seed sweep scores the script's
+file. The wrong group and the class's correct group are the script's fit of them alone (the
+numbers of a seed sweep with ``--fit-flags '--partial-pooling none'``); both they and the subsets are fitted and scored
 by ``benchmarks.fresh_test_sets.fit_and_score``. Seeds without a fitted group of wrong trials are
 trained and listed, not fitted.
 
@@ -31,7 +33,7 @@ import tempfile
 import numpy as np
 
 import fit_hawkes_process
-from benchmarks.fresh_test_sets import check_network_args, fit_and_score, network_parser, refuse_pooling
+from benchmarks.fresh_test_sets import check_network_args, fit_alone, fit_and_score, network_parser
 from benchmarks.report import write_section
 from benchmarks.seeds import AUC_GOAL, flags_text, seeds_phrase, short_of, train
 from spike_file import load_spike_trains
@@ -209,7 +211,7 @@ def parse_args(argv=None):
     check_network_args(parser, args)
     if args.subsets < 1:
         parser.error("--subsets must be at least 1")
-    refuse_pooling(parser, args)
+    fit_alone(parser, args)
     return args
 
 

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+import fit_hawkes_process
 from benchmarks import alpha_summary, seeds
 from connectivity import connection_matrix, connectivity_auc, observable_pairs
 from posterior_file import load_posterior
@@ -89,7 +90,8 @@ def test_table_sets_each_summary_beside_the_mean_by_kind_of_fit():
     "argv, message",
     [
         (["--subsets", "0"], "--subsets and --sizes must be at least 1"),
-        (["--fit-flags", "--partial-pooling class"], "fits each group and subset alone; drop --partial-pooling"),
+        (["--fit-flags", "--partial-pooling class"], "fits each group alone; drop --partial-pooling class"),
+        (["--fit-flags", "--partial-pooling cut"], "fits each group alone; drop --partial-pooling cut"),
         (["--fit-flags", "--n-chains 0"], "--fit-flags: argument --n-chains"),
         (["--sizes", "5", "0"], "--subsets and --sizes must be at least 1"),
         (["--seeds", "-1"], "seeds must be >= 0"),
@@ -101,6 +103,20 @@ def test_nonsense_arguments_are_refused(argv, message, capsys):
         alpha_summary.parse_args(argv)
     assert exit.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, fit_flags",
+    [
+        ([], []),
+        (["--fit-flags", "--seed 3"], ["--seed", "3"]),
+        (["--fit-flags", "--partial-pooling none"], ["--partial-pooling", "none"]),
+    ],
+)
+def test_every_fit_is_of_each_group_alone_whatever_the_scripts_default(argv, fit_flags):
+    args = alpha_summary.parse_args(argv)
+    assert args.fit_flags == ["--partial-pooling", "none", *fit_flags]
+    assert fit_hawkes_process.parse_args(args.fit_flags).partial_pooling == "none"
 
 
 def test_the_groups_are_the_seed_sweeps_fits_scored_under_each_summary(tmp_path):

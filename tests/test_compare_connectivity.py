@@ -1,11 +1,13 @@
 """The alternatives of benchmarks/compare_connectivity.py against brute force and planted truth."""
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+import fit_hawkes_process
 from benchmarks import compare_connectivity as cc
 
 
@@ -222,3 +224,18 @@ def test_bad_input_ends_in_one_line(tmp_path):
     # A fit that fails says why in the script's own line, not in a CalledProcessError.
     with pytest.raises(RuntimeError, match=r"^fit_hawkes_process.py: error: spike file .*missing.pkl does not exist"):
         cc.fit_hawkes(tmp_path / "missing.pkl", 0, 0, tmp_path)
+
+
+@pytest.mark.parametrize("model", ["hawkes", "signed"])
+def test_the_hawkes_fits_take_each_group_alone_so_every_method_sees_the_same_trials(tmp_path, monkeypatch, model):
+    ran = []
+
+    def fake_run(argv, **_):
+        ran.append(argv)
+        return SimpleNamespace(returncode=0, stderr="")
+
+    monkeypatch.setattr(cc.subprocess, "run", fake_run)
+    monkeypatch.setattr(cc, "load_posterior", lambda path: path)
+    assert cc.fit_hawkes(tmp_path / "spikes.pkl", 4, 7, tmp_path, model) == tmp_path / f"posterior_{model}_4.npz"
+    args = fit_hawkes_process.parse_args(ran[0][2:])
+    assert (args.partial_pooling, args.model, args.max_trials, args.seed) == ("none", model, 4, 7)

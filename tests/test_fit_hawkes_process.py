@@ -15,7 +15,7 @@ import group_fits
 from hawkes_model import HawkesPrior, simulate_hawkes
 from posterior_file import load_posterior
 from safe_files import save_pickle
-from trial_groups import exogenous_input_mask, stimulus_background
+from trial_groups import cut_leads, exogenous_input_mask, stimulus_background
 
 LAYER_SIZES = {"input": 1, "hidden": 3, "output": 2}
 LABELS = ["in0", "h0", "h1", "h2", "out0", "out1"]
@@ -353,10 +353,15 @@ def test_workers_are_no_more_than_the_groups_and_the_cores(spike_file, tmp_path,
         return Parallel(n_jobs=n_jobs)
 
     monkeypatch.setattr(group_fits, "Parallel", recording_parallel)
-    run_main(spike_file, tmp_path / "many.npz", "--n-jobs", "1000")
-    run_main(spike_file, tmp_path / "one.npz", "--n-jobs", "1")
+    run_main(spike_file, tmp_path / "many.npz", "--n-jobs", "1000", "--partial-pooling", "none")
+    run_main(spike_file, tmp_path / "one.npz", "--n-jobs", "1", "--partial-pooling", "none")
     assert started == [min(3, cpu_count()), 1]  # three groups
     assert (tmp_path / "many.npz").read_bytes() == (tmp_path / "one.npz").read_bytes()
+    started.clear()  # the cut: both correct groups, then the wrong group after its lead
+    run_main(spike_file, tmp_path / "many_cut.npz", "--n-jobs", "1000")
+    run_main(spike_file, tmp_path / "one_cut.npz", "--n-jobs", "1")
+    assert started == [min(2, cpu_count()), 1, 1, 1]
+    assert (tmp_path / "many_cut.npz").read_bytes() == (tmp_path / "one_cut.npz").read_bytes()
 
 
 def test_unconverged_chains_run_on_to_max_samples_but_not_per_trial(spike_file, tmp_path, capsys):
@@ -426,7 +431,7 @@ def test_partial_pooling_fits_each_class_jointly_and_stores_its_hyperparameters(
     }
     run_main(spike_file, tmp_path / "b.npz", "--partial-pooling", "class", "--seed", "5", "--n-jobs", "2")
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
-    run_main(spike_file, tmp_path / "c.npz", "--seed", "5")
+    run_main(spike_file, tmp_path / "c.npz", "--partial-pooling", "none", "--seed", "5")
     assert load_posterior(tmp_path / "c.npz").groups["sine_wrong"].pool is None
 
 
@@ -479,7 +484,7 @@ def test_cut_prior_keeps_the_prior_where_a_pair_is_fixed_at_zero():
     prior = group_fits.cut_prior(HawkesPrior(alpha_mean=0.4, mu_shape=3.0), alpha)
     np.testing.assert_allclose(prior.alpha_mean, [[0.4, 0.2], [0.05, 0.4]])
     assert prior.mu_shape == 3.0 and prior.alpha_shape == 1.0
-    assert group_fits.cut_leads(["a_correct", "a_wrong", "b_wrong", "b_correct_wrong"]) == {"a_wrong": "a_correct"}
+    assert cut_leads(["a_correct", "a_wrong", "b_wrong", "b_correct_wrong"]) == {"a_wrong": "a_correct"}
 
 
 @pytest.mark.parametrize("pooling", ["class", "cut"])
@@ -493,12 +498,30 @@ def test_partial_pooling_refuses_per_trial_fits(spike_file, tmp_path, pooling):
 
 def test_cut_option_is_stored_and_changes_only_the_wrong_groups(spike_file, tmp_path):
     run_main(spike_file, tmp_path / "cut.npz", "--partial-pooling", "cut", "--seed", "5")
-    run_main(spike_file, tmp_path / "none.npz", "--seed", "5")
+    run_main(spike_file, tmp_path / "none.npz", "--partial-pooling", "none", "--seed", "5")
     cut, plain = load_posterior(tmp_path / "cut.npz"), load_posterior(tmp_path / "none.npz")
     assert cut.config["partial_pooling"] == "cut" and list(cut.groups) == list(plain.groups)
+    assert plain.config["partial_pooling"] == "none"
     for name, group in cut.groups.items():
         same = np.array_equal(group.alpha, plain.groups[name].alpha)
         assert same == (name != "sine_wrong"), name
+    run_main(spike_file, tmp_path / "default.npz", "--seed", "5")
+    assert (tmp_path / "default.npz").read_bytes() == (tmp_path / "cut.npz").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "flags, pooling",
+    [
+        ([], "cut"),
+        (["--model", "signed"], "none"),
+        (["--per-trial"], "none"),
+        (["--partial-pooling", "none"], "none"),
+        (["--partial-pooling", "class"], "class"),
+        (["--model", "signed", "--partial-pooling", "none"], "none"),
+    ],
+)
+def test_the_cut_is_the_default_where_the_fit_has_a_prior_to_borrow_into(flags, pooling):
+    assert fhp.parse_args(flags).partial_pooling == pooling
 
 
 @pytest.mark.parametrize("prior_mean", [None, 0.7])

@@ -3,12 +3,13 @@
 import numpy as np
 import pytest
 
+import fit_hawkes_process
 from benchmarks import group_size, seeds
 
 # Tiny runs: the plumbing, not the results.
 TRAIN = "--n-train 16 --n-test 24 --n-validation 8 --n-steps 40 --population 4 --generations 2 --cma-runs 1".split()
 TRAIN += ["--threads", "1"]
-FIT = "--n-samples 8 --max-samples 8 --n-warmup 0 --n-chains 2 --min-trials 1".split()
+FIT = "--n-samples 8 --max-samples 8 --n-warmup 0 --n-chains 2 --min-trials 1 --partial-pooling none".split()
 
 
 def test_subsets_are_drawn_from_the_correct_trials_of_the_class_at_the_wrong_groups_size():
@@ -95,7 +96,8 @@ def test_subsets_without_a_scorable_pair_are_passed_over():
     "argv, message",
     [
         (["--subsets", "0"], "--subsets must be at least 1"),
-        (["--fit-flags", "--partial-pooling class"], "fits each group and subset alone; drop --partial-pooling"),
+        (["--fit-flags", "--partial-pooling class"], "fits each group alone; drop --partial-pooling class"),
+        (["--fit-flags", "--partial-pooling cut"], "fits each group alone; drop --partial-pooling cut"),
         (["--fit-flags", "--n-chains 0"], "--fit-flags: argument --n-chains"),
         (["--seeds", "-1"], "seeds must be >= 0"),
         (["--n-jobs", "0"], "--n-jobs a count"),
@@ -107,6 +109,20 @@ def test_nonsense_arguments_are_refused(argv, message, capsys):
         group_size.parse_args(argv)
     assert exit.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, fit_flags",
+    [
+        ([], []),
+        (["--fit-flags", "--seed 3"], ["--seed", "3"]),
+        (["--fit-flags", "--partial-pooling none"], ["--partial-pooling", "none"]),
+    ],
+)
+def test_every_fit_is_of_each_group_alone_whatever_the_scripts_default(argv, fit_flags):
+    args = group_size.parse_args(argv)
+    assert args.fit_flags == ["--partial-pooling", "none", *fit_flags]
+    assert fit_hawkes_process.parse_args(args.fit_flags).partial_pooling == "none"
 
 
 def test_a_sweep_without_wrong_groups_says_so():

@@ -169,6 +169,22 @@ def test_figures_of_a_group_that_missed_the_convergence_limits_say_so(tmp_path, 
     plt.close("all")
 
 
+@pytest.mark.parametrize("pooling, noted", [("cut", True), ("none", False), (None, False)])
+def test_under_the_cut_a_wrong_groups_heatmap_names_the_group_its_prior_came_from(tmp_path, pooling, noted):
+    groups = {name: ([0, 1], np.full((4, 4), 0.3)) for name in ("sine_correct", "sine_wrong", "cosine_wrong")}
+    _write_posterior(tmp_path / "post.npz", groups)
+    posterior = load_posterior(tmp_path / "post.npz")
+    config = {} if pooling is None else {"partial_pooling": pooling}  # files before step 43 lack the key
+    posterior = dataclasses.replace(posterior, config={**posterior.config, **config})
+    titles = [ax.get_title() for ax in pah.figure_by_group(posterior, pah.ALPHA_LABEL).axes[:3]]
+    assert titles == [
+        "sine_correct (2 trials)",
+        "sine_wrong (2 trials)" + ("\nprior from sine_correct" if noted else ""),
+        "cosine_wrong (2 trials)",  # no correct group of its class to borrow from
+    ]
+    plt.close("all")
+
+
 def test_main_group_is_the_largest():
     posterior = SimpleNamespace(
         group_names=["a", "b", "c"],
