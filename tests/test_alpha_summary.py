@@ -5,7 +5,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-import fit_hawkes_process
 from benchmarks import alpha_summary, seeds
 from connectivity import connection_matrix, connectivity_auc, observable_pairs
 from posterior_file import load_posterior
@@ -103,20 +102,6 @@ def test_nonsense_arguments_are_refused(argv, message, capsys):
         alpha_summary.parse_args(argv)
     assert exit.value.code == 2
     assert message in capsys.readouterr().err
-
-
-@pytest.mark.parametrize(
-    "argv, fit_flags",
-    [
-        ([], []),
-        (["--fit-flags", "--seed 3"], ["--seed", "3"]),
-        (["--fit-flags", "--partial-pooling none"], ["--partial-pooling", "none"]),
-    ],
-)
-def test_every_fit_is_of_each_group_alone_whatever_the_scripts_default(argv, fit_flags):
-    args = alpha_summary.parse_args(argv)
-    assert args.fit_flags == ["--partial-pooling", "none", *fit_flags]
-    assert fit_hawkes_process.parse_args(args.fit_flags).partial_pooling == "none"
 
 
 def test_the_groups_are_the_seed_sweeps_fits_scored_under_each_summary(tmp_path):

@@ -4,7 +4,7 @@ pipeline judges its own."""
 import numpy as np
 import pytest
 
-from benchmarks import fresh_test_sets, seeds
+from benchmarks import alpha_summary, compare_seeds, fresh_test_sets, group_size, seeds
 from fit_hawkes_process import parse_args
 from snn_training import noise_generator
 from spike_file import load_spike_trains
@@ -113,3 +113,18 @@ def test_a_section_other_than_the_default_is_titled_by_its_seeds_and_flags():
         "Seeds 210, 211, each network on fresh test sets: how often it meets the bars, "
         "with train_snn.py `--noise-sigma 0.25`"
     )
+
+
+@pytest.mark.parametrize("module", [group_size, alpha_summary, compare_seeds])
+@pytest.mark.parametrize(
+    "argv, fit_flags",
+    [
+        ([], []),
+        (["--fit-flags", "--seed 3"], ["--seed", "3"]),
+        (["--fit-flags", "--partial-pooling none"], ["--partial-pooling", "none"]),
+    ],
+)
+def test_the_benchmarks_that_fit_each_group_alone_do_so_whatever_the_scripts_default(module, argv, fit_flags):
+    args = module.parse_args(argv)
+    assert args.fit_flags == ["--partial-pooling", "none", *fit_flags]
+    assert parse_args(args.fit_flags).partial_pooling == "none" != parse_args([]).partial_pooling

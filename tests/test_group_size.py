@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-import fit_hawkes_process
 from benchmarks import group_size, seeds
 
 # Tiny runs: the plumbing, not the results.
@@ -109,20 +108,6 @@ def test_nonsense_arguments_are_refused(argv, message, capsys):
         group_size.parse_args(argv)
     assert exit.value.code == 2
     assert message in capsys.readouterr().err
-
-
-@pytest.mark.parametrize(
-    "argv, fit_flags",
-    [
-        ([], []),
-        (["--fit-flags", "--seed 3"], ["--seed", "3"]),
-        (["--fit-flags", "--partial-pooling none"], ["--partial-pooling", "none"]),
-    ],
-)
-def test_every_fit_is_of_each_group_alone_whatever_the_scripts_default(argv, fit_flags):
-    args = group_size.parse_args(argv)
-    assert args.fit_flags == ["--partial-pooling", "none", *fit_flags]
-    assert fit_hawkes_process.parse_args(args.fit_flags).partial_pooling == "none"
 
 
 def test_a_sweep_without_wrong_groups_says_so():
