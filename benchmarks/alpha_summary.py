@@ -28,11 +28,12 @@ import shlex
 import sys
 import tempfile
 from functools import partial
+from types import SimpleNamespace
 
 import numpy as np
 
 import fit_hawkes_process
-from benchmarks.fresh_test_sets import check_network_args, fit_alone, fit_posterior, network_parser
+from benchmarks.fresh_test_sets import check_network_args, fit_alone, fit_posterior, given_fit_flags, network_parser
 from benchmarks.report import write_section
 from benchmarks.seeds import AUC_GOAL, flags_text, seeds_phrase, short_of, train
 from connectivity import connection_matrix, group_aucs
@@ -203,8 +204,8 @@ def summary(fits, seeds):
 
 
 def section_title(args):
-    """Heading of the section: which seeds, and any flags that are not the defaults."""
-    flags = flags_text(args)
+    """Heading of the section: which seeds, and any flags that are not the defaults (the fit alone left out)."""
+    flags = flags_text(SimpleNamespace(train_flags=args.train_flags, fit_flags=given_fit_flags(args)))
     seeds = seeds_phrase(args.seeds)
     return f"Which summary of alpha's posterior ranks the synapses, by group size, {seeds}" + (
         f", with {flags}" if flags else ""

@@ -25,7 +25,7 @@ import numpy as np
 
 from benchmarks import seeds
 from benchmarks.compare_connectivity import METHODS, compare
-from benchmarks.fresh_test_sets import fit_alone
+from benchmarks.fresh_test_sets import fit_alone, given_fit_flags
 from benchmarks.report import SECTION_NAME, write_section
 from connectivity import connection_matrix
 from posterior_file import load_posterior
@@ -116,7 +116,7 @@ def parse_args(argv=None):
 
 def section_title(args):
     """Heading of the section: which seeds, and any flags passed to the scripts (the fit alone left out)."""
-    flags = " ".join(shlex.join(f) for f in (args.train_flags, args.fit_flags[2:]) if f)
+    flags = " ".join(shlex.join(f) for f in (args.train_flags, given_fit_flags(args)) if f)
     return f"The Hawkes posterior against other methods at {seeds.seeds_phrase(args.seeds)}, all trials" + (
         f" (`{flags}`)" if flags else ""
     )

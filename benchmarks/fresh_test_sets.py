@@ -319,6 +319,14 @@ def check_network_args(parser, args):
         parser.error("--section: use lower-case letters, digits and hyphens")
 
 
+ALONE = ["--partial-pooling", "none"]
+
+
+def given_fit_flags(args):
+    """``args.fit_flags`` as given, without the ``ALONE`` that ``fit_alone`` put ahead of them (for headings)."""
+    return args.fit_flags[len(ALONE) :]
+
+
 def fit_alone(parser, args):
     """Make ``args.fit_flags`` fit each group alone (``--partial-pooling none`` ahead of them).
 
@@ -328,7 +336,7 @@ def fit_alone(parser, args):
     a group of its size. For the comparisons with other methods: each method sees the same trials.
     Ends in argparse's one-line error where the flags ask for pooling or the cut.
     """
-    args.fit_flags = ["--partial-pooling", "none", *args.fit_flags]
+    args.fit_flags = [*ALONE, *args.fit_flags]
     try:
         pooling = run_script(fit_hawkes_process.parse_args, args.fit_flags).partial_pooling
     except RuntimeError as err:

@@ -29,11 +29,12 @@ Command:  python -m benchmarks.group_size                     (seeds 0-9, 10 sub
 import shlex
 import sys
 import tempfile
+from types import SimpleNamespace
 
 import numpy as np
 
 import fit_hawkes_process
-from benchmarks.fresh_test_sets import check_network_args, fit_alone, fit_and_score, network_parser
+from benchmarks.fresh_test_sets import check_network_args, fit_alone, fit_and_score, given_fit_flags, network_parser
 from benchmarks.report import write_section
 from benchmarks.seeds import AUC_GOAL, flags_text, seeds_phrase, short_of, train
 from spike_file import load_spike_trains
@@ -196,8 +197,8 @@ def markdown_table(rows, seeds):
 
 
 def section_title(args):
-    """Heading of the section: which seeds, and any flags that are not the defaults."""
-    flags = flags_text(args)
+    """Heading of the section: which seeds, and any flags that are not the defaults (the fit alone left out)."""
+    flags = flags_text(SimpleNamespace(train_flags=args.train_flags, fit_flags=given_fit_flags(args)))
     seeds = seeds_phrase(args.seeds)
     return f"Groups of wrong trials against same-size subsets of correct trials, {seeds}" + (
         f", with {flags}" if flags else ""
