@@ -1,6 +1,8 @@
 """benchmarks/contents.py lists every section of the results document under the benchmark that wrote it."""
 
+import importlib
 import re
+import shlex
 from datetime import date
 
 import pytest
@@ -107,6 +109,19 @@ def test_the_committed_contents_are_current():
     _, body = written.body.split("\n\n", 1)  # the machine line, then what the benchmark printed
     assert body.strip() == contents.report(text).strip(), "stale: run `python -m benchmarks.contents`"
     assert text.index("<!-- begin contents -->") < text.index("<!-- begin pipeline -->")
+
+
+def test_every_committed_heading_is_the_one_its_command_writes():
+    """A benchmark that heads its section by its flags heads it the same way when rerun: a heading
+    (and the anchor every link uses) cannot drift from the command under it."""
+    checked = 0
+    for name, section in read_sections(RESULTS.read_text()).items():
+        argv = shlex.split(section.command)
+        module = importlib.import_module(argv[2])
+        if hasattr(module, "section_title"):
+            assert module.section_title(module.parse_args(argv[3:])) == section.title, name
+            checked += 1
+    assert checked >= 100  # the seed sweeps, fit settings, comparisons, fresh test sets and subsets
 
 
 def test_the_anchors_follow_the_headings(document):
