@@ -179,9 +179,11 @@ FRESH_360 := 360 361 362 363 364 365 366 367 368 369
 
 # Step 43 made the cut (--partial-pooling cut) the fit's default: every fit measured before it
 # fitted each group alone, and spells it out; the earlier default's record and its candidates'
-# pairs are gathered under that fit. FRESH_370: fresh seeds for the default's record under the cut.
+# pairs are gathered under that fit. FRESH_370, FRESH_380: fresh seeds for the default's record
+# under the cut.
 ALONE := --partial-pooling none
 FRESH_370 := 370 371 372 373 374 375 376 377 378 379
+FRESH_380 := 380 381 382 383 384 385 386 387 388 389
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -324,6 +326,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.seeds --section seeds-partial-pooling --fit-flags "--partial-pooling class"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_360) --section seeds-held-out-360-partial-pooling --fit-flags "--partial-pooling class"
 	$(PY) -m benchmarks.seeds --seeds $(FRESH_370) --section seeds-held-out-370
+	$(PY) -m benchmarks.seeds --seeds $(FRESH_380) --section seeds-held-out-380
 	$(PY) -m benchmarks.bench_snn
 	$(PY) -m benchmarks.training_runs
 	$(PY) -m benchmarks.training_runs --section training-runs-5ms --setting default "$(BEFORE_24) $(NO_SYNC) $(NOISE_025)" \
