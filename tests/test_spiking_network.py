@@ -1,6 +1,7 @@
 """The LIF network against hand computations and a plain per-trial loop."""
 
 import math
+import os
 import platform
 import subprocess
 import sys
@@ -375,11 +376,15 @@ def test_keeping_the_heap_spares_the_page_faults_of_every_step():
     # Page faults counted after a first simulation: with the heap returned, the steps fault new
     # state tensors in again, in every simulation; with it kept, the pages stay, but for a few
     # tensors' worth whose place in the heap varies from run to run. Over 20 simulations the
-    # first count outgrows that remainder many times over.
+    # first count outgrows that remainder many times over. glibc's own policy is pinned: one
+    # arena, and a fixed mmap threshold above the state tensors (so they come from the heap).
+    # Left to itself it raises that threshold as chunks are freed, and threads get arenas of
+    # their own, so that some runs kept the heap without being asked and the test failed by chance.
+    env = {**os.environ, "MALLOC_ARENA_MAX": "1", "MALLOC_MMAP_THRESHOLD_": str(32 * 2**20)}
     faults = {
         mode: int(
             subprocess.run(
-                [sys.executable, "-c", HEAP_CHURN, mode], capture_output=True, text=True, check=True, cwd=ROOT
+                [sys.executable, "-c", HEAP_CHURN, mode], capture_output=True, text=True, check=True, cwd=ROOT, env=env
             ).stdout
         )
         for mode in ("returned", "kept")
