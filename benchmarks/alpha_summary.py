@@ -28,7 +28,6 @@ import shlex
 import sys
 import tempfile
 from functools import partial
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -205,7 +204,7 @@ def summary(fits, seeds):
 
 def section_title(args):
     """Heading of the section: which seeds, and any flags that are not the defaults (the fit alone left out)."""
-    flags = flags_text(SimpleNamespace(train_flags=args.train_flags, fit_flags=given_fit_flags(args)))
+    flags = flags_text(args.train_flags, given_fit_flags(args))
     seeds = seeds_phrase(args.seeds)
     return f"Which summary of alpha's posterior ranks the synapses, by group size, {seeds}" + (
         f", with {flags}" if flags else ""

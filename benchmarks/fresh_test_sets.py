@@ -289,7 +289,7 @@ def markdown_table(rows):
 
 def section_title(args):
     """Heading of the section: which seeds, and any flags that are not the defaults."""
-    flags = flags_text(args)
+    flags = flags_text(args.train_flags, args.fit_flags)
     default = args.seeds == list(DEFAULT_SEEDS)
     seeds = "Every seed's network" if default else f"Seeds {', '.join(map(str, args.seeds))}, each network"
     return f"{seeds} on fresh test sets: how often it meets the bars" + (f", with {flags}" if flags else "")

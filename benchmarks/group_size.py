@@ -29,7 +29,6 @@ Command:  python -m benchmarks.group_size                     (seeds 0-9, 10 sub
 import shlex
 import sys
 import tempfile
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -198,7 +197,7 @@ def markdown_table(rows, seeds):
 
 def section_title(args):
     """Heading of the section: which seeds, and any flags that are not the defaults (the fit alone left out)."""
-    flags = flags_text(SimpleNamespace(train_flags=args.train_flags, fit_flags=given_fit_flags(args)))
+    flags = flags_text(args.train_flags, given_fit_flags(args))
     seeds = seeds_phrase(args.seeds)
     return f"Groups of wrong trials against same-size subsets of correct trials, {seeds}" + (
         f", with {flags}" if flags else ""

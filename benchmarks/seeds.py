@@ -260,11 +260,11 @@ def markdown_table(rows):
     return "\n".join(lines)
 
 
-def flags_text(args):
-    """The scripts' flags a sweep passes (``args.train_flags``, ``args.fit_flags``), as a heading shows them."""
+def flags_text(train_flags, fit_flags):
+    """The scripts' flags a sweep passes, as a heading shows them."""
     return " ".join(
         f"{script} `{shlex.join(given)}`"
-        for script, given in (("train_snn.py", args.train_flags), ("fit_hawkes_process.py", args.fit_flags))
+        for script, given in (("train_snn.py", train_flags), ("fit_hawkes_process.py", fit_flags))
         if given
     )
 
@@ -276,7 +276,7 @@ def seeds_phrase(seeds):
 
 def section_title(args):
     """Heading of the sweep's section: which seeds, and any flags that are not the defaults."""
-    flags = flags_text(args)
+    flags = flags_text(args.train_flags, args.fit_flags)
     seeds = seeds_phrase(args.seeds).capitalize()
     return f"{seeds}: accuracy and connectivity AUC of the " + (
         f"pipeline with {flags}" if flags else "default pipeline"
