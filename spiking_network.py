@@ -45,7 +45,6 @@ differentiated, so there is no ``nn.Module``; ``simulate_network`` runs a whole 
 weight vectors on all trials at once, with the time loop as its only Python loop.
 """
 
-import ctypes
 import math
 from dataclasses import dataclass
 
@@ -230,31 +229,6 @@ def weights_to_theta(weights, layer_sizes):
         else:
             blocks.append(matrix.reshape(*matrix.shape[:-2], shape[0] * shape[1]))
     return torch.cat(blocks, dim=-1)
-
-
-M_TOP_PAD = -2  # glibc's mallopt parameter (malloc.h): heap bytes kept beyond what is in use
-HEAP_PAD_BYTES = 64 * 2**20
-
-
-def keep_heap_memory(pad_bytes=HEAP_PAD_BYTES):
-    """Ask the C library to keep ``pad_bytes`` of freed heap instead of returning it at once.
-
-    Every step of ``simulate_network`` frees state tensors and allocates new ones of the same
-    size. glibc by default hands the freed top of the heap back to the system, and the next step
-    faults the same pages in again, one by one: in a fresh process that kernel work is a large
-    share of a training's time (``benchmarks/bench_snn.py`` measures it side by side). Results
-    do not change. Call it once per process, before simulating.
-
-    Returns
-    -------
-    bool
-        True where the C library took the setting (glibc); False elsewhere, where it does nothing.
-    """
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError, TypeError):
-        return False
-    return bool(mallopt(M_TOP_PAD, int(pad_bytes)))
 
 
 def population_chunks(n_pop, n_trials, n_neurons):

@@ -76,7 +76,6 @@ def main(argv=None):
         except OSError as err:
             sys.exit(f"train_snn.py: error: cannot write {path}: {err}")
     torch.set_num_threads(args.threads)
-    spiking_network.keep_heap_memory()
     try:
         problem = training_problem(args)
         theta, history = train(args, problem)

@@ -95,19 +95,14 @@ def best_time(function, repeats):
     return min(times), result
 
 
-def run_child(argv, cwd=None):
-    """Run ``argv`` silently to its end; return its own resource usage (``os.wait4``).
+def run_child(argv):
+    """Run ``argv`` silently to its end; raise ``CalledProcessError`` if it fails.
 
-    Its ``ru_maxrss`` is no measure of the child's peak memory: Linux starts a child's
-    high-water mark at its parent's, which here is this benchmark's. ``benchmarks.pipeline``
-    samples each script's resident memory instead.
+    Its peak memory is not taken here: Linux starts a child's high-water mark (``ru_maxrss``)
+    at its parent's, which here is this benchmark's. ``benchmarks.pipeline`` samples each
+    script's resident memory instead.
     """
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode:
-        raise subprocess.CalledProcessError(process.returncode, argv)
-    return usage
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
 
 
 def time_training(extra_args):
@@ -120,44 +115,6 @@ def time_training(extra_args):
         )
         seconds = time.perf_counter() - start
         return seconds, load_spike_trains(out)["metrics"]["test"]["accuracy"]
-
-
-# train_snn.main with the heap returned to the system as glibc does by default.
-HEAP_RETURNED = (
-    "import sys, spiking_network, train_snn; "
-    "spiking_network.keep_heap_memory = lambda *args: False; train_snn.main(sys.argv[1:])"
-)
-
-
-def time_heap_pad(generations, repeats):
-    """Print a short training in fresh processes with the heap kept and returned, alternated.
-
-    Both must write the same spike file; the table gives the best wall time of ``repeats``
-    runs each and the minor page faults of the last.
-    """
-    rows = {}
-    with tempfile.TemporaryDirectory() as folder:
-        for _ in range(repeats):
-            for index, (name, head) in enumerate(
-                (
-                    ("returned to the system (glibc default)", ["-c", HEAP_RETURNED]),
-                    ("kept (spiking_network.keep_heap_memory)", [str(ROOT / "train_snn.py")]),
-                )
-            ):
-                out = Path(folder) / f"{index}.pkl"
-                start = time.perf_counter()
-                command = [*head, "--generations", str(generations), "--no-figures", "--spike-file", str(out)]
-                faults = run_child([sys.executable, *command], cwd=ROOT).ru_minflt
-                seconds = time.perf_counter() - start
-                best = min(seconds, rows.get(name, (np.inf, 0))[0])
-                rows[name] = (best, faults, out.read_bytes())
-    returned = next(iter(rows.values()))[0]
-    assert len({spikes for *_, spikes in rows.values()}) == 1, "the heap setting changed the spike file"
-    print(f"\ntraining of {generations} generations in a fresh process (python train_snn.py), heap memory:")
-    print(f"| freed heap | wall seconds (best of {repeats}) | minor page faults | speed-up |")
-    print("|---|---|---|---|")
-    for name, (seconds, faults, _) in rows.items():
-        print(f"| {name} | {seconds:.1f} | {faults} | {returned / seconds:.2f}x |")
 
 
 def default_generation(defaults, layer_sizes, rng, scale=1):
@@ -416,7 +373,6 @@ def run(args):
     time_fitness_terms(defaults, layer_sizes, rng, args.repeats, fitness_options)
 
     if not args.skip_training:
-        time_heap_pad(generations=100, repeats=2)
         seconds, accuracy = time_training([])
         print(
             f"default training (python train_snn.py): {seconds:.1f} s wall, test accuracy {accuracy:.3f} "

@@ -1,19 +1,12 @@
 """The LIF network against hand computations and a plain per-trial loop."""
 
 import math
-import os
-import platform
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 import spiking_network as sn
-
-ROOT = Path(__file__).resolve().parent.parent
 
 DT = 0.001
 # tau_mem = dt / ln 2 makes the leak exactly 0.5, so hand-computed potentials are exact.
@@ -352,44 +345,6 @@ def test_a_reset_just_below_threshold_is_allowed_and_does_not_fire_by_itself():
     for _ in range(5):  # no input: the potential decays from the reset, never reaching threshold
         v, refractory, spikes = sn.lif_step(v, refractory, torch.zeros((1, 1)), lif.leak(0.001), lif, 2)
         assert spikes.item() == 0
-
-
-HEAP_CHURN = """
-import resource, sys, torch
-import spiking_network as sn
-if sys.argv[1] == "kept":
-    assert sn.keep_heap_memory()
-torch.manual_seed(0)
-sizes = {"input": 1, "hidden": 10, "output": 2}
-weights = sn.theta_to_weights(torch.randn(128, sn.n_parameters(sizes)), sizes)
-spikes = (torch.rand(200, 1, 100) < 0.5).float()
-sn.simulate_network(weights, spikes, sn.LIFParams(sigma=0.2), 1e-3, torch.Generator().manual_seed(0))
-faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(20):
-    sn.simulate_network(weights, spikes, sn.LIFParams(sigma=0.2), 1e-3, torch.Generator().manual_seed(0))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults)
-"""
-
-
-@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
-def test_keeping_the_heap_spares_the_page_faults_of_every_step():
-    # Page faults counted after a first simulation: with the heap returned, the steps fault new
-    # state tensors in again, in every simulation; with it kept, the pages stay, but for a few
-    # tensors' worth whose place in the heap varies from run to run. Over 20 simulations the
-    # first count outgrows that remainder many times over. glibc's own policy is pinned: one
-    # arena, and a fixed mmap threshold above the state tensors (so they come from the heap).
-    # Left to itself it raises that threshold as chunks are freed, and threads get arenas of
-    # their own, so that some runs kept the heap without being asked and the test failed by chance.
-    env = {**os.environ, "MALLOC_ARENA_MAX": "1", "MALLOC_MMAP_THRESHOLD_": str(32 * 2**20)}
-    faults = {
-        mode: int(
-            subprocess.run(
-                [sys.executable, "-c", HEAP_CHURN, mode], capture_output=True, text=True, check=True, cwd=ROOT, env=env
-            ).stdout
-        )
-        for mode in ("returned", "kept")
-    }
-    assert faults["kept"] * 10 < faults["returned"], faults
 
 
 def test_repeats_count_each_hidden_neurons_spikes_two_steps_after_its_own_like_a_loop_over_the_raster():
