@@ -466,7 +466,8 @@ def main(argv=None):
             true_weights, _ = connection_matrix(posterior.weights, posterior.layer_sizes)
             results = compare(spike_data, posterior, true_weights, args.seed, signed)
             which = f"First {n_trials}" if n_trials else "All"
-            sections.append(f"{which} test trials of each group:\n\n{markdown_table(results)}")
+            heading = f"{which} test trials of each group, each fitted alone (`--partial-pooling none`):"
+            sections.append(f"{heading}\n\n{markdown_table(results)}")
             print(f"\n{sections[-1]}")
             for name, (n, scores) in results.items():
                 by_group.setdefault(name, {})[n] = scores  # a group smaller than n_trials repeats a count
