@@ -215,6 +215,7 @@ results: $(STAMP)
 	$(PY) -m benchmarks.fresh_test_sets --seeds $(FRESH_210) --section fresh-test-sets-210 --fit-flags "$(ALONE)"
 	$(PY) -m benchmarks.fresh_test_sets --seeds $(FRESH_220) --section fresh-test-sets-220 --fit-flags "$(ALONE)"
 	$(PY) -m benchmarks.fresh_test_sets --seeds 2 --section fresh-test-sets-cut --fit-flags "--partial-pooling cut"
+	$(PY) -m benchmarks.fresh_test_sets --test-sets 4 --section fresh-test-sets-default
 	$(PY) -m benchmarks.group_size
 	$(PY) -m benchmarks.group_size --seeds $(WRONG_MISSES) --section group-size-wrong-misses
 	$(PY) -m benchmarks.alpha_summary
