@@ -209,6 +209,7 @@ results: $(STAMP)
 	$(BENCH_PY) -m benchmarks.compare_seeds --seeds $(AUC_MISSES) --section comparison-seeds-misses
 	$(BENCH_PY) -m benchmarks.compare_seeds --seeds 210 211 212 213 214 --section comparison-seeds-210
 	$(BENCH_PY) -m benchmarks.compare_seeds --seeds 215 216 217 218 219 --section comparison-seeds-215
+	$(BENCH_PY) -m benchmarks.compare_seeds --seeds 379 383 384 --section comparison-seeds-fresh-misses
 	$(PY) -m benchmarks.seeds
 	$(PY) -m benchmarks.seeds --section seeds-each-group-alone --fit-flags "$(ALONE)"
 	$(PY) -m benchmarks.fresh_test_sets --fit-flags "$(ALONE)"
