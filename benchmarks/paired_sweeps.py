@@ -58,9 +58,9 @@ def pairs(text, fit_flags=()):
         Candidate flags (``"train: ...; fit: ..."``) -> seed -> (candidate meets both goals,
         default meets both goals), in document order.
     """
-    record.fit_baseline(fit_flags)
+    runs_of = record.baseline(fit_flags)
     found = [
-        (name, body, _sweep(name, command), record.default_run(command, fit_flags) is not None)
+        (name, body, _sweep(name, command), record.default_run(command, runs_of) is not None)
         for name, (command, body) in record.sections(text).items()
     ]
     paired = {}

@@ -72,24 +72,26 @@ def benchmark_args(command, prefix, module):
     return args
 
 
-def fit_baseline(fit_flags=()):
-    """``fit_hawkes_process.parse_args(fit_flags)``; ValueError where the script refuses them."""
+def baseline(fit_flags=()):
+    """The parsed flags of today's training and of the fit of ``fit_flags`` (the script's defaults
+    if none), as ``default_run`` compares a section's with them; ValueError where the fit script
+    refuses ``fit_flags``."""
     fit = parse_or_none(fit_hawkes_process, list(fit_flags))
     if fit is None:
         raise ValueError("--fit-flags: fit_hawkes_process.py refuses them")
-    return fit
+    return train_snn.parse_args([]), fit
 
 
-def default_run(command, fit_flags=()):
+def default_run(command, runs_of=None):
     """The benchmark module and seeds of a section's command if it ran today's defaults, else None.
 
     Parameters
     ----------
     command : str
         The command line under the section's heading.
-    fit_flags : sequence of str
-        ``fit_hawkes_process.py`` flags that the section's fit must parse to instead of the
-        script's defaults (an earlier default's fit); the training is always today's default.
+    runs_of : (argparse.Namespace, argparse.Namespace), optional
+        ``baseline(fit_flags)``: the training and fit the section's must parse to; by default
+        today's training and fit (``baseline()``).
 
     Returns
     -------
@@ -97,12 +99,13 @@ def default_run(command, fit_flags=()):
         None also where the scripts no longer take the flags it passed them. Raises ValueError
         where the benchmark no longer takes the command's own flags.
     """
-    fit = fit_baseline(fit_flags)
+    train, fit = runs_of or baseline()
     for prefix, module in BENCHMARKS.items():
         args = benchmark_args(command, prefix, module)
         if args is not None:
-            if parse_or_none(train_snn, args.train_flags) == train_snn.parse_args([]) and (
-                parse_or_none(fit_hawkes_process, args.fit_flags) == fit
+            if (
+                parse_or_none(train_snn, args.train_flags) == train
+                and parse_or_none(fit_hawkes_process, args.fit_flags) == fit
             ):
                 return module, args.seeds
     return None
@@ -161,15 +164,16 @@ def gather(text, fit_flags=()):
     seconds : dict
         Seed -> list of its trainings' seconds, one per section (timings differ between runs).
     fresh : dict
-        Seed -> (fresh sets meeting both goals, fresh sets), from every fresh-test-sets section.
+        Seed -> (fresh sets meeting both goals, fresh sets), from every fresh-test-sets section (the
+        one with the most sets where a seed has several).
     names : list of str
         The sections they came from, in document order.
     """
-    fit_baseline(fit_flags)
+    runs_of = baseline(fit_flags)
     sweeps, seconds, fresh, names = {}, {}, {}, []
     for name, (command, body) in sections(text).items():
         try:
-            run = default_run(command, fit_flags)
+            run = default_run(command, runs_of)
             if run is None:
                 continue
             module, ran = run
@@ -185,7 +189,11 @@ def gather(text, fit_flags=()):
         else:
             into = fresh
         for seed, value in found.items():
-            if into.get(seed, value) != value:
+            if into is fresh and seed in fresh and fresh[seed][1] != value[1]:
+                # fresh_test_sets draws a seed's set i from [seed, i], so a run of more sets holds
+                # the sets of a run of fewer: the seed counts once, from the larger.
+                value = max(fresh[seed], value, key=lambda count: count[1])
+            elif into.get(seed, value) != value:
                 raise ValueError(f"section {name}: seed {seed} disagrees with an earlier section; rerun the stale one")
             into[seed] = value
         names.append(name)

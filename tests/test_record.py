@@ -101,6 +101,39 @@ def test_a_stale_section_that_disagrees_is_an_error(document):
         record.gather(document.read_text())
 
 
+def test_a_seed_on_fresh_sets_in_two_sections_counts_once_from_the_one_with_more_sets(document):
+    # Sets are drawn by (seed, index), so the 2-set run's sets are the first 2 of the 4-set run's.
+    table = fresh_test_sets.markdown_table([fresh_row(1, [True, False])])
+    write_section(
+        "fresh-fewer",
+        "t",
+        "python -m benchmarks.fresh_test_sets --seeds 1 --test-sets 2 --section fresh-fewer",
+        table,
+        document,
+    )
+    table = fresh_test_sets.markdown_table([fresh_row(1, [True, True, False, True, True, True])])
+    write_section(
+        "fresh-more",
+        "t",
+        "python -m benchmarks.fresh_test_sets --seeds 1 --test-sets 6 --section fresh-more",
+        table,
+        document,
+    )
+    *_, fresh, names = record.gather(document.read_text())
+    assert fresh == {0: (4, 4), 1: (5, 6), 210: (0, 4)}
+    assert names[-2:] == ["fresh-fewer", "fresh-more"]
+    table = fresh_test_sets.markdown_table([fresh_row(0, [True, True, True, False])])
+    write_section(
+        "fresh-stale",
+        "t",
+        "python -m benchmarks.fresh_test_sets --seeds 0 --section fresh-stale --test-sets 4",
+        table,
+        document,
+    )
+    with pytest.raises(ValueError, match="section fresh-stale: seed 0 disagrees"):  # as many sets, other counts
+        record.gather(document.read_text())
+
+
 def test_a_row_just_below_a_bar_is_counted_as_its_sweep_counted_it(tmp_path):
     path = tmp_path / "RESULTS.md"
     write_sweep(
