@@ -32,7 +32,7 @@ from functools import partial
 import numpy as np
 
 import fit_hawkes_process
-from benchmarks.fresh_test_sets import check_network_args, fit_alone, fit_posterior, given_fit_flags, network_parser
+from benchmarks.fresh_test_sets import check_network_args, fit_alone, fit_posterior, network_parser
 from benchmarks.report import write_section
 from benchmarks.seeds import AUC_GOAL, flags_text, seeds_phrase, short_of, train
 from connectivity import connection_matrix, group_aucs
@@ -204,7 +204,7 @@ def summary(fits, seeds):
 
 def section_title(args):
     """Heading of the section: which seeds, and any flags that are not the defaults (the fit alone left out)."""
-    flags = flags_text(args.train_flags, given_fit_flags(args))
+    flags = flags_text(args.train_flags, args.fit_flags)
     seeds = seeds_phrase(args.seeds)
     return f"Which summary of alpha's posterior ranks the synapses, by group size, {seeds}" + (
         f", with {flags}" if flags else ""
@@ -231,7 +231,7 @@ def main(argv=None):
         fits = [
             fit
             for seed in args.seeds
-            for fit in seed_fits(seed, args.sizes, args.subsets, args.train_flags, args.fit_flags, args.n_jobs)
+            for fit in seed_fits(seed, args.sizes, args.subsets, args.train_flags, args.alone_fit_flags, args.n_jobs)
         ]
     except (RuntimeError, ValueError) as err:  # a script's one-line error, or a fit the spike file cannot take
         sys.exit(f"alpha_summary: error: {err}")

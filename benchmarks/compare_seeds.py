@@ -25,7 +25,7 @@ import numpy as np
 
 from benchmarks import seeds
 from benchmarks.compare_connectivity import METHODS, compare
-from benchmarks.fresh_test_sets import fit_alone, given_fit_flags
+from benchmarks.fresh_test_sets import fit_alone
 from benchmarks.report import SECTION_NAME, write_section
 from connectivity import connection_matrix
 from posterior_file import load_posterior
@@ -116,7 +116,7 @@ def parse_args(argv=None):
 
 def section_title(args):
     """Heading of the section: which seeds, and any flags passed to the scripts (the fit alone left out)."""
-    flags = " ".join(shlex.join(f) for f in (args.train_flags, given_fit_flags(args)) if f)
+    flags = " ".join(shlex.join(f) for f in (args.train_flags, args.fit_flags) if f)
     return f"The Hawkes posterior against other methods at {seeds.seeds_phrase(args.seeds)}, all trials" + (
         f" (`{flags}`)" if flags else ""
     )
@@ -125,7 +125,7 @@ def section_title(args):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        by_seed = {seed: compare_seed(seed, args.train_flags, args.fit_flags) for seed in args.seeds}
+        by_seed = {seed: compare_seed(seed, args.train_flags, args.alone_fit_flags) for seed in args.seeds}
     except RuntimeError as err:  # a script's one-line error
         sys.exit(f"compare_seeds: error: {err}")
     text = f"{markdown_table(by_seed)}\n\n{summary(by_seed)}"

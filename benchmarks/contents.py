@@ -47,13 +47,16 @@ def link(title, anchors):
     return f"[{title}](#{anchors[title]})"
 
 
-def sweep_row(title, section, anchors):
-    """One row of the seed sweeps' table; ValueError where the section does not say its counts."""
+def sweep_row(title, section, anchors, runs_of):
+    """One row of the seed sweeps' table; ValueError where the section does not say its counts.
+
+    ``runs_of``: ``record.baseline()``, today's training and fit, parsed once for every row.
+    """
     args = record.benchmark_args(section.command, PREFIX + SEEDS_MODULE, seeds)
     accuracy, both, measured = (pattern.search(section.body) for pattern in (ACCURACY_COUNT, BOTH_COUNT, MEASURED))
     if accuracy is None or both is None or measured is None:
         raise ValueError("no counts of seeds at the goals, or no date")
-    if record.default_run(section.command) is not None:
+    if record.default_run(section.command, runs_of) is not None:
         label = "today's default"
     else:
         flags = [
@@ -91,10 +94,11 @@ def report(text):
             lines.append(f"{entry} " + "; ".join(link(section.title, anchors) for _, section in written) + ".")
     sweeps = by_module.get(SEEDS_MODULE, [])
     if sweeps:
+        runs_of = record.baseline()
         lines += ["", "| seed sweep | seeds | measured | test acc. >= 0.95 | both goals |", "|---|---|---|---|---|"]
         for name, section in sweeps:
             try:
-                lines.append(sweep_row(section.title, section, anchors))
+                lines.append(sweep_row(section.title, section, anchors, runs_of))
             except ValueError as err:
                 raise ValueError(f"section {name}: {err}") from None
         lines += [

@@ -322,13 +322,10 @@ def check_network_args(parser, args):
 ALONE = ["--partial-pooling", "none"]
 
 
-def given_fit_flags(args):
-    """``args.fit_flags`` as given, without the ``ALONE`` that ``fit_alone`` put ahead of them (for headings)."""
-    return args.fit_flags[len(ALONE) :]
-
-
 def fit_alone(parser, args):
-    """Make ``args.fit_flags`` fit each group alone (``--partial-pooling none`` ahead of them).
+    """Set ``args.alone_fit_flags``: ``args.fit_flags`` with ``--partial-pooling none`` ahead of them.
+
+    ``args.fit_flags`` stay as given, for the section's heading; the fits take ``alone_fit_flags``.
 
     For the benchmarks that fit subsets of a group's trials beside it: pooled by class, every
     subset of a class would share one prior with the others; under the cut, a subset of wrong
@@ -336,9 +333,9 @@ def fit_alone(parser, args):
     a group of its size. For the comparisons with other methods: each method sees the same trials.
     Ends in argparse's one-line error where the flags ask for pooling or the cut.
     """
-    args.fit_flags = [*ALONE, *args.fit_flags]
+    args.alone_fit_flags = [*ALONE, *args.fit_flags]
     try:
-        pooling = run_script(fit_hawkes_process.parse_args, args.fit_flags).partial_pooling
+        pooling = run_script(fit_hawkes_process.parse_args, args.alone_fit_flags).partial_pooling
     except RuntimeError as err:
         parser.error(f"--fit-flags: {str(err).split('error: ', 1)[-1]}")  # the fit script's own words
     if pooling != "none":

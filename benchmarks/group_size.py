@@ -33,7 +33,7 @@ import tempfile
 import numpy as np
 
 import fit_hawkes_process
-from benchmarks.fresh_test_sets import check_network_args, fit_alone, fit_and_score, given_fit_flags, network_parser
+from benchmarks.fresh_test_sets import check_network_args, fit_alone, fit_and_score, network_parser
 from benchmarks.report import write_section
 from benchmarks.seeds import AUC_GOAL, flags_text, seeds_phrase, short_of, train
 from spike_file import load_spike_trains
@@ -197,7 +197,7 @@ def markdown_table(rows, seeds):
 
 def section_title(args):
     """Heading of the section: which seeds, and any flags that are not the defaults (the fit alone left out)."""
-    flags = flags_text(args.train_flags, given_fit_flags(args))
+    flags = flags_text(args.train_flags, args.fit_flags)
     seeds = seeds_phrase(args.seeds)
     return f"Groups of wrong trials against same-size subsets of correct trials, {seeds}" + (
         f", with {flags}" if flags else ""
@@ -221,7 +221,7 @@ def main(argv=None):
         rows = [
             row
             for seed in args.seeds
-            for row in seed_rows(seed, args.subsets, args.train_flags, args.fit_flags, args.n_jobs)
+            for row in seed_rows(seed, args.subsets, args.train_flags, args.alone_fit_flags, args.n_jobs)
         ]
     except (RuntimeError, ValueError) as err:  # a script's one-line error, or a fit the spike file cannot take
         sys.exit(f"group_size: error: {err}")

@@ -87,7 +87,7 @@ def test_the_section_names_its_seeds_and_flags_and_refuses_a_bad_name():
     assert cs.section_title(args) == (
         "The Hawkes posterior against other methods at seeds 219, 223, all trials (`--beta pair`)"
     )
-    assert args.fit_flags == ["--partial-pooling", "none", "--beta", "pair"]  # every method sees the same trials
+    assert args.alone_fit_flags == ["--partial-pooling", "none", "--beta", "pair"]  # every method sees the same trials
     for argv in (["--section", "Bad Name"], ["--fit-flags", "--partial-pooling cut"]):
         with pytest.raises(SystemExit) as excinfo:
             cs.parse_args(argv)

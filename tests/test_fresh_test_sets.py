@@ -126,8 +126,8 @@ def test_a_section_other_than_the_default_is_titled_by_its_seeds_and_flags():
 )
 def test_the_benchmarks_that_fit_each_group_alone_do_so_whatever_the_scripts_default(module, argv, fit_flags):
     args = module.parse_args(argv)
-    assert args.fit_flags == ["--partial-pooling", "none", *fit_flags]
-    assert parse_args(args.fit_flags).partial_pooling == "none" != parse_args([]).partial_pooling
+    assert args.alone_fit_flags == ["--partial-pooling", "none", *fit_flags] and args.fit_flags == fit_flags
+    assert parse_args(args.alone_fit_flags).partial_pooling == "none" != parse_args([]).partial_pooling
     title = module.section_title(args)  # the flags as given, as the sections made before were headed
     if fit_flags:
         assert f"`{' '.join(fit_flags)}`" in title and title.count("partial-pooling") == fit_flags.count(
