@@ -5,8 +5,9 @@ keeping the best individuals of the last ``--pool-generations`` generations), an
 weights are chosen from those candidates in several ways (``snn_session.choose``): on 200 or 600
 validation trials, each under 1, 5 or 10 draws of the held-out noise, among the candidates of
 the last 20 generations or of more (train_snn.py's default pool is the last 100, its default
-choice 10 draws on 200 trials). Every chosen network is then judged two
-ways:
+choice 10 draws on 200 trials); or, with ``--choices``, the choices named there (draws of
+every validation trial and validation trials), each among the candidates of the last
+``--pool-generations``. Every chosen network is then judged two ways:
 
 - its expected accuracy: on ``--n-assess`` fresh trials of a stream no choice sees, each under
   ``--assess-draws`` noise draws of a stream of its own, so that the number is the network's
@@ -21,6 +22,7 @@ slightly optimistic, as it is the largest of many estimates.
 Reads:  nothing.
 Writes: the "selection" section of docs/RESULTS.md (unless ``--no-report``); prints it.
 Command:  python -m benchmarks.selection
+          python -m benchmarks.selection --choices 10x200 2x1000 1x2000 --section selection-validation
 """
 
 import argparse
@@ -104,19 +106,33 @@ def seed_row(seed, settings, pool_generations, n_assess, assess_draws, flags):
     return results, expected.max()
 
 
-def run(args):
-    settings = [(1, SHORT_POOL, 200)] + [
+def choice(text):
+    """``--choices`` item ``"DxN"``: D noise draws of each of N validation trials, as ``(D, N)``."""
+    draws, sep, n_validation = text.partition("x")
+    if not (sep and draws.isdigit() and n_validation.isdigit() and int(draws) >= 1 and int(n_validation) >= 1):
+        raise argparse.ArgumentTypeError(f"use DRAWSxTRIALS with both at least 1, as 10x200; got {text!r}")
+    return int(draws), int(n_validation)
+
+
+def settings_of(args):
+    """``(draws, generations, n_validation)`` of every choice compared, the first the baseline of the summary."""
+    if args.choices:
+        return [(draws, args.pool_generations, n_validation) for draws, n_validation in args.choices]
+    return [(1, SHORT_POOL, 200)] + [
         setting
         for n_validation in (200, 600)
         for setting in ((5, SHORT_POOL, n_validation), (10, SHORT_POOL, n_validation))
         + ((10, args.pool_generations, n_validation),)
     ]
+
+
+def run(args):
+    settings = settings_of(args)
     names = [f"{d} draw{'s' * (d > 1)}, {g} gen., {n} val." for d, g, n in settings]
     print(
         f"expected accuracy (on {args.n_assess} fresh trials x {args.assess_draws} noise draws) / test accuracy "
-        f"(400 test trials, one draw) of the network chosen on 200 or 600 validation trials, each under 1 to 10 "
-        f"noise draws, from the best individuals of the last {SHORT_POOL} or {args.pool_generations} "
-        f"generations of every run\n"
+        f"(400 test trials, one draw) of the network each choice picks (its draws of each validation trial, "
+        f"its last generations of every run, its validation trials)\n"
     )
     print("| seed | " + " | ".join(names) + " | best candidate |")
     print("|---" * (len(settings) + 2) + "|")
@@ -146,7 +162,18 @@ def run(args):
         print(f"\ntrain_snn.py flags: {args.train_flags}")
 
 
-def main(argv=None):
+def section_title(args):
+    """Heading: what is compared, and the seeds where they are not 0-9."""
+    compared = (
+        "draws x validation trials " + ", ".join(f"{d} x {n}" for d, n in args.choices)
+        if args.choices
+        else "one noise draw or several"
+    )
+    seeds = "" if args.seeds == list(range(10)) else f", seeds {', '.join(map(str, args.seeds))}"
+    return f"The choice of the final weights: {compared}{seeds}"
+
+
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)), help="seeds (default 0-9)")
     parser.add_argument(
@@ -154,6 +181,15 @@ def main(argv=None):
     )
     parser.add_argument("--n-assess", type=int, default=2000, help="fresh trials of the assessment (default 2000)")
     parser.add_argument("--assess-draws", type=int, default=3, help="noise draws per assessment trial (default 3)")
+    parser.add_argument(
+        "--choices",
+        type=choice,
+        nargs="+",
+        default=None,
+        help="choices to compare, as DRAWSxTRIALS (10x200: 10 noise draws of each of 200 validation trials), "
+        "each among the last --pool-generations; the first is the summary's baseline (default: the "
+        "1, 5 or 10 draws on 200 or 600 trials, among the last 20 or --pool-generations)",
+    )
     parser.add_argument("--train-flags", default="", help="extra train_snn.py flags, one string")
     parser.add_argument(
         "--section", type=section_name, default="selection", help="docs/RESULTS.md section (default selection)"
@@ -168,11 +204,15 @@ def main(argv=None):
         run_script(train_snn.parse_args, shlex.split(args.train_flags))
     except (RuntimeError, ValueError) as err:
         parser.error(f"--train-flags: {err}")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
     command = shlex.join(["python", "-m", "benchmarks.selection", *(sys.argv[1:] if argv is None else argv)])
     with printed_section(
         args.section,
-        "The choice of the final weights: one noise draw or several"
-        + ("" if args.seeds == list(range(10)) else f", seeds {', '.join(map(str, args.seeds))}"),
+        section_title(args),
         command,
         enabled=not args.no_report,
     ):
