@@ -184,6 +184,10 @@ FRESH_360 := 360 361 362 363 364 365 366 367 368 369
 ALONE := --partial-pooling none
 FRESH_370 := 370 371 372 373 374 375 376 377 378 379
 FRESH_380 := 380 381 382 383 384 385 386 387 388 389
+# Step 44: the final choice on 2000 validation trials under one noise draw, and the fresh seeds of
+# its check.
+STEP_44 := --n-validation 2000 --select-draws 1
+FRESH_400 := 400 401 402 403 404 405 406 407 408 409
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -234,6 +238,8 @@ results: $(STAMP)
 		--train-flags "$(BEFORE_24) --cull-at 0 $(LATERAL_0) $(CHECKED) --generations 650 $(ONE_DRAW) $(NO_SYNC)" --fit-flags "$(ALONE)"
 	$(PY) -m benchmarks.selection --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC) $(NOISE_025)"
 	$(PY) -m benchmarks.selection --seeds $(SELECTION_CHECK) --section selection-check --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(NO_SYNC) $(NOISE_025)"
+	$(PY) -m benchmarks.selection --choices 10x200 2x1000 1x2000 --section selection-validation
+	$(PY) -m benchmarks.selection --seeds $(FRESH_400) --choices 10x200 1x2000 --section selection-validation-400
 	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-many-draws --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(MANY_DRAWS) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
 	$(PY) -m benchmarks.seeds --seeds $(SELECTION_CHECK) --section seeds-check-one-draw --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(ONE_DRAW) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
 	$(PY) -m benchmarks.seeds --seeds $(HELD_OUT) --section seeds-held-out-many-draws --train-flags "$(BEFORE_24) $(NO_CULL) $(LATERAL_0) $(MANY_DRAWS) $(NO_SYNC) $(NOISE_025)" --fit-flags "$(ALONE)"
