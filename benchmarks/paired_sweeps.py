@@ -47,10 +47,11 @@ def _sweep(name, command):
         raise ValueError(f"section {name}: {err}") from None
 
 
-def pairs(text, fit_flags=()):
+def pairs(text, fit_flags=(), train_flags=()):
     """Each candidate's runs paired with today's default's on the seeds of the section next to it.
 
-    Under ``fit_flags`` (``record.default_run``) the default is today's training with that fit.
+    Under ``fit_flags`` or ``train_flags`` (``record.default_run``) the default is the training of
+    ``train_flags`` with the fit of ``fit_flags`` (each script's defaults where none).
 
     Returns
     -------
@@ -58,7 +59,7 @@ def pairs(text, fit_flags=()):
         Candidate flags (``"train: ...; fit: ..."``) -> seed -> (candidate meets both goals,
         default meets both goals), in document order.
     """
-    runs_of = record.baseline(fit_flags)
+    runs_of = record.baseline(fit_flags, train_flags)
     found = [
         (name, body, _sweep(name, command), record.default_run(command, runs_of) is not None)
         for name, (command, body) in record.sections(text).items()
@@ -79,7 +80,7 @@ def pairs(text, fit_flags=()):
     return paired
 
 
-def report(text, fit_flags=()):
+def report(text, fit_flags=(), train_flags=()):
     """The markdown table: one row per candidate, its seeds pooled over its sections."""
     columns = (
         "candidate",
@@ -92,7 +93,7 @@ def report(text, fit_flags=()):
         "McNemar p",
     )
     lines = ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
-    for flags, runs in pairs(text, fit_flags).items():
+    for flags, runs in pairs(text, fit_flags, train_flags).items():
         met = list(runs.values())
         only_c = sum(c and not d for c, d in met)
         only_d = sum(d and not c for c, d in met)
@@ -107,12 +108,11 @@ def report(text, fit_flags=()):
     )
 
 
-def title(fit_flags=()):
-    """The section's heading: TITLE, or candidates against today's training under the fit of ``fit_flags``."""
-    if not fit_flags:
+def title(fit_flags=(), train_flags=()):
+    """The section's heading: TITLE, or candidates against the runs of ``record.runs_phrase``."""
+    if not (fit_flags or train_flags):
         return TITLE
-    fit = shlex.join(fit_flags)
-    return f"Candidates against today's training with fit_hawkes_process.py `{fit}` on the seeds swept beside it"
+    return f"Candidates against {record.runs_phrase(fit_flags, train_flags)} on the seeds swept beside it"
 
 
 def main(argv=None):

@@ -72,14 +72,17 @@ def benchmark_args(command, prefix, module):
     return args
 
 
-def baseline(fit_flags=()):
-    """The parsed flags of today's training and of the fit of ``fit_flags`` (the script's defaults
-    if none), as ``default_run`` compares a section's with them; ValueError where the fit script
-    refuses ``fit_flags``."""
+def baseline(fit_flags=(), train_flags=()):
+    """The parsed flags of the training of ``train_flags`` and of the fit of ``fit_flags`` (each
+    script's defaults if none), as ``default_run`` compares a section's with them; ValueError where
+    a script refuses its flags."""
     fit = parse_or_none(fit_hawkes_process, list(fit_flags))
     if fit is None:
         raise ValueError("--fit-flags: fit_hawkes_process.py refuses them")
-    return train_snn.parse_args([]), fit
+    train = parse_or_none(train_snn, list(train_flags))
+    if train is None:
+        raise ValueError("--train-flags: train_snn.py refuses them")
+    return train, fit
 
 
 def default_run(command, runs_of=None):
@@ -90,8 +93,8 @@ def default_run(command, runs_of=None):
     command : str
         The command line under the section's heading.
     runs_of : (argparse.Namespace, argparse.Namespace), optional
-        ``baseline(fit_flags)``: the training and fit the section's must parse to; by default
-        today's training and fit (``baseline()``).
+        ``baseline(fit_flags, train_flags)``: the training and fit the section's must parse to; by
+        default today's training and fit (``baseline()``).
 
     Returns
     -------
@@ -154,8 +157,9 @@ def meets_both(accuracy, worst_auc):
     return accuracy >= ACCURACY_GOAL and worst_auc >= AUC_GOAL
 
 
-def gather(text, fit_flags=()):
-    """The default's runs in a results document (under the fit of ``fit_flags``: ``default_run``).
+def gather(text, fit_flags=(), train_flags=()):
+    """The default's runs in a results document (or those of the fit of ``fit_flags`` and the
+    training of ``train_flags``: ``default_run``).
 
     Returns
     -------
@@ -169,7 +173,7 @@ def gather(text, fit_flags=()):
     names : list of str
         The sections they came from, in document order.
     """
-    runs_of = baseline(fit_flags)
+    runs_of = baseline(fit_flags, train_flags)
     sweeps, seconds, fresh, names = {}, {}, {}, []
     for name, (command, body) in sections(text).items():
         try:
@@ -289,13 +293,22 @@ def fresh_sentence(fresh):
     )
 
 
-def report(text, fit_flags=()):
+def runs_phrase(fit_flags=(), train_flags=()):
+    """Whose runs: ``"today's defaults"``, ``"today's training with fit_hawkes_process.py `...`"``,
+    ``"train_snn.py `...` with fit_hawkes_process.py `...`"`` or ``"train_snn.py `...`"``."""
+    if not (fit_flags or train_flags):
+        return "today's defaults"
+    training = f"train_snn.py `{shlex.join(train_flags)}`" if train_flags else "today's training"
+    return training + (f" with fit_hawkes_process.py `{shlex.join(fit_flags)}`" if fit_flags else "")
+
+
+def report(text, fit_flags=(), train_flags=()):
     """The record as markdown: the seed sweeps' table, the fresh test sets' sentence (where
     today's defaults ran on any), the sources."""
-    sweeps, seconds, fresh, names = gather(text, fit_flags)
+    sweeps, seconds, fresh, names = gather(text, fit_flags, train_flags)
     if not sweeps:
         raise ValueError("no seed sweep of the default in the document")
-    ran = f"today's training and fit_hawkes_process.py `{shlex.join(fit_flags)}`" if fit_flags else "today's defaults"
+    ran = runs_phrase(fit_flags, train_flags)
     return "\n\n".join(
         [
             sweep_table(sweeps, seconds),
@@ -307,13 +320,11 @@ def report(text, fit_flags=()):
     )
 
 
-def title(fit_flags=()):
-    """The section's heading: TITLE, or the record of today's training under the fit of ``fit_flags``."""
-    if not fit_flags:
+def title(fit_flags=(), train_flags=()):
+    """The section's heading: TITLE, or the record of the runs of ``runs_phrase``."""
+    if not (fit_flags or train_flags):
         return TITLE
-    return (
-        f"The record of today's training with fit_hawkes_process.py `{shlex.join(fit_flags)}` over every seed it ran on"
-    )
+    return f"The record of {runs_phrase(fit_flags, train_flags)} over every seed it ran on"
 
 
 def main(argv=None):

@@ -155,9 +155,10 @@ def summarise_results(argv, summary, name, title, module, path=RESULTS, first=Fa
     first : bool
         Write the section, when new, before every other (``write_section``).
     by_fit : bool
-        Take ``--fit-flags`` too, the ``fit_hawkes_process.py`` flags of the fit whose runs to
-        gather (an earlier default's, e.g. ``--partial-pooling none``), and ``--section``: then
-        ``summary`` is called as ``summary(text, fit_flags)`` and ``title`` as ``title(fit_flags)``.
+        Take ``--fit-flags`` and ``--train-flags`` too, the flags of the fit and the training whose
+        runs to gather (an earlier default's, e.g. ``--partial-pooling none``), and ``--section``:
+        then ``summary`` is called as ``summary(text, fit_flags, train_flags)`` and ``title`` as
+        ``title(fit_flags, train_flags)``.
     """
     parser = argparse.ArgumentParser(prog=f"python -m {module}", allow_abbrev=False, description=title)
     parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
@@ -167,8 +168,13 @@ def summarise_results(argv, summary, name, title, module, path=RESULTS, first=Fa
             "--fit-flags",
             type=shlex.split,
             default=[],
-            help="gather the runs fitted with these fit_hawkes_process.py flags (and the default training), "
-            "quoted, instead of the fit's defaults",
+            help="gather the runs fitted with these fit_hawkes_process.py flags, quoted, instead of the fit's defaults",
+        )
+        parser.add_argument(
+            "--train-flags",
+            type=shlex.split,
+            default=[],
+            help="gather the runs trained with these train_snn.py flags, quoted, instead of the training's defaults",
         )
     args = parser.parse_args(argv)
     command = ["python", "-m", module]
@@ -177,8 +183,9 @@ def summarise_results(argv, summary, name, title, module, path=RESULTS, first=Fa
             parser.error("--section: use lower-case letters, digits and hyphens")
         command += ["--section", args.section] if args.section != name else []
         command += ["--fit-flags", shlex.join(args.fit_flags)] if args.fit_flags else []
-        name, title = args.section, title(args.fit_flags)
-        summary = functools.partial(summary, fit_flags=args.fit_flags)
+        command += ["--train-flags", shlex.join(args.train_flags)] if args.train_flags else []
+        name, title = args.section, title(args.fit_flags, args.train_flags)
+        summary = functools.partial(summary, fit_flags=args.fit_flags, train_flags=args.train_flags)
     try:
         body = summary(Path(path).read_text())
     except (OSError, ValueError) as err:

@@ -91,3 +91,24 @@ def test_under_an_earlier_defaults_fit_the_candidates_beside_it_pair_with_it(tmp
     assert paired == {"train: --rate-floor 0.08; fit: --partial-pooling none": {300: (True, False)}}
     with pytest.raises(ValueError, match="--fit-flags: fit_hawkes_process.py refuses them"):
         paired_sweeps.pairs(path.read_text(), ["--n-chains", "0"])
+    earlier = ["--noise-sigma", "0.25"]  # under an earlier training too: the same pair, its flags spelled
+    write_sweep(
+        path,
+        "cand-earlier",
+        command.replace("300", "301").format(
+            "cand-earlier", f"--train-flags '--rate-floor 0.08 --noise-sigma 0.25' {alone}"
+        ),
+        [sweep_row(301, 0.99, 0.85)],
+    )
+    write_sweep(
+        path,
+        "default-earlier",
+        command.replace("300", "301").format("default-earlier", f"--train-flags '--noise-sigma 0.25' {alone}"),
+        [sweep_row(301, 0.99, 0.95)],
+    )
+    paired = paired_sweeps.pairs(path.read_text(), ["--partial-pooling", "none"], earlier)
+    assert paired == {"train: --rate-floor 0.08 --noise-sigma 0.25; fit: --partial-pooling none": {301: (False, True)}}
+    assert paired_sweeps.title(["--partial-pooling", "none"], earlier) == (
+        "Candidates against train_snn.py `--noise-sigma 0.25` with fit_hawkes_process.py `--partial-pooling none` "
+        "on the seeds swept beside it"
+    )

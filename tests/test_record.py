@@ -192,10 +192,34 @@ def test_an_earlier_defaults_fit_gathers_the_sections_that_spell_it_into_its_own
     section = read_sections(path.read_text())["record-alone"]
     assert section.command == "python -m benchmarks.record --section record-alone --fit-flags '--partial-pooling none'"
     assert "`--partial-pooling none`" in section.title and "0 (0.980; 0.884)" in section.body
-    assert "that ran today's training and fit_hawkes_process.py `--partial-pooling none`: seeds-alone." in section.body
+    assert "that ran today's training with fit_hawkes_process.py `--partial-pooling none`: seeds-alone." in section.body
     record.main([])
     assert read_sections(path.read_text())["record"].command == "python -m benchmarks.record"
 
+
+
+def test_an_earlier_training_gathers_the_sections_that_spell_it_into_its_own_record(tmp_path, monkeypatch):
+    path = tmp_path / "RESULTS.md"
+    earlier = "python -m benchmarks.seeds --seeds 0 --section seeds-earlier --train-flags '--noise-sigma 0.25'"
+    write_sweep(path, "seeds-earlier", earlier, [sweep_row(0, 0.95, 0.93, 39)])
+    write_sweep(path, "seeds", "python -m benchmarks.seeds --seeds 0", [sweep_row(0, 0.97, 0.94, 41)])
+    text = path.read_text()
+    assert record.gather(text)[0] == {0: (0.97, 0.94)}
+    sweeps, seconds, _, names = record.gather(text, (), ["--noise-sigma", "0.25"])
+    assert (sweeps, seconds, names) == ({0: (0.95, 0.93)}, {0: [39.0]}, ["seeds-earlier"])
+    assert record.gather(text, ["--partial-pooling", "none"], ["--noise-sigma", "0.25"])[0] == {}  # not that fit
+    with pytest.raises(ValueError, match="--train-flags: train_snn.py refuses them"):
+        record.gather(text, (), ["--n-train", "0"])
+    monkeypatch.setattr(record, "RESULTS", path)
+    record.main(["--section", "record-earlier", "--train-flags", "--noise-sigma 0.25"])
+    section = read_sections(path.read_text())["record-earlier"]
+    assert section.command == "python -m benchmarks.record --section record-earlier --train-flags '--noise-sigma 0.25'"
+    assert section.title == "The record of train_snn.py `--noise-sigma 0.25` over every seed it ran on"
+    assert "that ran train_snn.py `--noise-sigma 0.25`: seeds-earlier." in section.body
+    assert record.title(["--partial-pooling", "none"], ["--noise-sigma", "0.25"]) == (
+        "The record of train_snn.py `--noise-sigma 0.25` with fit_hawkes_process.py `--partial-pooling none` "
+        "over every seed it ran on"
+    )
 
 def test_seed_ranges_join_runs_of_consecutive_seeds():
     assert record.seed_ranges([212, 0, 1, 2, 210, 211, 7]) == "0-2, 7, 210-212"
