@@ -184,9 +184,8 @@ FRESH_360 := 360 361 362 363 364 365 366 367 368 369
 ALONE := --partial-pooling none
 FRESH_370 := 370 371 372 373 374 375 376 377 378 379
 FRESH_380 := 380 381 382 383 384 385 386 387 388 389
-# Step 44: the final choice on 2000 validation trials under one noise draw, and the fresh seeds of
-# its check.
-STEP_44 := --n-validation 2000 --select-draws 1
+# Step 44: the fresh seeds on which the final choice on 2000 validation trials under one noise
+# draw was checked (and rejected).
 FRESH_400 := 400 401 402 403 404 405 406 407 408 409
 
 results: $(STAMP)
