@@ -197,7 +197,6 @@ def test_an_earlier_defaults_fit_gathers_the_sections_that_spell_it_into_its_own
     assert read_sections(path.read_text())["record"].command == "python -m benchmarks.record"
 
 
-
 def test_an_earlier_training_gathers_the_sections_that_spell_it_into_its_own_record(tmp_path, monkeypatch):
     path = tmp_path / "RESULTS.md"
     earlier = "python -m benchmarks.seeds --seeds 0 --section seeds-earlier --train-flags '--noise-sigma 0.25'"
@@ -220,6 +219,7 @@ def test_an_earlier_training_gathers_the_sections_that_spell_it_into_its_own_rec
         "The record of train_snn.py `--noise-sigma 0.25` with fit_hawkes_process.py `--partial-pooling none` "
         "over every seed it ran on"
     )
+
 
 def test_seed_ranges_join_runs_of_consecutive_seeds():
     assert record.seed_ranges([212, 0, 1, 2, 210, 211, 7]) == "0-2, 7, 210-212"
