@@ -7,8 +7,9 @@ not) speak for either: under "no difference" each falls to either side with prob
 the exact two-sided McNemar test asks how surprising the split is. Sections with the same
 flags pool their seeds. Which sections ran today's default is read from their commands, as
 ``benchmarks.record`` reads it; with ``--fit-flags`` the default is today's training under that
-fit instead: the candidates of docs/DEFAULTS.md steps 29-39 were swept beside the default of
-their day, whose fit took each group alone (``--fit-flags '--partial-pooling none'``).
+fit instead (with ``--train-flags``, that training): the candidates of docs/DEFAULTS.md steps
+29-39 were swept beside the default of their day, whose fit took each group alone
+(``--fit-flags '--partial-pooling none'``).
 
 Reads:  docs/RESULTS.md.
 Writes: the "paired-sweeps" section of docs/RESULTS.md, or ``--section`` (unless ``--no-report``);
@@ -116,7 +117,7 @@ def title(fit_flags=(), train_flags=()):
 
 
 def main(argv=None):
-    summarise_results(argv, report, "paired-sweeps", title, "benchmarks.paired_sweeps", RESULTS, by_fit=True)
+    summarise_results(argv, report, "paired-sweeps", title, "benchmarks.paired_sweeps", RESULTS, by_flags=True)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ say about the next seed.
 
 With ``--fit-flags`` it gathers the runs of today's training under that fit instead: the record
 of an earlier default's fit (``--fit-flags '--partial-pooling none'``, each group alone, the fit
-before docs/DEFAULTS.md step 43), whose sections spell it out.
+before docs/DEFAULTS.md step 43), whose sections spell it out. ``--train-flags`` does the same
+for a training: an earlier default's, or a candidate's over every section that swept it.
 
 Reads:  docs/RESULTS.md.
 Writes: the "record" section of docs/RESULTS.md, or ``--section`` (unless ``--no-report``); prints it.
@@ -328,7 +329,7 @@ def title(fit_flags=(), train_flags=()):
 
 
 def main(argv=None):
-    summarise_results(argv, report, "record", title, "benchmarks.record", RESULTS, by_fit=True)
+    summarise_results(argv, report, "record", title, "benchmarks.record", RESULTS, by_flags=True)
 
 
 if __name__ == "__main__":

@@ -137,7 +137,7 @@ def printed_section(name, title, command, enabled=True, path=RESULTS):
         write_section(name, title, command, tee.copy.getvalue(), path)
 
 
-def summarise_results(argv, summary, name, title, module, path=RESULTS, first=False, by_fit=False):
+def summarise_results(argv, summary, name, title, module, path=RESULTS, first=False, by_flags=False):
     """The ``main`` of a benchmark that reads the results document and writes one section of it.
 
     Parameters
@@ -154,7 +154,7 @@ def summarise_results(argv, summary, name, title, module, path=RESULTS, first=Fa
         The document, read and written.
     first : bool
         Write the section, when new, before every other (``write_section``).
-    by_fit : bool
+    by_flags : bool
         Take ``--fit-flags`` and ``--train-flags`` too, the flags of the fit and the training whose
         runs to gather (an earlier default's, e.g. ``--partial-pooling none``), and ``--section``:
         then ``summary`` is called as ``summary(text, fit_flags, train_flags)`` and ``title`` as
@@ -162,7 +162,7 @@ def summarise_results(argv, summary, name, title, module, path=RESULTS, first=Fa
     """
     parser = argparse.ArgumentParser(prog=f"python -m {module}", allow_abbrev=False, description=title)
     parser.add_argument("--no-report", action="store_true", help="print only; do not write docs/RESULTS.md")
-    if by_fit:
+    if by_flags:
         parser.add_argument("--section", default=name, help="section of docs/RESULTS.md to write")
         parser.add_argument(
             "--fit-flags",
@@ -178,7 +178,7 @@ def summarise_results(argv, summary, name, title, module, path=RESULTS, first=Fa
         )
     args = parser.parse_args(argv)
     command = ["python", "-m", module]
-    if by_fit:
+    if by_flags:
         if not SECTION_NAME.fullmatch(args.section):
             parser.error("--section: use lower-case letters, digits and hyphens")
         command += ["--section", args.section] if args.section != name else []
