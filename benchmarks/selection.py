@@ -129,10 +129,16 @@ def settings_of(args):
 def run(args):
     settings = settings_of(args)
     names = [f"{d} draw{'s' * (d > 1)}, {g} gen., {n} val." for d, g, n in settings]
+    chosen = (
+        "each choice picks (its draws of each validation trial, its last generations of every run, its "
+        "validation trials)"
+        if args.choices
+        else f"chosen on 200 or 600 validation trials, each under 1 to 10 noise draws, from the best individuals "
+        f"of the last {SHORT_POOL} or {args.pool_generations} generations of every run"
+    )
     print(
         f"expected accuracy (on {args.n_assess} fresh trials x {args.assess_draws} noise draws) / test accuracy "
-        f"(400 test trials, one draw) of the network each choice picks (its draws of each validation trial, "
-        f"its last generations of every run, its validation trials)\n"
+        f"(400 test trials, one draw) of the network {chosen}\n"
     )
     print("| seed | " + " | ".join(names) + " | best candidate |")
     print("|---" * (len(settings) + 2) + "|")
