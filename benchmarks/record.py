@@ -86,16 +86,16 @@ def baseline(fit_flags=(), train_flags=()):
     return train, fit
 
 
-def default_run(command, runs_of=None):
+def default_run(command, runs_of):
     """The benchmark module and seeds of a section's command if it ran today's defaults, else None.
 
     Parameters
     ----------
     command : str
         The command line under the section's heading.
-    runs_of : (argparse.Namespace, argparse.Namespace), optional
-        ``baseline(fit_flags, train_flags)``: the training and fit the section's must parse to; by
-        default today's training and fit (``baseline()``).
+    runs_of : (argparse.Namespace, argparse.Namespace)
+        ``baseline(fit_flags, train_flags)``: the training and fit the section's must parse to,
+        parsed once by the caller for every section it reads.
 
     Returns
     -------
@@ -103,7 +103,7 @@ def default_run(command, runs_of=None):
         None also where the scripts no longer take the flags it passed them. Raises ValueError
         where the benchmark no longer takes the command's own flags.
     """
-    train, fit = runs_of or baseline()
+    train, fit = runs_of
     for prefix, module in BENCHMARKS.items():
         args = benchmark_args(command, prefix, module)
         if args is not None:
