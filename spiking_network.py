@@ -107,7 +107,7 @@ class LIFParams:
         return round(self.tau_ref / dt)
 
 
-def lif_step(v, refractory, current, leak, lif, n_ref):
+def lif_step(v, refractory, current, leak, lif, n_ref, out=None):
     """Advance LIF neurons by one step.
 
     Parameters
@@ -115,14 +115,19 @@ def lif_step(v, refractory, current, leak, lif, n_ref):
     v : torch.Tensor, shape (..., n)
         Membrane potentials after the previous step.
     refractory : torch.Tensor, shape (..., n)
-        Refractory steps left after the previous step (whole numbers, stored as floats).
+        Refractory steps left after the previous step (whole numbers, stored as floats). With
+        ``n_ref > 1`` it is updated in place.
     current : torch.Tensor, shape (..., n)
-        Input current ``I[k]`` arriving this step.
+        Input current ``I[k]`` arriving this step. It is overwritten: its storage becomes the
+        new potential.
     leak : float
         Per-step decay factor ``lam``.
     lif : LIFParams
     n_ref : int
         Refractory period in steps.
+    out : torch.Tensor, shape (..., n), optional
+        Where this step's spikes are written (a new tensor if None); neither ``v`` nor
+        ``refractory``.
 
     Returns
     -------
@@ -140,7 +145,7 @@ def lif_step(v, refractory, current, leak, lif, n_ref):
         silent = refractory
     else:
         silent = torch.gt(refractory, 0.0, out=torch.empty_like(refractory))  # 1 if refractory, else 0
-    u = torch.add(current, v, alpha=leak)
+    u = current.add_(v, alpha=leak)
     # Clamp to v_reset while refractory (u - u * silent), and keep u - v_reset for the reset
     # below. With the default v_reset = 0 both are u itself: two passes over the state fewer
     # each step.
@@ -150,12 +155,12 @@ def lif_step(v, refractory, current, leak, lif, n_ref):
         above_reset = u - lif.v_reset
     else:
         above_reset = u.addcmul_(u, silent, value=-1.0)
-    spikes = torch.ge(u, lif.v_threshold, out=torch.empty_like(u))
+    spikes = torch.ge(u, lif.v_threshold, out=torch.empty_like(u) if out is None else out)
     v = u.addcmul_(spikes, above_reset, value=-1.0)  # v_reset where spiking, else u
     if n_ref == 1:
         return v, spikes, spikes
     # A neuron fires only with refractory == 0, so the two terms never overlap.
-    refractory = (refractory - 1.0).clamp_(min=0.0).add_(spikes, alpha=n_ref)
+    refractory = refractory.sub_(1.0).clamp_(min=0.0).add_(spikes, alpha=n_ref)
     return v, refractory, spikes
 
 
@@ -375,12 +380,21 @@ def _run_steps(w_in, w_lif, inputs, noise, lif, dt, record, n_cofiring, repeats=
     n_steps, n_trials = inputs.shape[:2]
     v = torch.full((w_lif.shape[0], n_trials, w_lif.shape[-1]), lif.v_reset, dtype=w_lif.dtype, device=w_lif.device)
     refractory = torch.zeros_like(v)
-    spikes = torch.zeros_like(v)  # spikes of k-1
+    # The state lives in buffers allocated once and taken in turn, not in new tensors every
+    # step, which take longer (benchmarks/bench_snn.py times both) and give the same numbers.
+    # A step's current becomes its potential, so two buffers alternate (step k-1's potential
+    # is read while step k's current is made); the spikes of k-1 and k-2 are still read at
+    # step k, so three.
+    potentials = [torch.empty_like(v) for _ in range(2)]
+    spike_buffers = [torch.zeros_like(v) for _ in range(3)]
+    spikes = spike_buffers[-1]  # spikes of k-1
+    two_back = spike_buffers[-2]  # spikes of k-2
     counts = torch.zeros_like(v)
     raster = v.new_zeros(n_steps, *v.shape) if record else None
-    pairs = v.new_zeros(v.shape[:2]) if n_cofiring else None
+    # Same-step pairs h (h - 1) / 2 summed over steps are (sum h^2 - sum h) / 2, and sum h is
+    # the hidden counts' total: one product a step instead of two; exact, as small integers.
+    squares = v.new_zeros(v.shape[:2]) if n_cofiring else None
     repeated = torch.zeros_like(v) if repeats else None
-    two_back = torch.zeros_like(v)  # spikes of k-2
     # A matmul with a 0/1 mask sums the hidden neurons' spikes faster than a sum over the
     # strided slice [..., :n_cofiring], and exactly so (small integer sums in floating point).
     cofiring_mask = v.new_zeros(v.shape[-1])
@@ -392,23 +406,25 @@ def _run_steps(w_in, w_lif, inputs, noise, lif, dt, record, n_cofiring, repeats=
         # the input layer and of the LIF neurons. The noise enters as the sums' starting value,
         # which spares a pass over the state.
         previous_input = inputs[k - 1] if k else no_input  # (T, n_in)
+        current = potentials[k % 2]
         if one_input:
             # An outer product (T, 1) x (P, 1, N): a broadcast multiply computes it faster than a
             # batched matmul of inner size 1 (benchmarks/bench_snn.py times both), and with 0/1
             # inputs the result is the same.
-            drive = torch.addcmul(noise[k], previous_input, w_in)  # (P, T, N)
+            torch.addcmul(noise[k], previous_input, w_in, out=current)  # (P, T, N)
         else:
-            drive = torch.baddbmm(noise[k].expand_as(v), previous_input.expand(len(w_in), -1, -1), w_in)
-        current = drive.baddbmm_(spikes, w_lif)  # (P, T, N)
+            torch.baddbmm(noise[k].expand_as(v), previous_input.expand(len(w_in), -1, -1), w_in, out=current)
+        current.baddbmm_(spikes, w_lif)  # (P, T, N)
         one_back = spikes
-        v, refractory, spikes = lif_step(v, refractory, current, leak, lif, n_ref)
+        v, refractory, spikes = lif_step(v, refractory, current, leak, lif, n_ref, out=spike_buffers[k % 3])
         counts += spikes
         if repeats:
             repeated.addcmul_(spikes, two_back)
             two_back = one_back
         if n_cofiring:
             together = spikes @ cofiring_mask  # (P, T)
-            pairs.addcmul_(together, together - 1.0, value=0.5)
+            squares.addcmul_(together, together)
         if record:
             raster[k] = spikes
+    pairs = (squares - counts[..., :n_cofiring].sum(-1)).mul_(0.5) if n_cofiring else None
     return counts, raster, pairs, repeated

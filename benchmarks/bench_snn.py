@@ -20,7 +20,9 @@ Measures, side by side in one run on this machine:
    (which counts the hidden layer's same-step pairs in every step), without it, and with the
    burst term as well (``--burst-penalty``, off by default; it counts spikes that repeat a
    neuron's spike of two steps before);
-7. the full default training, ``python train_snn.py`` in a subprocess, with its test accuracy
+7. the time loop of one generation of the default training: the state in buffers allocated
+   once, as ``_run_steps`` keeps it, against the same steps writing new tensors every step;
+8. the full default training, ``python train_snn.py`` in a subprocess, with its test accuracy
    (its peak memory is ``benchmarks.pipeline``'s: see ``run_child``).
 
 Reads and writes nothing in the repo (the training writes to a temporary folder). It imports
@@ -173,6 +175,14 @@ def time_chunking(defaults, layer_sizes, rng, repeats, scale):
         )
 
 
+def repeat_call(call, steps):
+    """Call ``call()`` ``steps`` times; return the last result. Each result is let go before the
+    next call, as in a time loop: kept, they would make every call allocate fresh memory."""
+    for _ in range(steps):
+        result = call()
+    return result
+
+
 def time_per_call(variants, repeats, steps, against):
     """Print each variant's microseconds per call, at 1 and 2 torch threads, and its speed-up.
 
@@ -185,8 +195,7 @@ def time_per_call(variants, repeats, steps, against):
     for threads in (1, 2):
         torch.set_num_threads(threads)
         results = {
-            name: best_time(lambda call=call: [call() for _ in range(steps)][-1], repeats)
-            for name, call in variants.items()
+            name: best_time(lambda call=call: repeat_call(call, steps), repeats) for name, call in variants.items()
         }
         (first_seconds, reference), *_ = results.values()
         for name, (seconds, result) in results.items():
@@ -230,7 +239,7 @@ def counter_step(v, refractory, current, leak, lif, n_ref):
     """One LIF step with the refractory counter tested and counted down (v_reset = 0): the
     general step, which ``lif_step`` takes for any period but one step."""
     active = torch.le(refractory, 0.0, out=torch.empty_like(refractory))
-    u = torch.add(current, v, alpha=leak).mul_(active)
+    u = current.add_(v, alpha=leak).mul_(active)  # current overwritten, as lif_step does
     spikes = torch.ge(u, lif.v_threshold, out=torch.empty_like(u))
     v = u.addcmul_(spikes, u, value=-1.0)
     refractory = (refractory - 1.0).clamp_(min=0.0).add_(spikes, alpha=n_ref)
@@ -241,7 +250,8 @@ def time_refractory_counter(defaults, layer_sizes, repeats, steps=500):
     """Print the seconds per LIF step of one chunk of the default training's generation at its
     one-step refractory period: ``lif_step`` against ``counter_step``. The state is random: the
     potentials, the current, and last step's spikes (a tenth of the neurons), which at one
-    silent step are the refractory counter; both steps must give the same spikes (checked)."""
+    silent step are the refractory counter; both steps must give the same spikes (checked).
+    Both overwrite their current, so each takes a copy of it, written into one buffer."""
     lif = spiking_network.LIFParams(tau_mem=defaults.tau_mem, tau_ref=defaults.tau_ref)
     leak, n_ref = lif.leak(DT), lif.refractory_steps(DT)
     if n_ref != 1:
@@ -252,12 +262,13 @@ def time_refractory_counter(defaults, layer_sizes, repeats, steps=500):
     generator = torch.Generator().manual_seed(0)
     v, current = torch.rand(shape, generator=generator), torch.randn(shape, generator=generator)
     last_spikes = (torch.rand(shape, generator=generator) < 0.1).float()
+    scratch = torch.empty_like(current)
     variants = {
         "counter tested and counted down (general step)": lambda: counter_step(
-            v, last_spikes, current, leak, lif, n_ref
+            v, last_spikes, scratch.copy_(current), leak, lif, n_ref
         )[2],
         "last spikes as the counter (lif_step)": lambda: spiking_network.lif_step(
-            v, last_spikes, current, leak, lif, n_ref
+            v, last_spikes, scratch.copy_(current), leak, lif, n_ref
         )[2],
     }
     print(f"\none LIF step, one refractory step: population {shape[0]}, {shape[1]} trials, {n_lif} LIF neurons")
@@ -301,6 +312,64 @@ def time_fitness_terms(defaults, layer_sizes, rng, repeats, fitness_options):
         for name, (seconds, counts) in results.items():
             assert torch.equal(counts, off_counts)  # counting pairs or repeats never changes a spike
             print(f"| {name} | {threads} | {seconds:.4f} | {seconds / off_seconds:.2f}x |")
+
+
+def allocating_steps(w_in, w_lif, inputs, noise, lif, n_cofiring):
+    """``spiking_network._run_steps`` at the default neuron (one input, one refractory step,
+    ``v_reset`` 0), counting the same-step pairs of the first ``n_cofiring`` neurons, with the
+    same arithmetic but a new tensor for every step's current, potential and spikes."""
+    leak = lif.leak(DT)
+    v = torch.zeros(w_lif.shape[0], inputs.shape[1], w_lif.shape[-1])
+    spikes, counts, pairs = torch.zeros_like(v), torch.zeros_like(v), v.new_zeros(v.shape[:2])
+    mask = v.new_zeros(v.shape[-1])
+    mask[:n_cofiring] = 1.0
+    no_input = inputs.new_zeros(inputs.shape[1:])
+    for k in range(len(inputs)):
+        current = torch.addcmul(noise[k], inputs[k - 1] if k else no_input, w_in).baddbmm_(spikes, w_lif)
+        u = torch.add(current, v, alpha=leak)
+        u.addcmul_(u, spikes, value=-1.0)  # silent after a spike
+        spikes = torch.ge(u, lif.v_threshold, out=torch.empty_like(u))
+        v = u.addcmul_(spikes, u, value=-1.0)
+        counts += spikes
+        together = spikes @ mask
+        pairs.addcmul_(together, together - 1.0, value=0.5)
+    return counts, pairs
+
+
+def time_state_buffers(defaults, layer_sizes, rng, repeats):
+    """Print the seconds of one generation's time loop (the default training's population,
+    trials and noise, the same-step pairs counted): the state in buffers allocated once
+    (``_run_steps``) against new tensors every step (``allocating_steps``). Both must give the
+    same counts and pairs (checked)."""
+    population = defaults.population * defaults.cma_runs
+    spikes, _, lif, weights = default_generation(defaults, layer_sizes, rng)
+    if lif.refractory_steps(DT) != 1 or lif.v_reset:
+        print("\nstate buffers: not timed, the default neuron is not the one allocating_steps runs")
+        return
+    n_hidden, n_lif = layer_sizes["hidden"], layer_sizes["hidden"] + layer_sizes["output"]
+    w_lif = torch.zeros(population, n_lif, n_lif)
+    w_lif[:, :n_hidden, :n_hidden] = weights["hidden_hidden"]
+    w_lif[:, :n_hidden, n_hidden:] = weights["hidden_output"]
+    w_in = torch.zeros(population, 1, n_lif)
+    w_in[..., :n_hidden] = weights["input_hidden"]
+    inputs = spikes.float().permute(2, 0, 1).contiguous()  # (S, T, 1)
+    noise = spiking_network.draw_noise(lif, inputs.shape[0], inputs.shape[1], n_lif, torch.Generator().manual_seed(0))
+    variants = {
+        "new tensors every step": lambda: allocating_steps(w_in, w_lif, inputs, noise, lif, n_hidden),
+        "buffers allocated once (_run_steps)": lambda: spiking_network._run_steps(
+            w_in, w_lif, inputs, noise, lif, DT, False, n_hidden
+        )[::2],
+    }
+    print(f"\ntime loop of one generation: population {population}, {defaults.n_train} trials, noise on")
+    print("| state | torch threads | seconds | speed-up vs new tensors |")
+    print("|---|---|---|---|")
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        results = {name: best_time(call, repeats) for name, call in variants.items()}
+        (first_seconds, reference), *_ = results.values()
+        for name, (seconds, result) in results.items():
+            assert all(torch.equal(a, b) for a, b in zip(result, reference))
+            print(f"| {name} | {threads} | {seconds:.4f} | {first_seconds / seconds:.2f}x |")
 
 
 def parse_args(argv=None):
@@ -371,6 +440,7 @@ def run(args):
     time_input_drive(defaults, layer_sizes, rng, args.repeats)
     time_refractory_counter(defaults, layer_sizes, args.repeats)
     time_fitness_terms(defaults, layer_sizes, rng, args.repeats, fitness_options)
+    time_state_buffers(defaults, layer_sizes, rng, args.repeats)
 
     if not args.skip_training:
         seconds, accuracy = time_training([])

@@ -364,3 +364,17 @@ def test_repeats_count_each_hidden_neurons_spikes_two_steps_after_its_own_like_a
     ]
     assert repeats.shape == (3, 6, 3) and repeats.tolist() == expected
     assert 0 < repeats.sum() < counts[..., :3].sum()
+
+
+def test_lif_step_writes_its_spikes_into_out_and_its_potential_into_the_current():
+    lif = sn.LIFParams(tau_mem=0.005, tau_ref=0.003)
+    v, refractory = torch.tensor([0.5, 0.5, 0.0]), torch.tensor([0.0, 0.0, 2.0])
+    current, out = torch.tensor([0.2, 0.9, 5.0]), torch.full((3,), 7.0)
+    expected = sn.lif_step(v.clone(), refractory.clone(), current.clone(), lif.leak(0.001), lif, 3)
+    new_v, new_refractory, spikes = sn.lif_step(v, refractory, current, lif.leak(0.001), lif, 3, out=out)
+    assert spikes is out and new_v is current and new_refractory is refractory
+    assert torch.equal(spikes, torch.tensor([0.0, 1.0, 0.0])) and torch.equal(
+        new_refractory, torch.tensor([0.0, 3.0, 1.0])
+    )
+    for got, want in zip((new_v, new_refractory, spikes), expected):
+        assert torch.equal(got, want)
