@@ -316,8 +316,9 @@ def time_fitness_terms(defaults, layer_sizes, rng, repeats, fitness_options):
 
 def allocating_steps(w_in, w_lif, inputs, noise, lif, n_cofiring):
     """``spiking_network._run_steps`` at the default neuron (one input, one refractory step,
-    ``v_reset`` 0), counting the same-step pairs of the first ``n_cofiring`` neurons, with the
-    same arithmetic but a new tensor for every step's current, potential and spikes."""
+    ``v_reset`` 0), counting the same-step pairs of the first ``n_cofiring`` neurons, as it was
+    before its buffers: a new tensor for every step's current, potential and spikes, and the
+    pairs as ``h (h - 1) / 2`` every step. The same numbers (checked by ``time_state_buffers``)."""
     leak = lif.leak(DT)
     v = torch.zeros(w_lif.shape[0], inputs.shape[1], w_lif.shape[-1])
     spikes, counts, pairs = torch.zeros_like(v), torch.zeros_like(v), v.new_zeros(v.shape[:2])
@@ -358,7 +359,7 @@ def time_state_buffers(defaults, layer_sizes, rng, repeats):
         "new tensors every step": lambda: allocating_steps(w_in, w_lif, inputs, noise, lif, n_hidden),
         "buffers allocated once (_run_steps)": lambda: spiking_network._run_steps(
             w_in, w_lif, inputs, noise, lif, DT, False, n_hidden
-        )[::2],
+        )[::2],  # counts and pairs
     }
     print(f"\ntime loop of one generation: population {population}, {defaults.n_train} trials, noise on")
     print("| state | torch threads | seconds | speed-up vs new tensors |")
