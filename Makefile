@@ -191,8 +191,10 @@ FRESH_400 := 400 401 402 403 404 405 406 407 408 409
 FRESH_410 := 410 411 412 413 414 415 416 417 418 419
 AUC_MISSES_400 := 401 407
 # The default's record on more fresh seeds, chosen by nothing, the first swept under the time loop
-# that keeps its state in buffers (the same spikes, in less time).
+# that keeps its state in buffers (the same spikes, in less time); the other methods at the seeds
+# of those where it missed the AUC goal (AUC_MISSES_420).
 FRESH_420 := 420 421 422 423 424 425 426 427 428 429
+AUC_MISSES_420 := 421 423
 
 results: $(STAMP)
 	$(PY) -m benchmarks.pipeline
@@ -220,6 +222,7 @@ results: $(STAMP)
 	$(BENCH_PY) -m benchmarks.compare_seeds --seeds 215 216 217 218 219 --section comparison-seeds-215
 	$(BENCH_PY) -m benchmarks.compare_seeds --seeds 379 383 384 --section comparison-seeds-fresh-misses
 	$(BENCH_PY) -m benchmarks.compare_seeds --seeds $(AUC_MISSES_400) --section comparison-seeds-misses-400
+	$(BENCH_PY) -m benchmarks.compare_seeds --seeds $(AUC_MISSES_420) --section comparison-seeds-misses-420
 	$(PY) -m benchmarks.seeds
 	$(PY) -m benchmarks.seeds --section seeds-each-group-alone --fit-flags "$(ALONE)"
 	$(PY) -m benchmarks.fresh_test_sets --fit-flags "$(ALONE)"
