@@ -186,7 +186,7 @@ FRESH_370 := 370 371 372 373 374 375 376 377 378 379
 FRESH_380 := 380 381 382 383 384 385 386 387 388 389
 # Step 44: the fresh seeds on which the final choice on 2000 validation trials under one noise
 # draw was checked (and rejected); today's default was swept there after, and on FRESH_410, and the
-# other methods ran at the seeds of those where it missed the AUC goal (AUC_MISSES_400).
+# other methods ran at the seeds of those where it missed the AUC goal (AUC_MISSES_400, 410).
 FRESH_400 := 400 401 402 403 404 405 406 407 408 409
 FRESH_410 := 410 411 412 413 414 415 416 417 418 419
 AUC_MISSES_400 := 401 407
@@ -222,6 +222,7 @@ results: $(STAMP)
 	$(BENCH_PY) -m benchmarks.compare_seeds --seeds 215 216 217 218 219 --section comparison-seeds-215
 	$(BENCH_PY) -m benchmarks.compare_seeds --seeds 379 383 384 --section comparison-seeds-fresh-misses
 	$(BENCH_PY) -m benchmarks.compare_seeds --seeds $(AUC_MISSES_400) --section comparison-seeds-misses-400
+	$(BENCH_PY) -m benchmarks.compare_seeds --seeds 410 --section comparison-seeds-misses-410
 	$(BENCH_PY) -m benchmarks.compare_seeds --seeds $(AUC_MISSES_420) --section comparison-seeds-misses-420
 	$(PY) -m benchmarks.seeds
 	$(PY) -m benchmarks.seeds --section seeds-each-group-alone --fit-flags "$(ALONE)"
