@@ -273,6 +273,35 @@ def draw_noise(lif, n_steps, n_trials, n_neurons, generator, dtype=torch.float32
     return xi.mul_(lif.sigma)
 
 
+def lif_weights(weights):
+    """The weights onto the LIF neurons (hidden, then output) as ``simulate_network`` steps them.
+
+    Hidden and output neurons share one state tensor and one recurrent matrix
+    ``[[W_hh, W_ho], [0, 0]]``, so each step is one batched matmul and one LIF update.
+
+    Parameters
+    ----------
+    weights : dict of torch.Tensor
+        As returned by ``theta_to_weights``, each of shape ``(population, n_source, n_target)``.
+
+    Returns
+    -------
+    w_in : torch.Tensor, shape (population, n_in, N)
+        Input weights onto the N = n_hidden + n_out LIF neurons, output columns zero.
+    w_lif : torch.Tensor, shape (population, N, N)
+        ``[source, target]`` among the LIF neurons, output rows zero.
+    """
+    w_ih, w_hh, w_ho = (weights[name] for name in ("input_hidden", "hidden_hidden", "hidden_output"))
+    n_pop, n_hidden, n_out = w_ih.shape[0], w_hh.shape[-1], w_ho.shape[-1]
+    n_lif = n_hidden + n_out
+    w_lif = w_ih.new_zeros(n_pop, n_lif, n_lif)
+    w_lif[:, :n_hidden, :n_hidden] = w_hh
+    w_lif[:, :n_hidden, n_hidden:] = w_ho
+    w_in = w_ih.new_zeros(n_pop, w_ih.shape[1], n_lif)
+    w_in[..., :n_hidden] = w_ih
+    return w_in, w_lif
+
+
 @torch.inference_mode()
 def simulate_network(weights, input_spikes, lif, dt, generator=None, record=False, cofiring=False, repeats=False):
     """Run a population of networks on a batch of trials.
@@ -311,21 +340,15 @@ def simulate_network(weights, input_spikes, lif, dt, generator=None, record=Fals
         spikes that follow one of its own by two steps (with one refractory step, a burst at
         the refractory limit).
     """
-    w_ih, w_hh, w_ho = (weights[name] for name in ("input_hidden", "hidden_hidden", "hidden_output"))
+    w_ih = weights["input_hidden"]
     dtype = w_ih.dtype
-    n_pop, n_hidden, n_out = w_ih.shape[0], w_hh.shape[-1], w_ho.shape[-1]
+    n_pop, n_hidden = w_ih.shape[0], w_ih.shape[-1]
     n_trials, _, n_steps = input_spikes.shape
-    n_lif = n_hidden + n_out
-    # Hidden and output neurons share one state tensor and one recurrent matrix
-    # [[W_hh, W_ho], [0, 0]], so each step is one batched matmul and one LIF update.
-    w_lif = w_ih.new_zeros(n_pop, n_lif, n_lif)  # (P, N, N)
-    w_lif[:, :n_hidden, :n_hidden] = w_hh
-    w_lif[:, :n_hidden, n_hidden:] = w_ho
-    # Input weights onto the LIF neurons, output columns zero: (P, n_in, N). The input current
-    # is made step by step, not for all steps at once: a (n_steps, P, T, N) tensor is hundreds
-    # of MB at CMA-ES sizes, and allocating it every generation costs more than the steps.
-    w_in = w_ih.new_zeros(n_pop, w_ih.shape[1], n_lif)
-    w_in[..., :n_hidden] = w_ih
+    w_in, w_lif = lif_weights(weights)
+    n_lif = w_lif.shape[-1]
+    # The input current is made step by step, not for all steps at once: a (n_steps, P, T, N)
+    # tensor is hundreds of MB at CMA-ES sizes, and allocating it every generation costs more
+    # than the steps.
     inputs = input_spikes.to(dtype).permute(2, 0, 1).contiguous()  # (S, T, n_in)
     noise = draw_noise(lif, n_steps, n_trials, n_lif, generator, dtype)  # (S, T, N)
     noise = w_ih.new_zeros(n_steps, n_trials, n_lif) if noise is None else noise.to(w_ih.device)

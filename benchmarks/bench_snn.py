@@ -348,11 +348,7 @@ def time_state_buffers(defaults, layer_sizes, rng, repeats):
         print("\nstate buffers: not timed, the default neuron is not the one allocating_steps runs")
         return
     n_hidden, n_lif = layer_sizes["hidden"], layer_sizes["hidden"] + layer_sizes["output"]
-    w_lif = torch.zeros(population, n_lif, n_lif)
-    w_lif[:, :n_hidden, :n_hidden] = weights["hidden_hidden"]
-    w_lif[:, :n_hidden, n_hidden:] = weights["hidden_output"]
-    w_in = torch.zeros(population, 1, n_lif)
-    w_in[..., :n_hidden] = weights["input_hidden"]
+    w_in, w_lif = spiking_network.lif_weights(weights)
     inputs = spikes.float().permute(2, 0, 1).contiguous()  # (S, T, 1)
     noise = spiking_network.draw_noise(lif, inputs.shape[0], inputs.shape[1], n_lif, torch.Generator().manual_seed(0))
     variants = {
